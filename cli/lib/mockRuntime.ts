@@ -1,0 +1,121 @@
+/**
+ * Runs a Pulumi program under Pulumi's own mock runtime (`pulumi.runtime.setMocks`)
+ * and records every resource the program registers, with the options the SDK
+ * sends the engine (`protect`, parent, provider). Nothing is deployed: computed
+ * values (endpoints, passwords, ARNs) are given realistic fake values here.
+ */
+import { createHash } from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  readonly protect: boolean;
+  readonly parent: string;
+  readonly provider: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+const hex = (seed: string, n: number) => {
+  let out = "";
+  for (let i = 0; out.length < n; i++) out += createHash("sha256").update(`${seed}:${i}`).digest("hex");
+  return out.slice(0, n);
+};
+
+/** Realistic computed outputs for the resource types this program declares. */
+export function mockState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
+  const s = (k: string) => (typeof inputs[k] === "string" ? (inputs[k] as string) : undefined);
+  switch (type) {
+    case "random:index/randomBytes:RandomBytes": {
+      const h = hex(name, Number(inputs.length ?? 32) * 2);
+      return { id: `mock-${name}`, state: { ...inputs, hex: h, base64: Buffer.from(h, "hex").toString("base64") } };
+    }
+    case "random:index/randomPassword:RandomPassword":
+      return { id: "none", state: { ...inputs, result: `Mock${hex(name, Number(inputs.length ?? 32) - 4)}` } };
+    case "aws:rds/instance:Instance": {
+      const id = s("identifier") ?? name;
+      const address = `${id}.c${hex(name, 10)}.us-east-1.rds.amazonaws.com`;
+      return { id, state: { ...inputs, address, endpoint: `${address}:5432`, port: 5432, arn: `arn:aws:rds:us-east-1:000000000000:db:${id}` } };
+    }
+    case "upstash:index/redisDatabase:RedisDatabase": {
+      const db = s("databaseName") ?? name;
+      return {
+        id: hex(name, 32),
+        state: { ...inputs, databaseId: hex(name, 32), endpoint: `${db}-${hex(name, 5)}.upstash.io`, port: 6379, password: `mock${hex(`${name}-pw`, 28)}` },
+      };
+    }
+    case "aws:iam/accessKey:AccessKey":
+      return { id: `AKIAMOCK${hex(name, 12).toUpperCase()}`, state: { ...inputs, secret: `mock/${hex(`${name}-secret`, 36)}` } };
+    case "aws:s3/bucket:Bucket": {
+      const b = s("bucket") ?? name;
+      return { id: b, state: { ...inputs, arn: `arn:aws:s3:::${b}`, bucketDomainName: `${b}.s3.amazonaws.com` } };
+    }
+    default: {
+      const physical = s("name") ?? s("identifier") ?? `${name}-${hex(name, 7)}`;
+      return { id: type.startsWith("pulumi:providers:") ? `mock-${name}` : physical, state: { ...inputs, arn: `arn:mock:${type}:${physical}` } };
+    }
+  }
+}
+
+type Req = {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProvider(): string;
+  getCustom(): boolean;
+  getProtect(): boolean | undefined;
+};
+
+/** The SDK's RPC queue drain, internal to its settings module. */
+const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void>; getMonitor(): unknown };
+
+/**
+ * Runs `program` as stack `stack` of `project` under mocks. Resolves when every
+ * registration has completed, with the program's result and the resources it declared.
+ */
+export async function runUnderMocks<T>(project: string, stack: string, program: () => T): Promise<{ result: T; resources: RecordedResource[] }> {
+  const inputs = new Map<string, Record<string, unknown>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        inputs.set(`${args.type}::${args.name}`, args.inputs);
+        return mockState(args.type, args.name, args.inputs);
+      },
+      call() {
+        return {};
+      },
+    },
+    project,
+    stack,
+    false,
+  );
+  const monitor = settings.getMonitor() as { registerResource(req: Req, cb: unknown): unknown };
+  const registered: Omit<RecordedResource, "inputs" | "urn">[] = [];
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: Req, cb: unknown) => {
+    registered.push({
+      type: req.getType(),
+      name: req.getName(),
+      custom: req.getCustom(),
+      protect: req.getProtect() === true,
+      parent: req.getParent(),
+      provider: req.getProvider(),
+    });
+    return original(req, cb);
+  };
+  const result = program();
+  await settings.waitForRPCs();
+  const resources = registered.map((r) => ({
+    ...r,
+    urn: `urn:pulumi:${stack}::${project}::${r.type}::${r.name}`,
+    inputs: inputs.get(`${r.type}::${r.name}`) ?? {},
+  }));
+  return { result, resources };
+}
+
+/** The value of an Output (the SDK's own promise; mock runs only). */
+export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return (o as unknown as { promise(): Promise<T> }).promise();
+}

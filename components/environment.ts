@@ -1,0 +1,125 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/validate";
+import { featureVariable } from "../config/variables";
+import { Bucket } from "./bucket";
+import { Cache } from "./cache";
+import { Database } from "./database";
+import { Dns } from "./dns";
+import { Secrets } from "./secrets";
+
+export interface EnvironmentArgs {
+  /** The stack's config, validated as a whole before anything is declared. */
+  readonly config: StackConfig;
+}
+
+/** The AWS provider's arguments: the account guard and the default tags. */
+export function awsProviderArgs(config: StackConfig) {
+  return {
+    region: config.aws.region as aws.Region,
+    allowedAccountIds: [...config.aws.allowedAccountIds],
+    defaultTags: { tags: { ...config.names.tags } },
+  };
+}
+
+/**
+ * One environment of the Mina app: the only place the parts meet. Every part gets
+ * this environment's names and this stack's own providers, so nothing here can
+ * point at another environment's resources.
+ */
+export class Environment extends pulumi.ComponentResource {
+  readonly database: Database;
+  readonly cache: Cache;
+  readonly bucket: Bucket;
+  readonly secrets: Secrets;
+  readonly dns: Dns;
+  /** Every emitted variable, name to value; secret as a whole. */
+  readonly env: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mina:index:Environment", name, {}, opts);
+    const { config } = args;
+    const { names, protection } = config;
+    const awsProvider = new aws.Provider(`${name}-aws`, awsProviderArgs(config), { parent: this });
+    const child = { parent: this };
+
+    this.database = new Database(`${name}-database`, { names, config: config.database, protection, awsProvider }, child);
+    this.cache = new Cache(`${name}-cache`, {
+      names,
+      protection,
+      primaryRegion: config.cache.primaryRegion,
+      upstashEmail: config.cache.upstashEmail,
+      upstashApiKey: config.cache.upstashApiKey,
+    }, child);
+    this.bucket = new Bucket(`${name}-bucket`, {
+      names,
+      protection,
+      region: config.aws.region,
+      expireDays: config.bucket.expireDays,
+      awsProvider,
+    }, child);
+    this.secrets = new Secrets(`${name}-secrets`, { supplied: config.secrets }, child);
+    this.dns = new Dns(`${name}-dns`, { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, awsProvider }, child);
+
+    const s = config.settings;
+    const flags = Object.fromEntries(Object.entries(s.featureFlags).map(([k, on]) => [featureVariable(k), String(on)]));
+    this.env = pulumi.secret(
+      pulumi.all({
+        ENVIRONMENT: config.environment,
+        DATABASE_URL: this.database.url,
+        REDIS_URL: this.cache.url,
+        AWS_S3_BUCKET: this.bucket.bucketName,
+        AWS_REGION: this.bucket.region,
+        AWS_ACCESS_KEY_ID: this.bucket.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: this.bucket.secretAccessKey,
+        SECRET_KEY: this.secrets.secretKey,
+        SESSION_SECRET: this.secrets.sessionSecret,
+        OPENAI_API_KEY: this.secrets.openaiApiKey,
+        SENTRY_DSN: this.secrets.sentryDsn,
+        SENTRY_ENVIRONMENT: s.sentryEnvironment,
+        EMAIL_ENABLED: String(s.emailEnabled),
+        SENDGRID_API_KEY: this.secrets.sendgridApiKey,
+        SLACK_WEBHOOK_URL: this.secrets.slackWebhookUrl,
+        SLACK_CHANNEL: s.slackChannel,
+        SHARE_BASE_URL: this.dns.shareBaseUrl,
+        JSON_LOGS: "true",
+        LOG_LEVEL: s.logLevel,
+        RATE_LIMIT_PER_MINUTE: String(s.rateLimitPerMinute),
+        RATE_LIMIT_PER_HOUR: String(s.rateLimitPerHour),
+        ...flags,
+      }),
+    );
+    this.registerOutputs({ env: this.env });
+  }
+}
+
+/** The stack's outputs: `env` (secret as a whole) and what a reviewer reads in a preview. */
+export interface StackOutputs {
+  readonly env: pulumi.Output<Record<string, string>>;
+  readonly environment: string;
+  readonly profile: string;
+  readonly awsAccountIds: readonly string[];
+  readonly databaseMode: string;
+  readonly databaseName: string;
+  readonly bucketName: string;
+  readonly redisDatabaseName: string;
+  readonly shareUrl: string;
+  readonly dnsNames: readonly string[];
+}
+
+/** Declares one environment and returns the stack outputs. The program is a function of its config. */
+export function defineEnvironment(config: StackConfig): StackOutputs {
+  const e = new Environment(config.names.prefix, { config });
+  return {
+    env: e.env,
+    environment: config.environment,
+    profile: config.profile,
+    awsAccountIds: config.aws.allowedAccountIds,
+    databaseMode: config.database.mode,
+    databaseName: e.database.databaseName,
+    bucketName: e.bucket.bucketName,
+    redisDatabaseName: e.cache.databaseName,
+    shareUrl: e.dns.shareBaseUrl,
+    dnsNames: e.dns.dnsNames,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Per-profile defaults. A stack's profile is `production` for the `production`
+ * stack and `staging` for every other one unless `mina:profile` says otherwise,
+ * so a third stack file (`Pulumi.staging-blue.yaml`) needs no code change.
+ */
+export type Profile = "production" | "staging";
+
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ProfileDefaults {
+  readonly dbInstanceClass: string;
+  readonly dbAllocatedStorageGb: number;
+  readonly dbEngineVersion: string;
+  readonly dbBackupRetentionDays: number;
+  readonly dbMultiAz: boolean;
+  readonly logLevel: LogLevel;
+  readonly rateLimitPerMinute: number;
+  readonly rateLimitPerHour: number;
+  readonly emailEnabled: boolean;
+  /** Days after which staging audio objects expire; production never expires audio. */
+  readonly bucketExpireDays: number | undefined;
+  readonly featureFlags: Readonly<Record<string, boolean>>;
+}
+
+/** Production's minimum backup retention, enforced by validation and by the policy pack. */
+export const MIN_PRODUCTION_BACKUP_DAYS = 7;
+
+const PRODUCTION: ProfileDefaults = {
+  dbInstanceClass: "db.t4g.medium",
+  dbAllocatedStorageGb: 50,
+  dbEngineVersion: "16",
+  dbBackupRetentionDays: 14,
+  dbMultiAz: true,
+  logLevel: "INFO",
+  rateLimitPerMinute: 100,
+  rateLimitPerHour: 1000,
+  emailEnabled: true,
+  bucketExpireDays: undefined,
+  featureFlags: { beta_features: false, debug_toolbar: false },
+};
+
+const STAGING: ProfileDefaults = {
+  dbInstanceClass: "db.t4g.micro",
+  dbAllocatedStorageGb: 20,
+  dbEngineVersion: "16",
+  dbBackupRetentionDays: 1,
+  dbMultiAz: false,
+  logLevel: "DEBUG",
+  rateLimitPerMinute: PRODUCTION.rateLimitPerMinute * 2,
+  rateLimitPerHour: PRODUCTION.rateLimitPerHour * 2,
+  emailEnabled: false,
+  bucketExpireDays: 30,
+  featureFlags: { beta_features: true, debug_toolbar: false },
+};
+
+export function profileFor(environment: string, explicit?: Profile): Profile {
+  return explicit ?? (environment === "production" ? "production" : "staging");
+}
+
+export function defaultsFor(profile: Profile): ProfileDefaults {
+  return profile === "production" ? PRODUCTION : STAGING;
+}

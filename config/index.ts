@@ -1,0 +1,32 @@
+/** Config entry point: load a stack's config from a stack file (offline) or from the engine, validated. */
+import * as path from "path";
+import { ConfigErrors, fromEngine, listStackFiles, parseStackFile, RawStackConfig, readStackFile } from "./raw";
+import { validateStack, ValidatedStack } from "./validate";
+import * as fs from "fs";
+
+export * from "./raw";
+export * from "./validate";
+export * from "./naming";
+export * from "./variables";
+
+/** Reads every stack file of a project directory (unvalidated), for identities and audits. */
+export function readAllStacks(dir: string): RawStackConfig[] {
+  return listStackFiles(dir).map(({ stack, file }) => parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file)));
+}
+
+/** Offline: validates `Pulumi.<stack>.yaml` against its siblings; missing secrets are listed, not refused. */
+export function loadStackOffline(dir: string, stack: string, siblings = readAllStacks(dir)): ValidatedStack {
+  return validateStack(readStackFile(dir, stack), { siblings, requireSecrets: false });
+}
+
+/** Under the engine: every required secret must be set. */
+export function loadStackFromEngine(
+  dir: string,
+  stack: string,
+  all: Record<string, string>,
+  isSecret: (key: string) => boolean,
+): ValidatedStack {
+  return validateStack(fromEngine(stack, all, isSecret), { siblings: readAllStacks(dir), requireSecrets: true });
+}
+
+export { ConfigErrors };

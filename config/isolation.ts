@@ -1,0 +1,138 @@
+/**
+ * One implementation of "does this value belong to another environment?",
+ * shared by config validation, the env-file exporter, `verify` and the policy pack.
+ *
+ * Each environment has an identity: its name, common aliases of that name, and
+ * the concrete identifiers it owns (database names, bucket, domain, account ids,
+ * Slack channel...). A value is scanned left to right; at each position the
+ * longest identifier that matches on word boundaries wins. So `staging.mina.app`
+ * belongs to staging even though it ends in production's `mina.app`, and
+ * `mina-audio-staging-blue` belongs to `staging-blue`, not to `staging`.
+ */
+
+/** Environments every stack knows about, even before their stack files exist. */
+export const BUILTIN_ENVIRONMENTS = ["staging", "production"] as const;
+
+/** Other spellings people use for an environment's name. */
+export const ALIASES: Readonly<Record<string, readonly string[]>> = {
+  production: ["prod", "prd"],
+  staging: ["stage", "stg"],
+};
+
+export interface Identifier {
+  /** What the identifier is, for messages: "account id", "database name"... */
+  readonly kind: string;
+  readonly value: string;
+  /**
+   * A hostname matches only as a whole host: `api.mina.app` and `ops@mina.app` do not
+   * carry the domain `mina.app`, but `https://mina.app/x` does.
+   */
+  readonly hostname?: boolean;
+}
+
+export interface EnvironmentIdentity {
+  readonly environment: string;
+  readonly identifiers: readonly Identifier[];
+}
+
+export interface ForeignMatch {
+  /** The other environment the value belongs to. */
+  readonly environment: string;
+  readonly kind: string;
+  /** The identifier found in the value (an identifier, never a secret). */
+  readonly identifier: string;
+}
+
+/** Builds an identity: the name, its aliases, then the given identifiers. */
+export function identity(environment: string, identifiers: Iterable<Identifier> = []): EnvironmentIdentity {
+  const ids: Identifier[] = [{ kind: "environment name", value: environment }];
+  for (const alias of ALIASES[environment] ?? []) ids.push({ kind: "environment name", value: alias });
+  for (const id of identifiers) if (id.value.trim() !== "") ids.push(id);
+  return { environment, identifiers: ids };
+}
+
+const isWordChar = (c: string | undefined) => c !== undefined && /[a-z0-9]/i.test(c);
+const isHostChar = (c: string | undefined) => c !== undefined && /[a-z0-9.@-]/i.test(c);
+
+interface Entry {
+  readonly value: string; // lower-cased
+  readonly owners: Map<string, string>; // environment -> kind
+  hostname: boolean;
+}
+
+/** An index of many identities, built once and scanned many times. */
+export class IdentityIndex {
+  private readonly byFirstChar = new Map<string, Entry[]>();
+
+  constructor(identities: Iterable<EnvironmentIdentity>) {
+    const entries = new Map<string, Entry>();
+    for (const ident of identities) {
+      for (const id of ident.identifiers) {
+        const value = id.value.toLowerCase();
+        let e = entries.get(value);
+        if (!e) entries.set(value, (e = { value, owners: new Map(), hostname: false }));
+        if (id.hostname) e.hostname = true;
+        if (!e.owners.has(ident.environment)) e.owners.set(ident.environment, id.kind);
+      }
+    }
+    for (const e of entries.values()) {
+      const list = this.byFirstChar.get(e.value[0]) ?? [];
+      list.push(e);
+      this.byFirstChar.set(e.value[0], list);
+    }
+    for (const list of this.byFirstChar.values()) list.sort((a, b) => b.value.length - a.value.length);
+  }
+
+  /** Every identifier `value` carries, with every environment that owns it, left to right. */
+  scan(value: string): ForeignMatch[] {
+    const text = value.toLowerCase();
+    const found: ForeignMatch[] = [];
+    let i = 0;
+    while (i < text.length) {
+      const match = this.longestAt(text, i);
+      if (!match) {
+        i++;
+        continue;
+      }
+      for (const [env, kind] of match.owners) found.push({ environment: env, kind, identifier: value.slice(i, i + match.value.length) });
+      i += match.value.length;
+    }
+    return found;
+  }
+
+  /**
+   * Returns the identifiers of environments other than `own` that `value` carries.
+   * An identifier owned by `own` as well as by another environment is still reported:
+   * two environments sharing an account id or a domain is exactly what must fail.
+   */
+  findForeign(value: string, own: string): ForeignMatch[] {
+    return this.scan(value).filter((m) => m.environment !== own);
+  }
+
+  /** True when `value` names `environment` itself (its name on word boundaries, not inside a longer name). */
+  names(value: string, environment: string): boolean {
+    return this.scan(value).some((m) => m.environment === environment && m.kind === "environment name");
+  }
+
+  private longestAt(text: string, i: number): Entry | undefined {
+    const candidates = this.byFirstChar.get(text[i]);
+    if (!candidates) return undefined;
+    for (const e of candidates) {
+      if (!text.startsWith(e.value, i)) continue;
+      const end = i + e.value.length;
+      const leftOk = e.hostname ? !isHostChar(text[i - 1]) : !isWordChar(e.value[0]) || !isWordChar(text[i - 1]);
+      const rightOk = e.hostname
+        ? !isHostChar(text[end]) || (text[end] === "." && !isHostChar(text[end + 1]))
+        : !isWordChar(e.value[e.value.length - 1]) || !isWordChar(text[end]);
+      if (leftOk && rightOk) return e;
+    }
+    return undefined;
+  }
+}
+
+/** Formats one match for an error line: `names production (its database name "mina_production")`. */
+export function describeForeign(m: ForeignMatch): string {
+  return m.kind === "environment name"
+    ? `names environment "${m.environment}" ("${m.identifier}")`
+    : `carries ${m.environment}'s ${m.kind} "${m.identifier}"`;
+}

@@ -1,0 +1,128 @@
+/**
+ * Every physical name the program gives a resource is derived here, from the
+ * application name and the environment. Nothing else in the code base spells a
+ * name: components receive the names they need as arguments.
+ */
+
+/** The application every stack of this project belongs to. */
+export const APP = "mina";
+
+/** The Pulumi project name (Pulumi.yaml) and so the namespace of its config keys. */
+export const PROJECT = "mina";
+
+/** Environment (= stack) names: lowercase letters, digits and single hyphens. */
+export const ENVIRONMENT_PATTERN = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$/;
+
+/** The longest environment name: keeps every derived name inside its provider's limit. */
+export const MAX_ENVIRONMENT_LENGTH = 24;
+
+/** Provider limits that derived names must respect (checked by `checkNameLimits`). */
+export const NAME_LIMITS = {
+  bucket: 63, // S3: 3-63 lowercase letters, digits, hyphens, dots
+  rdsIdentifier: 63, // RDS: starts with a letter, no double or trailing hyphen
+  postgresIdentifier: 63, // NAMEDATALEN - 1
+  iamUser: 64,
+  iamGroup: 128,
+  upstashDatabase: 64,
+  securityGroup: 255,
+} as const;
+
+export interface Names {
+  readonly app: string;
+  readonly environment: string;
+  /** Tags every taggable resource carries (also the AWS provider's default tags). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Prefix of every Pulumi logical name, e.g. `mina-staging`. */
+  readonly prefix: string;
+  /** PostgreSQL database (both modes), e.g. `mina_staging`. */
+  readonly databaseName: string;
+  /** PostgreSQL login role the app connects as, e.g. `mina_staging_app`. */
+  readonly databaseRole: string;
+  /** RDS master user name (instance mode): never the engine default `postgres`. */
+  readonly databaseMasterUser: string;
+  /** RDS instance identifier, e.g. `mina-staging`. */
+  readonly rdsIdentifier: string;
+  readonly dbSubnetGroup: string;
+  readonly dbSecurityGroup: string;
+  readonly dbParameterGroup: string;
+  /** Final snapshot taken when a protected instance is deleted. */
+  readonly dbFinalSnapshot: string;
+  /** S3 bucket for audio, e.g. `mina-audio-staging`. */
+  readonly bucket: string;
+  /** IAM user whose access key the app uses for the bucket. */
+  readonly bucketUser: string;
+  /** IAM group that carries the bucket policy (policies attach to groups, not users). */
+  readonly bucketGroup: string;
+  readonly bucketPolicy: string;
+  /** Upstash Redis database, e.g. `mina-staging`. */
+  readonly redisDatabase: string;
+  /** Sentry environment tag. */
+  readonly sentryEnvironment: string;
+  /** Default Slack alert channel. */
+  readonly slackChannel: string;
+}
+
+/** Turns `staging-blue` into `staging_blue` for PostgreSQL identifiers. */
+function pgIdent(s: string): string {
+  return s.replace(/-/g, "_");
+}
+
+/**
+ * Derives every physical name of one environment.
+ * @param environment The environment (= stack) name, already validated.
+ * @param overrides Optional overrides (validated to still carry the environment).
+ */
+export function deriveNames(environment: string, overrides: { bucket?: string } = {}): Names {
+  const prefix = `${APP}-${environment}`;
+  return {
+    app: APP,
+    environment,
+    tags: { environment, app: APP, "managed-by": "pulumi" },
+    prefix,
+    databaseName: pgIdent(`${APP}_${environment}`),
+    databaseRole: pgIdent(`${APP}_${environment}_app`),
+    databaseMasterUser: pgIdent(`${APP}_${environment}_admin`),
+    rdsIdentifier: prefix,
+    dbSubnetGroup: `${prefix}-db`,
+    dbSecurityGroup: `${prefix}-db`,
+    dbParameterGroup: `${prefix}-pg`,
+    dbFinalSnapshot: `${prefix}-final`,
+    bucket: overrides.bucket ?? `${APP}-audio-${environment}`,
+    bucketUser: `${APP}-audio-${environment}`,
+    bucketGroup: `${APP}-audio-${environment}`,
+    bucketPolicy: `${APP}-audio-${environment}-rw`,
+    redisDatabase: prefix,
+    sentryEnvironment: environment,
+    slackChannel: environment === "production" ? `#${APP}-alerts` : `#${APP}-${environment}-alerts`,
+  };
+}
+
+/** Physical names that must be unique to one environment, by kind (used by audits). */
+export function isolationCriticalNames(n: Names): Record<string, string> {
+  return {
+    databaseName: n.databaseName,
+    databaseRole: n.databaseRole,
+    rdsIdentifier: n.rdsIdentifier,
+    bucket: n.bucket,
+    bucketUser: n.bucketUser,
+    redisDatabase: n.redisDatabase,
+    slackChannel: n.slackChannel,
+    sentryEnvironment: n.sentryEnvironment,
+  };
+}
+
+/** Returns one message per derived name that breaks its provider's limits; empty when all fit. */
+export function checkNameLimits(n: Names): string[] {
+  const problems: string[] = [];
+  const check = (what: string, value: string, max: number, pattern?: RegExp, rule?: string) => {
+    if (value.length > max) problems.push(`${what} "${value}" is ${value.length} characters; the limit is ${max}`);
+    if (pattern && !pattern.test(value)) problems.push(`${what} "${value}" ${rule}`);
+  };
+  check("bucket name", n.bucket, NAME_LIMITS.bucket, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit");
+  check("RDS identifier", n.rdsIdentifier, NAME_LIMITS.rdsIdentifier, /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$/, "must start with a letter and have no double or trailing hyphen");
+  check("database name", n.databaseName, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
+  check("database role", n.databaseRole, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
+  check("IAM user", n.bucketUser, NAME_LIMITS.iamUser);
+  check("Redis database", n.redisDatabase, NAME_LIMITS.upstashDatabase);
+  return problems;
+}

@@ -1,0 +1,254 @@
+/**
+ * The stack config schema: every key the program reads, its type, whether it is
+ * secret, and what it is for. Config is validated once, as a whole, before any
+ * resource is declared; components never read config themselves.
+ */
+import { z } from "zod";
+import { LOG_LEVELS, Profile } from "./defaults";
+import { SecureValue } from "./raw";
+
+export type KeyKind = "string" | "int" | "bool" | "list" | "enum" | "flags" | "secret";
+
+export interface KeySpec {
+  readonly kind: KeyKind;
+  /** When the key must be set: always, never (optional), or in one database mode. */
+  readonly required: "always" | "optional" | "instance" | "server";
+  readonly description: string;
+  /** The default, in words, for the docs. */
+  readonly default?: string;
+  readonly values?: readonly string[];
+}
+
+export const DATABASE_MODES = ["instance", "server"] as const;
+export type DatabaseMode = (typeof DATABASE_MODES)[number];
+
+/** Every config key this program reads. Keys of the `mina:` namespace not listed here are refused. */
+export const KEYS = {
+  "aws:region": { kind: "string", required: "always", description: "AWS region of the stack's resources." },
+  "aws:allowedAccountIds": {
+    kind: "list",
+    required: "always",
+    description: "The AWS account ids this stack may touch (12 digits each); the provider refuses any other account.",
+  },
+  "upstash:email": { kind: "string", required: "always", description: "Upstash account email for this stack's Redis." },
+  "upstash:apiKey": { kind: "secret", required: "always", description: "Upstash API key for this stack's Redis." },
+  "mina:environment": {
+    kind: "string",
+    required: "optional",
+    default: "the stack name",
+    description: "The environment; if set it must equal the stack name.",
+  },
+  "mina:profile": {
+    kind: "enum",
+    values: ["production", "staging"],
+    required: "optional",
+    default: "`production` for the production stack, else `staging`",
+    description: "Which defaults and protections apply.",
+  },
+  "mina:databaseMode": {
+    kind: "enum",
+    values: DATABASE_MODES,
+    required: "always",
+    description: "`instance`: an RDS instance of its own. `server`: a database and role of its own on an existing server.",
+  },
+  "mina:dbInstanceClass": { kind: "string", required: "optional", default: "db.t4g.medium / db.t4g.micro", description: "RDS instance class (instance mode)." },
+  "mina:dbAllocatedStorageGb": { kind: "int", required: "optional", default: "50 / 20", description: "RDS storage in GB (instance mode)." },
+  "mina:dbEngineVersion": { kind: "string", required: "optional", default: "16", description: "PostgreSQL major version (instance mode)." },
+  "mina:dbBackupRetentionDays": {
+    kind: "int",
+    required: "optional",
+    default: "14 / 1",
+    description: "RDS backup retention; production needs at least 7 (instance mode).",
+  },
+  "mina:dbMultiAz": { kind: "bool", required: "optional", default: "true / false", description: "RDS Multi-AZ; required in production (instance mode)." },
+  "mina:vpcId": { kind: "string", required: "instance", description: "VPC of the RDS instance." },
+  "mina:dbSubnetIds": { kind: "list", required: "instance", description: "Private subnets (at least two AZs) for the RDS subnet group." },
+  "mina:dbAllowedCidrs": {
+    kind: "list",
+    required: "instance",
+    description: "CIDRs of the app hosts allowed to reach PostgreSQL on 5432; never 0.0.0.0/0.",
+  },
+  "mina:dbServerHost": { kind: "string", required: "server", description: "Host of the existing PostgreSQL server (server mode)." },
+  "mina:dbServerPort": { kind: "int", required: "optional", default: "5432", description: "Port of the existing server (server mode)." },
+  "mina:dbServerAdminUser": {
+    kind: "string",
+    required: "optional",
+    default: "postgres",
+    description: "Admin role that creates this environment's database and role (server mode).",
+  },
+  "mina:dbServerAdminPassword": { kind: "secret", required: "server", description: "Password of the admin role (server mode)." },
+  "mina:dbServerSslMode": {
+    kind: "enum",
+    values: ["require", "verify-ca", "verify-full", "disable"],
+    required: "optional",
+    default: "require",
+    description: "sslmode for the admin connection and for DATABASE_URL (server mode).",
+  },
+  "mina:redisPrimaryRegion": { kind: "string", required: "optional", default: "us-east-1", description: "Upstash primary region of the Redis database." },
+  "mina:bucketName": {
+    kind: "string",
+    required: "optional",
+    default: "mina-audio-<environment>",
+    description: "Override of the audio bucket name; must still contain the environment.",
+  },
+  "mina:bucketExpireDays": {
+    kind: "int",
+    required: "optional",
+    default: "none / 30",
+    description: "Days after which audio objects expire; refused in production.",
+  },
+  "mina:shareDomain": { kind: "string", required: "always", description: "The environment's own share domain, e.g. mina.app or staging.mina.app." },
+  "mina:dnsZoneId": { kind: "string", required: "always", description: "Route53 hosted zone of the share domain (one per environment)." },
+  "mina:dnsZoneName": { kind: "string", required: "optional", default: "the share domain", description: "Name of that hosted zone." },
+  "mina:appHost": {
+    kind: "string",
+    required: "always",
+    description: "Where the share domain points: an IPv4 address (A record) or a hostname (CNAME, not at the zone apex).",
+  },
+  "mina:openaiApiKey": { kind: "secret", required: "always", description: "OpenAI API key of this environment." },
+  "mina:sentryDsn": { kind: "secret", required: "optional", description: "Sentry DSN; absent means Sentry is off." },
+  "mina:sendgridApiKey": { kind: "secret", required: "optional", description: "SendGrid API key; required when email is enabled." },
+  "mina:emailEnabled": { kind: "bool", required: "optional", default: "true / false", description: "Whether the app sends email." },
+  "mina:slackWebhookUrl": { kind: "secret", required: "optional", description: "Slack incoming webhook for alerts." },
+  "mina:slackChannel": {
+    kind: "string",
+    required: "optional",
+    default: "#mina-alerts / #mina-<environment>-alerts",
+    description: "Slack alert channel.",
+  },
+  "mina:logLevel": { kind: "enum", values: LOG_LEVELS, required: "optional", default: "INFO / DEBUG", description: "LOG_LEVEL." },
+  "mina:rateLimitPerMinute": { kind: "int", required: "optional", default: "100 / 200", description: "RATE_LIMIT_PER_MINUTE." },
+  "mina:rateLimitPerHour": { kind: "int", required: "optional", default: "1000 / 2000", description: "RATE_LIMIT_PER_HOUR." },
+  "mina:featureFlags": {
+    kind: "flags",
+    required: "optional",
+    default: "beta_features: false / true, debug_toolbar: false",
+    description: "Feature flags (name: true|false), merged over the profile's; each becomes FEATURE_<NAME>.",
+  },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof KEYS;
+
+/** Describes a non-secret input for an error message. */
+function shown(v: unknown): string {
+  if (v instanceof SecureValue) return "a secret";
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? v.slice(0, 57) + "..." : v);
+  if (Array.isArray(v)) return "a list";
+  if (v === null) return "null";
+  if (typeof v === "object") return "a mapping";
+  return String(v);
+}
+
+const text = () =>
+  z.unknown().transform((v, ctx) => {
+    if (typeof v === "string" && v.trim() !== "") return v.trim();
+    if (typeof v === "number") return String(v);
+    ctx.addIssue({ code: "custom", message: v === "" ? "must not be empty" : `expected a string, got ${shown(v)}` });
+    return z.NEVER;
+  });
+
+const int = () =>
+  z.unknown().transform((v, ctx) => {
+    const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (Number.isInteger(n) && n >= 0) return n;
+    ctx.addIssue({ code: "custom", message: `expected a whole number >= 0, got ${shown(v)}` });
+    return z.NEVER;
+  });
+
+const bool = () =>
+  z.unknown().transform((v, ctx) => {
+    if (v === true || v === "true") return true;
+    if (v === false || v === "false") return false;
+    ctx.addIssue({ code: "custom", message: `expected true or false, got ${shown(v)}` });
+    return z.NEVER;
+  });
+
+const list = () =>
+  z.unknown().transform((v, ctx) => {
+    const items = Array.isArray(v) ? v : typeof v === "string" && v.trim() !== "" ? [v] : undefined;
+    if (items && items.length > 0 && items.every((x) => (typeof x === "string" && x.trim() !== "") || typeof x === "number")) {
+      return items.map((x) => String(x).trim());
+    }
+    ctx.addIssue({ code: "custom", message: `expected a non-empty list of strings, got ${shown(v)}` });
+    return z.NEVER;
+  });
+
+const oneOf = (values: readonly string[]) =>
+  z.unknown().transform((v, ctx) => {
+    if (typeof v === "string" && values.includes(v)) return v;
+    ctx.addIssue({ code: "custom", message: `expected one of ${values.join(", ")}, got ${shown(v)}` });
+    return z.NEVER;
+  });
+
+const flags = () =>
+  z.unknown().transform((v, ctx) => {
+    if (v && typeof v === "object" && !Array.isArray(v) && !(v instanceof SecureValue)) {
+      const out: Record<string, boolean> = {};
+      for (const [k, x] of Object.entries(v)) {
+        if (!/^[a-z][a-z0-9_]*$/.test(k)) {
+          ctx.addIssue({ code: "custom", message: `flag name ${JSON.stringify(k)} must be lowercase letters, digits and underscores` });
+          return z.NEVER;
+        }
+        if (x !== true && x !== false && x !== "true" && x !== "false") {
+          ctx.addIssue({ code: "custom", message: `flag ${k}: expected true or false, got ${shown(x)}` });
+          return z.NEVER;
+        }
+        out[k] = x === true || x === "true";
+      }
+      return out;
+    }
+    ctx.addIssue({ code: "custom", message: `expected a mapping of flag names to true or false, got ${shown(v)}` });
+    return z.NEVER;
+  });
+
+/** A secret must arrive as a secure value: plaintext in a stack file is refused. */
+const secret = (key: string) =>
+  z.unknown().transform((v, ctx) => {
+    if (v instanceof SecureValue) return v;
+    ctx.addIssue({
+      code: "custom",
+      message: `is a secret but is stored in plaintext; remove it and run: pulumi config set --secret ${key} <value>`,
+    });
+    return z.NEVER;
+  });
+
+function schemaFor(key: string, spec: KeySpec): z.ZodType {
+  switch (spec.kind) {
+    case "string":
+      return text();
+    case "int":
+      return int();
+    case "bool":
+      return bool();
+    case "list":
+      return list();
+    case "enum":
+      return oneOf(spec.values ?? []);
+    case "flags":
+      return flags();
+    case "secret":
+      return secret(key);
+  }
+}
+
+/** The zod schema of a stack's raw config: every known key optional here; presence is checked per mode after. */
+export const rawConfigSchema = z.object(
+  Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, schemaFor(k, spec).optional()])),
+);
+
+/** Typed values of the known keys after parsing. */
+export type ParsedValues = {
+  -readonly [K in ConfigKey]?: (typeof KEYS)[K]["kind"] extends "int"
+    ? number
+    : (typeof KEYS)[K]["kind"] extends "bool"
+      ? boolean
+      : (typeof KEYS)[K]["kind"] extends "list"
+        ? string[]
+        : (typeof KEYS)[K]["kind"] extends "flags"
+          ? Record<string, boolean>
+          : (typeof KEYS)[K]["kind"] extends "secret"
+            ? SecureValue
+            : string;
+};
+
+export type { Profile };
