@@ -1,0 +1,242 @@
+/**
+ * The offline plan: for each stack file, validate its config, run the real
+ * program under Pulumi's mock runtime, and record what it declares. Then audit
+ * isolation across all stacks. Nothing here talks to a cloud or to the Pulumi CLI.
+ */
+import { createHash } from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigErrors, listStackFiles, parseStackFile, RawStackConfig, readAllStacks, validateStack } from "../../config";
+import { KEYS } from "../../config/schema";
+import type { StackConfig } from "../../config/validate";
+import { isSecretVariable } from "../../config/variables";
+import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
+
+export const PLAN_NOTE =
+  "This is a plan of what the program declares for each stack, run offline under Pulumi's mock runtime; it is not a diff against deployed state (only `pulumi preview` shows that).";
+
+/** Resource types that hold data: deleting or replacing one loses it. */
+export const STATEFUL_TYPES: readonly string[] = [
+  "aws:rds/instance:Instance",
+  "aws:s3/bucket:Bucket",
+  "upstash:index/redisDatabase:RedisDatabase",
+  "postgresql:index/database:Database",
+  "postgresql:index/role:Role",
+  "aws:route53/zone:Zone",
+];
+
+export interface PlannedResource {
+  readonly type: string;
+  readonly name: string;
+  /** The provider-side name (bucket, identifier, name...), when the program sets one. */
+  readonly physicalName?: string;
+  readonly protected: boolean;
+  readonly stateful: boolean;
+  readonly custom: boolean;
+  /** Hash of the declared inputs: a changed hash means a changed resource. Values are never shown. */
+  readonly inputsHash: string;
+}
+
+export interface MissingSecret {
+  readonly key: string;
+  readonly command: string;
+}
+
+export interface StackPlan {
+  readonly stack: string;
+  readonly file: string;
+  readonly ok: boolean;
+  readonly errors: readonly string[];
+  readonly environment?: string;
+  readonly profile?: string;
+  readonly databaseMode?: string;
+  readonly resources: readonly PlannedResource[];
+  readonly variables: readonly { readonly name: string; readonly secret: boolean }[];
+  readonly missingSecrets: readonly MissingSecret[];
+  /** Non-secret stack outputs, as a reviewer reads them in a preview. */
+  readonly outputs: Readonly<Record<string, unknown>>;
+  /** Violations of the policy pack's rules over the planned resources. */
+  readonly violations: readonly { readonly rule: string; readonly resource: string; readonly message: string }[];
+}
+
+export interface AuditConflict {
+  readonly kind: string;
+  readonly value: string;
+  readonly stacks: readonly string[];
+}
+
+export interface Plan {
+  readonly note: string;
+  readonly stacks: readonly StackPlan[];
+  readonly audit: { readonly ok: boolean; readonly conflicts: readonly AuditConflict[] };
+  readonly ok: boolean;
+}
+
+/** Hook for rules run over planned resources (the policy pack plugs in here). */
+export type ResourceChecker = (
+  resources: readonly RecordedResource[],
+  config: StackConfig,
+) => { rule: string; resource: string; message: string }[];
+
+const PHYSICAL_NAME_KEYS = ["bucket", "identifier", "databaseName", "name"] as const;
+
+export function physicalNameOf(r: Pick<RecordedResource, "type" | "inputs" | "custom">): string | undefined {
+  if (!r.custom || r.type.startsWith("pulumi:providers:")) return undefined;
+  for (const k of PHYSICAL_NAME_KEYS) {
+    const v = r.inputs[k];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return undefined;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+function secretCommand(key: string, stack: string): string {
+  return `pulumi config set --secret ${key} <value> --stack ${stack}`;
+}
+
+/** Plans one stack. A config error is reported in the result, not thrown. */
+export async function planStack(
+  dir: string,
+  stack: string,
+  siblings = readAllStacks(dir),
+  check?: ResourceChecker,
+): Promise<StackPlan> {
+  const raw = siblings.find((s) => s.stack === stack);
+  const file = raw?.file ?? `Pulumi.${stack}.yaml`;
+  const empty = { resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] };
+  if (!raw) return { stack, file, ok: false, errors: [`${file}: no such stack file`], ...empty };
+  let validated;
+  try {
+    validated = validateStack(raw, { siblings, requireSecrets: false });
+  } catch (e) {
+    if (e instanceof ConfigErrors) return { stack, file, ok: false, errors: e.errors.map((x) => x.message), ...empty };
+    const first = String((e as Error).message).split("\n")[0];
+    return { stack, file, ok: false, errors: [`${file}: ${first}`], ...empty };
+  }
+  const { config, missingSecrets } = validated;
+  const { defineEnvironment } = await import("../../components/environment");
+  const { result, resources } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
+  const env = await promiseOf(result.env);
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result)) {
+    if (k === "env") continue;
+    if (pulumi.Output.isInstance(v)) {
+      if (await pulumi.isSecret(v)) continue;
+      outputs[k] = await promiseOf(v);
+    } else outputs[k] = v;
+  }
+  const planned = resources
+    .filter((r) => r.type !== "pulumi:pulumi:Stack")
+    .map((r) => ({
+      type: r.type,
+      name: r.name,
+      physicalName: physicalNameOf(r),
+      protected: r.protect,
+      stateful: STATEFUL_TYPES.includes(r.type),
+      custom: r.custom,
+      inputsHash: createHash("sha256").update(stableJson(r.inputs)).digest("hex").slice(0, 16),
+    }));
+  return {
+    stack,
+    file,
+    ok: true,
+    errors: [],
+    environment: config.environment,
+    profile: config.profile,
+    databaseMode: config.database.mode,
+    resources: planned,
+    variables: Object.keys(env).map((name) => ({ name, secret: isSecretVariable(name) })),
+    missingSecrets: missingSecrets.map((key) => ({
+      key,
+      command: secretCommand(key, stack) + (KEYS[key as keyof typeof KEYS]?.required === "optional" ? "  # or set mina:emailEnabled false" : ""),
+    })),
+    outputs,
+    violations: check ? check(resources, config) : [],
+  };
+}
+
+/** Values that must be unique to one stack, by kind, from a stack's plan and config. */
+function isolationValues(p: StackPlan, raw: Record<string, unknown>): { kind: string; value: string }[] {
+  const out: { kind: string; value: string }[] = [];
+  for (const r of p.resources) if (r.physicalName) out.push({ kind: `physical name (${r.type})`, value: r.physicalName });
+  const ids = raw["aws:allowedAccountIds"];
+  for (const id of Array.isArray(ids) ? ids : ids !== undefined ? [ids] : []) out.push({ kind: "AWS account id", value: String(id) });
+  for (const [key, kind] of [
+    ["mina:shareDomain", "share domain"],
+    ["mina:dnsZoneId", "hosted zone"],
+    ["mina:vpcId", "VPC"],
+  ] as const) {
+    if (typeof raw[key] === "string") out.push({ kind, value: String(raw[key]).toLowerCase() });
+  }
+  const o = p.outputs;
+  if (typeof o.databaseName === "string") out.push({ kind: "database", value: o.databaseName });
+  if (typeof o.bucketName === "string") out.push({ kind: "bucket", value: o.bucketName });
+  if (typeof o.redisDatabaseName === "string") out.push({ kind: "Redis database", value: o.redisDatabaseName });
+  return out;
+}
+
+/** Fails when any two stacks share a physical name, account id, domain, database, bucket or Redis database. */
+export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<string, Record<string, unknown>>): Plan["audit"] {
+  const seen = new Map<string, { kind: string; value: string; stacks: Set<string> }>();
+  for (const p of plans) {
+    if (!p.ok) continue;
+    for (const { kind, value } of isolationValues(p, rawByStack.get(p.stack) ?? {})) {
+      const key = `${kind.startsWith("physical name") ? "physical name" : kind}\u0000${value}`;
+      const e = seen.get(key) ?? { kind, value, stacks: new Set<string>() };
+      e.stacks.add(p.stack);
+      seen.set(key, e);
+    }
+  }
+  const conflicts = [...seen.values()]
+    .filter((e) => e.stacks.size > 1)
+    .map((e) => ({ kind: e.kind, value: e.value, stacks: [...e.stacks].sort() }));
+  return { ok: conflicts.length === 0, conflicts };
+}
+
+/** Plans the given stacks (default: every stack file) and audits isolation across all of them. */
+export async function planAll(dir: string, only?: readonly string[], check?: ResourceChecker): Promise<Plan> {
+  const siblings = readAllStacksSafe(dir);
+  const all = listStackFiles(dir).map((s) => s.stack);
+  const unknown = (only ?? []).filter((s) => !all.includes(s));
+  if (unknown.length > 0) {
+    throw new Error(`no stack file for ${unknown.map((s) => `"${s}"`).join(", ")} in ${dir} (stacks: ${all.join(", ") || "none"})`);
+  }
+  const stacks: StackPlan[] = [];
+  // The audit always covers every stack: a single-stack plan still proves it shares nothing.
+  for (const stack of all) {
+    if (siblings.error.has(stack)) {
+      stacks.push({ stack, file: `Pulumi.${stack}.yaml`, ok: false, errors: [siblings.error.get(stack)!], resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] });
+      continue;
+    }
+    stacks.push(await planStack(dir, stack, siblings.ok, check));
+  }
+  const audit = auditPlans(stacks, new Map(siblings.ok.map((s) => [s.stack, s.values as Record<string, unknown>])));
+  const shown = only && only.length > 0 ? stacks.filter((s) => only.includes(s.stack)) : stacks;
+  const ok = shown.every((s) => s.ok && s.violations.length === 0) && audit.ok;
+  return { note: PLAN_NOTE, stacks: shown, audit, ok };
+}
+
+/** Reads every stack file; an unreadable one is reported against its stack instead of aborting the plan. */
+function readAllStacksSafe(dir: string) {
+  const ok: RawStackConfig[] = [];
+  const error = new Map<string, string>();
+  for (const { stack, file } of listStackFiles(dir)) {
+    try {
+      ok.push(parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file)));
+    } catch (e) {
+      error.set(stack, (e as Error).message);
+    }
+  }
+  return { ok, error };
+}

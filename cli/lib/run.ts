@@ -1,0 +1,21 @@
+/**
+ * Runs a command's main function: a known failure prints one line to stderr and
+ * exits non-zero, never with a stack trace.
+ */
+export class UsageError extends Error {}
+
+/** A failure whose message is already the whole story (exit 1). */
+export class CommandError extends Error {}
+
+export function runMain(main: () => Promise<number | void>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code ?? 0;
+    },
+    (e: unknown) => {
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`error: ${msg}\n`);
+      process.exitCode = e instanceof UsageError ? 2 : 1;
+    },
+  );
+}
