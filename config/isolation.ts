@@ -51,13 +51,22 @@ export function identity(environment: string, identifiers: Iterable<Identifier> 
   return { environment, identifiers: ids };
 }
 
-const isWordChar = (c: string | undefined) => c !== undefined && /[a-z0-9]/i.test(c);
-const isHostChar = (c: string | undefined) => c !== undefined && /[a-z0-9.@-]/i.test(c);
+/**
+ * What counts as "more of the same word" next to a match. An environment name is
+ * found inside hyphenated or underscored names (`mina_production`); a concrete
+ * identifier must stand whole (`#mina-alerts-archive` is not `#mina-alerts`); a
+ * hostname must be the whole host.
+ */
+const WORD = {
+  name: /[a-z0-9]/i,
+  identifier: /[a-z0-9_-]/i,
+  hostname: /[a-z0-9.@-]/i,
+} as const;
 
 interface Entry {
   readonly value: string; // lower-cased
   readonly owners: Map<string, string>; // environment -> kind
-  hostname: boolean;
+  word: RegExp;
 }
 
 /** An index of many identities, built once and scanned many times. */
@@ -70,8 +79,9 @@ export class IdentityIndex {
       for (const id of ident.identifiers) {
         const value = id.value.toLowerCase();
         let e = entries.get(value);
-        if (!e) entries.set(value, (e = { value, owners: new Map(), hostname: false }));
-        if (id.hostname) e.hostname = true;
+        if (!e) entries.set(value, (e = { value, owners: new Map(), word: WORD.identifier }));
+        if (id.hostname) e.word = WORD.hostname;
+        else if (id.kind === "environment name") e.word = WORD.name;
         if (!e.owners.has(ident.environment)) e.owners.set(ident.environment, id.kind);
       }
     }
@@ -120,10 +130,10 @@ export class IdentityIndex {
     for (const e of candidates) {
       if (!text.startsWith(e.value, i)) continue;
       const end = i + e.value.length;
-      const leftOk = e.hostname ? !isHostChar(text[i - 1]) : !isWordChar(e.value[0]) || !isWordChar(text[i - 1]);
-      const rightOk = e.hostname
-        ? !isHostChar(text[end]) || (text[end] === "." && !isHostChar(text[end + 1]))
-        : !isWordChar(e.value[e.value.length - 1]) || !isWordChar(text[end]);
+      const inWord = (c: string | undefined) => c !== undefined && e.word.test(c);
+      const leftOk = !inWord(e.value[0]) || !inWord(text[i - 1]);
+      // A sentence may end a hostname with a full stop.
+      const rightOk = !inWord(e.value[e.value.length - 1]) || !inWord(text[end]) || (e.word === WORD.hostname && text[end] === "." && !inWord(text[end + 1]));
       if (leftOk && rightOk) return e;
     }
     return undefined;

@@ -1,0 +1,245 @@
+import { strict as assert } from "node:assert";
+import { ConfigErrors, fromEngine, parseStackFile, SecureValue } from "../config/raw";
+import { validateStack } from "../config/validate";
+import { productionRaw, stagingRaw } from "./helpers";
+
+const underEngine = { requireSecrets: true };
+
+/** The error lines a stack's config produces, validated against its siblings. */
+function errorsOf(raw: ReturnType<typeof stagingRaw>, siblings = [stagingRaw(), productionRaw()], requireSecrets = true): string[] {
+  try {
+    validateStack(raw, { siblings, requireSecrets });
+  } catch (e) {
+    assert.ok(e instanceof ConfigErrors, String(e));
+    return e.errors.map((x) => x.message);
+  }
+  return [];
+}
+
+describe("config validation: one line per problem, naming the file and the key", () => {
+  it("accepts the happy-path staging and production configs", () => {
+    assert.deepEqual(errorsOf(stagingRaw()), []);
+    assert.deepEqual(errorsOf(productionRaw()), []);
+  });
+
+  it("refuses a missing required value with the command that sets it", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "aws:region": undefined })), [
+      "Pulumi.staging.yaml: aws:region: is required; set it with: pulumi config set aws:region <value> --stack staging",
+    ]);
+  });
+
+  it("refuses a missing mode-specific value, naming the mode", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:dbServerHost": undefined })), [
+      "Pulumi.staging.yaml: mina:dbServerHost: is required in server mode; set it with: pulumi config set mina:dbServerHost <value> --stack staging",
+    ]);
+  });
+
+  it("refuses a missing secret under the engine with the --secret command", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:openaiApiKey": undefined })), [
+      "Pulumi.staging.yaml: mina:openaiApiKey: is required; set it with: pulumi config set --secret mina:openaiApiKey <value> --stack staging",
+    ]);
+  });
+
+  it("lists missing secrets instead of refusing them offline", () => {
+    const v = validateStack(stagingRaw({ "mina:openaiApiKey": undefined, "upstash:apiKey": undefined }), { requireSecrets: false });
+    assert.deepEqual(v.missingSecrets, ["mina:openaiApiKey", "upstash:apiKey"]);
+  });
+
+  it("refuses a wrong type", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:rateLimitPerMinute": "lots" })), [
+      'Pulumi.staging.yaml: mina:rateLimitPerMinute: expected a whole number >= 0, got "lots"',
+    ]);
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": "yes" })), [
+      'Pulumi.staging.yaml: mina:emailEnabled: expected true or false, got "yes"',
+    ]);
+  });
+
+  it("refuses an unknown database mode", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:databaseMode": "cluster" })), [
+      'Pulumi.staging.yaml: mina:databaseMode: expected one of instance, server, got "cluster"',
+    ]);
+  });
+
+  it("refuses the shared-database schema mode and says why", () => {
+    const [line] = errorsOf(stagingRaw({ "mina:databaseMode": "schema" }));
+    assert.match(line, /^Pulumi\.staging\.yaml: mina:databaseMode: expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share/);
+    assert.match(line, /a staging credential could read production data/);
+  });
+
+  it("refuses an unknown key of its own namespace, suggesting the right one", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:shareDomian": "x" })), [
+      "Pulumi.staging.yaml: mina:shareDomian: unknown key (did you mean mina:shareDomain?)",
+    ]);
+  });
+
+  it("refuses a secret stored in plaintext, without printing it", () => {
+    const lines = errorsOf(stagingRaw({ "mina:openaiApiKey": "sk-live-plaintext" }));
+    assert.deepEqual(lines, [
+      "Pulumi.staging.yaml: mina:openaiApiKey: is a secret but is stored in plaintext; remove it and run: pulumi config set --secret mina:openaiApiKey <value>",
+    ]);
+    assert.ok(!lines.join("\n").includes("sk-live-plaintext"));
+  });
+
+  it("refuses a stack file that names another environment as its own", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:environment": "production" })), [
+      'Pulumi.staging.yaml: mina:environment: is "production" but this is the staging stack: a stack\'s environment is its own name',
+      'Pulumi.staging.yaml: mina:environment: names environment "production" ("production")',
+    ]);
+  });
+
+  it("refuses another environment's name in a host", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:dbServerHost": "pg-prod.internal" })), [
+      'Pulumi.staging.yaml: mina:dbServerHost: names environment "production" ("prod")',
+    ]);
+  });
+
+  it("refuses another environment's domain, account, channel and zone", () => {
+    assert.deepEqual(
+      errorsOf(
+        stagingRaw({
+          "mina:shareDomain": "mina.app",
+          "mina:dnsZoneName": "mina.app",
+          "aws:allowedAccountIds": ["123456789012"],
+          "mina:slackChannel": "#mina-alerts",
+          "mina:dnsZoneId": "Z0PRODUCTIONZONE",
+        }),
+      ),
+      [
+        'Pulumi.staging.yaml: aws:allowedAccountIds: carries production\'s account id "123456789012"',
+        'Pulumi.staging.yaml: mina:shareDomain: carries production\'s share domain "mina.app"',
+        'Pulumi.staging.yaml: mina:dnsZoneId: carries production\'s hosted zone "Z0PRODUCTIONZONE"',
+        'Pulumi.staging.yaml: mina:dnsZoneName: carries production\'s share domain "mina.app"',
+        'Pulumi.staging.yaml: mina:slackChannel: carries production\'s Slack channel "#mina-alerts"',
+      ],
+    );
+  });
+
+  it("refuses a production identifier inside a secret without printing the secret", () => {
+    const lines = errorsOf(stagingRaw({ "mina:slackWebhookUrl": new SecureValue("https://hooks.slack.com/services/T0/B0/mina-production-hook") }));
+    assert.deepEqual(lines, ['Pulumi.staging.yaml: mina:slackWebhookUrl: names environment "production" ("production")']);
+    assert.ok(!lines[0].includes("hooks.slack.com"));
+  });
+
+  it("keeps production's minimum backups and Multi-AZ", () => {
+    assert.deepEqual(errorsOf(productionRaw({ "mina:dbBackupRetentionDays": 3, "mina:dbMultiAz": false }), [stagingRaw(), productionRaw()]), [
+      "Pulumi.production.yaml: mina:dbBackupRetentionDays: is 3; production keeps backups for at least 7 days",
+      "Pulumi.production.yaml: mina:dbMultiAz: is false; production runs Multi-AZ",
+    ]);
+  });
+
+  it("refuses a bucket name override that drops the environment", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:bucketName": "mina-audio-test" })), [
+      'Pulumi.staging.yaml: mina:bucketName: "mina-audio-test" does not contain the environment name "staging"; a name override must still carry its environment',
+    ]);
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:bucketName": "acme-mina-staging-audio" })), []);
+  });
+
+  it("refuses a database open to the internet", () => {
+    assert.deepEqual(errorsOf(productionRaw({ "mina:dbAllowedCidrs": ["0.0.0.0/0"] })), [
+      'Pulumi.production.yaml: mina:dbAllowedCidrs: "0.0.0.0/0" opens PostgreSQL to the whole internet; list the app hosts\' CIDRs',
+    ]);
+  });
+
+  it("refuses a CNAME at the zone apex", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.example.net" })), [
+      'Pulumi.staging.yaml: mina:appHost: is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "staging.mina.app"; use an IPv4 address or a share domain below the apex',
+    ]);
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.example.net", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })), []);
+  });
+
+  it("needs a SendGrid key when email is on", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": true })), [
+      "Pulumi.staging.yaml: mina:sendgridApiKey: is required because email is enabled; set it with: pulumi config set --secret mina:sendgridApiKey <value> --stack staging, or set mina:emailEnabled false",
+    ]);
+  });
+
+  it("refuses production audio expiry", () => {
+    assert.deepEqual(errorsOf(productionRaw({ "mina:bucketExpireDays": 30 }), [stagingRaw(), productionRaw()]), [
+      "Pulumi.production.yaml: mina:bucketExpireDays: is refused in production: production audio never expires",
+    ]);
+  });
+
+  it("refuses a stack name that cannot be an environment", () => {
+    assert.deepEqual(errorsOf(stagingRaw({}, "Staging_1")), [
+      'Pulumi.Staging_1.yaml: stack name "Staging_1" cannot name an environment: use lowercase letters, digits and single hyphens, starting with a letter, at most 24 characters',
+    ]);
+  });
+
+  it("reports every problem at once", () => {
+    assert.equal(errorsOf(stagingRaw({ "aws:region": undefined, "mina:logLevel": "LOUD", "mina:rateLimitPerHour": -1 })).length, 3);
+  });
+});
+
+describe("config: a third environment needs no code change", () => {
+  it("validates staging-blue with staging defaults and its own names", () => {
+    const blue = stagingRaw({ "aws:allowedAccountIds": ["333333333333"] }, "staging-blue");
+    const { config } = validateStack(blue, { siblings: [stagingRaw(), productionRaw(), blue], requireSecrets: true });
+    assert.equal(config.profile, "staging");
+    assert.equal(config.names.databaseName, "mina_staging_blue");
+    assert.equal(config.settings.slackChannel, "#mina-staging-blue-alerts");
+    assert.equal(config.dns.shareDomain, "staging-blue.mina.app");
+  });
+
+  it("refuses staging-blue reusing staging's account", () => {
+    const blue = stagingRaw({}, "staging-blue");
+    assert.deepEqual(errorsOf(blue, [stagingRaw(), productionRaw(), blue]), [
+      'Pulumi.staging-blue.yaml: aws:allowedAccountIds: carries staging\'s account id "210987654321"',
+    ]);
+  });
+});
+
+describe("config: defaults per profile", () => {
+  it("gives staging twice production's rate limits, its own channel and no email", () => {
+    const s = validateStack(stagingRaw(), { requireSecrets: true }).config;
+    const p = validateStack(productionRaw(), { requireSecrets: true }).config;
+    assert.deepEqual([p.settings.rateLimitPerMinute, p.settings.rateLimitPerHour], [100, 1000]);
+    assert.deepEqual([s.settings.rateLimitPerMinute, s.settings.rateLimitPerHour], [200, 2000]);
+    assert.equal(p.settings.slackChannel, "#mina-alerts");
+    assert.equal(s.settings.slackChannel, "#mina-staging-alerts");
+    assert.equal(s.settings.emailEnabled, false);
+    assert.equal(p.settings.emailEnabled, true);
+    assert.equal(s.settings.logLevel, "DEBUG");
+    assert.equal(p.settings.logLevel, "INFO");
+    assert.equal(s.bucket.expireDays, 30);
+    assert.equal(p.bucket.expireDays, undefined);
+  });
+
+  it("protects production only", () => {
+    const s = validateStack(stagingRaw(), { requireSecrets: true }).config;
+    const p = validateStack(productionRaw(), { requireSecrets: true }).config;
+    assert.deepEqual(p.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true });
+    assert.deepEqual(s.protection, { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false });
+  });
+});
+
+describe("config sources", () => {
+  it("reads a stack file, with secure values as secrets of unknown plaintext", () => {
+    const raw = parseStackFile("config:\n  mina:openaiApiKey:\n    secure: v1:abc\n  shareDomain: x.mina.app\n", "staging", "Pulumi.staging.yaml");
+    assert.ok(raw.values["mina:openaiApiKey"] instanceof SecureValue);
+    assert.equal((raw.values["mina:openaiApiKey"] as SecureValue).plaintext, undefined);
+    assert.equal(raw.values["mina:shareDomain"], "x.mina.app");
+  });
+
+  it("refuses a stack file that is not YAML, naming the file", () => {
+    assert.throws(() => parseStackFile("config: [unclosed", "staging", "Pulumi.staging.yaml"), /^ConfigError: Pulumi\.staging\.yaml: not valid YAML/);
+  });
+
+  it("decodes the engine's strings: JSON lists, booleans and numbers", () => {
+    const raw = fromEngine(
+      "staging",
+      {
+        ...Object.fromEntries(Object.entries(stagingRaw().values).filter(([, v]) => !(v instanceof SecureValue)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+        "mina:emailEnabled": "false",
+        "mina:rateLimitPerMinute": "250",
+        "mina:openaiApiKey": "sk-x",
+        "upstash:apiKey": "u",
+        "mina:dbServerAdminPassword": "p",
+      },
+      (k) => ["mina:openaiApiKey", "upstash:apiKey", "mina:dbServerAdminPassword"].includes(k),
+    );
+    const { config } = validateStack(raw, { requireSecrets: true });
+    assert.deepEqual(config.aws.allowedAccountIds, ["210987654321"]);
+    assert.equal(config.settings.rateLimitPerMinute, 250);
+    assert.equal(config.secrets.openaiApiKey.plaintext, "sk-x");
+  });
+});

@@ -1,0 +1,75 @@
+/** Shared test fixtures: realistic raw stack configs, as the engine would pass them. */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RawStackConfig, SecureValue } from "../config/raw";
+
+export const STAGING_ACCOUNT = "210987654321";
+export const PRODUCTION_ACCOUNT = "123456789012";
+
+/** A valid staging stack in server mode, secrets decrypted (as under `pulumi up`). */
+export function stagingRaw(overrides: Record<string, unknown> = {}, stack = "staging"): RawStackConfig {
+  return {
+    stack,
+    file: `Pulumi.${stack}.yaml`,
+    values: withOverrides(
+      {
+        "aws:region": "us-east-1",
+        "aws:allowedAccountIds": [STAGING_ACCOUNT],
+        "upstash:email": "platform@mina.app",
+        "upstash:apiKey": new SecureValue(`upstash-${stack}-key`),
+        "mina:databaseMode": "server",
+        "mina:dbServerHost": "pg-shared.internal.mina.app",
+        "mina:dbServerAdminPassword": new SecureValue("admin pass/with@odd:chars"),
+        "mina:shareDomain": `${stack}.mina.app`,
+        "mina:dnsZoneId": `Z0${stack.toUpperCase().replace(/-/g, "")}ZONE`,
+        "mina:appHost": "203.0.113.20",
+        "mina:openaiApiKey": new SecureValue(`sk-${stack}-openai`),
+      },
+      overrides,
+    ),
+  };
+}
+
+/** A valid production stack in instance mode, secrets decrypted. */
+export function productionRaw(overrides: Record<string, unknown> = {}): RawStackConfig {
+  return {
+    stack: "production",
+    file: "Pulumi.production.yaml",
+    values: withOverrides(
+      {
+        "aws:region": "us-east-1",
+        "aws:allowedAccountIds": [PRODUCTION_ACCOUNT],
+        "upstash:email": "platform@mina.app",
+        "upstash:apiKey": new SecureValue("upstash-production-key"),
+        "mina:databaseMode": "instance",
+        "mina:vpcId": "vpc-0a1b2c3d4e5f60001",
+        "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60011", "subnet-0a1b2c3d4e5f60012"],
+        "mina:dbAllowedCidrs": ["10.20.0.0/16"],
+        "mina:shareDomain": "mina.app",
+        "mina:dnsZoneId": "Z0PRODUCTIONZONE",
+        "mina:appHost": "203.0.113.10",
+        "mina:openaiApiKey": new SecureValue("sk-production-openai"),
+        "mina:sendgridApiKey": new SecureValue("SG.production"),
+        "mina:sentryDsn": new SecureValue("https://abc@o1.ingest.sentry.io/2"),
+      },
+      overrides,
+    ),
+  };
+}
+
+/** `undefined` in overrides removes a key. */
+function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base, ...overrides };
+  for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete out[k];
+  return out;
+}
+
+/** A temporary project directory holding the given stack files; removed by the returned function. */
+export function tempProject(files: Record<string, string>): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-project-"));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const REPO = path.resolve(__dirname, "..");
