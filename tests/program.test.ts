@@ -1,0 +1,224 @@
+/**
+ * The program under Pulumi's own mock runtime: the real components declare their
+ * resources; the mock only answers with realistic computed values. Resource
+ * options (`protect`) are read from the registration requests the SDK sends.
+ */
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { BUILTIN_ENVIRONMENTS } from "../config/isolation";
+import { SecureValue } from "../config/raw";
+import { identityIndexFor, StackConfig, validateStack } from "../config/validate";
+import { VARIABLES } from "../config/variables";
+import { promiseOf, RecordedResource, runUnderMocks } from "../cli/lib/mockRuntime";
+import { physicalNameOf, STATEFUL_TYPES } from "../cli/lib/plan";
+import { productionRaw, stagingRaw } from "./helpers";
+
+type EnvironmentModule = typeof import("../components/environment");
+
+interface Run {
+  config: StackConfig;
+  resources: RecordedResource[];
+  env: Record<string, string>;
+  outputs: Awaited<ReturnType<EnvironmentModule["defineEnvironment"]>>;
+  environment: InstanceType<EnvironmentModule["Environment"]>;
+}
+
+const blueRaw = () => stagingRaw({ "aws:allowedAccountIds": ["333333333333"] }, "staging-blue");
+const siblings = () => [stagingRaw(), productionRaw(), blueRaw()];
+
+async function run(raw: ReturnType<typeof stagingRaw>): Promise<Run> {
+  // Imported only after the mock runtime is set, as Pulumi's own examples do.
+  const { config } = validateStack(raw, { siblings: siblings(), requireSecrets: true });
+  let mod: EnvironmentModule | undefined;
+  const { result, resources } = await runUnderMocks("mina", raw.stack, () => {
+    mod = require("../components/environment") as EnvironmentModule;
+    const environment = new mod.Environment(`${config.names.prefix}-probe`, { config });
+    return { environment, outputs: mod.defineEnvironment(config) };
+  });
+  const env = await promiseOf(result.outputs.env);
+  return { config, resources: resources.filter((r) => !r.name.includes("-probe")), env, outputs: result.outputs, environment: result.environment };
+}
+
+const byType = (r: Run, type: string) => r.resources.filter((x) => x.type === type);
+const one = (r: Run, type: string) => {
+  const found = byType(r, type);
+  assert.equal(found.length, 1, `expected one ${type}, found ${found.length}`);
+  return found[0];
+};
+
+describe("program under the mock runtime", function () {
+  this.timeout(60000);
+  const runs: Record<string, Run> = {};
+
+  before(async () => {
+    runs.staging = await run(stagingRaw());
+    runs.production = await run(productionRaw());
+    runs["staging-blue"] = await run(blueRaw());
+  });
+
+  for (const stack of ["staging", "production", "staging-blue"]) {
+    describe(stack, () => {
+      it("gives every physical name its own environment and no other's", () => {
+        const r = runs[stack];
+        const index = identityIndexFor(siblings().find((s) => s.stack === stack)!, siblings());
+        const named = r.resources.map((x) => ({ x, name: physicalNameOf(x) })).filter((x) => x.name);
+        assert.ok(named.length >= 10, `only ${named.length} named resources`);
+        for (const { x, name } of named) {
+          assert.deepEqual(index.findForeign(name!, stack), [], `${x.type} ${name}`);
+          const carriesOwn = name!.includes(stack) || name!.includes(stack.replace(/-/g, "_")) || name === r.config.dns.shareDomain;
+          assert.ok(carriesOwn, `${x.type} ${name} does not carry ${stack}`);
+        }
+      });
+
+      it("tags every taggable resource with its environment", () => {
+        const tagged = runs[stack].resources.filter((x) => x.inputs.tags !== undefined);
+        assert.ok(tagged.length >= 2);
+        for (const x of tagged) assert.equal((x.inputs.tags as Record<string, string>).environment, stack, x.name);
+      });
+
+      it("guards the AWS provider with the stack's own account and default tags", () => {
+        const p = one(runs[stack], "pulumi:providers:aws");
+        assert.deepEqual(JSON.parse(String(p.inputs.allowedAccountIds)), runs[stack].config.aws.allowedAccountIds);
+        assert.deepEqual(JSON.parse(String(p.inputs.defaultTags)).tags, { environment: stack, app: "mina", "managed-by": "pulumi" });
+      });
+
+      it("emits every variable in the env output", () => {
+        const names = Object.keys(runs[stack].env);
+        for (const v of VARIABLES) assert.ok(names.includes(v.name), v.name);
+        assert.equal(runs[stack].env.ENVIRONMENT, stack);
+        assert.equal(runs[stack].env.SENTRY_ENVIRONMENT, stack);
+        assert.equal(runs[stack].env.JSON_LOGS, "true");
+        assert.match(runs[stack].env.SECRET_KEY, /^[0-9a-f]{64}$/);
+        assert.match(runs[stack].env.SESSION_SECRET, /^[0-9a-f]{64}$/);
+        assert.notEqual(runs[stack].env.SECRET_KEY, runs[stack].env.SESSION_SECRET);
+        assert.match(runs[stack].env.REDIS_URL, /^rediss:\/\/default:[^@]+@mina-[a-z-]+-[0-9a-f]{5}\.upstash\.io:6379$/);
+        assert.equal(runs[stack].env.AWS_S3_BUCKET, `mina-audio-${stack}`);
+        assert.equal(runs[stack].env.SHARE_BASE_URL, `https://${runs[stack].config.dns.shareDomain}`);
+      });
+
+      it("marks every secret value secret and leaks none into non-secret outputs", async () => {
+        const r = runs[stack];
+        assert.equal(await pulumi.isSecret(r.outputs.env), true);
+        const e = r.environment;
+        for (const [what, o] of Object.entries({
+          "database.url": e.database.url,
+          "cache.url": e.cache.url,
+          "bucket.accessKeyId": e.bucket.accessKeyId,
+          "bucket.secretAccessKey": e.bucket.secretAccessKey,
+          "secrets.secretKey": e.secrets.secretKey,
+          "secrets.sessionSecret": e.secrets.sessionSecret,
+          "secrets.openaiApiKey": e.secrets.openaiApiKey,
+          "secrets.sentryDsn": e.secrets.sentryDsn,
+          "secrets.sendgridApiKey": e.secrets.sendgridApiKey,
+          "secrets.slackWebhookUrl": e.secrets.slackWebhookUrl,
+        })) {
+          assert.equal(await pulumi.isSecret(o), true, what);
+        }
+        const secretValues = VARIABLES.filter((v) => v.secret).map((v) => r.env[v.name]).filter((v) => v.length >= 8);
+        const supplied = Object.values(stack === "production" ? productionRaw().values : stagingRaw({}, stack).values)
+          .filter((v): v is SecureValue => v instanceof SecureValue)
+          .map((v) => v.plaintext!);
+        assert.ok(secretValues.length >= 6);
+        const { env: _env, ...plain } = r.outputs;
+        const visible = JSON.stringify(plain);
+        for (const s of [...secretValues, ...supplied]) {
+          assert.ok(!visible.includes(s), `a secret value appears in the non-secret outputs`);
+          for (const x of r.resources) assert.ok(!(physicalNameOf(x) ?? "").includes(s));
+        }
+      });
+
+      it("lets the bucket policy and the IAM policy reference only the own bucket", () => {
+        const r = runs[stack];
+        const own = `arn:aws:s3:::mina-audio-${stack}`;
+        for (const type of ["aws:s3/bucketPolicy:BucketPolicy", "aws:iam/groupPolicy:GroupPolicy"]) {
+          const doc = JSON.parse(String(one(r, type).inputs.policy));
+          const resources = doc.Statement.flatMap((s: { Resource: string | string[] }) => [s.Resource].flat());
+          assert.ok(resources.length > 0);
+          for (const res of resources) assert.ok(res === own || res === `${own}/*`, `${type}: ${res}`);
+          if (type.startsWith("aws:iam")) {
+            const actions = doc.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat());
+            for (const a of actions) assert.ok(!a.includes("*"), a);
+          }
+        }
+        const tls = JSON.parse(String(one(r, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy)).Statement[0];
+        assert.deepEqual([tls.Effect, tls.Condition], ["Deny", { Bool: { "aws:SecureTransport": "false" } }]);
+      });
+
+      it("blocks public access, encrypts, and turns TLS on for Redis", () => {
+        const r = runs[stack];
+        const pab = one(r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+        assert.deepEqual([pab.blockPublicAcls, pab.blockPublicPolicy, pab.ignorePublicAcls, pab.restrictPublicBuckets], [true, true, true, true]);
+        one(r, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+        assert.equal(one(r, "upstash:index/redisDatabase:RedisDatabase").inputs.tls, true);
+        assert.equal(one(r, "upstash:index/redisDatabase:RedisDatabase").inputs.databaseName, `mina-${stack}`);
+      });
+    });
+  }
+
+  it("protects production's stateful resources and only production's", () => {
+    for (const [stack, expected] of [["production", true], ["staging", false], ["staging-blue", false]] as const) {
+      const stateful = runs[stack].resources.filter((x) => STATEFUL_TYPES.includes(x.type));
+      assert.ok(stateful.length >= 3, stack);
+      for (const x of stateful) assert.equal(x.protect, expected, `${stack} ${x.type}`);
+    }
+  });
+
+  it("gives production an RDS instance with deletion protection, final snapshot, 7+ days of backups and Multi-AZ", () => {
+    const db = one(runs.production, "aws:rds/instance:Instance").inputs;
+    assert.equal(db.identifier, "mina-production");
+    assert.equal(db.storageEncrypted, true);
+    assert.equal(db.publiclyAccessible, false);
+    assert.equal(db.deletionProtection, true);
+    assert.equal(db.skipFinalSnapshot, false);
+    assert.equal(db.finalSnapshotIdentifier, "mina-production-final");
+    assert.ok(Number(db.backupRetentionPeriod) >= 7);
+    assert.equal(db.multiAz, true);
+    assert.notEqual(db.username, "postgres");
+    assert.match(runs.production.env.DATABASE_URL, /^postgresql:\/\/mina_production_admin:[^@/]+@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/);
+  });
+
+  it("gives production a versioned bucket and staging an expiring one", () => {
+    assert.deepEqual(one(runs.production, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration, { status: "Enabled" });
+    assert.equal(byType(runs.staging, "aws:s3/bucketVersioning:BucketVersioning").length, 0);
+    const rules = one(runs.staging, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as { expiration?: { days: number } }[];
+    assert.ok(rules.some((x) => x.expiration?.days === 30));
+    const prodRules = one(runs.production, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as { expiration?: unknown }[];
+    assert.ok(prodRules.every((x) => x.expiration === undefined));
+  });
+
+  it("in server mode, gives the role only its own database and revokes CONNECT from PUBLIC", () => {
+    const r = runs.staging;
+    const role = one(r, "postgresql:index/role:Role").inputs;
+    const db = one(r, "postgresql:index/database:Database").inputs;
+    const grant = one(r, "postgresql:index/grant:Grant").inputs;
+    assert.deepEqual([role.name, role.login, role.superuser, role.createDatabase, role.createRole], ["mina_staging_app", true, false, false, false]);
+    assert.deepEqual([db.name, db.owner], ["mina_staging", "mina_staging_app"]);
+    assert.deepEqual([grant.database, grant.role, grant.objectType, grant.privileges], ["mina_staging", "public", "database", []]);
+    const admin = one(r, "pulumi:providers:postgresql").inputs;
+    assert.equal(admin.host, "pg-shared.internal.mina.app");
+    assert.equal(admin.superuser, "false");
+    assert.match(r.env.DATABASE_URL, /^postgresql:\/\/mina_staging_app:[A-Za-z0-9]+@pg-shared\.internal\.mina\.app:5432\/mina_staging\?sslmode=require$/);
+  });
+
+  it("differs between environments where the guide says so", () => {
+    assert.deepEqual([runs.production.env.RATE_LIMIT_PER_MINUTE, runs.production.env.RATE_LIMIT_PER_HOUR], ["100", "1000"]);
+    assert.deepEqual([runs.staging.env.RATE_LIMIT_PER_MINUTE, runs.staging.env.RATE_LIMIT_PER_HOUR], ["200", "2000"]);
+    assert.equal(runs.production.env.SLACK_CHANNEL, "#mina-alerts");
+    assert.equal(runs.staging.env.SLACK_CHANNEL, "#mina-staging-alerts");
+    assert.equal(runs.staging.env.EMAIL_ENABLED, "false");
+    assert.equal(runs.staging.env.SENDGRID_API_KEY, "");
+    assert.equal(runs.production.env.EMAIL_ENABLED, "true");
+    assert.equal(runs.production.env.FEATURE_BETA_FEATURES, "false");
+    assert.equal(runs.staging.env.FEATURE_BETA_FEATURES, "true");
+  });
+
+  it("shares no value that must be unique between any two environments", () => {
+    const stacks = Object.keys(runs);
+    const unique = ["DATABASE_URL", "REDIS_URL", "AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SHARE_BASE_URL", "SLACK_CHANNEL", "SENTRY_ENVIRONMENT"];
+    for (const key of unique) {
+      const values = stacks.map((s) => runs[s].env[key]);
+      assert.equal(new Set(values).size, stacks.length, key);
+    }
+    assert.deepEqual([...BUILTIN_ENVIRONMENTS].sort(), ["production", "staging"]);
+  });
+});
