@@ -1,0 +1,46 @@
+/**
+ * Builds the `RuleContext` of a stack from the project's stack files: the same
+ * identities config validation uses, so the plan, the policy pack and `validate`
+ * agree on what belongs to which environment.
+ */
+import { profileFor, Profile } from "../../config/defaults";
+import { deriveNames, Names, PROJECT } from "../../config/naming";
+import type { RawStackConfig } from "../../config/raw";
+import { identityIndexFor } from "../../config/validate";
+import type { RuleContext } from "./types";
+
+/**
+ * The context of stack `stack`, given every stack file of the project (`readAllStacks`).
+ * A stack without a file of its own (yet) is known by its name and the builtin environments.
+ */
+export function ruleContext(stack: string, stacks: readonly RawStackConfig[]): RuleContext {
+  const raw = stacks.find((s) => s.stack === stack) ?? { stack, file: `Pulumi.${stack}.yaml`, values: {} };
+  const declared = raw.values["mina:profile"];
+  const profile = profileFor(stack, declared === "production" || declared === "staging" ? (declared as Profile) : undefined);
+  const bucket = raw.values["mina:bucketName"];
+  return {
+    environment: stack,
+    profile,
+    index: identityIndexFor(raw, stacks),
+    names: deriveNames(stack, { bucket: typeof bucket === "string" ? bucket : undefined }),
+  };
+}
+
+/** The environment's names: the context's own, or derived from the environment alone. */
+export function namesOf(ctx: RuleContext): Names {
+  return ctx.names ?? deriveNames(ctx.environment);
+}
+
+/**
+ * The stack and project a URN names. URNs are `urn:pulumi:<stack>::<project>::<type>::<name>`,
+ * so every resource the engine hands the pack carries its stack's name.
+ */
+export function parseUrn(urn: string): { stack: string; project: string } | undefined {
+  const m = /^urn:pulumi:([^:]+)::([^:]+)::/.exec(urn);
+  return m ? { stack: m[1], project: m[2] } : undefined;
+}
+
+/** True when a URN belongs to this project (the pack judges nothing else). */
+export function isProjectUrn(urn: string): boolean {
+  return parseUrn(urn)?.project === PROJECT;
+}

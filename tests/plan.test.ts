@@ -1,0 +1,123 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { auditPlans, Plan, StackPlan } from "../cli/lib/plan";
+import { REPO, tempProject } from "./helpers";
+
+const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
+const plan = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "plan.ts"), ...args], { cwd: REPO, encoding: "utf8" });
+
+const stackFile = (name: string) => fs.readFileSync(path.join(REPO, name), "utf8");
+
+describe("npm run plan (offline, under the mock runtime)", function () {
+  this.timeout(60000);
+
+  it("plans the committed stacks, lists missing secrets, and passes the audit", () => {
+    const r = plan("--json");
+    assert.equal(r.status, 0, r.stderr);
+    const p = JSON.parse(r.stdout) as Plan;
+    assert.match(p.note, /not a diff against deployed state/);
+    assert.deepEqual(p.stacks.map((s) => s.stack), ["production", "staging"]);
+    assert.equal(p.audit.ok, true);
+    const staging = p.stacks.find((s) => s.stack === "staging")!;
+    assert.ok(staging.missingSecrets.some((m) => m.command === "pulumi config set --secret mina:openaiApiKey <value> --stack staging"));
+    assert.ok(staging.resources.some((x) => x.type === "aws:s3/bucket:Bucket" && x.physicalName === "mina-audio-staging" && !x.protected));
+    const production = p.stacks.find((s) => s.stack === "production")!;
+    assert.ok(production.resources.some((x) => x.type === "aws:rds/instance:Instance" && x.physicalName === "mina-production" && x.protected));
+    assert.ok(staging.variables.some((v) => v.name === "DATABASE_URL" && v.secret));
+  });
+
+  it("never prints a secret value", () => {
+    for (const format of ["text", "markdown", "json"]) {
+      const out = plan("--format", format).stdout;
+      assert.doesNotMatch(out, /[0-9a-f]{64}/, format);
+      assert.doesNotMatch(out, /postgresql:\/\/|rediss:\/\/|AKIA/, format);
+    }
+  });
+
+  it("says plainly that it is not a diff against deployed state, in text and markdown", () => {
+    assert.match(plan().stdout, /it is not a diff against deployed state/);
+    const md = plan("--format", "markdown").stdout;
+    assert.match(md, /^## mina-infra plan/);
+    assert.match(md, /\| `aws:s3:Bucket` \| mina-production-bucket-bucket \| `mina-audio-production` \| 🔒 yes \|/);
+  });
+
+  it("plans a third stack file with no code change", () => {
+    const blue = stackFile("Pulumi.staging.yaml")
+      .replace(/staging/g, "staging-blue")
+      .replace("210987654321", "333333333333")
+      .replace("Z0STAGING0EXAMPLE", "Z0BLUE0EXAMPLE");
+    const { dir, cleanup } = tempProject({
+      "Pulumi.staging.yaml": stackFile("Pulumi.staging.yaml"),
+      "Pulumi.production.yaml": stackFile("Pulumi.production.yaml"),
+      "Pulumi.staging-blue.yaml": blue,
+    });
+    try {
+      const r = plan("--json", "--dir", dir);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const p = JSON.parse(r.stdout) as Plan;
+      const s = p.stacks.find((x) => x.stack === "staging-blue")!;
+      assert.equal(s.outputs.bucketName, "mina-audio-staging-blue");
+      assert.equal(s.outputs.databaseName, "mina_staging_blue");
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("exits non-zero on an invalid config, with the file and the key", () => {
+    const { dir, cleanup } = tempProject({
+      "Pulumi.staging.yaml": stackFile("Pulumi.staging.yaml").replace("pg-shared.internal.mina.app", "pg-production.internal"),
+      "Pulumi.production.yaml": stackFile("Pulumi.production.yaml"),
+    });
+    try {
+      const r = plan("--dir", dir);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /Pulumi\.staging\.yaml: mina:dbServerHost: names environment "production" \("production"\)/);
+      assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, "no stack trace");
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("refuses an unknown stack with one line and exit 2", () => {
+    const r = plan("--stack", "qa");
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), `error: no stack file for "qa" in ${REPO} (stacks: production, staging)`);
+  });
+
+  it("has --help", () => {
+    const r = plan("--help");
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /--stack <name\.\.\.>/);
+    assert.match(r.stdout, /--format <format>/);
+  });
+});
+
+describe("isolation audit across stacks", () => {
+  const stack = (name: string, bucket: string, account: string): StackPlan => ({
+    stack: name,
+    file: `Pulumi.${name}.yaml`,
+    ok: true,
+    errors: [],
+    resources: [{ type: "aws:s3/bucket:Bucket", name: `${name}-bucket`, physicalName: bucket, protected: false, stateful: true, custom: true, inputsHash: "x" }],
+    variables: [],
+    missingSecrets: [],
+    outputs: { bucketName: bucket, databaseName: `mina_${name}` },
+    violations: [],
+  });
+
+  it("passes when nothing is shared", () => {
+    const a = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": ["222222222222"] }]]));
+    assert.deepEqual(a, { ok: true, conflicts: [] });
+  });
+
+  it("fails on a shared bucket and a shared account, naming both stacks", () => {
+    const a = auditPlans([stack("a", "shared", "1"), stack("b", "shared", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": "111111111111" }]]));
+    assert.equal(a.ok, false);
+    assert.deepEqual(
+      a.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`),
+      ["physical name (aws:s3/bucket:Bucket)=shared:a+b", "AWS account id=111111111111:a+b", "bucket=shared:a+b"],
+    );
+  });
+});

@@ -1,0 +1,410 @@
+/**
+ * `verify --live` against the real PostgreSQL (127.0.0.1:5432) and Redis
+ * (127.0.0.1:6379): no mocks. Two throwaway environments are created exactly as
+ * the program's server mode creates one (a login role of its own, a database it
+ * owns, CONNECT and TEMPORARY revoked from PUBLIC) and dropped afterwards.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import * as net from "node:net";
+import { Client } from "pg";
+import { createClient } from "redis";
+import { deriveNames, type Names } from "../config/naming";
+import { buildDatabaseUrl } from "../components/urls";
+import {
+  checkPostgresLive,
+  checkRedisLive,
+  PG_ITEMS,
+  REDIS_ITEMS,
+  REDIS_MARKER_KEY,
+  type CheckResult,
+} from "../verify/live";
+
+const PG_HOST = "127.0.0.1";
+const PG_PORT = 5432;
+const REDIS_HOST = "127.0.0.1";
+const REDIS_PORT = 6379;
+
+const run = randomBytes(4).toString("hex");
+const envA = `t${run}a`;
+const envB = `t${run}b`;
+const namesA = deriveNames(envA);
+const namesB = deriveNames(envB);
+/** A database name no environment has: the check must call it absent. */
+const missingDatabase = `mina_t${run}_gone`;
+/** Passwords with characters that must be URL-encoded. */
+const passwordA = `pA@:/?#%${randomBytes(8).toString("hex")}`;
+const passwordB = `pB@:/?#%${randomBytes(8).toString("hex")}`;
+
+function pgUrl(names: Names, password: string, database = names.databaseName, port = PG_PORT): string {
+  return buildDatabaseUrl({ user: names.databaseRole, password, host: PG_HOST, port, database, sslMode: "disable" });
+}
+const urlA = pgUrl(namesA, passwordA);
+const urlB = pgUrl(namesB, passwordB);
+
+/** Every reason of every check made in this file, to prove that none leaks a secret. */
+const allResults: CheckResult[] = [];
+function record(results: CheckResult[]): CheckResult[] {
+  allResults.push(...results);
+  return results;
+}
+
+function byItem(results: readonly CheckResult[], item: string): CheckResult {
+  const found = results.find((r) => r.item === item);
+  assert.ok(found, `no item "${item}" in ${JSON.stringify(results, null, 2)}`);
+  return found;
+}
+
+function assertAllOk(results: readonly CheckResult[]): void {
+  const failed = results.filter((r) => !r.ok);
+  assert.deepEqual(failed, [], `expected every item to pass:\n${JSON.stringify(results, null, 2)}`);
+}
+
+async function admin<T>(fn: (c: Client) => Promise<T>, database = "postgres"): Promise<T> {
+  const c = new Client({ host: PG_HOST, port: PG_PORT, user: "postgres", database, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A TCP port on which nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts connections and never says a word. */
+async function silentServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on("error", () => undefined);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  const value = await work;
+  return { value, ms: Date.now() - start };
+}
+
+describe("verify --live: PostgreSQL", () => {
+  let passwordsEnforced = false;
+
+  before(async () => {
+    await admin(async (c) => {
+      for (const [names, password] of [[namesA, passwordA], [namesB, passwordB]] as const) {
+        const role = c.escapeIdentifier(names.databaseRole);
+        const db = c.escapeIdentifier(names.databaseName);
+        // as components/database.ts (server mode): login role, no other powers
+        await c.query(`CREATE ROLE ${role} LOGIN PASSWORD ${c.escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION`);
+        await c.query(`CREATE DATABASE ${db} OWNER ${role}`);
+        await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
+      }
+    });
+    // the app creates its tables as its own role
+    const app = new Client({ host: PG_HOST, port: PG_PORT, user: namesA.databaseRole, password: passwordA, database: namesA.databaseName });
+    await app.connect();
+    try {
+      await app.query("CREATE TABLE sessions (id text PRIMARY KEY, data jsonb NOT NULL)");
+      await app.query(`INSERT INTO sessions VALUES ('s1', '{}'), ('s2', '{}')`);
+    } finally {
+      await app.end();
+    }
+    // does this server check passwords over TCP at all? (trust in pg_hba.conf does not)
+    const probe = new Client({ host: PG_HOST, port: PG_PORT, user: namesA.databaseRole, password: "not-the-password", database: namesA.databaseName });
+    try {
+      await probe.connect();
+      await probe.end();
+    } catch (err) {
+      passwordsEnforced = (err as { code?: string }).code === "28P01";
+    }
+  });
+
+  after(async () => {
+    await admin(async (c) => {
+      const dbs = [namesA.databaseName, namesB.databaseName];
+      await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()", [dbs]);
+      for (const db of dbs) await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(db)} WITH (FORCE)`);
+      for (const role of [namesA.databaseRole, namesB.databaseRole]) await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`);
+    });
+  });
+
+  it("sets up two environments whose databases refuse PUBLIC", async () => {
+    const acl = await admin(async (c) => {
+      const { rows } = await c.query<{ datname: string; acl: string }>(
+        "SELECT datname, datacl::text AS acl FROM pg_database WHERE datname = ANY($1) ORDER BY datname",
+        [[namesA.databaseName, namesB.databaseName]],
+      );
+      return rows;
+    });
+    assert.equal(acl.length, 2);
+    for (const row of acl) {
+      // PUBLIC's entry starts with "=" ; after the revoke there is none
+      assert.doesNotMatch(row.acl, /[{,]=/, `${row.datname} still grants something to PUBLIC: ${row.acl}`);
+    }
+  });
+
+  it("happy path, environment A: every item passes, sessions counted", async () => {
+    const results = record(await checkPostgresLive(urlA, { environment: envA, otherDatabases: [namesB.databaseName, missingDatabase] }));
+    assertAllOk(results);
+    assert.deepEqual(results.map((r) => r.item), [
+      PG_ITEMS.connect,
+      PG_ITEMS.database,
+      PG_ITEMS.role,
+      PG_ITEMS.isolation(namesB.databaseName),
+      PG_ITEMS.isolation(missingDatabase),
+      PG_ITEMS.sessions,
+    ]);
+    assert.match(byItem(results, PG_ITEMS.connect).reason, new RegExp(`${PG_HOST}:${PG_PORT}/${namesA.databaseName} as ${namesA.databaseRole} without TLS`));
+    assert.match(byItem(results, PG_ITEMS.database).reason, new RegExp(`is ${namesA.databaseName}\\b`));
+    assert.match(byItem(results, PG_ITEMS.isolation(namesB.databaseName)).reason, /permission denied for database/);
+    assert.match(byItem(results, PG_ITEMS.isolation(missingDatabase)).reason, /does not exist/);
+    assert.match(byItem(results, PG_ITEMS.sessions).reason, /: 2 rows/);
+  });
+
+  it("happy path, environment B: every item passes, sessions table not created yet", async () => {
+    const results = record(await checkPostgresLive(urlB, { environment: envB, otherDatabases: [namesA.databaseName] }));
+    assertAllOk(results);
+    assert.equal(results.length, 5);
+    assert.match(byItem(results, PG_ITEMS.isolation(namesA.databaseName)).reason, /permission denied for database/);
+    assert.match(byItem(results, PG_ITEMS.sessions).reason, /does not exist yet/);
+  });
+
+  it("a swapped credential (A's role on B's database) fails the connect item and stops there", async () => {
+    const swapped = pgUrl(namesA, passwordA, namesB.databaseName);
+    const results = record(await checkPostgresLive(swapped, { environment: envB, otherDatabases: [namesA.databaseName] }));
+    assert.equal(results.length, 1, JSON.stringify(results));
+    const [connect] = results;
+    assert.equal(connect!.item, PG_ITEMS.connect);
+    assert.equal(connect!.ok, false);
+    assert.match(connect!.reason, new RegExp(`${PG_HOST}:${PG_PORT}/${namesB.databaseName} as ${namesA.databaseRole}`));
+    assert.match(connect!.reason, /permission denied for database/);
+  });
+
+  it("env A's URL pointed at B's database name fails", async () => {
+    const pointed = pgUrl(namesA, passwordA, namesB.databaseName);
+    const results = record(await checkPostgresLive(pointed, { environment: envA, otherDatabases: [namesB.databaseName] }));
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.ok, false);
+    assert.match(results[0]!.reason, new RegExp(`/${namesB.databaseName} as ${namesA.databaseRole}: permission denied`));
+  });
+
+  it("env A's file carrying B's whole URL connects but fails the database and role items", async () => {
+    const results = record(await checkPostgresLive(urlB, { environment: envA, otherDatabases: [namesB.databaseName] }));
+    assert.equal(byItem(results, PG_ITEMS.connect).ok, true);
+    const database = byItem(results, PG_ITEMS.database);
+    assert.equal(database.ok, false);
+    assert.match(database.reason, new RegExp(`current_database\\(\\) is ${namesB.databaseName}, but ${envA} uses ${namesA.databaseName}`));
+    const role = byItem(results, PG_ITEMS.role);
+    assert.equal(role.ok, false);
+    assert.match(role.reason, new RegExp(`connected as ${namesB.databaseRole}`));
+  });
+
+  describe("isolation holds because CONNECT is revoked from PUBLIC", () => {
+    async function setPublicConnect(grant: boolean): Promise<void> {
+      await admin(async (c) => {
+        const db = c.escapeIdentifier(namesB.databaseName);
+        await c.query(grant ? `GRANT CONNECT ON DATABASE ${db} TO PUBLIC` : `REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
+      });
+    }
+
+    it("with the revoke: A's role cannot open B's database (✓)", async () => {
+      const results = record(await checkPostgresLive(urlA, { environment: envA, otherDatabases: [namesB.databaseName] }));
+      const item = byItem(results, PG_ITEMS.isolation(namesB.databaseName));
+      assert.equal(item.ok, true, item.reason);
+      assert.match(item.reason, /CONNECT privilege/);
+    });
+
+    it("control: with CONNECT granted to PUBLIC the same check reports ✗", async () => {
+      await setPublicConnect(true);
+      try {
+        const results = record(await checkPostgresLive(urlA, { environment: envA, otherDatabases: [namesB.databaseName] }));
+        const item = byItem(results, PG_ITEMS.isolation(namesB.databaseName));
+        assert.equal(item.ok, false);
+        assert.match(item.reason, new RegExp(`${namesA.databaseRole} CAN connect to ${PG_HOST}:${PG_PORT}/${namesB.databaseName}`));
+        // and the swapped URL now gets in: only the database item catches it
+        const swapped = record(await checkPostgresLive(pgUrl(namesA, passwordA, namesB.databaseName), { environment: envA, otherDatabases: [] }));
+        assert.equal(byItem(swapped, PG_ITEMS.connect).ok, true);
+        assert.equal(byItem(swapped, PG_ITEMS.database).ok, false);
+      } finally {
+        await setPublicConnect(false);
+      }
+      // restored: passes again
+      const again = record(await checkPostgresLive(urlA, { environment: envA, otherDatabases: [namesB.databaseName] }));
+      assert.equal(byItem(again, PG_ITEMS.isolation(namesB.databaseName)).ok, true);
+    });
+  });
+
+  it("a wrong password fails the connect item (only where the server checks passwords)", async function () {
+    if (!passwordsEnforced) {
+      // pg_hba.conf says `trust` for 127.0.0.1: any password is accepted, so there is nothing to prove here
+      this.skip();
+    }
+    const results = record(await checkPostgresLive(pgUrl(namesA, "wrong-password"), { environment: envA, otherDatabases: [] }));
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.ok, false);
+    assert.match(results[0]!.reason, /password authentication failed/);
+  });
+
+  it("an unreachable port gives one ✗ with host and error, quickly", async () => {
+    const port = await closedPort();
+    const { value: results, ms } = await timed(checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, port), { environment: envA, otherDatabases: [namesB.databaseName], timeoutMs: 2000 }));
+    record(results);
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.item, PG_ITEMS.connect);
+    assert.equal(results[0]!.ok, false);
+    assert.match(results[0]!.reason, new RegExp(`${PG_HOST}:${port}/${namesA.databaseName}`));
+    assert.match(results[0]!.reason, /ECONNREFUSED/);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+
+  it("a server that never answers gives one ✗ within the timeout", async () => {
+    const silent = await silentServer();
+    try {
+      const { value: results, ms } = await timed(checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, silent.port), { environment: envA, otherDatabases: [], timeoutMs: 1500 }));
+      record(results);
+      assert.equal(results.length, 1);
+      assert.equal(results[0]!.ok, false);
+      assert.match(results[0]!.reason, new RegExp(`${PG_HOST}:${silent.port}`));
+      assert.ok(ms >= 1400 && ms < 3500, `took ${ms} ms`);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it("a URL that is not a URL is one ✗ that does not echo it", async () => {
+    const results = record(await checkPostgresLive(`postgresql://${namesA.databaseRole}:${passwordA}@`, { environment: envA, otherDatabases: [] }));
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.ok, false);
+  });
+
+  it("no reason ever shows a password or a URL with credentials", () => {
+    assert.ok(allResults.length > 20, `only ${allResults.length} results were recorded`);
+    for (const r of allResults) {
+      for (const secret of [passwordA, passwordB, encodeURIComponent(passwordA), encodeURIComponent(passwordB)]) {
+        assert.ok(!r.reason.includes(secret), `a reason shows a password: ${r.reason}`);
+      }
+      assert.doesNotMatch(r.reason, /postgres(ql)?:\/\//, `a reason shows a URL: ${r.reason}`);
+      assert.doesNotMatch(r.reason, /\n\s+at /, `a reason shows a stack trace: ${r.reason}`);
+    }
+  });
+});
+
+describe("verify --live: Redis", () => {
+  const admin = createClient({ socket: { host: REDIS_HOST, port: REDIS_PORT, reconnectStrategy: false } });
+  let index = -1;
+  const redisUrl = () => `redis://${REDIS_HOST}:${REDIS_PORT}/${index}`;
+
+  before(async () => {
+    await admin.connect();
+    // a database index (not 0) whose marker is still free, starting at a random one
+    const start = 1 + (parseInt(run, 16) % 15);
+    for (let i = 0; i < 15 && index < 0; i++) {
+      const candidate = 1 + ((start - 1 + i) % 15);
+      const db = admin.duplicate({ database: candidate });
+      await db.connect();
+      try {
+        if ((await db.exists(REDIS_MARKER_KEY)) === 0) index = candidate;
+      } finally {
+        db.destroy();
+      }
+    }
+    assert.ok(index > 0, "every Redis database index 1-15 already carries a marker");
+  });
+
+  after(async () => {
+    if (index > 0) {
+      const db = admin.duplicate({ database: index });
+      await db.connect();
+      try {
+        const owner = await db.get(REDIS_MARKER_KEY);
+        if (owner === envA || owner === envB) await db.del(REDIS_MARKER_KEY);
+      } finally {
+        db.destroy();
+      }
+    }
+    admin.destroy();
+  });
+
+  async function markerOn(i: number): Promise<string | null> {
+    const db = admin.duplicate({ database: i });
+    await db.connect();
+    try {
+      return await db.get(REDIS_MARKER_KEY);
+    } finally {
+      db.destroy();
+    }
+  }
+
+  it("first verify claims the database index for A", async () => {
+    const results = await checkRedisLive(redisUrl(), { environment: envA });
+    assertAllOk(results);
+    assert.deepEqual(results.map((r) => r.item), [REDIS_ITEMS.connect, REDIS_ITEMS.ping, REDIS_ITEMS.server, REDIS_ITEMS.marker]);
+    assert.equal(byItem(results, REDIS_ITEMS.ping).reason, "PING answered PONG");
+    const version = /^redis_version:(.+)$/m.exec(await admin.info("server"))![1]!.trim();
+    assert.equal(byItem(results, REDIS_ITEMS.server).reason, `Redis ${version}, database index ${index}`);
+    assert.match(byItem(results, REDIS_ITEMS.marker).reason, new RegExp(`claimed for ${envA}$`));
+    assert.equal(await markerOn(index), envA);
+    assert.equal(await markerOn(0) === envA, false, "the marker landed in database 0, not in the URL's index");
+  });
+
+  it("a later verify from B on the same index fails loudly and leaves A's marker", async () => {
+    const results = await checkRedisLive(redisUrl(), { environment: envB });
+    assert.equal(byItem(results, REDIS_ITEMS.ping).ok, true);
+    const marker = byItem(results, REDIS_ITEMS.marker);
+    assert.equal(marker.ok, false);
+    assert.ok(
+      marker.reason.startsWith(`this Redis database belongs to ${envA}: sharing it means feature-flag and session changes leak between environments`),
+      marker.reason,
+    );
+    assert.equal(await markerOn(index), envA);
+  });
+
+  it("A again passes", async () => {
+    const results = await checkRedisLive(redisUrl(), { environment: envA });
+    assertAllOk(results);
+    assert.match(byItem(results, REDIS_ITEMS.marker).reason, new RegExp(`says ${envA}$`));
+  });
+
+  it("an unreachable Redis gives one ✗ with host:port and the error", async () => {
+    const port = await closedPort();
+    const { value: results, ms } = await timed(checkRedisLive(`redis://${REDIS_HOST}:${port}/${index}`, { environment: envA, timeoutMs: 2000 }));
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.item, REDIS_ITEMS.connect);
+    assert.equal(results[0]!.ok, false);
+    assert.match(results[0]!.reason, new RegExp(`${REDIS_HOST}:${port}`));
+    assert.match(results[0]!.reason, /ECONNREFUSED/);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+
+  it("a Redis that never answers gives one ✗ within the timeout", async () => {
+    const silent = await silentServer();
+    try {
+      const { value: results, ms } = await timed(checkRedisLive(`redis://:secret-pw@${REDIS_HOST}:${silent.port}/${index}`, { environment: envA, timeoutMs: 1500 }));
+      assert.equal(results.length, 1, JSON.stringify(results));
+      assert.equal(results[0]!.ok, false);
+      assert.match(results[0]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}`));
+      assert.ok(!results[0]!.reason.includes("secret-pw"), results[0]!.reason);
+      assert.ok(ms >= 1400 && ms < 3500, `took ${ms} ms`);
+    } finally {
+      await silent.close();
+    }
+  });
+});

@@ -1,0 +1,551 @@
+/**
+ * `verify --live`: checks an env file's own credentials against the real
+ * servers. Each check yields one line of a checklist (✓/✗ with the reason).
+ *
+ * Reasons name the target as `host:port/database` and the role only: never a
+ * password, never a URL with credentials. Every error message that reaches a
+ * reason goes through `describeError`, which keeps the first line only and
+ * masks the URL's secrets should a driver ever echo them.
+ */
+import { readFileSync } from "fs";
+import type { ConnectionOptions } from "tls";
+import { Client, type ClientConfig } from "pg";
+import { createClient } from "redis";
+import { deriveNames, ENVIRONMENT_PATTERN } from "../config/naming";
+
+/** One line of the checklist. */
+export interface CheckResult {
+  item: string;
+  ok: boolean;
+  reason: string;
+}
+
+export interface PostgresLiveOptions {
+  /** The environment the env file belongs to (its database name is derived from it). */
+  environment: string;
+  /** Database names of the other environments: this role must not be able to open them. */
+  otherDatabases: readonly string[];
+  /** Bound of each connection attempt and each statement, in milliseconds (default 5000). */
+  timeoutMs?: number;
+}
+
+export interface RedisLiveOptions {
+  /** The environment the env file belongs to (written to / compared with the marker key). */
+  environment: string;
+  /** Bound of the connection and of each command, in milliseconds (default 5000). */
+  timeoutMs?: number;
+}
+
+/** Key that records which environment a Redis database belongs to. */
+export const REDIS_MARKER_KEY = "mina:environment-marker";
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Item names, so callers and tests refer to the same lines. */
+export const PG_ITEMS = {
+  connect: "postgres: connect",
+  database: "postgres: database",
+  role: "postgres: role",
+  isolation: (database: string) => `postgres: no access to ${database}`,
+  sessions: "postgres: sessions table",
+} as const;
+
+export const REDIS_ITEMS = {
+  connect: "redis: connect",
+  ping: "redis: PING",
+  server: "redis: server",
+  marker: "redis: environment marker",
+} as const;
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------
+
+function assertEnvironment(environment: string): void {
+  if (!ENVIRONMENT_PATTERN.test(environment)) {
+    throw new Error(`"${environment}" is not a valid environment name (lowercase letters, digits, single hyphens)`);
+  }
+}
+
+function positiveTimeout(timeoutMs: number | undefined): number {
+  const t = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(t) || t <= 0) throw new Error(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  return Math.ceil(t);
+}
+
+/**
+ * A one-line error message without stack trace, with every secret masked.
+ * Node reports a refused connection to a name with several addresses as an
+ * AggregateError with an empty message: its inner errors are used instead.
+ */
+function describeError(err: unknown, secrets: readonly string[]): string {
+  let message: string;
+  if (err instanceof AggregateError && !err.message) {
+    message = err.errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
+  } else if (err instanceof Error) {
+    message = err.message;
+    const detail = (err as { detail?: unknown }).detail;
+    if (typeof detail === "string" && detail) message += ` (${detail})`;
+  } else {
+    message = String(err);
+  }
+  if (!message) {
+    const code = (err as { code?: unknown } | null)?.code;
+    message = typeof code === "string" ? code : "unknown error";
+  }
+  for (const secret of secrets) {
+    if (secret) message = message.split(secret).join("***");
+  }
+  message = message.split(/\r?\n/)[0]!.trim();
+  return message.length > 300 ? `${message.slice(0, 297)}...` : message;
+}
+
+/** The secrets of a URL, raw and decoded, for masking. */
+function urlSecrets(rawUrl: string, password: string): string[] {
+  const out = [rawUrl, password];
+  try {
+    const u = new URL(rawUrl);
+    out.push(u.password);
+  } catch {
+    // an unparsable URL was never used to connect: nothing more to mask
+  }
+  return out.filter((s) => s.length > 0);
+}
+
+/** Runs `work`, rejecting with a timeout error after `ms` (the timer never keeps the process alive). */
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** `host` as written in a URL, without the brackets of an IPv6 literal. */
+function bareHost(hostname: string): string {
+  return hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL
+// ---------------------------------------------------------------------------
+
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+interface PostgresTarget {
+  host: string;
+  /** `host:port` as displayed (IPv6 literals keep their brackets). */
+  hostPort: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  sslMode: SslMode;
+  /** `sslrootcert` from the URL: CA file for verify-ca / verify-full. */
+  sslRootCert?: string;
+}
+
+function parsePostgresUrl(raw: string): PostgresTarget {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error("DATABASE_URL is not a valid URL");
+  }
+  if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
+    throw new Error(`DATABASE_URL must start with postgresql://, not ${u.protocol}//`);
+  }
+  if (!u.hostname) throw new Error("DATABASE_URL has no host");
+  const port = u.port ? Number(u.port) : 5432;
+  const database = safeDecode(u.pathname.replace(/^\//, ""));
+  if (!database) throw new Error(`DATABASE_URL for ${u.hostname}:${port} names no database`);
+  const user = safeDecode(u.username);
+  if (!user) throw new Error(`DATABASE_URL for ${u.hostname}:${port}/${database} names no role`);
+  const rawMode = u.searchParams.get("sslmode") ?? "prefer"; // libpq's default
+  if (!(SSL_MODES as readonly string[]).includes(rawMode)) {
+    throw new Error(`DATABASE_URL has an unknown sslmode "${rawMode}" (expected one of ${SSL_MODES.join(", ")})`);
+  }
+  return {
+    host: bareHost(u.hostname),
+    hostPort: `${u.hostname}:${port}`,
+    port,
+    user,
+    password: safeDecode(u.password),
+    database,
+    sslMode: rawMode as SslMode,
+    sslRootCert: u.searchParams.get("sslrootcert") ?? undefined,
+  };
+}
+
+/**
+ * The TLS settings to try, in order, for an sslmode. node-postgres cannot
+ * negotiate libpq's `prefer` itself, so `prefer` tries TLS first and falls back
+ * to a plain connection only when the server refuses TLS.
+ */
+function sslAttempts(t: PostgresTarget): Array<false | ConnectionOptions> {
+  const noVerify: ConnectionOptions = { rejectUnauthorized: false };
+  const ca = t.sslRootCert ? { ca: readFileSync(t.sslRootCert, "utf8") } : {};
+  switch (t.sslMode) {
+    case "disable":
+    case "allow":
+      return [false];
+    case "prefer":
+      return [noVerify, false];
+    case "require":
+      return [noVerify];
+    case "verify-ca":
+      // the chain is verified, the host name is not (libpq's verify-ca)
+      return [{ rejectUnauthorized: true, checkServerIdentity: () => undefined, ...ca }];
+    case "verify-full":
+      return [{ rejectUnauthorized: true, servername: t.host, ...ca }];
+  }
+}
+
+function tlsLabel(ssl: false | ConnectionOptions): string {
+  if (ssl === false) return "without TLS";
+  return ssl.rejectUnauthorized ? "over verified TLS" : "over TLS (certificate not verified)";
+}
+
+function pgConfig(t: PostgresTarget, database: string, ssl: false | ConnectionOptions, timeoutMs: number): ClientConfig {
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password,
+    database,
+    ssl,
+    connectionTimeoutMillis: timeoutMs,
+    statement_timeout: timeoutMs,
+    lock_timeout: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: "mina-verify",
+  };
+}
+
+/** Opens a client or rejects; a failed client is already closed. */
+async function pgConnect(config: ClientConfig, timeoutMs: number): Promise<Client> {
+  const client = new Client(config);
+  // errors after connect (server restart, terminated backend) must not crash the process
+  client.on("error", () => undefined);
+  try {
+    // pg bounds the connection itself; the outer deadline also covers DNS and TLS stalls
+    await withDeadline(client.connect(), timeoutMs + 1000, "connect");
+    return client;
+  } catch (err) {
+    await pgClose(client);
+    throw err;
+  }
+}
+
+async function pgClose(client: Client): Promise<void> {
+  await withDeadline(client.end(), 1000, "disconnect").catch(() => undefined);
+}
+
+function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Checks DATABASE_URL against its server: the URL's own credentials connect,
+ * land in this environment's database as this environment's role, cannot open
+ * the other environments' databases, and can read the `sessions` table.
+ */
+export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveOptions): Promise<CheckResult[]> {
+  assertEnvironment(opts.environment);
+  const timeoutMs = positiveTimeout(opts.timeoutMs);
+  const names = deriveNames(opts.environment);
+
+  let target: PostgresTarget;
+  try {
+    target = parsePostgresUrl(databaseUrl);
+  } catch (err) {
+    return [{ item: PG_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(databaseUrl, "")) }];
+  }
+  const secrets = urlSecrets(databaseUrl, target.password);
+  const where = (database: string) => `${target.hostPort}/${database}`;
+  const as = `as ${target.user}`;
+
+  // (a) the URL's own credentials connect
+  let client: Client | undefined;
+  let ssl: false | ConnectionOptions = false;
+  let lastError: unknown;
+  let attempts: Array<false | ConnectionOptions>;
+  try {
+    attempts = sslAttempts(target);
+  } catch (err) {
+    return [{ item: PG_ITEMS.connect, ok: false, reason: `cannot read sslrootcert: ${describeError(err, secrets)}` }];
+  }
+  for (const [i, attempt] of attempts.entries()) {
+    try {
+      client = await pgConnect(pgConfig(target, target.database, attempt, timeoutMs), timeoutMs);
+      ssl = attempt;
+      break;
+    } catch (err) {
+      lastError = err;
+      const refusedTls = err instanceof Error && /does not support SSL/i.test(err.message);
+      if (!(refusedTls && i + 1 < attempts.length)) break;
+    }
+  }
+  if (!client) {
+    return [{
+      item: PG_ITEMS.connect,
+      ok: false,
+      reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(lastError, secrets)}`,
+    }];
+  }
+
+  const results: CheckResult[] = [
+    { item: PG_ITEMS.connect, ok: true, reason: `connected to ${where(target.database)} ${as} ${tlsLabel(ssl)}` },
+  ];
+  try {
+    // (b) this environment's database, (b') this environment's role
+    try {
+      const { rows } = await client.query<{ db: string; role: string }>("SELECT current_database() AS db, current_user AS role");
+      const { db, role } = rows[0]!;
+      results.push(
+        db === names.databaseName
+          ? { item: PG_ITEMS.database, ok: true, reason: `current_database() is ${db}, the database of ${opts.environment}` }
+          : {
+              item: PG_ITEMS.database,
+              ok: false,
+              reason: `current_database() is ${db}, but ${opts.environment} uses ${names.databaseName}: this URL points at another environment's database`,
+            },
+      );
+      const ownRoles = [names.databaseRole, names.databaseMasterUser];
+      results.push(
+        ownRoles.includes(role)
+          ? { item: PG_ITEMS.role, ok: true, reason: `connected as ${role}, a role of ${opts.environment}` }
+          : {
+              item: PG_ITEMS.role,
+              ok: false,
+              reason: `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole} (server mode) or ${names.databaseMasterUser} (instance mode): these are another role's credentials`,
+            },
+      );
+    } catch (err) {
+      results.push({ item: PG_ITEMS.database, ok: false, reason: `cannot query current_database() on ${where(target.database)}: ${describeError(err, secrets)}` });
+    }
+
+    // (c) the other environments' databases stay closed to this role
+    const others = [...new Set(opts.otherDatabases)].filter((d) => d !== names.databaseName);
+    for (const other of others) {
+      results.push(await checkNoAccess(target, other, ssl, timeoutMs, secrets));
+    }
+
+    // (d) the sessions table, when the app has created it
+    try {
+      const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('sessions')::text AS t");
+      const table = rows[0]?.t ?? null;
+      if (table === null) {
+        results.push({ item: PG_ITEMS.sessions, ok: true, reason: `table sessions does not exist yet in ${where(target.database)}` });
+      } else {
+        const count = await client.query<{ n: string }>("SELECT COUNT(*)::text AS n FROM sessions");
+        const n = count.rows[0]!.n;
+        results.push({ item: PG_ITEMS.sessions, ok: true, reason: `SELECT COUNT(*) FROM sessions: ${n} row${n === "1" ? "" : "s"} (${table})` });
+      }
+    } catch (err) {
+      results.push({ item: PG_ITEMS.sessions, ok: false, reason: `cannot read sessions in ${where(target.database)} ${as}: ${describeError(err, secrets)}` });
+    }
+  } finally {
+    await pgClose(client);
+  }
+  return results;
+}
+
+/** Tries to open `database` with the URL's own credentials; success is the failure. */
+async function checkNoAccess(
+  target: PostgresTarget,
+  database: string,
+  ssl: false | ConnectionOptions,
+  timeoutMs: number,
+  secrets: readonly string[],
+): Promise<CheckResult> {
+  const item = PG_ITEMS.isolation(database);
+  const where = `${target.hostPort}/${database}`;
+  let client: Client;
+  try {
+    client = await pgConnect(pgConfig(target, database, ssl, timeoutMs), timeoutMs);
+  } catch (err) {
+    const code = pgCode(err);
+    const message = describeError(err, secrets);
+    if (code === "3D000") return { item, ok: true, reason: `database ${database} does not exist on ${target.hostPort}` };
+    if (code === "42501") return { item, ok: true, reason: `${target.user} is refused: ${message}` };
+    if (code === "28000" && /pg_hba/i.test(message)) return { item, ok: true, reason: `${target.user} is refused by pg_hba.conf: ${message}` };
+    return { item, ok: false, reason: `could not check whether ${target.user} can open ${where}: ${message}` };
+  }
+  await pgClose(client);
+  return {
+    item,
+    ok: false,
+    reason: `${target.user} CAN connect to ${where}, another environment's database: CONNECT must be revoked from PUBLIC on it (and not granted to this role)`,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Redis
+// ---------------------------------------------------------------------------
+
+interface RedisTarget {
+  host: string;
+  hostPort: string;
+  port: number;
+  tls: boolean;
+  username?: string;
+  password?: string;
+  database: number;
+}
+
+function parseRedisUrl(raw: string): RedisTarget {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error("REDIS_URL is not a valid URL");
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
+    throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${u.protocol}//`);
+  }
+  if (!u.hostname) throw new Error("REDIS_URL has no host");
+  const port = u.port ? Number(u.port) : 6379;
+  const path = u.pathname.replace(/^\//, "");
+  if (path !== "" && !/^\d+$/.test(path)) throw new Error(`REDIS_URL for ${u.hostname}:${port} has a database index that is not a number`);
+  return {
+    host: bareHost(u.hostname),
+    hostPort: `${u.hostname}:${port}`,
+    port,
+    tls: u.protocol === "rediss:",
+    username: u.username ? safeDecode(u.username) : undefined,
+    password: u.password ? safeDecode(u.password) : undefined,
+    database: path === "" ? 0 : Number(path),
+  };
+}
+
+/**
+ * Checks REDIS_URL against its server: it answers PING, reports its version
+ * and database index, and its environment marker names this environment
+ * (an unmarked database is claimed for it).
+ */
+export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): Promise<CheckResult[]> {
+  assertEnvironment(opts.environment);
+  const timeoutMs = positiveTimeout(opts.timeoutMs);
+
+  let target: RedisTarget;
+  try {
+    target = parseRedisUrl(redisUrl);
+  } catch (err) {
+    return [{ item: REDIS_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(redisUrl, "")) }];
+  }
+  const secrets = urlSecrets(redisUrl, target.password ?? "");
+  const where = `${target.hostPort}/${target.database}`;
+  const socketCommon = { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
+
+  const client = createClient({
+    socket: target.tls ? { ...socketCommon, tls: true as const, servername: target.host } : { ...socketCommon, tls: false as const },
+    username: target.username,
+    password: target.password,
+    database: target.database,
+    disableOfflineQueue: true,
+    disableClientInfo: true,
+    commandOptions: { timeout: timeoutMs },
+  });
+  let socketError: unknown;
+  client.on("error", (err: unknown) => {
+    socketError = err;
+  });
+
+  const results: CheckResult[] = [];
+  try {
+    try {
+      // connectTimeout bounds the TCP/TLS connect; the deadline also bounds AUTH and SELECT
+      await withDeadline(client.connect(), timeoutMs + 1000, "connect");
+    } catch (err) {
+      return [{
+        item: REDIS_ITEMS.connect,
+        ok: false,
+        reason: `cannot connect to ${where}${target.tls ? " over TLS" : ""}: ${describeError(err ?? socketError, secrets)}`,
+      }];
+    }
+    results.push({ item: REDIS_ITEMS.connect, ok: true, reason: `connected to ${where} ${target.tls ? "over TLS" : "without TLS"}` });
+
+    try {
+      const pong = await client.ping();
+      results.push(
+        pong === "PONG"
+          ? { item: REDIS_ITEMS.ping, ok: true, reason: "PING answered PONG" }
+          : { item: REDIS_ITEMS.ping, ok: false, reason: `PING answered ${JSON.stringify(pong)} instead of PONG` },
+      );
+    } catch (err) {
+      results.push({ item: REDIS_ITEMS.ping, ok: false, reason: `PING failed: ${describeError(err, secrets)}` });
+    }
+
+    try {
+      const info = await client.info("server");
+      const version = /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown version";
+      let db = `database index ${target.database}`;
+      try {
+        const clientInfo = String(await client.sendCommand(["CLIENT", "INFO"]));
+        const selected = / db=(\d+)/.exec(clientInfo)?.[1];
+        if (selected !== undefined) db = `database index ${selected}`;
+        if (selected !== undefined && Number(selected) !== target.database) {
+          results.push({ item: REDIS_ITEMS.server, ok: false, reason: `Redis ${version}: on database index ${selected}, but the URL asks for ${target.database}` });
+          db = "";
+        }
+      } catch {
+        // CLIENT INFO is missing on older servers and some hosted ones: the URL's index stands
+      }
+      if (db) results.push({ item: REDIS_ITEMS.server, ok: true, reason: `Redis ${version}, ${db}` });
+    } catch (err) {
+      results.push({ item: REDIS_ITEMS.server, ok: false, reason: `INFO server failed: ${describeError(err, secrets)}` });
+    }
+
+    results.push(await checkMarker(client, opts.environment, where, secrets));
+  } finally {
+    // every command has been answered by now: destroy closes the socket at once
+    // (close() would wait for a handshake a silent server never answers)
+    if (client.isOpen) {
+      try {
+        client.destroy();
+      } catch {
+        // already closed
+      }
+    }
+  }
+  return results;
+}
+
+type MarkerClient = {
+  set(key: string, value: string, options: { condition: "NX" }): Promise<string | null>;
+  get(key: string): Promise<string | null>;
+};
+
+async function checkMarker(client: MarkerClient, environment: string, where: string, secrets: readonly string[]): Promise<CheckResult> {
+  const item = REDIS_ITEMS.marker;
+  try {
+    const claimed = await client.set(REDIS_MARKER_KEY, environment, { condition: "NX" });
+    if (claimed === "OK") {
+      return { item, ok: true, reason: `${REDIS_MARKER_KEY} was absent on ${where}: claimed for ${environment}` };
+    }
+    const owner = await client.get(REDIS_MARKER_KEY);
+    if (owner === environment) return { item, ok: true, reason: `${REDIS_MARKER_KEY} on ${where} says ${environment}` };
+    if (owner === null) {
+      return { item, ok: false, reason: `${REDIS_MARKER_KEY} on ${where} vanished between SET NX and GET: run verify again` };
+    }
+    return {
+      item,
+      ok: false,
+      reason: `this Redis database belongs to ${owner}: sharing it means feature-flag and session changes leak between environments (${where}, ${REDIS_MARKER_KEY} = ${JSON.stringify(owner)}, expected ${environment})`,
+    };
+  } catch (err) {
+    return { item, ok: false, reason: `cannot read or set ${REDIS_MARKER_KEY} on ${where}: ${describeError(err, secrets)}` };
+  }
+}
