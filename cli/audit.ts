@@ -1,0 +1,53 @@
+/**
+ * npm run audit -- FILE... | --stacks a,b,...
+ *
+ * Compares several environments' env files (or stacks' env outputs through the
+ * Pulumi CLI) and fails when any isolation-critical value is shared. Prints pairs
+ * of environments and key names with fingerprints, never values.
+ */
+import { Command } from "commander";
+import * as path from "path";
+import { auditEnvs, AuditResult, EnvSource } from "../verify/audit";
+import { readEnvFile, stackFromFileName } from "./lib/envSource";
+import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
+import { runMain, UsageError } from "./lib/run";
+
+const program = new Command("audit")
+  .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack channel or Sentry environment.")
+  .argument("[files...]", "env files of different environments")
+  .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
+  .option("--dir <dir>", "project directory (where the Pulumi CLI runs)", path.resolve(__dirname, ".."))
+  .option("--json", "print the result as JSON");
+
+export function renderAudit(r: AuditResult): string {
+  if (r.ok) return `✓ ${r.files} environments share no isolation-critical value\n`;
+  const lines = [`✗ shared between environments (${r.shared.length}):`];
+  for (const s of r.shared) lines.push(`  ${s.environments.join(" + ")}: ${s.key} (${s.fingerprint})`);
+  return lines.join("\n") + "\n";
+}
+
+runMain(async () => {
+  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" ? 0 : 2));
+  program.parse();
+  const files = program.args;
+  const o = program.opts<{ stacks?: string; dir: string; json?: boolean }>();
+  const stacks = (o.stacks ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (files.length + stacks.length < 2) throw new UsageError("give at least two env files or stacks to compare");
+  const sources: EnvSource[] = [];
+  for (const file of files) {
+    const env = readEnvFile(file);
+    sources.push({ environment: env.ENVIRONMENT || stackFromFileName(file) || file, source: file, env });
+  }
+  for (const stack of stacks) {
+    sources.push({ environment: stack, source: `stack:${stack}`, env: envFromOutputs(readStackOutputsWithCli(stack, o.dir), `stack ${stack}`) });
+  }
+  const seen = new Map<string, string>();
+  for (const s of sources) {
+    const prior = seen.get(s.environment);
+    if (prior) throw new UsageError(`${prior} and ${s.source} are both environment "${s.environment}"; give one file per environment`);
+    seen.set(s.environment, s.source);
+  }
+  const result = auditEnvs(sources);
+  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + "\n" : renderAudit(result));
+  return result.ok ? 0 : 1;
+});

@@ -1,0 +1,21 @@
+/** Reads an env file for verify/audit, with one-line errors. */
+import * as fs from "fs";
+import * as path from "path";
+import { parseEnvFile } from "../../envfiles/format";
+import { CommandError } from "./run";
+
+export function readEnvFile(file: string): Record<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CommandError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseEnvFile(text);
+}
+
+/** `.env.staging.local` / `.env.staging` -> `staging`; undefined when the name says nothing. */
+export function stackFromFileName(file: string): string | undefined {
+  const m = /^\.env\.([a-z][a-z0-9-]*?)(?:\.local)?$/.exec(path.basename(file));
+  return m ? m[1] : undefined;
+}

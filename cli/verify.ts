@@ -1,0 +1,58 @@
+/**
+ * npm run verify -- FILE [--stack NAME] [--against OTHER_FILE] [--live] [--json]
+ *
+ * The staging guide's safety checklist for one env file, automated: one line per
+ * item with ✓ or ✗ and the reason; exit 1 on any ✗. Secret values are never
+ * printed, only key names and short fingerprints.
+ */
+import { Command } from "commander";
+import * as path from "path";
+import { ENVIRONMENT_PATTERN } from "../config/naming";
+import { CheckResult, expectationsFor, offlineChecklist } from "../verify/checklist";
+import { checkPostgresLive, checkRedisLive } from "../verify/live";
+import { readEnvFile, stackFromFileName } from "./lib/envSource";
+import { runMain, UsageError } from "./lib/run";
+
+const program = new Command("verify")
+  .description("Check an env file against the safety checklist (and, with --live, against the real Postgres and Redis with its own credentials).")
+  .argument("<file>", "the env file, e.g. .env.staging.local")
+  .option("--stack <name>", "the stack the file is for (default: from the file name, else its ENVIRONMENT)")
+  .option("--against <file>", "another environment's env file: prove no credential is shared with it")
+  .option("--live", "also connect to Postgres and Redis with the file's own credentials")
+  .option("--timeout <ms>", "bound of each live connection and statement", "5000")
+  .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files", path.resolve(__dirname, ".."))
+  .option("--json", "print the checklist as JSON");
+
+export function renderChecklist(file: string, stack: string, results: readonly CheckResult[]): string {
+  const failed = results.filter((r) => !r.ok).length;
+  const lines = [`verify ${file} (stack ${stack})`];
+  for (const r of results) lines.push(`${r.ok ? "✓" : "✗"} ${r.item}: ${r.reason}`);
+  lines.push(failed === 0 ? `all ${results.length} checks passed` : `${failed} of ${results.length} checks failed`);
+  return lines.join("\n") + "\n";
+}
+
+runMain(async () => {
+  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" ? 0 : 2));
+  program.parse();
+  const [file] = program.args;
+  const o = program.opts<{ stack?: string; against?: string; live?: boolean; timeout: string; dir: string; json?: boolean }>();
+  const timeoutMs = Number(o.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+  const env = readEnvFile(file);
+  const stack = o.stack ?? stackFromFileName(file) ?? env.ENVIRONMENT;
+  if (!stack || !ENVIRONMENT_PATTERN.test(stack)) {
+    throw new UsageError(`cannot tell which stack ${file} is for: pass --stack NAME`);
+  }
+  const expected = expectationsFor(o.dir, stack);
+  const against = o.against ? { file: o.against, env: readEnvFile(o.against) } : undefined;
+  const results = offlineChecklist({ file, env, expected, against });
+  if (o.live) {
+    if (env.DATABASE_URL) results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
+    else results.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
+    if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs })));
+    else results.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
+  }
+  const ok = results.every((r) => r.ok);
+  process.stdout.write(o.json ? JSON.stringify({ file, stack, ok, results }, null, 2) + "\n" : renderChecklist(file, stack, results));
+  return ok ? 0 : 1;
+});

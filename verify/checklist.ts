@@ -1,0 +1,220 @@
+/**
+ * The staging guide's safety checklist, automated for one env file: each item a
+ * line with ✓ or ✗ and the reason. Secret values are never shown, only key names
+ * and short fingerprints.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import { ConfigErrors, readAllStacks, validateStack } from "../config";
+import type { IdentityIndex } from "../config/isolation";
+import { describeForeign } from "../config/isolation";
+import { deriveNames } from "../config/naming";
+import type { RawStackConfig } from "../config/raw";
+import { identityIndexFor } from "../config/validate";
+import { isSecretVariable } from "../config/variables";
+import { gitStatusOf } from "../envfiles/write";
+import type { CheckResult } from "./live";
+
+export type { CheckResult };
+
+/** A short, one-way fingerprint of a value, to tell values apart without showing them. */
+export function fingerprint(value: string): string {
+  return `sha256:${createHash("sha256").update(value).digest("hex").slice(0, 8)}`;
+}
+
+/** What this environment's values must be, from its stack file when there is one. */
+export interface Expected {
+  readonly environment: string;
+  readonly databaseName: string;
+  readonly bucket: string;
+  readonly slackChannel: string;
+  readonly sentryEnvironment: string;
+  /** Known only from a valid stack file. */
+  readonly shareDomain?: string;
+  /** Other environments' database names (for `--live`). */
+  readonly otherDatabases: readonly string[];
+  readonly index: IdentityIndex;
+}
+
+/** Builds expectations for `stack` from the project's stack files (falls back to derived names). */
+export function expectationsFor(dir: string, stack: string, stacks: RawStackConfig[] = readAllStacksOrEmpty(dir)): Expected {
+  const own = stacks.find((s) => s.stack === stack) ?? { stack, file: `Pulumi.${stack}.yaml`, values: {} };
+  const index = identityIndexFor(own, stacks);
+  const others = [...new Set([...stacks.map((s) => s.stack), "staging", "production"])].filter((s) => s !== stack);
+  let names = deriveNames(stack);
+  let slackChannel = names.slackChannel;
+  let shareDomain: string | undefined;
+  try {
+    const { config } = validateStack(own, { siblings: stacks, requireSecrets: false });
+    names = config.names;
+    slackChannel = config.settings.slackChannel;
+    shareDomain = config.dns.shareDomain;
+  } catch (e) {
+    if (!(e instanceof ConfigErrors)) throw e;
+  }
+  return {
+    environment: stack,
+    databaseName: names.databaseName,
+    bucket: names.bucket,
+    slackChannel,
+    sentryEnvironment: names.sentryEnvironment,
+    shareDomain,
+    otherDatabases: others.map((o) => deriveNames(o).databaseName),
+    index,
+  };
+}
+
+function readAllStacksOrEmpty(dir: string): RawStackConfig[] {
+  try {
+    return readAllStacks(dir);
+  } catch {
+    return [];
+  }
+}
+
+export interface ChecklistInput {
+  readonly file: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly expected: Expected;
+  /** Another environment's env file to compare credentials with (`--against`). */
+  readonly against?: { readonly file: string; readonly env: Readonly<Record<string, string>> };
+}
+
+/** Keys whose values must never be the same in two environments. */
+export const CREDENTIAL_KEYS = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "SECRET_KEY",
+  "SESSION_SECRET",
+  "OPENAI_API_KEY",
+  "SENDGRID_API_KEY",
+  "SLACK_WEBHOOK_URL",
+] as const;
+
+export const ITEMS = {
+  environment: "ENVIRONMENT matches the stack",
+  database: "DATABASE_URL is this environment's database",
+  redis: "REDIS_URL is this environment's Redis, over TLS",
+  bucket: "AWS_S3_BUCKET is this environment's bucket",
+  share: "SHARE_BASE_URL is this environment's share domain",
+  sentry: "SENTRY_ENVIRONMENT is this environment",
+  slack: "SLACK_CHANNEL is this environment's channel",
+  email: "email disabled, or a SendGrid key of its own",
+  openai: "OPENAI_API_KEY is not another environment's",
+  credentials: "no credential shared with the other environment",
+  gitignored: "file is ignored by git",
+  mode: "file mode is 0600",
+} as const;
+
+/** Runs every offline item of the checklist. */
+export function offlineChecklist(input: ChecklistInput): CheckResult[] {
+  const { env, expected: x } = input;
+  const own = x.environment;
+  const results: CheckResult[] = [];
+  const add = (item: string, ok: boolean, reason: string) => results.push({ item, ok, reason });
+  const foreignIn = (key: string): string | undefined => {
+    const v = env[key];
+    if (v === undefined) return undefined;
+    const m = x.index.findForeign(v, own)[0];
+    return m ? `${key} ${describeForeign(m)}` : undefined;
+  };
+  /** Adds an item for `key`: missing, foreign, or the given check. */
+  const item = (label: string, key: string, check: (v: string) => string | undefined, okReason: (v: string) => string) => {
+    const v = env[key];
+    if (v === undefined) return add(label, false, `${key} is missing`);
+    const problem = foreignIn(key) ?? check(v);
+    add(label, problem === undefined, problem ?? okReason(v));
+  };
+
+  item(ITEMS.environment, "ENVIRONMENT", (v) => (v === own ? undefined : `ENVIRONMENT is "${v}", the stack is "${own}"`), () => `ENVIRONMENT=${own}`);
+
+  item(
+    ITEMS.database,
+    "DATABASE_URL",
+    (v) => {
+      const u = safeUrl(v);
+      if (!u || !/^postgres(ql)?:$/.test(u.protocol)) return "DATABASE_URL is not a postgresql:// URL";
+      const db = decodeURIComponent(u.pathname.replace(/^\//, ""));
+      return db === x.databaseName ? undefined : `DATABASE_URL names database "${db}", expected "${x.databaseName}"`;
+    },
+    (v) => `database ${x.databaseName} on ${safeUrl(v)!.host} (${fingerprint(v)})`,
+  );
+
+  item(
+    ITEMS.redis,
+    "REDIS_URL",
+    (v) => {
+      const u = safeUrl(v);
+      if (!u || !/^rediss?:$/.test(u.protocol)) return "REDIS_URL is not a redis:// or rediss:// URL";
+      return u.protocol === "rediss:" ? undefined : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
+    },
+    (v) => `${safeUrl(v)!.host} (${fingerprint(v)})`,
+  );
+
+  item(ITEMS.bucket, "AWS_S3_BUCKET", (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`), (v) => v);
+
+  item(
+    ITEMS.share,
+    "SHARE_BASE_URL",
+    (v) => {
+      const u = safeUrl(v);
+      if (!u || u.protocol !== "https:") return "SHARE_BASE_URL is not an https:// URL";
+      if (x.shareDomain && u.hostname !== x.shareDomain) return `SHARE_BASE_URL host is "${u.hostname}", expected "${x.shareDomain}"`;
+      return undefined;
+    },
+    (v) => v,
+  );
+
+  item(ITEMS.sentry, "SENTRY_ENVIRONMENT", (v) => (v === x.sentryEnvironment ? undefined : `SENTRY_ENVIRONMENT is "${v}", expected "${x.sentryEnvironment}"`), (v) => v);
+  item(ITEMS.slack, "SLACK_CHANNEL", (v) => (v === x.slackChannel ? undefined : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`), (v) => v);
+
+  const emailOn = env.EMAIL_ENABLED === "true";
+  const sendgrid = env.SENDGRID_API_KEY ?? "";
+  if (!emailOn) {
+    add(ITEMS.email, sendgrid === "", sendgrid === "" ? "email disabled (EMAIL_ENABLED is not true, no SendGrid key)" : "EMAIL_ENABLED is not true but SENDGRID_API_KEY is set: remove the key or enable email");
+  } else if (sendgrid === "") {
+    add(ITEMS.email, false, "EMAIL_ENABLED=true but SENDGRID_API_KEY is empty");
+  } else if (input.against && input.against.env.SENDGRID_API_KEY === sendgrid) {
+    add(ITEMS.email, false, `SENDGRID_API_KEY is the same as in ${input.against.file} (${fingerprint(sendgrid)})`);
+  } else {
+    add(ITEMS.email, true, `email enabled with its own key (${fingerprint(sendgrid)})${input.against ? "" : "; pass --against to compare with another environment"}`);
+  }
+
+  if (input.against) {
+    const other = input.against;
+    const o = env.OPENAI_API_KEY;
+    if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
+    else if (other.env.OPENAI_API_KEY === o) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
+    else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
+    const shared = CREDENTIAL_KEYS.filter((k) => env[k] && env[k] === other.env[k]);
+    add(
+      ITEMS.credentials,
+      shared.length === 0,
+      shared.length === 0 ? `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` : `shared with ${other.file}: ${shared.map((k) => `${k} (${fingerprint(env[k])})`).join(", ")}`,
+    );
+  } else {
+    add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
+  }
+
+  const git = gitStatusOf(input.file);
+  if (!git.inRepo) add(ITEMS.gitignored, true, "not inside a git repository");
+  else if (git.tracked) add(ITEMS.gitignored, false, "the file is tracked by git: git rm --cached it and rotate every secret in it");
+  else add(ITEMS.gitignored, git.ignored, git.ignored ? "ignored by git" : "not ignored by git: add it to .gitignore");
+
+  const mode = fs.statSync(input.file).mode & 0o777;
+  add(ITEMS.mode, mode === 0o600, mode === 0o600 ? "0600" : `mode is 0${mode.toString(8)}; run chmod 600 ${input.file}`);
+  return results;
+}
+
+function safeUrl(v: string): URL | undefined {
+  try {
+    return new URL(v);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keys whose values are credentials or otherwise secret, for display decisions. */
+export const isSecretKey = isSecretVariable;
