@@ -125,7 +125,8 @@ export async function planStack(
     return { stack, file, ok: false, errors: [`${file}: ${first}`], ...empty };
   }
   const { config, missingSecrets } = validated;
-  const { defineEnvironment } = await import("../../components/environment");
+  // Loaded on first use: a plan that stops at config errors never loads the providers.
+  const { defineEnvironment } = require("../../components/environment") as typeof import("../../components/environment");
   const { result, resources } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
   const env = await promiseOf(result.env);
   const outputs: Record<string, unknown> = {};

@@ -5,10 +5,11 @@
  * this commit is planned in-process. Like the plan itself, the diff is of what
  * the program declares, not of deployed state (only `pulumi preview` shows that).
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { listStackFiles } from "../../config";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
 import { policyChecker } from "./policyCheck";
 import { renderMarkdown as renderPlanMarkdown, shortType } from "./render";
@@ -354,12 +355,35 @@ function resolveBase(dir: string, ref: string): { top: string; commit: string } 
   }
 }
 
+/** Runs a command to completion, collecting its output. */
+function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (error) => resolve({ status: null, stdout: "", stderr: "", error }));
+    child.on("close", (status) => resolve({ status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+  });
+}
+
+/** The stacks a commit has files for (`Pulumi.<stack>.yaml` in the project directory). */
+function stacksAtCommit(top: string, rel: string, commit: string): string[] {
+  const prefix = rel === "" ? "" : `${rel.split(path.sep).join("/")}/`;
+  return git(top, ["ls-tree", "--name-only", commit, prefix === "" ? "." : prefix])
+    .split("\n")
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f.slice(prefix.length))?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
 /**
  * Plans the base commit: a temporary worktree of it, this checkout's node_modules
- * linked in, and the base's own `cli/plan.ts --json` run there. A base without
- * `cli/plan.ts` plans as empty. The worktree is always removed.
+ * linked in, and the base's own `cli/plan.ts --json` run there in a child process.
+ * A base without `cli/plan.ts` plans as empty. The worktree is always removed.
  */
-export function planAtCommit(dir: string, commit: string): Plan {
+export async function planAtCommit(dir: string, commit: string): Promise<Plan> {
   const top = fs.realpathSync(git(dir, ["rev-parse", "--show-toplevel"]));
   const rel = path.relative(top, fs.realpathSync(dir));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mina-plan-base-"));
@@ -372,19 +396,14 @@ export function planAtCommit(dir: string, commit: string): Plan {
     added = true;
     if (!fs.existsSync(path.join(project, "cli", "plan.ts"))) return EMPTY_PLAN;
     if (!fs.existsSync(link)) fs.symlinkSync(path.join(fs.realpathSync(dir), "node_modules"), link, "dir");
-    const r = spawnSync(path.join("node_modules", ".bin", "tsx"), [path.join("cli", "plan.ts"), "--json", "--dir", project], {
-      cwd: project,
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-      env: { ...process.env, FORCE_COLOR: "0" },
-    });
+    const r = await run(path.join("node_modules", ".bin", "tsx"), [path.join("cli", "plan.ts"), "--json", "--dir", project], project);
     if (r.error) throw new CommandError(`could not run the plan of ${commit.slice(0, 12)}: ${r.error.message}`);
     // The plan exits 1 when the base itself fails its checks; its JSON is still the plan.
     if (r.status === 0 || r.status === 1) {
       try {
         return JSON.parse(r.stdout) as Plan;
       } catch {
-        /* fall through */
+        /* reported below */
       }
     }
     throw new CommandError(`the plan of base commit ${commit.slice(0, 12)} failed (exit ${r.status}): ${firstLine(r.stderr) || "no output"}`);
@@ -417,23 +436,28 @@ function only(plan: Plan, stacks?: readonly string[]): Plan {
   return { ...plan, stacks: shown, ok: shown.every((s) => s.ok && s.violations.length === 0) && plan.audit.ok };
 }
 
-/** Plans the base ref and this checkout and diffs them. */
+/** Plans the base ref (child process) and this checkout (in-process), concurrently, and diffs them. */
 export async function computePlanDiff(dir: string, baseRef: string, stacks?: readonly string[]): Promise<{ diff: PlanDiff; head: Plan }> {
-  const { commit } = resolveBase(dir, baseRef);
-  let head: Plan;
-  try {
-    head = await planAll(dir, undefined, policyChecker(dir));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const base = planAtCommit(dir, commit);
+  const { top, commit } = resolveBase(dir, baseRef);
   if (stacks && stacks.length > 0) {
-    const known = new Set([...head.stacks, ...base.stacks].map((s) => s.stack));
+    const rel = path.relative(fs.realpathSync(top), fs.realpathSync(dir));
+    const known = new Set([...listStackFiles(dir).map((s) => s.stack), ...stacksAtCommit(top, rel, commit)]);
     const unknown = stacks.filter((s) => !known.has(s));
     if (unknown.length > 0) {
       throw new UsageError(`no stack file for ${unknown.map((s) => `"${s}"`).join(", ")} at ${baseRef} or in ${dir} (stacks: ${[...known].sort().join(", ") || "none"})`);
     }
   }
+  const basePlan = planAtCommit(dir, commit);
+  // Settle the base's promise even if the head fails first, so its worktree is removed before we return.
+  basePlan.catch(() => undefined);
+  let head: Plan;
+  try {
+    head = await planAll(dir, undefined, policyChecker(dir));
+  } catch (e) {
+    await basePlan.catch(() => undefined);
+    throw new UsageError((e as Error).message);
+  }
+  const base = await basePlan;
   const h = only(head, stacks);
   return { diff: diffPlans(only(base, stacks), h, { base: baseRef, baseCommit: commit }), head: h };
 }

@@ -1,0 +1,178 @@
+/**
+ * Writing env files: atomically, readable by the owner only, and never where git
+ * would pick them up (a tracked file, or a path inside a repository that is not ignored).
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+
+/** The file's content, or a function producing it (called once the temporary file exists). */
+export type Content = string | Uint8Array | (() => string | Uint8Array);
+
+/**
+ * Writes `content` to `path` so that `path` is never half written: the data goes to a
+ * temporary file in the same directory, created with mode 0600 (`wx`: never an existing
+ * file), is synced to disk and then renamed over `path`. The result has `mode`.
+ * On any error the temporary file is removed and `path` keeps its previous content.
+ */
+export function writeFileAtomic(path: string, content: Content, mode = 0o600): void {
+  const target = resolve(path);
+  const name = basename(target);
+  const temp = join(dirname(target), `${name.startsWith(".") ? "" : "."}${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  let fd: number | undefined;
+  let created = false;
+  try {
+    fd = openSync(temp, "wx", 0o600);
+    created = true;
+    writeFileSync(fd, typeof content === "function" ? content() : content);
+    fchmodSync(fd, mode);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, target);
+  } catch (error) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing; the original error is the one to report
+      }
+    }
+    if (created) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // already renamed
+      }
+    }
+    throw error;
+  }
+  syncDirectory(dirname(target));
+  if ((statSync(target).mode & 0o777) !== mode) chmodSync(target, mode);
+}
+
+/** Makes the rename durable; best effort, as not every platform can open a directory. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // the file itself is synced; only the directory entry may be lost on power failure
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export interface GitStatus {
+  /** Whether the path lies inside a git work tree. */
+  readonly inRepo: boolean;
+  /** Whether git tracks the path. */
+  readonly tracked: boolean;
+  /** Whether a .gitignore (or info/exclude, or core.excludesFile) ignores the path. */
+  readonly ignored: boolean;
+  /** The work tree's top directory, when in a repository. */
+  readonly repoRoot?: string;
+}
+
+/** Runs git where the path is; the caller's GIT_DIR and friends must not point it elsewhere. */
+function git(args: readonly string[], cwd: string) {
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: "C", LANGUAGE: "" };
+  for (const name of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"]) delete env[name];
+  const r = spawnSync("git", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.error) throw new Error(`cannot run git to check where ${cwd} is: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? "";
+}
+
+/** The closest existing directory at or above `dir` (git needs an existing working directory). */
+function existingDirectory(dir: string): string {
+  let d = dir;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+/**
+ * Where git should be asked about `path`: the closest existing directory, the path
+ * relative to it, and the path with symbolic links resolved (git reports real paths).
+ */
+function locate(path: string): { cwd: string; name: string; real: string } {
+  const target = resolve(path);
+  const cwd = existingDirectory(dirname(target));
+  const name = relative(cwd, target);
+  return { cwd, name, real: join(realpathSync(cwd), name) };
+}
+
+/** What git thinks of `path` (which need not exist yet), asking the repository that contains it. */
+export function gitStatusOf(path: string): GitStatus {
+  const { cwd, name } = locate(path);
+  const target = resolve(path);
+
+  const top = git(["rev-parse", "--show-toplevel"], cwd);
+  if (top.status !== 0) {
+    if (/not a git repository/i.test(top.stderr)) return { inRepo: false, tracked: false, ignored: false };
+    throw new Error(`git cannot tell whether ${target} is in a repository: ${firstLine(top.stderr)}`);
+  }
+  // `git rev-parse` succeeds inside .git itself, where there is no work tree to ask about
+  if (top.stdout === "") return { inRepo: false, tracked: false, ignored: false };
+
+  const tracked = git(["ls-files", "--error-unmatch", "--", name], cwd).status === 0;
+  const check = git(["check-ignore", "-q", "--", name], cwd);
+  if (check.status !== 0 && check.status !== 1) throw new Error(`git check-ignore failed for ${target}: ${firstLine(check.stderr)}`);
+  return { inRepo: true, tracked, ignored: check.status === 0, repoRoot: top.stdout };
+}
+
+/** Developer env files are named `.env.<stack>.local`; one pattern covers every stack. */
+const ENV_FILE_NAME = /^\.env\.[^/\\]+\.local$/;
+
+/** Escapes what .gitignore would read as a pattern, a comment or a negation. */
+function gitignoreLiteral(path: string): string {
+  return path.replace(/[\\*?[\]]/g, "\\$&").replace(/^[#!]/, "\\$&").replace(/ $/, "\\ ");
+}
+
+/**
+ * The line to add to the repository's top-level .gitignore so git ignores `path`:
+ * `.env.*.local` for env files, otherwise the path itself, anchored at the top.
+ */
+export function gitignoreLineFor(path: string, repoRoot: string): string {
+  const { real } = locate(path);
+  if (ENV_FILE_NAME.test(basename(real))) return ".env.*.local";
+  return "/" + gitignoreLiteral(relative(realpathSync(repoRoot), real).split(sep).join("/"));
+}
+
+/**
+ * Throws when writing secrets to `path` could end up in git: the path is tracked,
+ * or it lies in a repository that does not ignore it. The one-line message says
+ * why and gives the exact .gitignore line that fixes it.
+ */
+export function refuseUnsafePath(path: string): void {
+  const status = gitStatusOf(path);
+  if (!status.inRepo || status.repoRoot === undefined) return;
+  const shown = relative(realpathSync(status.repoRoot), locate(path).real).split(sep).join("/");
+  const line = gitignoreLineFor(path, status.repoRoot);
+  const gitignore = join(status.repoRoot, ".gitignore");
+  if (status.tracked) {
+    throw new Error(
+      `refusing to write ${shown}: it is tracked by git; run \`git rm --cached -- ${shown}\` and add this line to ${gitignore}: ${line}`,
+    );
+  }
+  if (!status.ignored) {
+    throw new Error(`refusing to write ${shown}: it is not ignored by git; add this line to ${gitignore}: ${line}`);
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Writing env files: atomically, mode 0600, and never where git would commit them.
+ * Every test works in its own temporary directory, most of them a fresh git repository.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gitStatusOf, refuseUnsafePath, writeFileAtomic } from "../envfiles/write";
+
+const ENV_FILE = ".env.staging.local";
+
+const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+function git(cwd: string, ...args: string[]): void {
+  execFileSync("git", args, { cwd, stdio: "ignore" });
+}
+
+/** A fresh repository that sees no global or system ignore rules. */
+function makeRepo(): string {
+  const dir = mkdtempSync(join(tmpdir(), "envfile-write-"));
+  git(dir, "init", "-q");
+  git(dir, "config", "user.email", "tests@example.invalid");
+  git(dir, "config", "user.name", "Env file tests");
+  git(dir, "config", "commit.gpgsign", "false");
+  writeFileSync(join(dir, ".git", "no-excludes"), "");
+  git(dir, "config", "core.excludesFile", join(dir, ".git", "no-excludes"));
+  return dir;
+}
+
+/** Asserts that `fn` throws a one-line error whose message matches every pattern. */
+function assertRefused(fn: () => void, ...patterns: (RegExp | string)[]): string {
+  let message = "";
+  assert.throws(fn, (e: Error) => {
+    message = e.message;
+    return true;
+  });
+  assert.ok(!message.includes("\n"), `one line: ${message}`);
+  for (const p of patterns) assert.ok(typeof p === "string" ? message.includes(p) : p.test(message), `${message}\nshould match ${p}`);
+  return message;
+}
+
+describe("env file writing", () => {
+  let repo: string;
+  beforeEach(() => {
+    repo = makeRepo();
+  });
+  afterEach(() => {
+    chmodSync(repo, 0o755);
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  describe("writeFileAtomic", () => {
+    it("creates the file with mode 0600 and the given content", () => {
+      const target = join(repo, ENV_FILE);
+      writeFileAtomic(target, "A=1\n");
+      assert.equal(readFileSync(target, "utf8"), "A=1\n");
+      assert.equal(modeOf(target), 0o600);
+    });
+
+    it("gives a replaced file mode 0600 even if it was readable by others", () => {
+      const target = join(repo, ENV_FILE);
+      writeFileSync(target, "OLD=1\n", { mode: 0o644 });
+      chmodSync(target, 0o644);
+      writeFileAtomic(target, "NEW=1\n");
+      assert.equal(modeOf(target), 0o600);
+    });
+
+    it("applies another mode when asked", () => {
+      const target = join(repo, "public.txt");
+      writeFileAtomic(target, "x", 0o640);
+      assert.equal(modeOf(target), 0o640);
+    });
+
+    it("writes into a temporary 0600 file next to the target before the target changes", () => {
+      const target = join(repo, ENV_FILE);
+      writeFileSync(target, "OLD=1\n");
+      let seen: { name: string; mode: number; targetContent: string } | undefined;
+      writeFileAtomic(target, () => {
+        const temps = readdirSync(repo).filter((n) => n !== ".git" && n !== ENV_FILE);
+        assert.equal(temps.length, 1, `one temporary file, got ${temps.join(", ")}`);
+        seen = { name: temps[0], mode: modeOf(join(repo, temps[0])), targetContent: readFileSync(target, "utf8") };
+        return "NEW=1\n";
+      });
+      assert.ok(seen);
+      assert.match(seen.name, /^\.env\.staging\.local\..*\.tmp$/);
+      assert.equal(seen.mode, 0o600);
+      assert.equal(seen.targetContent, "OLD=1\n", "the target is untouched while the new content is written");
+    });
+
+    it("replaces an existing target by renaming (a new inode), leaving no temporary file", () => {
+      const target = join(repo, ENV_FILE);
+      writeFileSync(target, "OLD=1\n");
+      const before = statSync(target).ino;
+      writeFileAtomic(target, "NEW=2\n");
+      assert.equal(readFileSync(target, "utf8"), "NEW=2\n");
+      assert.notEqual(statSync(target).ino, before);
+      assert.deepEqual(readdirSync(repo).sort(), [ENV_FILE, ".git"].sort());
+    });
+
+    it("keeps the old target and removes the temporary file when producing the content throws", () => {
+      const target = join(repo, ENV_FILE);
+      writeFileSync(target, "OLD=1\n");
+      assert.throws(
+        () =>
+          writeFileAtomic(target, () => {
+            throw new Error("stack output unavailable");
+          }),
+        /stack output unavailable/,
+      );
+      assert.equal(readFileSync(target, "utf8"), "OLD=1\n");
+      assert.deepEqual(readdirSync(repo).sort(), [ENV_FILE, ".git"].sort());
+    });
+
+    it("removes the temporary file when the rename fails (the target is a directory)", () => {
+      const target = join(repo, ENV_FILE);
+      mkdirSync(target);
+      writeFileSync(join(target, "keep"), "");
+      assert.throws(() => writeFileAtomic(target, "NEW=1\n"));
+      assert.deepEqual(readdirSync(repo).sort(), [ENV_FILE, ".git"].sort());
+      assert.deepEqual(readdirSync(target), ["keep"]);
+    });
+
+    it("fails without creating anything when the directory does not exist", () => {
+      assert.throws(() => writeFileAtomic(join(repo, "missing", ENV_FILE), "A=1\n"), { code: "ENOENT" });
+      assert.deepEqual(readdirSync(repo), [".git"]);
+    });
+
+    it("keeps the old target and leaves no file behind when the directory is not writable", function () {
+      if (process.getuid?.() === 0) this.skip(); // root writes into read-only directories anyway
+      const target = join(repo, ENV_FILE);
+      writeFileSync(target, "OLD=1\n");
+      chmodSync(repo, 0o555);
+      assert.throws(() => writeFileAtomic(target, "NEW=1\n"), { code: "EACCES" });
+      chmodSync(repo, 0o755);
+      assert.equal(readFileSync(target, "utf8"), "OLD=1\n");
+      assert.deepEqual(readdirSync(repo).sort(), [ENV_FILE, ".git"].sort());
+    });
+  });
+
+  describe("gitStatusOf", () => {
+    it("reports a path in a repository that ignores it, whether or not the file exists", () => {
+      writeFileSync(join(repo, ".gitignore"), ".env.*.local\n");
+      const expected = { inRepo: true, tracked: false, ignored: true, repoRoot: execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: repo, encoding: "utf8" }).trim() };
+      assert.deepEqual(gitStatusOf(join(repo, ENV_FILE)), expected);
+      writeFileSync(join(repo, ENV_FILE), "A=1\n");
+      assert.deepEqual(gitStatusOf(join(repo, ENV_FILE)), expected);
+    });
+
+    it("reports a path in a directory that does not exist yet", () => {
+      const status = gitStatusOf(join(repo, "deploy", "dev", ENV_FILE));
+      assert.equal(status.inRepo, true);
+      assert.equal(status.ignored, false);
+    });
+
+    it("reports a tracked file as tracked", () => {
+      writeFileSync(join(repo, ENV_FILE), "A=1\n");
+      git(repo, "add", ENV_FILE);
+      git(repo, "commit", "-q", "-m", "add env file");
+      assert.equal(gitStatusOf(join(repo, ENV_FILE)).tracked, true);
+    });
+
+    it("reports a path outside any repository", function () {
+      const outside = mkdtempSync(join(tmpdir(), "envfile-norepo-"));
+      try {
+        if (spawnSync("git", ["rev-parse"], { cwd: outside }).status === 0) this.skip(); // the temp dir itself is in a repository
+        assert.deepEqual(gitStatusOf(join(outside, ENV_FILE)), { inRepo: false, tracked: false, ignored: false });
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("refuseUnsafePath", () => {
+    it("accepts an ignored path", () => {
+      writeFileSync(join(repo, ".gitignore"), ".env.*.local\n");
+      refuseUnsafePath(join(repo, ENV_FILE));
+    });
+
+    it("accepts a path outside any repository", function () {
+      const outside = mkdtempSync(join(tmpdir(), "envfile-norepo-"));
+      try {
+        if (spawnSync("git", ["rev-parse"], { cwd: outside }).status === 0) this.skip();
+        refuseUnsafePath(join(outside, ENV_FILE));
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+
+    it("refuses a path git does not ignore, giving the .gitignore line that fixes it", () => {
+      const target = join(repo, ENV_FILE);
+      assertRefused(() => refuseUnsafePath(target), `refusing to write ${ENV_FILE}`, "not ignored by git", ".gitignore: .env.*.local");
+      appendFileSync(join(repo, ".gitignore"), ".env.*.local\n");
+      refuseUnsafePath(target);
+    });
+
+    it("gives an anchored line for a file that is not named like an env file", () => {
+      const target = join(repo, "deploy", "dev secrets.env");
+      mkdirSync(join(repo, "deploy"));
+      assertRefused(() => refuseUnsafePath(target), "not ignored by git", ".gitignore: /deploy/dev secrets.env");
+      appendFileSync(join(repo, ".gitignore"), "/deploy/dev secrets.env\n");
+      refuseUnsafePath(target);
+    });
+
+    it("refuses a tracked file even when .gitignore matches it, saying how to untrack it", () => {
+      writeFileSync(join(repo, ".gitignore"), ".env.*.local\n");
+      writeFileSync(join(repo, ENV_FILE), "A=1\n");
+      git(repo, "add", "--force", ENV_FILE);
+      git(repo, "commit", "-q", "-m", "add env file by mistake");
+      assertRefused(() => refuseUnsafePath(join(repo, ENV_FILE)), "tracked by git", `git rm --cached -- ${ENV_FILE}`, ".gitignore: .env.*.local");
+    });
+
+    it("refuses a path in a subdirectory of a repository, naming it from the top", () => {
+      mkdirSync(join(repo, "app"));
+      assertRefused(() => refuseUnsafePath(join(repo, "app", ENV_FILE)), `refusing to write app/${ENV_FILE}`, ".env.*.local");
+    });
+  });
+});
