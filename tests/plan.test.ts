@@ -2,7 +2,9 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { auditPlans, Plan, StackPlan } from "../cli/lib/plan";
+import { auditPlans, Plan, planAll, StackPlan } from "../cli/lib/plan";
+import { policyChecker } from "../cli/lib/policyCheck";
+import { renderText } from "../cli/lib/render";
 import { REPO, tempProject } from "./helpers";
 
 const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
@@ -91,6 +93,31 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /--stack <name\.\.\.>/);
     assert.match(r.stdout, /--format <format>/);
+  });
+});
+
+describe("policy rules inside the plan", function () {
+  this.timeout(60000);
+
+  it("runs the policy pack's rules over the planned resources: none violated by the committed stacks", async () => {
+    const p = await planAll(REPO, undefined, policyChecker(REPO));
+    assert.equal(p.ok, true);
+    assert.deepEqual(p.stacks.flatMap((s) => s.violations), []);
+  });
+
+  it("fails the plan and prints a violation the rules report", async () => {
+    const checker = policyChecker(REPO);
+    const p = await planAll(REPO, ["production"], (resources, config) =>
+      checker(
+        resources.map((r) => (r.type === "aws:rds/instance:Instance" ? { ...r, inputs: { ...r.inputs, publiclyAccessible: true } } : r)),
+        config,
+      ),
+    );
+    assert.equal(p.ok, false);
+    const v = p.stacks[0].violations;
+    assert.equal(v.length, 1);
+    assert.equal(v[0].rule, "rds-not-public");
+    assert.match(renderText(p), /✗ Policy violations \(1\):\n    \[rds-not-public\] mina-production-database-instance: /);
   });
 });
 

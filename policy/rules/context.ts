@@ -26,6 +26,14 @@ export function ruleContext(stack: string, stacks: readonly RawStackConfig[]): R
   };
 }
 
+/**
+ * The context of a validated stack (the plan's `StackConfig`): its own profile and names,
+ * and the identities of every stack file of the project.
+ */
+export function contextForConfig(config: { stack: string; profile: Profile; names: Names }, stacks: readonly RawStackConfig[]): RuleContext {
+  return { ...ruleContext(config.stack, stacks), profile: config.profile, names: config.names };
+}
+
 /** The environment's names: the context's own, or derived from the environment alone. */
 export function namesOf(ctx: RuleContext): Names {
   return ctx.names ?? deriveNames(ctx.environment);

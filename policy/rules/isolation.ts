@@ -9,7 +9,7 @@ import { isRecord, isUnknown, isWrappedSecret, objectProp, PlannedResource, Rule
 /** Properties that hold a resource's physical name (or the name of the bucket it configures). */
 export const PHYSICAL_NAME_PROPS = ["bucket", "identifier", "name", "databaseName", "dbName"] as const;
 
-/** AWS types the project declares with tags: each must carry `environment`. */
+/** AWS types the project declares with tags: each must carry `environment` (others get it from the provider's default tags). */
 export const TAGGED_TYPES = [
   "aws:s3/bucket:Bucket",
   "aws:s3/bucketV2:BucketV2",
@@ -18,8 +18,6 @@ export const TAGGED_TYPES = [
   "aws:rds/parameterGroup:ParameterGroup",
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:iam/user:User",
-  "aws:iam/role:Role",
-  "aws:iam/policy:Policy",
 ] as const;
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
