@@ -137,7 +137,8 @@ export class Database extends pulumi.ComponentResource {
       superuser: false,
       createDatabase: false,
       createRole: false,
-      inherit: false,
+      // Inherit: on PostgreSQL 15+ a database owner creates tables in `public` through pg_database_owner.
+      inherit: true,
       replication: false,
     }, { ...child, protect: protection.protect });
     const database = new postgresql.Database(`${name}-db`, {

@@ -113,12 +113,13 @@ describe("verify --live: PostgreSQL", () => {
         const role = c.escapeIdentifier(names.databaseRole);
         const db = c.escapeIdentifier(names.databaseName);
         // as components/database.ts (server mode): login role, no other powers
-        await c.query(`CREATE ROLE ${role} LOGIN PASSWORD ${c.escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION`);
+        await c.query(`CREATE ROLE ${role} LOGIN PASSWORD ${c.escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION`);
         await c.query(`CREATE DATABASE ${db} OWNER ${role}`);
         await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
       }
     });
-    // the app creates its tables as its own role
+    // the app's sessions table, created by the app's own role: on PostgreSQL 15+
+    // the public schema belongs to pg_database_owner, which the owner inherits.
     const app = new Client({ host: PG_HOST, port: PG_PORT, user: namesA.databaseRole, password: passwordA, database: namesA.databaseName });
     await app.connect();
     try {
@@ -217,6 +218,18 @@ describe("verify --live: PostgreSQL", () => {
     assert.match(role.reason, new RegExp(`connected as ${namesB.databaseRole}`));
   });
 
+  it("a sessions table the role cannot read fails the sessions item", async () => {
+    await admin((c) => c.query("CREATE TABLE sessions (id text PRIMARY KEY)"), namesB.databaseName);
+    try {
+      const results = record(await checkPostgresLive(urlB, { environment: envB, otherDatabases: [] }));
+      const sessions = byItem(results, PG_ITEMS.sessions);
+      assert.equal(sessions.ok, false);
+      assert.match(sessions.reason, /permission denied for table sessions/);
+    } finally {
+      await admin((c) => c.query("DROP TABLE sessions"), namesB.databaseName);
+    }
+  });
+
   describe("isolation holds because CONNECT is revoked from PUBLIC", () => {
     async function setPublicConnect(grant: boolean): Promise<void> {
       await admin(async (c) => {
@@ -282,28 +295,31 @@ describe("verify --live: PostgreSQL", () => {
       record(results);
       assert.equal(results.length, 1);
       assert.equal(results[0]!.ok, false);
-      assert.match(results[0]!.reason, new RegExp(`${PG_HOST}:${silent.port}`));
-      assert.ok(ms >= 1400 && ms < 3500, `took ${ms} ms`);
+      assert.match(results[0]!.reason, new RegExp(`${PG_HOST}:${silent.port}/${namesA.databaseName} as ${namesA.databaseRole}: no answer within 1500 ms`));
+      assert.ok(ms >= 1400 && ms < 2500, `took ${ms} ms`);
     } finally {
       await silent.close();
     }
   });
 
   it("a URL that is not a URL is one ✗ that does not echo it", async () => {
-    const results = record(await checkPostgresLive(`postgresql://${namesA.databaseRole}:${passwordA}@`, { environment: envA, otherDatabases: [] }));
+    const results = record(await checkPostgresLive(`postgresql://${namesA.databaseRole}:${encodeURIComponent(passwordA)}@`, { environment: envA, otherDatabases: [] }));
     assert.equal(results.length, 1);
     assert.equal(results[0]!.ok, false);
+    assert.match(results[0]!.reason, /not a valid URL|no host/);
   });
 
-  it("no reason ever shows a password or a URL with credentials", () => {
-    assert.ok(allResults.length > 20, `only ${allResults.length} results were recorded`);
-    for (const r of allResults) {
-      for (const secret of [passwordA, passwordB, encodeURIComponent(passwordA), encodeURIComponent(passwordB)]) {
-        assert.ok(!r.reason.includes(secret), `a reason shows a password: ${r.reason}`);
+  describe("afterwards", () => {
+    it("no reason ever shows a password or a URL with credentials", () => {
+      assert.ok(allResults.length > 20, `only ${allResults.length} results were recorded`);
+      for (const r of allResults) {
+        for (const secret of [passwordA, passwordB, encodeURIComponent(passwordA), encodeURIComponent(passwordB)]) {
+          assert.ok(!r.reason.includes(secret), `a reason shows a password: ${r.reason}`);
+        }
+        assert.doesNotMatch(r.reason, /postgres(ql)?:\/\//, `a reason shows a URL: ${r.reason}`);
+        assert.doesNotMatch(r.reason, /\n\s+at /, `a reason shows a stack trace: ${r.reason}`);
       }
-      assert.doesNotMatch(r.reason, /postgres(ql)?:\/\//, `a reason shows a URL: ${r.reason}`);
-      assert.doesNotMatch(r.reason, /\n\s+at /, `a reason shows a stack trace: ${r.reason}`);
-    }
+    });
   });
 });
 
@@ -394,6 +410,19 @@ describe("verify --live: Redis", () => {
     assert.ok(ms < 2000, `took ${ms} ms`);
   });
 
+  it("a Redis that accepts the connection but never answers PING stops at the PING item, within the timeout", async () => {
+    const silent = await silentServer();
+    try {
+      // database 0 and no password: node-redis sends nothing while connecting, so the connect succeeds
+      const { value: results, ms } = await timed(checkRedisLive(`redis://${REDIS_HOST}:${silent.port}`, { environment: envA, timeoutMs: 1000 }));
+      assert.deepEqual(results.map((r) => [r.item, r.ok]), [[REDIS_ITEMS.connect, true], [REDIS_ITEMS.ping, false]]);
+      assert.match(results[1]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}/0 failed: PING: no answer within 1000 ms`));
+      assert.ok(ms >= 900 && ms < 2000, `took ${ms} ms`);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it("a Redis that never answers gives one ✗ within the timeout", async () => {
     const silent = await silentServer();
     try {
@@ -402,7 +431,7 @@ describe("verify --live: Redis", () => {
       assert.equal(results[0]!.ok, false);
       assert.match(results[0]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}`));
       assert.ok(!results[0]!.reason.includes("secret-pw"), results[0]!.reason);
-      assert.ok(ms >= 1400 && ms < 3500, `took ${ms} ms`);
+      assert.ok(ms >= 1400 && ms < 2500, `took ${ms} ms`);
     } finally {
       await silent.close();
     }

@@ -8,6 +8,7 @@
  * masks the URL's secrets should a driver ever echo them.
  */
 import { readFileSync } from "fs";
+import { isIP } from "net";
 import type { ConnectionOptions } from "tls";
 import { Client, type ClientConfig } from "pg";
 import { createClient } from "redis";
@@ -207,7 +208,7 @@ function sslAttempts(t: PostgresTarget): Array<false | ConnectionOptions> {
       // the chain is verified, the host name is not (libpq's verify-ca)
       return [{ rejectUnauthorized: true, checkServerIdentity: () => undefined, ...ca }];
     case "verify-full":
-      return [{ rejectUnauthorized: true, servername: t.host, ...ca }];
+      return [{ rejectUnauthorized: true, ...(isIP(t.host) ? {} : { servername: t.host }), ...ca }];
   }
 }
 
@@ -243,6 +244,10 @@ async function pgConnect(config: ClientConfig, timeoutMs: number): Promise<Clien
     return client;
   } catch (err) {
     await pgClose(client);
+    // pg's own connection timeout reads "timeout expired": say what it means
+    if (err instanceof Error && /^timeout expired$|connection timeout/i.test(err.message)) {
+      throw new Error(`no answer within ${timeoutMs} ms`);
+    }
     throw err;
   }
 }
@@ -450,7 +455,9 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
   const socketCommon = { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
 
   const client = createClient({
-    socket: target.tls ? { ...socketCommon, tls: true as const, servername: target.host } : { ...socketCommon, tls: false as const },
+    socket: target.tls
+      ? { ...socketCommon, tls: true as const, ...(isIP(target.host) ? {} : { servername: target.host }) }
+      : { ...socketCommon, tls: false as const },
     username: target.username,
     password: target.password,
     database: target.database,
@@ -467,7 +474,7 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
   try {
     try {
       // connectTimeout bounds the TCP/TLS connect; the deadline also bounds AUTH and SELECT
-      await withDeadline(client.connect(), timeoutMs + 1000, "connect");
+      await withDeadline(client.connect(), timeoutMs, "connect");
     } catch (err) {
       return [{
         item: REDIS_ITEMS.connect,
@@ -477,38 +484,53 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
     }
     results.push({ item: REDIS_ITEMS.connect, ok: true, reason: `connected to ${where} ${target.tls ? "over TLS" : "without TLS"}` });
 
+    // node-redis bounds a command only until it is written: each reply gets a deadline here
+    const bounded = <T>(work: Promise<T>, what: string) => withDeadline(work, timeoutMs, what);
+
     try {
-      const pong = await client.ping();
-      results.push(
-        pong === "PONG"
-          ? { item: REDIS_ITEMS.ping, ok: true, reason: "PING answered PONG" }
-          : { item: REDIS_ITEMS.ping, ok: false, reason: `PING answered ${JSON.stringify(pong)} instead of PONG` },
-      );
+      const pong = await bounded(client.ping(), "PING");
+      if (pong !== "PONG") {
+        results.push({ item: REDIS_ITEMS.ping, ok: false, reason: `PING answered ${JSON.stringify(pong)} instead of PONG` });
+        return results;
+      }
+      results.push({ item: REDIS_ITEMS.ping, ok: true, reason: "PING answered PONG" });
     } catch (err) {
-      results.push({ item: REDIS_ITEMS.ping, ok: false, reason: `PING failed: ${describeError(err, secrets)}` });
+      // a server that does not answer PING will not answer the rest either
+      results.push({ item: REDIS_ITEMS.ping, ok: false, reason: `PING to ${where} failed: ${describeError(err, secrets)}` });
+      return results;
     }
 
     try {
-      const info = await client.info("server");
+      const info = await bounded(client.info("server"), "INFO server");
       const version = /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown version";
-      let db = `database index ${target.database}`;
+      let selected: number | undefined;
       try {
-        const clientInfo = String(await client.sendCommand(["CLIENT", "INFO"]));
-        const selected = / db=(\d+)/.exec(clientInfo)?.[1];
-        if (selected !== undefined) db = `database index ${selected}`;
-        if (selected !== undefined && Number(selected) !== target.database) {
-          results.push({ item: REDIS_ITEMS.server, ok: false, reason: `Redis ${version}: on database index ${selected}, but the URL asks for ${target.database}` });
-          db = "";
-        }
+        const clientInfo = String(await bounded(client.sendCommand(["CLIENT", "INFO"]), "CLIENT INFO"));
+        const db = / db=(\d+)/.exec(clientInfo)?.[1];
+        if (db !== undefined) selected = Number(db);
       } catch {
         // CLIENT INFO is missing on older servers and some hosted ones: the URL's index stands
       }
-      if (db) results.push({ item: REDIS_ITEMS.server, ok: true, reason: `Redis ${version}, ${db}` });
+      results.push(
+        selected === undefined || selected === target.database
+          ? { item: REDIS_ITEMS.server, ok: true, reason: `Redis ${version}, database index ${target.database}` }
+          : { item: REDIS_ITEMS.server, ok: false, reason: `Redis ${version}: on database index ${selected}, but the URL asks for ${target.database}` },
+      );
     } catch (err) {
-      results.push({ item: REDIS_ITEMS.server, ok: false, reason: `INFO server failed: ${describeError(err, secrets)}` });
+      results.push({ item: REDIS_ITEMS.server, ok: false, reason: `INFO server on ${where} failed: ${describeError(err, secrets)}` });
     }
 
-    results.push(await checkMarker(client, opts.environment, where, secrets));
+    results.push(
+      await checkMarker(
+        {
+          setIfAbsent: (value) => bounded(client.set(REDIS_MARKER_KEY, value, { condition: "NX" }), "SET NX"),
+          get: () => bounded(client.get(REDIS_MARKER_KEY), "GET"),
+        },
+        opts.environment,
+        where,
+        secrets,
+      ),
+    );
   } finally {
     // every command has been answered by now: destroy closes the socket at once
     // (close() would wait for a handshake a silent server never answers)
@@ -523,19 +545,21 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
   return results;
 }
 
-type MarkerClient = {
-  set(key: string, value: string, options: { condition: "NX" }): Promise<string | null>;
-  get(key: string): Promise<string | null>;
-};
+/** The two marker commands, already bounded. */
+interface MarkerStore {
+  /** SET NX: "OK" when the key was absent and is now set, null when it was present. */
+  setIfAbsent(value: string): Promise<string | null>;
+  get(): Promise<string | null>;
+}
 
-async function checkMarker(client: MarkerClient, environment: string, where: string, secrets: readonly string[]): Promise<CheckResult> {
+async function checkMarker(store: MarkerStore, environment: string, where: string, secrets: readonly string[]): Promise<CheckResult> {
   const item = REDIS_ITEMS.marker;
   try {
-    const claimed = await client.set(REDIS_MARKER_KEY, environment, { condition: "NX" });
+    const claimed = await store.setIfAbsent(environment);
     if (claimed === "OK") {
       return { item, ok: true, reason: `${REDIS_MARKER_KEY} was absent on ${where}: claimed for ${environment}` };
     }
-    const owner = await client.get(REDIS_MARKER_KEY);
+    const owner = await store.get();
     if (owner === environment) return { item, ok: true, reason: `${REDIS_MARKER_KEY} on ${where} says ${environment}` };
     if (owner === null) {
       return { item, ok: false, reason: `${REDIS_MARKER_KEY} on ${where} vanished between SET NX and GET: run verify again` };
