@@ -3,8 +3,8 @@
  * data (a database, a bucket, a Redis database, a DNS zone)? It reads either the
  * JSON of `pulumi preview --json` (what would happen to deployed state) or the
  * offline plan diff (`npm run plan -- --base REF --json`), and blocks unless the
- * pull request carries the approval label — as `cdk deploy --require-approval`
- * stops for a human. Also: the deploy guard (no destroy, no protection bypass)
+ * pull request carries the approval label: a person must say yes to losing data.
+ * Also: the deploy guard (no destroy, no protection bypass)
  * and the AWS account check the workflows run before touching a stack.
  */
 import * as fs from "fs";

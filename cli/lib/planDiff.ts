@@ -288,7 +288,7 @@ export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
   if (diff.dataLoss.length > 0) {
     out.push(
       `> [!WARNING]`,
-      `> **Data loss: ${diff.dataLoss.length} stateful resource${diff.dataLoss.length === 1 ? "" : "s"} would be deleted or replaced.** Deploying it needs the \`${DEFAULT_APPROVAL_LABEL}\` label (data-safety gate).`,
+      `> **Data loss: ${diff.dataLoss.length} stateful resource${diff.dataLoss.length === 1 ? "" : "s"} would be deleted or replaced.** The data-safety gate blocks this change unless the pull request has the \`${DEFAULT_APPROVAL_LABEL}\` label.`,
       ...diff.dataLoss.map((d) => `> - \`${d.stack}\`: **${d.op}** ${code(shortType(d.type))} ${esc(d.name)}${d.physicalName ? ` (${code(d.physicalName)})` : ""}: ${esc(d.reason)}`),
       "",
     );
@@ -339,13 +339,17 @@ function git(cwd: string, args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
 
-const firstLine = (s: string) => s.trim().split("\n").filter(Boolean).pop() ?? "";
+/** The line of a failed command's stderr that says what went wrong: its `error:` line, else its first. */
+const errorLine = (s: string) => {
+  const lines = s.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^error:|Error:/.test(l)) ?? lines[0] ?? "";
+};
 
 function resolveBase(dir: string, ref: string): { top: string; commit: string } {
   let top: string;
   try {
     top = git(dir, ["rev-parse", "--show-toplevel"]);
-  } catch (e) {
+  } catch {
     throw new UsageError(`--base needs a git checkout: ${dir} is not in a git repository`);
   }
   try {
@@ -406,7 +410,7 @@ export async function planAtCommit(dir: string, commit: string): Promise<Plan> {
         /* reported below */
       }
     }
-    throw new CommandError(`the plan of base commit ${commit.slice(0, 12)} failed (exit ${r.status}): ${firstLine(r.stderr) || "no output"}`);
+    throw new CommandError(`the plan of base commit ${commit.slice(0, 12)} failed (exit ${r.status}): ${errorLine(r.stderr) || "no output"}`);
   } finally {
     try {
       if (fs.lstatSync(link).isSymbolicLink()) fs.unlinkSync(link);

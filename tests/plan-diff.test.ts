@@ -1,0 +1,368 @@
+/**
+ * `npm run plan -- --base REF`: the pure diff of two plans, and the real thing on
+ * a temporary git repository (a copy of this project, with its own commits) whose
+ * base commit is planned in a git worktree by its own `cli/plan.ts`. The command
+ * runs as a child process, as `npm run plan` runs it (under tsx).
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
+import { diffPlans, PlanDiff, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../cli/lib/planDiff";
+import { REPO } from "./helpers";
+
+const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
+
+// ---------------------------------------------------------------- pure diff
+
+function res(type: string, name: string, extra: Partial<PlannedResource> = {}): PlannedResource {
+  return { type, name, protected: false, stateful: false, custom: true, inputsHash: "aaaaaaaaaaaaaaaa", ...extra };
+}
+
+function stackPlan(stack: string, resources: PlannedResource[], variables: string[] = ["ENVIRONMENT", "DATABASE_URL"], extra: Partial<StackPlan> = {}): StackPlan {
+  return {
+    stack,
+    file: `Pulumi.${stack}.yaml`,
+    ok: true,
+    errors: [],
+    environment: stack,
+    profile: stack,
+    databaseMode: "server",
+    resources,
+    variables: variables.map((name) => ({ name, secret: name.endsWith("_URL") })),
+    missingSecrets: [],
+    outputs: {},
+    violations: [],
+    ...extra,
+  };
+}
+
+function plan(stacks: StackPlan[], extra: Partial<Plan> = {}): Plan {
+  const ok = stacks.every((s) => s.ok && s.violations.length === 0);
+  return { note: "offline", stacks, audit: { ok: true, conflicts: [] }, ok, ...extra };
+}
+
+const BUCKET = "aws:s3/bucket:Bucket";
+const RDS = "aws:rds/instance:Instance";
+const ROLE = "postgresql:index/role:Role";
+const GRANT = "postgresql:index/grant:Grant";
+
+describe("diffPlans (pure)", () => {
+  const base = plan([
+    stackPlan("production", [res(RDS, "mina-production-database-instance", { stateful: true, protected: true, physicalName: "mina-production" })]),
+    stackPlan("staging", [
+      res(BUCKET, "mina-staging-bucket-bucket", { stateful: true, physicalName: "mina-audio-staging" }),
+      res(ROLE, "mina-staging-database-role", { stateful: true, physicalName: "mina_staging_app" }),
+      res(GRANT, "mina-staging-database-revoke-public-connect"),
+      res("aws:s3/bucketPolicy:BucketPolicy", "mina-staging-bucket-tls-only", { physicalName: "mina-audio-staging" }),
+    ]),
+    stackPlan("staging-old", [res(BUCKET, "mina-staging-old-bucket-bucket", { stateful: true, physicalName: "mina-audio-staging-old" })]),
+  ]);
+  const head = plan([
+    stackPlan("production", [res(RDS, "mina-production-database-instance", { stateful: true, protected: false, physicalName: "mina-production" })]),
+    stackPlan(
+      "staging",
+      [
+        res(BUCKET, "mina-staging-bucket-bucket", { stateful: true, physicalName: "mina-audio-staging-media", inputsHash: "bbbbbbbbbbbbbbbb" }),
+        res("aws:s3/bucketPolicy:BucketPolicy", "mina-staging-bucket-tls-only", { physicalName: "mina-audio-staging-media", inputsHash: "cccccccccccccccc" }),
+        res(RDS, "mina-staging-database-instance", { stateful: true, physicalName: "mina-staging" }),
+      ],
+      ["ENVIRONMENT", "DATABASE_URL", "FEATURE_NEW_PLAYER"],
+    ),
+    stackPlan("staging-blue", [res(BUCKET, "mina-staging-blue-bucket-bucket", { stateful: true, physicalName: "mina-audio-staging-blue" })]),
+  ]);
+  const diff = diffPlans(base, head, { base: "origin/main" });
+
+  it("finds stacks added and removed", () => {
+    assert.deepEqual(diff.stacksAdded, ["staging-blue"]);
+    assert.deepEqual(diff.stacksRemoved, ["staging-old"]);
+    assert.deepEqual(
+      diff.stacks.map((s) => [s.stack, s.status]),
+      [["production", "changed"], ["staging", "changed"], ["staging-blue", "added"], ["staging-old", "removed"]],
+    );
+  });
+
+  it("finds resources added, removed and changed (inputs, physical name, protection)", () => {
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual(staging.added.map((r) => r.name), ["mina-staging-database-instance"]);
+    assert.deepEqual(staging.removed.map((r) => r.name), ["mina-staging-database-revoke-public-connect", "mina-staging-database-role"]);
+    assert.deepEqual(
+      staging.changed.map((c) => [c.name, c.fields]),
+      [["mina-staging-bucket-bucket", ["inputs", "physicalName"]], ["mina-staging-bucket-tls-only", ["inputs", "physicalName"]]],
+    );
+    const production = diff.stacks.find((s) => s.stack === "production")!;
+    assert.deepEqual(production.changed.map((c) => [c.name, c.fields]), [["mina-production-database-instance", ["protected"]]]);
+    assert.deepEqual(production.unprotected.map((c) => c.name), ["mina-production-database-instance"]);
+  });
+
+  it("finds env variable names added and removed", () => {
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual(staging.variablesAdded, ["FEATURE_NEW_PLAYER"]);
+    assert.deepEqual(staging.variablesRemoved, []);
+    const old = diff.stacks.find((s) => s.stack === "staging-old")!;
+    assert.deepEqual(old.variablesRemoved, ["DATABASE_URL", "ENVIRONMENT"]);
+  });
+
+  it("reads stateful removals as deletions and stateful renames as replacements; stateless ones are not data loss", () => {
+    assert.deepEqual(
+      diff.dataLoss.map((d) => [d.stack, d.op, d.type, d.name]),
+      [
+        ["staging", "delete", ROLE, "mina-staging-database-role"],
+        ["staging", "replace", BUCKET, "mina-staging-bucket-bucket"],
+        ["staging-old", "delete", BUCKET, "mina-staging-old-bucket-bucket"],
+      ],
+    );
+    assert.match(diff.dataLoss[1].reason, /mina-audio-staging → mina-audio-staging-media/);
+  });
+
+  it("lists stateful deletions and replacements first, with a warning, in markdown and text", () => {
+    const md = renderPlanDiffMarkdown(diff);
+    const warning = md.indexOf("[!WARNING]");
+    assert.ok(warning > 0, md);
+    for (const s of ["### `production`", "### `staging`", "### `staging-blue`", "### `staging-old`"]) {
+      assert.ok(md.indexOf(s) > warning, `${s} comes after the data-loss warning`);
+    }
+    assert.match(md, /\*\*Data loss: 3 stateful resources would be deleted or replaced\.\*\*/);
+    assert.match(md, /`allow-data-loss`/);
+    const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
+    const firstRow = staging.indexOf("| ➖ remove");
+    assert.ok(staging.indexOf("**delete** `postgresql:Role` mina-staging-database-role") < firstRow, staging);
+    assert.ok(staging.indexOf("**replace** `aws:s3:Bucket` mina-staging-bucket-bucket") < firstRow, staging);
+    assert.match(staging, /\| ➖ remove \| `postgresql:Grant` \| mina-staging-database-revoke-public-connect/);
+    assert.match(staging, /\| ✏️ change \| `aws:s3:BucketPolicy` \| mina-staging-bucket-tls-only \| `mina-audio-staging-media` \| physical name mina-audio-staging → mina-audio-staging-media; inputs changed \|/);
+    assert.match(staging, /\| ➕ add \| `aws:rds:Instance` \| mina-staging-database-instance \| `mina-staging` \| stateful \|/);
+    assert.match(staging, /\*\*Env variables added:\*\* `FEATURE_NEW_PLAYER`/);
+    assert.match(md, /Protection removed:\*\* `aws:rds:Instance` mina-production-database-instance/);
+    assert.match(md, /\*\*Stacks added:\*\* `staging-blue`/);
+    assert.match(md, /\*\*Stacks removed:\*\* `staging-old`/);
+
+    const text = renderPlanDiffText(diff);
+    assert.ok(text.indexOf("!! DATA LOSS: 3") < text.indexOf("== production"), text);
+    assert.match(text, /   staging: delete postgresql:Role mina-staging-database-role \(mina_staging_app\): no longer declared/);
+    assert.match(text, /   \+ aws:rds:Instance mina-staging-database-instance \(mina-staging\)/);
+    assert.match(text, /   - postgresql:Grant mina-staging-database-revoke-public-connect/);
+  });
+
+  it("has a json rendering that is the diff itself", () => {
+    const parsed = JSON.parse(renderPlanDiff(diff, "json")) as PlanDiff;
+    assert.deepEqual(parsed, JSON.parse(JSON.stringify(diff)));
+  });
+
+  it("reports no changes between equal plans", () => {
+    const d = diffPlans(base, base);
+    assert.equal(d.changed, false);
+    assert.deepEqual(d.dataLoss, []);
+    assert.match(renderPlanDiffMarkdown(d), /No stack changes/);
+    assert.match(renderPlanDiffText(d), /== staging: no changes/);
+  });
+
+  it("does not call everything removed when the head config of a stack is invalid; the head's problems fail it", () => {
+    const broken = plan([
+      base.stacks[0],
+      stackPlan("staging", [], [], { ok: false, errors: ['Pulumi.staging.yaml: mina:bucketName: "mina-audio-prod" does not contain the environment name "staging"'] }),
+      base.stacks[2],
+    ]);
+    const d = diffPlans(base, broken);
+    const staging = d.stacks.find((s) => s.stack === "staging")!;
+    assert.equal(staging.status, "invalid");
+    assert.deepEqual([staging.removed, staging.dataLoss], [[], []]);
+    assert.equal(d.head.ok, false);
+    assert.match(d.head.problems[0], /^staging: invalid config: .*mina:bucketName/);
+    assert.match(renderPlanDiffMarkdown(d), /❌ this commit's plan fails/);
+  });
+
+  it("names policy violations and isolation conflicts of the head as problems", () => {
+    const bad = plan([stackPlan("staging", [], [], { violations: [{ rule: "bucket-encrypted", resource: "mina-staging-bucket-bucket", message: "no encryption" }] })], {
+      audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }] },
+    });
+    const d = diffPlans(plan([]), bad);
+    assert.deepEqual(d.head.problems, [
+      "staging: policy [bucket-encrypted] mina-staging-bucket-bucket: no encryption",
+      'isolation: AWS account id "210987654321" is shared by staging, staging-blue',
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- on a real git repository
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Mina Test",
+  GIT_AUTHOR_EMAIL: "test@mina.invalid",
+  GIT_COMMITTER_NAME: "Mina Test",
+  GIT_COMMITTER_EMAIL: "test@mina.invalid",
+};
+
+const STAGING_BLUE = `config:
+  aws:region: us-east-1
+  aws:allowedAccountIds:
+    - "345678901234"
+  upstash:email: platform@mina.app
+  mina:databaseMode: server
+  mina:dbServerHost: pg-blue.internal.mina.app
+  mina:dbServerAdminUser: mina_provisioner
+  mina:shareDomain: staging-blue.mina.app
+  mina:dnsZoneId: Z0STAGINGBLUE0EXAMPLE
+  mina:appHost: 203.0.113.30
+  mina:dnsZoneName: staging-blue.mina.app
+`;
+
+/** The code a commit of the project needs to plan itself (copied, so each commit carries its own). */
+const SOURCES = ["cli", "config", "components", "policy", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+
+describe("npm run plan -- --base REF (git worktree of a temporary repository)", function () {
+  this.timeout(180000);
+  let dir: string;
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  const commit = (message: string) => {
+    git("add", "-A");
+    git("commit", "-q", "-m", message);
+  };
+  const edit = (file: string, f: (s: string) => string) => fs.writeFileSync(path.join(dir, file), f(fs.readFileSync(path.join(dir, file), "utf8")));
+  const cli = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "plan.ts"), "--dir", dir, ...args], { cwd: dir, encoding: "utf8" });
+  const diffOf = (ref: string, ...args: string[]): PlanDiff => {
+    const r = cli("--base", ref, "--json", ...args);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as PlanDiff;
+  };
+  const worktrees = () => git("worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-plan-diff-repo-"));
+    git("init", "-q", "-b", "main");
+    fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules/\n");
+    for (const f of ["Pulumi.staging.yaml", "Pulumi.production.yaml"]) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
+    commit("stack files only, no plan command yet");
+    for (const s of SOURCES) {
+      if (fs.existsSync(path.join(REPO, s))) fs.cpSync(path.join(REPO, s), path.join(dir, s), { recursive: true });
+    }
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+    commit("the program and its plan command");
+  });
+
+  after(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("plans a base without cli/plan.ts as empty: every stack is added", () => {
+    const diff = diffOf("HEAD~1");
+    assert.deepEqual(diff.stacksAdded, ["production", "staging"]);
+    assert.deepEqual(diff.stacksRemoved, []);
+    assert.ok(diff.stacks.every((s) => s.status === "added" && s.added.length > 20));
+    assert.equal(worktrees(), 1, "the base worktree is removed");
+  });
+
+  it("names the changed bucket (a replacement: data loss) and the added stack", () => {
+    edit("Pulumi.staging.yaml", (s) => s.replace("  mina:appHost: 203.0.113.20\n", "  mina:appHost: 203.0.113.20\n  mina:bucketName: mina-audio-staging-media\n"));
+    fs.writeFileSync(path.join(dir, "Pulumi.staging-blue.yaml"), STAGING_BLUE);
+    commit("staging: own bucket name; new stack staging-blue");
+
+    const diff = diffOf("HEAD~1");
+    assert.equal(diff.baseCommit, git("rev-parse", "HEAD~1"));
+    assert.deepEqual(diff.stacksAdded, ["staging-blue"]);
+    assert.equal(diff.stacks.find((s) => s.stack === "production")!.status, "unchanged");
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual([staging.added, staging.removed], [[], []]);
+    const bucket = staging.changed.find((c) => c.type === "aws:s3/bucket:Bucket")!;
+    assert.deepEqual([bucket.before.physicalName, bucket.after.physicalName], ["mina-audio-staging", "mina-audio-staging-media"]);
+    assert.deepEqual(
+      diff.dataLoss.map((d) => [d.stack, d.op, d.name]),
+      [["staging", "replace", "mina-staging-bucket-bucket"]],
+    );
+
+    const r = cli("--base", "HEAD~1", "--format", "markdown");
+    assert.equal(r.status, 0, r.stderr);
+    const md = r.stdout;
+    assert.ok(md.indexOf("**replace** `aws:s3:Bucket` mina-staging-bucket-bucket (`mina-audio-staging`): physical name mina-audio-staging → mina-audio-staging-media") > 0, md);
+    assert.ok(md.indexOf("[!WARNING]") < md.indexOf("### `production`"));
+    assert.match(md, /\| ✏️ change \| `aws:s3:BucketPolicy` \| mina-staging-bucket-tls-only \| `mina-audio-staging-media` \|/);
+    assert.match(md, /### `staging-blue`: new stack/);
+    assert.match(md, /\| ➕ add \| `upstash:RedisDatabase` \| mina-staging-blue-cache-redis \| `mina-staging-blue` \| stateful \|/);
+    assert.match(md, /### `production`: no changes/);
+    assert.match(md, /<details><summary>Full plan of this commit<\/summary>/);
+    assert.equal(worktrees(), 1);
+  });
+
+  it("lists the removed stateful resources first when staging moves to its own RDS instance and staging-blue is removed (CLI, markdown)", () => {
+    edit("Pulumi.staging.yaml", (s) =>
+      s.replace(
+        "  mina:databaseMode: server\n  mina:dbServerHost: pg-shared.internal.mina.app\n  mina:dbServerAdminUser: mina_provisioner\n",
+        "  mina:databaseMode: instance\n  mina:vpcId: vpc-0a1b2c3d4e5f60002\n  mina:dbSubnetIds:\n    - subnet-0a1b2c3d4e5f60021\n    - subnet-0a1b2c3d4e5f60022\n  mina:dbAllowedCidrs:\n    - 10.30.0.0/16\n",
+      ),
+    );
+    fs.rmSync(path.join(dir, "Pulumi.staging-blue.yaml"));
+    commit("staging: RDS instance of its own; staging-blue retired");
+
+    const r = cli("--base", "HEAD~1", "--format", "markdown");
+    assert.equal(r.status, 0, r.stderr);
+    const md = r.stdout;
+    assert.match(md, /^## mina-infra plan: changes against `HEAD~1`/);
+    assert.match(md, /\*\*Stacks removed:\*\* `staging-blue`/);
+    const warning = md.slice(md.indexOf("[!WARNING]"), md.indexOf("### "));
+    for (const line of [
+      "`staging`: **delete** `postgresql:Database` mina-staging-database-db (`mina_staging`): no longer declared",
+      "`staging`: **delete** `postgresql:Role` mina-staging-database-role (`mina_staging_app`): no longer declared",
+      "`staging-blue`: **delete** `aws:s3:Bucket` mina-staging-blue-bucket-bucket (`mina-audio-staging-blue`): its stack file was removed",
+      "`staging-blue`: **delete** `upstash:RedisDatabase` mina-staging-blue-cache-redis (`mina-staging-blue`): its stack file was removed",
+    ]) {
+      assert.ok(warning.includes(line), `warning lists: ${line}\n${warning}`);
+    }
+    const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
+    assert.ok(staging.indexOf("Stateful deletions and replacements") < staging.indexOf("| Change |"), staging);
+    assert.match(staging, /\| ➖ remove \| `pulumi:providers:postgresql` \| mina-staging-database-admin \|/);
+    assert.match(staging, /\| ➕ add \| `aws:rds:Instance` \| mina-staging-database-instance \| `mina-staging` \| stateful \|/);
+    assert.match(md, /### `staging-blue`: stack removed/);
+    assert.equal(worktrees(), 1);
+  });
+
+  it("gives json with --json, and text by default", () => {
+    const j = cli("--base", "HEAD~1", "--json");
+    assert.equal(j.status, 0, j.stderr);
+    const diff = JSON.parse(j.stdout) as PlanDiff;
+    assert.deepEqual(diff.stacksRemoved, ["staging-blue"]);
+    assert.ok(diff.dataLoss.some((d) => d.stack === "staging" && d.op === "delete" && d.type === "postgresql:index/role:Role"));
+    const t = cli("--base", "HEAD~1", "--stack", "production");
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /^Plan diff against HEAD~1/);
+    assert.match(t.stdout, /== production: no changes/);
+    assert.doesNotMatch(t.stdout, /== staging/);
+  });
+
+  it("exits 1 when this checkout's plan fails (an uncommitted invalid stack file), as a plain plan does", () => {
+    edit("Pulumi.staging.yaml", (s) => s.replace("mina:bucketName: mina-audio-staging-media", "mina:bucketName: mina-audio-shared"));
+    try {
+      const r = cli("--base", "HEAD", "--format", "text");
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stdout, /== staging: invalid config/);
+      assert.match(r.stdout, /This commit's plan: ✗ fails:\n   staging: invalid config: .*mina:bucketName/);
+      assert.equal(worktrees(), 1);
+    } finally {
+      git("checkout", "--", "Pulumi.staging.yaml");
+    }
+  });
+
+  it("fails in one line when the base's own plan cannot run, and still removes the worktree", () => {
+    const planTs = path.join(dir, "cli", "plan.ts");
+    const good = fs.readFileSync(planTs, "utf8");
+    fs.writeFileSync(planTs, 'throw new Error("the base plan is broken");\n' + good);
+    commit("a broken plan command");
+    fs.writeFileSync(planTs, good);
+    commit("the plan command mended");
+    const r = cli("--base", "HEAD~1");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: the plan of base commit [0-9a-f]{12} failed \(exit 1\): Error: the base plan is broken\n$/);
+    assert.equal(worktrees(), 1);
+  });
+
+  it("refuses an unknown ref or stack in one line (exit 2)", () => {
+    const r = cli("--base", "no-such-branch");
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^error: --base no-such-branch: no such commit in .*\n$/);
+    const s = cli("--base", "HEAD~1", "--stack", "qa");
+    assert.equal(s.status, 2);
+    assert.match(s.stderr, /^error: no stack file for "qa"/);
+    assert.equal(worktrees(), 1);
+  });
+});
