@@ -5,21 +5,15 @@
  * exit 1, naming both account ids, unless ID (from `aws sts get-caller-identity`)
  * is one of the `aws:allowedAccountIds` that Pulumi.<stack>.yaml pins.
  */
-import { Command } from "commander";
 import * as path from "path";
 import { allowedAccountIds, checkAccount, GateInputError } from "./lib/gate";
-import { runMain, UsageError } from "./lib/run";
+import { runMain, UsageError, newCommand } from "./lib/run";
 
-const program = new Command("account-check")
+const program = newCommand("account-check")
   .description("Check that the AWS credentials in use belong to the account the stack file pins (aws:allowedAccountIds).")
   .requiredOption("--stack <name>", "the stack about to be previewed or deployed")
   .requiredOption("--account <id>", "the account of the credentials in use: aws sts get-caller-identity --query Account --output text")
-  .option("--dir <dir>", "project directory holding Pulumi.<stack>.yaml files", path.resolve(__dirname, ".."))
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") process.exit(0);
-    process.exit(2);
-  });
+  .option("--dir <dir>", "project directory holding Pulumi.<stack>.yaml files", path.resolve(__dirname, ".."));
 
 runMain(async () => {
   program.parse();

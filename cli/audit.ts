@@ -5,14 +5,13 @@
  * Pulumi CLI) and fails when any isolation-critical value is shared. Prints pairs
  * of environments and key names with fingerprints, never values.
  */
-import { Command } from "commander";
 import * as path from "path";
 import { auditEnvs, AuditResult, EnvSource } from "../verify/audit";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
-import { runMain, UsageError } from "./lib/run";
+import { runMain, UsageError, newCommand } from "./lib/run";
 
-const program = new Command("audit")
+const program = newCommand("audit")
   .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack channel or Sentry environment.")
   .argument("[files...]", "env files of different environments")
   .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
@@ -27,7 +26,6 @@ export function renderAudit(r: AuditResult): string {
 }
 
 runMain(async () => {
-  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" ? 0 : 2));
   program.parse();
   const files = program.args;
   const o = program.opts<{ stacks?: string; dir: string; json?: boolean }>();

@@ -7,9 +7,8 @@
  * type-checking. Medians of several runs.
  */
 import { spawnSync } from "child_process";
-import { Command } from "commander";
 import * as path from "path";
-import { runMain, UsageError } from "./lib/run";
+import { runMain, UsageError, newCommand } from "./lib/run";
 
 const root = path.resolve(__dirname, "..");
 const tsx = path.join(root, "node_modules", ".bin", "tsx");
@@ -29,7 +28,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const program = new Command("bench")
+const program = newCommand("bench")
   .description("Time the offline plan against a floor, and program load with and without type-checking (medians).")
   .option("--runs <n>", "runs per measurement", "5")
   .option("--json", "print figures as JSON");

@@ -5,7 +5,6 @@
  * the way out (it must be this environment's and carry no other's identifiers),
  * written atomically with mode 0600, never to a path git would commit.
  */
-import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
@@ -14,11 +13,11 @@ import { exportWarnings, foreignProblems, renderEnvFile } from "../envfiles/expo
 import { parseEnvFile } from "../envfiles/format";
 import { refuseUnsafePath, writeFileAtomic } from "../envfiles/write";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
-import { CommandError, runMain, UsageError } from "./lib/run";
+import { CommandError, runMain, UsageError, newCommand } from "./lib/run";
 
 const ROOT = path.resolve(__dirname, "..");
 
-const program = new Command("env")
+const program = newCommand("env")
   .description("Write a stack's env output to .env.<stack>.local (mode 0600, atomically), refusing values of another environment and paths git would commit.")
   .requiredOption("--stack <name>", "the stack (= environment) to export")
   .option("--outputs-file <file>", "read outputs from this JSON file (the output of `pulumi stack output --json --show-secrets`) instead of the Pulumi CLI")
@@ -51,7 +50,6 @@ function changedKeys(oldText: string, env: Record<string, string>): string[] {
 }
 
 runMain(async () => {
-  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" ? 0 : 2));
   program.parse();
   const o = program.opts<{ stack: string; outputsFile?: string; out?: string; stdout?: boolean; force?: boolean; dir: string; json?: boolean }>();
   if (!ENVIRONMENT_PATTERN.test(o.stack)) throw new UsageError(`--stack "${o.stack}" is not a valid stack name`);

@@ -7,7 +7,7 @@
  * pull request's labels. The dangerous operations are printed first.
  * With --guard-command: exit 1 when a deploy command destroys a stack or bypasses protection.
  */
-import { Command, Option } from "commander";
+import { Option } from "commander";
 import * as fs from "fs";
 import {
   DangerousOp,
@@ -26,9 +26,9 @@ import {
   sumChangeSummaries,
 } from "./lib/gate";
 import type { PlanDiff } from "./lib/planDiff";
-import { runMain, UsageError } from "./lib/run";
+import { runMain, UsageError, newCommand } from "./lib/run";
 
-const program = new Command("gate")
+const program = newCommand("gate")
   .description(
     "Data-safety gate: fail when a change would delete or replace a stateful resource (RDS instance, S3 bucket, Upstash Redis database, PostgreSQL database or role, Route53 zone), unless the approval label is present.",
   )
@@ -39,12 +39,7 @@ const program = new Command("gate")
   .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
   .option("--json", "same as --format json")
   .option("--guard-command <command>", "instead: refuse a deploy command that destroys the stack or bypasses protection")
-  .option("--stack <name>", "the stack --guard-command deploys")
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") process.exit(0);
-    process.exit(2);
-  });
+  .option("--stack <name>", "the stack --guard-command deploys");
 
 function readJson(file: string, what: string): unknown {
   let text: string;

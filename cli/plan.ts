@@ -3,14 +3,14 @@
  *
  * Runs the real program for each stack under Pulumi's mock runtime, offline.
  */
-import { Command, Option } from "commander";
+import { Option } from "commander";
 import * as path from "path";
 import { planAll } from "./lib/plan";
 import { renderMarkdown, renderText } from "./lib/render";
-import { runMain, UsageError } from "./lib/run";
+import { runMain, UsageError, newCommand } from "./lib/run";
 import { policyChecker } from "./lib/policyCheck";
 
-const program = new Command("plan")
+const program = newCommand("plan")
   .description(
     "Plan every stack offline: resources each declares, env variables it emits (names only), secret config still to set, policy violations, and an isolation audit across all stacks. Not a diff against deployed state.",
   )
@@ -18,12 +18,7 @@ const program = new Command("plan")
   .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
   .option("--json", "same as --format json")
   .option("--dir <dir>", "project directory holding Pulumi.<stack>.yaml files", path.resolve(__dirname, ".."))
-  .option("--base <ref>", "also show what changed against the plan of git REF (see README)")
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") process.exit(0);
-    process.exit(2);
-  });
+  .option("--base <ref>", "also show what changed against the plan of git REF (see README)");
 
 runMain(async () => {
   program.parse();

@@ -4,20 +4,18 @@
  * Writes `.env.<stack>` templates (no secrets) for every stack file, or with
  * --check exits 1 naming each template that differs from what the program emits.
  */
-import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigErrors, listStackFiles, loadStackOffline, readAllStacks } from "../config";
 import { renderTemplate } from "../envfiles/templates";
-import { CommandError, runMain } from "./lib/run";
+import { CommandError, runMain, newCommand } from "./lib/run";
 
-const program = new Command("templates")
+const program = newCommand("templates")
   .description("Generate the committed .env.<stack> templates from the program's variable list (no secrets).")
   .option("--check", "do not write; exit 1 if a committed template differs")
   .option("--dir <dir>", "project directory", path.resolve(__dirname, ".."));
 
 runMain(async () => {
-  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" ? 0 : 2));
   program.parse();
   const o = program.opts<{ check?: boolean; dir: string }>();
   const siblings = readAllStacks(o.dir);

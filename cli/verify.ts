@@ -5,15 +5,14 @@
  * item with ✓ or ✗ and the reason; exit 1 on any ✗. Secret values are never
  * printed, only key names and short fingerprints.
  */
-import { Command } from "commander";
 import * as path from "path";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
 import { CheckResult, expectationsFor, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
-import { runMain, UsageError } from "./lib/run";
+import { runMain, UsageError, newCommand } from "./lib/run";
 
-const program = new Command("verify")
+const program = newCommand("verify")
   .description("Check an env file against the safety checklist (and, with --live, against the real Postgres and Redis with its own credentials).")
   .argument("<file>", "the env file, e.g. .env.staging.local")
   .option("--stack <name>", "the stack the file is for (default: from the file name, else its ENVIRONMENT)")
@@ -32,7 +31,6 @@ export function renderChecklist(file: string, stack: string, results: readonly C
 }
 
 runMain(async () => {
-  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" ? 0 : 2));
   program.parse();
   const [file] = program.args;
   const o = program.opts<{ stack?: string; against?: string; live?: boolean; timeout: string; dir: string; json?: boolean }>();

@@ -4,9 +4,19 @@
  */
 import type { Profile } from "./defaults";
 
-/** Kinds of resource that hold data: deleting or replacing one loses it. */
-export const STATEFUL_KINDS = ["database", "bucket", "cache", "dnsZone"] as const;
-export type StatefulKind = (typeof STATEFUL_KINDS)[number];
+/**
+ * Resource types that hold data: deleting or replacing one loses it. Shared by
+ * the plan, the data-safety gate and the policy pack's protection rule.
+ */
+export const STATEFUL_TYPES: readonly string[] = [
+  "aws:rds/instance:Instance",
+  "aws:s3/bucket:Bucket",
+  "aws:s3/bucketV2:BucketV2",
+  "upstash:index/redisDatabase:RedisDatabase",
+  "postgresql:index/database:Database",
+  "postgresql:index/role:Role",
+  "aws:route53/zone:Zone",
+];
 
 export interface Protection {
   /** Pulumi `protect`: the engine refuses to delete the resource. */

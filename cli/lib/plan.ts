@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigErrors, listStackFiles, parseStackFile, RawStackConfig, readAllStacks, validateStack } from "../../config";
 import { KEYS } from "../../config/schema";
+import { STATEFUL_TYPES } from "../../config/protection";
 import type { StackConfig } from "../../config/validate";
 import { isSecretVariable } from "../../config/variables";
 import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
@@ -16,15 +17,7 @@ import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
 export const PLAN_NOTE =
   "This is a plan of what the program declares for each stack, run offline under Pulumi's mock runtime; it is not a diff against deployed state (only `pulumi preview` shows that).";
 
-/** Resource types that hold data: deleting or replacing one loses it. */
-export const STATEFUL_TYPES: readonly string[] = [
-  "aws:rds/instance:Instance",
-  "aws:s3/bucket:Bucket",
-  "upstash:index/redisDatabase:RedisDatabase",
-  "postgresql:index/database:Database",
-  "postgresql:index/role:Role",
-  "aws:route53/zone:Zone",
-];
+export { STATEFUL_TYPES };
 
 export interface PlannedResource {
   readonly type: string;

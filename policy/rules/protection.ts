@@ -1,16 +1,8 @@
 /** Protection rule: in production, the resources that hold data cannot be deleted by a Pulumi run. */
+import { STATEFUL_TYPES } from "../../config/protection";
 import { Rule } from "./types";
 
-/** Types that hold data: deleting or replacing one loses it. */
-export const STATEFUL_TYPES = [
-  "aws:rds/instance:Instance",
-  "aws:s3/bucket:Bucket",
-  "aws:s3/bucketV2:BucketV2",
-  "upstash:index/redisDatabase:RedisDatabase",
-  "postgresql:index/database:Database",
-  "postgresql:index/role:Role",
-  "aws:route53/zone:Zone",
-] as const;
+export { STATEFUL_TYPES };
 
 /** In production every stateful resource has `protect: true`. */
 export function protectStatefulInProduction(): Rule {
