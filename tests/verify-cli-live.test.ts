@@ -1,0 +1,116 @@
+/**
+ * `npm run verify -- FILE --live` end to end, against the real PostgreSQL and
+ * Redis on this machine: an environment created exactly as server mode creates it.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { createClient } from "redis";
+import { buildDatabaseUrl } from "../components/urls";
+import { deriveNames } from "../config/naming";
+import { REDIS_MARKER_KEY } from "../verify/live";
+import { REPO } from "./helpers";
+
+const env = `tcli${randomBytes(3).toString("hex")}`;
+const other = `${env}x`;
+const names = deriveNames(env);
+const password = `p@ss:${randomBytes(6).toString("hex")}`;
+
+async function admin(sql: string[]): Promise<void> {
+  const c = new Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+  await c.connect();
+  try {
+    for (const q of sql) await c.query(q);
+  } finally {
+    await c.end();
+  }
+}
+
+describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
+  this.timeout(60000);
+  let work: string;
+  let redisIndex = -1;
+
+  before(async () => {
+    await admin([
+      `CREATE ROLE ${names.databaseRole} LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT`,
+      `CREATE DATABASE ${names.databaseName} OWNER ${names.databaseRole}`,
+      `REVOKE CONNECT, TEMPORARY ON DATABASE ${names.databaseName} FROM PUBLIC`,
+    ]);
+    const r = createClient({ url: "redis://127.0.0.1:6379" });
+    await r.connect();
+    try {
+      for (let i = 15; i >= 1 && redisIndex < 0; i--) {
+        await r.select(i);
+        if ((await r.exists(REDIS_MARKER_KEY)) === 0) redisIndex = i;
+      }
+    } finally {
+      await r.quit();
+    }
+    assert.ok(redisIndex > 0, "a Redis database without a marker");
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-verify-live-"));
+    spawnSync("git", ["init", "-q"], { cwd: work });
+    fs.writeFileSync(path.join(work, ".gitignore"), ".env.*.local\n");
+  });
+
+  after(async () => {
+    const r = createClient({ url: `redis://127.0.0.1:6379/${redisIndex}` });
+    await r.connect();
+    if ([env, other].includes((await r.get(REDIS_MARKER_KEY)) ?? "")) await r.del(REDIS_MARKER_KEY);
+    await r.quit();
+    await admin([
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${names.databaseName}'`,
+      `DROP DATABASE IF EXISTS ${names.databaseName}`,
+      `DROP ROLE IF EXISTS ${names.databaseRole}`,
+    ]);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const envFile = (environment: string) => {
+    const n = deriveNames(environment);
+    const values: Record<string, string> = {
+      ENVIRONMENT: environment,
+      DATABASE_URL: buildDatabaseUrl({ user: names.databaseRole, password, host: "127.0.0.1", port: 5432, database: names.databaseName, sslMode: "disable" }),
+      REDIS_URL: `redis://127.0.0.1:6379/${redisIndex}`,
+      AWS_S3_BUCKET: n.bucket,
+      SHARE_BASE_URL: `https://${environment}.example.org`,
+      SENTRY_ENVIRONMENT: environment,
+      SLACK_CHANNEL: n.slackChannel,
+      EMAIL_ENABLED: "false",
+      SENDGRID_API_KEY: "",
+    };
+    const file = path.join(work, `.env.${environment}.local`);
+    fs.writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+    return file;
+  };
+  const verify = (file: string) => {
+    const r = spawnSync(path.join(REPO, "node_modules", ".bin", "tsx"), [path.join(REPO, "cli", "verify.ts"), file, "--live", "--json", "--dir", REPO, "--timeout", "3000"], { encoding: "utf8" });
+    return { status: r.status, out: JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] }, raw: r.stdout + r.stderr };
+  };
+
+  it("passes every live item with the file's own credentials, and proves the role cannot open the other environments' databases", () => {
+    const r = verify(envFile(env));
+    const live = r.out.results.filter((x) => /^(postgres|redis):/.test(x.item));
+    assert.deepEqual(live.filter((x) => !x.ok), [], r.raw);
+    for (const item of ["postgres: connect", "postgres: database", "postgres: no access to mina_staging", "postgres: no access to mina_production", "postgres: sessions table", "redis: PING", "redis: environment marker"]) {
+      assert.ok(live.some((x) => x.item === item), item);
+    }
+    // Locally Redis has no TLS: the offline item says so, and it is the only failure.
+    assert.deepEqual(r.out.results.filter((x) => !x.ok).map((x) => x.item), ["REDIS_URL is this environment's Redis, over TLS"]);
+    assert.equal(r.status, 1);
+    assert.ok(!r.raw.includes(password) && !r.raw.includes(encodeURIComponent(password)), "no password printed");
+  });
+
+  it("fails loudly when another environment's file points at the same Redis database", () => {
+    const r = verify(envFile(other));
+    const marker = r.out.results.find((x) => x.item === "redis: environment marker")!;
+    assert.equal(marker.ok, false);
+    assert.match(marker.reason, new RegExp(`this Redis database belongs to ${env}`));
+    const db = r.out.results.find((x) => x.item === "postgres: database")!;
+    assert.equal(db.ok, false, "its DATABASE_URL is the first environment's database");
+  });
+});
