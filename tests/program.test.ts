@@ -82,6 +82,17 @@ describe("program under the mock runtime", function () {
         assert.deepEqual(JSON.parse(String(p.inputs.defaultTags)).tags, { environment: stack, app: "mina", "managed-by": "pulumi" });
       });
 
+      it("gives every cloud resource this stack's explicit provider (Pulumi.yaml disables the defaults)", () => {
+        const cloud = runs[stack].resources.filter((x) => x.custom && /^(aws|upstash|postgresql):/.test(x.type));
+        assert.ok(cloud.length >= 10);
+        for (const x of cloud) {
+          const pkg = x.type.split(":")[0];
+          assert.match(x.provider, new RegExp(`[:$]pulumi:providers:${pkg}::mina-${stack}-`), `${x.type} ${x.name}`);
+        }
+        const pulumiYaml = require("yaml").parse(require("fs").readFileSync(require("path").join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+        assert.deepEqual(pulumiYaml.config["pulumi:disable-default-providers"], ["aws", "upstash", "postgresql"]);
+      });
+
       it("emits every variable in the env output", () => {
         const names = Object.keys(runs[stack].env);
         for (const v of VARIABLES) assert.ok(names.includes(v.name), v.name);
