@@ -61,3 +61,21 @@ describe("isolation: which environment a value belongs to", () => {
     );
   });
 });
+
+describe("isolation: an unreadable stack file hides no other environment", () => {
+  it("still knows production's account id when a sibling stack file is broken", () => {
+    const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
+    const fs = require("fs") as typeof import("fs");
+    const { expectationsFor } = require("../verify/checklist") as typeof import("../verify/checklist");
+    const { dir, cleanup } = tempProject({
+      "Pulumi.production.yaml": fs.readFileSync(`${REPO}/Pulumi.production.yaml`, "utf8"),
+      "Pulumi.qa.yaml": "config: [broken",
+    });
+    try {
+      const found = expectationsFor(dir, "staging").index.findForeign("arn:aws:iam::123456789012:user/x", "staging");
+      assert.deepEqual(found.map((m) => `${m.environment}/${m.kind}`), ["production/account id"]);
+    } finally {
+      cleanup();
+    }
+  });
+});

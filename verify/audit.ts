@@ -3,7 +3,7 @@
  * value that two or more of them share. Values are indexed once (a map from key and
  * normalised value to environments), so hundreds of files cost one pass, not all pairs.
  */
-import { fingerprint } from "./checklist";
+import { fingerprint, safeUrl } from "./checklist";
 
 export interface EnvSource {
   /** The environment (ENVIRONMENT, else the file's stack name). */
@@ -32,12 +32,12 @@ export function isolationFacets(env: Readonly<Record<string, string>>): [string,
   const add = (facet: string, v: string | undefined) => {
     if (v !== undefined && v !== "") out.push([facet, v]);
   };
-  const db = parse(env.DATABASE_URL);
+  const db = safeUrl(env.DATABASE_URL);
   if (db) {
     add("DATABASE_URL host+database", `${db.hostname.toLowerCase()}:${db.port || "5432"}/${decodeURIComponent(db.pathname.slice(1))}`);
     add("DATABASE_URL credentials", db.username || db.password ? `${decodeURIComponent(db.username)}:${decodeURIComponent(db.password)}` : undefined);
   } else add("DATABASE_URL", env.DATABASE_URL);
-  const redis = parse(env.REDIS_URL);
+  const redis = safeUrl(env.REDIS_URL);
   if (redis) {
     add("REDIS_URL host+database", `${redis.hostname.toLowerCase()}:${redis.port || "6379"}/${redis.pathname.slice(1) || "0"}`);
     add("REDIS_URL password", redis.password ? decodeURIComponent(redis.password) : undefined);
@@ -46,18 +46,9 @@ export function isolationFacets(env: Readonly<Record<string, string>>): [string,
   for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENDGRID_API_KEY", "SLACK_WEBHOOK_URL", "SLACK_CHANNEL", "SENTRY_ENVIRONMENT"]) {
     add(k, env[k]);
   }
-  const share = parse(env.SHARE_BASE_URL);
+  const share = safeUrl(env.SHARE_BASE_URL);
   add("SHARE_BASE_URL host", share ? share.hostname.toLowerCase() : env.SHARE_BASE_URL);
   return out;
-}
-
-function parse(v: string | undefined): URL | undefined {
-  if (!v) return undefined;
-  try {
-    return new URL(v);
-  } catch {
-    return undefined;
-  }
 }
 
 export function auditEnvs(sources: readonly EnvSource[]): AuditResult {

@@ -5,7 +5,7 @@
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
-import { ConfigErrors, readAllStacks, validateStack } from "../config";
+import { ConfigErrors, readStacksLeniently, validateStack } from "../config";
 import type { IdentityIndex } from "../config/isolation";
 import { describeForeign } from "../config/isolation";
 import { deriveNames } from "../config/naming";
@@ -37,7 +37,7 @@ export interface Expected {
 }
 
 /** Builds expectations for `stack` from the project's stack files (falls back to derived names). */
-export function expectationsFor(dir: string, stack: string, stacks: RawStackConfig[] = readAllStacksOrEmpty(dir)): Expected {
+export function expectationsFor(dir: string, stack: string, stacks: RawStackConfig[] = readStacksLeniently(dir).stacks): Expected {
   const own = stacks.find((s) => s.stack === stack) ?? { stack, file: `Pulumi.${stack}.yaml`, values: {} };
   const index = identityIndexFor(own, stacks);
   const others = [...new Set([...stacks.map((s) => s.stack), "staging", "production"])].filter((s) => s !== stack);
@@ -62,14 +62,6 @@ export function expectationsFor(dir: string, stack: string, stacks: RawStackConf
     otherDatabases: others.map((o) => deriveNames(o).databaseName),
     index,
   };
-}
-
-function readAllStacksOrEmpty(dir: string): RawStackConfig[] {
-  try {
-    return readAllStacks(dir);
-  } catch {
-    return [];
-  }
 }
 
 export interface ChecklistInput {
@@ -208,7 +200,9 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   return results;
 }
 
-function safeUrl(v: string): URL | undefined {
+/** Parses a URL; undefined when it is not one. */
+export function safeUrl(v: string | undefined): URL | undefined {
+  if (!v) return undefined;
   try {
     return new URL(v);
   } catch {

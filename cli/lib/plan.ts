@@ -5,9 +5,7 @@
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
-import * as path from "path";
-import { ConfigErrors, listStackFiles, parseStackFile, RawStackConfig, readAllStacks, validateStack } from "../../config";
+import { ConfigErrors, listStackFiles, readAllStacks, readStacksLeniently, validateStack } from "../../config";
 import { KEYS } from "../../config/schema";
 import { STATEFUL_TYPES } from "../../config/protection";
 import type { StackConfig } from "../../config/validate";
@@ -200,7 +198,7 @@ export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<
 
 /** Plans the given stacks (default: every stack file) and audits isolation across all of them. */
 export async function planAll(dir: string, only?: readonly string[], check?: ResourceChecker): Promise<Plan> {
-  const siblings = readAllStacksSafe(dir);
+  const siblings = readStacksLeniently(dir);
   const all = listStackFiles(dir).map((s) => s.stack);
   const unknown = (only ?? []).filter((s) => !all.includes(s));
   if (unknown.length > 0) {
@@ -209,28 +207,15 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
   const stacks: StackPlan[] = [];
   // The audit always covers every stack: a single-stack plan still proves it shares nothing.
   for (const stack of all) {
-    if (siblings.error.has(stack)) {
-      stacks.push({ stack, file: `Pulumi.${stack}.yaml`, ok: false, errors: [siblings.error.get(stack)!], resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] });
+    const error = siblings.errors.get(stack);
+    if (error) {
+      stacks.push({ stack, file: `Pulumi.${stack}.yaml`, ok: false, errors: [error.message], resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] });
       continue;
     }
-    stacks.push(await planStack(dir, stack, siblings.ok, check));
+    stacks.push(await planStack(dir, stack, siblings.stacks, check));
   }
-  const audit = auditPlans(stacks, new Map(siblings.ok.map((s) => [s.stack, s.values as Record<string, unknown>])));
+  const audit = auditPlans(stacks, new Map(siblings.stacks.map((s) => [s.stack, s.values as Record<string, unknown>])));
   const shown = only && only.length > 0 ? stacks.filter((s) => only.includes(s.stack)) : stacks;
   const ok = shown.every((s) => s.ok && s.violations.length === 0) && audit.ok;
   return { note: PLAN_NOTE, stacks: shown, audit, ok };
-}
-
-/** Reads every stack file; an unreadable one is reported against its stack instead of aborting the plan. */
-function readAllStacksSafe(dir: string) {
-  const ok: RawStackConfig[] = [];
-  const error = new Map<string, string>();
-  for (const { stack, file } of listStackFiles(dir)) {
-    try {
-      ok.push(parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file)));
-    } catch (e) {
-      error.set(stack, (e as Error).message);
-    }
-  }
-  return { ok, error };
 }
