@@ -10,7 +10,8 @@ import { SecureValue } from "../config/raw";
 import { identityIndexFor, StackConfig, validateStack } from "../config/validate";
 import { VARIABLES } from "../config/variables";
 import { promiseOf, RecordedResource, runUnderMocks } from "../cli/lib/mockRuntime";
-import { physicalNameOf, STATEFUL_TYPES } from "../cli/lib/plan";
+import { STATEFUL_TYPES } from "../config/protection";
+import { physicalNameOf } from "../cli/lib/plan";
 import { productionRaw, stagingRaw } from "./helpers";
 
 type EnvironmentModule = typeof import("../components/environment");

@@ -11,7 +11,6 @@ import { describeForeign } from "../config/isolation";
 import { deriveNames } from "../config/naming";
 import type { RawStackConfig } from "../config/raw";
 import { identityIndexFor } from "../config/validate";
-import { isSecretVariable } from "../config/variables";
 import { gitStatusOf } from "../envfiles/write";
 import type { CheckResult } from "./live";
 
@@ -210,5 +209,3 @@ export function safeUrl(v: string | undefined): URL | undefined {
   }
 }
 
-/** Keys whose values are credentials or otherwise secret, for display decisions. */
-export const isSecretKey = isSecretVariable;

@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseStackFile } from "../../config";
-import { STATEFUL_TYPES } from "./plan";
+import { STATEFUL_TYPES } from "../../config/protection";
 import { DEFAULT_APPROVAL_LABEL, PlanDiff } from "./planDiff";
 import { shortType } from "./render";
 

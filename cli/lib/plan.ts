@@ -15,7 +15,6 @@ import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
 export const PLAN_NOTE =
   "This is a plan of what the program declares for each stack, run offline under Pulumi's mock runtime; it is not a diff against deployed state (only `pulumi preview` shows that).";
 
-export { STATEFUL_TYPES };
 
 export interface PlannedResource {
   readonly type: string;

@@ -2,8 +2,6 @@
 import { STATEFUL_TYPES } from "../../config/protection";
 import { Rule } from "./types";
 
-export { STATEFUL_TYPES };
-
 /** In production every stateful resource has `protect: true`. */
 export function protectStatefulInProduction(): Rule {
   return {

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { protectStatefulInProduction, STATEFUL_TYPES } from "../../policy/rules/protection";
+import { STATEFUL_TYPES } from "../../config/protection";
+import { protectStatefulInProduction } from "../../policy/rules/protection";
 import { upstashTls } from "../../policy/rules/upstash";
 import { PlannedResource } from "../../policy/rules";
 import { assertNoViolations, contextOf, only, recorded, run, runOn, withProps } from "./helpers";
