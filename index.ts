@@ -4,7 +4,7 @@
  * messages before any resource is declared.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigErrors, loadStackFromEngine } from "./config";
+import { ConfigError, ConfigErrors, loadStackFromEngine } from "./config";
 import { defineEnvironment } from "./components/environment";
 
 /** The engine marks which config keys are secret; this SDK function exists but is not in its typings. */
@@ -14,8 +14,9 @@ function load() {
   try {
     return loadStackFromEngine(__dirname, pulumi.getStack(), pulumi.runtime.allConfig(), isConfigSecret).config;
   } catch (e) {
-    if (e instanceof ConfigErrors) throw new pulumi.RunError(`invalid stack config:\n${e.message}`);
-    throw e;
+    if (e instanceof ConfigErrors || e instanceof ConfigError) throw new pulumi.RunError(`invalid stack config:\n${e.message}`);
+    // Anything else while reading the project's files is still one line, never a stack trace.
+    throw new pulumi.RunError(`cannot read the stack config: ${String((e as Error)?.message ?? e).split("\n")[0]}`);
   }
 }
 

@@ -6,11 +6,21 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { ConfigError, ConfigErrors } from "./errors";
 import { PROJECT } from "./naming";
+import { readProject } from "./project";
 
-/** A value stored with `pulumi config set --secret`. Plaintext is known only under the engine. */
+/**
+ * A value stored with `pulumi config set --secret`. Plaintext is known only under
+ * the engine; offline the stack file's ciphertext is kept (never printed) so two
+ * stack files holding the same ciphertext can be told apart from two secrets.
+ */
 export class SecureValue {
-  constructor(readonly plaintext?: string) {}
+  declare readonly ciphertext?: string;
+  constructor(readonly plaintext?: string, ciphertext?: string) {
+    // Not enumerable: a ciphertext never reaches a message, a plan or JSON by accident.
+    if (ciphertext !== undefined) Object.defineProperty(this, "ciphertext", { value: ciphertext, enumerable: false });
+  }
   toJSON(): string {
     return "[secret]";
   }
@@ -21,6 +31,23 @@ export class SecureValue {
 
 export type RawValue = unknown;
 
+/** What a stack file says outside `config:`: every field Pulumi reads there. */
+export interface StackFileMeta {
+  /** Top-level keys no stack file has (refused by validation). */
+  readonly unknownKeys: readonly string[];
+  /** Pulumi ESC environments the stack imports (`environment:`). */
+  readonly environmentImports: readonly string[];
+  /** Why the `environment:` field cannot be read, when it cannot. */
+  readonly environmentProblem?: string;
+  readonly secretsProvider?: string;
+  readonly encryptedKey?: string;
+  readonly encryptionSalt?: string;
+  /** Every `secure:` ciphertext in the file, by key (never printed). */
+  readonly ciphertexts: readonly { readonly key: string; readonly ciphertext: string }[];
+  /** A field of the wrong type (e.g. `secretsprovider: [..]`), by key. */
+  readonly malformed: readonly { readonly key: string; readonly detail: string }[];
+}
+
 export interface RawStackConfig {
   /** Stack (= environment) name. */
   readonly stack: string;
@@ -28,23 +55,18 @@ export interface RawStackConfig {
   readonly file: string;
   /** Fully qualified keys (`mina:databaseMode`, `aws:region`) to values. */
   readonly values: Readonly<Record<string, RawValue>>;
+  /** The stack file's other fields, when read from a file. */
+  readonly meta?: StackFileMeta;
+  /** Set when the stack file cannot be read: the one-line reason. Its values are then empty. */
+  readonly unreadable?: string;
+  /** Project-level config keys (from `Pulumi.yaml`) that this stack inherits and does not override. */
+  readonly inherited?: readonly string[];
 }
 
-/** A config problem that names the file and the key; printed as one line, never with a stack trace. */
-export class ConfigError extends Error {
-  constructor(readonly file: string, readonly key: string | undefined, readonly detail: string) {
-    super(key ? `${file}: ${key}: ${detail}` : `${file}: ${detail}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError, ConfigErrors };
 
-/** Several config problems at once: a user fixes them in one pass. */
-export class ConfigErrors extends Error {
-  constructor(readonly errors: readonly ConfigError[]) {
-    super(errors.map((e) => e.message).join("\n"));
-    this.name = "ConfigErrors";
-  }
-}
+/** The top-level fields of a stack file (Pulumi's stack settings file reference). */
+export const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"] as const;
 
 const STACK_FILE = /^Pulumi\.(.+)\.ya?ml$/;
 
@@ -53,13 +75,14 @@ export function qualify(key: string): string {
   return key.includes(":") ? key : `${PROJECT}:${key}`;
 }
 
-/** Lists the stacks of a project directory from its `Pulumi.<stack>.yaml` files, sorted. */
+/** Lists the stacks of a project from its `Pulumi.<stack>.yaml` files (in `stackConfigDir` when set), sorted. */
 export function listStackFiles(dir: string): { stack: string; file: string }[] {
+  const stackDir = readProject(dir).stackDir;
   return fs
-    .readdirSync(dir)
+    .readdirSync(stackDir)
     .map((f) => ({ f, m: STACK_FILE.exec(f) }))
     .filter((x) => x.m !== null)
-    .map((x) => ({ stack: x.m![1], file: path.join(dir, x.f) }))
+    .map((x) => ({ stack: x.m![1], file: path.join(stackDir, x.f) }))
     .sort((a, b) => a.stack.localeCompare(b.stack));
 }
 
@@ -69,35 +92,89 @@ export function parseStackFile(text: string, stack: string, file: string): RawSt
   try {
     doc = YAML.parse(text);
   } catch (e) {
-    const first = String((e as Error).message).split("\n")[0];
+    const first = String((e as Error).message).split("\n")[0].replace(/[:\s]+$/, "");
     throw new ConfigError(file, undefined, `not valid YAML: ${first}`);
   }
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(file, undefined, "expected a mapping at the top level");
-  const config = (doc as Record<string, unknown>).config ?? {};
+  const top = doc as Record<string, unknown>;
+  const config = top.config ?? {};
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new ConfigError(file, "config", "expected a mapping of config keys");
   }
+  const ciphertexts: { key: string; ciphertext: string }[] = [];
   const values: Record<string, RawValue> = {};
-  for (const [k, v] of Object.entries(config as Record<string, unknown>)) values[qualify(k)] = fromYaml(v);
-  return { stack, file, values };
+  for (const [k, v] of Object.entries(config as Record<string, unknown>)) values[qualify(k)] = fromYaml(v, qualify(k), ciphertexts);
+  return { stack, file, values, meta: metaOf(top, ciphertexts) };
 }
 
-function fromYaml(v: unknown): RawValue {
+function metaOf(top: Record<string, unknown>, ciphertexts: { key: string; ciphertext: string }[]): StackFileMeta {
+  const malformed: { key: string; detail: string }[] = [];
+  const str = (key: string): string | undefined => {
+    const v = top[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "string") return v;
+    malformed.push({ key, detail: "expected a string" });
+    return undefined;
+  };
+  const { imports, problem } = environmentImports(top.environment);
+  return {
+    unknownKeys: Object.keys(top).filter((k) => !(STACK_FILE_KEYS as readonly string[]).includes(k)),
+    environmentImports: imports,
+    ...(problem ? { environmentProblem: problem } : {}),
+    secretsProvider: str("secretsprovider"),
+    encryptedKey: str("encryptedkey"),
+    encryptionSalt: str("encryptionsalt"),
+    ciphertexts,
+    malformed,
+  };
+}
+
+/**
+ * The ESC environments a stack imports. Pulumi accepts a list of names, or an
+ * environment definition; only its `imports` list is understood here: an inline
+ * definition with values of its own would feed config that no stack file shows.
+ */
+function environmentImports(v: unknown): { imports: string[]; problem?: string } {
+  if (v === undefined || v === null) return { imports: [] };
+  const list = (x: unknown): string[] | undefined => (Array.isArray(x) && x.every((i) => typeof i === "string") ? (x as string[]) : undefined);
+  const direct = list(v);
+  if (direct) return { imports: direct };
+  if (typeof v === "object" && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const other = Object.keys(o).filter((k) => k !== "imports");
+    const imports = list(o.imports ?? []);
+    if (other.length === 0 && imports) return { imports };
+    if (other.length > 0) {
+      return { imports: imports ?? [], problem: `an inline environment definition (${other.join(", ")}) is refused: its values would reach the stack's config unseen; import named ESC environments only` };
+    }
+  }
+  return { imports: [], problem: "expected a list of ESC environment names" };
+}
+
+function fromYaml(v: unknown, key: string, ciphertexts: { key: string; ciphertext: string }[]): RawValue {
   if (v && typeof v === "object" && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
-    if (Object.keys(o).length === 1 && typeof o.secure === "string") return new SecureValue();
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, fromYaml(x)]));
+    if (Object.keys(o).length === 1 && typeof o.secure === "string") {
+      ciphertexts.push({ key, ciphertext: o.secure });
+      return new SecureValue(undefined, o.secure);
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, fromYaml(x, key, ciphertexts)]));
   }
-  if (Array.isArray(v)) return v.map(fromYaml);
+  if (Array.isArray(v)) return v.map((x) => fromYaml(x, key, ciphertexts));
   return v;
 }
 
-/** Reads `Pulumi.<stack>.yaml` from a project directory. */
+/** The stack file of `stack` in a project (in `stackConfigDir` when set), or undefined. */
+export function stackFilePath(dir: string, stack: string): string | undefined {
+  const stackDir = readProject(dir).stackDir;
+  return [`Pulumi.${stack}.yaml`, `Pulumi.${stack}.yml`].map((f) => path.join(stackDir, f)).find((f) => fs.existsSync(f));
+}
+
+/** Reads `Pulumi.<stack>.yaml` from a project. */
 export function readStackFile(dir: string, stack: string): RawStackConfig {
-  const candidates = [`Pulumi.${stack}.yaml`, `Pulumi.${stack}.yml`].map((f) => path.join(dir, f));
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (!file) throw new ConfigError(path.basename(candidates[0]), undefined, `no such stack file in ${dir}`);
+  const file = stackFilePath(dir, stack);
+  if (!file) throw new ConfigError(`Pulumi.${stack}.yaml`, undefined, `no such stack file in ${readProject(dir).stackDir}`);
   return parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file));
 }
 

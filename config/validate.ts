@@ -7,6 +7,20 @@ import { defaultsFor, LogLevel, MIN_PRODUCTION_BACKUP_DAYS, Profile, profileFor 
 import { BUILTIN_ENVIRONMENTS, describeForeign, EnvironmentIdentity, identity, Identifier, IdentityIndex } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, PROJECT } from "./naming";
 import { protectionFor, Protection } from "./protection";
+import {
+  namespaceProblems,
+  normalizeHost,
+  normalizeSlackChannel,
+  normalizeZoneId,
+  Problem,
+  projectProblems,
+  shapeProblems,
+  sharedValueProblems,
+  stackFileProblems,
+  unreadableSiblingProblems,
+  whitespaceProblems,
+} from "./checks";
+import type { ProjectFile } from "./project";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
 import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
 
@@ -76,6 +90,8 @@ export interface ValidateOptions {
    * ciphertext or missing; missing ones are listed instead of refused.
    */
   readonly requireSecrets: boolean;
+  /** The project file (`Pulumi.yaml`): its problems and project-level config are every stack's. */
+  readonly project?: ProjectFile;
 }
 
 export interface ValidatedStack {
@@ -92,22 +108,6 @@ const ACCOUNT_ID = /^\d{12}$/;
 const SCHEMA_MODE_REFUSAL =
   'expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share one server login, one backup and one failure, and a staging credential could read production data; use "instance" (an RDS instance of its own) or "server" (a database and role of its own, CONNECT revoked from PUBLIC)';
 
-function levenshtein(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
-}
-
-function suggestion(key: string): string {
-  const best = Object.keys(KEYS)
-    .map((k) => ({ k, d: levenshtein(k.toLowerCase(), key.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d)[0];
-  return best && best.d <= 3 ? ` (did you mean ${best.k}?)` : "";
-}
-
 /** Lists the identifiers an environment owns, from its raw stack file, leniently (for foreign checks). */
 export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
   const v = raw.values;
@@ -122,12 +122,17 @@ export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
     { kind: "bucket", value: names.bucket },
     { kind: "IAM user", value: names.bucketUser },
     { kind: "Redis database", value: names.redisDatabase },
-    { kind: "Slack channel", value: str("mina:slackChannel")[0] ?? names.slackChannel },
-    ...strs("aws:allowedAccountIds").map((value) => ({ kind: "account id", value })),
-    ...str("mina:shareDomain").map((value) => ({ kind: "share domain", value, hostname: true })),
-    ...str("mina:dnsZoneId").map((value) => ({ kind: "hosted zone", value })),
-    ...str("mina:vpcId").map((value) => ({ kind: "VPC", value })),
-    ...strs("mina:dbSubnetIds").map((value) => ({ kind: "subnet", value })),
+    // A channel is named with or without its `#`: both spellings are this environment's.
+    ...[normalizeSlackChannel(str("mina:slackChannel")[0] ?? names.slackChannel)].flatMap((c) => [
+      { kind: "Slack channel", value: `#${c}` },
+      { kind: "Slack channel", value: c },
+    ]),
+    ...strs("aws:allowedAccountIds").map((value) => ({ kind: "account id", value: value.trim() })),
+    ...str("mina:shareDomain").map((value) => ({ kind: "share domain", value: normalizeHost(value), hostname: true })),
+    ...str("mina:dnsZoneId").map((value) => ({ kind: "hosted zone", value: normalizeZoneId(value) })),
+    ...str("mina:vpcId").map((value) => ({ kind: "VPC", value: value.trim() })),
+    ...strs("mina:dbSubnetIds").map((value) => ({ kind: "subnet", value: value.trim() })),
+    ...(raw.meta?.environmentImports ?? []).map((value) => ({ kind: "ESC environment", value: value.trim() })),
   ];
   return identity(raw.stack, ids);
 }
@@ -168,10 +173,17 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
     throw new ConfigErrors(errors);
   }
 
-  // Unknown keys of our own namespace are typos until proven otherwise.
-  for (const key of Object.keys(raw.values)) {
-    if (key.startsWith(`${PROJECT}:`) && !(key in KEYS)) fail(key, `unknown key${suggestion(key)}`);
-  }
+  const siblings = opts.siblings ?? [];
+  const index = identityIndexFor(raw, siblings);
+  const report = (problems: readonly Problem[]) => problems.forEach(([key, detail]) => fail(key, detail));
+  for (const p of projectProblems(opts.project, index)) errors.push(new ConfigError(p.file, p.key, p.detail));
+  // Fail closed: a sibling that cannot be read hides identifiers this stack must not carry.
+  report(unreadableSiblingProblems(raw, siblings));
+  // Every field of the stack file, and every namespace: what is not understood is refused.
+  report(stackFileProblems(raw, siblings, index));
+  report(namespaceProblems(raw.values));
+  report(whitespaceProblems(raw.values));
+  report(shapeProblems(raw.values));
 
   if (raw.values["mina:databaseMode"] === "schema") fail("mina:databaseMode", SCHEMA_MODE_REFUSAL);
   const known = Object.fromEntries(
@@ -218,7 +230,6 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   // Names derived in one place; an override must still carry this environment.
   const bucketOverride = v["mina:bucketName"];
   const names = deriveNames(environment, { bucket: bucketOverride });
-  const index = identityIndexFor(raw, opts.siblings ?? []);
   const envNames = new IdentityIndex([environment, ...BUILTIN_ENVIRONMENTS, ...(opts.siblings ?? []).map((s) => s.stack)].map((e) => identity(e)));
   if (bucketOverride !== undefined && !envNames.names(bucketOverride, environment)) {
     fail("mina:bucketName", `"${bucketOverride}" does not contain the environment name "${environment}"; a name override must still carry its environment`);
@@ -226,7 +237,10 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   for (const problem of checkNameLimits(names)) fail(bucketOverride !== undefined && problem.startsWith("bucket") ? "mina:bucketName" : undefined, problem);
 
   // Foreign identifiers, in every value this stack carries (secret plaintext only when known; never printed).
+  // The profile is a kind of environment, not a reference to one; inherited values are the project file's (checked there).
+  const notScanned = new Set(["mina:profile", ...(raw.inherited ?? [])]);
   for (const [key, value] of Object.entries(raw.values)) {
+    if (notScanned.has(key)) continue;
     const seen = new Set<string>();
     for (const s of stringsIn(value)) {
       for (const m of index.findForeign(s, environment)) {
@@ -238,6 +252,10 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
       }
     }
   }
+
+  // Values that are the same as a production environment's (or, in production, as any other's), where no identifier said so already.
+  const foreignKeys = new Set(errors.map((e) => e.key));
+  report(sharedValueProblems(raw, siblings).filter(([key]) => !foreignKeys.has(key)));
 
   for (const id of v["aws:allowedAccountIds"] ?? []) {
     if (!ACCOUNT_ID.test(id)) fail("aws:allowedAccountIds", `"${id}" is not a 12-digit AWS account id`);
@@ -280,7 +298,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   } else if (databaseMode === "server") {
     database = {
       mode: "server",
-      host: v["mina:dbServerHost"] ?? "",
+      host: normalizeHost(v["mina:dbServerHost"] ?? ""),
       port: v["mina:dbServerPort"] ?? 5432,
       adminUser: v["mina:dbServerAdminUser"] ?? "postgres",
       adminPassword: required("mina:dbServerAdminPassword"),
@@ -290,9 +308,9 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   }
 
   // DNS: the share domain is the environment's own, inside its own zone.
-  const shareDomain = (v["mina:shareDomain"] ?? "").toLowerCase();
-  const zoneName = (v["mina:dnsZoneName"] ?? shareDomain).toLowerCase();
-  const appHost = (v["mina:appHost"] ?? "").toLowerCase();
+  const shareDomain = normalizeHost(v["mina:shareDomain"] ?? "");
+  const zoneName = normalizeHost(v["mina:dnsZoneName"] ?? shareDomain);
+  const appHost = normalizeHost(v["mina:appHost"] ?? "");
   if (shareDomain && !HOSTNAME.test(shareDomain)) fail("mina:shareDomain", `"${shareDomain}" is not a domain name`);
   if (shareDomain && zoneName && shareDomain !== zoneName && !shareDomain.endsWith(`.${zoneName}`)) {
     fail("mina:shareDomain", `"${shareDomain}" is not inside the hosted zone "${zoneName}" (mina:dnsZoneName)`);
@@ -334,7 +352,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
       upstashApiKey: required("upstash:apiKey"),
     },
     bucket: { expireDays },
-    dns: { shareDomain, zoneId: v["mina:dnsZoneId"]!, zoneName, appHost },
+    dns: { shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName, appHost },
     secrets: {
       openaiApiKey: required("mina:openaiApiKey"),
       sentryDsn: secretOf("mina:sentryDsn"),

@@ -16,7 +16,7 @@ export function stagingRaw(overrides: Record<string, unknown> = {}, stack = "sta
       {
         "aws:region": "us-east-1",
         "aws:allowedAccountIds": [STAGING_ACCOUNT],
-        "upstash:email": "platform@mina.app",
+        "upstash:email": `upstash-${stack}@mina.app`,
         "upstash:apiKey": new SecureValue(`upstash-${stack}-key`),
         "mina:databaseMode": "server",
         "mina:dbServerHost": "pg-shared.internal.mina.app",
@@ -40,7 +40,7 @@ export function productionRaw(overrides: Record<string, unknown> = {}): RawStack
       {
         "aws:region": "us-east-1",
         "aws:allowedAccountIds": [PRODUCTION_ACCOUNT],
-        "upstash:email": "platform@mina.app",
+        "upstash:email": "upstash-production@mina.app",
         "upstash:apiKey": new SecureValue("upstash-production-key"),
         "mina:databaseMode": "instance",
         "mina:vpcId": "vpc-0a1b2c3d4e5f60001",
