@@ -225,9 +225,9 @@ export function stackFileProblems(raw: RawStackConfig, siblings: readonly RawSta
     if (meta.encryptionSalt && meta.encryptionSalt.trim() === o.encryptionSalt?.trim()) {
       out.push(["encryptionsalt", `is byte-identical to ${other.file}'s (a copied stack file): with one passphrase both stacks would share one key; run pulumi stack change-secrets-provider passphrase on one of them`]);
     }
-    const copied = new Map(o.ciphertexts.map((c) => [c.ciphertext, c.key]));
+    const copied = new Map(o.ciphertexts.map((c) => [c.digest, c.key]));
     for (const c of meta.ciphertexts) {
-      const theirKey = copied.get(c.ciphertext);
+      const theirKey = copied.get(c.digest);
       if (theirKey !== undefined) {
         out.push([c.key, `its ciphertext is byte-identical to ${other.file}'s ${theirKey} (copied between stack files): the stacks share this secret; set it anew with: pulumi config set --secret ${c.key} <value> --stack ${raw.stack}`]);
       }
@@ -282,7 +282,9 @@ export function profileOfRaw(raw: RawStackConfig): Profile {
 function comparable(key: string, v: unknown): string[] {
   if (typeof v === "string") return [normalizeValue(key, v)];
   if (typeof v === "number") return [String(v)];
+  if (typeof v === "boolean") return [String(v)];
   if (Array.isArray(v)) return v.flatMap((x) => comparable(key, x));
+  if (v && typeof v === "object" && !(v instanceof SecureValue)) return Object.entries(v).flatMap(([k, x]) => [k.toLowerCase(), ...comparable(key, x)]);
   return [];
 }
 

@@ -3,6 +3,7 @@
  * - a `Pulumi.<stack>.yaml` file (the offline plan, tests, audits), where secrets are ciphertext;
  * - the Pulumi engine at `pulumi up` time, where secrets arrive decrypted.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -42,8 +43,8 @@ export interface StackFileMeta {
   readonly secretsProvider?: string;
   readonly encryptedKey?: string;
   readonly encryptionSalt?: string;
-  /** Every `secure:` ciphertext in the file, by key (never printed). */
-  readonly ciphertexts: readonly { readonly key: string; readonly ciphertext: string }[];
+  /** A digest of every `secure:` ciphertext in the file, by key: enough to find a copy, nothing to print. */
+  readonly ciphertexts: readonly { readonly key: string; readonly digest: string }[];
   /** A field of the wrong type (e.g. `secretsprovider: [..]`), by key. */
   readonly malformed: readonly { readonly key: string; readonly detail: string }[];
 }
@@ -102,13 +103,13 @@ export function parseStackFile(text: string, stack: string, file: string): RawSt
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new ConfigError(file, "config", "expected a mapping of config keys");
   }
-  const ciphertexts: { key: string; ciphertext: string }[] = [];
+  const ciphertexts: { key: string; digest: string }[] = [];
   const values: Record<string, RawValue> = {};
   for (const [k, v] of Object.entries(config as Record<string, unknown>)) values[qualify(k)] = fromYaml(v, qualify(k), ciphertexts);
   return { stack, file, values, meta: metaOf(top, ciphertexts) };
 }
 
-function metaOf(top: Record<string, unknown>, ciphertexts: { key: string; ciphertext: string }[]): StackFileMeta {
+function metaOf(top: Record<string, unknown>, ciphertexts: { key: string; digest: string }[]): StackFileMeta {
   const malformed: { key: string; detail: string }[] = [];
   const str = (key: string): string | undefined => {
     const v = top[key];
@@ -152,11 +153,11 @@ function environmentImports(v: unknown): { imports: string[]; problem?: string }
   return { imports: [], problem: "expected a list of ESC environment names" };
 }
 
-function fromYaml(v: unknown, key: string, ciphertexts: { key: string; ciphertext: string }[]): RawValue {
+function fromYaml(v: unknown, key: string, ciphertexts: { key: string; digest: string }[]): RawValue {
   if (v && typeof v === "object" && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     if (Object.keys(o).length === 1 && typeof o.secure === "string") {
-      ciphertexts.push({ key, ciphertext: o.secure });
+      ciphertexts.push({ key, digest: createHash("sha256").update(o.secure.trim()).digest("hex") });
       return new SecureValue(undefined, o.secure);
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, fromYaml(x, key, ciphertexts)]));

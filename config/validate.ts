@@ -132,7 +132,6 @@ export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
     ...str("mina:dnsZoneId").map((value) => ({ kind: "hosted zone", value: normalizeZoneId(value) })),
     ...str("mina:vpcId").map((value) => ({ kind: "VPC", value: value.trim() })),
     ...strs("mina:dbSubnetIds").map((value) => ({ kind: "subnet", value: value.trim() })),
-    ...(raw.meta?.environmentImports ?? []).map((value) => ({ kind: "ESC environment", value: value.trim() })),
   ];
   return identity(raw.stack, ids);
 }
