@@ -5,7 +5,7 @@
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigErrors, listStackFiles, readAllStacks, readStacksLeniently, validateStack } from "../../config";
+import { ConfigErrors, listStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../../config";
 import { KEYS } from "../../config/schema";
 import { STATEFUL_TYPES } from "../../config/protection";
 import type { StackConfig } from "../../config/validate";
@@ -108,7 +108,7 @@ export async function planStack(
   if (!raw) return { stack, file, ok: false, errors: [`${file}: no such stack file`], ...empty };
   let validated;
   try {
-    validated = validateStack(raw, { siblings, requireSecrets: false });
+    validated = validateStack(raw, { siblings, project: readProject(dir), requireSecrets: false });
   } catch (e) {
     if (e instanceof ConfigErrors) return { stack, file, ok: false, errors: e.errors.map((x) => x.message), ...empty };
     const first = String((e as Error).message).split("\n")[0];
