@@ -22,9 +22,43 @@ export function runMain(main: () => Promise<number | void>): void {
   );
 }
 
-/** A command whose usage errors exit 2 with commander's one-line message and help, and `--help` exits 0. */
+/**
+ * Options npm took for itself. `npm run plan --json` (without `--`) does not pass
+ * `--json` to the command: npm reads it as its own config and sets
+ * `npm_config_json`. A command that ran anyway would silently do something else.
+ */
+export function swallowedByNpm(cmd: Command, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.npm_lifecycle_event === undefined) return [];
+  return cmd.options
+    .map((o) => o.long)
+    .filter((long): long is string => long !== undefined && long !== "--help")
+    .filter((long) => {
+      const name = long.replace(/^--/, "");
+      // npm spells its config in snake or kebab case, depending on the version.
+      return [name, name.replace(/-/g, "_")].some((n) => env[`npm_config_${n}`] !== undefined && env[`npm_config_${n}`] !== "");
+    });
+}
+
+/**
+ * A command whose usage errors exit 2 with commander's one-line message and one line
+ * pointing at `--help`, whose `--help` exits 0, and which refuses to run when npm
+ * swallowed one of its options.
+ */
 export function newCommand(name: string): Command {
-  return new Command(name).showHelpAfterError().exitOverride((err) => {
+  const cmd = new Command(name).showHelpAfterError(`(run '${name} --help' for usage)`).exitOverride((err) => {
     process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2);
   });
+  const parse = cmd.parse.bind(cmd);
+  cmd.parse = ((argv?: readonly string[], opts?: { from: "node" | "electron" | "user" }) => {
+    const swallowed = swallowedByNpm(cmd);
+    if (swallowed.length > 0) {
+      const script = process.env.npm_lifecycle_event ?? name;
+      process.stderr.write(
+        `error: npm took ${swallowed.join(", ")} for itself, so ${name} never saw ${swallowed.length > 1 ? "them" : "it"}: put options after --, as in npm run ${script} -- ${swallowed.join(" ")}\n`,
+      );
+      process.exit(2);
+    }
+    return parse(argv, opts);
+  }) as Command["parse"];
+  return cmd;
 }
