@@ -4,7 +4,7 @@ import * as path from "path";
 import { newCommand, swallowedByNpm } from "../cli/lib/run";
 import { REPO } from "./helpers";
 
-const COMMANDS = ["plan", "env", "verify", "audit", "templates", "gate", "account-check", "bench"];
+const COMMANDS = ["plan", "env", "verify", "audit", "templates", "gate", "account-check", "bench", "demo"];
 const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 
 describe("every command has --help and refuses bad usage in one line", function () {
