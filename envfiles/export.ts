@@ -2,8 +2,9 @@
  * Turning a stack's `env` output into env-file text: ordering, the check that
  * the values are this environment's, and portability warnings.
  */
-import { describeForeign } from "../config/isolation";
 import { FEATURE_PREFIX, variableNames, VARIABLES } from "../config/variables";
+import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
+import { foreignProblemsIn } from "../lib/foreign";
 import { expectationsFor } from "../verify/checklist";
 import { portabilityProblems, serializeEnvFile } from "./format";
 
@@ -21,16 +22,24 @@ export function orderedEntries(env: Readonly<Record<string, string>>): [string, 
 
 /**
  * Problems that make an env unfit to be written as stack `stack`'s file: a wrong
- * ENVIRONMENT, or any value carrying another environment's identifiers. Uses the
- * same identity index as config validation. Messages name keys, never values.
+ * ENVIRONMENT, a DATABASE_URL or REDIS_URL the strict parser refuses (a query
+ * parameter that redirects the connection, several hosts...), or any value
+ * carrying another environment's identifiers, as written or percent-decoded.
+ * Uses the same identity index as config validation. Messages name keys, never values.
  */
 export function foreignProblems(env: Readonly<Record<string, string>>, stack: string, dir: string): string[] {
   const problems: string[] = [];
   if (env.ENVIRONMENT !== stack) problems.push(`ENVIRONMENT is ${JSON.stringify(env.ENVIRONMENT ?? "(missing)")}, not "${stack}"`);
+  const urls: [string, (raw: string, key: string) => unknown][] = [["DATABASE_URL", parsePostgresUrl], ["REDIS_URL", parseRedisUrl]];
+  for (const [key, parse] of urls) {
+    const v = env[key];
+    if (!v) continue;
+    const parsed = tryParse(parse, v, key);
+    if (!parsed.ok) problems.push(parsed.problem);
+  }
   const { index } = expectationsFor(dir, stack);
   for (const [key, value] of Object.entries(env)) {
-    const m = index.findForeign(value, stack)[0];
-    if (m) problems.push(`${key} ${describeForeign(m)}`);
+    problems.push(...foreignProblemsIn(index, key, value, stack).slice(0, 1));
   }
   return problems;
 }

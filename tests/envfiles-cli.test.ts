@@ -81,6 +81,15 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
+    it("refuses a staging file whose DATABASE_URL names production's database percent-encoded", () => {
+      const url = envs.staging.DATABASE_URL.replace(/\/mina_staging\?/, "/%6d%69%6e%61_production?");
+      assert.notEqual(url, envs.staging.DATABASE_URL);
+      const r = exportStack("staging", [], { ...envs.staging, DATABASE_URL: url });
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr.trim(), `error: refusing to write a staging env file: DATABASE_URL carries production's database name "mina_production" once percent-decoded`);
+      assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
+    });
+
     it("refuses a path git does not ignore, with the line to add", () => {
       const r = exportStack("staging", ["--out", path.join(work, "staging.env")]);
       assert.equal(r.status, 1);
@@ -179,6 +188,9 @@ describe("env files: export, verify, audit", function () {
       ["ENVIRONMENT", { ENVIRONMENT: "production" }, `✗ ENVIRONMENT matches the stack: ENVIRONMENT names environment "production" ("production")`],
       ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/mina_production?sslmode=require" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL carries production's database name "mina_production"`],
       ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/other?sslmode=require" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL names database "other", expected "mina_staging"`],
+      ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/%6d%69%6e%61_production?sslmode=require" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL carries production's database name "mina_production" once percent-decoded`],
+      ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/mina_staging?sslmode=require&host=db.elsewhere.example" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL: query parameter "host" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted`],
+      ["REDIS_URL", { REDIS_URL: "rediss://default:p@mina-staging-1.upstash.io:6379?db=1" }, `✗ REDIS_URL is this environment's Redis, over TLS: REDIS_URL: query parameter "db" is not accepted: REDIS_URL takes no query parameters (redis-py reads db, ssl_cert_reqs and other connection settings from them, over the URL's own)`],
       ["REDIS_URL", { REDIS_URL: "redis://default:p@mina-staging-1.upstash.io:6379" }, "✗ REDIS_URL is this environment's Redis, over TLS: REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://"],
       ["AWS_S3_BUCKET", { AWS_S3_BUCKET: "mina-audio-production" }, `✗ AWS_S3_BUCKET is this environment's bucket: AWS_S3_BUCKET carries production's bucket "mina-audio-production"`],
       ["SHARE_BASE_URL", { SHARE_BASE_URL: "https://mina.app" }, `✗ SHARE_BASE_URL is this environment's share domain: SHARE_BASE_URL carries production's share domain "mina.app"`],

@@ -7,11 +7,12 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import { ConfigErrors, readStacksLeniently, validateStack } from "../config";
 import type { IdentityIndex } from "../config/isolation";
-import { describeForeign } from "../config/isolation";
 import { deriveNames } from "../config/naming";
 import type { RawStackConfig } from "../config/raw";
 import { identityIndexFor } from "../config/validate";
 import { gitStatusOf } from "../envfiles/write";
+import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
+import { foreignProblemsIn } from "../lib/foreign";
 import type { CheckResult } from "./live";
 
 export type { CheckResult };
@@ -105,11 +106,11 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   const own = x.environment;
   const results: CheckResult[] = [];
   const add = (item: string, ok: boolean, reason: string) => results.push({ item, ok, reason });
+  /** The first identifier of another environment in the value, as written or percent-decoded. */
   const foreignIn = (key: string): string | undefined => {
     const v = env[key];
     if (v === undefined) return undefined;
-    const m = x.index.findForeign(v, own)[0];
-    return m ? `${key} ${describeForeign(m)}` : undefined;
+    return foreignProblemsIn(x.index, key, v, own)[0];
   };
   /** Adds an item for `key`: missing, foreign, or the given check. */
   const item = (label: string, key: string, check: (v: string) => string | undefined, okReason: (v: string) => string) => {
@@ -125,23 +126,22 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     ITEMS.database,
     "DATABASE_URL",
     (v) => {
-      const u = safeUrl(v);
-      if (!u || !/^postgres(ql)?:$/.test(u.protocol)) return "DATABASE_URL is not a postgresql:// URL";
-      const db = decodeURIComponent(u.pathname.replace(/^\//, ""));
-      return db === x.databaseName ? undefined : `DATABASE_URL names database "${db}", expected "${x.databaseName}"`;
+      const db = tryParse(parsePostgresUrl, v, "DATABASE_URL");
+      if (!db.ok) return db.problem;
+      return db.url.database === x.databaseName ? undefined : `DATABASE_URL names database "${db.url.database}", expected "${x.databaseName}"`;
     },
-    (v) => `database ${x.databaseName} on ${safeUrl(v)!.host} (${fingerprint(v)})`,
+    (v) => `database ${x.databaseName} on ${parsePostgresUrl(v).hostPort} (${fingerprint(v)})`,
   );
 
   item(
     ITEMS.redis,
     "REDIS_URL",
     (v) => {
-      const u = safeUrl(v);
-      if (!u || !/^rediss?:$/.test(u.protocol)) return "REDIS_URL is not a redis:// or rediss:// URL";
-      return u.protocol === "rediss:" ? undefined : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
+      const redis = tryParse(parseRedisUrl, v, "REDIS_URL");
+      if (!redis.ok) return redis.problem;
+      return redis.url.tls ? undefined : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
     },
-    (v) => `${safeUrl(v)!.host} (${fingerprint(v)})`,
+    (v) => `${parseRedisUrl(v).hostPort} (${fingerprint(v)})`,
   );
 
   item(ITEMS.bucket, "AWS_S3_BUCKET", (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`), (v) => v);
@@ -208,4 +208,3 @@ export function safeUrl(v: string | undefined): URL | undefined {
     return undefined;
   }
 }
-
