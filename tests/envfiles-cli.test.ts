@@ -241,6 +241,25 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!r.stdout.includes(envs.staging.SECRET_KEY));
     });
 
+    it("fails, naming file and key, for a URL it cannot compare, and reports a server shared under another spelling", () => {
+      const a = path.join(work, ".env.staging.local");
+      const b = path.join(work, ".env.production.local");
+      const redirected = `${envs.staging.DATABASE_URL}&hostaddr=10.0.0.9`;
+      const sameRedis = envs.staging.REDIS_URL.replace(/@([^:/]+)/, (_, host: string) => `@${host.toUpperCase()}.`) + "/2";
+      fs.writeFileSync(a, Object.entries({ ...envs.staging, DATABASE_URL: redirected }).map(([k, v]) => `${k}='${v}'`).join("\n"));
+      fs.writeFileSync(b, Object.entries({ ...envs.production, REDIS_URL: sameRedis }).map(([k, v]) => `${k}='${v}'`).join("\n"));
+      const r = cli("audit", [a, b]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const lines = r.stdout.split("\n");
+      assert.equal(lines[0], "✗ cannot be compared (1):");
+      assert.equal(lines[1], `  staging (${a}): DATABASE_URL: query parameter "hostaddr" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted`);
+      // staging's own Redis URL, spelt differently: the same server and the same password
+      assert.equal(lines[2], "✗ shared between environments (2):", r.stdout);
+      assert.match(lines[3], /^  production \+ staging: REDIS_URL password \(sha256:[0-9a-f]{8}\)$/);
+      assert.match(lines[4], /^  production \+ staging: REDIS_URL server \(sha256:[0-9a-f]{8}\)$/);
+      assert.ok(!r.stdout.includes(envs.staging.REDIS_URL.split("@")[0]!.split(":").pop()!), "no password printed");
+    });
+
     it("finds the one shared value among hundreds of environments", () => {
       const sources = Array.from({ length: 500 }, (_, i) => ({
         environment: `env-${i}`,
@@ -249,7 +268,7 @@ describe("env files: export, verify, audit", function () {
       }));
       sources[417].env.DATABASE_URL = "postgresql://u417:p417@DB.internal:5432/mina_env_3";
       const r = auditEnvs(sources);
-      assert.deepEqual(r.shared.map((s) => `${s.key}:${s.environments.join("+")}`), ["DATABASE_URL host+database:env-3+env-417"]);
+      assert.deepEqual(r.shared.map((s) => `${s.key}:${s.environments.join("+")}`), ["DATABASE_URL server+database:env-3+env-417"]);
     });
 
     it("needs two environments", () => {

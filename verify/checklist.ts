@@ -3,7 +3,6 @@
  * line with ✓ or ✗ and the reason. Secret values are never shown, only key names
  * and short fingerprints.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import { ConfigErrors, readStacksLeniently, validateStack } from "../config";
 import type { IdentityIndex } from "../config/isolation";
@@ -12,15 +11,12 @@ import type { RawStackConfig } from "../config/raw";
 import { identityIndexFor } from "../config/validate";
 import { gitStatusOf } from "../envfiles/write";
 import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
+import { fingerprint } from "../lib/fingerprint";
 import { foreignProblemsIn } from "../lib/foreign";
+import { auditEnvs } from "./audit";
 import type { CheckResult } from "./live";
 
 export type { CheckResult };
-
-/** A short, one-way fingerprint of a value, to tell values apart without showing them. */
-export function fingerprint(value: string): string {
-  return `sha256:${createHash("sha256").update(value).digest("hex").slice(0, 8)}`;
-}
 
 /** What this environment's values must be, from its stack file when there is one. */
 export interface Expected {
@@ -72,7 +68,11 @@ export interface ChecklistInput {
   readonly against?: { readonly file: string; readonly env: Readonly<Record<string, string>> };
 }
 
-/** Keys whose values must never be the same in two environments. */
+/**
+ * Keys whose values must never be the same in two environments. `--against`
+ * compares their parsed, normalised parts (see verify/audit.ts): servers,
+ * databases, roles, and passwords wherever they appear.
+ */
 export const CREDENTIAL_KEYS = [
   "DATABASE_URL",
   "REDIS_URL",
@@ -83,6 +83,7 @@ export const CREDENTIAL_KEYS = [
   "OPENAI_API_KEY",
   "SENDGRID_API_KEY",
   "SLACK_WEBHOOK_URL",
+  "SENTRY_DSN",
 ] as const;
 
 export const ITEMS = {
@@ -179,11 +180,15 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
     else if (other.env.OPENAI_API_KEY === o) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
     else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
-    const shared = CREDENTIAL_KEYS.filter((k) => env[k] && env[k] === other.env[k]);
+    const credentials = new Set<string>(CREDENTIAL_KEYS);
+    const shared = auditEnvs([
+      { environment: "this", source: input.file, env },
+      { environment: "other", source: other.file, env: other.env },
+    ]).shared.filter((s) => s.keys.some((k) => credentials.has(k)));
     add(
       ITEMS.credentials,
       shared.length === 0,
-      shared.length === 0 ? `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` : `shared with ${other.file}: ${shared.map((k) => `${k} (${fingerprint(env[k])})`).join(", ")}`,
+      shared.length === 0 ? `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` : `shared with ${other.file}: ${shared.map((s) => `${s.key} (${s.fingerprint})`).join(", ")}`,
     );
   } else {
     add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
@@ -199,8 +204,8 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   return results;
 }
 
-/** Parses a URL; undefined when it is not one. */
-export function safeUrl(v: string | undefined): URL | undefined {
+/** Parses an http(s) URL; undefined when it is not one. */
+function safeUrl(v: string | undefined): URL | undefined {
   if (!v) return undefined;
   try {
     return new URL(v);
