@@ -1,10 +1,11 @@
 /**
- * The checks `npm run env` makes before writing, in-process: values carrying
- * another environment's identifiers (as written or percent-decoded) and
- * connection URLs the strict parser refuses.
+ * The checks `npm run env` makes before writing, in-process: only the program's
+ * own variable names, values carrying another environment's identifiers (as
+ * written or percent-decoded) and connection URLs the strict parser refuses.
  */
 import { strict as assert } from "node:assert";
-import { foreignProblems } from "../envfiles/export";
+import { FEATURE_VARIABLE, foreignProblems, isDangerousVariable, isProgramVariable, unexpectedVariables } from "../envfiles/export";
+import { featureVariable, VARIABLES } from "../config/variables";
 import { REPO } from "./helpers";
 
 const STAGING: Record<string, string> = {
@@ -52,5 +53,57 @@ describe("env export: foreign identifiers and connection URLs", () => {
       `REDIS_URL: query parameter "db" is not accepted: REDIS_URL takes no query parameters (redis-py reads db, ssl_cert_reqs and other connection settings from them, over the URL's own)`,
     ]);
     assert.deepEqual(problemsWith({ REDIS_URL: "rediss://default:pw@a.upstash.io,b.upstash.io:6379" }), [`REDIS_URL: lists more than one host ("host1,host2"): only one host is accepted`]);
+  });
+});
+
+describe("env export: only the program's own variables", () => {
+  const own = Object.fromEntries(VARIABLES.map((v) => [v.name, "x"]));
+
+  it("accepts every variable the program lists, and feature flags' variables", () => {
+    assert.equal(unexpectedVariables({ ...own, [featureVariable("beta_features")]: "true", FEATURE_DEBUG_TOOLBAR: "false", FEATURE_X2: "true" }), undefined);
+    for (const v of VARIABLES) assert.ok(isProgramVariable(v.name), v.name);
+  });
+
+  it("takes FEATURE_ names only with an upper-case name after the prefix", () => {
+    for (const ok of ["FEATURE_A", "FEATURE_BETA_FEATURES", "FEATURE_X9_"]) assert.match(ok, FEATURE_VARIABLE);
+    for (const bad of ["FEATURE_", "FEATURE_9X", "FEATURE__X", "FEATURE_beta", "FEATURES_X", "XFEATURE_A"]) {
+      assert.doesNotMatch(bad, FEATURE_VARIABLE, bad);
+      // a name a shell could not export is shown quoted
+      const shownName = /^[A-Z_][A-Z0-9_]*$/.test(bad) ? bad : JSON.stringify(bad);
+      assert.equal(unexpectedVariables({ ...own, [bad]: "true" }), `env output has variables the program does not emit: ${shownName}`);
+    }
+  });
+
+  it("refuses other names by name, in the env's order, calling out the dangerous ones", () => {
+    assert.equal(
+      unexpectedVariables({ ...own, PATH: "/tmp/evil:/usr/bin", LD_PRELOAD: "/tmp/evil.so" }),
+      "env output has variables the program does not emit: PATH, LD_PRELOAD (dangerous: PATH, LD_PRELOAD change what programs run or load when the file is sourced)",
+    );
+    assert.equal(unexpectedVariables({ ...own, EXTRA_SETTING: "1" }), "env output has variables the program does not emit: EXTRA_SETTING");
+    assert.equal(
+      unexpectedVariables({ ...own, EXTRA: "1", NODE_OPTIONS: "--require /tmp/x.js" }),
+      "env output has variables the program does not emit: EXTRA, NODE_OPTIONS (dangerous: NODE_OPTIONS changes what programs run or load when the file is sourced)",
+    );
+  });
+
+  it("knows the dangerous names", () => {
+    const dangerous = [
+      "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "BASH_ENV", "ENV", "NODE_OPTIONS", "PYTHONPATH", "PYTHONSTARTUP",
+      "PYTHONHOME", "PERL5OPT", "PERL5LIB", "RUBYOPT", "IFS", "PS4", "SHELLOPTS", "PROMPT_COMMAND", "BASH_FUNC_ls%%", "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL",
+      "PGHOST", "PGPASSFILE", "PGSERVICEFILE", "FLASK_APP", "FLASK_DEBUG", "HTTPS_PROXY", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "JAVA_TOOL_OPTIONS",
+    ];
+    for (const name of dangerous) assert.ok(isDangerousVariable(name), name);
+    for (const name of ["EXTRA", "DATABASE_URL", "FEATURE_PATH", "PAGE_SIZE", "ENVIRONMENT", "MY_PATH"]) assert.ok(!isDangerousVariable(name), name);
+  });
+
+  it("shows a name that is not a variable name escaped, on one line", () => {
+    const message = unexpectedVariables({ ...own, "A\nB": "1", "x y": "2" })!;
+    assert.equal(message, `env output has variables the program does not emit: "A\\nB", "x y"`);
+    assert.ok(!message.includes("\n"));
+  });
+
+  it("never shows a value", () => {
+    const message = unexpectedVariables({ ...own, PATH: "/tmp/secret-path-value", OTHER: "secret-other-value" })!;
+    assert.ok(!message.includes("secret-"), message);
   });
 });

@@ -90,6 +90,19 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
+    it("refuses variables the program does not emit, naming the dangerous ones, and writes nothing (not even to --stdout)", () => {
+      for (const extra of [[], ["--stdout"]]) {
+        const r = exportStack("staging", extra, { ...envs.staging, PATH: "/tmp/evil:/usr/bin", LD_PRELOAD: "/tmp/evil.so", EXTRA: "1" });
+        assert.equal(r.status, 1);
+        assert.equal(
+          r.stderr,
+          "error: refusing to write: env output has variables the program does not emit: PATH, LD_PRELOAD, EXTRA (dangerous: PATH, LD_PRELOAD change what programs run or load when the file is sourced)\n",
+        );
+        assert.equal(r.stdout, "");
+        assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
+      }
+    });
+
     it("refuses a path git does not ignore, with the line to add", () => {
       const r = exportStack("staging", ["--out", path.join(work, "staging.env")]);
       assert.equal(r.status, 1);
