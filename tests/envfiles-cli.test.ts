@@ -111,6 +111,20 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!fs.existsSync(path.join(work, "staging.env")));
     });
 
+    it("refuses a path git does not ignore even when the caller's GIT_* variables say otherwise", () => {
+      fs.mkdirSync(path.join(work, "app"));
+      const excludes = path.join(work, "outputs", "ignore-everything");
+      fs.mkdirSync(path.dirname(excludes), { recursive: true });
+      fs.writeFileSync(excludes, "*\n");
+      const r = exportStack("staging", ["--out", path.join(work, "app", "staging.env")], envs.staging);
+      assert.equal(r.status, 1, "control: refused without the variables");
+      const hostile = { GIT_CEILING_DIRECTORIES: work, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "core.excludesFile", GIT_CONFIG_VALUE_0: excludes, GIT_CONFIG_PARAMETERS: `'core.excludesfile'='${excludes}'` };
+      const h = cli("env", ["--stack", "staging", "--outputs-file", outputsFile("hostile", { env: envs.staging }), "--out", path.join(work, "app", "staging.env")], hostile);
+      assert.equal(h.status, 1, h.stdout + h.stderr);
+      assert.match(h.stderr, /^error: refusing to write app\/staging\.env: it is not ignored by git; add this line to .*\.gitignore: \/app\/staging\.env\n$/);
+      assert.ok(!fs.existsSync(path.join(work, "app", "staging.env")));
+    });
+
     it("refuses a path git tracks", () => {
       const tracked = path.join(work, ".env.staging.local");
       fs.writeFileSync(tracked, "ENVIRONMENT=staging\n");
