@@ -12,7 +12,7 @@ import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { runMain, UsageError, newCommand } from "./lib/run";
 
 const program = newCommand("audit")
-  .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack channel or Sentry environment.")
+  .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack webhook or channel, or Sentry project or environment.")
   .argument("[files...]", "env files of different environments")
   .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
   .option("--dir <dir>", "project directory (where the Pulumi CLI runs)", path.resolve(__dirname, ".."))
@@ -20,8 +20,15 @@ const program = newCommand("audit")
 
 export function renderAudit(r: AuditResult): string {
   if (r.ok) return `✓ ${r.files} environments share no isolation-critical value\n`;
-  const lines = [`✗ shared between environments (${r.shared.length}):`];
-  for (const s of r.shared) lines.push(`  ${s.environments.join(" + ")}: ${s.key} (${s.fingerprint})`);
+  const lines: string[] = [];
+  if (r.problems.length > 0) {
+    lines.push(`✗ cannot be compared (${r.problems.length}):`);
+    for (const p of r.problems) lines.push(`  ${p.environment} (${p.source}): ${p.problem}`);
+  }
+  if (r.shared.length > 0) {
+    lines.push(`✗ shared between environments (${r.shared.length}):`);
+    for (const s of r.shared) lines.push(`  ${s.environments.join(" + ")}: ${s.key} (${s.fingerprint})`);
+  }
   return lines.join("\n") + "\n";
 }
 

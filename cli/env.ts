@@ -2,14 +2,15 @@
  * npm run env -- --stack NAME [--outputs-file FILE] [--out PATH | --stdout] [--force] [--json]
  *
  * Turns a stack's `env` output into `.env.NAME.local` for a developer: checked on
- * the way out (it must be this environment's and carry no other's identifiers),
+ * the way out (only the program's own variable names; this environment's values,
+ * carrying no other's identifiers),
  * written atomically with mode 0600, never to a path git would commit.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
-import { exportWarnings, foreignProblems, renderEnvFile } from "../envfiles/export";
+import { exportWarnings, foreignProblems, renderEnvFile, unexpectedVariables } from "../envfiles/export";
 import { parseEnvFile } from "../envfiles/format";
 import { refuseUnsafePath, writeFileAtomic } from "../envfiles/write";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
@@ -57,6 +58,8 @@ runMain(async () => {
 
   const outputs = o.outputsFile ? readStackOutputsFile(o.outputsFile) : readStackOutputsWithCli(o.stack, o.dir);
   const env = envFromOutputs(outputs, o.outputsFile ?? `stack ${o.stack}`);
+  const unexpected = unexpectedVariables(env);
+  if (unexpected !== undefined) throw new CommandError(`refusing to write: ${unexpected}`);
   const problems = foreignProblems(env, o.stack, o.dir);
   if (problems.length > 0) {
     throw new CommandError(`refusing to write a ${o.stack} env file: ${problems.join("; ")}`);

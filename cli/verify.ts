@@ -1,5 +1,5 @@
 /**
- * npm run verify -- FILE [--stack NAME] [--against OTHER_FILE] [--live] [--json]
+ * npm run verify -- FILE [--stack NAME] [--against OTHER_FILE] [--live [--claim]] [--json]
  *
  * The staging guide's safety checklist for one env file, automated: one line per
  * item with ✓ or ✗ and the reason; exit 1 on any ✗. Secret values are never
@@ -18,6 +18,7 @@ const program = newCommand("verify")
   .option("--stack <name>", "the stack the file is for (default: from the file name, else its ENVIRONMENT)")
   .option("--against <file>", "another environment's env file: prove no credential is shared with it")
   .option("--live", "also connect to Postgres and Redis with the file's own credentials")
+  .option("--claim", "with --live: mark an unmarked Redis database as this environment's (the deploy job, right after pulumi up)")
   .option("--timeout <ms>", "bound of each live connection and statement", "5000")
   .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files", path.resolve(__dirname, ".."))
   .option("--json", "print the checklist as JSON");
@@ -33,7 +34,8 @@ export function renderChecklist(file: string, stack: string, results: readonly C
 runMain(async () => {
   program.parse();
   const [file] = program.args;
-  const o = program.opts<{ stack?: string; against?: string; live?: boolean; timeout: string; dir: string; json?: boolean }>();
+  const o = program.opts<{ stack?: string; against?: string; live?: boolean; claim?: boolean; timeout: string; dir: string; json?: boolean }>();
+  if (o.claim && !o.live) throw new UsageError("--claim needs --live: it sets the Redis environment marker on the live server");
   const timeoutMs = Number(o.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
   const env = readEnvFile(file);
@@ -47,7 +49,7 @@ runMain(async () => {
   if (o.live) {
     if (env.DATABASE_URL) results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
     else results.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
-    if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs })));
+    if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs, claim: o.claim === true })));
     else results.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
   }
   const ok = results.every((r) => r.ok);

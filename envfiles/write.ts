@@ -88,11 +88,24 @@ export interface GitStatus {
   readonly repoRoot?: string;
 }
 
-/** Runs git where the path is; the caller's GIT_DIR and friends must not point it elsewhere. */
+/**
+ * The environment git runs in: the caller's, minus every `GIT_*` variable (deny
+ * by default, not a list): GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES,
+ * GIT_INDEX_FILE, GIT_CONFIG_GLOBAL, GIT_CONFIG_COUNT/KEY_n/VALUE_n,
+ * GIT_CONFIG_PARAMETERS and the rest could each make a path inside a repository
+ * look outside it, untracked or ignored. The user's own global and system config
+ * (~/.gitconfig, core.excludesFile) still apply: ignoring a file there is a
+ * legitimate choice of the user, and git ignores it for them too.
+ */
+export function cleanGitEnvironment(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(from)) if (!/^GIT_/i.test(name)) env[name] = value;
+  return { ...env, LC_ALL: "C", LANGUAGE: "" };
+}
+
+/** Runs git where the path is, in {@link cleanGitEnvironment}. */
 function git(args: readonly string[], cwd: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: "C", LANGUAGE: "" };
-  for (const name of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY"]) delete env[name];
-  const r = spawnSync("git", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const r = spawnSync("git", args, { cwd, env: cleanGitEnvironment(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.error) throw new Error(`cannot run git to check where ${cwd} is: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gitStatusOf, refuseUnsafePath, writeFileAtomic } from "../envfiles/write";
+import { cleanGitEnvironment, gitStatusOf, refuseUnsafePath, writeFileAtomic } from "../envfiles/write";
 
 const ENV_FILE = ".env.staging.local";
 
@@ -204,6 +204,125 @@ describe("env file writing", () => {
     it("refuses a path in a subdirectory of a repository, naming it from the top", () => {
       mkdirSync(join(repo, "app"));
       assertRefused(() => refuseUnsafePath(join(repo, "app", ENV_FILE)), `refusing to write app/${ENV_FILE}`, ".env.*.local");
+    });
+  });
+  describe("git runs in a clean git environment: the caller's GIT_* variables change nothing", () => {
+    const saved = new Map<string, string | undefined>();
+    /** Sets variables in process.env for one test; afterEach restores them. */
+    const setEnv = (vars: Record<string, string>) => {
+      for (const [k, v] of Object.entries(vars)) {
+        if (!saved.has(k)) saved.set(k, process.env[k]);
+        process.env[k] = v;
+      }
+    };
+    afterEach(() => {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      saved.clear();
+    });
+
+    /** A file of ignore rules that ignores everything, and a git config naming it. */
+    const ignoreEverything = () => {
+      const excludes = join(repo, ".git", "ignore-everything");
+      writeFileSync(excludes, "*\n");
+      const config = join(repo, ".git", "ignore-everything.gitconfig");
+      writeFileSync(config, `[core]\n\texcludesFile = ${excludes}\n`);
+      return { excludes, config };
+    };
+
+    /** Another repository that ignores everything, to point GIT_DIR and friends at. */
+    const decoy = () => {
+      const dir = mkdtempSync(join(tmpdir(), "envfile-decoy-"));
+      git(dir, "init", "-q");
+      writeFileSync(join(dir, ".git", "info", "exclude"), "*\n");
+      return dir;
+    };
+
+    it("cleanGitEnvironment removes every GIT_ variable and keeps the rest", () => {
+      const env = cleanGitEnvironment({ PATH: "/usr/bin", HOME: "/home/dev", GIT_DIR: "x", GIT_CEILING_DIRECTORIES: "/", GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "k", GIT_CONFIG_VALUE_0: "v", GIT_ANYTHING_NEW: "y", git_dir: "z" });
+      assert.deepEqual(env, { PATH: "/usr/bin", HOME: "/home/dev", LC_ALL: "C", LANGUAGE: "" });
+    });
+
+    const refusedUnignored = (target: string) => assertRefused(() => refuseUnsafePath(target), "not ignored by git");
+
+    it("GIT_CEILING_DIRECTORIES cannot hide the repository from a path in a subdirectory", () => {
+      mkdirSync(join(repo, "app"));
+      setEnv({ GIT_CEILING_DIRECTORIES: repo });
+      assert.notEqual(spawnSync("git", ["rev-parse"], { cwd: join(repo, "app") }).status, 0, "control: git itself no longer sees the repository");
+      refusedUnignored(join(repo, "app", ENV_FILE));
+      assert.equal(gitStatusOf(join(repo, "app", ENV_FILE)).inRepo, true);
+    });
+
+    it("GIT_CONFIG_COUNT / GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n cannot ignore the path", () => {
+      const { excludes } = ignoreEverything();
+      setEnv({ GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "core.excludesFile", GIT_CONFIG_VALUE_0: excludes });
+      assert.equal(spawnSync("git", ["check-ignore", "-q", ENV_FILE], { cwd: repo }).status, 0, "control: git itself now ignores it");
+      refusedUnignored(join(repo, ENV_FILE));
+    });
+
+    it("GIT_CONFIG_PARAMETERS (what git -c passes on) cannot ignore the path", () => {
+      const { excludes } = ignoreEverything();
+      setEnv({ GIT_CONFIG_PARAMETERS: `'core.excludesfile'='${excludes}'` });
+      assert.equal(spawnSync("git", ["check-ignore", "-q", ENV_FILE], { cwd: repo }).status, 0, "control: git itself now ignores it");
+      refusedUnignored(join(repo, ENV_FILE));
+    });
+
+    it("GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM cannot swap in a config that ignores the path", () => {
+      const { config } = ignoreEverything();
+      git(repo, "config", "--unset", "core.excludesFile");
+      try {
+        setEnv({ GIT_CONFIG_GLOBAL: config, GIT_CONFIG_SYSTEM: config });
+        assert.equal(spawnSync("git", ["check-ignore", "-q", ENV_FILE], { cwd: repo }).status, 0, "control: git itself now ignores it");
+        // without them, whatever the user's own global excludes say: a fresh name nobody ignores
+        refusedUnignored(join(repo, "mina-never-ignored-anywhere.env"));
+      } finally {
+        git(repo, "config", "core.excludesFile", join(repo, ".git", "no-excludes"));
+      }
+    });
+
+    it("GIT_DIR and GIT_WORK_TREE cannot point git at a repository that ignores everything", () => {
+      const other = decoy();
+      try {
+        setEnv({ GIT_DIR: join(other, ".git"), GIT_WORK_TREE: repo });
+        assert.equal(spawnSync("git", ["check-ignore", "-q", ENV_FILE], { cwd: repo }).status, 0, "control: git itself now ignores it");
+        refusedUnignored(join(repo, ENV_FILE));
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    });
+
+    it("GIT_INDEX_FILE cannot make a tracked file look untracked", () => {
+      writeFileSync(join(repo, ".gitignore"), ".env.*.local\n");
+      writeFileSync(join(repo, ENV_FILE), "A=1\n");
+      git(repo, "add", "--force", ENV_FILE);
+      git(repo, "commit", "-q", "-m", "add env file by mistake");
+      setEnv({ GIT_INDEX_FILE: join(repo, ".git", "empty-index") });
+      assert.notEqual(spawnSync("git", ["ls-files", "--error-unmatch", ENV_FILE], { cwd: repo }).status, 0, "control: git itself no longer sees it tracked");
+      assertRefused(() => refuseUnsafePath(join(repo, ENV_FILE)), "tracked by git");
+    });
+
+    it("all of them at once", () => {
+      mkdirSync(join(repo, "app"));
+      const { excludes, config } = ignoreEverything();
+      const other = decoy();
+      try {
+        setEnv({
+          GIT_DIR: join(other, ".git"),
+          GIT_WORK_TREE: other,
+          GIT_CEILING_DIRECTORIES: repo,
+          GIT_INDEX_FILE: join(repo, ".git", "empty-index"),
+          GIT_CONFIG_COUNT: "1",
+          GIT_CONFIG_KEY_0: "core.excludesFile",
+          GIT_CONFIG_VALUE_0: excludes,
+          GIT_CONFIG_PARAMETERS: `'core.excludesfile'='${excludes}'`,
+          GIT_CONFIG_GLOBAL: config,
+        });
+        assertRefused(() => refuseUnsafePath(join(repo, "app", ENV_FILE)), `refusing to write app/${ENV_FILE}`, "not ignored by git");
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -81,12 +81,48 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
+    it("refuses a staging file whose DATABASE_URL names production's database percent-encoded", () => {
+      const url = envs.staging.DATABASE_URL.replace(/\/mina_staging\?/, "/%6d%69%6e%61_production?");
+      assert.notEqual(url, envs.staging.DATABASE_URL);
+      const r = exportStack("staging", [], { ...envs.staging, DATABASE_URL: url });
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr.trim(), `error: refusing to write a staging env file: DATABASE_URL carries production's database name "mina_production" once percent-decoded`);
+      assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
+    });
+
+    it("refuses variables the program does not emit, naming the dangerous ones, and writes nothing (not even to --stdout)", () => {
+      for (const extra of [[], ["--stdout"]]) {
+        const r = exportStack("staging", extra, { ...envs.staging, PATH: "/tmp/evil:/usr/bin", LD_PRELOAD: "/tmp/evil.so", EXTRA: "1" });
+        assert.equal(r.status, 1);
+        assert.equal(
+          r.stderr,
+          "error: refusing to write: env output has variables the program does not emit: PATH, LD_PRELOAD, EXTRA (dangerous: PATH, LD_PRELOAD change what programs run or load when the file is sourced)\n",
+        );
+        assert.equal(r.stdout, "");
+        assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
+      }
+    });
+
     it("refuses a path git does not ignore, with the line to add", () => {
       const r = exportStack("staging", ["--out", path.join(work, "staging.env")]);
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^error: .*not ignored by git/);
       assert.match(r.stderr, /staging\.env/);
       assert.ok(!fs.existsSync(path.join(work, "staging.env")));
+    });
+
+    it("refuses a path git does not ignore even when the caller's GIT_* variables say otherwise", () => {
+      fs.mkdirSync(path.join(work, "app"));
+      const excludes = path.join(work, "outputs", "ignore-everything");
+      fs.mkdirSync(path.dirname(excludes), { recursive: true });
+      fs.writeFileSync(excludes, "*\n");
+      const r = exportStack("staging", ["--out", path.join(work, "app", "staging.env")], envs.staging);
+      assert.equal(r.status, 1, "control: refused without the variables");
+      const hostile = { GIT_CEILING_DIRECTORIES: work, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "core.excludesFile", GIT_CONFIG_VALUE_0: excludes, GIT_CONFIG_PARAMETERS: `'core.excludesfile'='${excludes}'` };
+      const h = cli("env", ["--stack", "staging", "--outputs-file", outputsFile("hostile", { env: envs.staging }), "--out", path.join(work, "app", "staging.env")], hostile);
+      assert.equal(h.status, 1, h.stdout + h.stderr);
+      assert.match(h.stderr, /^error: refusing to write app\/staging\.env: it is not ignored by git; add this line to .*\.gitignore: \/app\/staging\.env\n$/);
+      assert.ok(!fs.existsSync(path.join(work, "app", "staging.env")));
     });
 
     it("refuses a path git tracks", () => {
@@ -179,6 +215,9 @@ describe("env files: export, verify, audit", function () {
       ["ENVIRONMENT", { ENVIRONMENT: "production" }, `✗ ENVIRONMENT matches the stack: ENVIRONMENT names environment "production" ("production")`],
       ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/mina_production?sslmode=require" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL carries production's database name "mina_production"`],
       ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/other?sslmode=require" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL names database "other", expected "mina_staging"`],
+      ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/%6d%69%6e%61_production?sslmode=require" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL carries production's database name "mina_production" once percent-decoded`],
+      ["DATABASE_URL", { DATABASE_URL: "postgresql://u:p@pg-shared.internal.mina.app:5432/mina_staging?sslmode=require&host=db.elsewhere.example" }, `✗ DATABASE_URL is this environment's database: DATABASE_URL: query parameter "host" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted`],
+      ["REDIS_URL", { REDIS_URL: "rediss://default:p@mina-staging-1.upstash.io:6379?db=1" }, `✗ REDIS_URL is this environment's Redis, over TLS: REDIS_URL: query parameter "db" is not accepted: REDIS_URL takes no query parameters (redis-py reads db, ssl_cert_reqs and other connection settings from them, over the URL's own)`],
       ["REDIS_URL", { REDIS_URL: "redis://default:p@mina-staging-1.upstash.io:6379" }, "✗ REDIS_URL is this environment's Redis, over TLS: REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://"],
       ["AWS_S3_BUCKET", { AWS_S3_BUCKET: "mina-audio-production" }, `✗ AWS_S3_BUCKET is this environment's bucket: AWS_S3_BUCKET carries production's bucket "mina-audio-production"`],
       ["SHARE_BASE_URL", { SHARE_BASE_URL: "https://mina.app" }, `✗ SHARE_BASE_URL is this environment's share domain: SHARE_BASE_URL carries production's share domain "mina.app"`],
@@ -229,6 +268,25 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!r.stdout.includes(envs.staging.SECRET_KEY));
     });
 
+    it("fails, naming file and key, for a URL it cannot compare, and reports a server shared under another spelling", () => {
+      const a = path.join(work, ".env.staging.local");
+      const b = path.join(work, ".env.production.local");
+      const redirected = `${envs.staging.DATABASE_URL}&hostaddr=10.0.0.9`;
+      const sameRedis = envs.staging.REDIS_URL.replace(/@([^:/]+)/, (_, host: string) => `@${host.toUpperCase()}.`) + "/2";
+      fs.writeFileSync(a, Object.entries({ ...envs.staging, DATABASE_URL: redirected }).map(([k, v]) => `${k}='${v}'`).join("\n"));
+      fs.writeFileSync(b, Object.entries({ ...envs.production, REDIS_URL: sameRedis }).map(([k, v]) => `${k}='${v}'`).join("\n"));
+      const r = cli("audit", [a, b]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      const lines = r.stdout.split("\n");
+      assert.equal(lines[0], "✗ cannot be compared (1):");
+      assert.equal(lines[1], `  staging (${a}): DATABASE_URL: query parameter "hostaddr" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted`);
+      // staging's own Redis URL, spelt differently: the same server and the same password
+      assert.equal(lines[2], "✗ shared between environments (2):", r.stdout);
+      assert.match(lines[3], /^  production \+ staging: REDIS_URL password \(sha256:[0-9a-f]{8}\)$/);
+      assert.match(lines[4], /^  production \+ staging: REDIS_URL server \(sha256:[0-9a-f]{8}\)$/);
+      assert.ok(!r.stdout.includes(envs.staging.REDIS_URL.split("@")[0]!.split(":").pop()!), "no password printed");
+    });
+
     it("finds the one shared value among hundreds of environments", () => {
       const sources = Array.from({ length: 500 }, (_, i) => ({
         environment: `env-${i}`,
@@ -237,7 +295,7 @@ describe("env files: export, verify, audit", function () {
       }));
       sources[417].env.DATABASE_URL = "postgresql://u417:p417@DB.internal:5432/mina_env_3";
       const r = auditEnvs(sources);
-      assert.deepEqual(r.shared.map((s) => `${s.key}:${s.environments.join("+")}`), ["DATABASE_URL host+database:env-3+env-417"]);
+      assert.deepEqual(r.shared.map((s) => `${s.key}:${s.environments.join("+")}`), ["DATABASE_URL server+database:env-3+env-417"]);
     });
 
     it("needs two environments", () => {

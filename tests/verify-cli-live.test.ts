@@ -87,30 +87,58 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     fs.writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
     return file;
   };
-  const verify = (file: string) => {
-    const r = spawnSync(path.join(REPO, "node_modules", ".bin", "tsx"), [path.join(REPO, "cli", "verify.ts"), file, "--live", "--json", "--dir", REPO, "--timeout", "3000"], { encoding: "utf8" });
+  const run = (args: string[]) =>
+    spawnSync(path.join(REPO, "node_modules", ".bin", "tsx"), [path.join(REPO, "cli", "verify.ts"), ...args, "--dir", REPO, "--timeout", "3000"], { encoding: "utf8" });
+  const verify = (file: string, ...extra: string[]) => {
+    const r = run([file, "--live", "--json", ...extra]);
     return { status: r.status, out: JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] }, raw: r.stdout + r.stderr };
   };
+  const marker = (r: ReturnType<typeof verify>) => r.out.results.find((x) => x.item === "redis: environment marker")!;
 
-  it("passes every live item with the file's own credentials, and proves the role cannot open the other environments' databases", () => {
+  it("without --claim, an unmarked Redis database fails the marker item and stays unmarked", async () => {
     const r = verify(envFile(env));
+    assert.equal(r.status, 1);
+    assert.equal(marker(r).ok, false);
+    assert.equal(marker(r).reason, `no environment marker on 127.0.0.1:6379/${redisIndex}: the deploy job claims it with verify --live --claim right after pulumi up`);
+    const c = createClient({ url: `redis://127.0.0.1:6379/${redisIndex}` });
+    await c.connect();
+    try {
+      assert.equal(await c.get(REDIS_MARKER_KEY), null);
+    } finally {
+      await c.quit();
+    }
+  });
+
+  it("--claim without --live is a usage error", () => {
+    const r = run([envFile(env), "--claim"]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, "error: --claim needs --live: it sets the Redis environment marker on the live server\n");
+    assert.equal(r.stdout, "");
+  });
+
+  it("with --claim passes every live item with the file's own credentials, and proves the role cannot open the other environments' databases", () => {
+    const r = verify(envFile(env), "--claim");
     const live = r.out.results.filter((x) => /^(postgres|redis):/.test(x.item));
     assert.deepEqual(live.filter((x) => !x.ok), [], r.raw);
     for (const item of ["postgres: connect", "postgres: database", "postgres: no access to mina_staging", "postgres: no access to mina_production", "postgres: sessions table", "redis: PING", "redis: environment marker"]) {
       assert.ok(live.some((x) => x.item === item), item);
     }
+    assert.match(marker(r).reason, new RegExp(`claimed for ${env}$`));
     // Locally Redis has no TLS: the offline item says so, and it is the only failure.
     assert.deepEqual(r.out.results.filter((x) => !x.ok).map((x) => x.item), ["REDIS_URL is this environment's Redis, over TLS"]);
     assert.equal(r.status, 1);
     assert.ok(!r.raw.includes(password) && !r.raw.includes(encodeURIComponent(password)), "no password printed");
+    // afterwards a plain verify reads the marker and passes it
+    assert.equal(marker(verify(envFile(env))).ok, true);
   });
 
-  it("fails loudly when another environment's file points at the same Redis database", () => {
-    const r = verify(envFile(other));
-    const marker = r.out.results.find((x) => x.item === "redis: environment marker")!;
-    assert.equal(marker.ok, false);
-    assert.match(marker.reason, new RegExp(`this Redis database belongs to ${env}`));
-    const db = r.out.results.find((x) => x.item === "postgres: database")!;
-    assert.equal(db.ok, false, "its DATABASE_URL is the first environment's database");
+  it("fails loudly when another environment's file points at the same Redis database, even with --claim", () => {
+    for (const extra of [[], ["--claim"]]) {
+      const r = verify(envFile(other), ...extra);
+      assert.equal(marker(r).ok, false);
+      assert.match(marker(r).reason, new RegExp(`this Redis database belongs to ${env}`));
+      const db = r.out.results.find((x) => x.item === "postgres: database")!;
+      assert.equal(db.ok, false, "its DATABASE_URL is the first environment's database");
+    }
   });
 });

@@ -256,6 +256,49 @@ describe("verify --live: PostgreSQL", () => {
     });
   });
 
+  it("connects to the percent-decoded database, user and host, as libpq does", async () => {
+    const enc = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    const url = `postgresql://${enc(namesA.databaseRole)}:${encodeURIComponent(passwordA)}@${enc(PG_HOST)}:${PG_PORT}/${enc(namesA.databaseName)}?sslmode=disable`;
+    const results = record(await checkPostgresLive(url, { environment: envA, otherDatabases: [namesB.databaseName] }));
+    assertAllOk(results);
+    assert.match(byItem(results, PG_ITEMS.connect).reason, new RegExp(`${PG_HOST}:${PG_PORT}/${namesA.databaseName} as ${namesA.databaseRole}`));
+  });
+
+  it("a percent-encoded other database is that database: the role is refused there", async () => {
+    const enc = [...namesB.databaseName].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    const url = urlA.replace(`/${namesA.databaseName}?`, `/${enc}?`);
+    assert.notEqual(url, urlA);
+    const results = record(await checkPostgresLive(url, { environment: envA, otherDatabases: [namesB.databaseName] }));
+    assert.equal(results.length, 1);
+    assert.match(results[0]!.reason, new RegExp(`/${namesB.databaseName} as ${namesA.databaseRole}: permission denied`));
+  });
+
+  it("a URL whose query would redirect the connection is refused before any connection, by parameter name", async () => {
+    for (const [param, value] of [["host", "127.0.0.1"], ["dbname", namesB.databaseName], ["user", namesB.databaseRole], ["options", "-c search_path=x"], ["%68ost", "127.0.0.1"]] as const) {
+      const results = record(await checkPostgresLive(`${urlA}&${param}=${encodeURIComponent(value)}`, { environment: envA, otherDatabases: [] }));
+      assert.deepEqual(results.map((r) => [r.item, r.ok]), [[PG_ITEMS.connect, false]]);
+      assert.match(results[0]!.reason, new RegExp(`^DATABASE_URL: query parameter "${decodeURIComponent(param)}" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted$`));
+    }
+  });
+
+  it("ignores the caller's PG* variables: only the URL decides the connection", async () => {
+    const saved = { PGOPTIONS: process.env.PGOPTIONS, PGDATABASE: process.env.PGDATABASE, PGSSLMODE: process.env.PGSSLMODE, PGAPPNAME: process.env.PGAPPNAME };
+    // each of these would break or redirect the connection if node-postgres used it
+    process.env.PGOPTIONS = "-c mina_no_such_setting=1";
+    process.env.PGDATABASE = namesB.databaseName;
+    process.env.PGSSLMODE = "require";
+    process.env.PGAPPNAME = "from-the-environment";
+    try {
+      const results = record(await checkPostgresLive(urlA, { environment: envA, otherDatabases: [namesB.databaseName] }));
+      assertAllOk(results);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it("an unreachable port gives one ✗ with host and error, quickly", async () => {
     const port = await closedPort();
     const { value: results, ms } = await timed(checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, port), { environment: envA, otherDatabases: [namesB.databaseName], timeoutMs: 2000 }));
@@ -305,33 +348,23 @@ describe("verify --live: PostgreSQL", () => {
 
 describe("verify --live: Redis", () => {
   const admin = createClient({ socket: { host: REDIS_HOST, port: REDIS_PORT, reconnectStrategy: false } });
-  let index = -1;
+  /** A marker key of this run only: concurrent runs on the same server never meet. */
+  const markerKey = `${REDIS_MARKER_KEY}:test-${run}`;
+  /** A database index other than 0, so a marker landing in database 0 is caught. */
+  const index = 1 + (parseInt(run, 16) % 15);
   const redisUrl = () => `redis://${REDIS_HOST}:${REDIS_PORT}/${index}`;
+  const check = (environment: string, claim?: boolean) => checkRedisLive(redisUrl(), { environment, claim, markerKey });
 
   before(async () => {
     await admin.connect();
-    // a database index (not 0) whose marker is still free, starting at a random one
-    const start = 1 + (parseInt(run, 16) % 15);
-    for (let i = 0; i < 15 && index < 0; i++) {
-      const candidate = 1 + ((start - 1 + i) % 15);
-      const db = admin.duplicate({ database: candidate });
-      await db.connect();
-      try {
-        if ((await db.exists(REDIS_MARKER_KEY)) === 0) index = candidate;
-      } finally {
-        db.destroy();
-      }
-    }
-    assert.ok(index > 0, "every Redis database index 1-15 already carries a marker");
   });
 
   after(async () => {
-    if (index > 0) {
-      const db = admin.duplicate({ database: index });
+    for (const i of [0, index]) {
+      const db = admin.duplicate({ database: i });
       await db.connect();
       try {
-        const owner = await db.get(REDIS_MARKER_KEY);
-        if (owner === envA || owner === envB) await db.del(REDIS_MARKER_KEY);
+        await db.del(markerKey);
       } finally {
         db.destroy();
       }
@@ -343,40 +376,82 @@ describe("verify --live: Redis", () => {
     const db = admin.duplicate({ database: i });
     await db.connect();
     try {
-      return await db.get(REDIS_MARKER_KEY);
+      return await db.get(markerKey);
     } finally {
       db.destroy();
     }
   }
 
-  it("first verify claims the database index for A", async () => {
-    const results = await checkRedisLive(redisUrl(), { environment: envA });
+  it("uses REDIS_MARKER_KEY unless told otherwise", () => {
+    assert.equal(REDIS_MARKER_KEY, "mina:environment-marker");
+  });
+
+  it("a plain verify of an unmarked database fails, says who claims it, and writes nothing", async () => {
+    const results = await check(envA);
+    assert.deepEqual(results.map((r) => [r.item, r.ok]), [[REDIS_ITEMS.connect, true], [REDIS_ITEMS.ping, true], [REDIS_ITEMS.server, true], [REDIS_ITEMS.marker, false]]);
+    assert.equal(
+      byItem(results, REDIS_ITEMS.marker).reason,
+      `no environment marker on ${REDIS_HOST}:${REDIS_PORT}/${index}: the deploy job claims it with verify --live --claim right after pulumi up`,
+    );
+    assert.equal(await markerOn(index), null);
+  });
+
+  it("--claim on an unmarked database sets the marker for A, in the URL's database index", async () => {
+    const results = await check(envA, true);
     assertAllOk(results);
     assert.deepEqual(results.map((r) => r.item), [REDIS_ITEMS.connect, REDIS_ITEMS.ping, REDIS_ITEMS.server, REDIS_ITEMS.marker]);
     assert.equal(byItem(results, REDIS_ITEMS.ping).reason, "PING answered PONG");
     const version = /^redis_version:(.+)$/m.exec(await admin.info("server"))![1]!.trim();
     assert.equal(byItem(results, REDIS_ITEMS.server).reason, `Redis ${version}, database index ${index}`);
-    assert.match(byItem(results, REDIS_ITEMS.marker).reason, new RegExp(`claimed for ${envA}$`));
+    assert.equal(byItem(results, REDIS_ITEMS.marker).reason, `${markerKey} was absent on ${REDIS_HOST}:${REDIS_PORT}/${index}: claimed for ${envA}`);
     assert.equal(await markerOn(index), envA);
-    assert.equal(await markerOn(0) === envA, false, "the marker landed in database 0, not in the URL's index");
+    assert.equal(await markerOn(0), null, "the marker landed in database 0, not in the URL's index");
   });
 
-  it("a later verify from B on the same index fails loudly and leaves A's marker", async () => {
-    const results = await checkRedisLive(redisUrl(), { environment: envB });
-    assert.equal(byItem(results, REDIS_ITEMS.ping).ok, true);
-    const marker = byItem(results, REDIS_ITEMS.marker);
-    assert.equal(marker.ok, false);
-    assert.ok(
-      marker.reason.startsWith(`this Redis database belongs to ${envA}: sharing it means feature-flag and session changes leak between environments`),
-      marker.reason,
-    );
-    assert.equal(await markerOn(index), envA);
+  it("its own marker passes, with and without --claim", async () => {
+    for (const claim of [false, true]) {
+      const results = await check(envA, claim);
+      assertAllOk(results);
+      assert.equal(byItem(results, REDIS_ITEMS.marker).reason, `${markerKey} on ${REDIS_HOST}:${REDIS_PORT}/${index} says ${envA}`);
+    }
   });
 
-  it("A again passes", async () => {
-    const results = await checkRedisLive(redisUrl(), { environment: envA });
-    assertAllOk(results);
-    assert.match(byItem(results, REDIS_ITEMS.marker).reason, new RegExp(`says ${envA}$`));
+  it("another environment's marker fails, with and without --claim, and stays", async () => {
+    for (const claim of [false, true]) {
+      const results = await check(envB, claim);
+      assert.equal(byItem(results, REDIS_ITEMS.ping).ok, true);
+      const marker = byItem(results, REDIS_ITEMS.marker);
+      assert.equal(marker.ok, false);
+      assert.ok(
+        marker.reason.startsWith(`this Redis database belongs to ${envA}: sharing it means feature-flag and session changes leak between environments`),
+        marker.reason,
+      );
+      assert.equal(await markerOn(index), envA);
+    }
+  });
+
+  it("a marker that is not an environment name is shown escaped, on one line", async () => {
+    const db = admin.duplicate({ database: index });
+    await db.connect();
+    try {
+      await db.set(markerKey, "evil\nline");
+      const results = await check(envA, true);
+      const marker = byItem(results, REDIS_ITEMS.marker);
+      assert.equal(marker.ok, false);
+      assert.ok(!marker.reason.includes("\n"), marker.reason);
+      assert.match(marker.reason, /^this Redis database belongs to "evil\\nline"/);
+      assert.equal(await db.get(markerKey), "evil\nline", "--claim never overwrites a marker");
+    } finally {
+      await db.set(markerKey, envA);
+      db.destroy();
+    }
+  });
+
+  it("a REDIS_URL with a query parameter is refused before any connection", async () => {
+    const results = await checkRedisLive(`${redisUrl()}?db=0`, { environment: envA, claim: true, markerKey });
+    assert.deepEqual(results.map((r) => [r.item, r.ok]), [[REDIS_ITEMS.connect, false]]);
+    assert.match(results[0]!.reason, /^REDIS_URL: query parameter "db" is not accepted/);
+    assert.equal(await markerOn(0), null);
   });
 
   it("an unreachable Redis gives one ✗ with host:port and the error", async () => {

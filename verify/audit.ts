@@ -1,9 +1,16 @@
 /**
  * Compares the env files of many environments and reports every isolation-critical
- * value that two or more of them share. Values are indexed once (a map from key and
+ * value that two or more of them share. Values are indexed once (a map from facet and
  * normalised value to environments), so hundreds of files cost one pass, not all pairs.
+ *
+ * Values are compared as parsed, normalised parts, not as text: the same Redis
+ * server under another database index or user, or spelt with capitals or a
+ * trailing dot, is the same server; a password is a password wherever it appears
+ * (DATABASE_URL's password equal to another environment's REDIS_URL password,
+ * or to its SECRET_KEY, is shared).
  */
-import { fingerprint, safeUrl } from "./checklist";
+import { normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
+import { fingerprint } from "../lib/fingerprint";
 
 export interface EnvSource {
   /** The environment (ENVIRONMENT, else the file's stack name). */
@@ -14,56 +21,123 @@ export interface EnvSource {
 }
 
 export interface SharedValue {
-  /** What is shared: a key, or a derived value like `DATABASE_URL host+database`. */
+  /** What is shared: a key, a part of one (`REDIS_URL server`), or equal parts of several (`DATABASE_URL password = REDIS_URL password`). */
   readonly key: string;
+  /** The variables the shared value was found in. */
+  readonly keys: readonly string[];
   readonly fingerprint: string;
   readonly environments: readonly string[];
+}
+
+/** A value that cannot be compared reliably (a connection URL the strict parser refuses). */
+export interface AuditProblem {
+  readonly environment: string;
+  readonly source: string;
+  readonly problem: string;
 }
 
 export interface AuditResult {
   readonly ok: boolean;
   readonly files: number;
   readonly shared: readonly SharedValue[];
+  readonly problems: readonly AuditProblem[];
 }
 
-/** Isolation-critical facets of an env, as (facet, normalised value) pairs. Empty values are skipped. */
-export function isolationFacets(env: Readonly<Record<string, string>>): [string, string][] {
-  const out: [string, string][] = [];
-  const add = (facet: string, v: string | undefined) => {
-    if (v !== undefined && v !== "") out.push([facet, v]);
+/** One isolation-critical value of an env. */
+export interface Facet {
+  /** Values are compared within a facet: `secret` pools every password and secret key. */
+  readonly facet: string;
+  /** How this occurrence is named in the report. */
+  readonly label: string;
+  /** The variable it comes from. */
+  readonly key: string;
+  /** The normalised value (never printed; fingerprinted). */
+  readonly value: string;
+}
+
+/** Keys whose values are secrets compared with each other, whatever key they sit in. */
+const SECRET_KEYS = ["AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENDGRID_API_KEY"] as const;
+
+/** The host of an http(s) URL, lowercased and without a trailing dot; undefined when it is not one. */
+function httpHost(v: string): string | undefined {
+  const normal = normaliseHttpUrl(v);
+  return normal === undefined ? undefined : new URL(normal).host;
+}
+
+/**
+ * Isolation-critical facets of an env, normalised, and the connection URLs that
+ * cannot be compared reliably. Empty values are skipped.
+ */
+export function isolationFacets(env: Readonly<Record<string, string>>): { facets: Facet[]; problems: string[] } {
+  const facets: Facet[] = [];
+  const problems: string[] = [];
+  const add = (key: string, value: string | undefined, facet = key, label = facet) => {
+    if (value !== undefined && value !== "") facets.push({ facet, label, key, value });
   };
-  const db = safeUrl(env.DATABASE_URL);
-  if (db) {
-    add("DATABASE_URL host+database", `${db.hostname.toLowerCase()}:${db.port || "5432"}/${decodeURIComponent(db.pathname.slice(1))}`);
-    add("DATABASE_URL credentials", db.username || db.password ? `${decodeURIComponent(db.username)}:${decodeURIComponent(db.password)}` : undefined);
-  } else add("DATABASE_URL", env.DATABASE_URL);
-  const redis = safeUrl(env.REDIS_URL);
-  if (redis) {
-    add("REDIS_URL host+database", `${redis.hostname.toLowerCase()}:${redis.port || "6379"}/${redis.pathname.slice(1) || "0"}`);
-    add("REDIS_URL password", redis.password ? decodeURIComponent(redis.password) : undefined);
-  } else add("REDIS_URL", env.REDIS_URL);
-  add("AWS_S3_BUCKET", env.AWS_S3_BUCKET);
-  for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENDGRID_API_KEY", "SLACK_WEBHOOK_URL", "SLACK_CHANNEL", "SENTRY_ENVIRONMENT"]) {
-    add(k, env[k]);
+
+  if (env.DATABASE_URL) {
+    const db = tryParse(parsePostgresUrl, env.DATABASE_URL, "DATABASE_URL");
+    if (db.ok) {
+      add("DATABASE_URL", `${db.url.hostPort}/${db.url.database}`, "DATABASE_URL server+database");
+      add("DATABASE_URL", `${db.url.user}@${db.url.hostPort}`, "DATABASE_URL role");
+      add("DATABASE_URL", db.url.password, "secret", "DATABASE_URL password");
+    } else {
+      problems.push(db.problem);
+      add("DATABASE_URL", env.DATABASE_URL);
+    }
   }
-  const share = safeUrl(env.SHARE_BASE_URL);
-  add("SHARE_BASE_URL host", share ? share.hostname.toLowerCase() : env.SHARE_BASE_URL);
-  return out;
+  if (env.REDIS_URL) {
+    const redis = tryParse(parseRedisUrl, env.REDIS_URL, "REDIS_URL");
+    if (redis.ok) {
+      add("REDIS_URL", redis.url.hostPort, "REDIS_URL server");
+      add("REDIS_URL", redis.url.password, "secret", "REDIS_URL password");
+    } else {
+      problems.push(redis.problem);
+      add("REDIS_URL", env.REDIS_URL);
+    }
+  }
+  for (const k of SECRET_KEYS) add(k, env[k], "secret", k);
+  add("AWS_ACCESS_KEY_ID", env.AWS_ACCESS_KEY_ID);
+  add("AWS_S3_BUCKET", env.AWS_S3_BUCKET?.toLowerCase());
+  add("SLACK_CHANNEL", env.SLACK_CHANNEL?.toLowerCase());
+  add("SENTRY_ENVIRONMENT", env.SENTRY_ENVIRONMENT);
+  if (env.SLACK_WEBHOOK_URL) add("SLACK_WEBHOOK_URL", normaliseHttpUrl(env.SLACK_WEBHOOK_URL) ?? env.SLACK_WEBHOOK_URL);
+  if (env.SENTRY_DSN) {
+    // a DSN is https://KEY@HOST/PROJECT: another key for the same project is still the same project
+    const dsn = normaliseHttpUrl(env.SENTRY_DSN);
+    if (dsn === undefined) add("SENTRY_DSN", env.SENTRY_DSN);
+    else {
+      const u = new URL(dsn);
+      add("SENTRY_DSN", `${u.host}${u.pathname}`, "SENTRY_DSN project");
+    }
+  }
+  if (env.SHARE_BASE_URL) add("SHARE_BASE_URL", httpHost(env.SHARE_BASE_URL) ?? env.SHARE_BASE_URL, "SHARE_BASE_URL host");
+  return { facets, problems };
 }
 
 export function auditEnvs(sources: readonly EnvSource[]): AuditResult {
-  const index = new Map<string, { key: string; value: string; environments: Set<string> }>();
+  const index = new Map<string, { value: string; labels: Set<string>; keys: Set<string>; environments: Set<string> }>();
+  const problems: AuditProblem[] = [];
   for (const s of sources) {
-    for (const [key, value] of isolationFacets(s.env)) {
-      const id = `${key}\u0000${value}`;
+    const { facets, problems: own } = isolationFacets(s.env);
+    for (const problem of own) problems.push({ environment: s.environment, source: s.source, problem });
+    for (const f of facets) {
+      const id = `${f.facet}\u0000${f.value}`;
       let e = index.get(id);
-      if (!e) index.set(id, (e = { key, value, environments: new Set() }));
+      if (!e) index.set(id, (e = { value: f.value, labels: new Set(), keys: new Set(), environments: new Set() }));
+      e.labels.add(f.label);
+      e.keys.add(f.key);
       e.environments.add(s.environment);
     }
   }
   const shared = [...index.values()]
     .filter((e) => e.environments.size > 1)
-    .map((e) => ({ key: e.key, fingerprint: fingerprint(e.value), environments: [...e.environments].sort() }))
+    .map((e) => ({
+      key: [...e.labels].sort().join(" = "),
+      keys: [...e.keys].sort(),
+      fingerprint: fingerprint(e.value),
+      environments: [...e.environments].sort(),
+    }))
     .sort((a, b) => a.key.localeCompare(b.key) || a.environments.join().localeCompare(b.environments.join()));
-  return { ok: shared.length === 0, files: sources.length, shared };
+  return { ok: shared.length === 0 && problems.length === 0, files: sources.length, shared, problems };
 }

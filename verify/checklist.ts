@@ -3,23 +3,20 @@
  * line with ✓ or ✗ and the reason. Secret values are never shown, only key names
  * and short fingerprints.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import { ConfigErrors, readStacksLeniently, validateStack } from "../config";
 import type { IdentityIndex } from "../config/isolation";
-import { describeForeign } from "../config/isolation";
 import { deriveNames } from "../config/naming";
 import type { RawStackConfig } from "../config/raw";
 import { identityIndexFor } from "../config/validate";
 import { gitStatusOf } from "../envfiles/write";
+import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
+import { fingerprint } from "../lib/fingerprint";
+import { foreignProblemsIn } from "../lib/foreign";
+import { auditEnvs } from "./audit";
 import type { CheckResult } from "./live";
 
 export type { CheckResult };
-
-/** A short, one-way fingerprint of a value, to tell values apart without showing them. */
-export function fingerprint(value: string): string {
-  return `sha256:${createHash("sha256").update(value).digest("hex").slice(0, 8)}`;
-}
 
 /** What this environment's values must be, from its stack file when there is one. */
 export interface Expected {
@@ -71,7 +68,11 @@ export interface ChecklistInput {
   readonly against?: { readonly file: string; readonly env: Readonly<Record<string, string>> };
 }
 
-/** Keys whose values must never be the same in two environments. */
+/**
+ * Keys whose values must never be the same in two environments. `--against`
+ * compares their parsed, normalised parts (see verify/audit.ts): servers,
+ * databases, roles, and passwords wherever they appear.
+ */
 export const CREDENTIAL_KEYS = [
   "DATABASE_URL",
   "REDIS_URL",
@@ -82,6 +83,7 @@ export const CREDENTIAL_KEYS = [
   "OPENAI_API_KEY",
   "SENDGRID_API_KEY",
   "SLACK_WEBHOOK_URL",
+  "SENTRY_DSN",
 ] as const;
 
 export const ITEMS = {
@@ -105,11 +107,11 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   const own = x.environment;
   const results: CheckResult[] = [];
   const add = (item: string, ok: boolean, reason: string) => results.push({ item, ok, reason });
+  /** The first identifier of another environment in the value, as written or percent-decoded. */
   const foreignIn = (key: string): string | undefined => {
     const v = env[key];
     if (v === undefined) return undefined;
-    const m = x.index.findForeign(v, own)[0];
-    return m ? `${key} ${describeForeign(m)}` : undefined;
+    return foreignProblemsIn(x.index, key, v, own)[0];
   };
   /** Adds an item for `key`: missing, foreign, or the given check. */
   const item = (label: string, key: string, check: (v: string) => string | undefined, okReason: (v: string) => string) => {
@@ -125,23 +127,22 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     ITEMS.database,
     "DATABASE_URL",
     (v) => {
-      const u = safeUrl(v);
-      if (!u || !/^postgres(ql)?:$/.test(u.protocol)) return "DATABASE_URL is not a postgresql:// URL";
-      const db = decodeURIComponent(u.pathname.replace(/^\//, ""));
-      return db === x.databaseName ? undefined : `DATABASE_URL names database "${db}", expected "${x.databaseName}"`;
+      const db = tryParse(parsePostgresUrl, v, "DATABASE_URL");
+      if (!db.ok) return db.problem;
+      return db.url.database === x.databaseName ? undefined : `DATABASE_URL names database "${db.url.database}", expected "${x.databaseName}"`;
     },
-    (v) => `database ${x.databaseName} on ${safeUrl(v)!.host} (${fingerprint(v)})`,
+    (v) => `database ${x.databaseName} on ${parsePostgresUrl(v).hostPort} (${fingerprint(v)})`,
   );
 
   item(
     ITEMS.redis,
     "REDIS_URL",
     (v) => {
-      const u = safeUrl(v);
-      if (!u || !/^rediss?:$/.test(u.protocol)) return "REDIS_URL is not a redis:// or rediss:// URL";
-      return u.protocol === "rediss:" ? undefined : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
+      const redis = tryParse(parseRedisUrl, v, "REDIS_URL");
+      if (!redis.ok) return redis.problem;
+      return redis.url.tls ? undefined : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
     },
-    (v) => `${safeUrl(v)!.host} (${fingerprint(v)})`,
+    (v) => `${parseRedisUrl(v).hostPort} (${fingerprint(v)})`,
   );
 
   item(ITEMS.bucket, "AWS_S3_BUCKET", (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`), (v) => v);
@@ -179,11 +180,15 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
     else if (other.env.OPENAI_API_KEY === o) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
     else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
-    const shared = CREDENTIAL_KEYS.filter((k) => env[k] && env[k] === other.env[k]);
+    const credentials = new Set<string>(CREDENTIAL_KEYS);
+    const shared = auditEnvs([
+      { environment: "this", source: input.file, env },
+      { environment: "other", source: other.file, env: other.env },
+    ]).shared.filter((s) => s.keys.some((k) => credentials.has(k)));
     add(
       ITEMS.credentials,
       shared.length === 0,
-      shared.length === 0 ? `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` : `shared with ${other.file}: ${shared.map((k) => `${k} (${fingerprint(env[k])})`).join(", ")}`,
+      shared.length === 0 ? `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` : `shared with ${other.file}: ${shared.map((s) => `${s.key} (${s.fingerprint})`).join(", ")}`,
     );
   } else {
     add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
@@ -199,8 +204,8 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   return results;
 }
 
-/** Parses a URL; undefined when it is not one. */
-export function safeUrl(v: string | undefined): URL | undefined {
+/** Parses an http(s) URL; undefined when it is not one. */
+function safeUrl(v: string | undefined): URL | undefined {
   if (!v) return undefined;
   try {
     return new URL(v);
@@ -208,4 +213,3 @@ export function safeUrl(v: string | undefined): URL | undefined {
     return undefined;
   }
 }
-

@@ -2,6 +2,10 @@
  * `verify --live`: checks an env file's own credentials against the real
  * servers. Each check yields one line of a checklist (✓/✗ with the reason).
  *
+ * Both URLs are read by lib/connectionUrl.ts, and the drivers are given exactly
+ * the parsed parts (host, port, user, password, database, TLS): never the raw
+ * URL string, never a default from the environment (PGHOST, PGOPTIONS, ~/.pgpass).
+ *
  * Reasons name the target as `host:port/database` and the role only: never a
  * password, never a URL with credentials. Every error message that reaches a
  * reason goes through `describeError`, which keeps the first line only and
@@ -13,6 +17,7 @@ import type { ConnectionOptions } from "tls";
 import { Client, type ClientConfig } from "pg";
 import { createClient } from "redis";
 import { deriveNames, ENVIRONMENT_PATTERN } from "../config/naming";
+import { parsePostgresUrl, parseRedisUrl, shown, type PostgresUrl, type RedisUrl } from "../lib/connectionUrl";
 
 /** One line of the checklist. */
 export interface CheckResult {
@@ -31,8 +36,15 @@ export interface PostgresLiveOptions {
 }
 
 export interface RedisLiveOptions {
-  /** The environment the env file belongs to (written to / compared with the marker key). */
+  /** The environment the env file belongs to (compared with the marker key). */
   environment: string;
+  /**
+   * Set the marker to this environment when it is absent (SET NX). Only the deploy
+   * job does this, right after `pulumi up`; without it a missing marker fails.
+   */
+  claim?: boolean;
+  /** The marker's key (default {@link REDIS_MARKER_KEY}; tests use keys of their own). */
+  markerKey?: string;
   /** Bound of the connection and of each command, in milliseconds (default 5000). */
   timeoutMs?: number;
 }
@@ -101,16 +113,9 @@ function describeError(err: unknown, secrets: readonly string[]): string {
   return message.length > 300 ? `${message.slice(0, 297)}...` : message;
 }
 
-/** The secrets of a URL, raw and decoded, for masking. */
-function urlSecrets(rawUrl: string, password: string): string[] {
-  const out = [rawUrl, password];
-  try {
-    const u = new URL(rawUrl);
-    out.push(u.password);
-  } catch {
-    // an unparsable URL was never used to connect: nothing more to mask
-  }
-  return out.filter((s) => s.length > 0);
+/** What to mask in messages: the raw URL and the password as written and decoded. */
+function urlSecrets(rawUrl: string, parsed?: { secrets: readonly string[] }): string[] {
+  return [rawUrl, ...(parsed?.secrets ?? [])].filter((s) => s.length > 0);
 }
 
 /** Runs `work`, rejecting with a timeout error after `ms` (the timer never keeps the process alive). */
@@ -123,70 +128,11 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** `host` as written in a URL, without the brackets of an IPv6 literal. */
-function bareHost(hostname: string): string {
-  return hostname.startsWith("[") && hostname.endsWith("]") ? hostname.slice(1, -1) : hostname;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 // ---------------------------------------------------------------------------
 // PostgreSQL
 // ---------------------------------------------------------------------------
 
-const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
-type SslMode = (typeof SSL_MODES)[number];
-
-interface PostgresTarget {
-  host: string;
-  /** `host:port` as displayed (IPv6 literals keep their brackets). */
-  hostPort: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-  sslMode: SslMode;
-  /** `sslrootcert` from the URL: CA file for verify-ca / verify-full. */
-  sslRootCert?: string;
-}
-
-function parsePostgresUrl(raw: string): PostgresTarget {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error("DATABASE_URL is not a valid URL");
-  }
-  if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
-    throw new Error(`DATABASE_URL must start with postgresql://, not ${u.protocol}//`);
-  }
-  if (!u.hostname) throw new Error("DATABASE_URL has no host");
-  const port = u.port ? Number(u.port) : 5432;
-  const database = safeDecode(u.pathname.replace(/^\//, ""));
-  if (!database) throw new Error(`DATABASE_URL for ${u.hostname}:${port} names no database`);
-  const user = safeDecode(u.username);
-  if (!user) throw new Error(`DATABASE_URL for ${u.hostname}:${port}/${database} names no role`);
-  const rawMode = u.searchParams.get("sslmode") ?? "prefer"; // libpq's default
-  if (!(SSL_MODES as readonly string[]).includes(rawMode)) {
-    throw new Error(`DATABASE_URL has an unknown sslmode "${rawMode}" (expected one of ${SSL_MODES.join(", ")})`);
-  }
-  return {
-    host: bareHost(u.hostname),
-    hostPort: `${u.hostname}:${port}`,
-    port,
-    user,
-    password: safeDecode(u.password),
-    database,
-    sslMode: rawMode as SslMode,
-    sslRootCert: u.searchParams.get("sslrootcert") ?? undefined,
-  };
-}
+type PostgresTarget = PostgresUrl;
 
 /**
  * The TLS settings to try, in order, for an sslmode. node-postgres cannot
@@ -195,7 +141,8 @@ function parsePostgresUrl(raw: string): PostgresTarget {
  */
 function sslAttempts(t: PostgresTarget): Array<false | ConnectionOptions> {
   const noVerify: ConnectionOptions = { rejectUnauthorized: false };
-  const ca = t.sslRootCert ? { ca: readFileSync(t.sslRootCert, "utf8") } : {};
+  // sslrootcert=system: the system's trusted roots, which are Node's default
+  const ca = t.sslRootCert && t.sslRootCert !== "system" ? { ca: readFileSync(t.sslRootCert, "utf8") } : {};
   switch (t.sslMode) {
     case "disable":
     case "allow":
@@ -217,36 +164,64 @@ function tlsLabel(ssl: false | ConnectionOptions): string {
   return ssl.rejectUnauthorized ? "over verified TLS" : "over TLS (certificate not verified)";
 }
 
+/** How long to wait for a connection: the URL's connect_timeout when shorter (libpq waits at least 2 s). */
+function connectBound(t: PostgresTarget, timeoutMs: number): number {
+  const seconds = t.connectTimeoutSeconds;
+  return seconds === undefined || seconds === 0 ? timeoutMs : Math.min(timeoutMs, Math.max(2, seconds) * 1000);
+}
+
+/**
+ * Exactly the parsed URL's parts. The password is a function so that node-postgres
+ * never falls back to PGPASSWORD or ~/.pgpass when the URL has none.
+ */
 function pgConfig(t: PostgresTarget, database: string, ssl: false | ConnectionOptions, timeoutMs: number): ClientConfig {
+  const password = t.password ?? "";
   return {
     host: t.host,
     port: t.port,
     user: t.user,
-    password: t.password,
+    password: async () => password,
     database,
     ssl,
-    connectionTimeoutMillis: timeoutMs,
+    connectionTimeoutMillis: connectBound(t, timeoutMs),
     statement_timeout: timeoutMs,
     lock_timeout: timeoutMs,
     query_timeout: timeoutMs,
-    application_name: "mina-verify",
+    application_name: t.applicationName ?? "mina-verify",
   };
+}
+
+/**
+ * node-postgres fills every setting it is not given (or given empty) from PG*
+ * variables: PGOPTIONS, PGSSLMODE, PGCLIENT_ENCODING, PGREPLICATION... It reads
+ * them only while constructing the client, so they are hidden for that moment.
+ */
+function newPgClient(config: ClientConfig): Client {
+  const hidden = Object.keys(process.env).filter((k) => /^PG/i.test(k));
+  const saved = hidden.map((k) => [k, process.env[k]] as const);
+  for (const k of hidden) delete process.env[k];
+  try {
+    return new Client(config);
+  } finally {
+    for (const [k, v] of saved) process.env[k] = v;
+  }
 }
 
 /** Opens a client or rejects; a failed client is already closed. */
 async function pgConnect(config: ClientConfig, timeoutMs: number): Promise<Client> {
-  const client = new Client(config);
+  const client = newPgClient(config);
+  const connectMs = config.connectionTimeoutMillis ?? timeoutMs;
   // errors after connect (server restart, terminated backend) must not crash the process
   client.on("error", () => undefined);
   try {
     // pg bounds the connection itself; the outer deadline also covers DNS and TLS stalls
-    await withDeadline(client.connect(), timeoutMs + 1000, "connect");
+    await withDeadline(client.connect(), connectMs + 1000, "connect");
     return client;
   } catch (err) {
     await pgClose(client);
     // pg's own connection timeout reads "timeout expired": say what it means
     if (err instanceof Error && /^timeout expired$|connection timeout/i.test(err.message)) {
-      throw new Error(`no answer within ${timeoutMs} ms`);
+      throw new Error(`no answer within ${connectMs} ms`);
     }
     throw err;
   }
@@ -275,9 +250,9 @@ export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveO
   try {
     target = parsePostgresUrl(databaseUrl);
   } catch (err) {
-    return [{ item: PG_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(databaseUrl, "")) }];
+    return [{ item: PG_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(databaseUrl)) }];
   }
-  const secrets = urlSecrets(databaseUrl, target.password);
+  const secrets = urlSecrets(databaseUrl, target);
   const where = (database: string) => `${target.hostPort}/${database}`;
   const as = `as ${target.user}`;
 
@@ -400,57 +375,24 @@ async function checkNoAccess(
 // Redis
 // ---------------------------------------------------------------------------
 
-interface RedisTarget {
-  host: string;
-  hostPort: string;
-  port: number;
-  tls: boolean;
-  username?: string;
-  password?: string;
-  database: number;
-}
-
-function parseRedisUrl(raw: string): RedisTarget {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error("REDIS_URL is not a valid URL");
-  }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
-    throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${u.protocol}//`);
-  }
-  if (!u.hostname) throw new Error("REDIS_URL has no host");
-  const port = u.port ? Number(u.port) : 6379;
-  const path = u.pathname.replace(/^\//, "");
-  if (path !== "" && !/^\d+$/.test(path)) throw new Error(`REDIS_URL for ${u.hostname}:${port} has a database index that is not a number`);
-  return {
-    host: bareHost(u.hostname),
-    hostPort: `${u.hostname}:${port}`,
-    port,
-    tls: u.protocol === "rediss:",
-    username: u.username ? safeDecode(u.username) : undefined,
-    password: u.password ? safeDecode(u.password) : undefined,
-    database: path === "" ? 0 : Number(path),
-  };
-}
-
 /**
  * Checks REDIS_URL against its server: it answers PING, reports its version
- * and database index, and its environment marker names this environment
- * (an unmarked database is claimed for it).
+ * and database index, and its environment marker names this environment.
+ * A database without a marker fails, unless `claim` is set: then it is claimed
+ * for this environment (the deploy job does that right after `pulumi up`).
  */
 export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): Promise<CheckResult[]> {
   assertEnvironment(opts.environment);
   const timeoutMs = positiveTimeout(opts.timeoutMs);
 
-  let target: RedisTarget;
+  let target: RedisUrl;
   try {
     target = parseRedisUrl(redisUrl);
   } catch (err) {
-    return [{ item: REDIS_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(redisUrl, "")) }];
+    return [{ item: REDIS_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(redisUrl)) }];
   }
-  const secrets = urlSecrets(redisUrl, target.password ?? "");
+  const secrets = urlSecrets(redisUrl, target);
+  const markerKey = opts.markerKey ?? REDIS_MARKER_KEY;
   const where = `${target.hostPort}/${target.database}`;
   const socketCommon = { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
 
@@ -523,10 +465,12 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
     results.push(
       await checkMarker(
         {
-          setIfAbsent: (value) => bounded(client.set(REDIS_MARKER_KEY, value, { condition: "NX" }), "SET NX"),
-          get: () => bounded(client.get(REDIS_MARKER_KEY), "GET"),
+          key: markerKey,
+          setIfAbsent: (value) => bounded(client.set(markerKey, value, { condition: "NX" }), "SET NX"),
+          get: () => bounded(client.get(markerKey), "GET"),
         },
         opts.environment,
+        opts.claim === true,
         where,
         secrets,
       ),
@@ -547,29 +491,42 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
 
 /** The two marker commands, already bounded. */
 interface MarkerStore {
+  readonly key: string;
   /** SET NX: "OK" when the key was absent and is now set, null when it was present. */
   setIfAbsent(value: string): Promise<string | null>;
   get(): Promise<string | null>;
 }
 
-async function checkMarker(store: MarkerStore, environment: string, where: string, secrets: readonly string[]): Promise<CheckResult> {
+async function checkMarker(
+  store: MarkerStore,
+  environment: string,
+  claim: boolean,
+  where: string,
+  secrets: readonly string[],
+): Promise<CheckResult> {
   const item = REDIS_ITEMS.marker;
   try {
-    const claimed = await store.setIfAbsent(environment);
-    if (claimed === "OK") {
-      return { item, ok: true, reason: `${REDIS_MARKER_KEY} was absent on ${where}: claimed for ${environment}` };
+    if (claim) {
+      const claimed = await store.setIfAbsent(environment);
+      if (claimed === "OK") {
+        return { item, ok: true, reason: `${store.key} was absent on ${where}: claimed for ${environment}` };
+      }
     }
     const owner = await store.get();
-    if (owner === environment) return { item, ok: true, reason: `${REDIS_MARKER_KEY} on ${where} says ${environment}` };
+    if (owner === environment) return { item, ok: true, reason: `${store.key} on ${where} says ${environment}` };
     if (owner === null) {
-      return { item, ok: false, reason: `${REDIS_MARKER_KEY} on ${where} vanished between SET NX and GET: run verify again` };
+      return claim
+        ? { item, ok: false, reason: `${store.key} on ${where} vanished between SET NX and GET: run verify again` }
+        : { item, ok: false, reason: `no environment marker on ${where}: the deploy job claims it with verify --live --claim right after pulumi up` };
     }
+    // the marker is whatever the server holds: shown escaped and short, on one line
+    const named = /^[a-z][a-z0-9-]{0,62}$/.test(owner) ? owner : shown(owner, 40);
     return {
       item,
       ok: false,
-      reason: `this Redis database belongs to ${owner}: sharing it means feature-flag and session changes leak between environments (${where}, ${REDIS_MARKER_KEY} = ${JSON.stringify(owner)}, expected ${environment})`,
+      reason: `this Redis database belongs to ${named}: sharing it means feature-flag and session changes leak between environments (${where}, ${store.key} = ${shown(owner, 40)}, expected ${environment})`,
     };
   } catch (err) {
-    return { item, ok: false, reason: `cannot read or set ${REDIS_MARKER_KEY} on ${where}: ${describeError(err, secrets)}` };
+    return { item, ok: false, reason: `cannot ${claim ? "read or set" : "read"} ${store.key} on ${where}: ${describeError(err, secrets)}` };
   }
 }

@@ -1,0 +1,239 @@
+/**
+ * audit and verify --against compare parsed, normalised values: the same server,
+ * database, role or password spelt differently is still shared. Only fingerprints
+ * are ever reported.
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fingerprint } from "../lib/fingerprint";
+import { auditEnvs, type AuditResult } from "../verify/audit";
+import { expectationsFor, ITEMS, offlineChecklist } from "../verify/checklist";
+import { REPO } from "./helpers";
+
+const STAGING: Record<string, string> = {
+  ENVIRONMENT: "staging",
+  DATABASE_URL: "postgresql://mina_staging_app:stagingDbPass1@pg-shared.internal.mina.app:5432/mina_staging?sslmode=require",
+  REDIS_URL: "rediss://default:stagingRedisPass1@mina-staging-0a9fe.upstash.io:6379",
+  AWS_S3_BUCKET: "mina-audio-staging",
+  AWS_ACCESS_KEY_ID: "AKIASTAGING000000001",
+  AWS_SECRET_ACCESS_KEY: "stagingAwsSecret1",
+  SECRET_KEY: "a".repeat(64),
+  SESSION_SECRET: "b".repeat(64),
+  OPENAI_API_KEY: "sk-staging-1",
+  SENTRY_DSN: "https://stagingkey@o1.ingest.sentry.io/11",
+  SENTRY_ENVIRONMENT: "staging",
+  SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B1/stagingHook",
+  SLACK_CHANNEL: "#mina-staging-alerts",
+  SHARE_BASE_URL: "https://staging.mina.app",
+};
+
+const PRODUCTION: Record<string, string> = {
+  ENVIRONMENT: "production",
+  DATABASE_URL: "postgresql://mina_production_admin:prodDbPass1@mina-production.abc.us-east-1.rds.amazonaws.com:5432/mina_production?sslmode=verify-full",
+  REDIS_URL: "rediss://default:prodRedisPass1@mina-production-7c1d2.upstash.io:6379",
+  AWS_S3_BUCKET: "mina-audio-production",
+  AWS_ACCESS_KEY_ID: "AKIAPRODUCTION000001",
+  AWS_SECRET_ACCESS_KEY: "prodAwsSecret1",
+  SECRET_KEY: "c".repeat(64),
+  SESSION_SECRET: "d".repeat(64),
+  OPENAI_API_KEY: "sk-production-1",
+  SENTRY_DSN: "https://prodkey@o1.ingest.sentry.io/22",
+  SENTRY_ENVIRONMENT: "production",
+  SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B2/prodHook",
+  SLACK_CHANNEL: "#mina-alerts",
+  SHARE_BASE_URL: "https://mina.app",
+};
+
+const audit = (staging: Record<string, string>, production: Record<string, string>): AuditResult =>
+  auditEnvs([
+    { environment: "staging", source: ".env.staging.local", env: staging },
+    { environment: "production", source: ".env.production.local", env: production },
+  ]);
+const sharedKeys = (r: AuditResult) => r.shared.map((s) => s.key);
+
+/** Every secret of STAGING: whole values of secret keys and the passwords inside its URLs. */
+const STAGING_SECRETS = [
+  ...["DATABASE_URL", "REDIS_URL", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENTRY_DSN", "SLACK_WEBHOOK_URL"].map((k) => STAGING[k]!),
+  "stagingDbPass1",
+  "stagingRedisPass1",
+  "stagingkey",
+  "stagingHook",
+];
+
+/** Asserts that no secret appears anywhere in the result. */
+function assertNoSecrets(r: unknown): void {
+  const text = JSON.stringify(r);
+  for (const secret of STAGING_SECRETS) assert.ok(!text.includes(secret), `a secret appears in ${text}`);
+}
+
+describe("audit: parsed, normalised comparison", () => {
+  it("two environments that share nothing pass (control)", () => {
+    const r = audit(STAGING, PRODUCTION);
+    assert.deepEqual(r.shared, []);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.ok, true);
+  });
+
+  describe("REDIS_URL server is host:port", () => {
+    const sameServer: [string, string][] = [
+      ["another database index", "rediss://default:prodRedisPass1@mina-staging-0a9fe.upstash.io:6379/3"],
+      ["another user", "rediss://someone:prodRedisPass1@mina-staging-0a9fe.upstash.io:6379"],
+      ["an uppercase host", "rediss://default:prodRedisPass1@MINA-Staging-0A9FE.Upstash.IO:6379"],
+      ["a trailing dot", "rediss://default:prodRedisPass1@mina-staging-0a9fe.upstash.io.:6379"],
+      ["the default port left out", "rediss://default:prodRedisPass1@mina-staging-0a9fe.upstash.io"],
+      ["a percent-encoded host", "rediss://default:prodRedisPass1@%6dina-staging-0a9fe.upstash.io:6379/1"],
+    ];
+    for (const [what, url] of sameServer) {
+      it(`the same server with ${what} is shared`, () => {
+        const r = audit(STAGING, { ...PRODUCTION, REDIS_URL: url });
+        assert.deepEqual(sharedKeys(r), ["REDIS_URL server"]);
+        assert.equal(r.shared[0]!.fingerprint, fingerprint("mina-staging-0a9fe.upstash.io:6379"));
+        assert.deepEqual(r.shared[0]!.environments, ["production", "staging"]);
+        assert.equal(r.ok, false);
+      });
+    }
+    it("another port is another server (control)", () => {
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, REDIS_URL: "rediss://default:prodRedisPass1@mina-staging-0a9fe.upstash.io:6380" })), []);
+    });
+  });
+
+  describe("DATABASE_URL server+database and role", () => {
+    it("the same database spelt with capitals, a trailing dot, no port and a percent-encoded name is shared", () => {
+      const url = "postgresql://mina_production_admin:prodDbPass1@PG-Shared.Internal.MINA.app./%6d%69%6e%61_staging?sslmode=require";
+      const r = audit(STAGING, { ...PRODUCTION, DATABASE_URL: url });
+      assert.deepEqual(sharedKeys(r), ["DATABASE_URL server+database"]);
+      assert.equal(r.shared[0]!.fingerprint, fingerprint("pg-shared.internal.mina.app:5432/mina_staging"));
+    });
+
+    it("the same role on the same server is shared, even for another database", () => {
+      const url = "postgresql://mina_staging_app:prodDbPass1@pg-shared.internal.mina.app.:5432/mina_production";
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), ["DATABASE_URL role"]);
+    });
+
+    it("another database on a shared server, as another role, is not shared (server mode)", () => {
+      const url = "postgresql://mina_production_app:prodDbPass1@pg-shared.internal.mina.app:5432/mina_production";
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), []);
+    });
+  });
+
+  describe("passwords and secrets are compared wherever they appear", () => {
+    it("DATABASE_URL's password equal to another environment's REDIS_URL password", () => {
+      const r = audit(STAGING, { ...PRODUCTION, REDIS_URL: "rediss://default:stagingDbPass1@mina-production-7c1d2.upstash.io:6379" });
+      assert.deepEqual(sharedKeys(r), ["DATABASE_URL password = REDIS_URL password"]);
+      assert.deepEqual(r.shared[0]!.keys, ["DATABASE_URL", "REDIS_URL"]);
+      assert.equal(r.shared[0]!.fingerprint, fingerprint("stagingDbPass1"));
+    });
+
+    it("the same password percent-encoded differently", () => {
+      const r = audit(STAGING, { ...PRODUCTION, DATABASE_URL: PRODUCTION.DATABASE_URL.replace("prodDbPass1", "%73tagingDbPass%31") });
+      assert.deepEqual(sharedKeys(r), ["DATABASE_URL password"]);
+    });
+
+    it("a URL password equal to another environment's SECRET_KEY", () => {
+      const r = audit(STAGING, { ...PRODUCTION, SECRET_KEY: "stagingRedisPass1" });
+      assert.deepEqual(sharedKeys(r), ["REDIS_URL password = SECRET_KEY"]);
+    });
+
+    it("one secret key reused as another (SESSION_SECRET of one is SECRET_KEY of the other)", () => {
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SECRET_KEY: STAGING.SESSION_SECRET })), ["SECRET_KEY = SESSION_SECRET"]);
+    });
+
+    it("the same key in the same variable keeps its name", () => {
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, OPENAI_API_KEY: STAGING.OPENAI_API_KEY })), ["OPENAI_API_KEY"]);
+    });
+  });
+
+  describe("SENTRY_DSN and SLACK_WEBHOOK_URL", () => {
+    it("the same Sentry project, spelt differently or with another key, is shared", () => {
+      for (const dsn of ["HTTPS://stagingkey@O1.Ingest.Sentry.IO.:443/11", "https://otherkey@o1.ingest.sentry.io/11"]) {
+        const r = audit(STAGING, { ...PRODUCTION, SENTRY_DSN: dsn });
+        assert.deepEqual(sharedKeys(r), ["SENTRY_DSN project"], dsn);
+      }
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://stagingkey@o1.ingest.sentry.io/12" })), [], "another project");
+    });
+
+    it("the same Slack webhook spelt differently is shared; another path is not", () => {
+      for (const hook of ["https://HOOKS.slack.com.:443/services/T0/B1/stagingHook", "https://hooks.slack.com/services/T0/B1/stagingHook#x", "https://hooks.slack.com/%73ervices/T0/B1/stagingHook"]) {
+        assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SLACK_WEBHOOK_URL: hook })), ["SLACK_WEBHOOK_URL"], hook);
+      }
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B1/STAGINGHOOK" })), []);
+    });
+  });
+
+  it("a URL the strict parser refuses cannot be compared: the audit fails naming it", () => {
+    const r = audit({ ...STAGING, DATABASE_URL: `${STAGING.DATABASE_URL}&host=mina-production.abc.us-east-1.rds.amazonaws.com` }, PRODUCTION);
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.problems, [
+      {
+        environment: "staging",
+        source: ".env.staging.local",
+        problem: `DATABASE_URL: query parameter "host" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted`,
+      },
+    ]);
+  });
+
+  it("never reports a value, only fingerprints", () => {
+    const leaky = { ...PRODUCTION, DATABASE_URL: STAGING.DATABASE_URL, REDIS_URL: STAGING.REDIS_URL, SENTRY_DSN: STAGING.SENTRY_DSN, SLACK_WEBHOOK_URL: STAGING.SLACK_WEBHOOK_URL, SECRET_KEY: STAGING.SECRET_KEY };
+    const r = audit(STAGING, leaky);
+    assert.ok(r.shared.length >= 7, JSON.stringify(r.shared));
+    for (const s of r.shared) assert.match(s.fingerprint, /^sha256:[0-9a-f]{8}$/);
+    assertNoSecrets(r);
+  });
+});
+
+describe("verify --against: the credentials item compares parsed values", () => {
+  let dir: string;
+  let file: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-against-"));
+    execFileSync("git", ["init", "-q"], { cwd: dir });
+    fs.writeFileSync(path.join(dir, ".gitignore"), ".env.*.local\n");
+    file = path.join(dir, ".env.staging.local");
+    fs.writeFileSync(file, "", { mode: 0o600 });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const credentials = (other: Record<string, string>) => {
+    const results = offlineChecklist({ file, env: STAGING, expected: expectationsFor(REPO, "staging"), against: { file: ".env.production.local", env: other } });
+    const item = results.find((r) => r.item === ITEMS.credentials);
+    assert.ok(item);
+    assertNoSecrets(results);
+    return item;
+  };
+
+  it("passes when nothing is shared, counting the credentials it compared", () => {
+    const item = credentials(PRODUCTION);
+    assert.equal(item.ok, true);
+    assert.equal(item.reason, "none of 10 credentials is shared with .env.production.local");
+  });
+
+  it("fails for the same Redis server under another index and user, and for a password reused across keys", () => {
+    const item = credentials({
+      ...PRODUCTION,
+      REDIS_URL: "rediss://someone:stagingDbPass1@MINA-STAGING-0a9fe.upstash.io.:6379/2",
+    });
+    assert.equal(item.ok, false);
+    assert.equal(
+      item.reason,
+      `shared with .env.production.local: DATABASE_URL password = REDIS_URL password (${fingerprint("stagingDbPass1")}), REDIS_URL server (${fingerprint("mina-staging-0a9fe.upstash.io:6379")})`,
+    );
+  });
+
+  it("fails for the same database spelt differently and for the same Sentry project", () => {
+    const item = credentials({
+      ...PRODUCTION,
+      DATABASE_URL: "postgresql://mina_production_admin:prodDbPass1@PG-SHARED.internal.mina.app.:5432/%6dina_staging",
+      SENTRY_DSN: "https://prodkey@O1.ingest.sentry.io/11",
+    });
+    assert.equal(item.ok, false);
+    assert.match(item.reason, /^shared with \.env\.production\.local: DATABASE_URL server\+database \(sha256:[0-9a-f]{8}\), SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/);
+  });
+
+  it("does not count shared non-credentials (they have items of their own)", () => {
+    const item = credentials({ ...PRODUCTION, SLACK_CHANNEL: STAGING.SLACK_CHANNEL });
+    assert.equal(item.ok, true);
+  });
+});
