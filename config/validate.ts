@@ -20,6 +20,7 @@ import {
   unreadableSiblingProblems,
   whitespaceProblems,
 } from "./checks";
+import { percentDecoded } from "../lib/connectionUrl";
 import type { ProjectFile } from "./project";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
 import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
@@ -241,7 +242,8 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   for (const [key, value] of Object.entries(raw.values)) {
     if (notScanned.has(key)) continue;
     const seen = new Set<string>();
-    for (const s of stringsIn(value)) {
+    // As written and percent-decoded: a client connects with the decoded name (`%6d%69%6e%61_production`).
+    for (const s of stringsIn(value).flatMap((x) => [x, percentDecoded(x)])) {
       for (const m of index.findForeign(s, environment)) {
         const line = describeForeign(m);
         if (!seen.has(line)) {

@@ -400,3 +400,13 @@ function engineConfig(raw: ReturnType<typeof stagingRaw>): Record<string, string
 function isSecretIn(raw: ReturnType<typeof stagingRaw>): (key: string) => boolean {
   return (key) => raw.values[key] instanceof SecureValue;
 }
+
+describe("percent-encoding hides no identifier from config validation", () => {
+  it("finds production's database name in a percent-encoded secret", () => {
+    const raw = stagingRaw({ "mina:slackWebhookUrl": new SecureValue("https://hooks.example.com/%6d%69%6e%61_%70roduction") });
+    assert.throws(
+      () => validateStack(raw, { siblings: [raw, productionRaw()], requireSecrets: true }),
+      (e: unknown) => e instanceof ConfigErrors && e.errors.some((x) => x.message === 'Pulumi.staging.yaml: mina:slackWebhookUrl: carries production\'s database name "mina_production"') && !e.message.includes("hooks.example"),
+    );
+  });
+});
