@@ -90,7 +90,9 @@ export function foreignProblems(env: Readonly<Record<string, string>>, stack: st
     const parsed = tryParse(parse, v, key);
     if (!parsed.ok) problems.push(parsed.problem);
   }
-  const { index } = expectationsFor(dir, stack);
+  const { index, unreadable } = expectationsFor(dir, stack);
+  // Fail closed: a stack file that cannot be read hides identifiers this env must not carry.
+  for (const u of unreadable ?? []) problems.push(`cannot check against ${u}: fix or remove that file first`);
   for (const [key, value] of Object.entries(env)) {
     problems.push(...foreignProblemsIn(index, key, value, stack).slice(0, 1));
   }

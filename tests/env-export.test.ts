@@ -107,3 +107,29 @@ describe("env export: only the program's own variables", () => {
     assert.ok(!message.includes("secret-"), message);
   });
 });
+
+describe("env export and verify fail closed on a stack file that cannot be read", () => {
+  it("refuses to export, and verify fails an item, naming the broken file", () => {
+    const fs = require("fs") as typeof import("fs");
+    const { tempProject } = require("./helpers") as typeof import("./helpers");
+    const { expectationsFor, offlineChecklist, ITEMS } = require("../verify/checklist") as typeof import("../verify/checklist");
+    const { dir, cleanup } = tempProject({
+      "Pulumi.staging.yaml": fs.readFileSync(`${REPO}/Pulumi.staging.yaml`, "utf8"),
+      "Pulumi.production.yaml": fs.readFileSync(`${REPO}/Pulumi.production.yaml`, "utf8"),
+      "Pulumi.demo.yaml": "config: [broken",
+    });
+    try {
+      const problems = foreignProblems(STAGING, "staging", dir);
+      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.match(problems[0], /^cannot check against Pulumi\.demo\.yaml: not valid YAML.*: fix or remove that file first$/);
+      const file = `${dir}/.env.staging.local`;
+      fs.writeFileSync(file, "ENVIRONMENT=staging\n", { mode: 0o600 });
+      const results = offlineChecklist({ file, env: STAGING, expected: expectationsFor(dir, "staging") });
+      const item = results.find((r) => r.item === ITEMS.stackFiles);
+      assert.ok(item && !item.ok, JSON.stringify(results));
+      assert.match(item.reason, /Pulumi\.demo\.yaml/);
+    } finally {
+      cleanup();
+    }
+  });
+});

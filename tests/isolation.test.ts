@@ -72,8 +72,12 @@ describe("isolation: an unreadable stack file hides no other environment", () =>
       "Pulumi.qa.yaml": "config: [broken",
     });
     try {
-      const found = expectationsFor(dir, "staging").index.findForeign("arn:aws:iam::123456789012:user/x", "staging");
+      const expected = expectationsFor(dir, "staging");
+      const found = expected.index.findForeign("arn:aws:iam::123456789012:user/x", "staging");
       assert.deepEqual(found.map((m) => `${m.environment}/${m.kind}`), ["production/account id"]);
+      // And the broken file is named, so env export and verify fail closed on it.
+      assert.equal(expected.unreadable?.length, 1);
+      assert.match(expected.unreadable![0], /^Pulumi\.qa\.yaml: not valid YAML/);
     } finally {
       cleanup();
     }

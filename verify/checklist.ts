@@ -30,6 +30,8 @@ export interface Expected {
   /** Other environments' database names (for `--live`). */
   readonly otherDatabases: readonly string[];
   readonly index: IdentityIndex;
+  /** Stack files that cannot be read: their identifiers are unknown, so the checks cannot be complete. */
+  readonly unreadable?: readonly string[];
 }
 
 /** Builds expectations for `stack` from the project's stack files (falls back to derived names). */
@@ -57,6 +59,7 @@ export function expectationsFor(dir: string, stack: string, stacks: RawStackConf
     shareDomain,
     otherDatabases: others.map((o) => deriveNames(o).databaseName),
     index,
+    unreadable: stacks.filter((s) => s.unreadable).map((s) => s.unreadable!),
   };
 }
 
@@ -99,6 +102,7 @@ export const ITEMS = {
   credentials: "no credential shared with the other environment",
   gitignored: "file is ignored by git",
   mode: "file mode is 0600",
+  stackFiles: "every stack file can be read",
 } as const;
 
 /** Runs every offline item of the checklist. */
@@ -120,6 +124,11 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     const problem = foreignIn(key) ?? check(v);
     add(label, problem === undefined, problem ?? okReason(v));
   };
+
+  // Fail closed: another stack file that cannot be read hides identifiers this file must not carry.
+  if (x.unreadable && x.unreadable.length > 0) {
+    add(ITEMS.stackFiles, false, `cannot check against ${x.unreadable.join("; ")}: fix or remove that file first`);
+  }
 
   item(ITEMS.environment, "ENVIRONMENT", (v) => (v === own ? undefined : `ENVIRONMENT is "${v}", the stack is "${own}"`), () => `ENVIRONMENT=${own}`);
 
