@@ -1,11 +1,13 @@
 /**
- * Markdown safety: a value in the plan's Markdown (a resource or stack name, an
- * error, a variable) cannot change the comment's structure. Each renderer runs twice, with plain values and with hostile
+ * Markdown safety: a value in the plan's or the plan diff's Markdown (a resource
+ * or stack name, a ref, a provider input, an error) cannot change the comment's
+ * structure. Each renderer runs twice, with plain values and with hostile
  * ones, and the two outputs must have the same structure line by line.
  */
 import { strict as assert } from "node:assert";
 import { md, oneLine } from "../cli/lib/markdown";
 import type { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
+import { diffPlans, renderPlanDiffMarkdown } from "../cli/lib/planDiff";
 import { renderMarkdown } from "../cli/lib/render";
 
 /** Values that try to break out: each is put in front of every value of a rendering. */
@@ -151,5 +153,26 @@ describe("markdown: values cannot change the structure", () => {
         ),
       "plan",
     );
+  });
+
+  it("in the plan diff (base ref, stacks, resources, physical names, notes, provider inputs, problems)", () => {
+    assertSafeFor((v) => {
+      const provider = (region: string): PlannedResource => ({
+        ...resource(v, "aws"),
+        type: "pulumi:providers:aws",
+        physicalName: undefined,
+        providerInputs: { [v("region")]: { value: v(region) }, [v("token")]: { secret: true, fingerprint: region } },
+      });
+      const under = (r: PlannedResource) => ({ ...r, provider: `pulumi:providers:aws::${v("aws")}` });
+      const base = planOf([
+        stack(v, "one", [provider("us-east-1"), under(resource(v, "kept")), resource(v, "removed"), resource(v, "renamed")]),
+        stack(v, "gone", [resource(v, "old")]),
+      ]);
+      const head = planOf([
+        stack(v, "one", [provider("eu-west-1"), under(resource(v, "kept")), resource(v, "renamed", { physicalName: v("new-name") }), resource(v, "added")]),
+        stack(v, "new", [resource(v, "fresh")]),
+      ]);
+      return renderPlanDiffMarkdown(diffPlans(base, head, { base: v("origin/main"), baseCommit: "0123456789abcdef0123456789abcdef01234567" }), head);
+    }, "plan diff");
   });
 });
