@@ -1,10 +1,11 @@
 /**
- * Markdown safety: a value in the plan's or the plan diff's Markdown (a resource
- * or stack name, a ref, a provider input, an error) cannot change the comment's
- * structure. Each renderer runs twice, with plain values and with hostile
+ * Markdown safety: a value in the plan, the plan diff or the gate's Markdown (a
+ * resource or stack name, a ref, a provider input, a diagnostic) cannot change the
+ * comment's structure. Each renderer runs twice, with plain values and with hostile
  * ones, and the two outputs must have the same structure line by line.
  */
 import { strict as assert } from "node:assert";
+import { decide, DangerousOp, renderDecisionMarkdown } from "../cli/lib/gate";
 import { md, oneLine } from "../cli/lib/markdown";
 import type { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
 import { diffPlans, renderPlanDiffMarkdown } from "../cli/lib/planDiff";
@@ -174,5 +175,22 @@ describe("markdown: values cannot change the structure", () => {
       ]);
       return renderPlanDiffMarkdown(diffPlans(base, head, { base: v("origin/main"), baseCommit: "0123456789abcdef0123456789abcdef01234567" }), head);
     }, "plan diff");
+  });
+
+  it("in the gate (stack, type, name, detail, incomplete input, approval label)", () => {
+    assertSafeFor((v) => {
+      const ops: DangerousOp[] = (["delete", "replace", "rotates a credential", "may be replaced"] as const).map((kind, i) => ({
+        stack: v("staging"),
+        kind,
+        op: "delete",
+        type: `example:index/thing:${v("Thing")}`,
+        name: v(`name${i}`),
+        source: "preview",
+        detail: v("replaced because of: bucket"),
+      }));
+      const byLabel = decide(ops, [], { approvalLabel: v("allow-data-loss"), incomplete: [v("p.json: the preview reported an error: boom")] });
+      const approved = decide(ops, [v("ok")], { approvalLabel: v("ok") });
+      return [byLabel, approved].map(renderDecisionMarkdown).join("\n");
+    }, "gate");
   });
 });

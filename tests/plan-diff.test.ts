@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionText } from "../cli/lib/gate";
 import { Plan, PlannedResource, planStack, StackPlan } from "../cli/lib/plan";
 import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../cli/lib/planDiff";
 import { SecureValue } from "../config/raw";
@@ -211,7 +212,7 @@ describe("provider inputs: what the offline diff cannot clear", function () {
   const planOf = async (overrides: Record<string, unknown> = {}) => plan([await planStack(REPO, "staging", [stagingRaw(overrides), productionRaw()])]);
   const AWS = "pulumi:providers:aws::mina-staging-aws";
 
-  it("lists every resource under a provider whose region changes as 'may be replaced'", async () => {
+  it("lists every resource under a provider whose region changes as 'may be replaced', and the gate holds them", async () => {
     const base = await planOf();
     const head = await planOf({ "aws:region": "eu-west-1" });
     const diff = diffPlans(base, head, { base: "origin/main" });
@@ -233,6 +234,10 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     const md = renderPlanDiffMarkdown(diff);
     assert.match(md, /\*\*Provider inputs change\*\* \(every resource under the provider may be replaced\):\n\n- aws provider mina-staging-aws: region us-east-1 -&gt; eu-west-1/);
 
+    const d = decide(dangerousFromPlanDiff(JSON.parse(JSON.stringify(diff))), []);
+    assert.equal(d.ok, false);
+    assert.ok(d.dangerous.filter((o) => o.kind === "may be replaced").length >= underAws.length);
+    assert.equal(decide(dangerousFromPlanDiff(diff), ["allow-data-loss"]).ok, true);
     assert.deepEqual(diffPlans(base, base).needsApproval, [], "the same plan twice needs nothing");
   });
 
@@ -246,7 +251,15 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     assert.deepEqual(staging.providerChanges.map((p) => [p.name, p.inputs]), [["mina-staging-database-admin", [{ input: "password", secret: true }]]]);
     assert.deepEqual(staging.mayBeReplaced.map((m) => m.type).sort(), ["postgresql:index/database:Database", "postgresql:index/grant:Grant", "postgresql:index/role:Role"]);
     assert.match(renderPlanDiffText(diff), /postgresql provider mina-staging-database-admin inputs change: password changed/);
-    const outputs = [JSON.stringify(base), JSON.stringify(head), ...["text", "markdown", "json"].map((f) => renderPlanDiff(diff, f, head))];
+    const decision = decide(dangerousFromPlanDiff(diff), []);
+    const outputs = [
+      JSON.stringify(base),
+      JSON.stringify(head),
+      ...["text", "markdown", "json"].map((f) => renderPlanDiff(diff, f, head)),
+      renderDecisionText(decision),
+      renderDecisionMarkdown(decision),
+      JSON.stringify(decision),
+    ];
     for (const out of outputs) {
       for (const secret of [before, after, "upstash-staging-key"]) assert.ok(!out.includes(secret), `no secret value in: ${out.slice(0, 80)}`);
     }
