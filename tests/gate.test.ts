@@ -10,6 +10,7 @@ import * as path from "path";
 import {
   allowedAccountIds,
   checkAccount,
+  checkCommitApproval,
   dangerousFromPlanDiff,
   dangerousFromPreview,
   decide,
@@ -90,7 +91,7 @@ describe("data-safety gate: pulumi preview --json", () => {
 
   it("lets the operations through with the approval label, saying so", () => {
     const d = decideOn(["bucket-replace.json", "rds-delete.json"], ["allow-data-loss"]);
-    assert.deepEqual([d.ok, d.approved, d.dangerous.length], [true, true, 3]);
+    assert.deepEqual([d.ok, d.approved, d.approvalBy, d.dangerous.length], [true, true, "label", 3]);
     assert.deepEqual(d.dangerous.map((o) => o.kind), ["delete", "replace", "rotates a credential"], "deletions first, then replacements, then credentials");
     assert.match(renderDecisionText(d), /⚠ APPROVED by the label "allow-data-loss"/);
     assert.match(renderDecisionMarkdown(d), /\| production \| \*\*delete\*\* \| `aws:rds:Instance` \| mina-production-database-instance \|/);
@@ -311,6 +312,47 @@ describe("data-safety gate: documents that do not add up block, even with approv
   });
 });
 
+describe("data-safety gate: approval by commit (deploys)", () => {
+  const A = "0123456789abcdef0123456789abcdef01234567";
+  const B = "fedcba9876543210fedcba9876543210fedcba98";
+  const rds = () => dangerousFromPreview(preview("rds-delete.json"));
+
+  it("approves when the approved commit is this commit, in any case", () => {
+    assert.deepEqual(checkCommitApproval(A, A.toUpperCase()), { approved: true });
+    const d = decide(rds(), [], { commit: A, approvedCommit: A });
+    assert.deepEqual([d.ok, d.approved, d.approvalBy], [true, true, "commit"]);
+    assert.match(renderDecisionText(d), /⚠ APPROVED for commit 0123456789ab:/);
+  });
+
+  it("does not approve another commit, saying so in one line with both short SHAs", () => {
+    const d = decide(rds(), ["allow-data-loss"], { commit: A, approvedCommit: B });
+    assert.deepEqual([d.ok, d.approved], [false, false]);
+    assert.equal(d.approvalProblem, "the approval is for commit fedcba987654, but this is commit 0123456789ab: no approval");
+    const text = renderDecisionText(d);
+    assert.ok(text.includes("✗ the approval is for commit fedcba987654, but this is commit 0123456789ab: no approval\n"), text);
+    assert.match(text, /✗ BLOCKED: deploy again with --approved-commit set to this commit's full SHA \(0123456789abcdef0123456789abcdef01234567\)/);
+  });
+
+  it("does not approve a malformed SHA (short, not hex, or no --commit)", () => {
+    for (const [commit, approvedCommit, why] of [
+      [A, A.slice(0, 7), /is not a full 40-hex commit SHA/],
+      [A, A.replace("a", "g"), /is not a full 40-hex commit SHA/],
+      [A.slice(0, 12), A.slice(0, 12), /is not a full 40-hex commit SHA/],
+      [undefined, A, /needs --commit/],
+    ] as const) {
+      const d = decide(rds(), [], { commit, approvedCommit });
+      assert.deepEqual([d.ok, d.approved], [false, false], `${commit} ${approvedCommit}`);
+      assert.match(d.approvalProblem!, why);
+    }
+  });
+
+  it("reads an empty approved commit as no approval, and then labels do not approve either", () => {
+    const d = decide(rds(), ["allow-data-loss"], { commit: A, approvedCommit: "" });
+    assert.deepEqual([d.ok, d.approved, d.approvalBy, d.approvalProblem], [false, false, "commit", undefined]);
+    assert.equal(decide([], [], { commit: A, approvedCommit: "" }).ok, true, "nothing to approve");
+  });
+});
+
 describe("data-safety gate: offline plan diff", () => {
   const r = (type: string, name: string, stateful: boolean, physicalName?: string): PlannedResource => ({
     type,
@@ -448,6 +490,24 @@ describe("data-safety gate: offline plan diff", () => {
       assert.equal(g.status, 0, g.stderr);
       const d = JSON.parse(g.stdout);
       assert.deepEqual([d.ok, d.approved, d.dangerous.length, d.dangerous[0].kind, d.dangerous[0].op], [true, true, 1, "replace", "replace"]);
+    });
+
+    it("approves a deploy by commit: equal SHAs pass; a different, malformed or empty one does not, and labels do not count", () => {
+      const sha = "89abcdef0123456789abcdef0123456789abcdef";
+      const other = "1111111111111111111111111111111111111111";
+      const rds = fixture("rds-delete.json");
+      const ok = gate("--preview", rds, "--commit", sha, "--approved-commit", sha.toUpperCase());
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /⚠ APPROVED for commit 89abcdef0123/);
+      const wrong = gate("--preview", rds, "--commit", sha, "--approved-commit", other, "--labels", "allow-data-loss");
+      assert.equal(wrong.status, 1);
+      assert.equal(wrong.stdout.split("\n").filter((l) => l.includes("111111111111") && l.includes("89abcdef0123")).length, 1, wrong.stdout);
+      const bad = gate("--preview", rds, "--commit", sha, "--approved-commit", "89abcde");
+      assert.equal(bad.status, 1);
+      assert.match(bad.stdout, /--approved-commit "89abcde" is not a full 40-hex commit SHA/);
+      const empty = gate("--preview", rds, "--commit", sha, "--approved-commit", "", "--labels", "allow-data-loss", "--json");
+      assert.equal(empty.status, 1, empty.stderr);
+      assert.deepEqual([JSON.parse(empty.stdout).approved, JSON.parse(empty.stdout).approvalBy], [false, "commit"]);
     });
 
     it("blocks, without a crash, a preview whose diagnostics have odd shapes or whose summary hides steps", () => {

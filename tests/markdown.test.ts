@@ -177,7 +177,7 @@ describe("markdown: values cannot change the structure", () => {
     }, "plan diff");
   });
 
-  it("in the gate (stack, type, name, detail, incomplete input, approval label)", () => {
+  it("in the gate (stack, type, name, detail, incomplete input, approval label, a malformed approved commit)", () => {
     assertSafeFor((v) => {
       const ops: DangerousOp[] = (["delete", "replace", "rotates a credential", "may be replaced"] as const).map((kind, i) => ({
         stack: v("staging"),
@@ -189,8 +189,9 @@ describe("markdown: values cannot change the structure", () => {
         detail: v("replaced because of: bucket"),
       }));
       const byLabel = decide(ops, [], { approvalLabel: v("allow-data-loss"), incomplete: [v("p.json: the preview reported an error: boom")] });
+      const byCommit = decide(ops, [], { commit: "0123456789abcdef0123456789abcdef01234567", approvedCommit: v("not-a-sha") });
       const approved = decide(ops, [v("ok")], { approvalLabel: v("ok") });
-      return [byLabel, approved].map(renderDecisionMarkdown).join("\n");
+      return [byLabel, byCommit, approved].map(renderDecisionMarkdown).join("\n");
     }, "gate");
   });
 });

@@ -5,8 +5,9 @@
  * types that hold no data and no credential (`NO_DATA_TYPES` in
  * config/protection.ts). It reads the JSON of `pulumi preview --json` (what would
  * happen to deployed state) and/or the offline plan diff
- * (`npm run plan -- --base REF --json`). Approval is the pull request's label. A
- * document that does not add up blocks even with approval. Also: the deploy guard (no destroy, no protection
+ * (`npm run plan -- --base REF --json`). Approval is the pull request's label, or
+ * for a deploy the commit SHA a person approved. A document that does not add up
+ * blocks even with approval. Also: the deploy guard (no destroy, no protection
  * bypass) and the AWS account check the workflows run before touching a stack.
  */
 import * as fs from "fs";
@@ -76,8 +77,14 @@ export interface GateDecision {
   /** What needs approval, deletions first. */
   readonly dangerous: readonly DangerousOp[];
   readonly approvalLabel: string;
-  /** The approval label is among the given labels. */
+  /** Approval by label (pull requests) or by commit (deploys). */
+  readonly approvalBy: "label" | "commit";
+  /** The approval is present: the label is among the labels, or the approved commit is this commit. */
   readonly approved: boolean;
+  /** With --approved-commit: why it does not approve this commit (one line). */
+  readonly approvalProblem?: string;
+  readonly commit?: string;
+  readonly approvedCommit?: string;
   /** Reasons the input cannot be trusted to be complete: these block even with approval. */
   readonly incomplete: readonly string[];
   /** Operation counts from the previews' `changeSummary`, summed. */
@@ -305,6 +312,28 @@ export function parseLabels(values: readonly string[]): string[] {
   return out.filter(Boolean);
 }
 
+const SHA = /^[0-9a-f]{40}$/i;
+const short = (sha: string) => sha.slice(0, 12).toLowerCase();
+
+/**
+ * Approval by commit (deploys): the approved commit must be this commit, both as
+ * full 40-hex SHAs (case-insensitive). Empty means no approval: a deploy dispatched
+ * without one. Returns the one-line reason when it does not approve.
+ */
+export function checkCommitApproval(commit: string | undefined, approvedCommit: string): { approved: boolean; problem?: string } {
+  const approved = approvedCommit.trim();
+  const current = (commit ?? "").trim();
+  if (approved === "") return { approved: false };
+  if (!SHA.test(approved)) return { approved: false, problem: `--approved-commit ${quote(approved)} is not a full 40-hex commit SHA: no approval` };
+  if (!SHA.test(current)) {
+    return { approved: false, problem: current === "" ? `--approved-commit ${short(approved)} needs --commit, the SHA being deployed: no approval` : `--commit ${quote(current)} is not a full 40-hex commit SHA: no approval` };
+  }
+  if (approved.toLowerCase() !== current.toLowerCase()) {
+    return { approved: false, problem: `the approval is for commit ${short(approved)}, but this is commit ${short(current)}: no approval` };
+  }
+  return { approved: true };
+}
+
 const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "rotates a credential": 2, "may be replaced": 3 };
 
 function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
@@ -320,21 +349,30 @@ function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
   );
 }
 
-/** Blocks when anything needs approval and the approval label is missing; an incomplete input always blocks. */
+/**
+ * Blocks when anything needs approval and the approval is missing; an incomplete
+ * input always blocks. `labels` is the pull request's labels (approval by label);
+ * with `approvedCommit` given, approval is by commit only.
+ */
 export function decide(
   dangerous: readonly DangerousOp[],
   labels: readonly string[],
-  opts: { approvalLabel?: string; incomplete?: readonly string[]; changeSummary?: Record<string, number> } = {},
+  opts: { approvalLabel?: string; incomplete?: readonly string[]; changeSummary?: Record<string, number>; commit?: string; approvedCommit?: string } = {},
 ): GateDecision {
   const approvalLabel = opts.approvalLabel ?? DEFAULT_APPROVAL_LABEL;
-  const approved = labels.includes(approvalLabel);
+  const byCommit = opts.approvedCommit !== undefined;
+  const check = byCommit ? checkCommitApproval(opts.commit, opts.approvedCommit!) : { approved: labels.includes(approvalLabel) };
   const ops = dedupe(dangerous);
   const incomplete = [...(opts.incomplete ?? [])];
   return {
-    ok: incomplete.length === 0 && (ops.length === 0 || approved),
+    ok: incomplete.length === 0 && (ops.length === 0 || check.approved),
     dangerous: ops,
     approvalLabel,
-    approved,
+    approvalBy: byCommit ? "commit" : "label",
+    approved: check.approved,
+    ...(check.problem ? { approvalProblem: check.problem } : {}),
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(byCommit ? { approvedCommit: opts.approvedCommit } : {}),
     incomplete,
     changeSummary: opts.changeSummary ?? {},
   };
@@ -359,6 +397,16 @@ function summaryLine(d: GateDecision): string {
   return entries.length > 0 ? `changes: ${entries.map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
 }
 
+function approvedBy(d: GateDecision): string {
+  return d.approvalBy === "commit" ? `for commit ${short(d.commit ?? "")}` : `by the label "${d.approvalLabel}"`;
+}
+
+function howToApprove(d: GateDecision): string {
+  return d.approvalBy === "commit"
+    ? `deploy again with --approved-commit set to this commit's full SHA${d.commit && SHA.test(d.commit) ? ` (${d.commit.toLowerCase()})` : ""}`
+    : `add the label "${d.approvalLabel}" to the pull request`;
+}
+
 export function renderDecisionText(d: GateDecision): string {
   const out: string[] = [];
   if (d.dangerous.length > 0) {
@@ -366,10 +414,11 @@ export function renderDecisionText(d: GateDecision): string {
     out.push(...d.dangerous.map((o) => `  ${opLine(o)}`));
   }
   for (const i of d.incomplete) out.push(`✗ ${oneLine(i)}`);
+  if (d.dangerous.length > 0 && d.approvalProblem) out.push(`✗ ${oneLine(d.approvalProblem)}`);
   if (d.incomplete.length > 0) out.push("✗ BLOCKED: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
   else if (d.dangerous.length === 0) out.push("✓ data-safety gate: nothing is deleted or replaced that needs approval, and no credential is rotated.");
-  else if (d.approved) out.push(`⚠ APPROVED by the label "${d.approvalLabel}": these operations were accepted on purpose.`);
-  else out.push(`✗ BLOCKED: add the label "${d.approvalLabel}" to the pull request to accept these operations, or change the program so that it does not need them.`);
+  else if (d.approved) out.push(`⚠ APPROVED ${approvedBy(d)}: these operations were accepted on purpose.`);
+  else out.push(`✗ BLOCKED: ${howToApprove(d)} to accept these operations, or change the program so that it does not need them.`);
   const s = summaryLine(d);
   if (s) out.push(oneLine(s));
   return out.join("\n") + "\n";
@@ -385,11 +434,16 @@ export function renderDecisionMarkdown(d: GateDecision): string {
     out.push("");
   }
   for (const i of d.incomplete) out.push(`- ❌ ${md(i)}`);
-  if (d.incomplete.length > 0) out.push("");
+  if (d.dangerous.length > 0 && d.approvalProblem) out.push(`- ❌ ${md(d.approvalProblem)}`);
+  if (d.incomplete.length > 0 || (d.dangerous.length > 0 && d.approvalProblem)) out.push("");
   if (d.incomplete.length > 0) out.push("❌ **Blocked**: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
   else if (d.dangerous.length === 0) out.push("✅ Nothing is deleted or replaced that needs approval, and no credential is rotated.");
-  else if (d.approved) out.push(`⚠️ **Approved** by the label ${md(d.approvalLabel, "code")}: these operations were accepted on purpose.`);
-  else out.push(`❌ **Blocked**: add the label ${md(d.approvalLabel, "code")} to accept these operations, or change the program so that it does not need them.`);
+  else if (d.approved) {
+    out.push(`⚠️ **Approved** ${d.approvalBy === "commit" ? `for commit ${md(short(d.commit ?? ""), "code")}` : `by the label ${md(d.approvalLabel, "code")}`}: these operations were accepted on purpose.`);
+  } else {
+    const how = d.approvalBy === "commit" ? "deploy again with `--approved-commit` set to this commit's full SHA" : `add the label ${md(d.approvalLabel, "code")}`;
+    out.push(`❌ **Blocked**: ${how} to accept these operations, or change the program so that it does not need them.`);
+  }
   const s = summaryLine(d);
   if (s) out.push("", md(s));
   return out.join("\n") + "\n";
