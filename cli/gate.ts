@@ -1,17 +1,22 @@
 /**
- * npm run gate -- --preview FILE... | --plan-diff FILE  [--labels a,b] [--approval-label NAME] [--json | --format text|markdown|json]
+ * npm run gate -- --preview FILE... | --plan-diff FILE
+ *                 [--labels a,b] [--approval-label NAME]          (pull requests: approval by label)
+ *                 [--commit SHA --approved-commit SHA]             (deploys: approval by commit)
+ *                 [--json | --format text|markdown|json]
  * npm run gate -- --guard-command CMD --stack NAME
  *
- * The data-safety gate: exit 1 when a preview (or the offline plan diff) would
- * delete or replace a stateful resource and the approval label is not among the
- * pull request's labels. The dangerous operations are printed first.
+ * The data-safety gate, deny by default: exit 1 when a preview (or the offline plan
+ * diff) deletes or replaces a resource whose type is not on the reviewed list of
+ * types that hold no data and no credential (NO_DATA_TYPES in config/protection.ts),
+ * rotates a credential, or (offline) may replace resources under a changed provider,
+ * and the approval is missing. What needs approval is printed first, with its kind.
+ * A document that does not add up blocks even with approval.
  * With --guard-command: exit 1 when a deploy command destroys a stack or bypasses protection.
  */
 import { Option } from "commander";
 import * as fs from "fs";
 import {
   DangerousOp,
-  dangerousFromPlanDiff,
   dangerousFromPreview,
   decide,
   DEFAULT_APPROVAL_LABEL,
@@ -21,21 +26,26 @@ import {
   parsePreview,
   PreviewDigest,
   previewProblems,
+  readPlanDiff,
   renderDecisionMarkdown,
   renderDecisionText,
   sumChangeSummaries,
 } from "./lib/gate";
-import type { PlanDiff } from "./lib/planDiff";
 import { runMain, UsageError, newCommand } from "./lib/run";
 
 const program = newCommand("gate")
   .description(
-    "Data-safety gate: fail when a change would delete or replace a stateful resource (RDS instance, S3 bucket, Upstash Redis database, PostgreSQL database or role, Route53 zone), unless the approval label is present.",
+    "Data-safety gate, deny by default: fail when a change deletes or replaces a resource whose type is not on the reviewed list of types that hold no data and no credential (NO_DATA_TYPES in config/protection.ts), rotates a credential (a random secret or access key replaced or deleted, a password set anew), or, in the offline plan diff, may replace the resources of a provider whose inputs change; unless approved. Approval by label is for pull requests (--labels); approval by commit is for deploys (--commit with --approved-commit). A document that does not add up (an error diagnostic, an unknown step op, a changeSummary counting deletions or replacements its steps do not show, maybeCorrupt, an invalid stack) blocks even with approval.",
   )
   .option("--preview <file...>", "JSON of `pulumi preview --json` (one file per stack)")
   .option("--plan-diff <file>", "JSON of `npm run plan -- --base REF --json`")
-  .option("--labels <labels...>", "the pull request's labels: comma-separated, or a JSON array", [])
-  .option("--approval-label <name>", "the label that approves data loss", DEFAULT_APPROVAL_LABEL)
+  .option("--labels <labels...>", "pull requests: the pull request's labels, comma-separated or a JSON array", [])
+  .option("--approval-label <name>", "pull requests: the label that approves", DEFAULT_APPROVAL_LABEL)
+  .option("--commit <sha>", "deploys: the full SHA of the commit being deployed")
+  .option(
+    "--approved-commit <sha>",
+    'deploys: the full SHA a person approved; approves only when it equals --commit (40 hex, any case). When given, labels do not approve; empty ("") means no approval',
+  )
   .addOption(new Option("--format <format>", "output format").choices(["text", "markdown", "json"]).default("text"))
   .option("--json", "same as --format json")
   .option("--guard-command <command>", "instead: refuse a deploy command that destroys the stack or bypasses protection")
@@ -63,6 +73,8 @@ runMain(async () => {
     planDiff?: string;
     labels: string[];
     approvalLabel: string;
+    commit?: string;
+    approvedCommit?: string;
     format: string;
     json?: boolean;
     guardCommand?: string;
@@ -90,11 +102,17 @@ runMain(async () => {
       dangerous.push(...dangerousFromPreview(p));
       incomplete.push(...previewProblems(p, file));
     }
-    if (opts.planDiff) dangerous.push(...dangerousFromPlanDiff(readJson(opts.planDiff, "plan diff") as PlanDiff));
+    if (opts.planDiff) {
+      const fromDiff = readPlanDiff(readJson(opts.planDiff, "plan diff"));
+      dangerous.push(...fromDiff.dangerous);
+      incomplete.push(...fromDiff.incomplete);
+    }
     const decision = decide(dangerous, parseLabels(opts.labels), {
       approvalLabel: opts.approvalLabel,
       incomplete,
       changeSummary: sumChangeSummaries(previews),
+      ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+      ...(opts.approvedCommit !== undefined ? { approvedCommit: opts.approvedCommit } : {}),
     });
     process.stdout.write(
       format === "json" ? JSON.stringify(decision, null, 2) + "\n" : format === "markdown" ? renderDecisionMarkdown(decision) : renderDecisionText(decision),

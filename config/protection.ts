@@ -5,8 +5,9 @@
 import type { Profile } from "./defaults";
 
 /**
- * Resource types that hold data: deleting or replacing one loses it. Shared by
- * the plan, the data-safety gate and the policy pack's protection rule.
+ * Resource types that hold data and that production protects (`protect: true`):
+ * the policy pack's protection rule and the plan's "stateful" marker. The
+ * data-safety gate does not use this list: it denies by default (see NO_DATA_TYPES).
  */
 export const STATEFUL_TYPES: readonly string[] = [
   "aws:rds/instance:Instance",
@@ -17,6 +18,104 @@ export const STATEFUL_TYPES: readonly string[] = [
   "postgresql:index/role:Role",
   "aws:route53/zone:Zone",
 ];
+
+/**
+ * The data-safety gate's reviewed list: resource types known to hold no data and no
+ * credential, so deleting or replacing one needs no approval. Every other type does
+ * (deny by default): a type missing here costs an approval, a type wrongly here
+ * loses data. An entry ending in `*` covers every type with that prefix. Left off
+ * on purpose: IAM users and groups (they carry access keys and memberships),
+ * security groups (a replacement cuts live connections), bucket versioning
+ * (deleting it suspends versioning).
+ */
+export const NO_DATA_TYPES: readonly string[] = [
+  // The stack: a container in Pulumi's state, nothing in a cloud.
+  "pulumi:pulumi:Stack",
+  // Provider configurations: engine records; what a change does to resources shows as those resources' own steps.
+  "pulumi:providers:*",
+  // This project's components (Environment, Database, Bucket...): groupings with no cloud state.
+  "mina:*",
+  // A managed IAM policy: a document, recreated from code.
+  "aws:iam/policy:Policy",
+  // An inline group policy: a document, recreated from code.
+  "aws:iam/groupPolicy:GroupPolicy",
+  // A policy attached to a group: a link, recreated from code.
+  "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+  // A policy attached to a role: a link, recreated from code.
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  // A user's group memberships: links, recreated from code.
+  "aws:iam/userGroupMembership:UserGroupMembership",
+  // A DNS record: recreated from code (the hosted zone is what holds records of others).
+  "aws:route53/record:Record",
+  // Security group rules: firewall entries, recreated from code.
+  "aws:ec2/securityGroupRule:SecurityGroupRule",
+  // An ingress rule of a security group: a firewall entry.
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  // An egress rule of a security group: a firewall entry.
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  // A bucket's public access block: a setting, no objects.
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  // A bucket's ownership controls: a setting, no objects.
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  // A bucket's default encryption: applies to new objects; stored objects keep theirs.
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  // A bucket's lifecycle rules: removing them expires nothing.
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  // A bucket's access policy: a document, recreated from code.
+  "aws:s3/bucketPolicy:BucketPolicy",
+  // RDS parameter group: server settings, recreated from code.
+  "aws:rds/parameterGroup:ParameterGroup",
+  // RDS subnet group: which subnets an instance may use.
+  "aws:rds/subnetGroup:SubnetGroup",
+  // A PostgreSQL grant: privileges, granted again from code; no rows, no password.
+  "postgresql:index/grant:Grant",
+];
+
+/**
+ * Types whose deletion or replacement issues a new secret or removes one: the app's
+ * SECRET_KEY, a database password, the S3 access key. The gate calls these
+ * "rotates a credential" and asks for approval (the running app breaks until it
+ * gets the new value).
+ */
+export const CREDENTIAL_TYPES: readonly string[] = [
+  "random:index/randomPassword:RandomPassword",
+  "random:index/randomBytes:RandomBytes",
+  "random:index/randomString:RandomString",
+  "random:index/randomId:RandomId",
+  "aws:iam/accessKey:AccessKey",
+];
+
+/**
+ * Inputs whose update sets a new password on a resource that keeps its data: also
+ * "rotates a credential". Upstash's RedisDatabase has none (its password is an
+ * output only, with no reset input in the provider's schema).
+ */
+export const CREDENTIAL_INPUTS: Readonly<Record<string, readonly string[]>> = {
+  "aws:rds/instance:Instance": ["password", "passwordWo", "passwordWoVersion", "manageMasterUserPassword"],
+  "aws:rds/cluster:Cluster": ["masterPassword", "masterPasswordWo", "masterPasswordWoVersion", "manageMasterUserPassword"],
+  "postgresql:index/role:Role": ["password", "passwordWo", "passwordWoVersion"],
+};
+
+/** Why a change needs approval: it loses data, issues a new credential, or (offline) its provider changed. */
+export type ApprovalKind = "delete" | "replace" | "rotates a credential" | "may be replaced";
+
+/** Whether `type` is on the reviewed list of types that hold no data and no credential. */
+export function holdsNoData(type: string): boolean {
+  return NO_DATA_TYPES.some((t) => (t.endsWith("*") ? type.startsWith(t.slice(0, -1)) : type === t));
+}
+
+/** The approval a deletion or replacement of `type` needs; undefined when it is on the reviewed list. */
+export function approvalKindOf(type: string, op: "delete" | "replace"): ApprovalKind | undefined {
+  if (CREDENTIAL_TYPES.includes(type)) return "rotates a credential";
+  return holdsNoData(type) ? undefined : op;
+}
+
+/** The inputs among `changed` (property names or paths like `password` or `tags.Name`) that set a password of `type`. */
+export function credentialInputsChanged(type: string, changed: readonly string[]): string[] {
+  const fields = CREDENTIAL_INPUTS[type] ?? [];
+  const top = new Set(changed.map((p) => p.split(/[.[]/)[0]));
+  return fields.filter((f) => top.has(f));
+}
 
 export interface Protection {
   /** Pulumi `protect`: the engine refuses to delete the resource. */

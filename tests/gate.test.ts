@@ -10,6 +10,7 @@ import * as path from "path";
 import {
   allowedAccountIds,
   checkAccount,
+  checkCommitApproval,
   dangerousFromPlanDiff,
   dangerousFromPreview,
   decide,
@@ -19,12 +20,16 @@ import {
   parsePreview,
   parseUrn,
   PreviewDigest,
+  PreviewStep,
   previewProblems,
+  readPlanDiff,
   renderDecisionMarkdown,
   renderDecisionText,
+  STEP_OPS,
 } from "../cli/lib/gate";
 import type { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
 import { diffPlans } from "../cli/lib/planDiff";
+import { CREDENTIAL_TYPES, holdsNoData, NO_DATA_TYPES, STATEFUL_TYPES } from "../config/protection";
 import { PRODUCTION_ACCOUNT, REPO, STAGING_ACCOUNT } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures", "preview");
@@ -58,35 +63,39 @@ describe("data-safety gate: pulumi preview --json", () => {
   it("lets a harmless update through", () => {
     const d = decideOn(["harmless-update.json"]);
     assert.deepEqual([d.ok, d.dangerous, d.incomplete], [true, [], []]);
-    assert.match(renderDecisionText(d), /^✓ data-safety gate: no stateful resource is deleted or replaced\./);
+    assert.match(renderDecisionText(d), /^✓ data-safety gate: nothing is deleted or replaced that needs approval, and no credential is rotated\./);
   });
 
-  it("blocks a bucket replacement (its three replacement steps count once; stateless replacements do not count)", () => {
+  it("blocks a bucket replacement (its three replacement steps count once; the ownership controls, on the reviewed list, do not count)", () => {
     const d = decideOn(["bucket-replace.json"], ["infra", "needs-review"]);
     assert.equal(d.ok, false);
     assert.deepEqual(d.dangerous, [
-      { stack: "staging", op: "replace", type: "aws:s3/bucket:Bucket", name: "mina-staging-bucket-bucket", source: "preview", detail: "replaced because of: bucket" },
+      { stack: "staging", kind: "replace", op: "replace", type: "aws:s3/bucket:Bucket", name: "mina-staging-bucket-bucket", source: "preview", detail: "replaced because of: bucket" },
     ]);
     const text = renderDecisionText(d);
     assert.match(text.split("\n")[1], /^  staging: REPLACE aws:s3:Bucket mina-staging-bucket-bucket \(replaced because of: bucket\)$/);
-    assert.match(text, /✗ BLOCKED: add the label "allow-data-loss"/);
+    assert.match(text, /✗ BLOCKED: add the label "allow-data-loss" to the pull request/);
   });
 
-  it("blocks an RDS deletion", () => {
+  it("blocks an RDS deletion, and names the deleted master password as a rotated credential (the subnet group, on the reviewed list, passes)", () => {
     const d = decideOn(["rds-delete.json"]);
     assert.equal(d.ok, false);
     assert.deepEqual(
-      d.dangerous.map((o) => [o.stack, o.op, o.type, o.name]),
-      [["production", "delete", "aws:rds/instance:Instance", "mina-production-database-instance"]],
+      d.dangerous.map((o) => [o.stack, o.kind, o.op, o.type, o.name]),
+      [
+        ["production", "delete", "delete", "aws:rds/instance:Instance", "mina-production-database-instance"],
+        ["production", "rotates a credential", "delete", "random:index/randomPassword:RandomPassword", "mina-production-database-master-password"],
+      ],
     );
   });
 
-  it("lets a dangerous operation through with the approval label, saying so", () => {
+  it("lets the operations through with the approval label, saying so", () => {
     const d = decideOn(["bucket-replace.json", "rds-delete.json"], ["allow-data-loss"]);
-    assert.deepEqual([d.ok, d.approved, d.dangerous.length], [true, true, 2]);
-    assert.equal(d.dangerous[0].op, "delete", "deletions are listed before replacements");
+    assert.deepEqual([d.ok, d.approved, d.approvalBy, d.dangerous.length], [true, true, "label", 3]);
+    assert.deepEqual(d.dangerous.map((o) => o.kind), ["delete", "replace", "rotates a credential"], "deletions first, then replacements, then credentials");
     assert.match(renderDecisionText(d), /⚠ APPROVED by the label "allow-data-loss"/);
     assert.match(renderDecisionMarkdown(d), /\| production \| \*\*delete\*\* \| `aws:rds:Instance` \| mina-production-database-instance \|/);
+    assert.match(renderDecisionMarkdown(d), /\| production \| \*\*rotates a credential\*\* \| `random:RandomPassword` \| mina-production-database-master-password \|/);
   });
 
   it("takes a configurable approval label", () => {
@@ -98,7 +107,7 @@ describe("data-safety gate: pulumi preview --json", () => {
     const d = decideOn(["protected-delete-failed.json"], ["allow-data-loss"]);
     assert.equal(d.ok, false);
     assert.match(d.incomplete[0], /the preview reported an error: unable to delete resource "urn:pulumi:production::mina::/);
-    assert.match(renderDecisionText(d), /an approval label does not override this/);
+    assert.match(renderDecisionText(d), /no approval overrides this/);
   });
 
   it("refuses documents that are not a preview", () => {
@@ -113,6 +122,234 @@ describe("data-safety gate: pulumi preview --json", () => {
     assert.deepEqual(parseLabels(['["allow-data-loss","needs, comma"]']), ["allow-data-loss", "needs, comma"]);
     assert.deepEqual(parseLabels(["[]", ""]), []);
     assert.throws(() => parseLabels(["[oops"]), GateInputError);
+  });
+});
+
+/** A preview of one stack made of the given steps; `changeSummary` counts them unless given. */
+function previewOf(steps: Partial<PreviewStep>[], extra: Record<string, unknown> = {}): PreviewDigest {
+  const full = steps.map((s) => ({ op: "delete", urn: "", ...s })) as PreviewStep[];
+  const changeSummary: Record<string, number> = {};
+  for (const s of full) changeSummary[s.op] = (changeSummary[s.op] ?? 0) + 1;
+  return parsePreview({ steps: full, changeSummary, ...extra });
+}
+const urn = (type: string, name: string, stack = "production") => `urn:pulumi:${stack}::mina::mina:index:Environment$${type}::${name}`;
+
+describe("data-safety gate: deny by default", () => {
+  it("needs approval to delete any type not on the reviewed list: Aurora, DynamoDB, ElastiCache, EFS, KMS", () => {
+    const types = [
+      "aws:rds/cluster:Cluster",
+      "aws:dynamodb/table:Table",
+      "aws:elasticache/cluster:Cluster",
+      "aws:efs/fileSystem:FileSystem",
+      "aws:kms/key:Key",
+      "aws:iam/user:User",
+      "some:future/thing:Thing",
+    ];
+    const d = decide(dangerousFromPreview(previewOf(types.map((t, i) => ({ op: "delete", urn: urn(t, `r${i}`) })))), []);
+    assert.equal(d.ok, false);
+    assert.deepEqual(d.dangerous.map((o) => [o.kind, o.type]).sort(), types.map((t) => ["delete", t]).sort());
+  });
+
+  it("lets deletions and replacements of the reviewed types through", () => {
+    const steps = [
+      { op: "replace", urn: urn("pulumi:providers:aws", "mina-production-aws") },
+      { op: "delete", urn: "urn:pulumi:production::mina::pulumi:pulumi:Stack::mina-production" },
+      { op: "delete", urn: urn("mina:index:Database", "mina-production-database") },
+      { op: "delete", urn: urn("aws:route53/record:Record", "mina-production-dns-share") },
+      { op: "replace", urn: urn("aws:s3/bucketPolicy:BucketPolicy", "mina-production-bucket-tls-only") },
+      { op: "delete", urn: urn("aws:iam/groupPolicy:GroupPolicy", "mina-production-bucket-group-policy") },
+      { op: "replace", urn: urn("aws:rds/parameterGroup:ParameterGroup", "mina-production-database-params") },
+      { op: "delete", urn: urn("postgresql:index/grant:Grant", "mina-production-database-revoke-public-connect") },
+    ];
+    const d = decide(dangerousFromPreview(previewOf(steps)), []);
+    assert.deepEqual([d.ok, d.dangerous], [true, []]);
+  });
+
+  it("keeps the reviewed list apart from the types that hold data or credentials, each entry with its reason", () => {
+    for (const t of [...STATEFUL_TYPES, ...CREDENTIAL_TYPES]) assert.equal(holdsNoData(t), false, t);
+    assert.equal(new Set(NO_DATA_TYPES).size, NO_DATA_TYPES.length);
+    const source = fs.readFileSync(path.join(REPO, "config", "protection.ts"), "utf8");
+    const list = source.slice(source.indexOf("export const NO_DATA_TYPES"), source.indexOf("];", source.indexOf("export const NO_DATA_TYPES")));
+    const lines = list.split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+    lines.forEach((l, i) => {
+      if (l.startsWith('"')) assert.ok(lines[i - 1]?.startsWith("//"), `${l} has a comment line saying why it holds no data`);
+    });
+    assert.equal(lines.filter((l) => l.startsWith('"')).length, NO_DATA_TYPES.length);
+    assert.doesNotMatch(fs.readFileSync(path.join(REPO, "cli", "lib", "gate.ts"), "utf8"), /STATEFUL_TYPES/, "the gate does not read the stateful list");
+  });
+
+  it("names a replaced or deleted random secret or access key as a rotated credential (SECRET_KEY, passwords, the S3 key)", () => {
+    const d = decide(
+      dangerousFromPreview(
+        previewOf([
+          { op: "replace", urn: urn("random:index/randomBytes:RandomBytes", "mina-production-secrets-secret-key"), replaceReasons: ["length"] },
+          { op: "replace", urn: urn("aws:iam/accessKey:AccessKey", "mina-production-bucket-key") },
+          { op: "delete", urn: urn("random:index/randomString:RandomString", "s") },
+          { op: "delete", urn: urn("random:index/randomId:RandomId", "i") },
+          { op: "replace", urn: urn("random:index/randomPassword:RandomPassword", "p") },
+        ]),
+      ),
+      [],
+    );
+    assert.equal(d.ok, false);
+    assert.deepEqual(
+      d.dangerous.map((o) => [o.kind, o.op, o.name]),
+      [
+        ["rotates a credential", "replace", "mina-production-bucket-key"],
+        ["rotates a credential", "replace", "mina-production-secrets-secret-key"],
+        ["rotates a credential", "delete", "i"],
+        ["rotates a credential", "replace", "p"],
+        ["rotates a credential", "delete", "s"],
+      ],
+    );
+    assert.match(renderDecisionText(d), /^  production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m);
+  });
+
+  it("names an update that sets a password anew as a rotated credential; other updates pass", () => {
+    const rds = urn("aws:rds/instance:Instance", "mina-production-database-instance");
+    const role = urn("postgresql:index/role:Role", "mina-production-database-role");
+    const cluster = urn("aws:rds/cluster:Cluster", "aurora");
+    const d = decide(
+      dangerousFromPreview(
+        previewOf([
+          { op: "update", urn: rds, diffReasons: ["password"] },
+          { op: "update", urn: role, detailedDiff: { password: { kind: "update", inputDiff: true } } },
+          { op: "update", urn: cluster, oldState: { inputs: { masterPassword: "a" } }, newState: { inputs: { masterPassword: "b" } } },
+          { op: "update", urn: urn("aws:rds/instance:Instance", "other"), diffReasons: ["tags", "backupRetentionPeriod"], detailedDiff: { "tags.Name": { kind: "update" } } },
+          { op: "update", urn: urn("aws:s3/bucket:Bucket", "b"), diffReasons: ["password"] },
+        ]),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      d.dangerous.map((o) => [o.kind, o.op, o.name, o.detail]),
+      [
+        ["rotates a credential", "update", "aurora", "sets masterPassword anew"],
+        ["rotates a credential", "update", "mina-production-database-instance", "sets password anew"],
+        ["rotates a credential", "update", "mina-production-database-role", "sets password anew"],
+      ],
+    );
+  });
+
+  it("takes the type that needs approval when the URN and the state disagree", () => {
+    const d = dangerousFromPreview(previewOf([{ op: "delete", urn: urn("aws:rds/instance:Instance", "db"), oldState: { type: "aws:route53/record:Record" } }]));
+    assert.deepEqual(d.map((o) => o.type), ["aws:rds/instance:Instance"]);
+    assert.equal(dangerousFromPreview(previewOf([{ op: "delete", urn: "not-a-urn" }]))[0].kind, "delete", "an unknown type needs approval");
+  });
+});
+
+describe("data-safety gate: documents that do not add up block, even with approval", () => {
+  const approved = (p: PreviewDigest) => decide(dangerousFromPreview(p), ["allow-data-loss"], { incomplete: previewProblems(p, "p.json") });
+
+  it("blocks a changeSummary that counts deletions or replacements the steps do not show, naming the counts", () => {
+    const hidden = parsePreview({
+      steps: [{ op: "delete", urn: urn("aws:route53/record:Record", "r") }],
+      changeSummary: { delete: 3, replace: 1, "delete-replaced": 1, discard: 2, same: 40, update: 5 },
+    });
+    const d = approved(hidden);
+    assert.equal(d.ok, false);
+    assert.deepEqual(d.incomplete, [
+      "p.json: changeSummary counts 3 delete but the steps show 1: the step list is incomplete",
+      "p.json: changeSummary counts 1 replace but the steps show 0: the step list is incomplete",
+      "p.json: changeSummary counts 1 delete-replaced but the steps show 0: the step list is incomplete",
+      "p.json: changeSummary counts 2 discard but the steps show 0: the step list is incomplete",
+    ]);
+    assert.deepEqual(previewProblems(parsePreview({ changeSummary: { same: 3, update: 2, create: 1 } })), [], "uncounted same/update/create steps are fine");
+    assert.deepEqual(previewProblems(preview("bucket-replace.json")), []);
+    assert.deepEqual(previewProblems(parsePreview({ changeSummary: { delete: 1 } }), "x"), ["x: changeSummary counts 1 delete but the steps show 0: the step list is incomplete"]);
+    assert.match(previewProblems(parsePreview({ steps: [], changeSummary: { obliterate: 1 } }))[0], /changeSummary counts "obliterate", not a Pulumi step op/);
+    assert.match(previewProblems(parsePreview({ steps: [], changeSummary: { delete: "2" } }))[0], /count of delete is not a count/);
+    assert.match(previewProblems(parsePreview({ steps: [], changeSummary: [1] }))[0], /"changeSummary" is not an object/);
+  });
+
+  it("blocks error diagnostics of any shape without a crash; an unknown severity counts as an error", () => {
+    const p = parsePreview({
+      steps: [],
+      changeSummary: {},
+      diagnostics: [
+        "boom",
+        null,
+        42,
+        { severity: "error" },
+        { severity: "error", message: 42 },
+        { severity: "error", message: "first line\nsecond line" },
+        { severity: "fatal", message: "the engine gave up" },
+        { message: "no severity at all" },
+        { severity: 3, message: "numeric severity" },
+        { severity: "warning", message: "just a warning" },
+        { severity: "info", message: "fyi" },
+        { severity: "info#err", message: "stderr chatter" },
+        { severity: "debug", message: "noise" },
+      ],
+    });
+    const problems = previewProblems(p, "p.json");
+    assert.deepEqual(problems, [
+      "p.json: diagnostics[0] is not an object (counted as an error)",
+      "p.json: diagnostics[1] is not an object (counted as an error)",
+      "p.json: diagnostics[2] is not an object (counted as an error)",
+      "p.json: the preview reported an error: (no message)",
+      "p.json: the preview reported an error: (no message)",
+      "p.json: the preview reported an error: first line",
+      'p.json: a diagnostic with severity "fatal" (counted as an error): the engine gave up',
+      "p.json: a diagnostic with no severity (counted as an error): no severity at all",
+      'p.json: a diagnostic with severity "3" (counted as an error): numeric severity',
+    ]);
+    assert.equal(approved(p).ok, false);
+  });
+
+  it("blocks a step whose op is not a Pulumi step op", () => {
+    assert.equal(STEP_OPS.length, 15);
+    const p = parsePreview({ steps: [{ op: "obliterate", urn: urn("aws:s3/bucket:Bucket", "b") }, { op: "same", urn: urn("aws:s3/bucket:Bucket", "c") }] });
+    const d = approved(p);
+    assert.equal(d.ok, false);
+    assert.deepEqual(d.incomplete, ['p.json: steps[0] has op "obliterate", not a Pulumi step op']);
+  });
+
+  it("blocks a preview that says it may be corrupt", () => {
+    for (const maybeCorrupt of [true, "yes", 1]) assert.equal(approved(previewOf([], { maybeCorrupt })).ok, false, String(maybeCorrupt));
+    assert.match(approved(previewOf([], { maybeCorrupt: true })).incomplete[0], /may be corrupt/);
+    assert.equal(approved(previewOf([], { maybeCorrupt: false })).ok, true);
+  });
+});
+
+describe("data-safety gate: approval by commit (deploys)", () => {
+  const A = "0123456789abcdef0123456789abcdef01234567";
+  const B = "fedcba9876543210fedcba9876543210fedcba98";
+  const rds = () => dangerousFromPreview(preview("rds-delete.json"));
+
+  it("approves when the approved commit is this commit, in any case", () => {
+    assert.deepEqual(checkCommitApproval(A, A.toUpperCase()), { approved: true });
+    const d = decide(rds(), [], { commit: A, approvedCommit: A });
+    assert.deepEqual([d.ok, d.approved, d.approvalBy], [true, true, "commit"]);
+    assert.match(renderDecisionText(d), /⚠ APPROVED for commit 0123456789ab:/);
+  });
+
+  it("does not approve another commit, saying so in one line with both short SHAs", () => {
+    const d = decide(rds(), ["allow-data-loss"], { commit: A, approvedCommit: B });
+    assert.deepEqual([d.ok, d.approved], [false, false]);
+    assert.equal(d.approvalProblem, "the approval is for commit fedcba987654, but this is commit 0123456789ab: no approval");
+    const text = renderDecisionText(d);
+    assert.ok(text.includes("✗ the approval is for commit fedcba987654, but this is commit 0123456789ab: no approval\n"), text);
+    assert.match(text, /✗ BLOCKED: deploy again with --approved-commit set to this commit's full SHA \(0123456789abcdef0123456789abcdef01234567\)/);
+  });
+
+  it("does not approve a malformed SHA (short, not hex, or no --commit)", () => {
+    for (const [commit, approvedCommit, why] of [
+      [A, A.slice(0, 7), /is not a full 40-hex commit SHA/],
+      [A, A.replace("a", "g"), /is not a full 40-hex commit SHA/],
+      [A.slice(0, 12), A.slice(0, 12), /is not a full 40-hex commit SHA/],
+      [undefined, A, /needs --commit/],
+    ] as const) {
+      const d = decide(rds(), [], { commit, approvedCommit });
+      assert.deepEqual([d.ok, d.approved], [false, false], `${commit} ${approvedCommit}`);
+      assert.match(d.approvalProblem!, why);
+    }
+  });
+
+  it("reads an empty approved commit as no approval, and then labels do not approve either", () => {
+    const d = decide(rds(), ["allow-data-loss"], { commit: A, approvedCommit: "" });
+    assert.deepEqual([d.ok, d.approved, d.approvalBy, d.approvalProblem], [false, false, "commit", undefined]);
+    assert.equal(decide([], [], { commit: A, approvedCommit: "" }).ok, true, "nothing to approve");
   });
 });
 
@@ -153,11 +390,12 @@ describe("data-safety gate: offline plan diff", () => {
   ]);
   const diff = diffPlans(base, head, { base: "origin/main" });
 
-  it("reads a removed stateful resource as a delete and a stateful rename as a replace", () => {
+  it("reads a removal as a delete and a new physical name as a replace, for every type not on the reviewed list", () => {
     assert.deepEqual(
-      dangerousFromPlanDiff(diff).map((o) => [o.stack, o.op, o.type, o.name]),
+      dangerousFromPlanDiff(diff).map((o) => [o.stack, o.kind, o.type, o.name]),
       [
         ["staging", "delete", "postgresql:index/database:Database", "mina-staging-database-db"],
+        ["staging", "replace", "aws:iam/user:User", "mina-staging-bucket-user"],
         ["staging", "replace", "aws:s3/bucket:Bucket", "mina-staging-bucket-bucket"],
       ],
     );
@@ -166,12 +404,59 @@ describe("data-safety gate: offline plan diff", () => {
     assert.deepEqual(dangerousFromPlanDiff(diffPlans(base, base)), []);
   });
 
+  it("does not trust the diff's own flags: it reads types, so a removed type marked not stateful still needs approval", () => {
+    const forged = JSON.parse(JSON.stringify(diff));
+    for (const s of forged.stacks) for (const r of s.removed) r.stateful = false;
+    forged.stacks[0].needsApproval = [];
+    forged.needsApproval = [];
+    assert.deepEqual(dangerousFromPlanDiff(forged), dangerousFromPlanDiff(diff));
+    assert.equal(dangerousFromPlanDiff(forged).length, 3);
+  });
+
+  it("reads a changed random secret as a rotated credential, and a stack with an invalid config as incomplete", () => {
+    const secret = (hash: string) => ({ ...r("random:index/randomBytes:RandomBytes", "mina-staging-secrets-secret-key", false), inputsHash: hash });
+    const d = diffPlans(plan([sp("staging", [secret("1")])]), plan([sp("staging", [secret("2")])]));
+    assert.deepEqual(dangerousFromPlanDiff(d).map((o) => [o.kind, o.name]), [["rotates a credential", "mina-staging-secrets-secret-key"]]);
+    const invalid = diffPlans(base, plan([{ ...sp("staging", []), ok: false, errors: ["Pulumi.staging.yaml: broken"] }]));
+    const read = readPlanDiff(JSON.parse(JSON.stringify(invalid)));
+    assert.deepEqual(read.incomplete, ["plan diff: stack staging has an invalid config at this commit, so it has no resource diff"]);
+    assert.equal(decide(read.dangerous, ["allow-data-loss"], { incomplete: read.incomplete }).ok, false);
+  });
+
+  it("refuses a document that is not a plan diff", () => {
+    assert.throws(() => readPlanDiff({ stacks: [{ stack: "staging", removed: [] }] }), /stacks\[0\]\.changed is not a list of resources/);
+    assert.throws(() => readPlanDiff({ stacks: [{ stack: "staging", removed: [{ name: 1 }], changed: [], mayBeReplaced: [] }] }), /stacks\[0\]\.removed/);
+    assert.throws(() => readPlanDiff([]), GateInputError);
+  });
+
+  it("turns resources under a provider whose inputs change into operations that may replace them", () => {
+    const aws = (region: string): PlannedResource => ({
+      ...r("pulumi:providers:aws", "mina-staging-aws", false),
+      providerInputs: { region: { value: region }, allowedAccountIds: { value: '["210987654321"]' } },
+    });
+    const under = (res: PlannedResource): PlannedResource => ({ ...res, provider: "pulumi:providers:aws::mina-staging-aws" });
+    const resources = [under(r("aws:s3/bucket:Bucket", "mina-staging-bucket-bucket", true, "mina-audio-staging")), under(r("aws:route53/record:Record", "mina-staging-dns-share", false))];
+    const d = diffPlans(plan([sp("staging", [aws("us-east-1"), ...resources])]), plan([sp("staging", [aws("eu-west-1"), ...resources])]));
+    const ops = dangerousFromPlanDiff(d);
+    assert.deepEqual(
+      ops.map((o) => [o.kind, o.type, o.detail]),
+      [
+        ["may be replaced", "aws:route53/record:Record", "aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1"],
+        ["may be replaced", "aws:s3/bucket:Bucket", "aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1"],
+      ],
+    );
+    const decision = decide(ops, []);
+    assert.equal(decision.ok, false);
+    assert.match(renderDecisionText(decision), /^  staging: MAY BE REPLACED aws:s3:Bucket mina-staging-bucket-bucket \(aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1\)$/m);
+    assert.equal(decide(ops, ["allow-data-loss"]).ok, true);
+  });
+
   it("prefers the preview's finding over the plan diff's for the same resource", () => {
     const fromPreview = dangerousFromPreview(preview("bucket-replace.json"));
     const d = decide([...dangerousFromPlanDiff(diff), ...fromPreview], []);
     const bucket = d.dangerous.filter((o) => o.name === "mina-staging-bucket-bucket");
     assert.deepEqual(bucket.map((o) => o.source), ["preview"]);
-    assert.equal(d.dangerous.length, 2);
+    assert.equal(d.dangerous.length, 3);
   });
 
   describe("npm run gate (CLI)", function () {
@@ -190,12 +475,13 @@ describe("data-safety gate: offline plan diff", () => {
       assert.match(g.stdout, /changes: same 27, update 1/);
     });
 
-    it("exits 1 on a dangerous preview, printing the dangerous operations first", () => {
+    it("exits 1 on a dangerous preview, printing what needs approval first, with its kind", () => {
       const g = gate("--preview", fixture("rds-delete.json"), fixture("harmless-update.json"), "--labels", '["infra"]');
       assert.equal(g.status, 1, g.stderr);
       const lines = g.stdout.split("\n");
-      assert.equal(lines[0], "1 operation would delete or replace a stateful resource (its data is lost):");
+      assert.equal(lines[0], "2 operations need approval:");
       assert.equal(lines[1], "  production: DELETE aws:rds:Instance mina-production-database-instance");
+      assert.equal(lines[2], "  production: ROTATES A CREDENTIAL random:RandomPassword mina-production-database-master-password");
       assert.match(g.stdout, /✗ BLOCKED/);
     });
 
@@ -203,7 +489,38 @@ describe("data-safety gate: offline plan diff", () => {
       const g = gate("--preview", fixture("bucket-replace.json"), "--labels", "infra,allow-data-loss", "--json");
       assert.equal(g.status, 0, g.stderr);
       const d = JSON.parse(g.stdout);
-      assert.deepEqual([d.ok, d.approved, d.dangerous.length, d.dangerous[0].op], [true, true, 1, "replace"]);
+      assert.deepEqual([d.ok, d.approved, d.dangerous.length, d.dangerous[0].kind, d.dangerous[0].op], [true, true, 1, "replace", "replace"]);
+    });
+
+    it("approves a deploy by commit: equal SHAs pass; a different, malformed or empty one does not, and labels do not count", () => {
+      const sha = "89abcdef0123456789abcdef0123456789abcdef";
+      const other = "1111111111111111111111111111111111111111";
+      const rds = fixture("rds-delete.json");
+      const ok = gate("--preview", rds, "--commit", sha, "--approved-commit", sha.toUpperCase());
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /⚠ APPROVED for commit 89abcdef0123/);
+      const wrong = gate("--preview", rds, "--commit", sha, "--approved-commit", other, "--labels", "allow-data-loss");
+      assert.equal(wrong.status, 1);
+      assert.equal(wrong.stdout.split("\n").filter((l) => l.includes("111111111111") && l.includes("89abcdef0123")).length, 1, wrong.stdout);
+      const bad = gate("--preview", rds, "--commit", sha, "--approved-commit", "89abcde");
+      assert.equal(bad.status, 1);
+      assert.match(bad.stdout, /--approved-commit "89abcde" is not a full 40-hex commit SHA/);
+      const empty = gate("--preview", rds, "--commit", sha, "--approved-commit", "", "--labels", "allow-data-loss", "--json");
+      assert.equal(empty.status, 1, empty.stderr);
+      assert.deepEqual([JSON.parse(empty.stdout).approved, JSON.parse(empty.stdout).approvalBy], [false, "commit"]);
+    });
+
+    it("blocks, without a crash, a preview whose diagnostics have odd shapes or whose summary hides steps", () => {
+      fs.writeFileSync(
+        path.join(tmp, "odd.json"),
+        JSON.stringify({ steps: [{ op: "teleport", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::b" }], diagnostics: [null, { severity: "error", message: { nested: true } }, { severity: "panic" }], changeSummary: { delete: 2 }, maybeCorrupt: true }),
+      );
+      const g = gate("--preview", path.join(tmp, "odd.json"), "--labels", "allow-data-loss");
+      assert.equal(g.status, 1, g.stderr);
+      assert.equal(g.stderr, "");
+      for (const re of [/diagnostics\[0\] is not an object/, /reported an error: \(no message\)/, /severity "panic"/, /op "teleport"/, /counts 2 delete but the steps show 0/, /may be corrupt/, /no approval overrides this/]) {
+        assert.match(g.stdout, re);
+      }
     });
 
     it("reads the plan diff with --plan-diff", () => {

@@ -9,9 +9,11 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
-import { diffPlans, PlanDiff, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../cli/lib/planDiff";
-import { REPO } from "./helpers";
+import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionText } from "../cli/lib/gate";
+import { Plan, PlannedResource, planStack, StackPlan } from "../cli/lib/plan";
+import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../cli/lib/planDiff";
+import { SecureValue } from "../config/raw";
+import { productionRaw, REPO, stagingRaw } from "./helpers";
 
 const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 
@@ -105,26 +107,26 @@ describe("diffPlans (pure)", () => {
     assert.deepEqual(old.variablesRemoved, ["DATABASE_URL", "ENVIRONMENT"]);
   });
 
-  it("reads stateful removals as deletions and stateful renames as replacements; stateless ones are not data loss", () => {
+  it("reads removals as deletions and renames as replacements, except for the reviewed types that hold no data", () => {
     assert.deepEqual(
-      diff.dataLoss.map((d) => [d.stack, d.op, d.type, d.name]),
+      diff.needsApproval.map((d) => [d.stack, d.kind, d.type, d.name]),
       [
         ["staging", "delete", ROLE, "mina-staging-database-role"],
         ["staging", "replace", BUCKET, "mina-staging-bucket-bucket"],
         ["staging-old", "delete", BUCKET, "mina-staging-old-bucket-bucket"],
       ],
     );
-    assert.match(diff.dataLoss[1].reason, /mina-audio-staging → mina-audio-staging-media/);
+    assert.match(diff.needsApproval[1].reason, /mina-audio-staging → mina-audio-staging-media/);
   });
 
-  it("lists stateful deletions and replacements first, with a warning, in markdown and text", () => {
+  it("lists what needs approval first, with a warning, in markdown and text", () => {
     const md = renderPlanDiffMarkdown(diff);
     const warning = md.indexOf("[!WARNING]");
     assert.ok(warning > 0, md);
     for (const s of ["### `production`", "### `staging`", "### `staging-blue`", "### `staging-old`"]) {
       assert.ok(md.indexOf(s) > warning, `${s} comes after the data-loss warning`);
     }
-    assert.match(md, /\*\*Data loss: 3 stateful resources would be deleted or replaced\.\*\*/);
+    assert.match(md, /\*\*Needs approval: 3 changes would delete or replace a resource that may hold data, rotate a credential, or may replace resources\.\*\*/);
     assert.match(md, /`allow-data-loss`/);
     const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
     const firstRow = staging.indexOf("| ➖ remove");
@@ -139,7 +141,7 @@ describe("diffPlans (pure)", () => {
     assert.match(md, /\*\*Stacks removed:\*\* `staging-old`/);
 
     const text = renderPlanDiffText(diff);
-    assert.ok(text.indexOf("!! DATA LOSS: 3") < text.indexOf("== production"), text);
+    assert.ok(text.indexOf("!! NEEDS APPROVAL: 3 changes") < text.indexOf("== production"), text);
     assert.match(text, /   staging: delete postgresql:Role mina-staging-database-role \(mina_staging_app\): no longer declared/);
     assert.match(text, /   \+ aws:rds:Instance mina-staging-database-instance \(mina-staging\)/);
     assert.match(text, /   - postgresql:Grant mina-staging-database-revoke-public-connect/);
@@ -153,7 +155,7 @@ describe("diffPlans (pure)", () => {
   it("reports no changes between equal plans", () => {
     const d = diffPlans(base, base);
     assert.equal(d.changed, false);
-    assert.deepEqual(d.dataLoss, []);
+    assert.deepEqual(d.needsApproval, []);
     assert.match(renderPlanDiffMarkdown(d), /No stack changes/);
     assert.match(renderPlanDiffText(d), /== staging: no changes/);
   });
@@ -167,7 +169,7 @@ describe("diffPlans (pure)", () => {
     const d = diffPlans(base, broken);
     const staging = d.stacks.find((s) => s.stack === "staging")!;
     assert.equal(staging.status, "invalid");
-    assert.deepEqual([staging.removed, staging.dataLoss], [[], []]);
+    assert.deepEqual([staging.removed, staging.needsApproval], [[], []]);
     assert.equal(d.head.ok, false);
     assert.match(d.head.problems[0], /^staging: invalid config: .*mina:bucketName/);
     assert.match(renderPlanDiffMarkdown(d), /❌ this commit's plan fails/);
@@ -182,6 +184,85 @@ describe("diffPlans (pure)", () => {
       "staging: policy [bucket-encrypted] mina-staging-bucket-bucket: no encryption",
       'isolation: AWS account id "210987654321" is shared by staging, staging-blue',
     ]);
+  });
+});
+
+// ---------------------------------------------------------------- provider inputs
+
+describe("provider inputs: what the offline diff cannot clear", function () {
+  this.timeout(120000);
+
+  it("names changed provider inputs: old -> new when not secret, only 'changed' when secret", () => {
+    assert.deepEqual(
+      providerInputChanges(
+        { region: { value: "us-east-1" }, endpoint: { value: "https://a" }, token: { secret: true, fingerprint: "aa" }, same: { value: 1 }, gone: { value: ["x"] } },
+        { region: { value: "eu-west-1" }, endpoint: { secret: true, fingerprint: "bb" }, token: { secret: true, fingerprint: "cc" }, same: { value: 1 }, added: { value: true } },
+      ),
+      [
+        { input: "added", secret: false, after: "true" },
+        { input: "endpoint", secret: true },
+        { input: "gone", secret: false, before: '["x"]' },
+        { input: "region", secret: false, before: "us-east-1", after: "eu-west-1" },
+        { input: "token", secret: true },
+      ],
+    );
+    assert.deepEqual(providerInputChanges({ t: { secret: true, fingerprint: "aa" } }, { t: { secret: true, fingerprint: "aa" } }), []);
+  });
+
+  const planOf = async (overrides: Record<string, unknown> = {}) => plan([await planStack(REPO, "staging", [stagingRaw(overrides), productionRaw()])]);
+  const AWS = "pulumi:providers:aws::mina-staging-aws";
+
+  it("lists every resource under a provider whose region changes as 'may be replaced', and the gate holds them", async () => {
+    const base = await planOf();
+    const head = await planOf({ "aws:region": "eu-west-1" });
+    const diff = diffPlans(base, head, { base: "origin/main" });
+    const staging = diff.stacks[0];
+    assert.deepEqual(staging.providerChanges, [
+      { type: "pulumi:providers:aws", name: "mina-staging-aws", inputs: [{ input: "region", secret: false, before: "us-east-1", after: "eu-west-1" }] },
+    ]);
+    const underAws = head.stacks[0].resources.filter((r) => r.provider === AWS).map((r) => r.name).sort();
+    assert.ok(underAws.includes("mina-staging-bucket-bucket") && underAws.includes("mina-staging-dns-share"), underAws.join(","));
+    assert.deepEqual(staging.mayBeReplaced.map((m) => m.name).sort(), underAws);
+    assert.ok(!staging.mayBeReplaced.some((m) => m.type.startsWith("upstash:") || m.type.startsWith("postgresql:")), "other providers' resources are not touched");
+    const mayBe = staging.needsApproval.filter((a) => a.kind === "may be replaced");
+    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws);
+    assert.match(mayBe[0].reason, /^aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1$/);
+
+    const text = renderPlanDiffText(diff);
+    assert.match(text, /!! aws provider mina-staging-aws inputs change: region us-east-1 -> eu-west-1/);
+    assert.match(text, /!! may be replaced aws:s3:Bucket mina-staging-bucket-bucket \(mina-audio-staging\): aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1/);
+    const md = renderPlanDiffMarkdown(diff);
+    assert.match(md, /\*\*Provider inputs change\*\* \(every resource under the provider may be replaced\):\n\n- aws provider mina-staging-aws: region us-east-1 -&gt; eu-west-1/);
+
+    const d = decide(dangerousFromPlanDiff(JSON.parse(JSON.stringify(diff))), []);
+    assert.equal(d.ok, false);
+    assert.ok(d.dangerous.filter((o) => o.kind === "may be replaced").length >= underAws.length);
+    assert.equal(decide(dangerousFromPlanDiff(diff), ["allow-data-loss"]).ok, true);
+    assert.deepEqual(diffPlans(base, base).needsApproval, [], "the same plan twice needs nothing");
+  });
+
+  it("says a secret provider input changed without printing its value, in any format", async () => {
+    const before = "admin pass/with@odd:chars";
+    const after = "an entirely new admin secret";
+    const base = await planOf();
+    const head = await planOf({ "mina:dbServerAdminPassword": new SecureValue(after) });
+    const diff = diffPlans(base, head, { base: "origin/main" });
+    const staging = diff.stacks[0];
+    assert.deepEqual(staging.providerChanges.map((p) => [p.name, p.inputs]), [["mina-staging-database-admin", [{ input: "password", secret: true }]]]);
+    assert.deepEqual(staging.mayBeReplaced.map((m) => m.type).sort(), ["postgresql:index/database:Database", "postgresql:index/grant:Grant", "postgresql:index/role:Role"]);
+    assert.match(renderPlanDiffText(diff), /postgresql provider mina-staging-database-admin inputs change: password changed/);
+    const decision = decide(dangerousFromPlanDiff(diff), []);
+    const outputs = [
+      JSON.stringify(base),
+      JSON.stringify(head),
+      ...["text", "markdown", "json"].map((f) => renderPlanDiff(diff, f, head)),
+      renderDecisionText(decision),
+      renderDecisionMarkdown(decision),
+      JSON.stringify(decision),
+    ];
+    for (const out of outputs) {
+      for (const secret of [before, after, "upstash-staging-key"]) assert.ok(!out.includes(secret), `no secret value in: ${out.slice(0, 80)}`);
+    }
   });
 });
 
@@ -268,7 +349,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     const bucket = staging.changed.find((c) => c.type === "aws:s3/bucket:Bucket")!;
     assert.deepEqual([bucket.before.physicalName, bucket.after.physicalName], ["mina-audio-staging", "mina-audio-staging-media"]);
     assert.deepEqual(
-      diff.dataLoss.map((d) => [d.stack, d.op, d.name]),
+      diff.needsApproval.map((d) => [d.stack, d.kind, d.name]),
       [["staging", "replace", "mina-staging-bucket-bucket"]],
     );
 
@@ -310,7 +391,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
       assert.ok(warning.includes(line), `warning lists: ${line}\n${warning}`);
     }
     const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
-    assert.ok(staging.indexOf("Stateful deletions and replacements") < staging.indexOf("| Change |"), staging);
+    assert.ok(staging.indexOf("Needs approval:") < staging.indexOf("| Change |"), staging);
     assert.match(staging, /\| ➖ remove \| `pulumi:providers:postgresql` \| mina-staging-database-admin \|/);
     assert.match(staging, /\| ➕ add \| `aws:rds:Instance` \| mina-staging-database-instance \| `mina-staging` \| stateful \|/);
     assert.match(md, /### `staging-blue`: stack removed/);
@@ -322,7 +403,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.equal(j.status, 0, j.stderr);
     const diff = JSON.parse(j.stdout) as PlanDiff;
     assert.deepEqual(diff.stacksRemoved, ["staging-blue"]);
-    assert.ok(diff.dataLoss.some((d) => d.stack === "staging" && d.op === "delete" && d.type === "postgresql:index/role:Role"));
+    assert.ok(diff.needsApproval.some((d) => d.stack === "staging" && d.kind === "delete" && d.type === "postgresql:index/role:Role"));
     const t = cli("--base", "HEAD~1", "--stack", "production");
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^Plan diff against HEAD~1/);

@@ -2,10 +2,11 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { auditPlans, Plan, planAll, StackPlan } from "../cli/lib/plan";
+import { auditPlans, Plan, planAll, planStack, StackPlan } from "../cli/lib/plan";
 import { policyChecker } from "../cli/lib/policyCheck";
 import { renderText } from "../cli/lib/render";
-import { REPO, tempProject } from "./helpers";
+import { SecureValue } from "../config/raw";
+import { productionRaw, REPO, stagingRaw, tempProject } from "./helpers";
 
 const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 const plan = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "plan.ts"), ...args], { cwd: REPO, encoding: "utf8" });
@@ -36,6 +37,30 @@ describe("npm run plan (offline, under the mock runtime)", function () {
       assert.doesNotMatch(out, /[0-9a-f]{64}/, format);
       assert.doesNotMatch(out, /postgresql:\/\/|rediss:\/\/|AKIA/, format);
     }
+  });
+
+  it("records each explicit provider's inputs (a secret one as a fingerprint, never its value) and each resource's provider", async () => {
+    const plan = async (adminPassword: string) =>
+      planStack(REPO, "staging", [stagingRaw({ "mina:dbServerAdminPassword": new SecureValue(adminPassword) }), productionRaw()]);
+    const s = await plan("first admin secret");
+    const byName = (n: string) => s.resources.find((r) => r.name === n)!;
+    assert.deepEqual(byName("mina-staging-aws").providerInputs!.region, { value: "us-east-1" });
+    assert.deepEqual(byName("mina-staging-aws").providerInputs!.allowedAccountIds, { value: '["210987654321"]' });
+    const password = byName("mina-staging-database-admin").providerInputs!.password;
+    assert.ok("secret" in password && /^[0-9a-f]{32}$/.test(password.fingerprint), JSON.stringify(password));
+    assert.ok("secret" in byName("mina-staging-cache-upstash").providerInputs!.apiKey);
+    assert.equal(byName("mina-staging-bucket-bucket").provider, "pulumi:providers:aws::mina-staging-aws");
+    assert.equal(byName("mina-staging-database-role").provider, "pulumi:providers:postgresql::mina-staging-database-admin");
+    assert.equal(byName("mina-staging-cache-redis").provider, "pulumi:providers:upstash::mina-staging-cache-upstash");
+    assert.equal(byName("mina-staging-secrets-secret-key").provider, undefined, "random uses its default provider");
+    assert.equal(byName("mina-staging-bucket-bucket").providerInputs, undefined, "only providers carry their inputs");
+    const json = JSON.stringify(s);
+    for (const secret of ["first admin secret", "upstash-staging-key", "sk-staging-openai"]) assert.ok(!json.includes(secret), secret);
+    const again = await plan("first admin secret");
+    const other = await plan("second admin secret");
+    const fingerprint = (p: StackPlan) => JSON.stringify(p.resources.find((r) => r.name === "mina-staging-database-admin")!.providerInputs!.password);
+    assert.equal(fingerprint(again), fingerprint(s), "the same value gives the same fingerprint");
+    assert.notEqual(fingerprint(other), fingerprint(s), "another value gives another fingerprint");
   });
 
   it("says plainly that it is not a diff against deployed state, in text and markdown", () => {

@@ -1,33 +1,69 @@
 /**
- * The data-safety gate: does a change delete or replace a resource that holds
- * data (a database, a bucket, a Redis database, a DNS zone)? It reads either the
- * JSON of `pulumi preview --json` (what would happen to deployed state) or the
- * offline plan diff (`npm run plan -- --base REF --json`), and blocks unless the
- * pull request carries the approval label: a person must say yes to losing data.
- * Also: the deploy guard (no destroy, no protection bypass)
- * and the AWS account check the workflows run before touching a stack.
+ * The data-safety gate: does a change delete or replace a resource that may hold
+ * data, or issue a new credential? It denies by default: every deletion and
+ * replacement needs a person's approval unless its type is on the reviewed list of
+ * types that hold no data and no credential (`NO_DATA_TYPES` in
+ * config/protection.ts). It reads the JSON of `pulumi preview --json` (what would
+ * happen to deployed state) and/or the offline plan diff
+ * (`npm run plan -- --base REF --json`). Approval is the pull request's label, or
+ * for a deploy the commit SHA a person approved. A document that does not add up
+ * blocks even with approval. Also: the deploy guard (no destroy, no protection
+ * bypass) and the AWS account check the workflows run before touching a stack.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parseStackFile } from "../../config";
-import { STATEFUL_TYPES } from "../../config/protection";
-import { DEFAULT_APPROVAL_LABEL, PlanDiff } from "./planDiff";
+import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../../config/protection";
+import { md, oneLine } from "./markdown";
+import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "./planDiff";
 import { shortType } from "./render";
+import { parseUrn } from "./urn";
 
-export { DEFAULT_APPROVAL_LABEL };
+export { DEFAULT_APPROVAL_LABEL, parseUrn };
+
+/** Every step operation the Pulumi engine knows (`StepOps` in pkg/resource/deploy/step.go). */
+export const STEP_OPS: readonly string[] = [
+  "same",
+  "create",
+  "update",
+  "delete",
+  "replace",
+  "create-replacement",
+  "delete-replaced",
+  "read",
+  "read-replacement",
+  "refresh",
+  "discard",
+  "discard-replaced",
+  "remove-pending-replace",
+  "import",
+  "import-replacement",
+];
+
+/** Diagnostic severities that are not errors; any other severity, or none, counts as an error. */
+const NON_ERROR_SEVERITIES: readonly string[] = ["debug", "info", "info#err", "warning"];
 
 /**
- * Step operations of a preview that destroy the resource's current instance.
- * A replacement shows as `replace` (and, with --show-replacement-steps, as its
- * `create-replacement` / `delete-replaced` halves); all mean the old one goes.
+ * Step operations that end the resource's current instance. A replacement shows as
+ * `replace` (and, with --show-replacement-steps, as its `create-replacement` /
+ * `delete-replaced` halves); `import-replacement` and `read-replacement` also take
+ * the place of a managed resource.
  */
-export const DESTRUCTIVE_OPS: readonly string[] = ["delete", "replace", "create-replacement", "delete-replaced", "import-replacement"];
+export const DESTRUCTIVE_OPS: readonly string[] = ["delete", "replace", "create-replacement", "delete-replaced", "import-replacement", "read-replacement"];
 
-const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced", "import-replacement"]);
+const REPLACE_OPS = new Set(["replace", "create-replacement", "delete-replaced", "import-replacement", "read-replacement"]);
+
+/** `changeSummary` keys whose count the steps must show: a delete or replace the gate cannot see would pass unseen. */
+const COUNTED_OPS: readonly string[] = [...DESTRUCTIVE_OPS, "discard", "discard-replaced", "remove-pending-replace"];
+
+export type { ApprovalKind };
 
 export interface DangerousOp {
   readonly stack?: string;
-  readonly op: "delete" | "replace";
+  /** Why it needs approval. */
+  readonly kind: ApprovalKind;
+  /** The operation: a deletion, a replacement, or (a password set anew) an update. */
+  readonly op: "delete" | "replace" | "update";
   readonly type: string;
   readonly name: string;
   /** Where the finding comes from: the engine's preview, or the offline plan diff. */
@@ -38,11 +74,18 @@ export interface DangerousOp {
 
 export interface GateDecision {
   readonly ok: boolean;
+  /** What needs approval, deletions first. */
   readonly dangerous: readonly DangerousOp[];
   readonly approvalLabel: string;
-  /** The approval label is among the given labels. */
+  /** Approval by label (pull requests) or by commit (deploys). */
+  readonly approvalBy: "label" | "commit";
+  /** The approval is present: the label is among the labels, or the approved commit is this commit. */
   readonly approved: boolean;
-  /** Reasons the input cannot be trusted to be complete (a failed preview): these block even with approval. */
+  /** With --approved-commit: why it does not approve this commit (one line). */
+  readonly approvalProblem?: string;
+  readonly commit?: string;
+  readonly approvedCommit?: string;
+  /** Reasons the input cannot be trusted to be complete: these block even with approval. */
   readonly incomplete: readonly string[];
   /** Operation counts from the previews' `changeSummary`, summed. */
   readonly changeSummary: Readonly<Record<string, number>>;
@@ -56,6 +99,7 @@ export interface PreviewResourceState {
   readonly type?: string;
   readonly id?: string;
   readonly protect?: boolean;
+  readonly inputs?: Record<string, unknown>;
   readonly [k: string]: unknown;
 }
 
@@ -67,22 +111,29 @@ export interface PreviewStep {
   readonly newState?: PreviewResourceState;
   readonly diffReasons?: readonly string[];
   readonly replaceReasons?: readonly string[];
+  readonly detailedDiff?: Record<string, unknown>;
   readonly [k: string]: unknown;
 }
 
-/** The document `pulumi preview --json` prints (the engine's preview digest). */
+/** The document `pulumi preview --json` prints (the engine's preview digest). Diagnostics are read whatever their shape. */
 export interface PreviewDigest {
   readonly steps: readonly PreviewStep[];
-  readonly diagnostics?: readonly { readonly urn?: string; readonly message: string; readonly severity: string }[];
-  readonly changeSummary?: Readonly<Record<string, number>>;
+  readonly diagnostics?: readonly unknown[];
+  readonly changeSummary?: unknown;
   readonly duration?: number;
-  readonly maybeCorrupt?: boolean;
+  readonly maybeCorrupt?: unknown;
   readonly [k: string]: unknown;
 }
 
 export class GateInputError extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A value from a document, quoted for a message: one line, at most 80 characters. */
+const quote = (v: unknown) => {
+  const s = oneLine(typeof v === "string" ? v : JSON.stringify(v) ?? String(v));
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 79)}…` : s);
+};
 
 /** Checks the shape of a parsed `pulumi preview --json` document. */
 export function parsePreview(doc: unknown, source = "preview"): PreviewDigest {
@@ -101,65 +152,143 @@ export function parsePreview(doc: unknown, source = "preview"): PreviewDigest {
   return { ...doc, steps } as PreviewDigest;
 }
 
-/** `urn:pulumi:<stack>::<project>::<parent$type>::<name>` → its parts (the name may itself contain "::"). */
-export function parseUrn(urn: string): { stack: string; project: string; type: string; name: string } | undefined {
-  const m = /^urn:pulumi:(.*?)::(.*?)::(.*?)::(.*)$/s.exec(urn);
-  if (!m) return undefined;
-  const qualified = m[3].split("$");
-  return { stack: m[1], project: m[2], type: qualified[qualified.length - 1], name: m[4] };
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/** The properties an update step changes: its diff reasons, its detailed diff's paths, and inputs whose old and new values differ. */
+function changedProperties(step: PreviewStep): string[] {
+  const out = [...strings(step.diffReasons), ...(isObject(step.detailedDiff) ? Object.keys(step.detailedDiff) : [])];
+  const before = isObject(step.oldState?.inputs) ? step.oldState!.inputs : {};
+  const after = isObject(step.newState?.inputs) ? step.newState!.inputs : {};
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out.push(k);
+  }
+  return out;
 }
 
-/** The stateful deletions and replacements of one preview; a replacement's steps count once. */
-export function dangerousFromPreview(preview: PreviewDigest, statefulTypes: readonly string[] = STATEFUL_TYPES): DangerousOp[] {
+/**
+ * What of one preview needs approval: every deletion or replacement whose type is
+ * not on the reviewed list (a replacement's steps count once), and every update
+ * that sets a password anew. When the step's types disagree (URN, old and new
+ * state), the one needing approval wins.
+ */
+export function dangerousFromPreview(preview: PreviewDigest): DangerousOp[] {
   const byUrn = new Map<string, DangerousOp>();
   for (const step of preview.steps) {
-    if (!DESTRUCTIVE_OPS.includes(step.op)) continue;
     const parsed = parseUrn(step.urn);
-    const type = step.oldState?.type ?? step.newState?.type ?? parsed?.type ?? "";
-    if (!statefulTypes.includes(type)) continue;
+    const types = [...new Set([step.oldState?.type, step.newState?.type, parsed?.type].filter((t): t is string => typeof t === "string"))];
+    if (types.length === 0) types.push("");
+    const stack = parsed?.stack ? { stack: parsed.stack } : {};
+    const name = parsed?.name ?? step.urn;
+    if (step.op === "update") {
+      for (const type of types) {
+        const fields = credentialInputsChanged(type, changedProperties(step));
+        if (fields.length > 0 && !byUrn.has(step.urn)) {
+          byUrn.set(step.urn, { ...stack, kind: "rotates a credential", op: "update", type, name, source: "preview", detail: `sets ${fields.join(", ")} anew` });
+        }
+      }
+      continue;
+    }
+    if (!DESTRUCTIVE_OPS.includes(step.op)) continue;
     const op = REPLACE_OPS.has(step.op) ? "replace" : "delete";
+    const found = types.map((type) => ({ type, kind: approvalKindOf(type, op) })).find((t) => t.kind !== undefined);
+    if (!found) continue;
     const prior = byUrn.get(step.urn);
     if (prior && (prior.op === "replace" || op === "delete")) continue;
-    const reasons = step.replaceReasons && step.replaceReasons.length > 0 ? `replaced because of: ${step.replaceReasons.join(", ")}` : undefined;
+    const reasons = strings(step.replaceReasons);
     byUrn.set(step.urn, {
-      ...(parsed?.stack ? { stack: parsed.stack } : {}),
+      ...stack,
+      kind: found.kind!,
       op,
-      type,
-      name: parsed?.name ?? step.urn,
+      type: found.type,
+      name,
       source: "preview",
-      ...(reasons ? { detail: reasons } : {}),
+      ...(reasons.length > 0 ? { detail: `replaced because of: ${reasons.join(", ")}` } : {}),
     });
   }
   return [...byUrn.values()];
 }
 
-/** Why a preview cannot be taken as the whole story: it reported errors. */
+/**
+ * Why a preview cannot be taken as the whole story: an error diagnostic (of any
+ * shape; an unknown severity counts as an error), a step op Pulumi does not have,
+ * a `changeSummary` that counts deletions or replacements its steps do not show,
+ * or `maybeCorrupt`. Each blocks even with approval.
+ */
 export function previewProblems(preview: PreviewDigest, source = "preview"): string[] {
-  const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error");
-  const out = errors.map((d) => `${source}: the preview reported an error: ${d.message.trim().split("\n")[0]}`);
-  if (preview.maybeCorrupt) out.push(`${source}: the preview says its result may be corrupt`);
+  const out: string[] = [];
+  (preview.diagnostics ?? []).forEach((d, i) => {
+    if (!isObject(d)) {
+      out.push(`${source}: diagnostics[${i}] is not an object (counted as an error)`);
+      return;
+    }
+    const severity = d.severity;
+    if (typeof severity === "string" && NON_ERROR_SEVERITIES.includes(severity)) return;
+    const message = typeof d.message === "string" && d.message.trim() !== "" ? oneLine(d.message.trim().split("\n")[0]) : "(no message)";
+    if (severity === "error") out.push(`${source}: the preview reported an error: ${message}`);
+    else out.push(`${source}: a diagnostic with ${severity === undefined ? "no severity" : `severity ${quote(severity)}`} (counted as an error): ${message}`);
+  });
+  preview.steps.forEach((s, i) => {
+    if (!STEP_OPS.includes(s.op)) out.push(`${source}: steps[${i}] has op ${quote(s.op)}, not a Pulumi step op`);
+  });
+  const summary = preview.changeSummary;
+  if (summary !== undefined && !isObject(summary)) out.push(`${source}: "changeSummary" is not an object`);
+  else if (summary !== undefined) {
+    for (const [op, n] of Object.entries(summary)) {
+      if (!STEP_OPS.includes(op)) out.push(`${source}: changeSummary counts ${quote(op)}, not a Pulumi step op`);
+      else if (typeof n !== "number" || !Number.isInteger(n) || n < 0) out.push(`${source}: changeSummary count of ${op} is not a count: ${quote(n)}`);
+      else if (COUNTED_OPS.includes(op)) {
+        const shown = preview.steps.filter((s) => s.op === op).length;
+        if (shown < n) out.push(`${source}: changeSummary counts ${n} ${op} but the steps show ${shown}: the step list is incomplete`);
+      }
+    }
+  }
+  if (preview.maybeCorrupt !== undefined && preview.maybeCorrupt !== null && preview.maybeCorrupt !== false) out.push(`${source}: the preview says its result may be corrupt`);
   return out;
 }
 
 // ---------------------------------------------------------------- offline plan diff
 
-/** A removed stateful resource is a delete; a stateful resource whose physical name changed is a replace. */
+const isNamed = (r: unknown): r is { type: string; name: string } => isObject(r) && typeof r.type === "string" && typeof r.name === "string";
+
+/**
+ * What of the offline plan diff needs approval, recomputed from its resources by
+ * type (the same rule as the plan diff's own `needsApproval`): removals, new
+ * physical names, new random secrets, resources under a changed provider. A stack
+ * whose config is invalid at this commit has no resource diff: reported as incomplete.
+ */
+export function readPlanDiff(diff: unknown): { dangerous: DangerousOp[]; incomplete: string[] } {
+  const notPlanDiff = (why: string) => new GateInputError(`plan diff: not the JSON of \`npm run plan -- --base REF --json\` (${why})`);
+  if (!isObject(diff) || !Array.isArray(diff.stacks)) throw notPlanDiff('no "stacks"');
+  const dangerous: DangerousOp[] = [];
+  const incomplete: string[] = [];
+  diff.stacks.forEach((s: unknown, i: number) => {
+    if (!isObject(s) || typeof s.stack !== "string") throw notPlanDiff(`stacks[${i}] has no "stack"`);
+    for (const field of ["removed", "changed", "mayBeReplaced"] as const) {
+      const list = s[field];
+      if (!Array.isArray(list) || !list.every(isNamed)) throw notPlanDiff(`stacks[${i}].${field} is not a list of resources`);
+    }
+    const physical = (r: unknown) => (isObject(r) && typeof r.physicalName === "string" ? { physicalName: r.physicalName } : {});
+    const resources = (list: unknown[]) => (list as Record<string, unknown>[]).map((r) => ({ type: r.type as string, name: r.name as string, ...physical(r) }));
+    const changed = (s.changed as Record<string, unknown>[]).map((c) => ({
+      type: c.type as string,
+      name: c.name as string,
+      fields: strings(c.fields) as ChangedField[],
+      before: physical(c.before),
+      after: physical(c.after),
+    }));
+    const mayBeReplaced = (s.mayBeReplaced as Record<string, unknown>[]).map((m) => ({ ...resources([m])[0], ...(typeof m.reason === "string" ? { reason: m.reason } : {}) }));
+    const removedReason = s.status === "removed" ? "its stack file was removed" : "no longer declared";
+    for (const a of approvalsOf(s.stack, resources(s.removed as unknown[]), changed, mayBeReplaced, removedReason)) {
+      dangerous.push({ stack: a.stack, kind: a.kind, op: a.op, type: a.type, name: a.name, source: "plan-diff", detail: a.reason });
+    }
+    if (s.status === "invalid") incomplete.push(`plan diff: stack ${s.stack} has an invalid config at this commit, so it has no resource diff`);
+  });
+  return { dangerous, incomplete };
+}
+
+/** The plan diff's operations needing approval (see `readPlanDiff`). */
 export function dangerousFromPlanDiff(diff: PlanDiff): DangerousOp[] {
-  if (!isObject(diff) || !Array.isArray((diff as { stacks?: unknown }).stacks)) {
-    throw new GateInputError("plan diff: not the JSON of `npm run plan -- --base REF --json` (no \"stacks\")");
-  }
-  const out: DangerousOp[] = [];
-  for (const s of diff.stacks) {
-    for (const r of s.removed ?? []) {
-      if (r.stateful) out.push({ stack: s.stack, op: "delete", type: r.type, name: r.name, source: "plan-diff", detail: s.status === "removed" ? "its stack file was removed" : "no longer declared" });
-    }
-    for (const c of s.changed ?? []) {
-      if (c.stateful && c.fields.includes("physicalName")) {
-        out.push({ stack: s.stack, op: "replace", type: c.type, name: c.name, source: "plan-diff", detail: `physical name ${c.before.physicalName ?? "-"} → ${c.after.physicalName ?? "-"}` });
-      }
-    }
-  }
-  return out;
+  return readPlanDiff(diff).dangerous;
 }
 
 // ---------------------------------------------------------------- decision
@@ -183,6 +312,30 @@ export function parseLabels(values: readonly string[]): string[] {
   return out.filter(Boolean);
 }
 
+const SHA = /^[0-9a-f]{40}$/i;
+const short = (sha: string) => sha.slice(0, 12).toLowerCase();
+
+/**
+ * Approval by commit (deploys): the approved commit must be this commit, both as
+ * full 40-hex SHAs (case-insensitive). Empty means no approval: a deploy dispatched
+ * without one. Returns the one-line reason when it does not approve.
+ */
+export function checkCommitApproval(commit: string | undefined, approvedCommit: string): { approved: boolean; problem?: string } {
+  const approved = approvedCommit.trim();
+  const current = (commit ?? "").trim();
+  if (approved === "") return { approved: false };
+  if (!SHA.test(approved)) return { approved: false, problem: `--approved-commit ${quote(approved)} is not a full 40-hex commit SHA: no approval` };
+  if (!SHA.test(current)) {
+    return { approved: false, problem: current === "" ? `--approved-commit ${short(approved)} needs --commit, the SHA being deployed: no approval` : `--commit ${quote(current)} is not a full 40-hex commit SHA: no approval` };
+  }
+  if (approved.toLowerCase() !== current.toLowerCase()) {
+    return { approved: false, problem: `the approval is for commit ${short(approved)}, but this is commit ${short(current)}: no approval` };
+  }
+  return { approved: true };
+}
+
+const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "rotates a credential": 2, "may be replaced": 3 };
+
 function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
   const seen = new Map<string, DangerousOp>();
   for (const o of ops) {
@@ -191,38 +344,52 @@ function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
     // The same resource found by both: the engine's word beats the offline plan's.
     if (!prior || (prior.source === "plan-diff" && o.source === "preview")) seen.set(k, o);
   }
-  const rank = (o: DangerousOp) => (o.op === "delete" ? 0 : 1);
-  return [...seen.values()].sort((a, b) => rank(a) - rank(b) || (a.stack ?? "").localeCompare(b.stack ?? "") || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+  return [...seen.values()].sort(
+    (a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.stack ?? "").localeCompare(b.stack ?? "") || a.type.localeCompare(b.type) || a.name.localeCompare(b.name),
+  );
 }
 
-/** Blocks when a stateful resource would be deleted or replaced, unless the approval label is present; an incomplete input always blocks. */
+/**
+ * Blocks when anything needs approval and the approval is missing; an incomplete
+ * input always blocks. `labels` is the pull request's labels (approval by label);
+ * with `approvedCommit` given, approval is by commit only.
+ */
 export function decide(
   dangerous: readonly DangerousOp[],
   labels: readonly string[],
-  opts: { approvalLabel?: string; incomplete?: readonly string[]; changeSummary?: Record<string, number> } = {},
+  opts: { approvalLabel?: string; incomplete?: readonly string[]; changeSummary?: Record<string, number>; commit?: string; approvedCommit?: string } = {},
 ): GateDecision {
   const approvalLabel = opts.approvalLabel ?? DEFAULT_APPROVAL_LABEL;
-  const approved = labels.includes(approvalLabel);
+  const byCommit = opts.approvedCommit !== undefined;
+  const check = byCommit ? checkCommitApproval(opts.commit, opts.approvedCommit!) : { approved: labels.includes(approvalLabel) };
   const ops = dedupe(dangerous);
   const incomplete = [...(opts.incomplete ?? [])];
   return {
-    ok: incomplete.length === 0 && (ops.length === 0 || approved),
+    ok: incomplete.length === 0 && (ops.length === 0 || check.approved),
     dangerous: ops,
     approvalLabel,
-    approved,
+    approvalBy: byCommit ? "commit" : "label",
+    approved: check.approved,
+    ...(check.problem ? { approvalProblem: check.problem } : {}),
+    ...(opts.commit !== undefined ? { commit: opts.commit } : {}),
+    ...(byCommit ? { approvedCommit: opts.approvedCommit } : {}),
     incomplete,
     changeSummary: opts.changeSummary ?? {},
   };
 }
 
+/** The previews' `changeSummary` counts, summed (numbers only; `previewProblems` reports the rest). */
 export function sumChangeSummaries(previews: readonly PreviewDigest[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const p of previews) for (const [k, v] of Object.entries(p.changeSummary ?? {})) out[k] = (out[k] ?? 0) + (typeof v === "number" ? v : 0);
+  for (const p of previews) {
+    if (!isObject(p.changeSummary)) continue;
+    for (const [k, v] of Object.entries(p.changeSummary)) if (typeof v === "number" && Number.isFinite(v)) out[k] = (out[k] ?? 0) + v;
+  }
   return out;
 }
 
 function opLine(o: DangerousOp): string {
-  return `${o.stack ? `${o.stack}: ` : ""}${o.op.toUpperCase()} ${shortType(o.type)} ${o.name}${o.detail ? ` (${o.detail})` : ""}`;
+  return oneLine(`${o.stack ? `${o.stack}: ` : ""}${o.kind.toUpperCase()} ${shortType(o.type)} ${o.name}${o.detail ? ` (${o.detail})` : ""}`);
 }
 
 function summaryLine(d: GateDecision): string {
@@ -230,36 +397,55 @@ function summaryLine(d: GateDecision): string {
   return entries.length > 0 ? `changes: ${entries.map(([k, v]) => `${k} ${v}`).join(", ")}` : "";
 }
 
+function approvedBy(d: GateDecision): string {
+  return d.approvalBy === "commit" ? `for commit ${short(d.commit ?? "")}` : `by the label "${d.approvalLabel}"`;
+}
+
+function howToApprove(d: GateDecision): string {
+  return d.approvalBy === "commit"
+    ? `deploy again with --approved-commit set to this commit's full SHA${d.commit && SHA.test(d.commit) ? ` (${d.commit.toLowerCase()})` : ""}`
+    : `add the label "${d.approvalLabel}" to the pull request`;
+}
+
 export function renderDecisionText(d: GateDecision): string {
   const out: string[] = [];
   if (d.dangerous.length > 0) {
-    out.push(`${d.dangerous.length} operation${d.dangerous.length === 1 ? "" : "s"} would delete or replace a stateful resource (its data is lost):`);
+    out.push(`${d.dangerous.length} operation${d.dangerous.length === 1 ? " needs" : "s need"} approval:`);
     out.push(...d.dangerous.map((o) => `  ${opLine(o)}`));
   }
-  for (const i of d.incomplete) out.push(`✗ ${i}`);
-  if (d.incomplete.length > 0) out.push("✗ BLOCKED: the input is incomplete, so the gate cannot tell that no data is lost (an approval label does not override this).");
-  else if (d.dangerous.length === 0) out.push("✓ data-safety gate: no stateful resource is deleted or replaced.");
-  else if (d.approved) out.push(`⚠ APPROVED by the label "${d.approvalLabel}": this data loss was accepted on purpose.`);
-  else out.push(`✗ BLOCKED: add the label "${d.approvalLabel}" to the pull request to accept this data loss, or change the program so that it does not delete or replace these resources.`);
+  for (const i of d.incomplete) out.push(`✗ ${oneLine(i)}`);
+  if (d.dangerous.length > 0 && d.approvalProblem) out.push(`✗ ${oneLine(d.approvalProblem)}`);
+  if (d.incomplete.length > 0) out.push("✗ BLOCKED: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
+  else if (d.dangerous.length === 0) out.push("✓ data-safety gate: nothing is deleted or replaced that needs approval, and no credential is rotated.");
+  else if (d.approved) out.push(`⚠ APPROVED ${approvedBy(d)}: these operations were accepted on purpose.`);
+  else out.push(`✗ BLOCKED: ${howToApprove(d)} to accept these operations, or change the program so that it does not need them.`);
   const s = summaryLine(d);
-  if (s) out.push(s);
+  if (s) out.push(oneLine(s));
   return out.join("\n") + "\n";
 }
 
 export function renderDecisionMarkdown(d: GateDecision): string {
   const out: string[] = ["### Data-safety gate", ""];
   if (d.dangerous.length > 0) {
-    out.push("| Stack | Operation | Type | Name | Detail |", "|---|---|---|---|---|");
-    for (const o of d.dangerous) out.push(`| ${o.stack ?? "-"} | **${o.op}** | \`${shortType(o.type)}\` | ${o.name.replace(/\|/g, "\\|")} | ${(o.detail ?? "").replace(/\|/g, "\\|")} |`);
+    out.push(`${d.dangerous.length} operation${d.dangerous.length === 1 ? " needs" : "s need"} approval:`, "", "| Stack | Kind | Type | Name | Detail |", "|---|---|---|---|---|");
+    for (const o of d.dangerous) {
+      out.push(`| ${o.stack ? md(o.stack) : "-"} | **${o.kind}** | ${md(shortType(o.type), "code")} | ${md(o.name)} | ${md(o.detail ?? "")} |`);
+    }
     out.push("");
   }
-  for (const i of d.incomplete) out.push(`- ❌ ${i}`);
-  if (d.incomplete.length > 0) out.push("", "❌ **Blocked**: the input is incomplete, so the gate cannot tell that no data is lost.");
-  else if (d.dangerous.length === 0) out.push("✅ No stateful resource is deleted or replaced.");
-  else if (d.approved) out.push(`⚠️ **Approved** by the label \`${d.approvalLabel}\`: this data loss was accepted on purpose.`);
-  else out.push(`❌ **Blocked**: add the label \`${d.approvalLabel}\` to accept this data loss, or change the program so that it does not delete or replace these resources.`);
+  for (const i of d.incomplete) out.push(`- ❌ ${md(i)}`);
+  if (d.dangerous.length > 0 && d.approvalProblem) out.push(`- ❌ ${md(d.approvalProblem)}`);
+  if (d.incomplete.length > 0 || (d.dangerous.length > 0 && d.approvalProblem)) out.push("");
+  if (d.incomplete.length > 0) out.push("❌ **Blocked**: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
+  else if (d.dangerous.length === 0) out.push("✅ Nothing is deleted or replaced that needs approval, and no credential is rotated.");
+  else if (d.approved) {
+    out.push(`⚠️ **Approved** ${d.approvalBy === "commit" ? `for commit ${md(short(d.commit ?? ""), "code")}` : `by the label ${md(d.approvalLabel, "code")}`}: these operations were accepted on purpose.`);
+  } else {
+    const how = d.approvalBy === "commit" ? "deploy again with `--approved-commit` set to this commit's full SHA" : `add the label ${md(d.approvalLabel, "code")}`;
+    out.push(`❌ **Blocked**: ${how} to accept these operations, or change the program so that it does not need them.`);
+  }
   const s = summaryLine(d);
-  if (s) out.push("", s);
+  if (s) out.push("", md(s));
   return out.join("\n") + "\n";
 }
 

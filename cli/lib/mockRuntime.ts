@@ -14,8 +14,11 @@ export interface RecordedResource {
   readonly custom: boolean;
   readonly protect: boolean;
   readonly parent: string;
+  /** The provider reference the SDK sent (`<provider URN>::<id>`), empty for a default provider. */
   readonly provider: string;
   readonly inputs: Record<string, unknown>;
+  /** The inputs (top-level names) that are secret, or hold a secret. */
+  readonly secretInputs?: readonly string[];
 }
 
 const hex = (seed: string, n: number) => {
@@ -60,6 +63,7 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
 }
 
 type Req = {
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -67,6 +71,22 @@ type Req = {
   getCustom(): boolean;
   getProtect(): boolean | undefined;
 };
+
+/** The signature key and value the SDK marks a serialized secret with. */
+const SECRET_SIG = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"] as const;
+
+function holdsSecret(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(holdsSecret);
+  if (v === null || typeof v !== "object") return false;
+  const o = v as Record<string, unknown>;
+  return o[SECRET_SIG[0]] === SECRET_SIG[1] || Object.values(o).some(holdsSecret);
+}
+
+/** The top-level inputs of a registration that are secret or hold a secret, from its serialized object. */
+function secretKeys(req: Req): string[] {
+  const obj = req.getObject()?.toJavaScript() ?? {};
+  return Object.keys(obj).filter((k) => holdsSecret(obj[k])).sort();
+}
 
 /** The SDK's RPC queue drain, internal to its settings module. */
 const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void>; getMonitor(): unknown };
@@ -102,6 +122,7 @@ export async function runUnderMocks<T>(project: string, stack: string, program: 
       protect: req.getProtect() === true,
       parent: req.getParent(),
       provider: req.getProvider(),
+      secretInputs: secretKeys(req),
     });
     return original(req, cb);
   };

@@ -3,7 +3,7 @@
  * program under Pulumi's mock runtime, and record what it declares. Then audit
  * isolation across all stacks. Nothing here talks to a cloud or to the Pulumi CLI.
  */
-import { createHash } from "crypto";
+import { createHash, scryptSync } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigErrors, listStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../../config";
 import { KEYS } from "../../config/schema";
@@ -26,7 +26,14 @@ export interface PlannedResource {
   readonly custom: boolean;
   /** Hash of the declared inputs: a changed hash means a changed resource. Values are never shown. */
   readonly inputsHash: string;
+  /** The explicit provider the resource uses, as `<provider type>::<provider name>`; absent for a default provider. */
+  readonly provider?: string;
+  /** Provider resources only: their inputs, a secret one as a fingerprint, never its value. */
+  readonly providerInputs?: Readonly<Record<string, ProviderInput>>;
 }
+
+/** A provider input in the plan: its value, or for a secret one a fingerprint that changes when the value does. */
+export type ProviderInput = { readonly value: unknown } | { readonly secret: true; readonly fingerprint: string };
 
 export interface MissingSecret {
   readonly key: string;
@@ -91,6 +98,37 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
+/** `urn:pulumi:<stack>::<project>::<parent$type>::<name>::<id>` (a provider reference) → `<type>::<name>`. */
+export function providerKey(ref: string): string | undefined {
+  const m = /^urn:pulumi:.*?::.*?::(.*?)::(.*)::[^:]*$/s.exec(ref);
+  if (!m) return undefined;
+  const qualified = m[1].split("$");
+  return `${qualified[qualified.length - 1]}::${m[2]}`;
+}
+
+/**
+ * A secret's fingerprint: scrypt (slow on purpose, so a guessable secret is not
+ * cheap to guess from it), salted with where the value is used, 16 bytes. Equal
+ * values at the same place give equal fingerprints, across processes and commits.
+ */
+export function secretFingerprint(value: unknown, where: string): string {
+  return scryptSync(stableJson(value), `mina-plan-secret\u0000${where}`, 16).toString("hex");
+}
+
+/** Input names treated as secret even when the program passed them in the clear. */
+const SECRET_NAME = /password|passphrase|secret|token|api_?key|private_?key/i;
+
+/** A provider resource's inputs: non-secret ones as values, secret ones (marked so, or named like one) as fingerprints. */
+export function providerInputsOf(stack: string, r: Pick<RecordedResource, "name" | "inputs" | "secretInputs">): Record<string, ProviderInput> {
+  const secret = new Set(r.secretInputs ?? []);
+  const out: Record<string, ProviderInput> = {};
+  for (const k of Object.keys(r.inputs).sort()) {
+    const v = r.inputs[k];
+    out[k] = secret.has(k) || SECRET_NAME.test(k) ? { secret: true, fingerprint: secretFingerprint(v, `${stack}\u0000${r.name}\u0000${k}`) } : { value: v };
+  }
+  return out;
+}
+
 function secretCommand(key: string, stack: string): string {
   return `pulumi config set --secret ${key} <value> --stack ${stack}`;
 }
@@ -137,6 +175,8 @@ export async function planStack(
       stateful: STATEFUL_TYPES.includes(r.type),
       custom: r.custom,
       inputsHash: createHash("sha256").update(stableJson(r.inputs)).digest("hex").slice(0, 16),
+      ...(r.provider && providerKey(r.provider) ? { provider: providerKey(r.provider) } : {}),
+      ...(r.type.startsWith("pulumi:providers:") ? { providerInputs: providerInputsOf(stack, r) } : {}),
     }));
   return {
     stack,

@@ -10,12 +10,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { listStackFiles } from "../../config";
+import { ApprovalKind, approvalKindOf, CREDENTIAL_TYPES } from "../../config/protection";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
+import { md, oneLine } from "./markdown";
 import { policyChecker } from "./policyCheck";
 import { renderMarkdown as renderPlanMarkdown, shortType } from "./render";
 import { CommandError, UsageError } from "./run";
 
-/** The pull-request label that approves a stateful deletion or replacement (the data-safety gate's default). */
+/** The pull-request label that approves a change the data-safety gate holds (its default). */
 export const DEFAULT_APPROVAL_LABEL = "allow-data-loss";
 
 export const PLAN_DIFF_NOTE =
@@ -33,9 +35,36 @@ export interface ResourceChange {
   readonly after: PlannedResource;
 }
 
-/** A stateful resource this change would delete or replace: its data would be lost. */
-export interface DataLossChange {
+/** One changed input of a provider: old and new value when it is not secret; only "changed" when it is. */
+export interface ProviderInputChange {
+  readonly input: string;
+  readonly secret: boolean;
+  /** Not secret only; absent when the input is not set. */
+  readonly before?: string;
+  readonly after?: string;
+}
+
+/** A provider resource whose inputs change (region, account ids, endpoint, credentials...). */
+export interface ProviderChange {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: readonly ProviderInputChange[];
+}
+
+/** A resource the offline plan cannot clear: its provider's inputs change, or it moves to another provider. */
+export interface MaybeReplaced {
+  readonly type: string;
+  readonly name: string;
+  readonly physicalName?: string;
+  readonly provider: string;
+  readonly reason: string;
+}
+
+/** A change the data-safety gate holds for approval: it loses data, issues a new credential, or may replace a resource. */
+export interface ApprovalChange {
   readonly stack: string;
+  readonly kind: ApprovalKind;
+  /** The operation: a removal is a delete; a new physical name or a new provider, a replacement. */
   readonly op: "delete" | "replace";
   readonly type: string;
   readonly name: string;
@@ -53,8 +82,12 @@ export interface StackDiff {
   readonly changed: readonly ResourceChange[];
   readonly variablesAdded: readonly string[];
   readonly variablesRemoved: readonly string[];
-  /** Stateful deletions and replacements of this stack (also counted in `removed`/`changed`). */
-  readonly dataLoss: readonly DataLossChange[];
+  /** Providers whose inputs change. */
+  readonly providerChanges: readonly ProviderChange[];
+  /** Resources under a changed provider (or moved to another one): the engine may replace them. */
+  readonly mayBeReplaced: readonly MaybeReplaced[];
+  /** What needs approval in this stack (each also listed in `removed`, `changed` or `mayBeReplaced`). */
+  readonly needsApproval: readonly ApprovalChange[];
   /** Stateful resources whose protection this change turns off. */
   readonly unprotected: readonly ResourceChange[];
   readonly notes: readonly string[];
@@ -68,8 +101,8 @@ export interface PlanDiff {
   readonly stacksAdded: readonly string[];
   readonly stacksRemoved: readonly string[];
   readonly stacks: readonly StackDiff[];
-  /** Every stateful deletion or replacement, across stacks: what the data-safety gate reads. */
-  readonly dataLoss: readonly DataLossChange[];
+  /** Everything needing approval, across stacks. */
+  readonly needsApproval: readonly ApprovalChange[];
   /** Whether anything differs at all. */
   readonly changed: boolean;
   /** The head plan's own verdict (same rule as `npm run plan`): config errors, policy violations, isolation audit. */
@@ -77,6 +110,8 @@ export interface PlanDiff {
 }
 
 const key = (r: Pick<PlannedResource, "type" | "name">) => `${r.type}\u0000${r.name}`;
+const providerRef = (r: Pick<PlannedResource, "type" | "name">) => `${r.type}::${r.name}`;
+const isProvider = (r: Pick<PlannedResource, "type">) => r.type.startsWith("pulumi:providers:");
 
 function byKey(rs: readonly PlannedResource[]): Map<string, PlannedResource> {
   return new Map(rs.map((r) => [key(r), r]));
@@ -86,25 +121,50 @@ function sortResources<T extends { type: string; name: string }>(rs: T[]): T[] {
   return rs.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
 }
 
-/** The data-loss reading of a stack's resource changes: stateful removals are deletions; a stateful rename is a replacement. */
-export function dataLossOf(stack: string, removed: readonly PlannedResource[], changed: readonly ResourceChange[], removedReason = "no longer declared"): DataLossChange[] {
-  const out: DataLossChange[] = [];
+/** `pulumi:providers:aws::mina-staging-aws` → `aws provider mina-staging-aws`. */
+export function providerLabel(ref: string): string {
+  const i = ref.indexOf("::");
+  if (i < 0) return ref;
+  const type = ref.slice(0, i);
+  return `${type.startsWith("pulumi:providers:") ? type.slice("pulumi:providers:".length) : type} provider ${ref.slice(i + 2)}`;
+}
+
+const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "rotates a credential": 2, "may be replaced": 3 };
+
+/**
+ * What of a stack's changes needs approval, by type (deny by default, see
+ * `NO_DATA_TYPES`): a removal is a delete, a new physical name a replacement; a
+ * random secret or access key whose inputs change is generated anew; a resource
+ * under a changed provider may be replaced. Pure; the gate calls it on the diff's JSON.
+ */
+type Named = { readonly type: string; readonly name: string; readonly physicalName?: string };
+
+export function approvalsOf(
+  stack: string,
+  removed: readonly Named[],
+  changed: readonly (Named & { readonly fields: readonly ChangedField[]; readonly before: { physicalName?: string }; readonly after: { physicalName?: string } })[],
+  mayBeReplaced: readonly (Named & { readonly reason?: string })[],
+  removedReason = "no longer declared",
+): ApprovalChange[] {
+  const out: ApprovalChange[] = [];
   for (const r of removed) {
-    if (r.stateful) out.push({ stack, op: "delete", type: r.type, name: r.name, physicalName: r.physicalName, reason: removedReason });
+    const kind = approvalKindOf(r.type, "delete");
+    if (kind) out.push({ stack, kind, op: "delete", type: r.type, name: r.name, physicalName: r.physicalName, reason: removedReason });
   }
   for (const c of changed) {
-    if (c.stateful && c.fields.includes("physicalName")) {
-      out.push({
-        stack,
-        op: "replace",
-        type: c.type,
-        name: c.name,
-        physicalName: c.before.physicalName,
-        reason: `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}`,
-      });
+    if (c.fields.includes("physicalName")) {
+      const kind = approvalKindOf(c.type, "replace");
+      const reason = `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}`;
+      if (kind) out.push({ stack, kind, op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason });
+    } else if (c.fields.includes("inputs") && CREDENTIAL_TYPES.includes(c.type)) {
+      out.push({ stack, kind: "rotates a credential", op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: "inputs changed: the secret is generated anew" });
     }
   }
-  return out;
+  const listed = new Set(out.map(key));
+  for (const m of mayBeReplaced) {
+    if (!listed.has(key(m))) out.push({ stack, kind: "may be replaced", op: "replace", type: m.type, name: m.name, physicalName: m.physicalName, reason: m.reason ?? "its provider changes" });
+  }
+  return out.sort((a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
 }
 
 function diffResources(base: readonly PlannedResource[], head: readonly PlannedResource[]) {
@@ -125,6 +185,73 @@ function diffResources(base: readonly PlannedResource[], head: readonly PlannedR
   return { added, removed, changed: sortResources(changed) };
 }
 
+const shown = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v) ?? "null");
+
+/** The changed inputs of one provider present in both plans; secret ones are named, never shown. */
+export function providerInputChanges(before: PlannedResource["providerInputs"] = {}, after: PlannedResource["providerInputs"] = {}): ProviderInputChange[] {
+  const out: ProviderInputChange[] = [];
+  for (const input of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
+    const b = before[input];
+    const a = after[input];
+    if ((b && "secret" in b) || (a && "secret" in a)) {
+      const fb = b && "secret" in b ? b.fingerprint : undefined;
+      const fa = a && "secret" in a ? a.fingerprint : undefined;
+      if (fb === undefined || fa === undefined || fb !== fa) out.push({ input, secret: true });
+      continue;
+    }
+    const vb = b ? shown(b.value) : undefined;
+    const va = a ? shown(a.value) : undefined;
+    if (vb !== va) out.push({ input, secret: false, ...(vb !== undefined ? { before: vb } : {}), ...(va !== undefined ? { after: va } : {}) });
+  }
+  return out;
+}
+
+/** `region us-east-1 -> eu-west-1; password changed` */
+export function inputChangesText(changes: readonly ProviderInputChange[]): string {
+  return changes.map((c) => (c.secret ? `${c.input} changed` : `${c.input} ${c.before ?? "(unset)"} -> ${c.after ?? "(unset)"}`)).join("; ");
+}
+
+/**
+ * The offline plan cannot see what a provider change does to its resources (a new
+ * region or account replaces them; a new endpoint or credential may): every
+ * resource under a provider whose inputs change may be replaced, and so may a
+ * resource that moves to another provider.
+ */
+function diffProviders(base: readonly PlannedResource[], head: readonly PlannedResource[], baseLabel: string) {
+  const b = byKey(base);
+  const providerChanges: ProviderChange[] = [];
+  const notes: string[] = [];
+  for (const after of head.filter(isProvider)) {
+    const before = b.get(key(after));
+    if (!before) continue;
+    if (!before.providerInputs || !after.providerInputs) {
+      notes.push(`the plan at ${baseLabel} records no inputs of ${providerLabel(providerRef(after))}: a change of them cannot be compared`);
+      continue;
+    }
+    const inputs = providerInputChanges(before.providerInputs, after.providerInputs);
+    if (inputs.length > 0) providerChanges.push({ type: after.type, name: after.name, inputs });
+  }
+  const changedProviders = new Map(providerChanges.map((p) => [providerRef(p), p]));
+  const mayBeReplaced: MaybeReplaced[] = [];
+  for (const after of head) {
+    const before = b.get(key(after));
+    if (!before || isProvider(after)) continue;
+    const p = after.provider !== undefined ? changedProviders.get(after.provider) : undefined;
+    if (p) {
+      mayBeReplaced.push({ type: after.type, name: after.name, physicalName: after.physicalName, provider: after.provider!, reason: `${providerLabel(after.provider!)} changes: ${inputChangesText(p.inputs)}` });
+    } else if (before.provider !== undefined && after.provider !== undefined && before.provider !== after.provider) {
+      mayBeReplaced.push({
+        type: after.type,
+        name: after.name,
+        physicalName: after.physicalName,
+        provider: after.provider,
+        reason: `moves from ${providerLabel(before.provider)} to ${providerLabel(after.provider)}`,
+      });
+    }
+  }
+  return { providerChanges: sortResources(providerChanges), mayBeReplaced: sortResources(mayBeReplaced), notes };
+}
+
 function diffNames(base: readonly { name: string }[], head: readonly { name: string }[]) {
   const b = new Set(base.map((v) => v.name));
   const h = new Set(head.map((v) => v.name));
@@ -132,7 +259,7 @@ function diffNames(base: readonly { name: string }[], head: readonly { name: str
 }
 
 function emptyStackDiff(stack: string, status: StackDiffStatus, notes: string[] = []): StackDiff {
-  return { stack, status, added: [], removed: [], changed: [], variablesAdded: [], variablesRemoved: [], dataLoss: [], unprotected: [], notes };
+  return { stack, status, added: [], removed: [], changed: [], variablesAdded: [], variablesRemoved: [], providerChanges: [], mayBeReplaced: [], needsApproval: [], unprotected: [], notes };
 }
 
 function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan | undefined, baseLabel: string): StackDiff {
@@ -142,7 +269,7 @@ function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan |
       ...emptyStackDiff(stack, "removed", [`${base.file} was removed: nothing deploys this stack any more, and its resources are no longer declared`]),
       removed,
       variablesRemoved: base.variables.map((v) => v.name).sort(),
-      dataLoss: dataLossOf(stack, removed, [], "its stack file was removed"),
+      needsApproval: approvalsOf(stack, removed, [], [], "its stack file was removed"),
     };
   }
   if (!head) return emptyStackDiff(stack, "unchanged");
@@ -160,9 +287,11 @@ function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan |
   const notes: string[] = [];
   if (!base.ok) notes.push(`${base.file} was invalid at ${baseLabel}; every resource is listed as added`);
   const { added, removed, changed } = diffResources(base.resources, head.resources);
+  const providers = diffProviders(base.resources, head.resources, baseLabel);
+  notes.push(...providers.notes);
   const vars = diffNames(base.variables, head.variables);
   const unprotected = changed.filter((c) => c.stateful && c.before.protected && !c.after.protected);
-  const any = added.length + removed.length + changed.length + vars.added.length + vars.removed.length > 0;
+  const any = added.length + removed.length + changed.length + providers.mayBeReplaced.length + vars.added.length + vars.removed.length > 0;
   return {
     stack,
     status: any ? "changed" : "unchanged",
@@ -171,7 +300,9 @@ function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan |
     changed,
     variablesAdded: vars.added,
     variablesRemoved: vars.removed,
-    dataLoss: dataLossOf(stack, removed, changed),
+    providerChanges: providers.providerChanges,
+    mayBeReplaced: providers.mayBeReplaced,
+    needsApproval: approvalsOf(stack, removed, changed, providers.mayBeReplaced),
     unprotected,
     notes,
   };
@@ -197,7 +328,6 @@ export function diffPlans(base: Plan, head: Plan, refs: { base?: string; baseCom
   const stacks = names.map((n) => diffStack(n, b.get(n), h.get(n), baseLabel));
   const stacksAdded = names.filter((n) => !b.has(n));
   const stacksRemoved = names.filter((n) => !h.has(n));
-  const dataLoss = stacks.flatMap((s) => s.dataLoss);
   return {
     note: PLAN_DIFF_NOTE,
     base: baseLabel,
@@ -205,7 +335,7 @@ export function diffPlans(base: Plan, head: Plan, refs: { base?: string; baseCom
     stacksAdded,
     stacksRemoved,
     stacks,
-    dataLoss,
+    needsApproval: stacks.flatMap((s) => s.needsApproval),
     changed: stacks.some((s) => s.status !== "unchanged"),
     head: { ok: head.ok, problems: planProblems(head) },
   };
@@ -213,9 +343,8 @@ export function diffPlans(base: Plan, head: Plan, refs: { base?: string; baseCom
 
 // ---------------------------------------------------------------- rendering
 
-const esc = (s: string) => s.replace(/\|/g, "\\|");
-const code = (s: string) => "`" + s.replace(/`/g, "'") + "`";
 const physical = (r: { physicalName?: string }) => (r.physicalName ? ` (${r.physicalName})` : "");
+const physicalMd = (r: { physicalName?: string }) => (r.physicalName ? ` (${md(r.physicalName, "code")})` : "");
 
 function changeDetail(c: ResourceChange): string {
   const parts: string[] = [];
@@ -229,6 +358,7 @@ function countLine(s: StackDiff): string {
   const parts = [
     s.removed.length && `${s.removed.length} removed`,
     s.changed.length && `${s.changed.length} changed`,
+    s.mayBeReplaced.length && `${s.mayBeReplaced.length} may be replaced`,
     s.added.length && `${s.added.length} added`,
     s.variablesAdded.length + s.variablesRemoved.length && `env variables +${s.variablesAdded.length}/-${s.variablesRemoved.length}`,
   ].filter(Boolean);
@@ -243,15 +373,21 @@ const STATUS_TEXT: Record<StackDiffStatus, string> = {
   invalid: "invalid config",
 };
 
-function dataLossLine(d: DataLossChange): string {
-  return `${d.op === "delete" ? "delete" : "replace"} ${shortType(d.type)} ${d.name}${physical(d)}: ${d.reason}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function approvalLine(d: ApprovalChange): string {
+  return `${d.kind} ${shortType(d.type)} ${d.name}${physical(d)}: ${d.reason}`;
+}
+
+function approvalLineMd(d: ApprovalChange): string {
+  return `**${d.kind}** ${md(shortType(d.type), "code")} ${md(d.name)}${physicalMd(d)}: ${md(d.reason)}`;
 }
 
 export function renderPlanDiffText(diff: PlanDiff): string {
   const out: string[] = [`Plan diff against ${diff.base}${diff.baseCommit ? ` (${diff.baseCommit.slice(0, 12)})` : ""}`, diff.note, ""];
-  if (diff.dataLoss.length > 0) {
-    out.push(`!! DATA LOSS: ${diff.dataLoss.length} stateful resource${diff.dataLoss.length === 1 ? "" : "s"} would be deleted or replaced:`);
-    for (const d of diff.dataLoss) out.push(`   ${d.stack}: ${dataLossLine(d)}`);
+  if (diff.needsApproval.length > 0) {
+    out.push(`!! NEEDS APPROVAL: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, rotate a credential, or may replace resources:`);
+    for (const d of diff.needsApproval) out.push(`   ${d.stack}: ${approvalLine(d)}`);
     out.push("");
   }
   if (diff.stacksAdded.length > 0) out.push(`Stacks added: ${diff.stacksAdded.join(", ")}`);
@@ -261,11 +397,12 @@ export function renderPlanDiffText(diff: PlanDiff): string {
     const counts = countLine(s);
     out.push(`== ${s.stack}: ${STATUS_TEXT[s.status]}${counts ? ` (${counts})` : ""}`);
     for (const n of s.notes) out.push(`   note: ${n}`);
-    for (const d of s.dataLoss) out.push(`   !! ${dataLossLine(d)}`);
+    for (const p of s.providerChanges) out.push(`   !! ${providerLabel(providerRef(p))} inputs change: ${inputChangesText(p.inputs)}`);
+    for (const d of s.needsApproval) out.push(`   !! ${approvalLine(d)}`);
     for (const c of s.unprotected) out.push(`   !! protection removed from ${shortType(c.type)} ${c.name}${physical(c.after)}`);
-    const lossy = new Set(s.dataLoss.map((d) => `${d.type}\u0000${d.name}`));
-    for (const r of s.removed) if (!lossy.has(key(r))) out.push(`   - ${shortType(r.type)} ${r.name}${physical(r)}`);
-    for (const c of s.changed) if (!lossy.has(key(c))) out.push(`   ~ ${shortType(c.type)} ${c.name}${physical(c.after)}: ${changeDetail(c)}`);
+    const held = new Set(s.needsApproval.map(key));
+    for (const r of s.removed) if (!held.has(key(r))) out.push(`   - ${shortType(r.type)} ${r.name}${physical(r)}`);
+    for (const c of s.changed) if (!held.has(key(c))) out.push(`   ~ ${shortType(c.type)} ${c.name}${physical(c.after)}: ${changeDetail(c)}`);
     for (const r of s.added) out.push(`   + ${shortType(r.type)} ${r.name}${physical(r)}`);
     if (s.variablesAdded.length > 0) out.push(`   env variables added: ${s.variablesAdded.join(", ")}`);
     if (s.variablesRemoved.length > 0) out.push(`   env variables removed: ${s.variablesRemoved.join(", ")}`);
@@ -273,51 +410,54 @@ export function renderPlanDiffText(diff: PlanDiff): string {
   }
   if (diff.head.ok) out.push("This commit's plan: ✓ every stack valid, no policy violations, isolation audit passed");
   else out.push("This commit's plan: ✗ fails:", ...diff.head.problems.map((p) => `   ${p}`));
-  return out.join("\n") + "\n";
+  return out.map(oneLine).join("\n") + "\n";
 }
 
 export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
   const out: string[] = [
-    `## mina-infra plan: changes against ${code(diff.base)}${diff.baseCommit ? ` (${diff.baseCommit.slice(0, 12)})` : ""}`,
+    `## mina-infra plan: changes against ${md(diff.base, "code")}${diff.baseCommit ? ` (${md(diff.baseCommit.slice(0, 12))})` : ""}`,
     "",
     `> ${diff.note}`,
     "",
   ];
   if (diff.head.ok) out.push("**Result:** ✅ every stack valid, no policy violations, isolation audit passed", "");
-  else out.push("**Result:** ❌ this commit's plan fails:", "", ...diff.head.problems.map((p) => `- ${esc(p)}`), "");
-  if (diff.dataLoss.length > 0) {
+  else out.push("**Result:** ❌ this commit's plan fails:", "", ...diff.head.problems.map((p) => `- ${md(p)}`), "");
+  if (diff.needsApproval.length > 0) {
     out.push(
       `> [!WARNING]`,
-      `> **Data loss: ${diff.dataLoss.length} stateful resource${diff.dataLoss.length === 1 ? "" : "s"} would be deleted or replaced.** The data-safety gate blocks this change unless the pull request has the \`${DEFAULT_APPROVAL_LABEL}\` label.`,
-      ...diff.dataLoss.map((d) => `> - \`${d.stack}\`: **${d.op}** ${code(shortType(d.type))} ${esc(d.name)}${d.physicalName ? ` (${code(d.physicalName)})` : ""}: ${esc(d.reason)}`),
+      `> **Needs approval: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, rotate a credential, or may replace resources.** The data-safety gate blocks this change unless the pull request has the \`${DEFAULT_APPROVAL_LABEL}\` label.`,
+      ...diff.needsApproval.map((d) => `> - ${md(d.stack, "code")}: ${approvalLineMd(d)}`),
       "",
     );
   }
   if (!diff.changed) out.push("No stack changes: every stack declares the same resources and env variables as the base.", "");
-  if (diff.stacksAdded.length > 0) out.push(`**Stacks added:** ${diff.stacksAdded.map(code).join(", ")}`, "");
-  if (diff.stacksRemoved.length > 0) out.push(`**Stacks removed:** ${diff.stacksRemoved.map(code).join(", ")}`, "");
+  if (diff.stacksAdded.length > 0) out.push(`**Stacks added:** ${diff.stacksAdded.map((x) => md(x, "code")).join(", ")}`, "");
+  if (diff.stacksRemoved.length > 0) out.push(`**Stacks removed:** ${diff.stacksRemoved.map((x) => md(x, "code")).join(", ")}`, "");
   for (const s of diff.stacks) {
     const counts = countLine(s);
-    out.push(`### ${code(s.stack)}: ${STATUS_TEXT[s.status]}${counts ? ` (${counts})` : ""}`, "");
-    for (const n of s.notes) out.push(`_${esc(n)}_`, "");
-    if (s.dataLoss.length > 0) {
-      out.push(`⚠️ **Stateful deletions and replacements:**`, "", ...s.dataLoss.map((d) => `- **${d.op}** ${code(shortType(d.type))} ${esc(d.name)}${d.physicalName ? ` (${code(d.physicalName)})` : ""}: ${esc(d.reason)}`), "");
+    out.push(`### ${md(s.stack, "code")}: ${STATUS_TEXT[s.status]}${counts ? ` (${counts})` : ""}`, "");
+    for (const n of s.notes) out.push(`_${md(n)}_`, "");
+    if (s.providerChanges.length > 0) {
+      out.push(`⚠️ **Provider inputs change** (every resource under the provider may be replaced):`, "", ...s.providerChanges.map((p) => `- ${md(providerLabel(providerRef(p)))}: ${md(inputChangesText(p.inputs))}`), "");
+    }
+    if (s.needsApproval.length > 0) {
+      out.push(`⚠️ **Needs approval:**`, "", ...s.needsApproval.map((d) => `- ${approvalLineMd(d)}`), "");
     }
     if (s.unprotected.length > 0) {
-      out.push(`⚠️ **Protection removed:** ${s.unprotected.map((c) => `${code(shortType(c.type))} ${esc(c.name)}`).join(", ")}`, "");
+      out.push(`⚠️ **Protection removed:** ${s.unprotected.map((c) => `${md(shortType(c.type), "code")} ${md(c.name)}`).join(", ")}`, "");
     }
-    const lossy = new Set(s.dataLoss.map((d) => `${d.type}\u0000${d.name}`));
+    const held = new Set(s.needsApproval.map(key));
     const rows: string[][] = [];
-    for (const r of s.removed) if (!lossy.has(key(r))) rows.push(["➖ remove", code(shortType(r.type)), esc(r.name), r.physicalName ? code(r.physicalName) : "-", ""]);
+    for (const r of s.removed) if (!held.has(key(r))) rows.push(["➖ remove", md(shortType(r.type), "code"), md(r.name), r.physicalName ? md(r.physicalName, "code") : "-", ""]);
     for (const c of s.changed) {
-      if (!lossy.has(key(c))) rows.push(["✏️ change", code(shortType(c.type)), esc(c.name), c.after.physicalName ? code(c.after.physicalName) : "-", esc(changeDetail(c))]);
+      if (!held.has(key(c))) rows.push(["✏️ change", md(shortType(c.type), "code"), md(c.name), c.after.physicalName ? md(c.after.physicalName, "code") : "-", md(changeDetail(c))]);
     }
-    for (const r of s.added) rows.push(["➕ add", code(shortType(r.type)), esc(r.name), r.physicalName ? code(r.physicalName) : "-", r.stateful ? "stateful" : ""]);
+    for (const r of s.added) rows.push(["➕ add", md(shortType(r.type), "code"), md(r.name), r.physicalName ? md(r.physicalName, "code") : "-", r.stateful ? "stateful" : ""]);
     if (rows.length > 0) {
       out.push("| Change | Type | Name | Physical name | Details |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`), "");
     }
-    if (s.variablesAdded.length > 0) out.push(`**Env variables added:** ${s.variablesAdded.map(code).join(", ")}`, "");
-    if (s.variablesRemoved.length > 0) out.push(`**Env variables removed:** ${s.variablesRemoved.map(code).join(", ")}`, "");
+    if (s.variablesAdded.length > 0) out.push(`**Env variables added:** ${s.variablesAdded.map((x) => md(x, "code")).join(", ")}`, "");
+    if (s.variablesRemoved.length > 0) out.push(`**Env variables removed:** ${s.variablesRemoved.map((x) => md(x, "code")).join(", ")}`, "");
   }
   if (head) {
     out.push("<details><summary>Full plan of this commit</summary>", "", renderPlanMarkdown(head).trimEnd(), "", "</details>", "");

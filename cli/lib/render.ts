@@ -1,4 +1,5 @@
 /** Renders a plan as text for a terminal or as Markdown for a pull request comment. */
+import { md, oneLine } from "./markdown";
 import type { Plan, StackPlan } from "./plan";
 
 /** `aws:s3/bucketPolicy:BucketPolicy` -> `aws:s3:BucketPolicy`; `random:index/randomBytes:RandomBytes` -> `random:RandomBytes`. */
@@ -61,30 +62,29 @@ function renderAuditText(plan: Plan): string[] {
   ];
 }
 
-const esc = (s: string) => s.replace(/\|/g, "\\|");
-
 export function renderMarkdown(plan: Plan): string {
   const out: string[] = ["## mina-infra plan", "", `> ${plan.note}`, ""];
   out.push(`**Result:** ${plan.ok ? "✅ every stack valid, no policy violations, isolation audit passed" : "❌ see below"}`, "");
   for (const s of plan.stacks) {
-    out.push(`### \`${s.stack}\` (${s.file})`);
+    out.push(`### ${md(s.stack, "code")} (${md(s.file)})`);
     if (!s.ok) {
-      out.push("", "❌ **Invalid config**", "", ...s.errors.map((e) => `- \`${esc(e)}\``), "");
+      out.push("", "❌ **Invalid config**", "", ...s.errors.map((e) => `- ${md(e, "code")}`), "");
       continue;
     }
     const custom = s.resources.filter((r) => r.custom || r.type.startsWith("pulumi:providers:"));
-    out.push("", `Profile \`${s.profile}\`, database mode \`${s.databaseMode}\`, ${custom.length} resources.`, "");
-    if (s.violations.length > 0) out.push(`❌ **Policy violations**`, "", ...s.violations.map((v) => `- \`${v.rule}\` ${esc(v.resource)}: ${esc(v.message)}`), "");
+    out.push("", `Profile ${md(s.profile, "code")}, database mode ${md(s.databaseMode, "code")}, ${custom.length} resources.`, "");
+    if (s.violations.length > 0) out.push(`❌ **Policy violations**`, "", ...s.violations.map((v) => `- ${md(v.rule, "code")} ${md(v.resource)}: ${md(v.message)}`), "");
     out.push("<details><summary>Resources</summary>", "", "| Type | Name | Physical name | Protected |", "|---|---|---|---|");
-    for (const r of custom) out.push(`| \`${shortType(r.type)}\` | ${r.name} | ${r.physicalName ? `\`${r.physicalName}\`` : "-"} | ${r.protected ? "🔒 yes" : "no"} |`);
+    for (const r of custom) out.push(`| ${md(shortType(r.type), "code")} | ${md(r.name)} | ${r.physicalName ? md(r.physicalName, "code") : "-"} | ${r.protected ? "🔒 yes" : "no"} |`);
     out.push("", "</details>", "");
-    out.push(`**Env variables** (values never shown): ${s.variables.map((v) => `\`${v.name}\``).join(", ")}`, "");
+    out.push(`**Env variables** (values never shown): ${s.variables.map((v) => md(v.name, "code")).join(", ")}`, "");
     if (s.missingSecrets.length > 0) {
-      out.push("**Secret config still to set before `pulumi up`:**", "", "```sh", ...s.missingSecrets.map((m) => m.command), "```", "");
+      // Each line starts with `pulumi config set`, so no line can close the fence once it is on one line.
+      out.push("**Secret config still to set before `pulumi up`:**", "", "```sh", ...s.missingSecrets.map((m) => oneLine(m.command)), "```", "");
     }
   }
   out.push("### Isolation audit", "");
   if (plan.audit.ok) out.push("✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database.");
-  else out.push("❌ Shared between stacks:", "", ...plan.audit.conflicts.map((c) => `- ${c.kind} \`${esc(c.value)}\`: ${c.stacks.join(", ")}`));
+  else out.push("❌ Shared between stacks:", "", ...plan.audit.conflicts.map((c) => `- ${md(c.kind)} ${md(c.value, "code")}: ${c.stacks.map((x) => md(x)).join(", ")}`));
   return out.join("\n") + "\n";
 }
