@@ -12,7 +12,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackFile } from "../../config";
+import { parseStackFile, stackFilePath } from "../../config";
 import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../../config/protection";
 import { md, oneLine } from "./markdown";
 import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "./planDiff";
@@ -486,11 +486,22 @@ export function guardDeploy(stack: string, command: string, env: Readonly<Record
 
 /** The AWS account ids a stack file pins (`aws:allowedAccountIds`). */
 export function allowedAccountIds(dir: string, stack: string): string[] {
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) throw new GateInputError(`no stack file Pulumi.${stack}.yaml in ${dir}`);
-  const raw = parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file));
+  let file: string | undefined;
+  try {
+    // The stack file where Pulumi reads it (stackConfigDir honoured).
+    file = stackFilePath(dir, stack);
+  } catch (e) {
+    throw new GateInputError(String((e as Error).message).split("\n")[0]);
+  }
+  if (!file) throw new GateInputError(`no stack file Pulumi.${stack}.yaml in ${dir}`);
+  let raw;
+  try {
+    raw = parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file));
+  } catch (e) {
+    throw new GateInputError(String((e as Error).message).split("\n")[0]);
+  }
   const ids = raw.values["aws:allowedAccountIds"];
-  const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map((x) => String(x));
+  const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map((x) => String(x).trim());
   if (list.length === 0) throw new GateInputError(`Pulumi.${stack}.yaml pins no aws:allowedAccountIds: refusing to use unpinned credentials`);
   return list;
 }
