@@ -291,7 +291,7 @@ const STAGING_BLUE = `config:
 `;
 
 /** The code a commit of the project needs to plan itself (copied, so each commit carries its own). */
-const SOURCES = ["cli", "config", "components", "policy", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+const SOURCES = ["cli", "config", "components", "lib", "policy", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 
 describe("npm run plan -- --base REF (git worktree of a temporary repository)", function () {
   this.timeout(180000);
