@@ -40,6 +40,17 @@ function errorsIn(files: Record<string, string>, stack: string): string[] {
   }
 }
 
+/** The error lines of a raw config validated under the engine against these siblings; [] when it validates. */
+function validationErrors(raw: ReturnType<typeof stagingRaw>, siblings: ReturnType<typeof stagingRaw>[]): string[] {
+  try {
+    validateStack(raw, { siblings, requireSecrets: true });
+    return [];
+  } catch (e) {
+    if (!(e instanceof ConfigErrors)) throw e;
+    return e.errors.map((x) => x.message);
+  }
+}
+
 const project = (extra: Record<string, string> = {}) => ({
   "Pulumi.yaml": PROJECT_FILE,
   "Pulumi.staging.yaml": stackYaml(stagingRaw()),
@@ -230,14 +241,7 @@ describe("the project file: stackConfigDir and project-level config", () => {
 });
 
 describe("namespaces: every key the program or a provider could read is known", () => {
-  const errorsOf = (raw: ReturnType<typeof stagingRaw>) => {
-    try {
-      validateStack(raw, { siblings: [raw, productionRaw()], requireSecrets: true });
-      return [];
-    } catch (e) {
-      return (e as ConfigErrors).errors.map((x) => x.message);
-    }
-  };
+  const errorsOf = (raw: ReturnType<typeof stagingRaw>) => validationErrors(raw, [raw, productionRaw()]);
 
   it("refuses provider credentials in plaintext, in every namespace, never printing them", () => {
     for (const key of ["aws:secretKey", "aws:accessKey", "aws:token", "postgresql:password", "postgresql:username"]) {
@@ -261,14 +265,7 @@ describe("namespaces: every key the program or a provider could read is known", 
 });
 
 describe("identifiers are compared after normalising", () => {
-  const errorsOf = (raw: ReturnType<typeof stagingRaw>) => {
-    try {
-      validateStack(raw, { siblings: [raw, productionRaw()], requireSecrets: true });
-      return [];
-    } catch (e) {
-      return (e as ConfigErrors).errors.map((x) => x.message);
-    }
-  };
+  const errorsOf = (raw: ReturnType<typeof stagingRaw>) => validationErrors(raw, [raw, productionRaw()]);
 
   it("finds production's zone, domain and channel however they are spelled", () => {
     for (const [key, value] of [
@@ -298,14 +295,7 @@ describe("identifiers are compared after normalising", () => {
 });
 
 describe("a production environment shares no supplied value", () => {
-  const errorsOf = (raw: ReturnType<typeof stagingRaw>, siblings: ReturnType<typeof stagingRaw>[]) => {
-    try {
-      validateStack(raw, { siblings, requireSecrets: true });
-      return [];
-    } catch (e) {
-      return (e as ConfigErrors).errors.map((x) => x.message);
-    }
-  };
+  const errorsOf = validationErrors;
 
   it("refuses production's Upstash account, app host, database CIDRs or server in another environment, from either side", () => {
     const cases: [Record<string, unknown>, Record<string, unknown>, string][] = [
@@ -344,12 +334,7 @@ describe("a production environment shares no supplied value", () => {
 describe("values that become parts of URLs and names are checked for what they are", () => {
   const errorsOf = (overrides: Record<string, unknown>) => {
     const raw = stagingRaw(overrides);
-    try {
-      validateStack(raw, { siblings: [raw, productionRaw()], requireSecrets: true });
-      return [];
-    } catch (e) {
-      return (e as ConfigErrors).errors.map((x) => x.message);
-    }
+    return validationErrors(raw, [raw, productionRaw()]);
   };
 
   it("refuses URL syntax in the database server host", () => {
