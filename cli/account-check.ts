@@ -6,7 +6,8 @@
  * is one of the `aws:allowedAccountIds` that Pulumi.<stack>.yaml pins.
  */
 import * as path from "path";
-import { allowedAccountIds, checkAccount, GateInputError } from "./lib/gate";
+import { allowedAccountIds, checkAccount } from "../gate/deploy";
+import { GateInputError } from "../gate/gate";
 import { runMain, UsageError, newCommand } from "./lib/run";
 
 const program = newCommand("account-check")

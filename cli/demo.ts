@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { readAllStacks } from "../config";
 import { writeFileAtomic } from "../envfiles/write";
-import { demoOutputs, demoStacks } from "./lib/demo";
+import { demoOutputs, demoStacks } from "../plan/demo";
 import { CommandError, newCommand, runMain, UsageError } from "./lib/run";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -21,7 +21,6 @@ import {
   decide,
   DEFAULT_APPROVAL_LABEL,
   GateInputError,
-  guardDeploy,
   parseLabels,
   parsePreview,
   PreviewDigest,
@@ -30,7 +29,8 @@ import {
   renderDecisionMarkdown,
   renderDecisionText,
   sumChangeSummaries,
-} from "./lib/gate";
+} from "../gate/gate";
+import { guardDeploy } from "../gate/deploy";
 import { runMain, UsageError, newCommand } from "./lib/run";
 
 const program = newCommand("gate")

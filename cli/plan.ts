@@ -5,10 +5,10 @@
  */
 import { Option } from "commander";
 import * as path from "path";
-import { planAll } from "./lib/plan";
-import { renderMarkdown, renderText } from "./lib/render";
+import { planAll } from "../plan/plan";
+import { renderMarkdown, renderText } from "../plan/render";
 import { runMain, UsageError, newCommand } from "./lib/run";
-import { policyChecker } from "./lib/policyCheck";
+import { policyChecker } from "../plan/policyCheck";
 
 const program = newCommand("plan")
   .description(
@@ -26,7 +26,7 @@ runMain(async () => {
   const format = opts.json ? "json" : opts.format;
   const stacks = opts.stack?.flatMap((s) => s.split(",")).filter(Boolean);
   if (opts.base) {
-    const { planDiffMain } = await import("./lib/planDiff");
+    const { planDiffMain } = await import("../plan/diff");
     return planDiffMain(opts.dir, opts.base, format, stacks);
   }
   let plan;

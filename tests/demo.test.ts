@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isSecretVariable } from "../config/variables";
-import { demoOutputs, demoSecret } from "../cli/lib/demo";
+import { demoOutputs, demoSecret } from "../plan/demo";
 import { REPO } from "./helpers";
 
 const tsx = path.join(REPO, "node_modules", ".bin", "tsx");

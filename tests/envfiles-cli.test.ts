@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as dotenvParse } from "dotenv";
 import { loadStackOffline } from "../config";
-import { promiseOf, runUnderMocks } from "../cli/lib/mockRuntime";
+import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
 import { VARIABLES } from "../config/variables";
 import { auditEnvs } from "../verify/audit";
 import { REPO } from "./helpers";

@@ -8,14 +8,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-  allowedAccountIds,
-  checkAccount,
   checkCommitApproval,
   dangerousFromPlanDiff,
   dangerousFromPreview,
   decide,
   GateInputError,
-  guardDeploy,
   parseLabels,
   parsePreview,
   parseUrn,
@@ -26,9 +23,10 @@ import {
   renderDecisionMarkdown,
   renderDecisionText,
   STEP_OPS,
-} from "../cli/lib/gate";
-import type { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
-import { diffPlans } from "../cli/lib/planDiff";
+} from "../gate/gate";
+import { allowedAccountIds, checkAccount, guardDeploy } from "../gate/deploy";
+import type { Plan, PlannedResource, StackPlan } from "../plan/plan";
+import { diffPlans } from "../plan/diff";
 import { CREDENTIAL_TYPES, holdsNoData, NO_DATA_TYPES, STATEFUL_TYPES } from "../config/protection";
 import { PRODUCTION_ACCOUNT, REPO, STAGING_ACCOUNT } from "./helpers";
 
@@ -175,7 +173,7 @@ describe("data-safety gate: deny by default", () => {
       if (l.startsWith('"')) assert.ok(lines[i - 1]?.startsWith("//"), `${l} has a comment line saying why it holds no data`);
     });
     assert.equal(lines.filter((l) => l.startsWith('"')).length, NO_DATA_TYPES.length);
-    assert.doesNotMatch(fs.readFileSync(path.join(REPO, "cli", "lib", "gate.ts"), "utf8"), /STATEFUL_TYPES/, "the gate does not read the stateful list");
+    assert.doesNotMatch(fs.readFileSync(path.join(REPO, "gate", "gate.ts"), "utf8"), /STATEFUL_TYPES/, "the gate does not read the stateful list");
   });
 
   it("names a replaced or deleted random secret or access key as a rotated credential (SECRET_KEY, passwords, the S3 key)", () => {
@@ -550,6 +548,10 @@ describe("deploy guard", () => {
   it("allows up and preview", () => {
     assert.deepEqual(guardDeploy("production", "up", { PULUMI_ACCESS_TOKEN: "x" }), []);
     assert.deepEqual(guardDeploy("staging", "preview"), []);
+    // The command as a workflow writes it, with the leading `pulumi`, is the same command.
+    assert.deepEqual(guardDeploy("production", "pulumi up --yes"), []);
+    assert.ok(guardDeploy("production", "pulumi destroy --yes").some((r) => /command "pulumi destroy --yes" asks for destroy/.test(r)));
+    assert.match(guardDeploy("production", "pulumi stack rm production")[0], /is not one of up, update, preview/);
   });
 
   it("refuses destroy, protection bypasses and forced replacements, for production above all", () => {

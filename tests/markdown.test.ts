@@ -5,11 +5,11 @@
  * ones, and the two outputs must have the same structure line by line.
  */
 import { strict as assert } from "node:assert";
-import { decide, DangerousOp, renderDecisionMarkdown } from "../cli/lib/gate";
-import { md, oneLine } from "../cli/lib/markdown";
-import type { Plan, PlannedResource, StackPlan } from "../cli/lib/plan";
-import { diffPlans, renderPlanDiffMarkdown } from "../cli/lib/planDiff";
-import { renderMarkdown } from "../cli/lib/render";
+import { decide, DangerousOp, renderDecisionMarkdown } from "../gate/gate";
+import { md, oneLine } from "../lib/markdown";
+import type { Plan, PlannedResource, StackPlan } from "../plan/plan";
+import { diffPlans, renderPlanDiffMarkdown } from "../plan/diff";
+import { renderMarkdown } from "../plan/render";
 
 /** Values that try to break out: each is put in front of every value of a rendering. */
 const HOSTILE = [

@@ -9,9 +9,9 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionText } from "../cli/lib/gate";
-import { Plan, PlannedResource, planStack, StackPlan } from "../cli/lib/plan";
-import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../cli/lib/planDiff";
+import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionText } from "../gate/gate";
+import { Plan, PlannedResource, planStack, StackPlan } from "../plan/plan";
+import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
 import { SecureValue } from "../config/raw";
 import { productionRaw, REPO, stagingRaw } from "./helpers";
 

@@ -2,9 +2,9 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { auditPlans, Plan, planAll, planStack, StackPlan } from "../cli/lib/plan";
-import { policyChecker } from "../cli/lib/policyCheck";
-import { renderText } from "../cli/lib/render";
+import { auditPlans, Plan, planAll, planStack, StackPlan } from "../plan/plan";
+import { policyChecker } from "../plan/policyCheck";
+import { renderText } from "../plan/render";
 import { SecureValue } from "../config/raw";
 import { productionRaw, REPO, stagingRaw, tempProject } from "./helpers";
 

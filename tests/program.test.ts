@@ -9,9 +9,9 @@ import { BUILTIN_ENVIRONMENTS } from "../config/isolation";
 import { SecureValue } from "../config/raw";
 import { identityIndexFor, StackConfig, validateStack } from "../config/validate";
 import { VARIABLES } from "../config/variables";
-import { promiseOf, RecordedResource, runUnderMocks } from "../cli/lib/mockRuntime";
+import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { STATEFUL_TYPES } from "../config/protection";
-import { physicalNameOf } from "../cli/lib/plan";
+import { physicalNameOf } from "../plan/plan";
 import { productionRaw, stagingRaw } from "./helpers";
 
 type EnvironmentModule = typeof import("../components/environment");

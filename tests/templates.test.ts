@@ -5,7 +5,7 @@ import * as path from "path";
 import { parse as dotenvParse } from "dotenv";
 import { listStackFiles, loadStackOffline } from "../config";
 import { isSecretVariable } from "../config/variables";
-import { promiseOf, runUnderMocks } from "../cli/lib/mockRuntime";
+import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
 import { REPO } from "./helpers";
 
 describe("committed env templates (.env.<stack>) match the program", function () {

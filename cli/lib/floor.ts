@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as postgresql from "@pulumi/postgresql";
 import * as random from "@pulumi/random";
 import * as upstash from "@upstash/pulumi";
-import { runUnderMocks } from "./mockRuntime";
+import { runUnderMocks } from "../../plan/mockRuntime";
 
 void [aws, postgresql, random, upstash];
 runUnderMocks("mina", "floor", () => pulumi.output("nothing")).then(() => process.stdout.write("{}\n"));

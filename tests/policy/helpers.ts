@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as path from "path";
 import { loadStackOffline, readAllStacks } from "../../config";
-import { runUnderMocks } from "../../cli/lib/mockRuntime";
+import { runUnderMocks } from "../../plan/mockRuntime";
 import { defineEnvironment } from "../../components/environment";
 import { fromRecorded, PlannedResource, Rule, RuleContext, ruleContext } from "../../policy/rules";
 

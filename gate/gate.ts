@@ -7,17 +7,13 @@
  * happen to deployed state) and/or the offline plan diff
  * (`npm run plan -- --base REF --json`). Approval is the pull request's label, or
  * for a deploy the commit SHA a person approved. A document that does not add up
- * blocks even with approval. Also: the deploy guard (no destroy, no protection
- * bypass) and the AWS account check the workflows run before touching a stack.
+ * blocks even with approval. The deploy guard and the account check are in deploy.ts.
  */
-import * as fs from "fs";
-import * as path from "path";
-import { parseStackFile, stackFilePath } from "../../config";
-import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../../config/protection";
-import { md, oneLine } from "./markdown";
-import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "./planDiff";
-import { shortType } from "./render";
-import { parseUrn } from "./urn";
+import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
+import { md, oneLine } from "../lib/markdown";
+import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "../plan/diff";
+import { shortType } from "../plan/render";
+import { parseUrn } from "../lib/urn";
 
 export { DEFAULT_APPROVAL_LABEL, parseUrn };
 
@@ -447,68 +443,4 @@ export function renderDecisionMarkdown(d: GateDecision): string {
   const s = summaryLine(d);
   if (s) out.push("", md(s));
   return out.join("\n") + "\n";
-}
-
-// ---------------------------------------------------------------- deploy guard
-
-/** Pulumi commands a deploy job may run. Anything else (destroy above all) is refused. */
-export const DEPLOY_COMMANDS: readonly string[] = ["up", "update", "preview"];
-
-/** Words that bypass protection or tear a stack down. */
-const FORBIDDEN = [
-  { re: /\bdestroy\b/i, what: "destroy" },
-  { re: /ignore[-_]?protect/i, what: "a protection bypass (ignore-protect)" },
-  { re: /\bunprotect\b/i, what: "unprotect" },
-  { re: /--exclude-protected/i, what: "--exclude-protected" },
-  { re: /\bstack\s+rm\b|--remove\b/i, what: "stack removal" },
-  { re: /--target-replace|--replace\b/i, what: "a forced replacement" },
-];
-
-/**
- * Refuses a deploy whose command, or whose environment, destroys a stack or
- * bypasses resource protection. Returns the reasons (empty = allowed).
- */
-export function guardDeploy(stack: string, command: string, env: Readonly<Record<string, string | undefined>> = {}): string[] {
-  const out: string[] = [];
-  const cmd = command.trim();
-  if (!DEPLOY_COMMANDS.includes(cmd.split(/\s+/)[0] ?? "")) out.push(`command "${cmd}" is not one of ${DEPLOY_COMMANDS.join(", ")}`);
-  for (const f of FORBIDDEN) if (f.re.test(cmd)) out.push(`command "${cmd}" asks for ${f.what}`);
-  for (const [k, v] of Object.entries(env)) {
-    if (!/^PULUMI_|IGNORE[-_]?PROTECT/i.test(k)) continue;
-    if (/IGNORE[-_]?PROTECT|DESTROY/i.test(k) && v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false") {
-      out.push(`environment variable ${k} is set`);
-    }
-  }
-  return out.map((r) => `refusing to deploy stack ${stack}: ${r}; no workflow destroys a stack or bypasses protection${stack === "production" ? " (production least of all)" : ""}`);
-}
-
-// ---------------------------------------------------------------- account check
-
-/** The AWS account ids a stack file pins (`aws:allowedAccountIds`). */
-export function allowedAccountIds(dir: string, stack: string): string[] {
-  let file: string | undefined;
-  try {
-    // The stack file where Pulumi reads it (stackConfigDir honoured).
-    file = stackFilePath(dir, stack);
-  } catch (e) {
-    throw new GateInputError(String((e as Error).message).split("\n")[0]);
-  }
-  if (!file) throw new GateInputError(`no stack file Pulumi.${stack}.yaml in ${dir}`);
-  let raw;
-  try {
-    raw = parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file));
-  } catch (e) {
-    throw new GateInputError(String((e as Error).message).split("\n")[0]);
-  }
-  const ids = raw.values["aws:allowedAccountIds"];
-  const list = (Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]).map((x) => String(x).trim());
-  if (list.length === 0) throw new GateInputError(`Pulumi.${stack}.yaml pins no aws:allowedAccountIds: refusing to use unpinned credentials`);
-  return list;
-}
-
-/** Null when the credentials' account is the stack's; else the message naming both accounts. */
-export function checkAccount(stack: string, actual: string, allowed: readonly string[]): string | null {
-  const a = actual.trim();
-  if (allowed.includes(a)) return null;
-  return `AWS account mismatch for stack ${stack}: the credentials are for account ${a || "(none)"}, but Pulumi.${stack}.yaml pins aws:allowedAccountIds ${allowed.join(", ")}`;
 }

@@ -9,13 +9,13 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listStackFiles } from "../../config";
-import { ApprovalKind, approvalKindOf, CREDENTIAL_TYPES } from "../../config/protection";
+import { listStackFiles } from "../config";
+import { ApprovalKind, approvalKindOf, CREDENTIAL_TYPES } from "../config/protection";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
-import { md, oneLine } from "./markdown";
+import { md, oneLine } from "../lib/markdown";
 import { policyChecker } from "./policyCheck";
 import { renderMarkdown as renderPlanMarkdown, shortType } from "./render";
-import { CommandError, UsageError } from "./run";
+import { CommandError, UsageError } from "../cli/lib/run";
 
 /** The pull-request label that approves a change the data-safety gate holds (its default). */
 export const DEFAULT_APPROVAL_LABEL = "allow-data-loss";

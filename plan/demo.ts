@@ -8,9 +8,9 @@
  * public resource names.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { listStackFiles, readAllStacks, readProject, SecureValue, validateStack } from "../../config";
-import { KEYS } from "../../config/schema";
-import type { RawStackConfig } from "../../config/raw";
+import { listStackFiles, readAllStacks, readProject, SecureValue, validateStack } from "../config";
+import { KEYS } from "../config/schema";
+import type { RawStackConfig } from "../config/raw";
 import { promiseOf, runUnderMocks } from "./mockRuntime";
 
 /** The fake value a supplied secret gets in the demo, naming its environment and key. */
@@ -42,7 +42,7 @@ export async function demoOutputs(dir: string, stack: string, siblings = readAll
   const raw = siblings.find((s) => s.stack === stack);
   if (!raw) throw new Error(`no stack file for "${stack}"`);
   const { config } = validateStack(withDemoSecrets(raw), { siblings, project: readProject(dir), requireSecrets: true });
-  const { defineEnvironment } = require("../../components/environment") as typeof import("../../components/environment");
+  const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
   const { result } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(result)) out[k] = pulumi.Output.isInstance(v) ? await promiseOf(v as pulumi.Output<unknown>) : v;

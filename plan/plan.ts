@@ -5,11 +5,11 @@
  */
 import { createHash, scryptSync } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigErrors, listStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../../config";
-import { KEYS } from "../../config/schema";
-import { STATEFUL_TYPES } from "../../config/protection";
-import type { StackConfig } from "../../config/validate";
-import { isSecretVariable } from "../../config/variables";
+import { ConfigErrors, listStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../config";
+import { KEYS } from "../config/schema";
+import { STATEFUL_TYPES } from "../config/protection";
+import type { StackConfig } from "../config/validate";
+import { isSecretVariable } from "../config/variables";
 import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
 
 export const PLAN_NOTE =
@@ -154,7 +154,7 @@ export async function planStack(
   }
   const { config, missingSecrets } = validated;
   // Loaded on first use: a plan that stops at config errors never loads the providers.
-  const { defineEnvironment } = require("../../components/environment") as typeof import("../../components/environment");
+  const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
   const { result, resources } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
   const env = await promiseOf(result.env);
   const outputs: Record<string, unknown> = {};

@@ -1,5 +1,5 @@
 /** Renders a plan as text for a terminal or as Markdown for a pull request comment. */
-import { md, oneLine } from "./markdown";
+import { md, oneLine } from "../lib/markdown";
 import type { Plan, StackPlan } from "./plan";
 
 /** `aws:s3/bucketPolicy:BucketPolicy` -> `aws:s3:BucketPolicy`; `random:index/randomBytes:RandomBytes` -> `random:RandomBytes`. */
