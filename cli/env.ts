@@ -12,7 +12,8 @@ import * as readline from "readline";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
 import { exportWarnings, foreignProblems, renderEnvFile, unexpectedVariables } from "../envfiles/export";
 import { parseEnvFile } from "../envfiles/format";
-import { refuseUnsafePath, writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../envfiles/write";
+import { refuseUnsafePath } from "../lib/git";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
 import { CommandError, runMain, UsageError, newCommand } from "./lib/run";
 

@@ -7,7 +7,8 @@
  */
 import * as path from "path";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
-import { CheckResult, expectationsFor, offlineChecklist } from "../verify/checklist";
+import { expectationsFor } from "../config/expectations";
+import { CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { runMain, UsageError, newCommand } from "./lib/run";

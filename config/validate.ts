@@ -5,7 +5,7 @@
  */
 import { defaultsFor, LogLevel, MIN_PRODUCTION_BACKUP_DAYS, Profile, profileFor } from "./defaults";
 import { BUILTIN_ENVIRONMENTS, describeForeign, EnvironmentIdentity, identity, Identifier, IdentityIndex } from "./isolation";
-import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, PROJECT } from "./naming";
+import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names } from "./naming";
 import { protectionFor, Protection } from "./protection";
 import {
   namespaceProblems,

@@ -5,7 +5,7 @@
 import { FEATURE_PREFIX, variableNames, VARIABLES } from "../config/variables";
 import { parsePostgresUrl, parseRedisUrl, shown, tryParse } from "../lib/connectionUrl";
 import { foreignProblemsIn } from "../lib/foreign";
-import { expectationsFor } from "../verify/checklist";
+import { expectationsFor } from "../config/expectations";
 import { KEY_PATTERN, portabilityProblems, serializeEnvFile } from "./format";
 
 /** A feature flag's variable: `FEATURE_` and an upper-case name. */

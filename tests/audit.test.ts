@@ -10,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fingerprint } from "../lib/fingerprint";
 import { auditEnvs, type AuditResult } from "../verify/audit";
-import { expectationsFor, ITEMS, offlineChecklist } from "../verify/checklist";
+import { expectationsFor } from "../config/expectations";
+import { ITEMS, offlineChecklist } from "../verify/checklist";
 import { REPO } from "./helpers";
 
 const STAGING: Record<string, string> = {

@@ -3,8 +3,6 @@ import { ConfigErrors, fromEngine, parseStackFile, SecureValue } from "../config
 import { validateStack } from "../config/validate";
 import { productionRaw, stagingRaw } from "./helpers";
 
-const underEngine = { requireSecrets: true };
-
 /** The error lines a stack's config produces, validated against its siblings. */
 function errorsOf(raw: ReturnType<typeof stagingRaw>, siblings = [stagingRaw(), productionRaw()], requireSecrets = true): string[] {
   try {

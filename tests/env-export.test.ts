@@ -112,7 +112,8 @@ describe("env export and verify fail closed on a stack file that cannot be read"
   it("refuses to export, and verify fails an item, naming the broken file", () => {
     const fs = require("fs") as typeof import("fs");
     const { tempProject } = require("./helpers") as typeof import("./helpers");
-    const { expectationsFor, offlineChecklist, ITEMS } = require("../verify/checklist") as typeof import("../verify/checklist");
+    const { expectationsFor } = require("../config/expectations") as typeof import("../config/expectations");
+    const { offlineChecklist, ITEMS } = require("../verify/checklist") as typeof import("../verify/checklist");
     const { dir, cleanup } = tempProject({
       "Pulumi.staging.yaml": fs.readFileSync(`${REPO}/Pulumi.staging.yaml`, "utf8"),
       "Pulumi.production.yaml": fs.readFileSync(`${REPO}/Pulumi.production.yaml`, "utf8"),

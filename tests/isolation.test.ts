@@ -66,7 +66,7 @@ describe("isolation: an unreadable stack file hides no other environment", () =>
   it("still knows production's account id when a sibling stack file is broken", () => {
     const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
     const fs = require("fs") as typeof import("fs");
-    const { expectationsFor } = require("../verify/checklist") as typeof import("../verify/checklist");
+    const { expectationsFor } = require("../config/expectations") as typeof import("../config/expectations");
     const { dir, cleanup } = tempProject({
       "Pulumi.production.yaml": fs.readFileSync(`${REPO}/Pulumi.production.yaml`, "utf8"),
       "Pulumi.qa.yaml": "config: [broken",

@@ -4,12 +4,8 @@
  * and short fingerprints.
  */
 import * as fs from "fs";
-import { ConfigErrors, readStacksLeniently, validateStack } from "../config";
-import type { IdentityIndex } from "../config/isolation";
-import { deriveNames } from "../config/naming";
-import type { RawStackConfig } from "../config/raw";
-import { identityIndexFor } from "../config/validate";
-import { gitStatusOf } from "../envfiles/write";
+import type { Expected } from "../config/expectations";
+import { gitStatusOf } from "../lib/git";
 import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
 import { foreignProblemsIn } from "../lib/foreign";
@@ -18,50 +14,6 @@ import type { CheckResult } from "./live";
 
 export type { CheckResult };
 
-/** What this environment's values must be, from its stack file when there is one. */
-export interface Expected {
-  readonly environment: string;
-  readonly databaseName: string;
-  readonly bucket: string;
-  readonly slackChannel: string;
-  readonly sentryEnvironment: string;
-  /** Known only from a valid stack file. */
-  readonly shareDomain?: string;
-  /** Other environments' database names (for `--live`). */
-  readonly otherDatabases: readonly string[];
-  readonly index: IdentityIndex;
-  /** Stack files that cannot be read: their identifiers are unknown, so the checks cannot be complete. */
-  readonly unreadable?: readonly string[];
-}
-
-/** Builds expectations for `stack` from the project's stack files (falls back to derived names). */
-export function expectationsFor(dir: string, stack: string, stacks: RawStackConfig[] = readStacksLeniently(dir).stacks): Expected {
-  const own = stacks.find((s) => s.stack === stack) ?? { stack, file: `Pulumi.${stack}.yaml`, values: {} };
-  const index = identityIndexFor(own, stacks);
-  const others = [...new Set([...stacks.map((s) => s.stack), "staging", "production"])].filter((s) => s !== stack);
-  let names = deriveNames(stack);
-  let slackChannel = names.slackChannel;
-  let shareDomain: string | undefined;
-  try {
-    const { config } = validateStack(own, { siblings: stacks, requireSecrets: false });
-    names = config.names;
-    slackChannel = config.settings.slackChannel;
-    shareDomain = config.dns.shareDomain;
-  } catch (e) {
-    if (!(e instanceof ConfigErrors)) throw e;
-  }
-  return {
-    environment: stack,
-    databaseName: names.databaseName,
-    bucket: names.bucket,
-    slackChannel,
-    sentryEnvironment: names.sentryEnvironment,
-    shareDomain,
-    otherDatabases: others.map((o) => deriveNames(o).databaseName),
-    index,
-    unreadable: stacks.filter((s) => s.unreadable).map((s) => s.unreadable!),
-  };
-}
 
 export interface ChecklistInput {
   readonly file: string;

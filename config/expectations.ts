@@ -1,0 +1,56 @@
+/**
+ * What one environment's values must be, from the project's stack files: its
+ * database, bucket, channel and share domain, the other environments' databases,
+ * and the identity index that tells another environment's identifiers apart.
+ * Env export and verify both check values against it.
+ */
+import { ConfigErrors, readStacksLeniently } from "./index";
+import type { IdentityIndex } from "./isolation";
+import { deriveNames } from "./naming";
+import type { RawStackConfig } from "./raw";
+import { identityIndexFor, validateStack } from "./validate";
+
+/** What this environment's values must be, from its stack file when there is one. */
+export interface Expected {
+  readonly environment: string;
+  readonly databaseName: string;
+  readonly bucket: string;
+  readonly slackChannel: string;
+  readonly sentryEnvironment: string;
+  /** Known only from a valid stack file. */
+  readonly shareDomain?: string;
+  /** Other environments' database names (for `--live`). */
+  readonly otherDatabases: readonly string[];
+  readonly index: IdentityIndex;
+  /** Stack files that cannot be read: their identifiers are unknown, so the checks cannot be complete. */
+  readonly unreadable?: readonly string[];
+}
+
+/** Builds expectations for `stack` from the project's stack files (falls back to derived names). */
+export function expectationsFor(dir: string, stack: string, stacks: RawStackConfig[] = readStacksLeniently(dir).stacks): Expected {
+  const own = stacks.find((s) => s.stack === stack) ?? { stack, file: `Pulumi.${stack}.yaml`, values: {} };
+  const index = identityIndexFor(own, stacks);
+  const others = [...new Set([...stacks.map((s) => s.stack), "staging", "production"])].filter((s) => s !== stack);
+  let names = deriveNames(stack);
+  let slackChannel = names.slackChannel;
+  let shareDomain: string | undefined;
+  try {
+    const { config } = validateStack(own, { siblings: stacks, requireSecrets: false });
+    names = config.names;
+    slackChannel = config.settings.slackChannel;
+    shareDomain = config.dns.shareDomain;
+  } catch (e) {
+    if (!(e instanceof ConfigErrors)) throw e;
+  }
+  return {
+    environment: stack,
+    databaseName: names.databaseName,
+    bucket: names.bucket,
+    slackChannel,
+    sentryEnvironment: names.sentryEnvironment,
+    shareDomain,
+    otherDatabases: others.map((o) => deriveNames(o).databaseName),
+    index,
+    unreadable: stacks.filter((s) => s.unreadable).map((s) => s.unreadable!),
+  };
+}
