@@ -1,0 +1,271 @@
+/**
+ * `verify --live`, PostgreSQL: the URL's own credentials connect, land in this
+ * environment's database as this environment's role, cannot open the other
+ * environments' databases, and can read the sessions table. The driver gets
+ * exactly the parsed parts of the URL (lib/connectionUrl.ts), never the raw
+ * string and never a default from the environment (PGHOST, PGOPTIONS, ~/.pgpass).
+ */
+import { readFileSync } from "fs";
+import { isIP } from "net";
+import type { ConnectionOptions } from "tls";
+import { Client, type ClientConfig } from "pg";
+import { deriveNames } from "../../config/naming";
+import { parsePostgresUrl, type PostgresUrl } from "../../lib/connectionUrl";
+import { assertEnvironment, CheckResult, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
+
+export interface PostgresLiveOptions {
+  /** The environment the env file belongs to (its database name is derived from it). */
+  environment: string;
+  /** Database names of the other environments: this role must not be able to open them. */
+  otherDatabases: readonly string[];
+  /** Bound of each connection attempt and each statement, in milliseconds (default 5000). */
+  timeoutMs?: number;
+}
+
+/** Item names, so callers and tests refer to the same lines. */
+export const PG_ITEMS = {
+  connect: "postgres: connect",
+  database: "postgres: database",
+  role: "postgres: role",
+  isolation: (database: string) => `postgres: no access to ${database}`,
+  sessions: "postgres: sessions table",
+} as const;
+
+type PostgresTarget = PostgresUrl;
+
+/**
+ * The TLS settings to try, in order, for an sslmode. node-postgres cannot
+ * negotiate libpq's `prefer` itself, so `prefer` tries TLS first and falls back
+ * to a plain connection only when the server refuses TLS.
+ */
+function sslAttempts(t: PostgresTarget): Array<false | ConnectionOptions> {
+  const noVerify: ConnectionOptions = { rejectUnauthorized: false };
+  // sslrootcert=system: the system's trusted roots, which are Node's default
+  const ca = t.sslRootCert && t.sslRootCert !== "system" ? { ca: readFileSync(t.sslRootCert, "utf8") } : {};
+  switch (t.sslMode) {
+    case "disable":
+    case "allow":
+      return [false];
+    case "prefer":
+      return [noVerify, false];
+    case "require":
+      return [noVerify];
+    case "verify-ca":
+      // the chain is verified, the host name is not (libpq's verify-ca)
+      return [{ rejectUnauthorized: true, checkServerIdentity: () => undefined, ...ca }];
+    case "verify-full":
+      return [{ rejectUnauthorized: true, ...(isIP(t.host) ? {} : { servername: t.host }), ...ca }];
+  }
+}
+
+function tlsLabel(ssl: false | ConnectionOptions): string {
+  if (ssl === false) return "without TLS";
+  return ssl.rejectUnauthorized ? "over verified TLS" : "over TLS (certificate not verified)";
+}
+
+/** How long to wait for a connection: the URL's connect_timeout when shorter (libpq waits at least 2 s). */
+function connectBound(t: PostgresTarget, timeoutMs: number): number {
+  const seconds = t.connectTimeoutSeconds;
+  return seconds === undefined || seconds === 0 ? timeoutMs : Math.min(timeoutMs, Math.max(2, seconds) * 1000);
+}
+
+/**
+ * Exactly the parsed URL's parts. The password is a function so that node-postgres
+ * never falls back to PGPASSWORD or ~/.pgpass when the URL has none.
+ */
+function pgConfig(t: PostgresTarget, database: string, ssl: false | ConnectionOptions, timeoutMs: number): ClientConfig {
+  const password = t.password ?? "";
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: async () => password,
+    database,
+    ssl,
+    connectionTimeoutMillis: connectBound(t, timeoutMs),
+    statement_timeout: timeoutMs,
+    lock_timeout: timeoutMs,
+    query_timeout: timeoutMs,
+    application_name: t.applicationName ?? "mina-verify",
+  };
+}
+
+/**
+ * node-postgres fills every setting it is not given (or given empty) from PG*
+ * variables: PGOPTIONS, PGSSLMODE, PGCLIENT_ENCODING, PGREPLICATION... It reads
+ * them only while constructing the client, so they are hidden for that moment.
+ */
+function newPgClient(config: ClientConfig): Client {
+  const hidden = Object.keys(process.env).filter((k) => /^PG/i.test(k));
+  const saved = hidden.map((k) => [k, process.env[k]] as const);
+  for (const k of hidden) delete process.env[k];
+  try {
+    return new Client(config);
+  } finally {
+    for (const [k, v] of saved) process.env[k] = v;
+  }
+}
+
+/** Opens a client or rejects; a failed client is already closed. */
+async function pgConnect(config: ClientConfig, timeoutMs: number): Promise<Client> {
+  const client = newPgClient(config);
+  const connectMs = config.connectionTimeoutMillis ?? timeoutMs;
+  // errors after connect (server restart, terminated backend) must not crash the process
+  client.on("error", () => undefined);
+  try {
+    // pg bounds the connection itself; the outer deadline also covers DNS and TLS stalls
+    await withDeadline(client.connect(), connectMs + 1000, "connect");
+    return client;
+  } catch (err) {
+    await pgClose(client);
+    // pg's own connection timeout reads "timeout expired": say what it means
+    if (err instanceof Error && /^timeout expired$|connection timeout/i.test(err.message)) {
+      throw new Error(`no answer within ${connectMs} ms`);
+    }
+    throw err;
+  }
+}
+
+async function pgClose(client: Client): Promise<void> {
+  await withDeadline(client.end(), 1000, "disconnect").catch(() => undefined);
+}
+
+function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Checks DATABASE_URL against its server: the URL's own credentials connect,
+ * land in this environment's database as this environment's role, cannot open
+ * the other environments' databases, and can read the `sessions` table.
+ */
+export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveOptions): Promise<CheckResult[]> {
+  assertEnvironment(opts.environment);
+  const timeoutMs = positiveTimeout(opts.timeoutMs);
+  const names = deriveNames(opts.environment);
+
+  let target: PostgresTarget;
+  try {
+    target = parsePostgresUrl(databaseUrl);
+  } catch (err) {
+    return [{ item: PG_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(databaseUrl)) }];
+  }
+  const secrets = urlSecrets(databaseUrl, target);
+  const where = (database: string) => `${target.hostPort}/${database}`;
+  const as = `as ${target.user}`;
+
+  // (a) the URL's own credentials connect
+  let client: Client | undefined;
+  let ssl: false | ConnectionOptions = false;
+  let lastError: unknown;
+  let attempts: Array<false | ConnectionOptions>;
+  try {
+    attempts = sslAttempts(target);
+  } catch (err) {
+    return [{ item: PG_ITEMS.connect, ok: false, reason: `cannot read sslrootcert: ${describeError(err, secrets)}` }];
+  }
+  for (const [i, attempt] of attempts.entries()) {
+    try {
+      client = await pgConnect(pgConfig(target, target.database, attempt, timeoutMs), timeoutMs);
+      ssl = attempt;
+      break;
+    } catch (err) {
+      lastError = err;
+      const refusedTls = err instanceof Error && /does not support SSL/i.test(err.message);
+      if (!(refusedTls && i + 1 < attempts.length)) break;
+    }
+  }
+  if (!client) {
+    return [{
+      item: PG_ITEMS.connect,
+      ok: false,
+      reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(lastError, secrets)}`,
+    }];
+  }
+
+  const results: CheckResult[] = [
+    { item: PG_ITEMS.connect, ok: true, reason: `connected to ${where(target.database)} ${as} ${tlsLabel(ssl)}` },
+  ];
+  try {
+    // (b) this environment's database, (b') this environment's role
+    try {
+      const { rows } = await client.query<{ db: string; role: string }>("SELECT current_database() AS db, current_user AS role");
+      const { db, role } = rows[0]!;
+      results.push(
+        db === names.databaseName
+          ? { item: PG_ITEMS.database, ok: true, reason: `current_database() is ${db}, the database of ${opts.environment}` }
+          : {
+              item: PG_ITEMS.database,
+              ok: false,
+              reason: `current_database() is ${db}, but ${opts.environment} uses ${names.databaseName}: this URL points at another environment's database`,
+            },
+      );
+      const ownRoles = [names.databaseRole, names.databaseMasterUser];
+      results.push(
+        ownRoles.includes(role)
+          ? { item: PG_ITEMS.role, ok: true, reason: `connected as ${role}, a role of ${opts.environment}` }
+          : {
+              item: PG_ITEMS.role,
+              ok: false,
+              reason: `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole} (server mode) or ${names.databaseMasterUser} (instance mode): these are another role's credentials`,
+            },
+      );
+    } catch (err) {
+      results.push({ item: PG_ITEMS.database, ok: false, reason: `cannot query current_database() on ${where(target.database)}: ${describeError(err, secrets)}` });
+    }
+
+    // (c) the other environments' databases stay closed to this role
+    const others = [...new Set(opts.otherDatabases)].filter((d) => d !== names.databaseName);
+    for (const other of others) {
+      results.push(await checkNoAccess(target, other, ssl, timeoutMs, secrets));
+    }
+
+    // (d) the sessions table, when the app has created it
+    try {
+      const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('sessions')::text AS t");
+      const table = rows[0]?.t ?? null;
+      if (table === null) {
+        results.push({ item: PG_ITEMS.sessions, ok: true, reason: `table sessions does not exist yet in ${where(target.database)}` });
+      } else {
+        const count = await client.query<{ n: string }>("SELECT COUNT(*)::text AS n FROM sessions");
+        const n = count.rows[0]!.n;
+        results.push({ item: PG_ITEMS.sessions, ok: true, reason: `SELECT COUNT(*) FROM sessions: ${n} row${n === "1" ? "" : "s"} (${table})` });
+      }
+    } catch (err) {
+      results.push({ item: PG_ITEMS.sessions, ok: false, reason: `cannot read sessions in ${where(target.database)} ${as}: ${describeError(err, secrets)}` });
+    }
+  } finally {
+    await pgClose(client);
+  }
+  return results;
+}
+
+/** Tries to open `database` with the URL's own credentials; success is the failure. */
+async function checkNoAccess(
+  target: PostgresTarget,
+  database: string,
+  ssl: false | ConnectionOptions,
+  timeoutMs: number,
+  secrets: readonly string[],
+): Promise<CheckResult> {
+  const item = PG_ITEMS.isolation(database);
+  const where = `${target.hostPort}/${database}`;
+  let client: Client;
+  try {
+    client = await pgConnect(pgConfig(target, database, ssl, timeoutMs), timeoutMs);
+  } catch (err) {
+    const code = pgCode(err);
+    const message = describeError(err, secrets);
+    if (code === "3D000") return { item, ok: true, reason: `database ${database} does not exist on ${target.hostPort}` };
+    if (code === "42501") return { item, ok: true, reason: `${target.user} is refused: ${message}` };
+    if (code === "28000" && /pg_hba/i.test(message)) return { item, ok: true, reason: `${target.user} is refused by pg_hba.conf: ${message}` };
+    return { item, ok: false, reason: `could not check whether ${target.user} can open ${where}: ${message}` };
+  }
+  await pgClose(client);
+  return {
+    item,
+    ok: false,
+    reason: `${target.user} CAN connect to ${where}, another environment's database: CONNECT must be revoked from PUBLIC on it (and not granted to this role)`,
+  };
+}
