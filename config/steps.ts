@@ -1,0 +1,353 @@
+/**
+ * The steps of `validateStack`, in the order it runs them. Each step reads the
+ * context, reports what it refuses through `fail` (the order of the report is the
+ * order of the steps) and returns the part of the `StackConfig` it settles, if any.
+ */
+import { defaultsFor, LogLevel, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor } from "./defaults";
+import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
+import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names } from "./naming";
+import { protectionFor } from "./protection";
+import {
+  namespaceProblems,
+  normalizeHost,
+  normalizeZoneId,
+  Problem,
+  projectProblems,
+  shapeProblems,
+  sharedValueProblems,
+  stackFileProblems,
+  unreadableSiblingProblems,
+  whitespaceProblems,
+} from "./checks";
+import { percentDecoded } from "../lib/connectionUrl";
+import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
+import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
+import type { DatabaseConfig, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+const SCHEMA_MODE_REFUSAL =
+  'expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share one server login, one backup and one failure, and a staging credential could read production data; use "instance" (an RDS instance of its own) or "server" (a database and role of its own, CONNECT revoked from PUBLIC)';
+
+/** What every step reads, and where it reports. */
+export interface ValidationContext {
+  readonly raw: RawStackConfig;
+  readonly opts: ValidateOptions;
+  /** The stack's name, which is its environment's. */
+  readonly environment: string;
+  readonly siblings: readonly RawStackConfig[];
+  /** This stack's identifiers and every other known environment's. */
+  readonly index: IdentityIndex;
+  /** Every problem so far, in the order found. */
+  readonly errors: ConfigError[];
+  /** Required secrets not set yet (offline only); may repeat: `validateStack` returns each once, sorted. */
+  readonly missingSecrets: string[];
+  /** Records a problem with a key of this stack file. */
+  readonly fail: (key: string | undefined, detail: string) => void;
+  /** Records each `[key, detail]` problem against this stack file. */
+  readonly report: (problems: readonly Problem[]) => void;
+}
+
+/** The context once the known keys are parsed. */
+export interface ParsedContext extends ValidationContext {
+  readonly v: ParsedValues;
+  readonly databaseMode: DatabaseMode | undefined;
+  /** Keys already refused when the values were parsed: they are not also reported missing. */
+  readonly failedKeys: ReadonlySet<string | undefined>;
+  readonly profile: Profile;
+  readonly defaults: ProfileDefaults;
+}
+
+/** The parts of the config settled by the steps, before `assemble`. */
+export interface Settled {
+  readonly names: Names;
+  readonly database: DatabaseConfig;
+  readonly dns: Omit<StackConfig["dns"], "zoneId">;
+  readonly emailEnabled: boolean;
+  readonly bucket: StackConfig["bucket"];
+}
+
+/** A context for one stack, with no problem found yet. */
+export function newContext(raw: RawStackConfig, opts: ValidateOptions, index: IdentityIndex): ValidationContext {
+  const errors: ConfigError[] = [];
+  const fail = (key: string | undefined, detail: string) => {
+    errors.push(new ConfigError(raw.file, key, detail));
+  };
+  const report = (problems: readonly Problem[]) => problems.forEach(([key, detail]) => fail(key, detail));
+  return { raw, opts, environment: raw.stack, siblings: opts.siblings ?? [], index, errors, missingSecrets: [], fail, report };
+}
+
+/** Refuses a stack name that cannot name an environment; throws at once, since every name derives from it. */
+export function checkStackName(raw: RawStackConfig): void {
+  if (ENVIRONMENT_PATTERN.test(raw.stack)) return;
+  const detail = `stack name "${raw.stack}" cannot name an environment: use lowercase letters, digits and single hyphens, starting with a letter, at most ${MAX_ENVIRONMENT_LENGTH} characters`;
+  throw new ConfigErrors([new ConfigError(raw.file, undefined, detail)]);
+}
+
+/** Refuses the project file's problems, unreadable siblings, and every field, namespace, blank or shape of the stack file not understood. */
+export function checkProjectAndSiblings(ctx: ValidationContext): void {
+  const { raw, siblings, index, report } = ctx;
+  for (const p of projectProblems(ctx.opts.project, index)) ctx.errors.push(new ConfigError(p.file, p.key, p.detail));
+  // Fail closed: a sibling that cannot be read hides identifiers this stack must not carry.
+  report(unreadableSiblingProblems(raw, siblings));
+  // Every field of the stack file, and every namespace: what is not understood is refused.
+  report(stackFileProblems(raw, siblings, index));
+  report(namespaceProblems(raw.values));
+  report(whitespaceProblems(raw.values));
+  report(shapeProblems(raw.values));
+}
+
+/** Refuses the schema database mode and every known key whose value does not parse. */
+export function parseKnownKeys(ctx: ValidationContext): ParsedContext {
+  const values = ctx.raw.values;
+  if (values["mina:databaseMode"] === "schema") ctx.fail("mina:databaseMode", SCHEMA_MODE_REFUSAL);
+  const known = Object.fromEntries(Object.entries(values).filter(([k]) => k in KEYS && !(k === "mina:databaseMode" && values[k] === "schema")));
+  const parsed = rawConfigSchema.safeParse(known);
+  let v: ParsedValues = {};
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.fail(String(issue.path[0]), issue.message);
+  } else {
+    v = parsed.data as ParsedValues;
+  }
+  const profile = profileFor(ctx.environment, v["mina:profile"] as Profile | undefined);
+  return {
+    ...ctx,
+    v,
+    databaseMode: v["mina:databaseMode"] as DatabaseMode | undefined,
+    failedKeys: new Set(ctx.errors.map((e) => e.key)),
+    profile,
+    defaults: defaultsFor(profile),
+  };
+}
+
+/** Refuses a required key that is not set (always, or in this database mode); a missing secret is only listed offline. */
+export function checkRequiredKeys(ctx: ParsedContext): void {
+  const { raw, databaseMode, fail } = ctx;
+  for (const key of Object.keys(KEYS) as ConfigKey[]) {
+    const spec = KEYS[key];
+    const required = spec.required === "always" || spec.required === databaseMode;
+    if (!required || raw.values[key] !== undefined || ctx.failedKeys.has(key)) continue;
+    if (spec.kind === "secret") {
+      if (ctx.opts.requireSecrets) fail(key, `is required; set it with: pulumi config set --secret ${key} <value> --stack ${raw.stack}`);
+      else ctx.missingSecrets.push(key);
+    } else {
+      const example = spec.kind === "list" ? `--path '${key}[0]' <value>` : `${key} <value>`;
+      const inMode = databaseMode && spec.required === databaseMode ? ` in ${databaseMode} mode` : "";
+      fail(key, `is required${inMode}; set it with: pulumi config set ${example} --stack ${raw.stack}`);
+    }
+  }
+}
+
+/** Refuses a declared environment other than the stack's own name. */
+export function checkEnvironmentName(ctx: ParsedContext): void {
+  const declared = ctx.v["mina:environment"];
+  if (declared !== undefined && declared !== ctx.environment) {
+    ctx.fail("mina:environment", `is "${declared}" but this is the ${ctx.environment} stack: a stack's environment is its own name`);
+  }
+}
+
+/** Refuses a bucket name override that does not carry this environment, and any derived name over its service's limit. */
+export function deriveNamesAndOverrides(ctx: ParsedContext): Names {
+  const { environment, fail } = ctx;
+  const bucketOverride = ctx.v["mina:bucketName"];
+  const names = deriveNames(environment, { bucket: bucketOverride });
+  const envNames = new IdentityIndex([environment, ...BUILTIN_ENVIRONMENTS, ...ctx.siblings.map((s) => s.stack)].map((e) => identity(e)));
+  if (bucketOverride !== undefined && !envNames.names(bucketOverride, environment)) {
+    fail("mina:bucketName", `"${bucketOverride}" does not contain the environment name "${environment}"; a name override must still carry its environment`);
+  }
+  for (const problem of checkNameLimits(names)) fail(bucketOverride !== undefined && problem.startsWith("bucket") ? "mina:bucketName" : undefined, problem);
+  return names;
+}
+
+/**
+ * Refuses another environment's identifier in any value this stack carries, as written or
+ * percent-decoded (a client connects with the decoded name); secret plaintext only when
+ * known, and never printed. The profile is a kind of environment, not a reference to one;
+ * inherited values are the project file's (checked there).
+ */
+export function checkForeignValues(ctx: ParsedContext): void {
+  const notScanned = new Set(["mina:profile", ...(ctx.raw.inherited ?? [])]);
+  for (const [key, value] of Object.entries(ctx.raw.values)) {
+    if (notScanned.has(key)) continue;
+    const seen = new Set<string>();
+    for (const s of stringsIn(value).flatMap((x) => [x, percentDecoded(x)])) {
+      for (const m of ctx.index.findForeign(s, ctx.environment)) {
+        const line = describeForeign(m);
+        if (!seen.has(line)) {
+          seen.add(line);
+          ctx.fail(key, line);
+        }
+      }
+    }
+  }
+}
+
+/** Refuses a value that is the same as a production environment's (in production, as any other's), where no problem named its key already. */
+export function checkSharedValues(ctx: ParsedContext): void {
+  const reported = new Set(ctx.errors.map((e) => e.key));
+  ctx.report(sharedValueProblems(ctx.raw, ctx.siblings).filter(([key]) => !reported.has(key)));
+}
+
+/** Refuses an allowed account id that is not 12 digits. */
+export function checkAccountIds(ctx: ParsedContext): void {
+  for (const id of ctx.v["aws:allowedAccountIds"] ?? []) {
+    if (!ACCOUNT_ID.test(id)) ctx.fail("aws:allowedAccountIds", `"${id}" is not a 12-digit AWS account id`);
+  }
+}
+
+/** The database of the stack's mode; undefined when the mode is missing or refused (already reported). */
+export function databaseConfig(ctx: ParsedContext): DatabaseConfig | undefined {
+  if (ctx.databaseMode === "instance") return instanceDatabase(ctx);
+  if (ctx.databaseMode === "server") return serverDatabase(ctx);
+  return undefined;
+}
+
+/** Refuses, in instance mode, production backups and availability below the floor, a single subnet, and a CIDR that is malformed or open to all. */
+function instanceDatabase(ctx: ParsedContext): InstanceDatabaseConfig {
+  const { v, defaults: d, profile, fail } = ctx;
+  const backupRetentionDays = v["mina:dbBackupRetentionDays"] ?? d.dbBackupRetentionDays;
+  const multiAz = v["mina:dbMultiAz"] ?? d.dbMultiAz;
+  if (profile === "production" && backupRetentionDays < MIN_PRODUCTION_BACKUP_DAYS) {
+    fail("mina:dbBackupRetentionDays", `is ${backupRetentionDays}; production keeps backups for at least ${MIN_PRODUCTION_BACKUP_DAYS} days`);
+  }
+  if (profile === "production" && !multiAz) fail("mina:dbMultiAz", "is false; production runs Multi-AZ");
+  const subnetIds = v["mina:dbSubnetIds"] ?? [];
+  if (ctx.raw.values["mina:dbSubnetIds"] !== undefined && subnetIds.length > 0 && subnetIds.length < 2) {
+    fail("mina:dbSubnetIds", "needs at least two subnets in different availability zones (an RDS subnet group requirement)");
+  }
+  for (const cidr of v["mina:dbAllowedCidrs"] ?? []) {
+    if (!CIDR.test(cidr)) fail("mina:dbAllowedCidrs", `"${cidr}" is not an IPv4 CIDR like 10.0.1.0/24`);
+    else if (cidr.endsWith("/0")) fail("mina:dbAllowedCidrs", `"${cidr}" opens PostgreSQL to the whole internet; list the app hosts' CIDRs`);
+  }
+  return {
+    mode: "instance",
+    instanceClass: v["mina:dbInstanceClass"] ?? d.dbInstanceClass,
+    allocatedStorageGb: v["mina:dbAllocatedStorageGb"] ?? d.dbAllocatedStorageGb,
+    engineVersion: v["mina:dbEngineVersion"] ?? d.dbEngineVersion,
+    backupRetentionDays,
+    multiAz,
+    vpcId: v["mina:vpcId"] ?? "",
+    subnetIds,
+    allowedCidrs: v["mina:dbAllowedCidrs"] ?? [],
+  };
+}
+
+/** Refuses, in server mode, a port that is not a TCP port. */
+function serverDatabase(ctx: ParsedContext): ServerDatabaseConfig {
+  const { v } = ctx;
+  const database: ServerDatabaseConfig = {
+    mode: "server",
+    host: normalizeHost(v["mina:dbServerHost"] ?? ""),
+    port: v["mina:dbServerPort"] ?? 5432,
+    adminUser: v["mina:dbServerAdminUser"] ?? "postgres",
+    adminPassword: requiredSecret(v, "mina:dbServerAdminPassword"),
+    sslMode: v["mina:dbServerSslMode"] ?? "require",
+  };
+  if (database.port < 1 || database.port > 65535) ctx.fail("mina:dbServerPort", `${database.port} is not a TCP port`);
+  return database;
+}
+
+/** Refuses a share domain that is not a domain name or not inside its hosted zone, and an app host a record cannot point to. */
+export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"> {
+  const { v, fail } = ctx;
+  const shareDomain = normalizeHost(v["mina:shareDomain"] ?? "");
+  const zoneName = normalizeHost(v["mina:dnsZoneName"] ?? shareDomain);
+  const appHost = normalizeHost(v["mina:appHost"] ?? "");
+  if (shareDomain && !HOSTNAME.test(shareDomain)) fail("mina:shareDomain", `"${shareDomain}" is not a domain name`);
+  if (shareDomain && zoneName && shareDomain !== zoneName && !shareDomain.endsWith(`.${zoneName}`)) {
+    fail("mina:shareDomain", `"${shareDomain}" is not inside the hosted zone "${zoneName}" (mina:dnsZoneName)`);
+  }
+  if (appHost && !IPV4.test(appHost)) {
+    if (!HOSTNAME.test(appHost)) fail("mina:appHost", `"${appHost}" is neither an IPv4 address nor a hostname`);
+    else if (shareDomain && shareDomain === zoneName) {
+      fail("mina:appHost", `is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "${zoneName}"; use an IPv4 address or a share domain below the apex`);
+    }
+  }
+  return { shareDomain, zoneName, appHost };
+}
+
+/** Whether email is on; refuses email without a SendGrid key (offline, the key is only listed as missing). */
+export function isEmailEnabled(ctx: ParsedContext): boolean {
+  const enabled = ctx.v["mina:emailEnabled"] ?? ctx.defaults.emailEnabled;
+  if (enabled && ctx.raw.values["mina:sendgridApiKey"] === undefined && !ctx.failedKeys.has("mina:sendgridApiKey")) {
+    if (ctx.opts.requireSecrets) {
+      ctx.fail(
+        "mina:sendgridApiKey",
+        `is required because email is enabled; set it with: pulumi config set --secret mina:sendgridApiKey <value> --stack ${ctx.raw.stack}, or set mina:emailEnabled false`,
+      );
+    } else ctx.missingSecrets.push("mina:sendgridApiKey");
+  }
+  return enabled;
+}
+
+/** Refuses an expiry of audio in production, and one shorter than a day. */
+export function bucketConfig(ctx: ParsedContext): StackConfig["bucket"] {
+  const expireDays = ctx.v["mina:bucketExpireDays"] ?? ctx.defaults.bucketExpireDays;
+  if (ctx.profile === "production" && ctx.v["mina:bucketExpireDays"] !== undefined) {
+    ctx.fail("mina:bucketExpireDays", "is refused in production: production audio never expires");
+  }
+  if (expireDays !== undefined && expireDays < 1) ctx.fail("mina:bucketExpireDays", "must be at least 1 day");
+  return { expireDays };
+}
+
+/** Builds the typed config from the parsed values and the settled parts; refuses nothing. */
+export function assemble(ctx: ParsedContext, { names, database, dns, emailEnabled, bucket }: Settled): StackConfig {
+  const { raw, v, defaults: d } = ctx;
+  return {
+    stack: raw.stack,
+    file: raw.file,
+    environment: ctx.environment,
+    profile: ctx.profile,
+    names,
+    protection: protectionFor(ctx.profile),
+    aws: { region: v["aws:region"]!, allowedAccountIds: v["aws:allowedAccountIds"]! },
+    database,
+    cache: {
+      primaryRegion: v["mina:redisPrimaryRegion"] ?? "us-east-1",
+      upstashEmail: v["upstash:email"]!,
+      upstashApiKey: requiredSecret(v, "upstash:apiKey"),
+    },
+    bucket,
+    // The zone id is read only here: once every problem is known, it is set and well formed.
+    dns: { shareDomain: dns.shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName: dns.zoneName, appHost: dns.appHost },
+    secrets: {
+      openaiApiKey: requiredSecret(v, "mina:openaiApiKey"),
+      sentryDsn: secretOf(v, "mina:sentryDsn"),
+      sendgridApiKey: emailEnabled ? requiredSecret(v, "mina:sendgridApiKey") : undefined,
+      slackWebhookUrl: secretOf(v, "mina:slackWebhookUrl"),
+    },
+    settings: {
+      logLevel: (v["mina:logLevel"] as LogLevel | undefined) ?? d.logLevel,
+      rateLimitPerMinute: v["mina:rateLimitPerMinute"] ?? d.rateLimitPerMinute,
+      rateLimitPerHour: v["mina:rateLimitPerHour"] ?? d.rateLimitPerHour,
+      emailEnabled,
+      slackChannel: v["mina:slackChannel"] ?? names.slackChannel,
+      sentryEnvironment: names.sentryEnvironment,
+      featureFlags: { ...d.featureFlags, ...(v["mina:featureFlags"] ?? {}) },
+    },
+  };
+}
+
+/** A secret's key and, when known, its plaintext; undefined when not set. */
+function secretOf(v: ParsedValues, key: ConfigKey): Secret | undefined {
+  const s = v[key] as SecureValue | undefined;
+  return s ? { key, plaintext: s.plaintext } : undefined;
+}
+
+/** A required secret: its key alone when not set yet (offline). */
+function requiredSecret(v: ParsedValues, key: ConfigKey): Secret {
+  return secretOf(v, key) ?? { key };
+}
+
+/** Flattens a raw value to the strings it contains (secret plaintext included, when known). */
+function stringsIn(v: unknown): string[] {
+  if (v instanceof SecureValue) return v.plaintext !== undefined ? [v.plaintext] : [];
+  if (typeof v === "string") return [v];
+  if (typeof v === "number" || typeof v === "boolean") return [String(v)];
+  if (Array.isArray(v)) return v.flatMap(stringsIn);
+  if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => [k, ...stringsIn(x)]);
+  return [];
+}
