@@ -1,5 +1,5 @@
 /**
- * npm run audit -- FILE... | --stacks a,b,...
+ * mina-infra audit FILE... | --stacks a,b,...
  *
  * Compares several environments' env files (or stacks' env outputs through the
  * Pulumi CLI) and fails when any isolation-critical value is shared. Prints pairs
@@ -9,14 +9,8 @@ import * as path from "path";
 import { auditEnvs, AuditResult, EnvSource } from "../verify/audit";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
-import { runMain, UsageError, newCommand } from "./lib/run";
-
-const program = newCommand("audit")
-  .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack webhook or channel, or Sentry project or environment.")
-  .argument("[files...]", "env files of different environments")
-  .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
-  .option("--dir <dir>", "project directory (where the Pulumi CLI runs)", path.resolve(__dirname, ".."))
-  .option("--json", "print the result as JSON");
+import { projectDir, requireStacks } from "./lib/project";
+import { command, runCli, UsageError } from "./lib/run";
 
 export function renderAudit(r: AuditResult): string {
   if (r.ok) return `✓ ${r.files} environments share no isolation-critical value\n`;
@@ -32,27 +26,39 @@ export function renderAudit(r: AuditResult): string {
   return lines.join("\n") + "\n";
 }
 
-runMain(async () => {
-  program.parse();
-  const files = program.args;
-  const o = program.opts<{ stacks?: string; dir: string; json?: boolean }>();
-  const stacks = (o.stacks ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  if (files.length + stacks.length < 2) throw new UsageError("give at least two env files or stacks to compare");
-  const sources: EnvSource[] = [];
-  for (const file of files) {
-    const env = readEnvFile(file);
-    sources.push({ environment: env.ENVIRONMENT || stackFromFileName(file) || file, source: file, env });
-  }
-  for (const stack of stacks) {
-    sources.push({ environment: stack, source: `stack:${stack}`, env: envFromOutputs(readStackOutputsWithCli(stack, o.dir), `stack ${stack}`) });
-  }
-  const seen = new Map<string, string>();
-  for (const s of sources) {
-    const prior = seen.get(s.environment);
-    if (prior) throw new UsageError(`${prior} and ${s.source} are both environment "${s.environment}"; give one file per environment`);
-    seen.set(s.environment, s.source);
-  }
-  const result = auditEnvs(sources);
-  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + "\n" : renderAudit(result));
-  return result.ok ? 0 : 1;
-});
+export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
+  "audit",
+  (c) =>
+    c
+      .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack webhook or channel, or Sentry project or environment.")
+      .argument("[files...]", "env files of different environments")
+      .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
+      .option("--dir <dir>", "project directory, where the Pulumi CLI runs (default: the nearest with a Pulumi.yaml)")
+      .option("--json", "print the result as JSON"),
+  async ({ opts: o, args: files, io }) => {
+    const stacks = (o.stacks ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    if (files.length + stacks.length < 2) throw new UsageError("give at least two env files or stacks to compare");
+    const dir = projectDir(io, o.dir);
+    if (stacks.length > 0) requireStacks(io, dir, stacks);
+    const sources: EnvSource[] = [];
+    for (const file of files) {
+      const env = readEnvFile(path.resolve(io.cwd, file), file);
+      sources.push({ environment: env.ENVIRONMENT || stackFromFileName(file) || file, source: file, env });
+    }
+    for (const stack of stacks) {
+      const outputs = readStackOutputsWithCli(stack, dir, io.env, "give env files (written by npm run env) instead of --stacks");
+      sources.push({ environment: stack, source: `stack:${stack}`, env: envFromOutputs(outputs, `stack ${stack}`) });
+    }
+    const seen = new Map<string, string>();
+    for (const s of sources) {
+      const prior = seen.get(s.environment);
+      if (prior) throw new UsageError(`${prior} and ${s.source} are both environment "${s.environment}"; give one file per environment`);
+      seen.set(s.environment, s.source);
+    }
+    const result = auditEnvs(sources);
+    io.stdout.write(o.json ? JSON.stringify(result, null, 2) + "\n" : renderAudit(result));
+    return result.ok ? 0 : 1;
+  },
+);
+
+if (require.main === module) runCli(main);

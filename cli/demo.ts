@@ -1,5 +1,5 @@
 /**
- * npm run demo -- [--dir SCRATCH] [--stack NAME...]
+ * mina-infra demo [--dir SCRATCH] [--stack NAME...]
  *
  * The env -> verify -> audit loop, offline: in a scratch folder outside the
  * checkout, writes each stack's outputs (from the real program under the mock
@@ -7,29 +7,22 @@
  * credential visibly fake), then runs the commands a developer would, printing
  * each one so it can be repeated. The checkout is left as it was.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readAllStacks } from "../config";
 import { writeFileAtomic } from "../envfiles/write";
 import { demoOutputs, demoStacks } from "../plan/demo";
-import { CommandError, newCommand, runMain, UsageError } from "./lib/run";
-
-const ROOT = path.resolve(__dirname, "..");
-
-const program = newCommand("demo")
-  .description("Try env, verify and audit offline: write every stack's outputs (fake credentials, from the mock runtime) to a scratch folder and run the loop there, printing each command.")
-  .option("--dir <dir>", "scratch folder to use (created if missing; must be outside the checkout). Default: a new temporary folder")
-  .option("--stack <names...>", "only these stacks (default: every stack file)")
-  .option("--project <dir>", "project directory holding the Pulumi.<stack>.yaml files", ROOT);
+import { main as audit } from "./audit";
+import { main as env } from "./env";
+import { projectDir } from "./lib/project";
+import { command, CommandError, Io, Main, runCli, UsageError } from "./lib/run";
+import { main as verify } from "./verify";
 
 /** Runs one of this project's commands as the user would, printing it first. */
-function step(name: string, args: string[], cwd: string, shown: string): number {
-  process.stdout.write(`\n$ npm run -s ${name} -- ${shown}\n`);
-  const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-  const r = spawnSync(tsx, [path.join(ROOT, "cli", `${name}.ts`), ...args], { cwd, stdio: ["ignore", "inherit", "inherit"] });
-  return r.status ?? 1;
+async function step(io: Io, main: Main, name: string, args: string[], cwd: string): Promise<number> {
+  io.stdout.write(`\n$ npm run -s ${name} -- ${args.join(" ")}\n`);
+  return main(args, { ...io, cwd, interactive: false });
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -37,56 +30,67 @@ function isInside(child: string, parent: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
 }
 
-runMain(async () => {
-  program.parse();
-  const o = program.opts<{ dir?: string; stack?: string[]; project: string }>();
-  const project = path.resolve(o.project);
-  const all = demoStacks(project);
-  if (all.length === 0) throw new UsageError(`no stack files (Pulumi.<stack>.yaml) in ${project}`);
-  const stacks = o.stack ?? all;
-  const unknown = stacks.filter((s) => !all.includes(s));
-  if (unknown.length > 0) throw new UsageError(`no stack named ${unknown.join(", ")} (stacks: ${all.join(", ")})`);
+export const main = command<{ dir?: string; stack?: string[]; project?: string }>(
+  "demo",
+  (c) =>
+    c
+      .description(
+        "Try env, verify and audit offline: write every stack's outputs (fake credentials, from the mock runtime) to a scratch folder and run the loop there, printing each command.",
+      )
+      .option("--dir <dir>", "scratch folder to use (created if missing; must be outside the checkout). Default: a new temporary folder")
+      .option("--stack <names...>", "only these stacks (default: every stack file)")
+      .option("--project <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)"),
+  async ({ opts: o, io }) => {
+    const project = projectDir(io, o.project);
+    const all = demoStacks(project);
+    if (all.length === 0) throw new UsageError(`no stack files (Pulumi.<stack>.yaml) in ${project}`);
+    const stacks = o.stack ?? all;
+    const unknown = stacks.filter((s) => !all.includes(s));
+    if (unknown.length > 0) throw new UsageError(`no stack named ${unknown.join(", ")} (stacks: ${all.join(", ")})`);
 
-  const scratch = path.resolve(o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-")));
-  if (isInside(scratch, project) || isInside(fs.realpathSync(path.dirname(scratch)), fs.realpathSync(project))) {
-    throw new UsageError(`--dir ${scratch} is inside the checkout; the demo writes only outside it`);
-  }
-  fs.mkdirSync(scratch, { recursive: true, mode: 0o700 });
-
-  process.stdout.write(`demo folder: ${scratch}\n`);
-  const siblings = readAllStacks(project);
-  for (const stack of stacks) {
-    let outputs: Record<string, unknown>;
-    try {
-      outputs = await demoOutputs(project, stack, siblings);
-    } catch (e) {
-      throw new CommandError(`cannot run stack ${stack} under the mock runtime: ${String((e as Error).message).split("\n")[0]}`);
+    const scratch = path.resolve(io.cwd, o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-")));
+    if (isInside(scratch, project) || isInside(fs.realpathSync(path.dirname(scratch)), fs.realpathSync(project))) {
+      throw new UsageError(`--dir ${scratch} is inside the checkout; the demo writes only outside it`);
     }
-    const file = path.join(scratch, `outputs-${stack}.json`);
-    writeFileAtomic(file, JSON.stringify(outputs, null, 2) + "\n", 0o600);
-    process.stdout.write(`wrote ${file}: what \`pulumi stack output --json --show-secrets --stack ${stack}\` would print (fake credentials)\n`);
-  }
+    fs.mkdirSync(scratch, { recursive: true, mode: 0o700 });
 
-  const failed: string[] = [];
-  const projectFlag = project === ROOT ? [] : ["--dir", project];
-  const envFile = (s: string) => path.join(scratch, `.env.${s}.local`);
-  for (const s of stacks) {
-    const args = ["--stack", s, "--outputs-file", path.join(scratch, `outputs-${s}.json`), "--out", envFile(s), "--force", ...projectFlag];
-    if (step("env", args, scratch, args.join(" ")) !== 0) failed.push(`env --stack ${s}`);
-  }
-  for (const [i, s] of stacks.entries()) {
-    const other = stacks[(i + 1) % stacks.length];
-    const args = [envFile(s), "--stack", s, ...(other !== s ? ["--against", envFile(other)] : []), ...projectFlag];
-    if (step("verify", args, scratch, args.join(" ")) !== 0) failed.push(`verify ${s}`);
-  }
-  if (stacks.length >= 2) {
-    const args = stacks.map(envFile);
-    if (step("audit", args, scratch, args.join(" ")) !== 0) failed.push("audit");
-  }
-  process.stdout.write(
-    failed.length === 0
-      ? `\n✓ demo passed: env, verify and audit on ${stacks.length} stack${stacks.length === 1 ? "" : "s"}. The files are in ${scratch}; delete it when done.\n`
-      : `\n✗ demo: ${failed.join(", ")} failed (see above). The files are in ${scratch}.\n`,
-  );
-  return failed.length === 0 ? 0 : 1;
-});
+    io.stdout.write(`demo folder: ${scratch}\n`);
+    const siblings = readAllStacks(project);
+    for (const stack of stacks) {
+      let outputs: Record<string, unknown>;
+      try {
+        outputs = await demoOutputs(project, stack, siblings);
+      } catch (e) {
+        throw new CommandError(`cannot run stack ${stack} under the mock runtime: ${String((e as Error).message).split("\n")[0]}`);
+      }
+      const file = path.join(scratch, `outputs-${stack}.json`);
+      writeFileAtomic(file, JSON.stringify(outputs, null, 2) + "\n", 0o600);
+      io.stdout.write(`wrote ${file}: what \`pulumi stack output --json --show-secrets --stack ${stack}\` would print (fake credentials)\n`);
+    }
+
+    const failed: string[] = [];
+    const projectFlag = ["--dir", project];
+    const envFile = (s: string) => path.join(scratch, `.env.${s}.local`);
+    for (const s of stacks) {
+      const args = ["--stack", s, "--outputs-file", path.join(scratch, `outputs-${s}.json`), "--out", envFile(s), "--force", ...projectFlag];
+      if ((await step(io, env, "env", args, scratch)) !== 0) failed.push(`env --stack ${s}`);
+    }
+    for (const [i, s] of stacks.entries()) {
+      const other = stacks[(i + 1) % stacks.length];
+      const args = [envFile(s), "--stack", s, ...(other !== s ? ["--against", envFile(other)] : []), ...projectFlag];
+      if ((await step(io, verify, "verify", args, scratch)) !== 0) failed.push(`verify ${s}`);
+    }
+    if (stacks.length >= 2) {
+      const args = [...stacks.map(envFile), ...projectFlag];
+      if ((await step(io, audit, "audit", args, scratch)) !== 0) failed.push("audit");
+    }
+    io.stdout.write(
+      failed.length === 0
+        ? `\n✓ demo passed: env, verify and audit on ${stacks.length} stack${stacks.length === 1 ? "" : "s"}. The files are in ${scratch}; delete it when done.\n`
+        : `\n✗ demo: ${failed.join(", ")} failed (see above). The files are in ${scratch}.\n`,
+    );
+    return failed.length === 0 ? 0 : 1;
+  },
+);
+
+if (require.main === module) runCli(main);

@@ -11,18 +11,8 @@ import { expectationsFor } from "../config/expectations";
 import { CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
-import { runMain, UsageError, newCommand } from "./lib/run";
-
-const program = newCommand("verify")
-  .description("Check an env file against the safety checklist (and, with --live, against the real Postgres and Redis with its own credentials).")
-  .argument("<file>", "the env file, e.g. .env.staging.local")
-  .option("--stack <name>", "the stack the file is for (default: from the file name, else its ENVIRONMENT)")
-  .option("--against <file>", "another environment's env file: prove no credential is shared with it")
-  .option("--live", "also connect to Postgres and Redis with the file's own credentials")
-  .option("--claim", "with --live: mark an unmarked Redis database as this environment's (the deploy job, right after pulumi up)")
-  .option("--timeout <ms>", "bound of each live connection and statement", "5000")
-  .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files", path.resolve(__dirname, ".."))
-  .option("--json", "print the checklist as JSON");
+import { projectDir, requireStacks } from "./lib/project";
+import { command, runCli, UsageError } from "./lib/run";
 
 export function renderChecklist(file: string, stack: string, results: readonly CheckResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
@@ -32,28 +22,48 @@ export function renderChecklist(file: string, stack: string, results: readonly C
   return lines.join("\n") + "\n";
 }
 
-runMain(async () => {
-  program.parse();
-  const [file] = program.args;
-  const o = program.opts<{ stack?: string; against?: string; live?: boolean; claim?: boolean; timeout: string; dir: string; json?: boolean }>();
-  if (o.claim && !o.live) throw new UsageError("--claim needs --live: it sets the Redis environment marker on the live server");
-  const timeoutMs = Number(o.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
-  const env = readEnvFile(file);
-  const stack = o.stack ?? stackFromFileName(file) ?? env.ENVIRONMENT;
-  if (!stack || !ENVIRONMENT_PATTERN.test(stack)) {
-    throw new UsageError(`cannot tell which stack ${file} is for: pass --stack NAME`);
-  }
-  const expected = expectationsFor(o.dir, stack);
-  const against = o.against ? { file: o.against, env: readEnvFile(o.against) } : undefined;
-  const results = offlineChecklist({ file, env, expected, against });
-  if (o.live) {
-    if (env.DATABASE_URL) results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
-    else results.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
-    if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs, claim: o.claim === true })));
-    else results.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
-  }
-  const ok = results.every((r) => r.ok);
-  process.stdout.write(o.json ? JSON.stringify({ file, stack, ok, results }, null, 2) + "\n" : renderChecklist(file, stack, results));
-  return ok ? 0 : 1;
-});
+/** The local recipe's environment (see README): it has no stack file of its own. */
+const LOCAL_ENVIRONMENT = "local";
+
+export const main = command<{ stack?: string; against?: string; live?: boolean; claim?: boolean; timeout: string; dir?: string; json?: boolean }>(
+  "verify",
+  (c) =>
+    c
+      .description("Check an env file against the safety checklist (and, with --live, against the real Postgres and Redis with its own credentials).")
+      .argument("<file>", "the env file, e.g. .env.staging.local")
+      .option("--stack <name>", "the stack the file is for (default: from the file name, else its ENVIRONMENT)")
+      .option("--against <file>", "another environment's env file: prove no credential is shared with it")
+      .option("--live", "also connect to Postgres and Redis with the file's own credentials")
+      .option("--claim", "with --live: mark an unmarked Redis database as this environment's (the deploy job, right after pulumi up)")
+      .option("--timeout <ms>", "bound of each live connection and statement", "5000")
+      .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)")
+      .option("--json", "print the checklist as JSON"),
+  async ({ opts: o, args, io }) => {
+    const [shown] = args;
+    const file = path.resolve(io.cwd, shown);
+    if (o.claim && !o.live) throw new UsageError("--claim needs --live: it sets the Redis environment marker on the live server");
+    const timeoutMs = Number(o.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+    const env = readEnvFile(file, shown);
+    const stack = o.stack ?? stackFromFileName(file) ?? env.ENVIRONMENT;
+    if (!stack || !ENVIRONMENT_PATTERN.test(stack)) {
+      throw new UsageError(`cannot tell which stack ${shown} is for: pass --stack NAME`);
+    }
+    const dir = projectDir(io, o.dir);
+    if (stack !== LOCAL_ENVIRONMENT) requireStacks(io, dir, [stack]);
+    const expected = expectationsFor(dir, stack);
+    const against = o.against ? { file: o.against, env: readEnvFile(path.resolve(io.cwd, o.against), o.against) } : undefined;
+    const results = offlineChecklist({ file, env, expected, against });
+    if (o.live) {
+      if (env.DATABASE_URL) results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
+      else results.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
+      if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs, claim: o.claim === true })));
+      else results.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
+    }
+    const ok = results.every((r) => r.ok);
+    io.stdout.write(o.json ? JSON.stringify({ file: shown, stack, ok, results }, null, 2) + "\n" : renderChecklist(shown, stack, results));
+    return ok ? 0 : 1;
+  },
+);
+
+if (require.main === module) runCli(main);

@@ -15,7 +15,7 @@ import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
 import { md, oneLine } from "../lib/markdown";
 import { policyChecker } from "./policyCheck";
 import { renderMarkdown as renderPlanMarkdown, shortType } from "./render";
-import { CommandError, UsageError } from "../cli/lib/run";
+import { CommandError, UsageError } from "../lib/errors";
 
 /** The pull-request label that approves a change the data-safety gate holds (its default). */
 export const DEFAULT_APPROVAL_LABEL = "allow-data-loss";
@@ -581,7 +581,13 @@ function only(plan: Plan, stacks?: readonly string[]): Plan {
 }
 
 /** Plans the base ref (child process) and this checkout (in-process), concurrently, and diffs them. */
-export async function computePlanDiff(dir: string, baseRef: string, stacks?: readonly string[]): Promise<{ diff: PlanDiff; head: Plan }> {
+export async function computePlanDiff(
+  dir: string,
+  baseRef: string,
+  stacks?: readonly string[],
+  progress?: { readonly progress: boolean; readonly stderr: { write(s: string): unknown } },
+): Promise<{ diff: PlanDiff; head: Plan }> {
+  const say = (s: string) => progress?.progress && progress.stderr.write(`${s}\n`);
   const { top, commit } = resolveBase(dir, baseRef);
   if (stacks && stacks.length > 0) {
     const rel = path.relative(fs.realpathSync(top), fs.realpathSync(dir));
@@ -591,6 +597,7 @@ export async function computePlanDiff(dir: string, baseRef: string, stacks?: rea
       throw new UsageError(`no stack file for ${unknown.map((s) => `"${s}"`).join(", ")} at ${baseRef} or in ${dir} (stacks: ${[...known].sort().join(", ") || "none"})`);
     }
   }
+  say(`planning ${baseRef} (${commit.slice(0, 12)}) in a temporary worktree, and this checkout, both under the mock runtime…`);
   const basePlan = planAtCommit(dir, commit);
   // Settle the base's promise even if the head fails first, so its worktree is removed before we return.
   basePlan.catch(() => undefined);
@@ -606,9 +613,3 @@ export async function computePlanDiff(dir: string, baseRef: string, stacks?: rea
   return { diff: diffPlans(only(base, stacks), h, { base: baseRef, baseCommit: commit }), head: h };
 }
 
-/** `npm run plan -- --base REF`: prints the diff; exit 1 when this commit's plan fails (same rule as a plain plan). */
-export async function planDiffMain(dir: string, baseRef: string, format: string, stacks?: string[]): Promise<number> {
-  const { diff, head } = await computePlanDiff(dir, baseRef, stacks);
-  process.stdout.write(renderPlanDiff(diff, format, head));
-  return diff.head.ok ? 0 : 1;
-}

@@ -106,13 +106,26 @@ export function providerKey(ref: string): string | undefined {
   return `${qualified[qualified.length - 1]}::${m[2]}`;
 }
 
+/** The value inside the engine's secret wrapper (`{"4dabf1...": "1b4706...", value}`), or the value itself. */
+function unwrapSecret(v: unknown): unknown {
+  const o = v as Record<string, unknown> | null;
+  return o && typeof o === "object" && o["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" ? o.value : v;
+}
+
+/** scrypt's cost: 2^12 rounds, a few milliseconds per value. */
+const SCRYPT_COST = 4096;
+
 /**
  * A secret's fingerprint: scrypt (slow on purpose, so a guessable secret is not
  * cheap to guess from it), salted with where the value is used, 16 bytes. Equal
  * values at the same place give equal fingerprints, across processes and commits.
+ * Offline the plan only ever sees placeholders for secret config (`<unset:KEY>`),
+ * never a value: those are hashed without the cost.
  */
 export function secretFingerprint(value: unknown, where: string): string {
-  return scryptSync(stableJson(value), `mina-plan-secret\u0000${where}`, 16).toString("hex");
+  const text = stableJson(unwrapSecret(value));
+  if (/^"<unset:[a-z]+:[A-Za-z]+>"$/.test(text)) return createHash("sha256").update(`mina-plan-placeholder\u0000${where}\u0000${text}`).digest("hex").slice(0, 32);
+  return scryptSync(text, `mina-plan-secret\u0000${where}`, 16, { N: SCRYPT_COST }).toString("hex");
 }
 
 /** Input names treated as secret even when the program passed them in the clear. */

@@ -1,20 +1,16 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
-import * as path from "path";
 import { newCommand, swallowedByNpm } from "../cli/lib/run";
-import { REPO } from "./helpers";
+import { run, spawnCli } from "./cli";
 
 const COMMANDS = ["plan", "env", "verify", "audit", "templates", "gate", "account-check", "bench", "demo"];
-const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 
-describe("every command has --help and refuses bad usage in one line", function () {
-  this.timeout(60000);
+describe("every command has --help and refuses bad usage in one line", () => {
   for (const c of COMMANDS) {
-    it(c, () => {
-      const help = spawnSync(tsx, [path.join(REPO, "cli", `${c}.ts`), "--help"], { encoding: "utf8" });
+    it(c, async () => {
+      const help = await run(c, ["--help"]);
       assert.equal(help.status, 0);
       assert.match(help.stdout, new RegExp(`^Usage: ${c} `));
-      const bad = spawnSync(tsx, [path.join(REPO, "cli", `${c}.ts`), "--no-such-option"], { encoding: "utf8" });
+      const bad = await run(c, ["--no-such-option"]);
       assert.equal(bad.status, 2);
       // The error, then one line pointing at --help: not the whole help text.
       const lines = bad.stderr.trimEnd().split("\n");
@@ -23,6 +19,22 @@ describe("every command has --help and refuses bad usage in one line", function 
       assert.equal(lines[1], `(run '${c} --help' for usage)`);
     });
   }
+});
+
+describe("the mina-infra bin", function () {
+  this.timeout(60000);
+
+  it("lists its commands, runs one, and refuses an unknown one in one line (end to end)", () => {
+    const usage = spawnCli("--help", []);
+    assert.equal(usage.status, 0, usage.stderr);
+    for (const c of COMMANDS) assert.match(usage.stdout, new RegExp(`^  ${c} `, "m"));
+    const help = spawnCli("gate", ["--help"]);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: gate /);
+    const bad = spawnCli("plann", []);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^error: no command named "plann" \(commands: plan, env, /);
+  });
 });
 
 describe("options npm takes for itself are not silently dropped", () => {
@@ -38,11 +50,8 @@ describe("options npm takes for itself are not silently dropped", () => {
     assert.deepEqual(swallowedByNpm(cmd(), { npm_lifecycle_event: "plan", npm_config_cache: "/x", npm_config_loglevel: "silent" }), []);
   });
 
-  it("stops the command with one line saying where the option goes", () => {
-    const r = spawnSync(tsx, [path.join(REPO, "cli", "plan.ts")], {
-      encoding: "utf8",
-      env: { ...process.env, npm_lifecycle_event: "plan", npm_config_json: "true" },
-    });
+  it("stops the command with one line saying where the option goes", async () => {
+    const r = await run("plan", [], { env: { npm_lifecycle_event: "plan", npm_config_json: "true" } });
     assert.equal(r.status, 2);
     assert.equal(r.stdout, "");
     assert.equal(r.stderr, "error: npm took --json for itself, so plan never saw it: put options after --, as in npm run plan -- --json\n");

@@ -12,9 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import { isSecretVariable } from "../config/variables";
 import { demoOutputs, demoSecret } from "../plan/demo";
+import { run, spawnCli } from "./cli";
 import { REPO } from "./helpers";
 
-const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 const FAKE = /demo-not-a-secret-|Mock|mock|AKIAMOCK/;
 
 describe("npm run demo", function () {
@@ -40,7 +40,7 @@ describe("npm run demo", function () {
     const before = spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: REPO, encoding: "utf8" }).stdout;
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-test-"));
     try {
-      const r = spawnSync(tsx, [path.join(REPO, "cli", "demo.ts"), "--dir", scratch], { cwd: REPO, encoding: "utf8" });
+      const r = spawnCli("demo", ["--dir", scratch]);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       for (const cmd of ["env -- --stack staging", "env -- --stack production", "verify -- ", "audit -- "]) assert.ok(r.stdout.includes(`$ npm run -s ${cmd}`), cmd);
       assert.match(r.stdout, /✓ demo passed/);
@@ -55,8 +55,8 @@ describe("npm run demo", function () {
     assert.equal(spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: REPO, encoding: "utf8" }).stdout, before);
   });
 
-  it("refuses a scratch folder inside the checkout", () => {
-    const r = spawnSync(tsx, [path.join(REPO, "cli", "demo.ts"), "--dir", path.join(REPO, "demo-scratch")], { cwd: REPO, encoding: "utf8" });
+  it("refuses a scratch folder inside the checkout", async () => {
+    const r = await run("demo", ["--dir", path.join(REPO, "demo-scratch")]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^error: --dir .*demo-scratch is inside the checkout; the demo writes only outside it\n$/);
     assert.equal(fs.existsSync(path.join(REPO, "demo-scratch")), false);

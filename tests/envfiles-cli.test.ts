@@ -13,9 +13,9 @@ import { loadStackOffline } from "../config";
 import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
 import { VARIABLES } from "../config/variables";
 import { auditEnvs } from "../verify/audit";
+import { run, withoutNpm } from "./cli";
 import { REPO } from "./helpers";
 
-const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 
 async function stackEnv(stack: string): Promise<Record<string, string>> {
   const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
@@ -36,15 +36,14 @@ describe("env files: export, verify, audit", function () {
     fs.writeFileSync(f, JSON.stringify(outputs));
     return f;
   };
-  const cli = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(tsx, [path.join(REPO, "cli", `${cmd}.ts`), ...args], { cwd: work, encoding: "utf8", env: { ...process.env, ...env }, input: "" });
+  const cli = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => run(cmd, args, { cwd: work, env: { ...withoutNpm(process.env), ...env } });
   const exportStack = (stack: string, extra: string[] = [], env = envs[stack]) => cli("env", ["--stack", stack, "--outputs-file", outputsFile(`${stack}-${Math.random()}`, { env, environment: stack }), ...extra]);
 
   before(async () => {
     envs = { staging: await stackEnv("staging"), production: await stackEnv("production") };
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-envfiles-"));
     const git = (...a: string[]) => spawnSync("git", a, { cwd: work });
     git("init", "-q");
@@ -53,11 +52,11 @@ describe("env files: export, verify, audit", function () {
   afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
   describe("npm run env", () => {
-    it("writes .env.<stack>.local, mode 0600, that loads back to the stack's env exactly", () => {
-      const r = exportStack("staging");
+    it("writes .env.<stack>.local, mode 0600, that loads back to the stack's env exactly", async () => {
+      const r = (await exportStack("staging"));
       assert.equal(r.status, 0, r.stderr);
       const file = path.join(work, ".env.staging.local");
-      assert.equal(r.stdout.trim(), `wrote ${file} (${Object.keys(envs.staging).length} variables, mode 0600)`);
+      assert.equal(r.stdout.trim(), `wrote .env.staging.local (${Object.keys(envs.staging).length} variables, mode 0600)`);
       assert.equal(fs.statSync(file).mode & 0o777, 0o600);
       const text = fs.readFileSync(file, "utf8");
       assert.deepEqual(dotenvParse(text), envs.staging);
@@ -67,32 +66,32 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!r.stdout.includes(envs.staging.SECRET_KEY) && !r.stderr.includes(envs.staging.SECRET_KEY));
     });
 
-    it("refuses a file for stack X whose ENVIRONMENT is not X, writing nothing", () => {
-      const r = exportStack("staging", [], envs.production);
+    it("refuses a file for stack X whose ENVIRONMENT is not X, writing nothing", async () => {
+      const r = (await exportStack("staging", [], envs.production));
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^error: refusing to write a staging env file: ENVIRONMENT is "production", not "staging"/);
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
-    it("refuses a staging file that carries production identifiers, naming the key", () => {
-      const r = exportStack("staging", [], { ...envs.staging, AWS_S3_BUCKET: "mina-audio-production" });
+    it("refuses a staging file that carries production identifiers, naming the key", async () => {
+      const r = (await exportStack("staging", [], { ...envs.staging, AWS_S3_BUCKET: "mina-audio-production" }));
       assert.equal(r.status, 1);
       assert.equal(r.stderr.trim(), `error: refusing to write a staging env file: AWS_S3_BUCKET carries production's bucket "mina-audio-production"`);
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
-    it("refuses a staging file whose DATABASE_URL names production's database percent-encoded", () => {
+    it("refuses a staging file whose DATABASE_URL names production's database percent-encoded", async () => {
       const url = envs.staging.DATABASE_URL.replace(/\/mina_staging\?/, "/%6d%69%6e%61_production?");
       assert.notEqual(url, envs.staging.DATABASE_URL);
-      const r = exportStack("staging", [], { ...envs.staging, DATABASE_URL: url });
+      const r = (await exportStack("staging", [], { ...envs.staging, DATABASE_URL: url }));
       assert.equal(r.status, 1);
       assert.equal(r.stderr.trim(), `error: refusing to write a staging env file: DATABASE_URL carries production's database name "mina_production" once percent-decoded`);
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
-    it("refuses variables the program does not emit, naming the dangerous ones, and writes nothing (not even to --stdout)", () => {
+    it("refuses variables the program does not emit, naming the dangerous ones, and writes nothing (not even to --stdout)", async () => {
       for (const extra of [[], ["--stdout"]]) {
-        const r = exportStack("staging", extra, { ...envs.staging, PATH: "/tmp/evil:/usr/bin", LD_PRELOAD: "/tmp/evil.so", EXTRA: "1" });
+        const r = (await exportStack("staging", extra, { ...envs.staging, PATH: "/tmp/evil:/usr/bin", LD_PRELOAD: "/tmp/evil.so", EXTRA: "1" }));
         assert.equal(r.status, 1);
         assert.equal(
           r.stderr,
@@ -103,73 +102,73 @@ describe("env files: export, verify, audit", function () {
       }
     });
 
-    it("refuses a path git does not ignore, with the line to add", () => {
-      const r = exportStack("staging", ["--out", path.join(work, "staging.env")]);
+    it("refuses a path git does not ignore, with the line to add", async () => {
+      const r = (await exportStack("staging", ["--out", path.join(work, "staging.env")]));
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^error: .*not ignored by git/);
       assert.match(r.stderr, /staging\.env/);
       assert.ok(!fs.existsSync(path.join(work, "staging.env")));
     });
 
-    it("refuses a path git does not ignore even when the caller's GIT_* variables say otherwise", () => {
+    it("refuses a path git does not ignore even when the caller's GIT_* variables say otherwise", async () => {
       fs.mkdirSync(path.join(work, "app"));
       const excludes = path.join(work, "outputs", "ignore-everything");
       fs.mkdirSync(path.dirname(excludes), { recursive: true });
       fs.writeFileSync(excludes, "*\n");
-      const r = exportStack("staging", ["--out", path.join(work, "app", "staging.env")], envs.staging);
+      const r = (await exportStack("staging", ["--out", path.join(work, "app", "staging.env")], envs.staging));
       assert.equal(r.status, 1, "control: refused without the variables");
       const hostile = { GIT_CEILING_DIRECTORIES: work, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "core.excludesFile", GIT_CONFIG_VALUE_0: excludes, GIT_CONFIG_PARAMETERS: `'core.excludesfile'='${excludes}'` };
-      const h = cli("env", ["--stack", "staging", "--outputs-file", outputsFile("hostile", { env: envs.staging }), "--out", path.join(work, "app", "staging.env")], hostile);
+      const h = (await cli("env", ["--stack", "staging", "--outputs-file", outputsFile("hostile", { env: envs.staging }), "--out", path.join(work, "app", "staging.env")], hostile));
       assert.equal(h.status, 1, h.stdout + h.stderr);
       assert.match(h.stderr, /^error: refusing to write app\/staging\.env: it is not ignored by git; add this line to .*\.gitignore: \/app\/staging\.env\n$/);
       assert.ok(!fs.existsSync(path.join(work, "app", "staging.env")));
     });
 
-    it("refuses a path git tracks", () => {
+    it("refuses a path git tracks", async () => {
       const tracked = path.join(work, ".env.staging.local");
       fs.writeFileSync(tracked, "ENVIRONMENT=staging\n");
       spawnSync("git", ["add", "-f", ".env.staging.local"], { cwd: work });
-      const r = exportStack("staging", ["--force"]);
+      const r = (await exportStack("staging", ["--force"]));
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^error: .*tracked by git/);
       assert.equal(fs.readFileSync(tracked, "utf8"), "ENVIRONMENT=staging\n");
     });
 
-    it("will not overwrite a file that differs without --force when no one can be asked", () => {
-      assert.equal(exportStack("staging").status, 0);
+    it("will not overwrite a file that differs without --force when no one can be asked", async () => {
+      assert.equal((await exportStack("staging")).status, 0);
       const changed = { ...envs.staging, LOG_LEVEL: "INFO" };
-      const r = exportStack("staging", [], changed);
+      const r = (await exportStack("staging", [], changed));
       assert.equal(r.status, 1);
-      assert.equal(r.stderr.trim(), `error: ${path.join(work, ".env.staging.local")} exists and differs (LOG_LEVEL); pass --force to overwrite`);
+      assert.equal(r.stderr.trim(), `error: .env.staging.local exists and differs (LOG_LEVEL); pass --force to overwrite`);
       assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "DEBUG");
-      assert.equal(exportStack("staging", ["--force"], changed).status, 0);
+      assert.equal((await exportStack("staging", ["--force"], changed)).status, 0);
       assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "INFO");
     });
 
-    it("rewrites an identical file without asking", () => {
-      assert.equal(exportStack("staging").status, 0);
-      assert.equal(exportStack("staging").status, 0);
+    it("rewrites an identical file without asking", async () => {
+      assert.equal((await exportStack("staging")).status, 0);
+      assert.equal((await exportStack("staging")).status, 0);
     });
 
-    it("prints to standard output only when asked, and writes no file then", () => {
-      const r = exportStack("staging", ["--stdout"]);
+    it("prints to standard output only when asked, and writes no file then", async () => {
+      const r = (await exportStack("staging", ["--stdout"]));
       assert.equal(r.status, 0);
       assert.deepEqual(dotenvParse(r.stdout), envs.staging);
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
     });
 
-    it("warns, naming the key, when a supplied value cannot survive every reader", () => {
-      const r = exportStack("staging", [], { ...envs.staging, OPENAI_API_KEY: "sk with spaces" });
+    it("warns, naming the key, when a supplied value cannot survive every reader", async () => {
+      const r = (await exportStack("staging", [], { ...envs.staging, OPENAI_API_KEY: "sk with spaces" }));
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, /^warning: OPENAI_API_KEY: its value cannot be loaded exactly by xargs export$/m);
       assert.ok(!r.stderr.includes("sk with spaces"));
     });
 
-    it("explains a missing env output, a missing Pulumi CLI, a missing stack and a logged-out CLI", () => {
-      const noEnv = cli("env", ["--stack", "staging", "--outputs-file", outputsFile("none", { environment: "staging" })]);
+    it("explains a missing env output, a missing Pulumi CLI, a missing stack and a logged-out CLI", async () => {
+      const noEnv = (await cli("env", ["--stack", "staging", "--outputs-file", outputsFile("none", { environment: "staging" })]));
       assert.equal(noEnv.status, 1);
       assert.match(noEnv.stderr, /the stack has no "env" output; run `pulumi up`/);
-      const noCli = cli("env", ["--stack", "staging"], { MINA_PULUMI_BIN: "/nonexistent/pulumi" });
+      const noCli = (await cli("env", ["--stack", "staging"], { MINA_PULUMI_BIN: "/nonexistent/pulumi" }));
       assert.equal(noCli.status, 1);
       assert.match(noCli.stderr, /^error: the Pulumi CLI is not installed \(no "\/nonexistent\/pulumi" on PATH\); install it, or pass --outputs-file FILE/);
       const fake = (stderr: string) => {
@@ -178,12 +177,12 @@ describe("env files: export, verify, audit", function () {
         fs.writeFileSync(bin, `#!/bin/sh\necho '${stderr}' >&2\nexit 255\n`, { mode: 0o755 });
         return cli("env", ["--stack", "staging"], { MINA_PULUMI_BIN: bin });
       };
-      assert.match(fake("error: no stack named 'staging' found").stderr, /^error: stack "staging" does not exist for this project/);
-      assert.match(fake("error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions").stderr, /^error: the Pulumi CLI is not logged in: run `pulumi login`/);
+      assert.match((await fake("error: no stack named 'staging' found")).stderr, /^error: stack "staging" does not exist for this project/);
+      assert.match((await fake("error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")).stderr, /^error: the Pulumi CLI is not logged in: run `pulumi login`/);
     });
 
-    it("has --help", () => {
-      const r = cli("env", ["--help"]);
+    it("has --help", async () => {
+      const r = (await cli("env", ["--help"]));
       assert.equal(r.status, 0);
       assert.match(r.stdout, /--outputs-file <file>/);
     });
@@ -199,9 +198,9 @@ describe("env files: export, verify, audit", function () {
     const verify = (file: string, ...args: string[]) => cli("verify", [file, "--dir", REPO, ...args]);
     const failed = (out: string) => out.split("\n").filter((l) => l.startsWith("✗"));
 
-    it("passes every item for a good staging file compared with production's", () => {
+    it("passes every item for a good staging file compared with production's", async () => {
       write(".env.production.local", envs.production);
-      const r = verify(write(".env.staging.local", envs.staging), "--against", path.join(work, ".env.production.local"));
+      const r = (await verify(write(".env.staging.local", envs.staging), "--against", path.join(work, ".env.production.local")));
       assert.equal(r.status, 0, r.stdout);
       assert.equal(r.stdout.split("\n").filter((l) => l.startsWith("✓")).length, 12);
       assert.match(r.stdout, /^all 12 checks passed$/m);
@@ -226,16 +225,16 @@ describe("env files: export, verify, audit", function () {
       ["email", { EMAIL_ENABLED: "true", SENDGRID_API_KEY: "" }, "✗ email disabled, or a SendGrid key of its own: EMAIL_ENABLED=true but SENDGRID_API_KEY is empty"],
     ];
     for (const [what, change, line] of cases) {
-      it(`fails the ${what} item when ${Object.keys(change).join(", ")} is wrong`, () => {
-        const r = verify(write(".env.staging.local", { ...envs.staging, ...change }));
+      it(`fails the ${what} item when ${Object.keys(change).join(", ")} is wrong`, async () => {
+        const r = (await verify(write(".env.staging.local", { ...envs.staging, ...change })));
         assert.equal(r.status, 1);
         assert.deepEqual(failed(r.stdout), [line]);
       });
     }
 
-    it("fails when the OpenAI key or any credential is the other environment's, showing fingerprints only", () => {
+    it("fails when the OpenAI key or any credential is the other environment's, showing fingerprints only", async () => {
       write(".env.production.local", envs.production);
-      const r = verify(write(".env.staging.local", { ...envs.staging, OPENAI_API_KEY: envs.production.OPENAI_API_KEY }), "--against", path.join(work, ".env.production.local"));
+      const r = (await verify(write(".env.staging.local", { ...envs.staging, OPENAI_API_KEY: envs.production.OPENAI_API_KEY }), "--against", path.join(work, ".env.production.local")));
       assert.equal(r.status, 1);
       const lines = failed(r.stdout);
       assert.equal(lines.length, 2);
@@ -244,38 +243,38 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!r.stdout.includes(envs.production.OPENAI_API_KEY));
     });
 
-    it("fails a file with a loose mode or one git would commit", () => {
-      let r = verify(write(".env.staging.local", envs.staging, 0o644));
+    it("fails a file with a loose mode or one git would commit", async () => {
+      let r = (await verify(write(".env.staging.local", envs.staging, 0o644)));
       assert.deepEqual(failed(r.stdout), ["✗ file mode is 0600: mode is 0644; run chmod 600 " + path.join(work, ".env.staging.local")]);
-      r = cli("verify", [write("staging.env", envs.staging), "--stack", "staging", "--dir", REPO]);
+      r = (await cli("verify", [write("staging.env", envs.staging), "--stack", "staging", "--dir", REPO]));
       assert.deepEqual(failed(r.stdout), ["✗ file is ignored by git: not ignored by git: add it to .gitignore"]);
     });
   });
 
   describe("npm run audit", () => {
-    it("passes for environments that share nothing and fails, with fingerprints, for shared values", () => {
+    it("passes for environments that share nothing and fails, with fingerprints, for shared values", async () => {
       const a = path.join(work, ".env.staging.local");
       const b = path.join(work, ".env.production.local");
       fs.writeFileSync(a, Object.entries(envs.staging).map(([k, v]) => `${k}='${v}'`).join("\n"));
       fs.writeFileSync(b, Object.entries(envs.production).map(([k, v]) => `${k}='${v}'`).join("\n"));
-      let r = cli("audit", [a, b]);
+      let r = (await cli("audit", [a, b]));
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.equal(r.stdout, "✓ 2 environments share no isolation-critical value\n");
       fs.writeFileSync(b, Object.entries({ ...envs.production, SECRET_KEY: envs.staging.SECRET_KEY, AWS_S3_BUCKET: envs.staging.AWS_S3_BUCKET }).map(([k, v]) => `${k}='${v}'`).join("\n"));
-      r = cli("audit", [a, b]);
+      r = (await cli("audit", [a, b]));
       assert.equal(r.status, 1);
       assert.match(r.stdout, /^✗ shared between environments \(2\):\n  production \+ staging: AWS_S3_BUCKET \(sha256:[0-9a-f]{8}\)\n  production \+ staging: SECRET_KEY \(sha256:[0-9a-f]{8}\)\n$/);
       assert.ok(!r.stdout.includes(envs.staging.SECRET_KEY));
     });
 
-    it("fails, naming file and key, for a URL it cannot compare, and reports a server shared under another spelling", () => {
+    it("fails, naming file and key, for a URL it cannot compare, and reports a server shared under another spelling", async () => {
       const a = path.join(work, ".env.staging.local");
       const b = path.join(work, ".env.production.local");
       const redirected = `${envs.staging.DATABASE_URL}&hostaddr=10.0.0.9`;
       const sameRedis = envs.staging.REDIS_URL.replace(/@([^:/]+)/, (_, host: string) => `@${host.toUpperCase()}.`) + "/2";
       fs.writeFileSync(a, Object.entries({ ...envs.staging, DATABASE_URL: redirected }).map(([k, v]) => `${k}='${v}'`).join("\n"));
       fs.writeFileSync(b, Object.entries({ ...envs.production, REDIS_URL: sameRedis }).map(([k, v]) => `${k}='${v}'`).join("\n"));
-      const r = cli("audit", [a, b]);
+      const r = (await cli("audit", [a, b]));
       assert.equal(r.status, 1, r.stdout + r.stderr);
       const lines = r.stdout.split("\n");
       assert.equal(lines[0], "✗ cannot be compared (1):");
@@ -287,7 +286,7 @@ describe("env files: export, verify, audit", function () {
       assert.ok(!r.stdout.includes(envs.staging.REDIS_URL.split("@")[0]!.split(":").pop()!), "no password printed");
     });
 
-    it("finds the one shared value among hundreds of environments", () => {
+    it("finds the one shared value among hundreds of environments", async () => {
       const sources = Array.from({ length: 500 }, (_, i) => ({
         environment: `env-${i}`,
         source: `f${i}`,
@@ -298,8 +297,8 @@ describe("env files: export, verify, audit", function () {
       assert.deepEqual(r.shared.map((s) => `${s.key}:${s.environments.join("+")}`), ["DATABASE_URL server+database:env-3+env-417"]);
     });
 
-    it("needs two environments", () => {
-      const r = cli("audit", [path.join(work, "x")]);
+    it("needs two environments", async () => {
+      const r = (await cli("audit", [path.join(work, "x")]));
       assert.equal(r.status, 2);
       assert.equal(r.stderr.trim(), "error: give at least two env files or stacks to compare");
     });

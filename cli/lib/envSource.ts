@@ -4,12 +4,14 @@ import * as path from "path";
 import { parseEnvFile } from "../../envfiles/format";
 import { CommandError } from "./run";
 
-export function readEnvFile(file: string): Record<string, string> {
+/** Reads `file` (an absolute path); `shown` is how the user wrote it, for the message. */
+export function readEnvFile(file: string, shown = file): Record<string, string> {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new CommandError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CommandError(`cannot read ${shown}: ${code === "ENOENT" ? "no such file" : code ?? (e as Error).message}`);
   }
   return parseEnvFile(text);
 }

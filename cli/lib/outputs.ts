@@ -10,9 +10,17 @@ import { CommandError } from "./run";
 export type EnvOutput = Record<string, string>;
 
 /** Runs the Pulumi CLI; every failure becomes a one-line `CommandError` saying what to do. */
-export function readStackOutputsWithCli(stack: string, cwd: string, pulumiBin = process.env.MINA_PULUMI_BIN ?? "pulumi"): unknown {
+export function readStackOutputsWithCli(
+  stack: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  /** What the command offers instead of the Pulumi CLI, for the message when there is none. */
+  instead = "pass --outputs-file FILE with the JSON of `pulumi stack output --json --show-secrets`",
+): unknown {
+  const pulumiBin = env.MINA_PULUMI_BIN ?? "pulumi";
   const r = spawnSync(pulumiBin, ["stack", "output", "--json", "--show-secrets", "--stack", stack], {
     cwd,
+    env,
     encoding: "utf8",
     timeout: 120_000,
     maxBuffer: 16 * 1024 * 1024,
@@ -20,7 +28,7 @@ export function readStackOutputsWithCli(stack: string, cwd: string, pulumiBin = 
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      throw new CommandError(`the Pulumi CLI is not installed (no "${pulumiBin}" on PATH); install it, or pass --outputs-file FILE with the JSON of \`pulumi stack output --json --show-secrets\``);
+      throw new CommandError(`the Pulumi CLI is not installed (no "${pulumiBin}" on PATH); install it, or ${instead}`);
     }
     throw new CommandError(`could not run ${pulumiBin}: ${r.error.message}`);
   }

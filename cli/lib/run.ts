@@ -1,25 +1,58 @@
-import { Command } from "commander";
-
 /**
- * Runs a command's main function: a known failure prints one line to stderr and
- * exits non-zero, never with a stack trace.
+ * How every command runs: as a function of its arguments and its surroundings
+ * (`Io`), so that tests run commands in-process and the `mina-infra` bin, the npm
+ * scripts and the tests all share one code path. A known failure prints one line
+ * to stderr and returns a non-zero code, never a stack trace.
  */
-export class UsageError extends Error {}
+import { Command, CommanderError } from "commander";
+import * as readline from "readline";
 
-/** A failure whose message is already the whole story (exit 1). */
-export class CommandError extends Error {}
+import { CommandError, UsageError } from "../../lib/errors";
 
-export function runMain(main: () => Promise<number | void>): void {
-  main().then(
-    (code) => {
-      process.exitCode = code ?? 0;
+export { CommandError, UsageError };
+
+/** Where a command reads and writes: the process's own, or a test's. */
+export interface Io {
+  readonly stdout: { write(s: string): unknown };
+  readonly stderr: { write(s: string): unknown };
+  /** Where relative paths are resolved. */
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether a person can be asked (standard input is a terminal). */
+  readonly interactive: boolean;
+  /** Asks a yes/no question; only called when `interactive`. */
+  confirm(question: string): Promise<boolean>;
+  /** Whether standard error is a terminal: progress is shown only then. */
+  readonly progress: boolean;
+}
+
+export function processIo(): Io {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.cwd(),
+    env: process.env,
+    interactive: process.stdin.isTTY === true,
+    progress: process.stderr.isTTY === true,
+    async confirm(question) {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        rl.close();
+      }
     },
-    (e: unknown) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`error: ${msg}\n`);
-      process.exitCode = e instanceof UsageError ? 2 : 1;
-    },
-  );
+  };
+}
+
+/** A command: arguments and (optionally) surroundings in, exit code out. */
+export type Main = (argv: readonly string[], io?: Partial<Io>) => Promise<number>;
+
+export interface Invocation<O> {
+  readonly opts: O;
+  readonly args: string[];
+  readonly io: Io;
 }
 
 /**
@@ -39,26 +72,70 @@ export function swallowedByNpm(cmd: Command, env: NodeJS.ProcessEnv = process.en
     });
 }
 
-/**
- * A command whose usage errors exit 2 with commander's one-line message and one line
- * pointing at `--help`, whose `--help` exits 0, and which refuses to run when npm
- * swallowed one of its options.
- */
+/** A bare command, for the options alone (tests of `swallowedByNpm`). */
 export function newCommand(name: string): Command {
-  const cmd = new Command(name).showHelpAfterError(`(run '${name} --help' for usage)`).exitOverride((err) => {
-    process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2);
-  });
-  const parse = cmd.parse.bind(cmd);
-  cmd.parse = ((argv?: readonly string[], opts?: { from: "node" | "electron" | "user" }) => {
-    const swallowed = swallowedByNpm(cmd);
+  return new Command(name);
+}
+
+/** The first line of an error's message. */
+export function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split("\n")[0];
+}
+
+/**
+ * Defines a command. `define` adds its description, arguments and options to a
+ * fresh commander `Command` on every run; `body` does the work. Usage errors exit 2
+ * with commander's one-line message and one line pointing at `--help`; `--help`
+ * exits 0; a command that npm swallowed an option of refuses to run.
+ */
+export function command<O>(name: string, define: (cmd: Command) => Command, body: (run: Invocation<O>) => Promise<number | void>): Main {
+  return async (argv, partial = {}) => {
+    const io: Io = { ...processIo(), ...partial };
+    const cmd = define(new Command(name))
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+      .showHelpAfterError(`(run '${name} --help' for usage)`);
+    const swallowed = swallowedByNpm(cmd, io.env);
     if (swallowed.length > 0) {
-      const script = process.env.npm_lifecycle_event ?? name;
-      process.stderr.write(
+      const script = io.env.npm_lifecycle_event ?? name;
+      io.stderr.write(
         `error: npm took ${swallowed.join(", ")} for itself, so ${name} never saw ${swallowed.length > 1 ? "them" : "it"}: put options after --, as in npm run ${script} -- ${swallowed.join(" ")}\n`,
       );
-      process.exit(2);
+      return 2;
     }
-    return parse(argv, opts);
-  }) as Command["parse"];
-  return cmd;
+    try {
+      cmd.parse([...argv], { from: "user" });
+    } catch (e) {
+      if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+      throw e;
+    }
+    try {
+      return (await body({ opts: cmd.opts() as O, args: cmd.args, io })) ?? 0;
+    } catch (e) {
+      io.stderr.write(`error: ${describe(e)}\n`);
+      return e instanceof UsageError ? 2 : 1;
+    }
+  };
+}
+
+/**
+ * The message of a failure: ours (usage, command and config errors) whole, one
+ * problem a line; anything else by its first line only, never a stack trace.
+ */
+function describe(e: unknown): string {
+  const known = e instanceof UsageError || e instanceof CommandError || (e instanceof Error && /^ConfigErrors?$/.test(e.name));
+  return known ? (e as Error).message : firstLine(e);
+}
+
+/** Runs a command as this process: its exit code becomes the process's. */
+export function runCli(main: Main): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`error: ${firstLine(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

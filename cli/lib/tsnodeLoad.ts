@@ -4,8 +4,9 @@
  * `--check` forces type-checking, to show what transpile-only saves.
  */
 import * as path from "path";
+import { packageRoot } from "../../lib/root";
 
-const root = path.resolve(__dirname, "..", "..");
+const root = packageRoot();
 const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 const tsnode = require(path.join(pulumiDir, "vendor", "ts-node@7.0.1")) as { register(o: object): void };
 const ts = require("typescript") as { readConfigFile(p: string, r: (p: string) => string | undefined): { config: { compilerOptions: { noCheck?: boolean } } }; sys: { readFile(p: string): string | undefined } };

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * mina-infra COMMAND [options]: the one entry point of the compiled commands
+ * (`npx mina-infra plan --stack staging`). Each command is loaded only when asked
+ * for, so a command pays for its own dependencies alone.
+ */
+import type { Main } from "./lib/run";
+
+const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
+  plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
+  env: { load: () => require("./env").main, what: "write a stack's env output to .env.<stack>.local" },
+  verify: { load: () => require("./verify").main, what: "check an env file against the safety checklist (--live: against the servers)" },
+  audit: { load: () => require("./audit").main, what: "fail when two environments share an isolation-critical value" },
+  demo: { load: () => require("./demo").main, what: "try env, verify and audit offline on fake outputs" },
+  local: { load: () => require("./local").main, what: "set up the local environment for verify --live" },
+  gate: { load: () => require("./gate").main, what: "the data-safety gate over a preview or a plan diff" },
+  "account-check": { load: () => require("./account-check").main, what: "check the AWS account of the credentials in use" },
+  templates: { load: () => require("./templates").main, what: "write or check the committed .env.<stack> templates" },
+  bench: { load: () => require("./bench").main, what: "time the compiled commands against the SDK's floor" },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    "Usage: mina-infra <command> [options]",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
+    "",
+    "mina-infra <command> --help shows a command's options.",
+  ].join("\n") + "\n";
+}
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  process.stdout.write(usage());
+  process.exitCode = name === undefined ? 2 : 0;
+} else if (!(name in COMMANDS)) {
+  process.stderr.write(`error: no command named ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")})\n`);
+  process.exitCode = 2;
+} else {
+  const main = COMMANDS[name].load();
+  main(args).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * Running the commands in tests. `run` calls a command's `main` in-process, with
+ * its own working directory, environment and captured output (as fast as a
+ * function call); `spawnCli` runs the compiled `mina-infra` bin as a user would,
+ * for the few end-to-end tests (it falls back to the TypeScript sources when
+ * dist/ is older than them, so a test never checks a stale build).
+ */
+import { spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { Main } from "../cli/lib/run";
+import { REPO } from "./helpers";
+
+export interface CliResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const COMMANDS: Record<string, () => Main> = {
+  plan: () => require("../cli/plan").main,
+  env: () => require("../cli/env").main,
+  verify: () => require("../cli/verify").main,
+  audit: () => require("../cli/audit").main,
+  gate: () => require("../cli/gate").main,
+  templates: () => require("../cli/templates").main,
+  "account-check": () => require("../cli/account-check").main,
+  demo: () => require("../cli/demo").main,
+  bench: () => require("../cli/bench").main,
+};
+
+/** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */
+export async function run(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const status = await COMMANDS[name]()(args, {
+    cwd: opts.cwd ?? REPO,
+    env: opts.env ?? withoutNpm(process.env),
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    interactive: false,
+    progress: false,
+    confirm: async () => false,
+  });
+  return { status, stdout, stderr };
+}
+
+/** The environment without npm's own variables (a test run through `npm test` must not look like `npm run plan`). */
+export function withoutNpm(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^npm_/i.test(k)));
+}
+
+const BIN = path.join(REPO, "dist", "cli", "main.js");
+const TSX = path.join(REPO, "node_modules", ".bin", "tsx");
+let fresh: boolean | undefined;
+
+/** Whether dist/ was built after the last change to any TypeScript source. */
+function distIsFresh(): boolean {
+  if (fresh !== undefined) return fresh;
+  if (!fs.existsSync(BIN)) return (fresh = false);
+  const built = fs.statSync(BIN).mtimeMs;
+  const newest = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      if (e.name === "node_modules" || e.name === "dist" || e.name.startsWith(".")) return m;
+      const p = path.join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? fs.statSync(p).mtimeMs : 0);
+    }, 0);
+  return (fresh = ["cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify"].every((d) => newest(path.join(REPO, d)) <= built));
+}
+
+/** Runs a command end to end, as a separate process through the bin (or the sources when the build is stale). */
+export function spawnCli(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
+  const [cmd, argv] = distIsFresh() ? [process.execPath, [BIN, name, ...args]] : [TSX, [path.join(REPO, "cli", "main.ts"), name, ...args]];
+  return spawnSync(cmd, argv, { cwd: opts.cwd ?? REPO, env: opts.env ?? withoutNpm(process.env), input: opts.input ?? "", encoding: "utf8" });
+}
