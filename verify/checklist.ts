@@ -9,6 +9,7 @@ import { gitStatusOf } from "../lib/git";
 import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
 import { foreignProblemsIn } from "../lib/foreign";
+import { LOCAL_ENVIRONMENT, LOOPBACK_ADDRESSES, plainTransportAccepted } from "../lib/loopback";
 import { auditEnvs } from "./audit";
 import type { CheckResult } from "./live";
 
@@ -101,9 +102,16 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     (v) => {
       const redis = tryParse(parseRedisUrl, v, "REDIS_URL");
       if (!redis.ok) return redis.problem;
-      return redis.url.tls ? undefined : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
+      if (redis.url.tls || plainTransportAccepted(own, redis.url.host)) return undefined;
+      return own === LOCAL_ENVIRONMENT
+        ? `REDIS_URL uses redis:// (no TLS) to ${redis.url.hostPort}, which is not a loopback address (${LOOPBACK_ADDRESSES}): plain redis:// is accepted only for the local environment on this machine`
+        : "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://";
     },
-    (v) => `${parseRedisUrl(v).hostPort} (${fingerprint(v)})`,
+    (v) => {
+      const redis = parseRedisUrl(v);
+      // only the local environment on a loopback host gets here without TLS
+      return `${redis.hostPort} (${fingerprint(v)})${redis.tls ? "" : "; plain redis:// accepted: local environment on a loopback address"}`;
+    },
   );
 
   item(ITEMS.bucket, "AWS_S3_BUCKET", (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`), (v) => v);

@@ -11,7 +11,7 @@ import type { ConnectionOptions } from "tls";
 import { Client, type ClientConfig } from "pg";
 import { deriveNames } from "../../config/naming";
 import { parsePostgresUrl, type PostgresUrl } from "../../lib/connectionUrl";
-import { assertEnvironment, CheckResult, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
+import { assertEnvironment, CheckResult, DEFAULT_TIMEOUT_MS, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
 
 export interface PostgresLiveOptions {
   /** The environment the env file belongs to (its database name is derived from it). */
@@ -135,6 +135,46 @@ function pgCode(err: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** An open connection and the TLS setting it was made with. */
+export interface PostgresConnection {
+  readonly client: Client;
+  readonly ssl: false | ConnectionOptions;
+}
+
+/** Tries each TLS setting in turn; the next one only when the server refused TLS. Rejects with the last error. */
+async function connectFirst(
+  target: PostgresTarget,
+  database: string,
+  attempts: ReadonlyArray<false | ConnectionOptions>,
+  timeoutMs: number,
+): Promise<PostgresConnection> {
+  let lastError: unknown;
+  for (const [i, attempt] of attempts.entries()) {
+    try {
+      return { client: await pgConnect(pgConfig(target, database, attempt, timeoutMs), timeoutMs), ssl: attempt };
+    } catch (err) {
+      lastError = err;
+      const refusedTls = err instanceof Error && /does not support SSL/i.test(err.message);
+      if (!(refusedTls && i + 1 < attempts.length)) break;
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * Connects to `database` with exactly the parsed URL's parts (no PG* variable,
+ * no ~/.pgpass), trying the URL's sslmode as verify does. Rejects with the
+ * driver's error: pass it through `describeError` with the URL's secrets.
+ */
+export function connectPostgres(target: PostgresUrl, database: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PostgresConnection> {
+  return connectFirst(target, database, sslAttempts(target), positiveTimeout(timeoutMs));
+}
+
+/** Closes a client from {@link connectPostgres}, waiting at most a second; never rejects. */
+export function closePostgres(client: Client): Promise<void> {
+  return pgClose(client);
+}
+
 /**
  * Checks DATABASE_URL against its server: the URL's own credentials connect,
  * land in this environment's database as this environment's role, cannot open
@@ -156,31 +196,21 @@ export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveO
   const as = `as ${target.user}`;
 
   // (a) the URL's own credentials connect
-  let client: Client | undefined;
-  let ssl: false | ConnectionOptions = false;
-  let lastError: unknown;
   let attempts: Array<false | ConnectionOptions>;
   try {
     attempts = sslAttempts(target);
   } catch (err) {
     return [{ item: PG_ITEMS.connect, ok: false, reason: `cannot read sslrootcert: ${describeError(err, secrets)}` }];
   }
-  for (const [i, attempt] of attempts.entries()) {
-    try {
-      client = await pgConnect(pgConfig(target, target.database, attempt, timeoutMs), timeoutMs);
-      ssl = attempt;
-      break;
-    } catch (err) {
-      lastError = err;
-      const refusedTls = err instanceof Error && /does not support SSL/i.test(err.message);
-      if (!(refusedTls && i + 1 < attempts.length)) break;
-    }
-  }
-  if (!client) {
+  let client: Client;
+  let ssl: false | ConnectionOptions;
+  try {
+    ({ client, ssl } = await connectFirst(target, target.database, attempts, timeoutMs));
+  } catch (err) {
     return [{
       item: PG_ITEMS.connect,
       ok: false,
-      reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(lastError, secrets)}`,
+      reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(err, secrets)}`,
     }];
   }
 

@@ -33,6 +33,27 @@ export const REDIS_ITEMS = {
 } as const;
 
 /**
+ * A client with exactly the parsed URL's parts (host, port, user, password,
+ * database index, TLS), no reconnects and no offline queue: every command
+ * fails at once when the connection is gone. Not connected yet; listen for
+ * "error" before connecting, and bound each reply with `withDeadline`.
+ */
+export function newRedisClient(target: RedisUrl, timeoutMs: number) {
+  const socketCommon = { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
+  return createClient({
+    socket: target.tls
+      ? { ...socketCommon, tls: true as const, ...(isIP(target.host) ? {} : { servername: target.host }) }
+      : { ...socketCommon, tls: false as const },
+    username: target.username,
+    password: target.password,
+    database: target.database,
+    disableOfflineQueue: true,
+    disableClientInfo: true,
+    commandOptions: { timeout: timeoutMs },
+  });
+}
+
+/**
  * Checks REDIS_URL against its server: it answers PING, reports its version
  * and database index, and its environment marker names this environment.
  * A database without a marker fails, unless `claim` is set: then it is claimed
@@ -51,19 +72,7 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
   const secrets = urlSecrets(redisUrl, target);
   const markerKey = opts.markerKey ?? REDIS_MARKER_KEY;
   const where = `${target.hostPort}/${target.database}`;
-  const socketCommon = { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
-
-  const client = createClient({
-    socket: target.tls
-      ? { ...socketCommon, tls: true as const, ...(isIP(target.host) ? {} : { servername: target.host }) }
-      : { ...socketCommon, tls: false as const },
-    username: target.username,
-    password: target.password,
-    database: target.database,
-    disableOfflineQueue: true,
-    disableClientInfo: true,
-    commandOptions: { timeout: timeoutMs },
-  });
+  const client = newRedisClient(target, timeoutMs);
   let socketError: unknown;
   client.on("error", (err: unknown) => {
     socketError = err;
