@@ -28,7 +28,8 @@ export const main = command<{ stack?: string[]; format: string; json?: boolean; 
     const dir = opts.dir ? path.resolve(io.cwd, opts.dir) : defaultProjectDir(io.cwd);
     const stacks = opts.stack?.flatMap((s) => s.split(",")).filter(Boolean);
     if (opts.base) {
-      const { computePlanDiff, renderPlanDiff } = await import("../plan/diff");
+      // Loaded only for --base.
+      const { computePlanDiff, renderPlanDiff } = require("../plan/diff") as typeof import("../plan/diff");
       const { diff, head } = await computePlanDiff(dir, opts.base, stacks, io);
       io.stdout.write(renderPlanDiff(diff, format, head));
       return diff.head.ok ? 0 : 1;

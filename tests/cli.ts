@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Main> = {
   "account-check": () => require("../cli/account-check").main,
   demo: () => require("../cli/demo").main,
   bench: () => require("../cli/bench").main,
+  local: () => require("../cli/local").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */

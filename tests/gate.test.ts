@@ -3,7 +3,6 @@
  * offline plan diffs; the deploy guard; the AWS account check.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -28,13 +27,13 @@ import { allowedAccountIds, checkAccount, guardDeploy } from "../gate/deploy";
 import type { Plan, PlannedResource, StackPlan } from "../plan/plan";
 import { diffPlans } from "../plan/diff";
 import { CREDENTIAL_TYPES, holdsNoData, NO_DATA_TYPES, STATEFUL_TYPES } from "../config/protection";
+import { run, spawnCli } from "./cli";
 import { PRODUCTION_ACCOUNT, REPO, STAGING_ACCOUNT } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures", "preview");
 const fixture = (name: string) => path.join(FIXTURES, name);
 const preview = (name: string): PreviewDigest => parsePreview(JSON.parse(fs.readFileSync(fixture(name), "utf8")), name);
-const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-const gate = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "gate.ts"), ...args], { cwd: REPO, encoding: "utf8" });
+const gate = (...args: string[]) => run("gate", args);
 
 /** The gate as the workflow runs it, in-process: preview(s) → decision. */
 function decideOn(files: string[], labels: string[] = [], approvalLabel?: string) {
@@ -47,7 +46,7 @@ function decideOn(files: string[], labels: string[] = [], approvalLabel?: string
 }
 
 describe("data-safety gate: pulumi preview --json", () => {
-  it("parses URNs, with parent types and names holding '::'", () => {
+  it("parses URNs, with parent types and names holding '::'", async () => {
     assert.deepEqual(parseUrn("urn:pulumi:staging::mina::mina:index:Environment$mina:index:Bucket$aws:s3/bucket:Bucket::mina-staging-bucket-bucket"), {
       stack: "staging",
       project: "mina",
@@ -58,13 +57,13 @@ describe("data-safety gate: pulumi preview --json", () => {
     assert.equal(parseUrn("not-a-urn"), undefined);
   });
 
-  it("lets a harmless update through", () => {
+  it("lets a harmless update through", async () => {
     const d = decideOn(["harmless-update.json"]);
     assert.deepEqual([d.ok, d.dangerous, d.incomplete], [true, [], []]);
     assert.match(renderDecisionText(d), /^✓ data-safety gate: nothing is deleted or replaced that needs approval, and no credential is rotated\./);
   });
 
-  it("blocks a bucket replacement (its three replacement steps count once; the ownership controls, on the reviewed list, do not count)", () => {
+  it("blocks a bucket replacement (its three replacement steps count once; the ownership controls, on the reviewed list, do not count)", async () => {
     const d = decideOn(["bucket-replace.json"], ["infra", "needs-review"]);
     assert.equal(d.ok, false);
     assert.deepEqual(d.dangerous, [
@@ -75,7 +74,7 @@ describe("data-safety gate: pulumi preview --json", () => {
     assert.match(text, /✗ BLOCKED: add the label "allow-data-loss" to the pull request/);
   });
 
-  it("blocks an RDS deletion, and names the deleted master password as a rotated credential (the subnet group, on the reviewed list, passes)", () => {
+  it("blocks an RDS deletion, and names the deleted master password as a rotated credential (the subnet group, on the reviewed list, passes)", async () => {
     const d = decideOn(["rds-delete.json"]);
     assert.equal(d.ok, false);
     assert.deepEqual(
@@ -87,7 +86,7 @@ describe("data-safety gate: pulumi preview --json", () => {
     );
   });
 
-  it("lets the operations through with the approval label, saying so", () => {
+  it("lets the operations through with the approval label, saying so", async () => {
     const d = decideOn(["bucket-replace.json", "rds-delete.json"], ["allow-data-loss"]);
     assert.deepEqual([d.ok, d.approved, d.approvalBy, d.dangerous.length], [true, true, "label", 3]);
     assert.deepEqual(d.dangerous.map((o) => o.kind), ["delete", "replace", "rotates a credential"], "deletions first, then replacements, then credentials");
@@ -96,26 +95,26 @@ describe("data-safety gate: pulumi preview --json", () => {
     assert.match(renderDecisionMarkdown(d), /\| production \| \*\*rotates a credential\*\* \| `random:RandomPassword` \| mina-production-database-master-password \|/);
   });
 
-  it("takes a configurable approval label", () => {
+  it("takes a configurable approval label", async () => {
     assert.equal(decideOn(["rds-delete.json"], ["allow-data-loss"], "dba-approved").ok, false);
     assert.equal(decideOn(["rds-delete.json"], ["dba-approved"], "dba-approved").ok, true);
   });
 
-  it("blocks a failed preview even with the label: its step list may be incomplete", () => {
+  it("blocks a failed preview even with the label: its step list may be incomplete", async () => {
     const d = decideOn(["protected-delete-failed.json"], ["allow-data-loss"]);
     assert.equal(d.ok, false);
     assert.match(d.incomplete[0], /the preview reported an error: unable to delete resource "urn:pulumi:production::mina::/);
     assert.match(renderDecisionText(d), /no approval overrides this/);
   });
 
-  it("refuses documents that are not a preview", () => {
+  it("refuses documents that are not a preview", async () => {
     assert.throws(() => parsePreview([]), GateInputError);
     assert.throws(() => parsePreview({ hello: 1 }), /no "steps" and no "changeSummary"/);
     assert.throws(() => parsePreview({ steps: [{ op: "delete" }] }), /steps\[0\] has no "op" and "urn"/);
     assert.deepEqual(parsePreview({ changeSummary: { same: 3 } }).steps, []);
   });
 
-  it("reads labels as a comma-separated list or as the JSON array of the event's label names", () => {
+  it("reads labels as a comma-separated list or as the JSON array of the event's label names", async () => {
     assert.deepEqual(parseLabels(["infra, allow-data-loss", "x"]), ["infra", "allow-data-loss", "x"]);
     assert.deepEqual(parseLabels(['["allow-data-loss","needs, comma"]']), ["allow-data-loss", "needs, comma"]);
     assert.deepEqual(parseLabels(["[]", ""]), []);
@@ -133,7 +132,7 @@ function previewOf(steps: Partial<PreviewStep>[], extra: Record<string, unknown>
 const urn = (type: string, name: string, stack = "production") => `urn:pulumi:${stack}::mina::mina:index:Environment$${type}::${name}`;
 
 describe("data-safety gate: deny by default", () => {
-  it("needs approval to delete any type not on the reviewed list: Aurora, DynamoDB, ElastiCache, EFS, KMS", () => {
+  it("needs approval to delete any type not on the reviewed list: Aurora, DynamoDB, ElastiCache, EFS, KMS", async () => {
     const types = [
       "aws:rds/cluster:Cluster",
       "aws:dynamodb/table:Table",
@@ -148,7 +147,7 @@ describe("data-safety gate: deny by default", () => {
     assert.deepEqual(d.dangerous.map((o) => [o.kind, o.type]).sort(), types.map((t) => ["delete", t]).sort());
   });
 
-  it("lets deletions and replacements of the reviewed types through", () => {
+  it("lets deletions and replacements of the reviewed types through", async () => {
     const steps = [
       { op: "replace", urn: urn("pulumi:providers:aws", "mina-production-aws") },
       { op: "delete", urn: "urn:pulumi:production::mina::pulumi:pulumi:Stack::mina-production" },
@@ -163,7 +162,7 @@ describe("data-safety gate: deny by default", () => {
     assert.deepEqual([d.ok, d.dangerous], [true, []]);
   });
 
-  it("keeps the reviewed list apart from the types that hold data or credentials, each entry with its reason", () => {
+  it("keeps the reviewed list apart from the types that hold data or credentials, each entry with its reason", async () => {
     for (const t of [...STATEFUL_TYPES, ...CREDENTIAL_TYPES]) assert.equal(holdsNoData(t), false, t);
     assert.equal(new Set(NO_DATA_TYPES).size, NO_DATA_TYPES.length);
     const source = fs.readFileSync(path.join(REPO, "config", "protection.ts"), "utf8");
@@ -176,7 +175,7 @@ describe("data-safety gate: deny by default", () => {
     assert.doesNotMatch(fs.readFileSync(path.join(REPO, "gate", "gate.ts"), "utf8"), /STATEFUL_TYPES/, "the gate does not read the stateful list");
   });
 
-  it("names a replaced or deleted random secret or access key as a rotated credential (SECRET_KEY, passwords, the S3 key)", () => {
+  it("names a replaced or deleted random secret or access key as a rotated credential (SECRET_KEY, passwords, the S3 key)", async () => {
     const d = decide(
       dangerousFromPreview(
         previewOf([
@@ -203,7 +202,7 @@ describe("data-safety gate: deny by default", () => {
     assert.match(renderDecisionText(d), /^  production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m);
   });
 
-  it("names an update that sets a password anew as a rotated credential; other updates pass", () => {
+  it("names an update that sets a password anew as a rotated credential; other updates pass", async () => {
     const rds = urn("aws:rds/instance:Instance", "mina-production-database-instance");
     const role = urn("postgresql:index/role:Role", "mina-production-database-role");
     const cluster = urn("aws:rds/cluster:Cluster", "aurora");
@@ -229,7 +228,7 @@ describe("data-safety gate: deny by default", () => {
     );
   });
 
-  it("takes the type that needs approval when the URN and the state disagree", () => {
+  it("takes the type that needs approval when the URN and the state disagree", async () => {
     const d = dangerousFromPreview(previewOf([{ op: "delete", urn: urn("aws:rds/instance:Instance", "db"), oldState: { type: "aws:route53/record:Record" } }]));
     assert.deepEqual(d.map((o) => o.type), ["aws:rds/instance:Instance"]);
     assert.equal(dangerousFromPreview(previewOf([{ op: "delete", urn: "not-a-urn" }]))[0].kind, "delete", "an unknown type needs approval");
@@ -239,7 +238,7 @@ describe("data-safety gate: deny by default", () => {
 describe("data-safety gate: documents that do not add up block, even with approval", () => {
   const approved = (p: PreviewDigest) => decide(dangerousFromPreview(p), ["allow-data-loss"], { incomplete: previewProblems(p, "p.json") });
 
-  it("blocks a changeSummary that counts deletions or replacements the steps do not show, naming the counts", () => {
+  it("blocks a changeSummary that counts deletions or replacements the steps do not show, naming the counts", async () => {
     const hidden = parsePreview({
       steps: [{ op: "delete", urn: urn("aws:route53/record:Record", "r") }],
       changeSummary: { delete: 3, replace: 1, "delete-replaced": 1, discard: 2, same: 40, update: 5 },
@@ -260,7 +259,7 @@ describe("data-safety gate: documents that do not add up block, even with approv
     assert.match(previewProblems(parsePreview({ steps: [], changeSummary: [1] }))[0], /"changeSummary" is not an object/);
   });
 
-  it("blocks error diagnostics of any shape without a crash; an unknown severity counts as an error", () => {
+  it("blocks error diagnostics of any shape without a crash; an unknown severity counts as an error", async () => {
     const p = parsePreview({
       steps: [],
       changeSummary: {},
@@ -295,7 +294,7 @@ describe("data-safety gate: documents that do not add up block, even with approv
     assert.equal(approved(p).ok, false);
   });
 
-  it("blocks a step whose op is not a Pulumi step op", () => {
+  it("blocks a step whose op is not a Pulumi step op", async () => {
     assert.equal(STEP_OPS.length, 15);
     const p = parsePreview({ steps: [{ op: "obliterate", urn: urn("aws:s3/bucket:Bucket", "b") }, { op: "same", urn: urn("aws:s3/bucket:Bucket", "c") }] });
     const d = approved(p);
@@ -303,7 +302,7 @@ describe("data-safety gate: documents that do not add up block, even with approv
     assert.deepEqual(d.incomplete, ['p.json: steps[0] has op "obliterate", not a Pulumi step op']);
   });
 
-  it("blocks a preview that says it may be corrupt", () => {
+  it("blocks a preview that says it may be corrupt", async () => {
     for (const maybeCorrupt of [true, "yes", 1]) assert.equal(approved(previewOf([], { maybeCorrupt })).ok, false, String(maybeCorrupt));
     assert.match(approved(previewOf([], { maybeCorrupt: true })).incomplete[0], /may be corrupt/);
     assert.equal(approved(previewOf([], { maybeCorrupt: false })).ok, true);
@@ -315,14 +314,14 @@ describe("data-safety gate: approval by commit (deploys)", () => {
   const B = "fedcba9876543210fedcba9876543210fedcba98";
   const rds = () => dangerousFromPreview(preview("rds-delete.json"));
 
-  it("approves when the approved commit is this commit, in any case", () => {
+  it("approves when the approved commit is this commit, in any case", async () => {
     assert.deepEqual(checkCommitApproval(A, A.toUpperCase()), { approved: true });
     const d = decide(rds(), [], { commit: A, approvedCommit: A });
     assert.deepEqual([d.ok, d.approved, d.approvalBy], [true, true, "commit"]);
     assert.match(renderDecisionText(d), /⚠ APPROVED for commit 0123456789ab:/);
   });
 
-  it("does not approve another commit, saying so in one line with both short SHAs", () => {
+  it("does not approve another commit, saying so in one line with both short SHAs", async () => {
     const d = decide(rds(), ["allow-data-loss"], { commit: A, approvedCommit: B });
     assert.deepEqual([d.ok, d.approved], [false, false]);
     assert.equal(d.approvalProblem, "the approval is for commit fedcba987654, but this is commit 0123456789ab: no approval");
@@ -331,7 +330,7 @@ describe("data-safety gate: approval by commit (deploys)", () => {
     assert.match(text, /✗ BLOCKED: deploy again with --approved-commit set to this commit's full SHA \(0123456789abcdef0123456789abcdef01234567\)/);
   });
 
-  it("does not approve a malformed SHA (short, not hex, or no --commit)", () => {
+  it("does not approve a malformed SHA (short, not hex, or no --commit)", async () => {
     for (const [commit, approvedCommit, why] of [
       [A, A.slice(0, 7), /is not a full 40-hex commit SHA/],
       [A, A.replace("a", "g"), /is not a full 40-hex commit SHA/],
@@ -344,7 +343,7 @@ describe("data-safety gate: approval by commit (deploys)", () => {
     }
   });
 
-  it("reads an empty approved commit as no approval, and then labels do not approve either", () => {
+  it("reads an empty approved commit as no approval, and then labels do not approve either", async () => {
     const d = decide(rds(), ["allow-data-loss"], { commit: A, approvedCommit: "" });
     assert.deepEqual([d.ok, d.approved, d.approvalBy, d.approvalProblem], [false, false, "commit", undefined]);
     assert.equal(decide([], [], { commit: A, approvedCommit: "" }).ok, true, "nothing to approve");
@@ -388,7 +387,7 @@ describe("data-safety gate: offline plan diff", () => {
   ]);
   const diff = diffPlans(base, head, { base: "origin/main" });
 
-  it("reads a removal as a delete and a new physical name as a replace, for every type not on the reviewed list", () => {
+  it("reads a removal as a delete and a new physical name as a replace, for every type not on the reviewed list", async () => {
     assert.deepEqual(
       dangerousFromPlanDiff(diff).map((o) => [o.stack, o.kind, o.type, o.name]),
       [
@@ -402,7 +401,7 @@ describe("data-safety gate: offline plan diff", () => {
     assert.deepEqual(dangerousFromPlanDiff(diffPlans(base, base)), []);
   });
 
-  it("does not trust the diff's own flags: it reads types, so a removed type marked not stateful still needs approval", () => {
+  it("does not trust the diff's own flags: it reads types, so a removed type marked not stateful still needs approval", async () => {
     const forged = JSON.parse(JSON.stringify(diff));
     for (const s of forged.stacks) for (const r of s.removed) r.stateful = false;
     forged.stacks[0].needsApproval = [];
@@ -411,7 +410,7 @@ describe("data-safety gate: offline plan diff", () => {
     assert.equal(dangerousFromPlanDiff(forged).length, 3);
   });
 
-  it("reads a changed random secret as a rotated credential, and a stack with an invalid config as incomplete", () => {
+  it("reads a changed random secret as a rotated credential, and a stack with an invalid config as incomplete", async () => {
     const secret = (hash: string) => ({ ...r("random:index/randomBytes:RandomBytes", "mina-staging-secrets-secret-key", false), inputsHash: hash });
     const d = diffPlans(plan([sp("staging", [secret("1")])]), plan([sp("staging", [secret("2")])]));
     assert.deepEqual(dangerousFromPlanDiff(d).map((o) => [o.kind, o.name]), [["rotates a credential", "mina-staging-secrets-secret-key"]]);
@@ -421,13 +420,13 @@ describe("data-safety gate: offline plan diff", () => {
     assert.equal(decide(read.dangerous, ["allow-data-loss"], { incomplete: read.incomplete }).ok, false);
   });
 
-  it("refuses a document that is not a plan diff", () => {
+  it("refuses a document that is not a plan diff", async () => {
     assert.throws(() => readPlanDiff({ stacks: [{ stack: "staging", removed: [] }] }), /stacks\[0\]\.changed is not a list of resources/);
     assert.throws(() => readPlanDiff({ stacks: [{ stack: "staging", removed: [{ name: 1 }], changed: [], mayBeReplaced: [] }] }), /stacks\[0\]\.removed/);
     assert.throws(() => readPlanDiff([]), GateInputError);
   });
 
-  it("turns resources under a provider whose inputs change into operations that may replace them", () => {
+  it("turns resources under a provider whose inputs change into operations that may replace them", async () => {
     const aws = (region: string): PlannedResource => ({
       ...r("pulumi:providers:aws", "mina-staging-aws", false),
       providerInputs: { region: { value: region }, allowedAccountIds: { value: '["210987654321"]' } },
@@ -449,7 +448,7 @@ describe("data-safety gate: offline plan diff", () => {
     assert.equal(decide(ops, ["allow-data-loss"]).ok, true);
   });
 
-  it("prefers the preview's finding over the plan diff's for the same resource", () => {
+  it("prefers the preview's finding over the plan diff's for the same resource", async () => {
     const fromPreview = dangerousFromPreview(preview("bucket-replace.json"));
     const d = decide([...dangerousFromPlanDiff(diff), ...fromPreview], []);
     const bucket = d.dangerous.filter((o) => o.name === "mina-staging-bucket-bucket");
@@ -460,21 +459,21 @@ describe("data-safety gate: offline plan diff", () => {
   describe("npm run gate (CLI)", function () {
     this.timeout(60000);
     let tmp: string;
-    before(() => {
+    before(async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mina-gate-"));
       fs.writeFileSync(path.join(tmp, "diff.json"), JSON.stringify(diff));
       fs.writeFileSync(path.join(tmp, "empty.json"), "");
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    it("exits 0 on a harmless preview", () => {
-      const g = gate("--preview", fixture("harmless-update.json"));
+    it("exits 0 on a harmless preview (end to end, through the bin)", () => {
+      const g = spawnCli("gate", ["--preview", fixture("harmless-update.json")]);
       assert.equal(g.status, 0, g.stderr);
       assert.match(g.stdout, /changes: same 27, update 1/);
     });
 
-    it("exits 1 on a dangerous preview, printing what needs approval first, with its kind", () => {
-      const g = gate("--preview", fixture("rds-delete.json"), fixture("harmless-update.json"), "--labels", '["infra"]');
+    it("exits 1 on a dangerous preview, printing what needs approval first, with its kind", async () => {
+      const g = (await gate("--preview", fixture("rds-delete.json"), fixture("harmless-update.json"), "--labels", '["infra"]'));
       assert.equal(g.status, 1, g.stderr);
       const lines = g.stdout.split("\n");
       assert.equal(lines[0], "2 operations need approval:");
@@ -483,37 +482,37 @@ describe("data-safety gate: offline plan diff", () => {
       assert.match(g.stdout, /✗ BLOCKED/);
     });
 
-    it("exits 0 with the approval label, and gives the decision as JSON", () => {
-      const g = gate("--preview", fixture("bucket-replace.json"), "--labels", "infra,allow-data-loss", "--json");
+    it("exits 0 with the approval label, and gives the decision as JSON", async () => {
+      const g = (await gate("--preview", fixture("bucket-replace.json"), "--labels", "infra,allow-data-loss", "--json"));
       assert.equal(g.status, 0, g.stderr);
       const d = JSON.parse(g.stdout);
       assert.deepEqual([d.ok, d.approved, d.dangerous.length, d.dangerous[0].kind, d.dangerous[0].op], [true, true, 1, "replace", "replace"]);
     });
 
-    it("approves a deploy by commit: equal SHAs pass; a different, malformed or empty one does not, and labels do not count", () => {
+    it("approves a deploy by commit: equal SHAs pass; a different, malformed or empty one does not, and labels do not count", async () => {
       const sha = "89abcdef0123456789abcdef0123456789abcdef";
       const other = "1111111111111111111111111111111111111111";
       const rds = fixture("rds-delete.json");
-      const ok = gate("--preview", rds, "--commit", sha, "--approved-commit", sha.toUpperCase());
+      const ok = (await gate("--preview", rds, "--commit", sha, "--approved-commit", sha.toUpperCase()));
       assert.equal(ok.status, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /⚠ APPROVED for commit 89abcdef0123/);
-      const wrong = gate("--preview", rds, "--commit", sha, "--approved-commit", other, "--labels", "allow-data-loss");
+      const wrong = (await gate("--preview", rds, "--commit", sha, "--approved-commit", other, "--labels", "allow-data-loss"));
       assert.equal(wrong.status, 1);
       assert.equal(wrong.stdout.split("\n").filter((l) => l.includes("111111111111") && l.includes("89abcdef0123")).length, 1, wrong.stdout);
-      const bad = gate("--preview", rds, "--commit", sha, "--approved-commit", "89abcde");
+      const bad = (await gate("--preview", rds, "--commit", sha, "--approved-commit", "89abcde"));
       assert.equal(bad.status, 1);
       assert.match(bad.stdout, /--approved-commit "89abcde" is not a full 40-hex commit SHA/);
-      const empty = gate("--preview", rds, "--commit", sha, "--approved-commit", "", "--labels", "allow-data-loss", "--json");
+      const empty = (await gate("--preview", rds, "--commit", sha, "--approved-commit", "", "--labels", "allow-data-loss", "--json"));
       assert.equal(empty.status, 1, empty.stderr);
       assert.deepEqual([JSON.parse(empty.stdout).approved, JSON.parse(empty.stdout).approvalBy], [false, "commit"]);
     });
 
-    it("blocks, without a crash, a preview whose diagnostics have odd shapes or whose summary hides steps", () => {
+    it("blocks, without a crash, a preview whose diagnostics have odd shapes or whose summary hides steps", async () => {
       fs.writeFileSync(
         path.join(tmp, "odd.json"),
         JSON.stringify({ steps: [{ op: "teleport", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::b" }], diagnostics: [null, { severity: "error", message: { nested: true } }, { severity: "panic" }], changeSummary: { delete: 2 }, maybeCorrupt: true }),
       );
-      const g = gate("--preview", path.join(tmp, "odd.json"), "--labels", "allow-data-loss");
+      const g = (await gate("--preview", path.join(tmp, "odd.json"), "--labels", "allow-data-loss"));
       assert.equal(g.status, 1, g.stderr);
       assert.equal(g.stderr, "");
       for (const re of [/diagnostics\[0\] is not an object/, /reported an error: \(no message\)/, /severity "panic"/, /op "teleport"/, /counts 2 delete but the steps show 0/, /may be corrupt/, /no approval overrides this/]) {
@@ -521,21 +520,21 @@ describe("data-safety gate: offline plan diff", () => {
       }
     });
 
-    it("reads the plan diff with --plan-diff", () => {
-      const g = gate("--plan-diff", path.join(tmp, "diff.json"), "--format", "markdown");
+    it("reads the plan diff with --plan-diff", async () => {
+      const g = (await gate("--plan-diff", path.join(tmp, "diff.json"), "--format", "markdown"));
       assert.equal(g.status, 1, g.stderr);
       assert.match(g.stdout, /\| staging \| \*\*delete\*\* \| `postgresql:Database` \| mina-staging-database-db \|/);
-      assert.equal(gate("--plan-diff", path.join(tmp, "diff.json"), "--labels", "allow-data-loss").status, 0);
+      assert.equal((await gate("--plan-diff", path.join(tmp, "diff.json"), "--labels", "allow-data-loss")).status, 0);
     });
 
-    it("fails in one line (exit 2) on a missing, empty or foreign input", () => {
+    it("fails in one line (exit 2) on a missing, empty or foreign input", async () => {
       for (const [args, msg] of [
         [["--preview", path.join(tmp, "nope.json")], /^error: preview .*nope\.json: no such file\n$/],
         [["--preview", path.join(tmp, "empty.json")], /^error: preview .*empty\.json is empty/],
         [["--preview", path.join(REPO, "package.json")], /^error: .*package\.json: not a pulumi preview --json document/],
         [[], /^error: give --preview FILE/],
       ] as const) {
-        const g = gate(...args);
+        const g = (await gate(...args));
         assert.equal(g.status, 2, g.stdout);
         assert.match(g.stderr, msg);
         assert.equal(g.stderr.trim().split("\n").length, 1);
@@ -545,7 +544,7 @@ describe("data-safety gate: offline plan diff", () => {
 });
 
 describe("deploy guard", () => {
-  it("allows up and preview", () => {
+  it("allows up and preview", async () => {
     assert.deepEqual(guardDeploy("production", "up", { PULUMI_ACCESS_TOKEN: "x" }), []);
     assert.deepEqual(guardDeploy("staging", "preview"), []);
     // The command as a workflow writes it, with the leading `pulumi`, is the same command.
@@ -554,7 +553,7 @@ describe("deploy guard", () => {
     assert.match(guardDeploy("production", "pulumi stack rm production")[0], /is not one of up, update, preview/);
   });
 
-  it("refuses destroy, protection bypasses and forced replacements, for production above all", () => {
+  it("refuses destroy, protection bypasses and forced replacements, for production above all", async () => {
     for (const cmd of ["destroy", "up --yes && pulumi destroy --yes", "up --ignore-protect", "state unprotect urn", "destroy --exclude-protected", "up --replace urn:x", "stack rm production"]) {
       const reasons = guardDeploy("production", cmd);
       assert.ok(reasons.length > 0, cmd);
@@ -564,23 +563,23 @@ describe("deploy guard", () => {
     assert.deepEqual(guardDeploy("production", "up", { PULUMI_IGNORE_PROTECT: "false" }), []);
   });
 
-  it("runs as npm run gate -- --guard-command CMD --stack NAME", function () {
+  it("runs as npm run gate -- --guard-command CMD --stack NAME", async function () {
     this.timeout(60000);
-    assert.equal(gate("--guard-command", "up", "--stack", "production").status, 0);
-    const g = gate("--guard-command", "destroy", "--stack", "production");
+    assert.equal((await gate("--guard-command", "up", "--stack", "production")).status, 0);
+    const g = (await gate("--guard-command", "destroy", "--stack", "production"));
     assert.equal(g.status, 1);
     assert.match(g.stderr, /refusing to deploy stack production: command "destroy"/);
   });
 });
 
 describe("AWS account check", () => {
-  it("reads the pinned account ids from the stack files", () => {
+  it("reads the pinned account ids from the stack files", async () => {
     assert.deepEqual(allowedAccountIds(REPO, "production"), [PRODUCTION_ACCOUNT]);
     assert.deepEqual(allowedAccountIds(REPO, "staging"), [STAGING_ACCOUNT]);
     assert.throws(() => allowedAccountIds(REPO, "qa"), /no stack file Pulumi\.qa\.yaml/);
   });
 
-  it("names both accounts on a mismatch", () => {
+  it("names both accounts on a mismatch", async () => {
     assert.equal(checkAccount("production", `${PRODUCTION_ACCOUNT}\n`, [PRODUCTION_ACCOUNT]), null);
     assert.equal(
       checkAccount("production", STAGING_ACCOUNT, [PRODUCTION_ACCOUNT]),
@@ -588,12 +587,12 @@ describe("AWS account check", () => {
     );
   });
 
-  it("runs as cli/account-check.ts, exit 1 on a mismatch", function () {
+  it("runs as cli/account-check.ts, exit 1 on a mismatch", async function () {
     this.timeout(60000);
-    const check = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "account-check.ts"), ...args], { cwd: REPO, encoding: "utf8" });
-    const ok = check("--stack", "staging", "--account", STAGING_ACCOUNT);
+    const check = (...args: string[]) => run("account-check", args);
+    const ok = (await check("--stack", "staging", "--account", STAGING_ACCOUNT));
     assert.equal(ok.status, 0, ok.stderr);
-    const bad = check("--stack", "staging", "--account", PRODUCTION_ACCOUNT);
+    const bad = (await check("--stack", "staging", "--account", PRODUCTION_ACCOUNT));
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, new RegExp(`credentials are for account ${PRODUCTION_ACCOUNT}, but Pulumi\\.staging\\.yaml pins aws:allowedAccountIds ${STAGING_ACCOUNT}`));
   });

@@ -5,7 +5,7 @@
  * runs as a child process, as `npm run plan` runs it (under tsx).
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,9 +13,9 @@ import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionTe
 import { Plan, PlannedResource, planStack, StackPlan } from "../plan/plan";
 import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
 import { SecureValue } from "../config/raw";
+import { run } from "./cli";
 import { productionRaw, REPO, stagingRaw } from "./helpers";
 
-const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
 
 // ---------------------------------------------------------------- pure diff
 
@@ -77,7 +77,7 @@ describe("diffPlans (pure)", () => {
   ]);
   const diff = diffPlans(base, head, { base: "origin/main" });
 
-  it("finds stacks added and removed", () => {
+  it("finds stacks added and removed", async () => {
     assert.deepEqual(diff.stacksAdded, ["staging-blue"]);
     assert.deepEqual(diff.stacksRemoved, ["staging-old"]);
     assert.deepEqual(
@@ -86,7 +86,7 @@ describe("diffPlans (pure)", () => {
     );
   });
 
-  it("finds resources added, removed and changed (inputs, physical name, protection)", () => {
+  it("finds resources added, removed and changed (inputs, physical name, protection)", async () => {
     const staging = diff.stacks.find((s) => s.stack === "staging")!;
     assert.deepEqual(staging.added.map((r) => r.name), ["mina-staging-database-instance"]);
     assert.deepEqual(staging.removed.map((r) => r.name), ["mina-staging-database-revoke-public-connect", "mina-staging-database-role"]);
@@ -99,7 +99,7 @@ describe("diffPlans (pure)", () => {
     assert.deepEqual(production.unprotected.map((c) => c.name), ["mina-production-database-instance"]);
   });
 
-  it("finds env variable names added and removed", () => {
+  it("finds env variable names added and removed", async () => {
     const staging = diff.stacks.find((s) => s.stack === "staging")!;
     assert.deepEqual(staging.variablesAdded, ["FEATURE_NEW_PLAYER"]);
     assert.deepEqual(staging.variablesRemoved, []);
@@ -107,7 +107,7 @@ describe("diffPlans (pure)", () => {
     assert.deepEqual(old.variablesRemoved, ["DATABASE_URL", "ENVIRONMENT"]);
   });
 
-  it("reads removals as deletions and renames as replacements, except for the reviewed types that hold no data", () => {
+  it("reads removals as deletions and renames as replacements, except for the reviewed types that hold no data", async () => {
     assert.deepEqual(
       diff.needsApproval.map((d) => [d.stack, d.kind, d.type, d.name]),
       [
@@ -119,7 +119,7 @@ describe("diffPlans (pure)", () => {
     assert.match(diff.needsApproval[1].reason, /mina-audio-staging → mina-audio-staging-media/);
   });
 
-  it("lists what needs approval first, with a warning, in markdown and text", () => {
+  it("lists what needs approval first, with a warning, in markdown and text", async () => {
     const md = renderPlanDiffMarkdown(diff);
     const warning = md.indexOf("[!WARNING]");
     assert.ok(warning > 0, md);
@@ -147,12 +147,12 @@ describe("diffPlans (pure)", () => {
     assert.match(text, /   - postgresql:Grant mina-staging-database-revoke-public-connect/);
   });
 
-  it("has a json rendering that is the diff itself", () => {
+  it("has a json rendering that is the diff itself", async () => {
     const parsed = JSON.parse(renderPlanDiff(diff, "json")) as PlanDiff;
     assert.deepEqual(parsed, JSON.parse(JSON.stringify(diff)));
   });
 
-  it("reports no changes between equal plans", () => {
+  it("reports no changes between equal plans", async () => {
     const d = diffPlans(base, base);
     assert.equal(d.changed, false);
     assert.deepEqual(d.needsApproval, []);
@@ -160,7 +160,7 @@ describe("diffPlans (pure)", () => {
     assert.match(renderPlanDiffText(d), /== staging: no changes/);
   });
 
-  it("does not call everything removed when the head config of a stack is invalid; the head's problems fail it", () => {
+  it("does not call everything removed when the head config of a stack is invalid; the head's problems fail it", async () => {
     const broken = plan([
       base.stacks[0],
       stackPlan("staging", [], [], { ok: false, errors: ['Pulumi.staging.yaml: mina:bucketName: "mina-audio-prod" does not contain the environment name "staging"'] }),
@@ -175,7 +175,7 @@ describe("diffPlans (pure)", () => {
     assert.match(renderPlanDiffMarkdown(d), /❌ this commit's plan fails/);
   });
 
-  it("names policy violations and isolation conflicts of the head as problems", () => {
+  it("names policy violations and isolation conflicts of the head as problems", async () => {
     const bad = plan([stackPlan("staging", [], [], { violations: [{ rule: "bucket-encrypted", resource: "mina-staging-bucket-bucket", message: "no encryption" }] })], {
       audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }] },
     });
@@ -192,7 +192,7 @@ describe("diffPlans (pure)", () => {
 describe("provider inputs: what the offline diff cannot clear", function () {
   this.timeout(120000);
 
-  it("names changed provider inputs: old -> new when not secret, only 'changed' when secret", () => {
+  it("names changed provider inputs: old -> new when not secret, only 'changed' when secret", async () => {
     assert.deepEqual(
       providerInputChanges(
         { region: { value: "us-east-1" }, endpoint: { value: "https://a" }, token: { secret: true, fingerprint: "aa" }, same: { value: 1 }, gone: { value: ["x"] } },
@@ -291,7 +291,7 @@ const STAGING_BLUE = `config:
 `;
 
 /** The code a commit of the project needs to plan itself (copied, so each commit carries its own). */
-const SOURCES = ["cli", "config", "components", "lib", "policy", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+const SOURCES = ["cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 
 describe("npm run plan -- --base REF (git worktree of a temporary repository)", function () {
   this.timeout(180000);
@@ -302,15 +302,15 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     git("commit", "-q", "-m", message);
   };
   const edit = (file: string, f: (s: string) => string) => fs.writeFileSync(path.join(dir, file), f(fs.readFileSync(path.join(dir, file), "utf8")));
-  const cli = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "plan.ts"), "--dir", dir, ...args], { cwd: dir, encoding: "utf8" });
-  const diffOf = (ref: string, ...args: string[]): PlanDiff => {
-    const r = cli("--base", ref, "--json", ...args);
+  const cli = (...args: string[]) => run("plan", ["--dir", dir, ...args], { cwd: dir });
+  const diffOf = async (ref: string, ...args: string[]): Promise<PlanDiff> => {
+    const r = await (await cli("--base", ref, "--json", ...args));
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as PlanDiff;
   };
   const worktrees = () => git("worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length;
 
-  before(() => {
+  before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-plan-diff-repo-"));
     git("init", "-q", "-b", "main");
     fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules/\n");
@@ -327,20 +327,20 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("plans a base without cli/plan.ts as empty: every stack is added", () => {
-    const diff = diffOf("HEAD~1");
+  it("plans a base without cli/plan.ts as empty: every stack is added", async () => {
+    const diff = (await diffOf("HEAD~1"));
     assert.deepEqual(diff.stacksAdded, ["production", "staging"]);
     assert.deepEqual(diff.stacksRemoved, []);
     assert.ok(diff.stacks.every((s) => s.status === "added" && s.added.length > 20));
     assert.equal(worktrees(), 1, "the base worktree is removed");
   });
 
-  it("names the changed bucket (a replacement: data loss) and the added stack", () => {
+  it("names the changed bucket (a replacement: data loss) and the added stack", async () => {
     edit("Pulumi.staging.yaml", (s) => s.replace("  mina:appHost: 203.0.113.20\n", "  mina:appHost: 203.0.113.20\n  mina:bucketName: mina-audio-staging-media\n"));
     fs.writeFileSync(path.join(dir, "Pulumi.staging-blue.yaml"), STAGING_BLUE);
     commit("staging: own bucket name; new stack staging-blue");
 
-    const diff = diffOf("HEAD~1");
+    const diff = (await diffOf("HEAD~1"));
     assert.equal(diff.baseCommit, git("rev-parse", "HEAD~1"));
     assert.deepEqual(diff.stacksAdded, ["staging-blue"]);
     assert.equal(diff.stacks.find((s) => s.stack === "production")!.status, "unchanged");
@@ -353,7 +353,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
       [["staging", "replace", "mina-staging-bucket-bucket"]],
     );
 
-    const r = cli("--base", "HEAD~1", "--format", "markdown");
+    const r = (await cli("--base", "HEAD~1", "--format", "markdown"));
     assert.equal(r.status, 0, r.stderr);
     const md = r.stdout;
     assert.ok(md.indexOf("**replace** `aws:s3:Bucket` mina-staging-bucket-bucket (`mina-audio-staging`): physical name mina-audio-staging → mina-audio-staging-media") > 0, md);
@@ -366,7 +366,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.equal(worktrees(), 1);
   });
 
-  it("lists the removed stateful resources first when staging moves to its own RDS instance and staging-blue is removed (CLI, markdown)", () => {
+  it("lists the removed stateful resources first when staging moves to its own RDS instance and staging-blue is removed (CLI, markdown)", async () => {
     edit("Pulumi.staging.yaml", (s) =>
       s.replace(
         "  mina:databaseMode: server\n  mina:dbServerHost: pg-shared.internal.mina.app\n  mina:dbServerAdminUser: mina_provisioner\n",
@@ -376,7 +376,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     fs.rmSync(path.join(dir, "Pulumi.staging-blue.yaml"));
     commit("staging: RDS instance of its own; staging-blue retired");
 
-    const r = cli("--base", "HEAD~1", "--format", "markdown");
+    const r = (await cli("--base", "HEAD~1", "--format", "markdown"));
     assert.equal(r.status, 0, r.stderr);
     const md = r.stdout;
     assert.match(md, /^## mina-infra plan: changes against `HEAD~1`/);
@@ -398,23 +398,23 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.equal(worktrees(), 1);
   });
 
-  it("gives json with --json, and text by default", () => {
-    const j = cli("--base", "HEAD~1", "--json");
+  it("gives json with --json, and text by default", async () => {
+    const j = (await cli("--base", "HEAD~1", "--json"));
     assert.equal(j.status, 0, j.stderr);
     const diff = JSON.parse(j.stdout) as PlanDiff;
     assert.deepEqual(diff.stacksRemoved, ["staging-blue"]);
     assert.ok(diff.needsApproval.some((d) => d.stack === "staging" && d.kind === "delete" && d.type === "postgresql:index/role:Role"));
-    const t = cli("--base", "HEAD~1", "--stack", "production");
+    const t = (await cli("--base", "HEAD~1", "--stack", "production"));
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^Plan diff against HEAD~1/);
     assert.match(t.stdout, /== production: no changes/);
     assert.doesNotMatch(t.stdout, /== staging/);
   });
 
-  it("exits 1 when this checkout's plan fails (an uncommitted invalid stack file), as a plain plan does", () => {
+  it("exits 1 when this checkout's plan fails (an uncommitted invalid stack file), as a plain plan does", async () => {
     edit("Pulumi.staging.yaml", (s) => s.replace("mina:bucketName: mina-audio-staging-media", "mina:bucketName: mina-audio-shared"));
     try {
-      const r = cli("--base", "HEAD", "--format", "text");
+      const r = (await cli("--base", "HEAD", "--format", "text"));
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /== staging: invalid config/);
       assert.match(r.stdout, /This commit's plan: ✗ fails:\n   staging: invalid config: .*mina:bucketName/);
@@ -424,24 +424,24 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     }
   });
 
-  it("fails in one line when the base's own plan cannot run, and still removes the worktree", () => {
+  it("fails in one line when the base's own plan cannot run, and still removes the worktree", async () => {
     const planTs = path.join(dir, "cli", "plan.ts");
     const good = fs.readFileSync(planTs, "utf8");
     fs.writeFileSync(planTs, 'throw new Error("the base plan is broken");\n' + good);
     commit("a broken plan command");
     fs.writeFileSync(planTs, good);
     commit("the plan command mended");
-    const r = cli("--base", "HEAD~1");
+    const r = (await cli("--base", "HEAD~1"));
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: the plan of base commit [0-9a-f]{12} failed \(exit 1\): Error: the base plan is broken\n$/);
     assert.equal(worktrees(), 1);
   });
 
-  it("refuses an unknown ref or stack in one line (exit 2)", () => {
-    const r = cli("--base", "no-such-branch");
+  it("refuses an unknown ref or stack in one line (exit 2)", async () => {
+    const r = (await cli("--base", "no-such-branch"));
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^error: --base no-such-branch: no such commit in .*\n$/);
-    const s = cli("--base", "HEAD~1", "--stack", "qa");
+    const s = (await cli("--base", "HEAD~1", "--stack", "qa"));
     assert.equal(s.status, 2);
     assert.match(s.stderr, /^error: no stack file for "qa"/);
     assert.equal(worktrees(), 1);

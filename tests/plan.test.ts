@@ -1,23 +1,22 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { auditPlans, Plan, planAll, planStack, StackPlan } from "../plan/plan";
 import { policyChecker } from "../plan/policyCheck";
 import { renderText } from "../plan/render";
 import { SecureValue } from "../config/raw";
+import { run, spawnCli } from "./cli";
 import { productionRaw, REPO, stagingRaw, tempProject } from "./helpers";
 
-const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-const plan = (...args: string[]) => spawnSync(tsx, [path.join(REPO, "cli", "plan.ts"), ...args], { cwd: REPO, encoding: "utf8" });
+const plan = (...args: string[]) => run("plan", args);
 
 const stackFile = (name: string) => fs.readFileSync(path.join(REPO, name), "utf8");
 
 describe("npm run plan (offline, under the mock runtime)", function () {
   this.timeout(60000);
 
-  it("plans the committed stacks, lists missing secrets, and passes the audit", () => {
-    const r = plan("--json");
+  it("plans the committed stacks, lists missing secrets, and passes the audit (end to end, through the bin)", async () => {
+    const r = spawnCli("plan", ["--json"]);
     assert.equal(r.status, 0, r.stderr);
     const p = JSON.parse(r.stdout) as Plan;
     assert.match(p.note, /not a diff against deployed state/);
@@ -31,9 +30,9 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     assert.ok(staging.variables.some((v) => v.name === "DATABASE_URL" && v.secret));
   });
 
-  it("never prints a secret value", () => {
+  it("never prints a secret value", async () => {
     for (const format of ["text", "markdown", "json"]) {
-      const out = plan("--format", format).stdout;
+      const out = (await plan("--format", format)).stdout;
       assert.doesNotMatch(out, /[0-9a-f]{64}/, format);
       assert.doesNotMatch(out, /postgresql:\/\/|rediss:\/\/|AKIA/, format);
     }
@@ -42,7 +41,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
   it("records each explicit provider's inputs (a secret one as a fingerprint, never its value) and each resource's provider", async () => {
     const plan = async (adminPassword: string) =>
       planStack(REPO, "staging", [stagingRaw({ "mina:dbServerAdminPassword": new SecureValue(adminPassword) }), productionRaw()]);
-    const s = await plan("first admin secret");
+    const s = await (await plan("first admin secret"));
     const byName = (n: string) => s.resources.find((r) => r.name === n)!;
     assert.deepEqual(byName("mina-staging-aws").providerInputs!.region, { value: "us-east-1" });
     assert.deepEqual(byName("mina-staging-aws").providerInputs!.allowedAccountIds, { value: '["210987654321"]' });
@@ -56,21 +55,21 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     assert.equal(byName("mina-staging-bucket-bucket").providerInputs, undefined, "only providers carry their inputs");
     const json = JSON.stringify(s);
     for (const secret of ["first admin secret", "upstash-staging-key", "sk-staging-openai"]) assert.ok(!json.includes(secret), secret);
-    const again = await plan("first admin secret");
-    const other = await plan("second admin secret");
+    const again = await (await plan("first admin secret"));
+    const other = await (await plan("second admin secret"));
     const fingerprint = (p: StackPlan) => JSON.stringify(p.resources.find((r) => r.name === "mina-staging-database-admin")!.providerInputs!.password);
     assert.equal(fingerprint(again), fingerprint(s), "the same value gives the same fingerprint");
     assert.notEqual(fingerprint(other), fingerprint(s), "another value gives another fingerprint");
   });
 
-  it("says plainly that it is not a diff against deployed state, in text and markdown", () => {
-    assert.match(plan().stdout, /it is not a diff against deployed state/);
-    const md = plan("--format", "markdown").stdout;
+  it("says plainly that it is not a diff against deployed state, in text and markdown", async () => {
+    assert.match((await plan()).stdout, /it is not a diff against deployed state/);
+    const md = (await plan("--format", "markdown")).stdout;
     assert.match(md, /^## mina-infra plan/);
     assert.match(md, /\| `aws:s3:Bucket` \| mina-production-bucket-bucket \| `mina-audio-production` \| 🔒 yes \|/);
   });
 
-  it("plans a third stack file with no code change", () => {
+  it("plans a third stack file with no code change", async () => {
     const blue = stackFile("Pulumi.staging.yaml")
       .replace(/staging/g, "staging-blue")
       .replace("210987654321", "333333333333")
@@ -81,7 +80,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
       "Pulumi.staging-blue.yaml": blue,
     });
     try {
-      const r = plan("--json", "--dir", dir);
+      const r = (await plan("--json", "--dir", dir));
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const p = JSON.parse(r.stdout) as Plan;
       const s = p.stacks.find((x) => x.stack === "staging-blue")!;
@@ -92,13 +91,13 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     }
   });
 
-  it("exits non-zero on an invalid config, with the file and the key", () => {
+  it("exits non-zero on an invalid config, with the file and the key", async () => {
     const { dir, cleanup } = tempProject({
       "Pulumi.staging.yaml": stackFile("Pulumi.staging.yaml").replace("pg-shared.internal.mina.app", "pg-production.internal"),
       "Pulumi.production.yaml": stackFile("Pulumi.production.yaml"),
     });
     try {
-      const r = plan("--dir", dir);
+      const r = (await plan("--dir", dir));
       assert.equal(r.status, 1);
       assert.match(r.stdout, /Pulumi\.staging\.yaml: mina:dbServerHost: names environment "production" \("production"\)/);
       assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, "no stack trace");
@@ -107,14 +106,14 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     }
   });
 
-  it("refuses an unknown stack with one line and exit 2", () => {
-    const r = plan("--stack", "qa");
+  it("refuses an unknown stack with one line and exit 2", async () => {
+    const r = (await plan("--stack", "qa"));
     assert.equal(r.status, 2);
     assert.equal(r.stderr.trim(), `error: no stack file for "qa" in ${REPO} (stacks: production, staging)`);
   });
 
-  it("has --help", () => {
-    const r = plan("--help");
+  it("has --help", async () => {
+    const r = (await plan("--help"));
     assert.equal(r.status, 0);
     assert.match(r.stdout, /--stack <name\.\.\.>/);
     assert.match(r.stdout, /--format <format>/);
@@ -159,12 +158,12 @@ describe("isolation audit across stacks", () => {
     violations: [],
   });
 
-  it("passes when nothing is shared", () => {
+  it("passes when nothing is shared", async () => {
     const a = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": ["222222222222"] }]]));
     assert.deepEqual(a, { ok: true, conflicts: [] });
   });
 
-  it("fails on a shared bucket and a shared account, naming both stacks", () => {
+  it("fails on a shared bucket and a shared account, naming both stacks", async () => {
     const a = auditPlans([stack("a", "shared", "1"), stack("b", "shared", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": "111111111111" }]]));
     assert.equal(a.ok, false);
     assert.deepEqual(

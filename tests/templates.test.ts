@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as dotenvParse } from "dotenv";
 import { listStackFiles, loadStackOffline } from "../config";
 import { isSecretVariable } from "../config/variables";
 import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
+import { run } from "./cli";
 import { REPO } from "./helpers";
 
 describe("committed env templates (.env.<stack>) match the program", function () {
@@ -26,15 +26,14 @@ describe("committed env templates (.env.<stack>) match the program", function ()
     });
   }
 
-  it("npm run templates -- --check passes on the committed files and fails on a drifted one", () => {
-    const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-    const check = (dir: string) => spawnSync(tsx, [path.join(REPO, "cli", "templates.ts"), "--check", "--dir", dir], { encoding: "utf8" });
-    assert.equal(check(REPO).status, 0);
+  it("npm run templates -- --check passes on the committed files and fails on a drifted one", async () => {
+    const check = (dir: string) => run("templates", ["--check", "--dir", dir]);
+    assert.equal((await check(REPO)).status, 0);
     const tmp = fs.mkdtempSync(path.join(require("os").tmpdir(), "mina-templates-"));
     try {
       for (const f of ["Pulumi.staging.yaml", "Pulumi.production.yaml", ".env.staging", ".env.production"]) fs.copyFileSync(path.join(REPO, f), path.join(tmp, f));
       fs.appendFileSync(path.join(tmp, "Pulumi.staging.yaml"), "  mina:logLevel: WARNING\n");
-      const r = check(tmp);
+      const r = (await check(tmp));
       assert.equal(r.status, 1);
       assert.equal(r.stderr.trim(), "error: templates differ from the program: .env.staging; run npm run templates");
     } finally {

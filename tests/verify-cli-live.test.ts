@@ -13,6 +13,7 @@ import { createClient } from "redis";
 import { buildDatabaseUrl } from "../components/urls";
 import { deriveNames } from "../config/naming";
 import { REDIS_MARKER_KEY } from "../verify/live";
+import { run } from "./cli";
 import { REPO } from "./helpers";
 
 const env = `tcli${randomBytes(3).toString("hex")}`;
@@ -53,6 +54,9 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     }
     assert.ok(redisIndex > 0, "a Redis database without a marker");
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-verify-live-"));
+    // A project in which both test environments are stacks (verify refuses a stack it does not know).
+    for (const f of ["Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml"]) fs.copyFileSync(path.join(REPO, f), path.join(work, f));
+    for (const e of [env, other]) fs.writeFileSync(path.join(work, `Pulumi.${e}.yaml`), "config: {}\n");
     spawnSync("git", ["init", "-q"], { cwd: work });
     fs.writeFileSync(path.join(work, ".gitignore"), ".env.*.local\n");
   });
@@ -87,16 +91,14 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     fs.writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
     return file;
   };
-  const run = (args: string[]) =>
-    spawnSync(path.join(REPO, "node_modules", ".bin", "tsx"), [path.join(REPO, "cli", "verify.ts"), ...args, "--dir", REPO, "--timeout", "3000"], { encoding: "utf8" });
-  const verify = (file: string, ...extra: string[]) => {
-    const r = run([file, "--live", "--json", ...extra]);
+  const verify = async (file: string, ...extra: string[]) => {
+    const r = await run("verify", [file, "--live", "--json", ...extra, "--dir", work, "--timeout", "3000"]);
     return { status: r.status, out: JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] }, raw: r.stdout + r.stderr };
   };
-  const marker = (r: ReturnType<typeof verify>) => r.out.results.find((x) => x.item === "redis: environment marker")!;
+  const marker = (r: Awaited<ReturnType<typeof verify>>) => r.out.results.find((x) => x.item === "redis: environment marker")!;
 
   it("without --claim, an unmarked Redis database fails the marker item and stays unmarked", async () => {
-    const r = verify(envFile(env));
+    const r = (await verify(envFile(env)));
     assert.equal(r.status, 1);
     assert.equal(marker(r).ok, false);
     assert.equal(marker(r).reason, `no environment marker on 127.0.0.1:6379/${redisIndex}: the deploy job claims it with verify --live --claim right after pulumi up`);
@@ -109,15 +111,15 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     }
   });
 
-  it("--claim without --live is a usage error", () => {
-    const r = run([envFile(env), "--claim"]);
+  it("--claim without --live is a usage error", async () => {
+    const r = await run("verify", [envFile(env), "--claim", "--dir", work]);
     assert.equal(r.status, 2);
     assert.equal(r.stderr, "error: --claim needs --live: it sets the Redis environment marker on the live server\n");
     assert.equal(r.stdout, "");
   });
 
-  it("with --claim passes every live item with the file's own credentials, and proves the role cannot open the other environments' databases", () => {
-    const r = verify(envFile(env), "--claim");
+  it("with --claim passes every live item with the file's own credentials, and proves the role cannot open the other environments' databases", async () => {
+    const r = (await verify(envFile(env), "--claim"));
     const live = r.out.results.filter((x) => /^(postgres|redis):/.test(x.item));
     assert.deepEqual(live.filter((x) => !x.ok), [], r.raw);
     for (const item of ["postgres: connect", "postgres: database", "postgres: no access to mina_staging", "postgres: no access to mina_production", "postgres: sessions table", "redis: PING", "redis: environment marker"]) {
@@ -129,12 +131,12 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     assert.equal(r.status, 1);
     assert.ok(!r.raw.includes(password) && !r.raw.includes(encodeURIComponent(password)), "no password printed");
     // afterwards a plain verify reads the marker and passes it
-    assert.equal(marker(verify(envFile(env))).ok, true);
+    assert.equal(marker((await verify(envFile(env)))).ok, true);
   });
 
-  it("fails loudly when another environment's file points at the same Redis database, even with --claim", () => {
+  it("fails loudly when another environment's file points at the same Redis database, even with --claim", async () => {
     for (const extra of [[], ["--claim"]]) {
-      const r = verify(envFile(other), ...extra);
+      const r = (await verify(envFile(other), ...extra));
       assert.equal(marker(r).ok, false);
       assert.match(marker(r).reason, new RegExp(`this Redis database belongs to ${env}`));
       const db = r.out.results.find((x) => x.item === "postgres: database")!;
