@@ -4,11 +4,10 @@
  * Runs the real program for each stack under Pulumi's mock runtime, offline.
  */
 import { Option } from "commander";
-import * as path from "path";
-import { defaultProjectDir } from "../lib/root";
 import { planAll } from "../plan/plan";
 import { policyChecker } from "../plan/policyCheck";
 import { renderMarkdown, renderText } from "../plan/render";
+import { projectDir, requireStacks } from "./lib/project";
 import { command, runCli, UsageError } from "./lib/run";
 
 export const main = command<{ stack?: string[]; format: string; json?: boolean; dir?: string; base?: string }>(
@@ -25,8 +24,10 @@ export const main = command<{ stack?: string[]; format: string; json?: boolean; 
       .option("--base <ref>", "also show what changed against the plan of git REF (see README)"),
   async ({ opts, io }) => {
     const format = opts.json ? "json" : opts.format;
-    const dir = opts.dir ? path.resolve(io.cwd, opts.dir) : defaultProjectDir(io.cwd);
+    const dir = projectDir(io, opts.dir);
     const stacks = opts.stack?.flatMap((s) => s.split(",")).filter(Boolean);
+    // A typo'd stack or a folder without stack files says so (a base may still have the stack: checked there).
+    if (!opts.base) requireStacks(io, dir, stacks ?? []);
     if (opts.base) {
       // Loaded only for --base.
       const { computePlanDiff, renderPlanDiff } = require("../plan/diff") as typeof import("../plan/diff");

@@ -109,7 +109,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
   it("refuses an unknown stack with one line and exit 2", async () => {
     const r = (await plan("--stack", "qa"));
     assert.equal(r.status, 2);
-    assert.equal(r.stderr.trim(), `error: no stack file for "qa" in ${REPO} (stacks: production, staging)`);
+    assert.equal(r.stderr.trim(), "error: no stack named qa (stacks: production, staging)");
   });
 
   it("has --help", async () => {
