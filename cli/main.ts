@@ -6,7 +6,7 @@
  */
 import type { Main } from "./lib/run";
 
-const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
+export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
   plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
   env: { load: () => require("./env").main, what: "write a stack's env output to .env.<stack>.local" },
   verify: { load: () => require("./verify").main, what: "check an env file against the safety checklist (--live: against the servers)" },
@@ -31,22 +31,29 @@ function usage(): string {
   ].join("\n") + "\n";
 }
 
-const [name, ...args] = process.argv.slice(2);
-if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-  process.stdout.write(usage());
-  process.exitCode = name === undefined ? 2 : 0;
-} else if (!(name in COMMANDS)) {
-  process.stderr.write(`error: no command named ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")})\n`);
-  process.exitCode = 2;
-} else {
-  const main = COMMANDS[name].load();
-  main(args).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
-      process.exitCode = 1;
-    },
-  );
+/** Runs `mina-infra NAME ARGS...` as this process. */
+function dispatch([name, ...args]: string[]): void {
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    process.exitCode = name === undefined ? 2 : 0;
+    return;
+  }
+  if (!(name in COMMANDS)) {
+    process.stderr.write(`error: no command named ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")})\n`);
+    process.exitCode = 2;
+    return;
+  }
+  COMMANDS[name]
+    .load()(args)
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (e: unknown) => {
+        process.stderr.write(`error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
+        process.exitCode = 1;
+      },
+    );
 }
+
+if (require.main === module) dispatch(process.argv.slice(2));

@@ -23,6 +23,19 @@ describe("README documents what the code does", () => {
     assert.ok(pkg.scripts.plan && pkg.scripts.test);
   });
 
+  it("documents every command and every option it takes, in the Commands table", async () => {
+    const { run } = require("./cli") as typeof import("./cli");
+    const table = readme.slice(readme.indexOf("## Commands"), readme.indexOf("## Stack files and the project file"));
+    const { COMMANDS } = require("../cli/main") as typeof import("../cli/main");
+    for (const name of Object.keys(COMMANDS)) {
+      const row = table.split("\n").find((l) => l.startsWith(`| \`${name}\` |`));
+      assert.ok(row, `no row for ${name}`);
+      const help = await run(name, ["--help"]);
+      const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]).filter((o) => o !== "--help");
+      for (const o of options) assert.ok(row.includes(`\`${o}`) || row.includes(` ${o}`), `${name}: ${o} is not documented`);
+    }
+  });
+
   it("names only npm scripts that exist", () => {
     for (const [, script] of readme.matchAll(/npm run ([a-z]+)/g)) assert.ok(pkg.scripts[script], `npm run ${script}`);
   });
