@@ -10,7 +10,7 @@ import { auditEnvs, AuditResult, EnvSource } from "../verify/audit";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, runCli, UsageError } from "./lib/run";
+import { command, progress, runCli, UsageError } from "./lib/run";
 
 export function renderAudit(r: AuditResult): string {
   if (r.ok) return `✓ ${r.files} environments share no isolation-critical value\n`;
@@ -45,6 +45,7 @@ export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
       const env = readEnvFile(path.resolve(io.cwd, file), file);
       sources.push({ environment: env.ENVIRONMENT || stackFromFileName(file) || file, source: file, env });
     }
+    if (stacks.length > 0) progress(io, o.json === true)(`reading ${stacks.join(", ")}'s outputs with pulumi stack output…`);
     for (const stack of stacks) {
       const outputs = readStackOutputsWithCli(stack, dir, io.env, "give env files (written by npm run env) instead of --stacks");
       sources.push({ environment: stack, source: `stack:${stack}`, env: envFromOutputs(outputs, `stack ${stack}`) });

@@ -16,7 +16,7 @@ import { refuseUnsafePath } from "../lib/git";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
 import { shownPath } from "../lib/root";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, runCli, UsageError } from "./lib/run";
+import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 
 /** Key names whose values differ between the existing file and the new content (never the values). */
 function changedKeys(oldText: string, env: Record<string, string>): string[] {
@@ -49,6 +49,7 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
     requireStacks(io, dir, [o.stack]);
 
     const outputsFile = o.outputsFile ? path.resolve(io.cwd, o.outputsFile) : undefined;
+    if (!outputsFile) progress(io, o.json === true || o.stdout === true)(`reading stack ${o.stack}'s outputs with pulumi stack output…`);
     const outputs = outputsFile ? readStackOutputsFile(outputsFile) : readStackOutputsWithCli(o.stack, dir, io.env);
     const env = envFromOutputs(outputs, o.outputsFile ?? `stack ${o.stack}`);
     const unexpected = unexpectedVariables(env);

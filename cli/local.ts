@@ -10,7 +10,7 @@ import * as path from "path";
 import { DEFAULT_ADMIN_URL, DEFAULT_REDIS_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { shownPath } from "../lib/root";
 import { projectDir } from "./lib/project";
-import { command, CommandError, runCli, UsageError } from "./lib/run";
+import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 
 export const main = command<{ out?: string; force?: boolean; adminUrl: string; redisUrl: string; timeout: string; dir?: string; json?: boolean }>(
   "local",
@@ -28,6 +28,7 @@ export const main = command<{ out?: string; force?: boolean; adminUrl: string; r
     const timeoutMs = Number(o.timeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
     const out = path.resolve(io.cwd, o.out ?? ".env.local.local");
+    progress(io, o.json === true)("setting up the local environment on 127.0.0.1…");
     let done;
     try {
       done = await setUpLocal({ adminUrl: o.adminUrl, redisUrl: o.redisUrl, dir: projectDir(io, o.dir), out, force: o.force === true, timeoutMs });

@@ -8,7 +8,7 @@ import { planAll } from "../plan/plan";
 import { policyChecker } from "../plan/policyCheck";
 import { renderMarkdown, renderText } from "../plan/render";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, runCli, UsageError } from "./lib/run";
+import { command, progress, runCli, UsageError } from "./lib/run";
 
 export const main = command<{ stack?: string[]; format: string; json?: boolean; dir?: string; base?: string }>(
   "plan",
@@ -35,6 +35,7 @@ export const main = command<{ stack?: string[]; format: string; json?: boolean; 
       io.stdout.write(renderPlanDiff(diff, format, head));
       return diff.head.ok ? 0 : 1;
     }
+    progress(io, format === "json")(`planning ${stacks?.length ? stacks.join(", ") : "every stack"} under the mock runtime…`);
     let plan;
     try {
       plan = await planAll(dir, stacks, policyChecker(dir));

@@ -12,7 +12,7 @@ import { CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, runCli, UsageError } from "./lib/run";
+import { command, progress, runCli, UsageError } from "./lib/run";
 
 export function renderChecklist(file: string, stack: string, results: readonly CheckResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
@@ -55,6 +55,7 @@ export const main = command<{ stack?: string; against?: string; live?: boolean; 
     const against = o.against ? { file: o.against, env: readEnvFile(path.resolve(io.cwd, o.against), o.against) } : undefined;
     const results = offlineChecklist({ file, env, expected, against });
     if (o.live) {
+      progress(io, o.json === true)(`connecting to PostgreSQL and Redis with ${shown}'s own credentials (at most ${timeoutMs} ms each)…`);
       if (env.DATABASE_URL) results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
       else results.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
       if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs, claim: o.claim === true })));

@@ -83,3 +83,17 @@ describe("messages", () => {
     assert.equal(stderr, "");
   });
 });
+
+describe("progress", () => {
+  it("plan says what it is doing on a terminal, and nothing with --json or when piped", async () => {
+    const { main } = require("../cli/plan") as typeof import("../cli/plan");
+    const runWith = async (args: string[], progress: boolean) => {
+      let stderr = "";
+      await main(args, { cwd: REPO, stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, interactive: false, progress, confirm: async () => false });
+      return stderr;
+    };
+    assert.equal(await runWith(["--stack", "staging"], true), "planning staging under the mock runtime…\n");
+    assert.equal(await runWith(["--stack", "staging", "--json"], true), "");
+    assert.equal(await runWith(["--stack", "staging"], false), "");
+  });
+});

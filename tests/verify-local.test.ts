@@ -21,6 +21,7 @@ import { parsePostgresUrl } from "../lib/connectionUrl";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive, REDIS_MARKER_KEY, type CheckResult } from "../verify/live";
 import { LocalSetUpError, setUpLocal } from "../verify/local";
+import { run as cli } from "./cli";
 import { REPO } from "./helpers";
 
 const run = randomBytes(3).toString("hex");
@@ -343,8 +344,12 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
 
   it("every item passes, and plain redis:// is accepted only because this is local on 127.0.0.1", async () => {
     const file = path.join(work, ".env.local.local");
-    const r = await setUpLocal({ redisUrl: `redis://127.0.0.1:6379/${index}`, out: file });
+    // Through the command, as the README says: npm run local, then npm run verify.
+    const set = await cli("local", ["--redis-url", `redis://127.0.0.1:6379/${index}`, "--json"], { cwd: work });
+    assert.equal(set.status, 0, set.stderr);
+    const r = JSON.parse(set.stdout) as { environment: string; created: string[]; file: string };
     assert.equal(r.environment, "local");
+    assert.equal(r.file, ".env.local.local");
     assert.deepEqual(r.created, ["role mina_local_app", "database mina_local"]);
     const env = readEnv(file);
     assert.match(env.DATABASE_URL!, /^postgresql:\/\/mina_local_app:[0-9a-f]{64}@127\.0\.0\.1:5432\/mina_local\?sslmode=disable$/);
@@ -352,7 +357,9 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
     assert.equal(env.AWS_S3_BUCKET, "mina-audio-local");
     assert.equal(env.SHARE_BASE_URL, "https://local.mina.app");
 
-    const results = await verifyLive(file, "local", true);
+    const verified = await cli("verify", [".env.local.local", "--live", "--claim", "--json"], { cwd: work });
+    const results = (JSON.parse(verified.stdout) as { results: CheckResult[] }).results;
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     assert.deepEqual(results.filter((x) => !x.ok), [], JSON.stringify(results, null, 2));
     assert.match(results.find((x) => x.item === ITEMS.redis)!.reason, /; plain redis:\/\/ accepted: local environment on a loopback address$/);
     assert.match(results.find((x) => x.item === "redis: environment marker")!.reason, /claimed for local$/);

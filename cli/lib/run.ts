@@ -127,6 +127,16 @@ function describe(e: unknown): string {
   return known ? (e as Error).message : firstLine(e);
 }
 
+/**
+ * A progress line for work that takes more than a second: on a terminal only, and
+ * never when the output is for a machine (`--json`) or piped.
+ */
+export function progress(io: Io, quiet = false): (line: string) => void {
+  return (line) => {
+    if (io.progress && !quiet) io.stderr.write(`${line}\n`);
+  };
+}
+
 /** Runs a command as this process: its exit code becomes the process's. */
 export function runCli(main: Main): void {
   main(process.argv.slice(2)).then(
