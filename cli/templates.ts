@@ -1,45 +1,31 @@
 /**
  * mina-infra templates [--check] [--dir DIR]
  *
- * Writes `.env.<stack>` templates (no secrets) for every stack file, or with
- * --check exits 1 naming each template that differs from what the program emits.
+ * Writes `.env.template` (every variable the program emits, where its value
+ * comes from, no secrets), or with --check exits 1 when the committed file differs
+ * from what the program would write.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigErrors, listStackFiles, loadStackOffline, readAllStacks } from "../config";
-import { renderTemplate } from "../envfiles/templates";
-import { defaultProjectDir } from "../lib/root";
+import { renderTemplate, TEMPLATE_FILE } from "../envfiles/templates";
+import { projectDir } from "./lib/project";
 import { command, CommandError, runCli } from "./lib/run";
 
 export const main = command<{ check?: boolean; dir?: string }>(
   "templates",
   (c) =>
     c
-      .description("Generate the committed .env.<stack> templates from the program's variable list (no secrets).")
-      .option("--check", "do not write; exit 1 if a committed template differs")
+      .description(`Generate the committed ${TEMPLATE_FILE} from the program's variable list (no secrets, no stack).`)
+      .option("--check", `do not write; exit 1 if the committed ${TEMPLATE_FILE} differs`)
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts, io }) => {
-    const dir = opts.dir ? path.resolve(io.cwd, opts.dir) : defaultProjectDir(io.cwd);
-    const siblings = readAllStacks(dir);
-    const stale: string[] = [];
-    for (const { stack } of listStackFiles(dir)) {
-      let text: string;
-      try {
-        text = renderTemplate(loadStackOffline(dir, stack, siblings).config);
-      } catch (e) {
-        if (e instanceof ConfigErrors) throw new CommandError(`cannot render the ${stack} template: ${e.errors[0].message}`);
-        throw e;
-      }
-      const file = path.join(dir, `.env.${stack}`);
-      const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
-      if (current === text) continue;
-      if (opts.check) stale.push(path.basename(file));
-      else {
-        fs.writeFileSync(file, text);
-        io.stdout.write(`wrote ${path.basename(file)}\n`);
-      }
-    }
-    if (stale.length > 0) throw new CommandError(`templates differ from the program: ${stale.join(", ")}; run npm run templates`);
+    const file = path.join(projectDir(io, opts.dir), TEMPLATE_FILE);
+    const text = renderTemplate();
+    const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    if (current === text) return 0;
+    if (opts.check) throw new CommandError(`${TEMPLATE_FILE} differs from the program; run npm run templates`);
+    fs.writeFileSync(file, text);
+    io.stdout.write(`wrote ${TEMPLATE_FILE}\n`);
     return 0;
   },
 );

@@ -13,6 +13,18 @@ export const PROJECT = "mina";
 /** Environment (= stack) names: lowercase letters, digits and single hyphens. */
 export const ENVIRONMENT_PATTERN = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$/;
 
+/**
+ * Words the offline placeholders are made of (`<unset:...>`, the mock runtime's `mock...`
+ * values, the demo's and the local recipe's `fake-not-a-secret-...`): an environment
+ * named after one would find its own name in every placeholder of every other stack.
+ */
+export const RESERVED_ENVIRONMENT_NAMES: readonly string[] = ["unset", "mock", "fake", "not", "secret"];
+
+/** A visibly fake credential for the demo and the local recipe: never mistaken for a real one. */
+export function fakeSecret(environment: string, what: string): string {
+  return `fake-not-a-secret-${environment}-${what}`;
+}
+
 /** The longest environment name: keeps every derived name inside its provider's limit. */
 export const MAX_ENVIRONMENT_LENGTH = 24;
 

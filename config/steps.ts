@@ -5,7 +5,7 @@
  */
 import { defaultsFor, LogLevel, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor } from "./defaults";
 import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
-import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names } from "./naming";
+import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
 import { protectionFor } from "./protection";
 import {
   namespaceProblems,
@@ -82,6 +82,10 @@ export function newContext(raw: RawStackConfig, opts: ValidateOptions, index: Id
 
 /** Refuses a stack name that cannot name an environment; throws at once, since every name derives from it. */
 export function checkStackName(raw: RawStackConfig): void {
+  if (RESERVED_ENVIRONMENT_NAMES.includes(raw.stack)) {
+    const detail = `stack name "${raw.stack}" is reserved: the offline placeholders are made of it (${RESERVED_ENVIRONMENT_NAMES.join(", ")}), so every other stack would seem to name it`;
+    throw new ConfigErrors([new ConfigError(raw.file, undefined, detail)]);
+  }
   if (ENVIRONMENT_PATTERN.test(raw.stack)) return;
   const detail = `stack name "${raw.stack}" cannot name an environment: use lowercase letters, digits and single hyphens, starting with a letter, at most ${MAX_ENVIRONMENT_LENGTH} characters`;
   throw new ConfigErrors([new ConfigError(raw.file, undefined, detail)]);

@@ -3,19 +3,20 @@
  * Pulumi backend: the real program runs under the mock runtime, and its outputs
  * are written in exactly the shape `pulumi stack output --json --show-secrets`
  * prints. Every credential is visibly fake: supplied secrets are
- * `demo-not-a-secret-...`, passwords and keys come from the mock runtime
+ * `fake-not-a-secret-...`, passwords and keys come from the mock runtime
  * (`Mock...`, `AKIAMOCK...`, `mock/...`) and generated hex secrets are hashes of
  * public resource names.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { listStackFiles, readAllStacks, readProject, SecureValue, validateStack } from "../config";
+import { fakeSecret } from "../config/naming";
 import { KEYS } from "../config/schema";
 import type { RawStackConfig } from "../config/raw";
 import { promiseOf, runUnderMocks } from "./mockRuntime";
 
 /** The fake value a supplied secret gets in the demo, naming its environment and key. */
 export function demoSecret(stack: string, key: string): string {
-  return `demo-not-a-secret-${stack}-${key.split(":")[1]}`;
+  return fakeSecret(stack, key.split(":")[1]);
 }
 
 /** Fills every secret key the stack needs (and only those) with a visibly fake value. */

@@ -15,7 +15,7 @@ import { demoOutputs, demoSecret } from "../plan/demo";
 import { run, spawnCli } from "./cli";
 import { REPO } from "./helpers";
 
-const FAKE = /demo-not-a-secret-|Mock|mock|AKIAMOCK/;
+const FAKE = /fake-not-a-secret-|Mock|mock|AKIAMOCK/;
 
 describe("npm run demo", function () {
   this.timeout(60000);

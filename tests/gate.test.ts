@@ -28,7 +28,7 @@ import type { Plan, PlannedResource, StackPlan } from "../plan/plan";
 import { diffPlans } from "../plan/diff";
 import { CREDENTIAL_TYPES, holdsNoData, NO_DATA_TYPES, STATEFUL_TYPES } from "../config/protection";
 import { run, spawnCli } from "./cli";
-import { PRODUCTION_ACCOUNT, REPO, STAGING_ACCOUNT } from "./helpers";
+import { missingStack, PRODUCTION_ACCOUNT, REPO, STAGING_ACCOUNT } from "./helpers";
 
 const FIXTURES = path.join(__dirname, "fixtures", "preview");
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -576,7 +576,8 @@ describe("AWS account check", () => {
   it("reads the pinned account ids from the stack files", async () => {
     assert.deepEqual(allowedAccountIds(REPO, "production"), [PRODUCTION_ACCOUNT]);
     assert.deepEqual(allowedAccountIds(REPO, "staging"), [STAGING_ACCOUNT]);
-    assert.throws(() => allowedAccountIds(REPO, "qa"), /no stack file Pulumi\.qa\.yaml/);
+    const missing = missingStack();
+    assert.throws(() => allowedAccountIds(REPO, missing), new RegExp(`no stack file Pulumi\\.${missing}\\.yaml`));
   });
 
   it("names both accounts on a mismatch", async () => {

@@ -73,3 +73,17 @@ export function tempProject(files: Record<string, string>): { dir: string; clean
 }
 
 export const REPO = path.resolve(__dirname, "..");
+
+/** The project's stacks, as its stack files say: tests never hard-code the list. */
+export function stacksOf(dir = REPO): string[] {
+  const { listStackFiles } = require("../config") as typeof import("../config");
+  return listStackFiles(dir).map((s: { stack: string }) => s.stack);
+}
+
+/** A valid stack name that no stack file of `dir` has: for "missing stack" cases. */
+export function missingStack(dir = REPO): string {
+  const taken = new Set(stacksOf(dir));
+  let name = "missing";
+  while (taken.has(name)) name += "x";
+  return name;
+}

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseStackFile } from "../config/raw";
 import { run } from "./cli";
-import { REPO } from "./helpers";
+import { REPO, stacksOf } from "./helpers";
 
 describe("messages", () => {
   let work: string;
@@ -19,7 +19,7 @@ describe("messages", () => {
   afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
   it("a stack-name typo names the stacks there are, in env, verify, plan and audit", async () => {
-    const expected = "error: no stack named stagin (stacks: production, staging)\n";
+    const expected = `error: no stack named stagin (stacks: ${stacksOf().join(", ")})\n`;
     fs.writeFileSync(path.join(work, "x.env"), "ENVIRONMENT=stagin\n", { mode: 0o600 });
     const outputs = path.join(work, "outputs.json");
     fs.writeFileSync(outputs, JSON.stringify({ env: { ENVIRONMENT: "stagin" } }));

@@ -6,7 +6,7 @@ import { policyChecker } from "../plan/policyCheck";
 import { renderText } from "../plan/render";
 import { SecureValue } from "../config/raw";
 import { run, spawnCli } from "./cli";
-import { productionRaw, REPO, stagingRaw, tempProject } from "./helpers";
+import { missingStack, productionRaw, REPO, stacksOf, stagingRaw, tempProject } from "./helpers";
 
 const plan = (...args: string[]) => run("plan", args);
 
@@ -20,7 +20,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     assert.equal(r.status, 0, r.stderr);
     const p = JSON.parse(r.stdout) as Plan;
     assert.match(p.note, /not a diff against deployed state/);
-    assert.deepEqual(p.stacks.map((s) => s.stack), ["production", "staging"]);
+    assert.deepEqual(p.stacks.map((s) => s.stack), stacksOf());
     assert.equal(p.audit.ok, true);
     const staging = p.stacks.find((s) => s.stack === "staging")!;
     assert.ok(staging.missingSecrets.some((m) => m.command === "pulumi config set --secret mina:openaiApiKey <value> --stack staging"));
@@ -107,9 +107,10 @@ describe("npm run plan (offline, under the mock runtime)", function () {
   });
 
   it("refuses an unknown stack with one line and exit 2", async () => {
-    const r = (await plan("--stack", "qa"));
+    const missing = missingStack();
+    const r = await plan("--stack", missing);
     assert.equal(r.status, 2);
-    assert.equal(r.stderr.trim(), "error: no stack named qa (stacks: production, staging)");
+    assert.equal(r.stderr.trim(), `error: no stack named ${missing} (stacks: ${stacksOf().join(", ")})`);
   });
 
   it("has --help", async () => {

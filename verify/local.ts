@@ -30,7 +30,7 @@ import { buildDatabaseUrl } from "../components/urls";
 import { readStacksLeniently } from "../config/index";
 import { BUILTIN_ENVIRONMENTS } from "../config/isolation";
 import { defaultsFor } from "../config/defaults";
-import { deriveNames, ENVIRONMENT_PATTERN } from "../config/naming";
+import { deriveNames, ENVIRONMENT_PATTERN, fakeSecret } from "../config/naming";
 import { featureVariable, variableNames } from "../config/variables";
 import { foreignProblems, orderedEntries, unexpectedVariables } from "../envfiles/export";
 import { serializeEnvFile } from "../envfiles/format";
@@ -237,7 +237,7 @@ function redisUrlOf(r: RedisUrl): string {
 function localEnv(environment: string, urls: { databaseUrl: string; redisUrl: string }): Record<string, string> {
   const names = deriveNames(environment);
   const d = defaultsFor("staging");
-  const fake = (what: string) => `demo-not-a-secret-${environment}-${what}`;
+  const fake = (what: string) => fakeSecret(environment, what);
   const hex = () => randomBytes(32).toString("hex");
   const env: Record<string, string> = {
     ENVIRONMENT: environment,
