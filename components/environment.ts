@@ -59,7 +59,7 @@ export class Environment extends pulumi.ComponentResource {
       awsProvider,
     }, child);
     this.secrets = new Secrets(`${name}-secrets`, { supplied: config.secrets }, child);
-    this.dns = new Dns(`${name}-dns`, { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, awsProvider }, child);
+    this.dns = new Dns(`${name}-dns`, { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, front: config.dns.front, awsProvider }, child);
 
     const s = config.settings;
     const flags = Object.fromEntries(Object.entries(s.featureFlags).map(([k, on]) => [featureVariable(k), String(on)]));

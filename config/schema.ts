@@ -103,7 +103,19 @@ export const KEYS = {
   "mina:appHost": {
     kind: "string",
     required: "always",
-    description: "Where the share domain points: an IPv4 address (A record) or a hostname (CNAME, not at the zone apex).",
+    description: "Where the share domain points: an IPv4 address (A record) or a hostname (CNAME, not at the zone apex). Not set on a blue/green front (mina:liveColour).",
+  },
+  "mina:liveColour": {
+    kind: "enum",
+    values: ["blue", "green"],
+    required: "optional",
+    description: "Makes this non-production stack the blue/green front: its share domain points at the live colour's stack (<stack>-blue or <stack>-green, at blue.<share domain> / green.<share domain>) through weighted records. Changed by npm run swap.",
+  },
+  "mina:canaryPercent": {
+    kind: "int",
+    required: "optional",
+    default: "0",
+    description: "On a blue/green front: the share of traffic (0-50) the other colour gets.",
   },
   "mina:openaiApiKey": { kind: "secret", required: "always", description: "OpenAI API key of this environment." },
   "mina:sentryDsn": { kind: "secret", required: "optional", description: "Sentry DSN; absent means Sentry is off." },

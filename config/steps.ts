@@ -22,7 +22,7 @@ import {
 import { percentDecoded } from "../lib/connectionUrl";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
 import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
-import type { DatabaseConfig, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
+import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -132,7 +132,9 @@ export function checkRequiredKeys(ctx: ParsedContext): void {
   const { raw, databaseMode, fail } = ctx;
   for (const key of Object.keys(KEYS) as ConfigKey[]) {
     const spec = KEYS[key];
-    const required = spec.required === "always" || spec.required === databaseMode;
+    // A blue/green front points its share domain at the colours, not at an app host of its own.
+    const front = key === "mina:appHost" && raw.values["mina:liveColour"] !== undefined;
+    const required = !front && (spec.required === "always" || spec.required === databaseMode);
     if (!required || raw.values[key] !== undefined || ctx.failedKeys.has(key)) continue;
     if (spec.kind === "secret") {
       if (ctx.opts.requireSecrets) fail(key, `is required; set it with: pulumi config set --secret ${key} <value> --stack ${raw.stack}`);
@@ -257,6 +259,7 @@ function serverDatabase(ctx: ParsedContext): ServerDatabaseConfig {
 /** Refuses a share domain that is not a domain name or not inside its hosted zone, and an app host a record cannot point to. */
 export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"> {
   const { v, fail } = ctx;
+  const front = frontConfig(ctx);
   const shareDomain = normalizeHost(v["mina:shareDomain"] ?? "");
   const zoneName = normalizeHost(v["mina:dnsZoneName"] ?? shareDomain);
   const appHost = normalizeHost(v["mina:appHost"] ?? "");
@@ -270,7 +273,55 @@ export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"
       fail("mina:appHost", `is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "${zoneName}"; use an IPv4 address or a share domain below the apex`);
     }
   }
-  return { shareDomain, zoneName, appHost };
+  return { shareDomain, zoneName, appHost, ...(front ? { front } : {}) };
+}
+
+/**
+ * A blue/green front (`mina:liveColour`): refused in the production tier; needs the
+ * two colour stacks, `<stack>-blue` and `<stack>-green`, non-production, in this
+ * stack's hosted zone, at `blue.<share domain>` and `green.<share domain>`, each an
+ * A record (an alias targets a record of its own type); no app host of its own.
+ */
+export function frontConfig(ctx: ParsedContext): Front | undefined {
+  const { v, raw, fail } = ctx;
+  const live = v["mina:liveColour"] as "blue" | "green" | undefined;
+  const canary = v["mina:canaryPercent"];
+  if (live === undefined) {
+    if (canary !== undefined) fail("mina:canaryPercent", "is set without mina:liveColour: only a blue/green front splits traffic");
+    return undefined;
+  }
+  if (ctx.profile === "production") {
+    fail("mina:liveColour", "is refused in production: the colours would share production's hosted zone with other stacks; run blue/green in the non-production tier");
+    return undefined;
+  }
+  if (raw.values["mina:appHost"] !== undefined) fail("mina:appHost", "is set on a blue/green front, whose share domain points at the live colour; remove it");
+  const canaryPercent = canary ?? 0;
+  if (canaryPercent > 50) fail("mina:canaryPercent", `is ${canaryPercent}; at most 50 (above that, swap instead)`);
+  const shareDomain = normalizeHost(v["mina:shareDomain"] ?? "");
+  const zoneId = normalizeZoneId(String(v["mina:dnsZoneId"] ?? ""));
+  const colours = {} as Record<"blue" | "green", { stack: string; host: string }>;
+  for (const colour of ["blue", "green"] as const) {
+    const stack = `${raw.stack}-${colour}`;
+    const host = `${colour}.${shareDomain}`;
+    colours[colour] = { stack, host };
+    const sibling = ctx.siblings.find((s) => s.stack === stack);
+    if (!sibling) {
+      fail("mina:liveColour", `needs the ${colour} colour's stack file Pulumi.${stack}.yaml`);
+      continue;
+    }
+    const sv = sibling.values;
+    if (sv["mina:profile"] === "production") fail("mina:liveColour", `${sibling.file} is of the production tier; colours are non-production`);
+    if (typeof sv["mina:shareDomain"] !== "string" || normalizeHost(sv["mina:shareDomain"]) !== host) {
+      fail("mina:liveColour", `${sibling.file} must have mina:shareDomain ${host}, the ${colour} colour's host under this front`);
+    }
+    if (typeof sv["mina:dnsZoneId"] !== "string" || normalizeZoneId(sv["mina:dnsZoneId"]) !== zoneId) {
+      fail("mina:liveColour", `${sibling.file} must use this front's hosted zone (mina:dnsZoneId ${zoneId}): the weighted records alias the colours' records in it`);
+    }
+    if (typeof sv["mina:appHost"] !== "string" || !IPV4.test(sv["mina:appHost"])) {
+      fail("mina:liveColour", `${sibling.file} must point its host at an IPv4 address (an A record): the front's A alias can only target an A record`);
+    }
+  }
+  return { live, canaryPercent, colours };
 }
 
 /** Whether email is on; refuses email without a SendGrid key (offline, the key is only listed as missing). */
@@ -316,7 +367,7 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
     },
     bucket,
     // The zone id is read only here: once every problem is known, it is set and well formed.
-    dns: { shareDomain: dns.shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName: dns.zoneName, appHost: dns.appHost },
+    dns: { shareDomain: dns.shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName: dns.zoneName, appHost: dns.appHost, ...(dns.front ? { front: dns.front } : {}) },
     secrets: {
       openaiApiKey: requiredSecret(v, "mina:openaiApiKey"),
       sentryDsn: secretOf(v, "mina:sentryDsn"),

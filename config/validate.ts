@@ -57,6 +57,15 @@ export interface ServerDatabaseConfig {
 
 export type DatabaseConfig = InstanceDatabaseConfig | ServerDatabaseConfig;
 
+/** A blue/green front: the share domain's weighted records point at the two colours' hosts. */
+export interface Front {
+  readonly live: "blue" | "green";
+  /** Share of traffic (0-50) the other colour gets. */
+  readonly canaryPercent: number;
+  /** Each colour's stack and host (`blue.<share domain>`). */
+  readonly colours: Readonly<Record<"blue" | "green", { readonly stack: string; readonly host: string }>>;
+}
+
 export interface StackConfig {
   readonly stack: string;
   readonly file: string;
@@ -68,7 +77,14 @@ export interface StackConfig {
   readonly database: DatabaseConfig;
   readonly cache: { readonly primaryRegion: string; readonly upstashEmail: string; readonly upstashApiKey: Secret };
   readonly bucket: { readonly expireDays?: number };
-  readonly dns: { readonly shareDomain: string; readonly zoneId: string; readonly zoneName: string; readonly appHost: string };
+  readonly dns: {
+    readonly shareDomain: string;
+    readonly zoneId: string;
+    readonly zoneName: string;
+    /** Empty on a blue/green front, whose share domain points at the colours instead. */
+    readonly appHost: string;
+    readonly front?: Front;
+  };
   readonly secrets: {
     readonly openaiApiKey: Secret;
     readonly sentryDsn?: Secret;

@@ -1,0 +1,189 @@
+/**
+ * Blue/green: the smoke check against a real HTTP server on 127.0.0.1, the swap
+ * decision on recorded checklist and smoke results, and the front's weighted
+ * records.
+ */
+import { strict as assert } from "node:assert";
+import * as http from "http";
+import type { AddressInfo } from "net";
+import { decideSwap, SwapInput } from "../bluegreen/swap";
+import { frontRecordArgs } from "../components/dns";
+import type { Front } from "../config/validate";
+import type { CheckResult } from "../verify/live";
+import { smokeCheck } from "../verify/smoke";
+
+/** A server on 127.0.0.1 whose answers the test sets per request path. */
+function server(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ url: string; close: () => Promise<void>; hits: () => number }> {
+  let hits = 0;
+  const s = http.createServer((req, res) => {
+    hits++;
+    handler(req, res);
+  });
+  return new Promise((resolve) =>
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}/api/version`,
+        hits: () => hits,
+        close: () =>
+          new Promise((r) => {
+            s.closeAllConnections();
+            s.close(() => r());
+          }),
+      });
+    }),
+  );
+}
+
+const json = (status: number, body: unknown) => (_req: http.IncomingMessage, res: http.ServerResponse) => {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+};
+
+describe("smoke check: GET /api/version reports the environment", function () {
+  this.timeout(20000);
+
+  it("passes on a 200 that reports the expected environment", async () => {
+    const s = await server(json(200, { environment: "staging-green", version: "abc" }));
+    try {
+      const r = await smokeCheck(s.url, "staging-green");
+      assert.deepEqual([r.ok, r.status, r.environment, r.attempts], [true, 200, "staging-green", 1]);
+      assert.equal(r.reason, `GET ${s.url} answered 200, environment "staging-green"`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("fails, naming both, when another environment answers on this host, and does not retry that", async () => {
+    const s = await server(json(200, { environment: "production" }));
+    try {
+      const r = await smokeCheck(s.url, "staging", { retries: 3, backoffMs: 10 });
+      assert.equal(r.ok, false);
+      assert.equal(r.reason, `GET ${s.url} reports environment "production", but this is staging's host: another environment is answering here`);
+      assert.equal(s.hits(), 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("retries a 500 with backoff while a deploy rolls out, then passes", async () => {
+    let n = 0;
+    const s = await server((req, res) => (++n < 3 ? json(500, {})(req, res) : json(200, { environment: "staging" })(req, res)));
+    try {
+      const r = await smokeCheck(s.url, "staging", { retries: 3, backoffMs: 10 });
+      assert.deepEqual([r.ok, r.attempts], [true, 3]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("fails on a 500 that stays, after its retries", async () => {
+    const s = await server(json(500, { error: "boom" }));
+    try {
+      const r = await smokeCheck(s.url, "staging", { retries: 1, backoffMs: 10 });
+      assert.deepEqual([r.ok, r.status, r.attempts, r.reason], [false, 500, 2, `GET ${s.url} answered 500`]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("fails within its timeout when the server does not answer", async () => {
+    const s = await server(() => undefined);
+    try {
+      const t0 = Date.now();
+      const r = await smokeCheck(s.url, "staging", { timeoutMs: 300 });
+      assert.equal(r.ok, false);
+      assert.equal(r.reason, `GET ${s.url}: no answer within 300 ms`);
+      assert.ok(Date.now() - t0 < 3000);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("refuses a redirect to another host instead of following it", async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(302, { location: "https://mina.app/api/version" });
+      res.end();
+    });
+    try {
+      const r = await smokeCheck(s.url, "staging");
+      assert.equal(r.ok, false);
+      assert.equal(r.reason, `GET ${s.url} answered 302, a redirect to mina.app: the version endpoint must answer itself`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("fails on a body that is not JSON or has no environment", async () => {
+    const s = await server((req, res) => (req.url === "/api/version" ? (res.writeHead(200), res.end("<html>")) : json(200, { version: 1 })(req, res)));
+    try {
+      assert.equal((await smokeCheck(s.url, "staging")).reason, `GET ${s.url} answered 200 but not JSON`);
+      const other = s.url.replace("/api/version", "/other");
+      assert.equal((await smokeCheck(other, "staging")).reason, `GET ${other} answered 200 with no "environment"`);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("swap decision", () => {
+  const ok: CheckResult[] = [
+    { item: "ENVIRONMENT matches the stack", ok: true, reason: "ENVIRONMENT=staging-green" },
+    { item: "redis: environment marker", ok: true, reason: "says staging-green" },
+  ];
+  const smokeOk = { ok: true, reason: "GET https://green.staging.mina.app/api/version answered 200", attempts: 1 };
+  const input = (over: Partial<SwapInput> = {}): SwapInput => ({ front: "staging", current: "blue", to: "green", currentCanary: 0, checklist: ok, smoke: smokeOk, ...over });
+
+  it("flips the live colour through a config change and pulumi up when the colour proved itself", () => {
+    const d = decideSwap(input());
+    assert.equal(d.ok, true);
+    assert.deepEqual(d.commands, [
+      ["config", "set", "mina:liveColour", "green", "--stack", "staging"],
+      ["up", "--stack", "staging", "--yes"],
+    ]);
+    assert.match(d.reasons[0], /staging sends 100% of traffic to green \(was: blue live, 0% canary\); roll back with --to blue$/);
+  });
+
+  it("refuses when any checklist item failed, naming it", () => {
+    const d = decideSwap(input({ checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }));
+    assert.equal(d.ok, false);
+    assert.deepEqual(d.reasons, ["staging-green: ✗ postgres: connect: cannot connect"]);
+    assert.deepEqual(d.commands, []);
+  });
+
+  it("refuses when the smoke check failed or verify did not run", () => {
+    assert.deepEqual(decideSwap(input({ smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } })).reasons, ["staging-green: smoke check failed: GET x answered 500"]);
+    assert.deepEqual(decideSwap(input({ checklist: [] })).reasons, ["staging-green: no checklist result: verify did not run"]);
+  });
+
+  it("sets a canary share, and does nothing when the colour is already live with that share", () => {
+    const canary = decideSwap(input({ to: "blue", canary: 10 }));
+    assert.deepEqual(canary.commands, [
+      ["config", "set", "mina:canaryPercent", "10", "--stack", "staging"],
+      ["up", "--stack", "staging", "--yes"],
+    ]);
+    assert.match(canary.reasons[0], /90% of traffic to blue and 10% to green/);
+    const same = decideSwap(input({ to: "blue" }));
+    assert.deepEqual([same.ok, same.commands], [true, []]);
+    assert.equal(decideSwap(input({ canary: 60 })).ok, false);
+  });
+});
+
+describe("the front's weighted records", () => {
+  const front: Front = {
+    live: "green",
+    canaryPercent: 10,
+    colours: { blue: { stack: "staging-blue", host: "blue.staging.mina.app" }, green: { stack: "staging-green", host: "green.staging.mina.app" } },
+  };
+
+  it("alias the share domain to each colour's record in the same zone, weighted live 90 / other 10", () => {
+    const records = frontRecordArgs({ shareDomain: "staging.mina.app", zoneId: "Z0STAGING", front });
+    assert.deepEqual(
+      records.map((r) => [r.colour, r.args.name, r.args.type, r.args.setIdentifier, r.args.weightedRoutingPolicies[0].weight, r.args.aliases[0].name, r.args.aliases[0].zoneId]),
+      [
+        ["blue", "staging.mina.app", "A", "blue", 10, "blue.staging.mina.app", "Z0STAGING"],
+        ["green", "staging.mina.app", "A", "green", 90, "green.staging.mina.app", "Z0STAGING"],
+      ],
+    );
+  });
+});
