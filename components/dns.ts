@@ -22,7 +22,7 @@ export function shareRecordArgs(args: Pick<DnsArgs, "shareDomain" | "zoneId" | "
     zoneId: args.zoneId,
     name: args.shareDomain,
     type: IPV4.test(args.appHost) ? "A" : "CNAME",
-    ttl: 300,
+    ttl: 60,
     records: [args.appHost],
     allowOverwrite: false,
   };
