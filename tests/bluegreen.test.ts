@@ -187,3 +187,47 @@ describe("the front's weighted records", () => {
     );
   });
 });
+
+describe("a blue/green front in config", () => {
+  const { validateStack } = require("../config/validate") as typeof import("../config/validate");
+  const { ConfigErrors } = require("../config/raw") as typeof import("../config/raw");
+  const { productionRaw, stagingRaw } = require("./helpers") as typeof import("./helpers");
+  const colour = (c: "blue" | "green", over: Record<string, unknown> = {}) =>
+    stagingRaw({ "mina:shareDomain": `${c}.staging.mina.app`, "mina:dnsZoneName": "staging.mina.app", "mina:dnsZoneId": "Z0STAGINGZONE", "mina:appHost": c === "blue" ? "203.0.113.21" : "203.0.113.22", ...over }, `staging-${c}`);
+  const front = (over: Record<string, unknown> = {}) => stagingRaw({ "mina:liveColour": "blue", "mina:appHost": undefined, ...over });
+  const errorsOf = (raw: ReturnType<typeof stagingRaw>, siblings = [raw, colour("blue"), colour("green"), productionRaw()]) => {
+    try {
+      return { config: validateStack(raw, { siblings, requireSecrets: true }).config, errors: [] as string[] };
+    } catch (e) {
+      if (!(e instanceof ConfigErrors)) throw e;
+      return { config: undefined, errors: e.errors.map((x) => x.message) };
+    }
+  };
+
+  it("validates the front and both colours, which share the non-production tier's account and zone", () => {
+    const { config, errors } = errorsOf(front({ "mina:canaryPercent": 10 }));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config!.dns.front, {
+      live: "blue",
+      canaryPercent: 10,
+      colours: { blue: { stack: "staging-blue", host: "blue.staging.mina.app" }, green: { stack: "staging-green", host: "green.staging.mina.app" } },
+    });
+    for (const c of ["blue", "green"] as const) assert.deepEqual(errorsOf(colour(c)).errors, [], c);
+  });
+
+  it("refuses a front in the production tier, without its colours, or with colours elsewhere", () => {
+    const prod = errorsOf(productionRaw({ "mina:liveColour": "green", "mina:appHost": undefined }), [productionRaw(), stagingRaw()]);
+    assert.ok(prod.errors.some((l) => /^Pulumi\.production\.yaml: mina:liveColour: is refused in production/.test(l)), prod.errors.join("\n"));
+    const lonely = errorsOf(front(), [front(), productionRaw()]);
+    assert.ok(lonely.errors.includes("Pulumi.staging.yaml: mina:liveColour: needs the blue colour's stack file Pulumi.staging-blue.yaml"), lonely.errors.join("\n"));
+    const elsewhere = errorsOf(front(), [front(), colour("blue", { "mina:shareDomain": "blue.staging.mina.app", "mina:dnsZoneId": "Z0OTHERZONE" }), colour("green", { "mina:appHost": "app.example.net", "mina:shareDomain": "green.staging.mina.app" }), productionRaw()]);
+    assert.ok(elsewhere.errors.some((l) => l.includes("Pulumi.staging-blue.yaml must use this front's hosted zone")), elsewhere.errors.join("\n"));
+    assert.ok(elsewhere.errors.some((l) => l.includes("Pulumi.staging-green.yaml must point its host at an IPv4 address")), elsewhere.errors.join("\n"));
+  });
+
+  it("refuses an app host on the front, a canary above 50, and a canary without a front", () => {
+    assert.ok(errorsOf(front({ "mina:appHost": "203.0.113.20" })).errors.includes("Pulumi.staging.yaml: mina:appHost: is set on a blue/green front, whose share domain points at the live colour; remove it"));
+    assert.ok(errorsOf(front({ "mina:canaryPercent": 60 })).errors.includes("Pulumi.staging.yaml: mina:canaryPercent: is 60; at most 50 (above that, swap instead)"));
+    assert.ok(errorsOf(stagingRaw({ "mina:canaryPercent": 5 })).errors.includes("Pulumi.staging.yaml: mina:canaryPercent: is set without mina:liveColour: only a blue/green front splits traffic"));
+  });
+});
