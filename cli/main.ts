@@ -9,6 +9,7 @@ import type { Main } from "./lib/run";
 export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
   plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
   env: { load: () => require("./env").main, what: "write a stack's env output to .env.<stack>.local" },
+  "env:new": { load: () => require("./env-new").main, what: "write a new environment's stack file from a committed template" },
   verify: { load: () => require("./verify").main, what: "check an env file against the safety checklist (--live: against the servers)" },
   audit: { load: () => require("./audit").main, what: "fail when two environments share an isolation-critical value" },
   demo: { load: () => require("./demo").main, what: "try env, verify and audit offline on fake outputs" },

@@ -92,7 +92,8 @@ export class Bucket extends pulumi.ComponentResource {
     const bucketName = names.bucket;
     const bucket = new aws.s3.Bucket(`${name}-bucket`, {
       bucket: bucketName,
-      forceDestroy: false,
+      // Decided in protectionFor: only a review environment's bucket is emptied on destroy.
+      forceDestroy: protection.forceDestroy,
       tags: { ...names.tags },
     }, { ...child, protect: protection.protect });
     const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {

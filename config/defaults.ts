@@ -2,8 +2,11 @@
  * Per-profile defaults. A stack's profile is `production` for the `production`
  * stack and `staging` for every other one unless `mina:profile` says otherwise,
  * so a third stack file (`Pulumi.staging-blue.yaml`) needs no code change.
+ * `review` is for throwaway environments, one per pull request (`env:new`): it is
+ * only ever chosen explicitly.
  */
-export type Profile = "production" | "staging";
+export const PROFILES = ["production", "staging", "review"] as const;
+export type Profile = (typeof PROFILES)[number];
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -54,10 +57,21 @@ const STAGING: ProfileDefaults = {
   featureFlags: { beta_features: true, debug_toolbar: false },
 };
 
+/**
+ * A review environment lives as long as its pull request: staging's settings, audio
+ * kept a week, one day of backups (the shortest RDS keeps while still taking any).
+ * Its protections (none, and a bucket `pulumi destroy` empties) are in `protectionFor`.
+ */
+const REVIEW: ProfileDefaults = {
+  ...STAGING,
+  dbBackupRetentionDays: 1,
+  bucketExpireDays: 7,
+};
+
 export function profileFor(environment: string, explicit?: Profile): Profile {
   return explicit ?? (environment === "production" ? "production" : "staging");
 }
 
 export function defaultsFor(profile: Profile): ProfileDefaults {
-  return profile === "production" ? PRODUCTION : STAGING;
+  return profile === "production" ? PRODUCTION : profile === "review" ? REVIEW : STAGING;
 }

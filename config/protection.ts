@@ -126,10 +126,25 @@ export interface Protection {
   readonly finalSnapshot: boolean;
   /** Keep every object version (S3). */
   readonly versioning: boolean;
+  /**
+   * Let `pulumi destroy` delete the bucket with the objects in it (S3 `forceDestroy`).
+   * Only a review environment's: elsewhere a bucket that still holds audio is not deleted.
+   */
+  readonly forceDestroy: boolean;
 }
 
-/** Production's stateful resources are protected in every way; other profiles stay cheap to tear down. */
+/**
+ * Production's stateful resources are protected in every way; other profiles stay
+ * cheap to tear down. A review environment is thrown away with its pull request, so
+ * its bucket is emptied on destroy; no other profile's ever is.
+ */
 export function protectionFor(profile: Profile): Protection {
   const production = profile === "production";
-  return { protect: production, deletionProtection: production, finalSnapshot: production, versioning: production };
+  return {
+    protect: production,
+    deletionProtection: production,
+    finalSnapshot: production,
+    versioning: production,
+    forceDestroy: profile === "review",
+  };
 }

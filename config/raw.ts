@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError, ConfigErrors } from "./errors";
-import { PROJECT } from "./naming";
+import { ENVIRONMENT_PATTERN, PROJECT } from "./naming";
 import { readProject } from "./project";
 
 /**
@@ -69,21 +69,53 @@ export { ConfigError, ConfigErrors };
 /** The top-level fields of a stack file (Pulumi's stack settings file reference). */
 export const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"] as const;
 
-const STACK_FILE = /^Pulumi\.(.+)\.ya?ml$/;
+/** Anything Pulumi could read as a stack file: `Pulumi.<anything>.yaml`. */
+const PULUMI_YAML = /^Pulumi\.(.+)\.ya?ml$/;
+
+/** A committed template (`Pulumi.review.template.yaml`, read by `env:new`): never a stack file. */
+export const TEMPLATE_FILE = /^Pulumi\.([a-z][a-z0-9-]*)\.template\.ya?ml$/;
+
+/**
+ * The stack a file name holds: `Pulumi.<stack>.yaml` where `<stack>` can name an
+ * environment (`ENVIRONMENT_PATTERN`); undefined for any other file, a template
+ * (`Pulumi.review.template.yaml` is not a stack named `review.template`) included.
+ */
+export function stackOfFileName(name: string): string | undefined {
+  const stack = PULUMI_YAML.exec(name)?.[1];
+  return stack !== undefined && ENVIRONMENT_PATTERN.test(stack) ? stack : undefined;
+}
 
 /** Qualifies `foo` as `mina:foo`, as Pulumi does for keys without a namespace. */
 export function qualify(key: string): string {
   return key.includes(":") ? key : `${PROJECT}:${key}`;
 }
 
-/** Lists the stacks of a project from its `Pulumi.<stack>.yaml` files (in `stackConfigDir` when set), sorted. */
+/**
+ * Lists the stacks of a project from its `Pulumi.<stack>.yaml` files (in `stackConfigDir`
+ * when set), sorted. Only names that can name an environment are stacks (`stackOfFileName`);
+ * the other `Pulumi.*.yaml` files are in `misnamedStackFiles`.
+ */
 export function listStackFiles(dir: string): { stack: string; file: string }[] {
   const stackDir = readProject(dir).stackDir;
   return fs
     .readdirSync(stackDir)
-    .map((f) => ({ f, m: STACK_FILE.exec(f) }))
-    .filter((x) => x.m !== null)
-    .map((x) => ({ stack: x.m![1], file: path.join(stackDir, x.f) }))
+    .map((f) => ({ f, stack: stackOfFileName(f) }))
+    .filter((x): x is { f: string; stack: string } => x.stack !== undefined)
+    .map((x) => ({ stack: x.stack, file: path.join(stackDir, x.f) }))
+    .sort((a, b) => a.stack.localeCompare(b.stack));
+}
+
+/**
+ * Files named like a stack file whose name cannot name an environment (`Pulumi.Staging.yaml`,
+ * `Pulumi.pr_1.yaml`), templates aside. No stack of this program can use them (its
+ * validation refuses such a stack name), and the plan names each one rather than skip it.
+ */
+export function misnamedStackFiles(dir: string): { stack: string; file: string }[] {
+  const stackDir = readProject(dir).stackDir;
+  return fs
+    .readdirSync(stackDir)
+    .filter((f) => PULUMI_YAML.test(f) && stackOfFileName(f) === undefined && !TEMPLATE_FILE.test(f))
+    .map((f) => ({ stack: PULUMI_YAML.exec(f)![1], file: path.join(stackDir, f) }))
     .sort((a, b) => a.stack.localeCompare(b.stack));
 }
 

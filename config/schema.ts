@@ -4,7 +4,7 @@
  * resource is declared; components never read config themselves.
  */
 import { z } from "zod";
-import { LOG_LEVELS, Profile } from "./defaults";
+import { LOG_LEVELS, Profile, PROFILES } from "./defaults";
 import { SecureValue } from "./raw";
 
 export type KeyKind = "string" | "int" | "bool" | "list" | "enum" | "flags" | "secret";
@@ -40,10 +40,10 @@ export const KEYS = {
   },
   "mina:profile": {
     kind: "enum",
-    values: ["production", "staging"],
+    values: PROFILES,
     required: "optional",
     default: "`production` for the production stack, else `staging`",
-    description: "Which defaults and protections apply.",
+    description: "Which defaults and protections apply; `review` (throwaway, one per pull request) only when set.",
   },
   "mina:databaseMode": {
     kind: "enum",
@@ -94,7 +94,7 @@ export const KEYS = {
   "mina:bucketExpireDays": {
     kind: "int",
     required: "optional",
-    default: "none / 30",
+    default: "none / 30 (review: 7)",
     description: "Days after which audio objects expire; refused in production.",
   },
   "mina:shareDomain": { kind: "string", required: "always", description: "The environment's own share domain, e.g. mina.app or staging.mina.app." },

@@ -9,6 +9,7 @@ import { deriveNames, Names } from "./naming";
 import type { Protection } from "./protection";
 import { normalizeHost, normalizeSlackChannel, normalizeZoneId } from "./checks";
 import type { ProjectFile } from "./project";
+import { checkReviewProfile } from "./review";
 import { ConfigErrors, RawStackConfig } from "./raw";
 import {
   assemble,
@@ -168,6 +169,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   const parsed = parseKnownKeys(ctx);
   checkRequiredKeys(parsed);
   checkEnvironmentName(parsed);
+  checkReviewProfile(parsed);
   const names = deriveNamesAndOverrides(parsed);
   checkForeignValues(parsed);
   checkSharedValues(parsed);

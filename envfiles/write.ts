@@ -8,6 +8,7 @@ import {
   closeSync,
   fchmodSync,
   fsyncSync,
+  linkSync,
   openSync,
   renameSync,
   statSync,
@@ -24,8 +25,11 @@ export type Content = string | Uint8Array | (() => string | Uint8Array);
  * temporary file in the same directory, created with mode 0600 (`wx`: never an existing
  * file), is synced to disk and then renamed over `path`. The result has `mode`.
  * On any error the temporary file is removed and `path` keeps its previous content.
+ * With `exclusive`, the temporary file is linked to `path` instead of renamed over it,
+ * which fails with `EEXIST` when `path` exists: a file made between a check and the
+ * write is never replaced.
  */
-export function writeFileAtomic(path: string, content: Content, mode = 0o600): void {
+export function writeFileAtomic(path: string, content: Content, mode = 0o600, opts: { readonly exclusive?: boolean } = {}): void {
   const target = resolve(path);
   const name = basename(target);
   const temp = join(dirname(target), `${name.startsWith(".") ? "" : "."}${name}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
@@ -39,7 +43,15 @@ export function writeFileAtomic(path: string, content: Content, mode = 0o600): v
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    renameSync(temp, target);
+    if (opts.exclusive) {
+      linkSync(temp, target);
+      created = false;
+      try {
+        unlinkSync(temp);
+      } catch {
+        // the target is written; only a stray temporary name is left
+      }
+    } else renameSync(temp, target);
   } catch (error) {
     if (fd !== undefined) {
       try {

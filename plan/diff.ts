@@ -9,7 +9,7 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listStackFiles } from "../config";
+import { listStackFiles, stackOfFileName } from "../config";
 import { ApprovalKind, approvalKindOf, CREDENTIAL_TYPES } from "../config/protection";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
 import { md, oneLine } from "../lib/markdown";
@@ -517,7 +517,7 @@ function stacksAtCommit(top: string, rel: string, commit: string): string[] {
   const prefix = rel === "" ? "" : `${rel.split(path.sep).join("/")}/`;
   return git(top, ["ls-tree", "--name-only", commit, prefix === "" ? "." : prefix])
     .split("\n")
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f.slice(prefix.length))?.[1])
+    .map((f) => stackOfFileName(f.slice(prefix.length)))
     .filter((s): s is string => s !== undefined)
     .sort();
 }

@@ -4,8 +4,10 @@
  * isolation across all stacks. Nothing here talks to a cloud or to the Pulumi CLI.
  */
 import { createHash, scryptSync } from "crypto";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigErrors, listStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../config";
+import { ConfigErrors, listStackFiles, misnamedStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../config";
+import { checkStackName } from "../config/steps";
 import { KEYS } from "../config/schema";
 import { STATEFUL_TYPES } from "../config/protection";
 import type { StackConfig } from "../config/validate";
@@ -248,6 +250,17 @@ export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<
   return { ok: conflicts.length === 0, conflicts };
 }
 
+/** Why a misnamed stack file is not a stack: validation's own line, and where a template goes. */
+function misnamedProblem(stack: string, file: string): string {
+  try {
+    checkStackName({ stack, file, values: {} });
+  } catch (e) {
+    if (e instanceof ConfigErrors) return `${e.errors[0].message} (a template is named Pulumi.<tier>.template.yaml)`;
+    throw e;
+  }
+  return `${file}: not a stack file`;
+}
+
 /** Plans the given stacks (default: every stack file) and audits isolation across all of them. */
 export async function planAll(dir: string, only?: readonly string[], check?: ResourceChecker): Promise<Plan> {
   const siblings = readStacksLeniently(dir);
@@ -265,6 +278,12 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
       continue;
     }
     stacks.push(await planStack(dir, stack, siblings.stacks, check));
+  }
+  // A file named like a stack file that no environment can use fails the plan, named (not skipped).
+  if (!only || only.length === 0) {
+    for (const { stack, file } of misnamedStackFiles(dir)) {
+      stacks.push({ stack, file: path.basename(file), ok: false, errors: [misnamedProblem(stack, path.basename(file))], resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] });
+    }
   }
   const audit = auditPlans(stacks, new Map(siblings.stacks.map((s) => [s.stack, s.values as Record<string, unknown>])));
   const shown = only && only.length > 0 ? stacks.filter((s) => only.includes(s.stack)) : stacks;

@@ -20,6 +20,7 @@ export interface CliResult {
 const COMMANDS: Record<string, () => Main> = {
   plan: () => require("../cli/plan").main,
   env: () => require("../cli/env").main,
+  "env:new": () => require("../cli/env-new").main,
   verify: () => require("../cli/verify").main,
   audit: () => require("../cli/audit").main,
   gate: () => require("../cli/gate").main,
