@@ -175,7 +175,7 @@ describe("isolation audit across stacks", () => {
 
   it("lets two non-production stacks share an account and a hosted zone, never a share domain (config/tiers.ts)", async () => {
     const shared = { "aws:allowedAccountIds": ["111111111111"], "mina:dnsZoneId": "Z0SHARED" };
-    const tierMates = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", shared], ["b", { ...shared, "mina:profile": "staging" }]]));
+    const tierMates = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map<string, Record<string, unknown>>([["a", shared], ["b", { ...shared, "mina:profile": "staging" }]]));
     assert.deepEqual(tierMates, { ok: true, conflicts: [] });
     const domain = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", { ...shared, "mina:shareDomain": "x.mina.app" }], ["b", { ...shared, "mina:shareDomain": "x.mina.app" }]]));
     assert.deepEqual(domain.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`), ["share domain=x.mina.app:a+b"]);

@@ -11,13 +11,14 @@
  *
  * Tiers (config/tiers.ts): the audit cannot see config, so each source may carry
  * what its environment may share, read from its stack file. Two environments of
- * the non-production tier may hold the same OPENAI_API_KEY, SENDGRID_API_KEY,
- * SENTRY_DSN project or SLACK_WEBHOOK_URL when both stack files list the key in
+ * the non-production tier may hold the same database server (each with its own
+ * database and role), and the same OPENAI_API_KEY, SENDGRID_API_KEY, SENTRY_DSN
+ * project or SLACK_WEBHOOK_URL when both stack files list the key in
  * `mina:shareWithinTier`, in that variable only; such values are reported apart,
  * not as failures. Everything else, and anything a production environment or one
  * without a known stack file holds in common with another, fails.
  */
-import { MARKABLE_VARIABLES, mayShareKey, type Sharing } from "../config/tiers";
+import { MARKABLE_VARIABLES, mayShareKey, type Sharing, tierMates } from "../config/tiers";
 import { normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
 
@@ -91,6 +92,7 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
   if (env.DATABASE_URL) {
     const db = tryParse(parsePostgresUrl, env.DATABASE_URL, "DATABASE_URL");
     if (db.ok) {
+      add("DATABASE_URL", db.url.hostPort, "DATABASE_URL server");
       add("DATABASE_URL", `${db.url.hostPort}/${db.url.database}`, "DATABASE_URL server+database");
       add("DATABASE_URL", `${db.url.user}@${db.url.hostPort}`, "DATABASE_URL role");
       add("DATABASE_URL", db.url.password, "secret", "DATABASE_URL password");
@@ -128,6 +130,9 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
   return { facets, problems };
 }
 
+/** Facets the non-production tier shares without marking: a database server (config/tiers.ts, mina:dbServerHost). */
+const TIER_SHARED_FACETS = ["DATABASE_URL server"];
+
 /** The config key behind a facet label a non-production environment may mark shareable, if any. */
 function markableKeyOf(label: string): string | undefined {
   return MARKABLE_VARIABLES[label.replace(/ project$/, "")];
@@ -150,10 +155,17 @@ export function auditEnvs(sources: readonly EnvSource[]): AuditResult {
       e.environments.add(s.environment);
     }
   }
-  /** A value in one markable variable only, that every environment holding it marks, all of the non-production tier. */
+  /**
+   * Environments all of the non-production tier, and a value of one facet only: one the tier shares,
+   * or one markable variable that every environment holding it marks.
+   */
   const allowed = (labels: ReadonlySet<string>, environments: readonly string[]) => {
-    const key = labels.size === 1 ? markableKeyOf([...labels][0]) : undefined;
-    return key !== undefined && environments.every((env) => mayShareKey(key, sharing.get(env), sharing.get(environments[0])));
+    if (labels.size !== 1) return false;
+    const [label] = labels;
+    const first = sharing.get(environments[0]);
+    if (TIER_SHARED_FACETS.includes(label)) return environments.every((env) => tierMates(sharing.get(env), first));
+    const key = markableKeyOf(label);
+    return key !== undefined && environments.every((env) => mayShareKey(key, sharing.get(env), first));
   };
   const all = [...index.values()]
     .filter((e) => e.environments.size > 1)
