@@ -52,7 +52,9 @@ export const main = command<{ stack?: string; against?: string; live?: boolean; 
     const dir = projectDir(io, o.dir);
     if (stack !== LOCAL_ENVIRONMENT) requireStacks(io, dir, [stack]);
     const expected = expectationsFor(dir, stack);
-    const against = o.against ? { file: o.against, env: readEnvFile(path.resolve(io.cwd, o.against), o.against) } : undefined;
+    const againstEnv = o.against ? readEnvFile(path.resolve(io.cwd, o.against), o.against) : undefined;
+    // Its environment as audit names it: what the two may share depends on both stack files.
+    const against = o.against && againstEnv ? { file: o.against, env: againstEnv, environment: againstEnv.ENVIRONMENT || stackFromFileName(o.against) } : undefined;
     const results = offlineChecklist({ file, env, expected, against });
     if (o.live) {
       progress(io, o.json === true)(`connecting to PostgreSQL and Redis with ${shown}'s own credentials (at most ${timeoutMs} ms each)…`);

@@ -10,6 +10,7 @@ import { IdentityIndex, describeForeign } from "./isolation";
 import type { ProjectFile } from "./project";
 import { RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
 import { KEYS } from "./schema";
+import { mayShareKey, SHARE_WITHIN_TIER, Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "./tiers";
 
 export type Problem = readonly [key: string | undefined, detail: string];
 
@@ -243,13 +244,14 @@ export function unreadableSiblingProblems(raw: RawStackConfig, siblings: readonl
     .map((s) => [undefined, `cannot be checked against ${s.file}, which cannot be read (${s.unreadable!.replace(/^[^:]+: /, "")}); fix or remove that file first`] as const);
 }
 
-// ---------------------------------------------------------------- sharing with production
+// ---------------------------------------------------------------- values two environments hold
 
 /**
- * Settings two environments may hold the same value for: sizes, versions, levels,
- * limits, regions. Every other supplied value (accounts, hosts, emails, zones,
- * networks, channels...) is one environment's own. A short list, reviewed: a new
- * key is not shareable until it is added here.
+ * Settings any two environments may hold the same value for, production included:
+ * sizes, versions, levels, limits, regions. Every other supplied value (accounts,
+ * hosts, emails, zones, networks, channels...) is one environment's own, except
+ * what the non-production tier shares (config/tiers.ts). A short list, reviewed:
+ * a new key is not shareable until it is added here.
  */
 export const SHAREABLE_KEYS: readonly string[] = [
   "aws:region",
@@ -289,32 +291,44 @@ function comparable(key: string, v: unknown): string[] {
 }
 
 /**
- * A production environment shares no supplied value with any other environment,
- * and no other environment shares one with a production environment. Secrets are
- * compared by ciphertext in `stackFileProblems` (their plaintext is known only
- * for the stack being deployed); `audit` and `verify --against` compare the values.
+ * Values another stack file holds too. A production environment shares no supplied
+ * value with any other environment, and no other environment shares one with it.
+ * Two environments of the non-production tier may hold the same account, hosted
+ * zone and database server, and the keys both list in `mina:shareWithinTier`
+ * (config/tiers.ts); nothing else. Secrets are compared by ciphertext in
+ * `stackFileProblems` (their plaintext is known only for the stack being deployed);
+ * `audit` and `verify --against` compare the values.
  */
 export function sharedValueProblems(raw: RawStackConfig, siblings: readonly RawStackConfig[]): Problem[] {
   const out: Problem[] = [];
-  const ownTier = profileOfRaw(raw);
+  const mine = sharingOfRaw(raw);
   const inherited = new Set(raw.inherited ?? []);
   for (const other of siblings) {
     if (other.stack === raw.stack || other.unreadable) continue;
-    if (ownTier !== "production" && profileOfRaw(other) !== "production") continue;
+    const theirs = sharingOfRaw(other);
     const otherInherited = new Set(other.inherited ?? []);
     for (const [key, v] of Object.entries(raw.values)) {
-      if (SHAREABLE_KEYS.includes(key) || inherited.has(key) || v instanceof SecureValue) continue;
-      const theirs = other.values[key];
-      if (theirs === undefined || otherInherited.has(key)) continue;
-      const mine = new Set(comparable(key, v));
-      const both = comparable(key, theirs).filter((x) => mine.has(x));
-      if (both.length > 0) {
-        const who = ownTier === "production" ? "production" : `${other.stack}, a production environment,`;
-        out.push([key, `holds ${JSON.stringify(both[0])}, as ${other.file} does: ${who} shares no supplied value with another environment`]);
-      }
+      if (SHAREABLE_KEYS.includes(key) || key === SHARE_WITHIN_TIER || inherited.has(key) || v instanceof SecureValue) continue;
+      if (mayShareKey(key, mine, theirs)) continue;
+      const theirValue = other.values[key];
+      if (theirValue === undefined || otherInherited.has(key)) continue;
+      const own = new Set(comparable(key, v));
+      const both = comparable(key, theirValue).filter((x) => own.has(x));
+      if (both.length > 0) out.push([key, `holds ${JSON.stringify(both[0])}, as ${other.file} does: ${whyNotShared(key, raw, mine, other, theirs)}`]);
     }
   }
   return out;
+}
+
+/** Why two environments may not hold the same value of `key`, in words. */
+function whyNotShared(key: string, raw: RawStackConfig, mine: Sharing, other: RawStackConfig, theirs: Sharing): string {
+  if (mine.tier === "production") return "production shares no supplied value with another environment";
+  if (theirs.tier === "production") return `${other.stack}, a production environment, shares no supplied value with another environment`;
+  if (TIER_MARKABLE_KEYS.includes(key)) {
+    const unmarked = [[raw, mine] as const, [other, theirs] as const].filter(([, s]) => !s.marked.includes(key)).map(([r]) => r.file);
+    return `non-production environments share ${key} only when both stack files list it in ${SHARE_WITHIN_TIER} (${unmarked.join(" and ")} ${unmarked.length > 1 ? "do" : "does"} not)`;
+  }
+  return `non-production environments share only an AWS account, a hosted zone, a database server and the keys both list in ${SHARE_WITHIN_TIER}`;
 }
 
 // ---------------------------------------------------------------- the project file

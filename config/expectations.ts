@@ -1,13 +1,15 @@
 /**
  * What one environment's values must be, from the project's stack files: its
  * database, bucket, channel and share domain, the other environments' databases,
- * and the identity index that tells another environment's identifiers apart.
- * Env export and verify both check values against it.
+ * the identity index that tells another environment's identifiers apart, and
+ * what each environment may share (config/tiers.ts). Env export, verify and
+ * audit check values against it.
  */
 import { ConfigErrors, readStacksLeniently } from "./index";
 import type { IdentityIndex } from "./isolation";
 import { deriveNames } from "./naming";
 import type { RawStackConfig } from "./raw";
+import { type Sharing, sharingOfRaw } from "./tiers";
 import { identityIndexFor, validateStack } from "./validate";
 
 /** What this environment's values must be, from its stack file when there is one. */
@@ -24,6 +26,13 @@ export interface Expected {
   readonly index: IdentityIndex;
   /** Stack files that cannot be read: their identifiers are unknown, so the checks cannot be complete. */
   readonly unreadable?: readonly string[];
+  /** What each environment with a readable stack file may share; an environment not in it shares nothing. */
+  readonly sharing: ReadonlyMap<string, Sharing>;
+}
+
+/** What each environment with a readable stack file may share (its tier and the keys it marks); the others share nothing. */
+export function sharingByEnvironment(stacks: readonly RawStackConfig[]): Map<string, Sharing> {
+  return new Map(stacks.filter((s) => !s.unreadable).map((s) => [s.stack, sharingOfRaw(s)]));
 }
 
 /** Builds expectations for `stack` from the project's stack files (falls back to derived names). */
@@ -52,5 +61,6 @@ export function expectationsFor(dir: string, stack: string, stacks: RawStackConf
     otherDatabases: others.map((o) => deriveNames(o).databaseName),
     index,
     unreadable: stacks.filter((s) => s.unreadable).map((s) => s.unreadable!),
+    sharing: sharingByEnvironment(stacks),
   };
 }

@@ -8,7 +8,13 @@
  * longest identifier that matches on word boundaries wins. So `staging.mina.app`
  * belongs to staging even though it ends in production's `mina.app`, and
  * `mina-audio-staging-blue` belongs to `staging-blue`, not to `staging`.
+ *
+ * Each identity may carry its environment's tier (config/tiers.ts): an identifier
+ * of a kind the non-production tier shares (an account id, a hosted zone) is not
+ * foreign between two environments of that tier. An identity without a tier
+ * shares nothing.
  */
+import { mayShareKind, type Tier } from "./tiers";
 
 /** Environments every stack knows about, even before their stack files exist. */
 export const BUILTIN_ENVIRONMENTS = ["staging", "production"] as const;
@@ -33,6 +39,8 @@ export interface Identifier {
 export interface EnvironmentIdentity {
   readonly environment: string;
   readonly identifiers: readonly Identifier[];
+  /** The environment's tier; without one it shares nothing (deny by default). */
+  readonly tier?: Tier;
 }
 
 export interface ForeignMatch {
@@ -43,12 +51,12 @@ export interface ForeignMatch {
   readonly identifier: string;
 }
 
-/** Builds an identity: the name, its aliases, then the given identifiers. */
-export function identity(environment: string, identifiers: Iterable<Identifier> = []): EnvironmentIdentity {
+/** Builds an identity: the name, its aliases, then the given identifiers; and the tier, when known. */
+export function identity(environment: string, identifiers: Iterable<Identifier> = [], tier?: Tier): EnvironmentIdentity {
   const ids: Identifier[] = [{ kind: "environment name", value: environment }];
   for (const alias of ALIASES[environment] ?? []) ids.push({ kind: "environment name", value: alias });
   for (const id of identifiers) if (id.value.trim() !== "") ids.push(id);
-  return { environment, identifiers: ids };
+  return tier === undefined ? { environment, identifiers: ids } : { environment, identifiers: ids, tier };
 }
 
 /**
@@ -72,10 +80,13 @@ interface Entry {
 /** An index of many identities, built once and scanned many times. */
 export class IdentityIndex {
   private readonly byFirstChar = new Map<string, Entry[]>();
+  /** Each environment's tier; an environment given two tiers keeps the stricter. */
+  private readonly tiers = new Map<string, Tier>();
 
   constructor(identities: Iterable<EnvironmentIdentity>) {
     const entries = new Map<string, Entry>();
     for (const ident of identities) {
+      if (ident.tier !== undefined && this.tiers.get(ident.environment) !== "production") this.tiers.set(ident.environment, ident.tier);
       for (const id of ident.identifiers) {
         const value = id.value.toLowerCase();
         let e = entries.get(value);
@@ -113,10 +124,17 @@ export class IdentityIndex {
   /**
    * Returns the identifiers of environments other than `own` that `value` carries.
    * An identifier owned by `own` as well as by another environment is still reported:
-   * two environments sharing an account id or a domain is exactly what must fail.
+   * two environments sharing an account id or a domain is exactly what must fail,
+   * unless both are of the non-production tier and the kind is one that tier shares.
    */
   findForeign(value: string, own: string): ForeignMatch[] {
-    return this.scan(value).filter((m) => m.environment !== own);
+    const ownTier = this.tiers.get(own);
+    return this.scan(value).filter((m) => m.environment !== own && !mayShareKind(m.kind, ownTier, this.tiers.get(m.environment)));
+  }
+
+  /** The tier an environment was given, if any. */
+  tierOf(environment: string): Tier | undefined {
+    return this.tiers.get(environment);
   }
 
   /** True when `value` names `environment` itself (its name on word boundaries, not inside a longer name). */

@@ -137,6 +137,12 @@ export const KEYS = {
     default: "beta_features: false / true, debug_toolbar: false",
     description: "Feature flags (name: true|false), merged over the profile's; each becomes FEATURE_<NAME>.",
   },
+  "mina:shareWithinTier": {
+    kind: "list",
+    required: "optional",
+    description:
+      "Supplied keys this non-production stack shares with the others that list them too: only upstash:email, upstash:apiKey, mina:openaiApiKey, mina:sentryDsn, mina:sendgridApiKey, mina:slackWebhookUrl, mina:appHost; refused in production.",
+  },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof KEYS;

@@ -20,6 +20,7 @@ import {
   whitespaceProblems,
 } from "./checks";
 import { percentDecoded } from "../lib/connectionUrl";
+import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
 import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
 import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
@@ -155,6 +156,25 @@ export function checkEnvironmentName(ctx: ParsedContext): void {
   }
 }
 
+/**
+ * Refuses `mina:shareWithinTier` in a production-tier stack (production shares nothing),
+ * and any entry that is not one of the supplied keys the non-production tier may share.
+ */
+export function checkShareWithinTier(ctx: ParsedContext): void {
+  if (ctx.raw.values[SHARE_WITHIN_TIER] === undefined || ctx.failedKeys.has(SHARE_WITHIN_TIER)) return;
+  if (tierOfRaw(ctx.raw) === "production") {
+    ctx.fail(SHARE_WITHIN_TIER, "is refused in a production environment: production shares nothing with any other environment");
+    return;
+  }
+  const entries = ctx.v[SHARE_WITHIN_TIER] ?? [];
+  entries.forEach((entry, i) => {
+    if (TIER_MARKABLE_KEYS.includes(entry)) return;
+    // An entry that is not even a key name might be a value pasted by mistake: it is not shown.
+    const what = /^[a-z]+:[A-Za-z0-9]+$/.test(entry) ? `"${entry}" cannot be shared within the non-production tier` : `entry ${i + 1} is not a config key name`;
+    ctx.fail(SHARE_WITHIN_TIER, `${what}: only ${TIER_MARKABLE_KEYS.join(", ")} can be`);
+  });
+}
+
 /** Refuses a bucket name override that does not carry this environment, and any derived name over its service's limit. */
 export function deriveNamesAndOverrides(ctx: ParsedContext): Names {
   const { environment, fail } = ctx;
@@ -175,12 +195,16 @@ export function deriveNamesAndOverrides(ctx: ParsedContext): Names {
  * inherited values are the project file's (checked there).
  */
 export function checkForeignValues(ctx: ParsedContext): void {
-  const notScanned = new Set(["mina:profile", ...(ctx.raw.inherited ?? [])]);
+  // The list of keys shared within the tier names keys, not environments.
+  const notScanned = new Set(["mina:profile", SHARE_WITHIN_TIER, ...(ctx.raw.inherited ?? [])]);
+  const zoneApexOfTierMate = tierMateZoneApexes(ctx);
   for (const [key, value] of Object.entries(ctx.raw.values)) {
     if (notScanned.has(key)) continue;
     const seen = new Set<string>();
     for (const s of stringsIn(value).flatMap((x) => [x, percentDecoded(x)])) {
       for (const m of ctx.index.findForeign(s, ctx.environment)) {
+        // The name of a hosted zone the tier shares is also the share domain of a tier-mate whose records sit at its apex.
+        if (key === "mina:dnsZoneName" && m.kind === "share domain" && zoneApexOfTierMate.get(normalizeHost(s)) === m.environment) continue;
         const line = describeForeign(m);
         if (!seen.has(line)) {
           seen.add(line);
@@ -191,7 +215,22 @@ export function checkForeignValues(ctx: ParsedContext): void {
   }
 }
 
-/** Refuses a value that is the same as a production environment's (in production, as any other's), where no problem named its key already. */
+/** The zone names of the tier-mates whose share domain is their zone's apex: zone name to environment. */
+function tierMateZoneApexes(ctx: ParsedContext): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const other of ctx.siblings) {
+    if (other.stack === ctx.environment || other.unreadable || !tierMates(ctx.index.tierOf(ctx.environment), ctx.index.tierOf(other.stack))) continue;
+    const share = other.values["mina:shareDomain"];
+    const zone = other.values["mina:dnsZoneName"] ?? share;
+    if (typeof share === "string" && typeof zone === "string" && normalizeHost(share) === normalizeHost(zone)) out.set(normalizeHost(zone), other.stack);
+  }
+  return out;
+}
+
+/**
+ * Refuses a value that is the same as another environment's, where no problem named its key already:
+ * production shares none, the non-production tier only what config/tiers.ts allows.
+ */
 export function checkSharedValues(ctx: ParsedContext): void {
   const reported = new Set(ctx.errors.map((e) => e.key));
   ctx.report(sharedValueProblems(ctx.raw, ctx.siblings).filter(([key]) => !reported.has(key)));

@@ -11,6 +11,7 @@ import { normalizeHost, normalizeSlackChannel, normalizeZoneId } from "./checks"
 import type { ProjectFile } from "./project";
 import { checkReviewProfile } from "./review";
 import { ConfigErrors, RawStackConfig } from "./raw";
+import { tierOfRaw } from "./tiers";
 import {
   assemble,
   bucketConfig,
@@ -20,6 +21,7 @@ import {
   checkProjectAndSiblings,
   checkRequiredKeys,
   checkSharedValues,
+  checkShareWithinTier,
   checkStackName,
   databaseConfig,
   deriveNamesAndOverrides,
@@ -121,7 +123,10 @@ export interface ValidatedStack {
   readonly missingSecrets: readonly string[];
 }
 
-/** Lists the identifiers an environment owns, from its raw stack file, leniently (for foreign checks). */
+/**
+ * Lists the identifiers an environment owns, from its raw stack file, leniently (for foreign checks),
+ * with its tier (config/tiers.ts); a stack file that cannot be read gets none, so it shares nothing.
+ */
 export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
   const v = raw.values;
   const str = (k: string) => (typeof v[k] === "string" ? [v[k] as string] : []);
@@ -146,7 +151,7 @@ export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
     ...str("mina:vpcId").map((value) => ({ kind: "VPC", value: value.trim() })),
     ...strs("mina:dbSubnetIds").map((value) => ({ kind: "subnet", value: value.trim() })),
   ];
-  return identity(raw.stack, ids);
+  return identity(raw.stack, ids, raw.unreadable ? undefined : tierOfRaw(raw));
 }
 
 /** Builds the index of this stack's identity and every other known environment's. */
@@ -170,6 +175,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   checkRequiredKeys(parsed);
   checkEnvironmentName(parsed);
   checkReviewProfile(parsed);
+  checkShareWithinTier(parsed);
   const names = deriveNamesAndOverrides(parsed);
   checkForeignValues(parsed);
   checkSharedValues(parsed);

@@ -12,6 +12,7 @@ import { KEYS } from "../config/schema";
 import { STATEFUL_TYPES } from "../config/protection";
 import type { StackConfig } from "../config/validate";
 import { isSecretVariable } from "../config/variables";
+import { tierMates, tierOfRaw } from "../config/tiers";
 import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
 
 export const PLAN_NOTE =
@@ -232,8 +233,16 @@ function isolationValues(p: StackPlan, raw: Record<string, unknown>): { kind: st
   return out;
 }
 
-/** Fails when any two stacks share a physical name, account id, domain, database, bucket or Redis database. */
+/** What stacks of the non-production tier may share (config/tiers.ts): an account and a hosted zone. */
+const TIER_SHARED_PLAN_KINDS = ["AWS account id", "hosted zone"];
+
+/**
+ * Fails when any two stacks share a physical name, account id, domain, database, bucket or Redis database;
+ * stacks of the non-production tier may share an account and a hosted zone (config/tiers.ts).
+ */
 export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<string, Record<string, unknown>>): Plan["audit"] {
+  const tier = (stack: string) => tierOfRaw({ stack, values: rawByStack.get(stack) ?? {} });
+  const allowed = (kind: string, stacks: readonly string[]) => TIER_SHARED_PLAN_KINDS.includes(kind) && stacks.every((s) => tierMates(tier(s), tier(stacks[0])));
   const seen = new Map<string, { kind: string; value: string; stacks: Set<string> }>();
   for (const p of plans) {
     if (!p.ok) continue;
@@ -245,7 +254,7 @@ export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<
     }
   }
   const conflicts = [...seen.values()]
-    .filter((e) => e.stacks.size > 1)
+    .filter((e) => e.stacks.size > 1 && !allowed(e.kind, [...e.stacks]))
     .map((e) => ({ kind: e.kind, value: e.value, stacks: [...e.stacks].sort() }));
   return { ok: conflicts.length === 0, conflicts };
 }

@@ -54,7 +54,7 @@ export function renderText(plan: Plan): string {
 
 function renderAuditText(plan: Plan): string[] {
   if (plan.audit.ok) {
-    return ["== Isolation audit across all stacks: ✓ no two stacks share a physical name, account id, domain, database, bucket or Redis database"];
+    return ["== Isolation audit across all stacks: ✓ no two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares)"];
   }
   return [
     "== Isolation audit across all stacks: ✗ shared between stacks:",
@@ -84,7 +84,7 @@ export function renderMarkdown(plan: Plan): string {
     }
   }
   out.push("### Isolation audit", "");
-  if (plan.audit.ok) out.push("✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database.");
+  if (plan.audit.ok) out.push("✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares).");
   else out.push("❌ Shared between stacks:", "", ...plan.audit.conflicts.map((c) => `- ${md(c.kind)} ${md(c.value, "code")}: ${c.stacks.map((x) => md(x)).join(", ")}`));
   return out.join("\n") + "\n";
 }

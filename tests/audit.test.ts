@@ -105,18 +105,25 @@ describe("audit: parsed, normalised comparison", () => {
     it("the same database spelt with capitals, a trailing dot, no port and a percent-encoded name is shared", () => {
       const url = "postgresql://mina_production_admin:prodDbPass1@PG-Shared.Internal.MINA.app./%6d%69%6e%61_staging?sslmode=require";
       const r = audit(STAGING, { ...PRODUCTION, DATABASE_URL: url });
-      assert.deepEqual(sharedKeys(r), ["DATABASE_URL server+database"]);
-      assert.equal(r.shared[0]!.fingerprint, fingerprint("pg-shared.internal.mina.app:5432/mina_staging"));
+      // production shares no server either (config/tiers.ts)
+      assert.deepEqual(sharedKeys(r), ["DATABASE_URL server", "DATABASE_URL server+database"]);
+      assert.equal(r.shared[1]!.fingerprint, fingerprint("pg-shared.internal.mina.app:5432/mina_staging"));
     });
 
     it("the same role on the same server is shared, even for another database", () => {
       const url = "postgresql://mina_staging_app:prodDbPass1@pg-shared.internal.mina.app.:5432/mina_production";
-      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), ["DATABASE_URL role"]);
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), ["DATABASE_URL role", "DATABASE_URL server"]);
     });
 
-    it("another database on a shared server, as another role, is not shared (server mode)", () => {
+    it("another database on a shared server, as another role, is shared only by two non-production environments (server mode)", () => {
       const url = "postgresql://mina_production_app:prodDbPass1@pg-shared.internal.mina.app:5432/mina_production";
-      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), []);
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), ["DATABASE_URL server"]);
+      const tierMates = auditEnvs([
+        { environment: "staging", source: ".env.staging.local", env: STAGING, sharing: { tier: "non-production", marked: [] } },
+        { environment: "review", source: ".env.review.local", env: { ...PRODUCTION, DATABASE_URL: url }, sharing: { tier: "non-production", marked: [] } },
+      ]);
+      assert.deepEqual(sharedKeys(tierMates), []);
+      assert.deepEqual(tierMates.withinTier.map((s) => s.key), ["DATABASE_URL server"]);
     });
   });
 
@@ -230,7 +237,7 @@ describe("verify --against: the credentials item compares parsed values", () => 
       SENTRY_DSN: "https://prodkey@O1.ingest.sentry.io/11",
     });
     assert.equal(item.ok, false);
-    assert.match(item.reason, /^shared with \.env\.production\.local: DATABASE_URL server\+database \(sha256:[0-9a-f]{8}\), SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/);
+    assert.match(item.reason, /^shared with \.env\.production\.local: DATABASE_URL server \(sha256:[0-9a-f]{8}\), DATABASE_URL server\+database \(sha256:[0-9a-f]{8}\), SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/);
   });
 
   it("does not count shared non-credentials (they have items of their own)", () => {

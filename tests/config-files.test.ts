@@ -325,9 +325,14 @@ describe("a production environment shares no supplied value", () => {
     assert.ok(errorsOf(staging, [staging, productionRaw(), euRaw]).some((l) => l.includes("eu, a production environment, shares no supplied value")));
   });
 
-  it("still lets two non-production environments hold the same setting-free value (tiers come later) but never an identifier", () => {
+  it("lets two non-production environments hold the same app host only when both stack files mark it (config/tiers.ts)", () => {
     const blue = stagingRaw({ "aws:allowedAccountIds": ["333333333333"] }, "staging-blue");
-    assert.deepEqual(errorsOf(blue, [stagingRaw(), productionRaw(), blue]), []);
+    assert.deepEqual(errorsOf(blue, [stagingRaw(), productionRaw(), blue]), [
+      'Pulumi.staging-blue.yaml: mina:appHost: holds "203.0.113.20", as Pulumi.staging.yaml does: non-production environments share mina:appHost only when both stack files list it in mina:shareWithinTier (Pulumi.staging-blue.yaml and Pulumi.staging.yaml do not)',
+    ]);
+    const marked = { "mina:shareWithinTier": ["mina:appHost"] };
+    const markedBlue = stagingRaw({ ...marked, "aws:allowedAccountIds": ["333333333333"] }, "staging-blue");
+    assert.deepEqual(errorsOf(markedBlue, [stagingRaw(marked), productionRaw(), markedBlue]), []);
   });
 });
 

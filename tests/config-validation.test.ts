@@ -170,7 +170,7 @@ describe("config validation: one line per problem, naming the file and the key",
 
 describe("config: a third environment needs no code change", () => {
   it("validates staging-blue with staging defaults and its own names", () => {
-    const blue = stagingRaw({ "aws:allowedAccountIds": ["333333333333"] }, "staging-blue");
+    const blue = stagingRaw({ "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.30" }, "staging-blue");
     const { config } = validateStack(blue, { siblings: [stagingRaw(), productionRaw(), blue], requireSecrets: true });
     assert.equal(config.profile, "staging");
     assert.equal(config.names.databaseName, "mina_staging_blue");
@@ -178,10 +178,12 @@ describe("config: a third environment needs no code change", () => {
     assert.equal(config.dns.shareDomain, "staging-blue.mina.app");
   });
 
-  it("refuses staging-blue reusing staging's account", () => {
-    const blue = stagingRaw({}, "staging-blue");
-    assert.deepEqual(errorsOf(blue, [stagingRaw(), productionRaw(), blue]), [
-      'Pulumi.staging-blue.yaml: aws:allowedAccountIds: carries staging\'s account id "210987654321"',
+  it("lets staging-blue share staging's account (both non-production), but not production's", () => {
+    const blue = stagingRaw({ "mina:appHost": "203.0.113.30" }, "staging-blue");
+    assert.deepEqual(errorsOf(blue, [stagingRaw(), productionRaw(), blue]), []);
+    const prodAccount = stagingRaw({ "mina:appHost": "203.0.113.30", "aws:allowedAccountIds": ["123456789012"] }, "staging-blue");
+    assert.deepEqual(errorsOf(prodAccount, [stagingRaw(), productionRaw(), prodAccount]), [
+      'Pulumi.staging-blue.yaml: aws:allowedAccountIds: carries production\'s account id "123456789012"',
     ]);
   });
 });

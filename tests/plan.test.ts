@@ -73,7 +73,8 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     const blue = stackFile("Pulumi.staging.yaml")
       .replace(/staging/g, "staging-blue")
       .replace("210987654321", "333333333333")
-      .replace("Z0STAGING0EXAMPLE", "Z0BLUE0EXAMPLE");
+      .replace("Z0STAGING0EXAMPLE", "Z0BLUE0EXAMPLE")
+      .replace("203.0.113.20", "203.0.113.30");
     const { dir, cleanup } = tempProject({
       "Pulumi.staging.yaml": stackFile("Pulumi.staging.yaml"),
       "Pulumi.production.yaml": stackFile("Pulumi.production.yaml"),
@@ -165,11 +166,21 @@ describe("isolation audit across stacks", () => {
   });
 
   it("fails on a shared bucket and a shared account, naming both stacks", async () => {
-    const a = auditPlans([stack("a", "shared", "1"), stack("b", "shared", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": "111111111111" }]]));
+    const a = auditPlans([stack("a", "shared", "1"), stack("b", "shared", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": "111111111111", "mina:profile": "production" }]]));
     assert.equal(a.ok, false);
     assert.deepEqual(
       a.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`),
       ["physical name (aws:s3/bucket:Bucket)=shared:a+b", "AWS account id=111111111111:a+b", "bucket=shared:a+b"],
     );
+  });
+
+  it("lets two non-production stacks share an account and a hosted zone, never a share domain (config/tiers.ts)", async () => {
+    const shared = { "aws:allowedAccountIds": ["111111111111"], "mina:dnsZoneId": "Z0SHARED" };
+    const tierMates = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map<string, Record<string, unknown>>([["a", shared], ["b", { ...shared, "mina:profile": "staging" }]]));
+    assert.deepEqual(tierMates, { ok: true, conflicts: [] });
+    const domain = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", { ...shared, "mina:shareDomain": "x.mina.app" }], ["b", { ...shared, "mina:shareDomain": "x.mina.app" }]]));
+    assert.deepEqual(domain.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`), ["share domain=x.mina.app:a+b"]);
+    const withProduction = auditPlans([stack("a", "bucket-a", "1"), stack("production", "bucket-b", "2")], new Map([["a", shared], ["production", shared]]));
+    assert.deepEqual(withProduction.conflicts.map((c) => `${c.kind}:${c.stacks.join("+")}`), ["AWS account id:a+production", "hosted zone:a+production"]);
   });
 });

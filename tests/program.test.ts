@@ -24,7 +24,7 @@ interface Run {
   environment: InstanceType<EnvironmentModule["Environment"]>;
 }
 
-const blueRaw = () => stagingRaw({ "aws:allowedAccountIds": ["333333333333"] }, "staging-blue");
+const blueRaw = () => stagingRaw({ "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.30" }, "staging-blue");
 const siblings = () => [stagingRaw(), productionRaw(), blueRaw()];
 
 async function run(raw: ReturnType<typeof stagingRaw>): Promise<Run> {

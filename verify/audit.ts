@@ -8,7 +8,17 @@
  * trailing dot, is the same server; a password is a password wherever it appears
  * (DATABASE_URL's password equal to another environment's REDIS_URL password,
  * or to its SECRET_KEY, is shared).
+ *
+ * Tiers (config/tiers.ts): the audit cannot see config, so each source may carry
+ * what its environment may share, read from its stack file. Two environments of
+ * the non-production tier may hold the same database server (each with its own
+ * database and role), and the same OPENAI_API_KEY, SENDGRID_API_KEY, SENTRY_DSN
+ * project or SLACK_WEBHOOK_URL when both stack files list the key in
+ * `mina:shareWithinTier`, in that variable only; such values are reported apart,
+ * not as failures. Everything else, and anything a production environment or one
+ * without a known stack file holds in common with another, fails.
  */
+import { MARKABLE_VARIABLES, mayShareKey, type Sharing, tierMates } from "../config/tiers";
 import { normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
 
@@ -18,6 +28,8 @@ export interface EnvSource {
   /** Where it came from, for messages (a file path or `stack:NAME`). */
   readonly source: string;
   readonly env: Readonly<Record<string, string>>;
+  /** What the environment may share (its tier and marked keys, from its stack file); absent: nothing. */
+  readonly sharing?: Sharing;
 }
 
 export interface SharedValue {
@@ -40,6 +52,8 @@ export interface AuditResult {
   readonly ok: boolean;
   readonly files: number;
   readonly shared: readonly SharedValue[];
+  /** Values environments of the non-production tier share as both their stack files allow: not failures. */
+  readonly withinTier: readonly SharedValue[];
   readonly problems: readonly AuditProblem[];
 }
 
@@ -78,6 +92,7 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
   if (env.DATABASE_URL) {
     const db = tryParse(parsePostgresUrl, env.DATABASE_URL, "DATABASE_URL");
     if (db.ok) {
+      add("DATABASE_URL", db.url.hostPort, "DATABASE_URL server");
       add("DATABASE_URL", `${db.url.hostPort}/${db.url.database}`, "DATABASE_URL server+database");
       add("DATABASE_URL", `${db.url.user}@${db.url.hostPort}`, "DATABASE_URL role");
       add("DATABASE_URL", db.url.password, "secret", "DATABASE_URL password");
@@ -115,10 +130,20 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
   return { facets, problems };
 }
 
+/** Facets the non-production tier shares without marking: a database server (config/tiers.ts, mina:dbServerHost). */
+const TIER_SHARED_FACETS = ["DATABASE_URL server"];
+
+/** The config key behind a facet label a non-production environment may mark shareable, if any. */
+function markableKeyOf(label: string): string | undefined {
+  return MARKABLE_VARIABLES[label.replace(/ project$/, "")];
+}
+
 export function auditEnvs(sources: readonly EnvSource[]): AuditResult {
   const index = new Map<string, { value: string; labels: Set<string>; keys: Set<string>; environments: Set<string> }>();
   const problems: AuditProblem[] = [];
+  const sharing = new Map<string, Sharing | undefined>();
   for (const s of sources) {
+    sharing.set(s.environment, s.sharing);
     const { facets, problems: own } = isolationFacets(s.env);
     for (const problem of own) problems.push({ environment: s.environment, source: s.source, problem });
     for (const f of facets) {
@@ -130,14 +155,31 @@ export function auditEnvs(sources: readonly EnvSource[]): AuditResult {
       e.environments.add(s.environment);
     }
   }
-  const shared = [...index.values()]
+  /**
+   * Environments all of the non-production tier, and a value of one facet only: one the tier shares,
+   * or one markable variable that every environment holding it marks.
+   */
+  const allowed = (labels: ReadonlySet<string>, environments: readonly string[]) => {
+    if (labels.size !== 1) return false;
+    const [label] = labels;
+    const first = sharing.get(environments[0]);
+    if (TIER_SHARED_FACETS.includes(label)) return environments.every((env) => tierMates(sharing.get(env), first));
+    const key = markableKeyOf(label);
+    return key !== undefined && environments.every((env) => mayShareKey(key, sharing.get(env), first));
+  };
+  const all = [...index.values()]
     .filter((e) => e.environments.size > 1)
     .map((e) => ({
-      key: [...e.labels].sort().join(" = "),
-      keys: [...e.keys].sort(),
-      fingerprint: fingerprint(e.value),
-      environments: [...e.environments].sort(),
+      value: {
+        key: [...e.labels].sort().join(" = "),
+        keys: [...e.keys].sort(),
+        fingerprint: fingerprint(e.value),
+        environments: [...e.environments].sort(),
+      },
+      allowed: allowed(e.labels, [...e.environments]),
     }))
-    .sort((a, b) => a.key.localeCompare(b.key) || a.environments.join().localeCompare(b.environments.join()));
-  return { ok: shared.length === 0 && problems.length === 0, files: sources.length, shared, problems };
+    .sort((a, b) => a.value.key.localeCompare(b.value.key) || a.value.environments.join().localeCompare(b.value.environments.join()));
+  const shared = all.filter((x) => !x.allowed).map((x) => x.value);
+  const withinTier = all.filter((x) => x.allowed).map((x) => x.value);
+  return { ok: shared.length === 0 && problems.length === 0, files: sources.length, shared, withinTier, problems };
 }

@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import type { Expected } from "../config/expectations";
+import { MARKABLE_VARIABLES, mayShareKey } from "../config/tiers";
 import { gitStatusOf } from "../lib/git";
 import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
@@ -20,8 +21,11 @@ export interface ChecklistInput {
   readonly file: string;
   readonly env: Readonly<Record<string, string>>;
   readonly expected: Expected;
-  /** Another environment's env file to compare credentials with (`--against`). */
-  readonly against?: { readonly file: string; readonly env: Readonly<Record<string, string>> };
+  /**
+   * Another environment's env file to compare credentials with (`--against`); its environment
+   * (default: its ENVIRONMENT) tells what the two may share (config/tiers.ts).
+   */
+  readonly against?: { readonly file: string; readonly env: Readonly<Record<string, string>>; readonly environment?: string };
 }
 
 /**
@@ -70,6 +74,14 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     if (v === undefined) return undefined;
     return foreignProblemsIn(x.index, key, v, own)[0];
   };
+  const otherEnvironment = input.against ? (input.against.environment ?? input.against.env.ENVIRONMENT) : undefined;
+  /** Whether `variable` may hold the same value as in the other file: both non-production, and both stack files mark its key. */
+  const sharedWithinTier = (variable: string): boolean => {
+    const key = MARKABLE_VARIABLES[variable];
+    return key !== undefined && otherEnvironment !== undefined && otherEnvironment !== own && mayShareKey(key, x.sharing.get(own), x.sharing.get(otherEnvironment));
+  };
+  const withinTier = (variable: string, file: string, value: string) =>
+    `the same as in ${file} (${fingerprint(value)}), which both stack files allow (${MARKABLE_VARIABLES[variable]} in mina:shareWithinTier, non-production tier)`;
   /** Adds an item for `key`: missing, foreign, or the given check. */
   const item = (label: string, key: string, check: (v: string) => string | undefined, okReason: (v: string) => string) => {
     const v = env[key];
@@ -138,7 +150,8 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   } else if (sendgrid === "") {
     add(ITEMS.email, false, "EMAIL_ENABLED=true but SENDGRID_API_KEY is empty");
   } else if (input.against && input.against.env.SENDGRID_API_KEY === sendgrid) {
-    add(ITEMS.email, false, `SENDGRID_API_KEY is the same as in ${input.against.file} (${fingerprint(sendgrid)})`);
+    if (sharedWithinTier("SENDGRID_API_KEY")) add(ITEMS.email, true, `email enabled with a key ${withinTier("SENDGRID_API_KEY", input.against.file, sendgrid)}`);
+    else add(ITEMS.email, false, `SENDGRID_API_KEY is the same as in ${input.against.file} (${fingerprint(sendgrid)})`);
   } else {
     add(ITEMS.email, true, `email enabled with its own key (${fingerprint(sendgrid)})${input.against ? "" : "; pass --against to compare with another environment"}`);
   }
@@ -147,17 +160,25 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     const other = input.against;
     const o = env.OPENAI_API_KEY;
     if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
+    else if (other.env.OPENAI_API_KEY === o && sharedWithinTier("OPENAI_API_KEY")) add(ITEMS.openai, true, withinTier("OPENAI_API_KEY", other.file, o));
     else if (other.env.OPENAI_API_KEY === o) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
     else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
     const credentials = new Set<string>(CREDENTIAL_KEYS);
-    const shared = auditEnvs([
-      { environment: "this", source: input.file, env },
-      { environment: "other", source: other.file, env: other.env },
-    ]).shared.filter((s) => s.keys.some((k) => credentials.has(k)));
+    // Two names the audit tells apart even when the files claim the same environment; each with its own stack file's sharing.
+    const sameEnvironment = otherEnvironment === own;
+    const audited = auditEnvs([
+      { environment: "this", source: input.file, env, sharing: sameEnvironment ? undefined : x.sharing.get(own) },
+      { environment: "other", source: other.file, env: other.env, sharing: sameEnvironment || otherEnvironment === undefined ? undefined : x.sharing.get(otherEnvironment) },
+    ]);
+    const shared = audited.shared.filter((s) => s.keys.some((k) => credentials.has(k)));
+    const allowed = audited.withinTier.filter((s) => s.keys.some((k) => credentials.has(k)));
+    const list = (xs: readonly { key: string; fingerprint: string }[]) => xs.map((s) => `${s.key} (${s.fingerprint})`).join(", ");
     add(
       ITEMS.credentials,
       shared.length === 0,
-      shared.length === 0 ? `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` : `shared with ${other.file}: ${shared.map((s) => `${s.key} (${s.fingerprint})`).join(", ")}`,
+      shared.length > 0
+        ? `shared with ${other.file}: ${list(shared)}`
+        : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` + (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
     );
   } else {
     add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
