@@ -212,7 +212,7 @@ describe("a blue/green front in config", () => {
       canaryPercent: 10,
       colours: { blue: { stack: "staging-blue", host: "blue.staging.mina.app" }, green: { stack: "staging-green", host: "green.staging.mina.app" } },
     });
-    for (const c of ["blue", "green"] as const) assert.deepEqual(errorsOf(colour(c)).errors, [], c);
+    for (const c of ["blue", "green"] as const) assert.deepEqual(errorsOf(colour(c), [front(), colour("blue"), colour("green"), productionRaw()]).errors, [], c);
   });
 
   it("refuses a front in the production tier, without its colours, or with colours elsewhere", () => {

@@ -174,7 +174,8 @@ describe("env:new: the template and the result", () => {
   });
 
   it("refuses a template that carries another environment's identifiers, in a value or a comment", () => {
-    assert.deepEqual(refusal("pr-7", templateWith('"345678901234"', '"210987654321"')).problems, [`Pulumi.pr-7.yaml: aws:allowedAccountIds: carries staging's account id "210987654321"`]);
+    // Staging's account is the non-production tier's to share; production's is nobody's.
+    assert.deepEqual(refusal("pr-7", templateWith('"345678901234"', '"123456789012"')).problems, [`Pulumi.pr-7.yaml: aws:allowedAccountIds: carries production's account id "123456789012"`]);
     assert.deepEqual(refusal("pr-7", templateWith("Z0REVIEW0EXAMPLE", "Z0PRODUCTION0EXAMPLE")).problems, [
       `Pulumi.pr-7.yaml: mina:dnsZoneId: carries production's hosted zone "Z0PRODUCTION0EXAMPLE"`,
     ]);
@@ -263,18 +264,20 @@ describe("env:new: the template and the result", () => {
     }
   });
 
-  it("refuses a second review environment in the same checkout: the tier's account and zone would be shared", () => {
+  it("lets review environments share only the tier's account, zone and server and the keys the template marks", async () => {
     const p = projectCopy();
     try {
       newEnvironment(p.dir, "pr-1", "review");
-      assert.throws(() => newEnvironment(p.dir, "pr-2", "review"), (e: NewEnvironmentRefused) => {
-        assert.deepEqual(e.problems, [
-          `Pulumi.pr-2.yaml: aws:allowedAccountIds: carries pr-1's account id "345678901234"`,
-          `Pulumi.pr-2.yaml: mina:dnsZoneId: carries pr-1's hosted zone "Z0REVIEW0EXAMPLE"`,
-        ]);
-        return true;
-      });
-      assert.ok(!fs.existsSync(path.join(p.dir, "Pulumi.pr-2.yaml")));
+      newEnvironment(p.dir, "pr-2", "review");
+      const plan = await planAll(p.dir);
+      assert.equal(plan.ok, true, JSON.stringify(plan.stacks.map((s) => s.errors)));
+      const names = (stack: string) => plan.stacks.find((s) => s.stack === stack)!.resources.map((r) => r.physicalName).filter(Boolean);
+      const shared = names("pr-1").filter((n) => names("pr-2").includes(n));
+      assert.deepEqual(shared, [], "no physical name is shared");
+      // A key the template does not mark is still refused when two review files hold the same value.
+      const t = fs.readFileSync(path.join(p.dir, "Pulumi.pr-2.yaml"), "utf8").replace("#mina-pr-2-alerts", "#mina-pr-1-alerts");
+      fs.writeFileSync(path.join(p.dir, "Pulumi.pr-2.yaml"), t);
+      assert.equal((await planAll(p.dir)).ok, false);
     } finally {
       p.cleanup();
     }
@@ -334,7 +337,7 @@ describe("env:new: the command, in-process", () => {
   });
 
   it("refuses bad usage with exit 2 and a refused result with exit 1, one line a problem, writing nothing", async () => {
-    const p = projectCopy({ [TEMPLATE]: templateText().replace('"345678901234"', '"210987654321"').replace("Z0REVIEW0EXAMPLE", "Z0STAGING0EXAMPLE") });
+    const p = projectCopy({ [TEMPLATE]: templateText().replace('"345678901234"', '"123456789012"').replace("Z0REVIEW0EXAMPLE", "Z0PRODUCTION0EXAMPLE") });
     try {
       const before = p.listing();
       const bad = await run("env:new", ["Pr--1", "--from", "review"], { cwd: p.dir });
@@ -353,7 +356,7 @@ describe("env:new: the command, in-process", () => {
       assert.equal(foreign.status, 1);
       assert.equal(
         foreign.stderr,
-        `error: Pulumi.pr-1.yaml: aws:allowedAccountIds: carries staging's account id "210987654321"\nPulumi.pr-1.yaml: mina:dnsZoneId: carries staging's hosted zone "Z0STAGING0EXAMPLE"\n`,
+        `error: Pulumi.pr-1.yaml: aws:allowedAccountIds: carries production's account id "123456789012"\nPulumi.pr-1.yaml: mina:dnsZoneId: carries production's hosted zone "Z0PRODUCTION0EXAMPLE"\n`,
       );
       assert.deepEqual(p.listing(), before);
     } finally {

@@ -60,7 +60,7 @@ describe("review profile: the decisions", () => {
     assert.equal(config.profile, "review");
     assert.equal(config.protection.forceDestroy, true);
     assert.equal(config.bucket.expireDays, 7);
-    const plain = validateStack(stagingRaw({ "aws:allowedAccountIds": ["333333333333"] }, "pr-8"), { siblings: siblings(), requireSecrets: true }).config;
+    const plain = validateStack(stagingRaw({ "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.88" }, "pr-8"), { siblings: siblings(), requireSecrets: true }).config;
     assert.equal(plain.profile, "staging");
     assert.equal(plain.protection.forceDestroy, false);
   });
