@@ -272,6 +272,8 @@ export const SHAREABLE_KEYS: readonly string[] = [
   "mina:rateLimitPerMinute",
   "mina:rateLimitPerHour",
   "mina:featureFlags",
+  "mina:liveColour",
+  "mina:canaryPercent",
   "pulumi:disable-default-providers",
 ];
 

@@ -231,3 +231,74 @@ describe("a blue/green front in config", () => {
     assert.ok(errorsOf(stagingRaw({ "mina:canaryPercent": 5 })).errors.includes("Pulumi.staging.yaml: mina:canaryPercent: is set without mina:liveColour: only a blue/green front splits traffic"));
   });
 });
+
+/** Blue/green staging as the README sets it up, in a temporary project: staging the front, two colours from its file. */
+function blueGreenProject(): { dir: string; cleanup: () => void } {
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const YAML = require("yaml") as typeof import("yaml");
+  const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
+  const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
+  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml") });
+  for (const [colour, ip] of [["blue", "203.0.113.21"], ["green", "203.0.113.22"]] as const) {
+    const doc = YAML.parseDocument(read("Pulumi.staging.yaml"));
+    doc.setIn(["config", "mina:shareDomain"], `${colour}.staging.mina.app`);
+    doc.setIn(["config", "mina:appHost"], ip);
+    doc.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
+    // A shared value names no one environment: the non-production tier's Upstash account.
+    doc.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
+    fs.writeFileSync(path.join(project.dir, `Pulumi.staging-${colour}.yaml`), doc.toString());
+  }
+  const staging = YAML.parseDocument(read("Pulumi.staging.yaml"));
+  staging.deleteIn(["config", "mina:appHost"]);
+  staging.setIn(["config", "mina:liveColour"], "blue");
+  staging.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
+  staging.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
+  fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), staging.toString());
+  return project;
+}
+
+describe("the policy pack and a front's alias records", () => {
+  const { isolationForeignIdentifiers } = require("../policy/rules/isolation") as typeof import("../policy/rules/isolation");
+  const { ruleContext } = require("../policy/rules/context") as typeof import("../policy/rules/context");
+  const { readAllStacks } = require("../config") as typeof import("../config");
+  let project: { dir: string; cleanup: () => void };
+  before(() => (project = blueGreenProject()));
+  after(() => project.cleanup());
+  const alias = (name: string) => ({
+    type: "aws:route53/record:Record",
+    name: "mina-staging-dns-front-x",
+    urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-front-x",
+    props: { name: "staging.mina.app", type: "A", zoneId: "Z0STAGING0EXAMPLE", aliases: [{ name, zoneId: "Z0STAGING0EXAMPLE", evaluateTargetHealth: true }] },
+  });
+  const check = (name: string, stack = "staging") => isolationForeignIdentifiers().checkResource!(alias(name) as never, ruleContext(stack, readAllStacks(project.dir)), []);
+
+  it("lets the front alias exactly its own colours' hosts", () => {
+    assert.deepEqual(check("blue.staging.mina.app"), []);
+    assert.deepEqual(check("green.staging.mina.app"), []);
+  });
+
+  it("still refuses an alias to production, and a colour aliasing its sibling colour", () => {
+    assert.deepEqual(check("mina.app"), ['aliases[0].name carries production\'s share domain "mina.app"']);
+    assert.deepEqual(check("green.staging.mina.app", "staging-blue"), ['aliases[0].name carries staging-green\'s share domain "green.staging.mina.app"']);
+  });
+});
+
+describe("blue/green staging, set up as the README says, plans", function () {
+  this.timeout(60000);
+
+  it("makes staging the front of two colours that share its account, zone, server and Upstash account, and the whole project plans clean", async () => {
+    const { planAll } = require("../plan/plan") as typeof import("../plan/plan");
+    const { policyChecker } = require("../plan/policyCheck") as typeof import("../plan/policyCheck");
+    const { dir, cleanup } = blueGreenProject();
+    try {
+      const plan = await planAll(dir, undefined, policyChecker(dir));
+      for (const s of plan.stacks) assert.deepEqual([s.stack, s.errors, s.violations], [s.stack, [], []]);
+      assert.equal(plan.audit.ok, true, JSON.stringify(plan.audit));
+      const front = plan.stacks.find((s) => s.stack === "staging")!;
+      assert.deepEqual(front.resources.filter((r) => r.type === "aws:route53/record:Record").map((r) => r.name).sort(), ["mina-staging-dns-front-blue", "mina-staging-dns-front-green"]);
+    } finally {
+      cleanup();
+    }
+  });
+});

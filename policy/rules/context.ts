@@ -18,11 +18,15 @@ export function ruleContext(stack: string, stacks: readonly RawStackConfig[]): R
   const declared = raw.values["mina:profile"];
   const profile = profileFor(stack, declared === "production" || declared === "staging" ? (declared as Profile) : undefined);
   const bucket = raw.values["mina:bucketName"];
+  const share = raw.values["mina:shareDomain"];
+  const front = raw.values["mina:liveColour"] !== undefined && typeof share === "string";
   return {
     environment: stack,
     profile,
     index: identityIndexFor(raw, stacks),
     names: deriveNames(stack, { bucket: typeof bucket === "string" ? bucket : undefined }),
+    // A blue/green front's alias records name its two colours' hosts, and nothing else of theirs.
+    ...(front ? { frontColours: { [`${stack}-blue`]: `blue.${share.toLowerCase()}`, [`${stack}-green`]: `green.${share.toLowerCase()}` } } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ export const TAGGED_TYPES = [
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 const AWS_PROVIDER = "pulumi:providers:aws";
+const ROUTE53_RECORD = "aws:route53/record:Record";
 
 /** Property names whose values are credentials: never scanned, never quoted. */
 const SECRET_KEY = /password|secret|api_?key|token|dsn|webhook|private_?key|credential/i;
@@ -136,6 +137,7 @@ export function isolationForeignIdentifiers(): Rule {
       const out: string[] = [];
       for (const s of strings) {
         for (const m of ctx.index.findForeign(s.value, ctx.environment)) {
+          if (isFrontAlias(r, s, m, ctx)) continue;
           const line = `${s.path} ${describeForeign(m)}`;
           if (!seen.has(line)) {
             seen.add(line);
@@ -146,6 +148,17 @@ export function isolationForeignIdentifiers(): Rule {
       return out;
     },
   };
+}
+
+/** A blue/green front's alias record naming one of its own colours' hosts (and only that, exactly). */
+function isFrontAlias(r: PlannedResource, s: { path: string; value: string }, m: { environment: string; kind: string }, ctx: RuleContext): boolean {
+  return (
+    r.type === ROUTE53_RECORD &&
+    /^aliases\[\d+\]\.name$/.test(s.path) &&
+    m.kind === "share domain" &&
+    ctx.frontColours?.[m.environment] !== undefined &&
+    ctx.frontColours[m.environment] === s.value.toLowerCase().replace(/\.$/, "")
+  );
 }
 
 /** Splits a stack reference name: `stack`, `org/stack` or `org/project/stack`. */

@@ -31,6 +31,8 @@ export interface RuleContext {
   readonly index: IdentityIndex;
   /** The environment's derived names (with the stack's overrides); `deriveNames(environment)` when absent. */
   readonly names?: Names;
+  /** On a blue/green front: each colour's stack and the host the front's alias records may name. */
+  readonly frontColours?: Readonly<Record<string, string>>;
 }
 
 /**
