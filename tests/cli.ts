@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Main> = {
   demo: () => require("../cli/demo").main,
   bench: () => require("../cli/bench").main,
   local: () => require("../cli/local").main,
+  stacks: () => require("../cli/stacks").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */
