@@ -1,5 +1,5 @@
 /**
- * mina-infra sweep [--ttl 72h] [--max N] [--prefix P] [--stack NAME...] [--dry-run | --yes] [--json] [--dir DIR]
+ * mina-infra sweep [--ttl 72h] [--max N] [--name-prefix P] [--stack NAME...] [--dry-run | --yes] [--json] [--dir DIR]
  *
  * Destroys review stacks nobody uses any more. Lists the project's stacks with
  * `pulumi stack ls --json` (and each one's tags with `pulumi stack tag ls --json`),
@@ -16,7 +16,7 @@ import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 interface Opts {
   ttl?: string;
   max?: string;
-  prefix?: string;
+  namePrefix?: string;
   stack?: string[];
   dryRun?: boolean;
   yes?: boolean;
@@ -35,7 +35,7 @@ export const main = command<Opts>(
       )
       .option("--ttl <duration>", "idle time after the last update before a review stack goes: 90m, 72h, 3d (default: 72h)")
       .option("--max <n>", "at most N review stacks stay idle within the TTL; beyond that the oldest-updated go first")
-      .option("--prefix <prefix>", "only stacks whose name starts with this (the workflows: pr-)")
+      .option("--name-prefix <prefix>", "only stacks whose name starts with this (the workflows: pr-)")
       .option("--stack <name...>", "tear down these review stacks now, whatever their age (every other rule still applies)")
       .option("--dry-run", "print the plan and destroy nothing (the default)")
       .option("--yes", "destroy: pulumi destroy --yes, then pulumi stack rm --yes, one stack at a time")
@@ -52,7 +52,7 @@ export const main = command<Opts>(
       if (!/^\d{1,6}$/.test(o.max.trim())) throw new UsageError(`--max must be a whole number >= 0, got "${o.max}"`);
       max = Number(o.max);
     }
-    if (o.prefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.prefix)) throw new UsageError(`--prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.prefix}"`);
+    if (o.namePrefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.namePrefix)) throw new UsageError(`--name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.namePrefix}"`);
     const only = o.stack?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
     const dryRun = o.yes !== true;
     const dir = projectDir(io, o.dir);
@@ -98,14 +98,14 @@ export const main = command<Opts>(
       return tags ? { ...s, tags } : { ...s, tagsProblem: "pulumi stack tag ls --json did not print an object of tags" };
     });
 
-    const plan: SweepPlan = decideSweep(stacks, { now: Date.now(), ttlMs, ttlText, max, prefix: o.prefix, only, productionStackFiles: production });
+    const plan: SweepPlan = decideSweep(stacks, { now: Date.now(), ttlMs, ttlText, max, prefix: o.namePrefix, only, productionStackFiles: production });
     const destroyed: string[] = [];
     let failed: { stack: string; problem: string } | undefined;
     const finish = (code: number) => {
       if (o.json) {
         io.stdout.write(
           JSON.stringify(
-            { dryRun, ttl: only ? null : ttlText, max: only ? null : (max ?? null), prefix: o.prefix ?? null, only: only ?? null, stacks: plan.rows.map(rowJson), missing: plan.missing, refused: plan.refused.map((r) => r.stack), destroy: plan.destroy.map((r) => r.stack), destroyed, failed: failed ?? null },
+            { dryRun, ttl: only ? null : ttlText, max: only ? null : (max ?? null), namePrefix: o.namePrefix ?? null, only: only ?? null, stacks: plan.rows.map(rowJson), missing: plan.missing, refused: plan.refused.map((r) => r.stack), destroy: plan.destroy.map((r) => r.stack), destroyed, failed: failed ?? null },
             null,
             2,
           ) + "\n",
@@ -115,7 +115,7 @@ export const main = command<Opts>(
     };
 
     if (!o.json) {
-      const scope = only ? `teardown of ${only.join(", ")}` : `TTL ${ttlText}${max !== undefined ? `, at most ${max} review stacks` : ""}${o.prefix ? `, ${o.prefix}* stacks only` : ""}`;
+      const scope = only ? `teardown of ${only.join(", ")}` : `TTL ${ttlText}${max !== undefined ? `, at most ${max} review stack${max === 1 ? "" : "s"}` : ""}${o.namePrefix ? `, ${o.namePrefix}* stacks only` : ""}`;
       io.stdout.write(`sweep (${scope}${dryRun ? ", dry run" : ""}): ${plan.rows.length} stack${plan.rows.length === 1 ? "" : "s"}\n`);
       if (plan.rows.length > 0) io.stdout.write(renderSweepTable(plan.rows));
       for (const m of plan.missing) io.stdout.write(`${m}: no such stack; nothing to tear down\n`);

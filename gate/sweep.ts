@@ -188,7 +188,7 @@ export function decideSweep(stacks: readonly ListedStack[], opts: SweepOptions):
     const excess = within.length - opts.max;
     const oldest = [...within].sort((i, j) => byLastUpdate(rows[i], rows[j])).slice(0, excess);
     for (const i of oldest) {
-      rows[i] = { ...rows[i], decision: "destroy", reason: `over --max ${opts.max}: ${within.length} review stacks idle within the TTL, the ${excess} oldest-updated go` };
+      rows[i] = { ...rows[i], decision: "destroy", reason: `over --max ${opts.max}: ${within.length} review stacks idle within the TTL, the oldest-updated go first` };
     }
   }
 

@@ -82,7 +82,7 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
     const stacks = [marked("pr-1", 10), marked("pr-2", 50), marked("pr-3", 5), marked("pr-4", 30), marked("pr-5", 100), marked("pr-6", 20, { "mina:keep": "true" })];
     const plan = decide(stacks, { max: 2 });
     assert.deepEqual(plan.destroy.map((r) => r.stack), ["pr-5", "pr-2", "pr-4"], "past the TTL, then the oldest within it");
-    assert.equal(plan.rows.find((r) => r.stack === "pr-2")?.reason, "over --max 2: 4 review stacks idle within the TTL, the 2 oldest-updated go");
+    assert.equal(plan.rows.find((r) => r.stack === "pr-2")?.reason, "over --max 2: 4 review stacks idle within the TTL, the oldest-updated go first");
     assert.deepEqual(plan.rows.filter((r) => r.decision === "keep").map((r) => r.stack), ["pr-1", "pr-3", "pr-6"], "the two newest, and the kept one (not counted)");
     assert.deepEqual(decide(stacks, { max: 4 }).destroy.map((r) => r.stack), ["pr-5"], "within the cap: only the TTL");
     assert.deepEqual(decide(stacks, { max: 0 }).destroy.map((r) => r.stack), ["pr-5", "pr-2", "pr-4", "pr-1", "pr-3"]);
@@ -370,7 +370,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
       [["--max", "ten"], 'error: --max must be a whole number >= 0, got "ten"'],
       [["--yes", "--dry-run"], "error: --yes and --dry-run contradict each other: give one"],
       [["--stack", "pr-1", "--ttl", "1h"], "error: --stack tears the named stacks down whatever their age: --ttl and --max do not apply to it"],
-      [["--prefix", "PR_"], 'error: --prefix must be the start of a stack name (lower case letters, digits, hyphens), got "PR_"'],
+      [["--name-prefix", "PR_"], 'error: --name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "PR_"'],
     ];
     for (const [args, line] of cases) {
       const r = await sweep(dir, args);
