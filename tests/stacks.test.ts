@@ -93,7 +93,7 @@ describe("stacks: the workflows' stack list and tiers", () => {
 
   describe("npm run stacks", () => {
     it("prints the matrices as $GITHUB_OUTPUT lines", async () => {
-      const r = await run("stacks", ["--matrix", "--production", "production", "--dir", REPO]);
+      const r = await run("stacks", ["--matrix", "--dispatched", "production", "--dir", REPO]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(
         r.stdout,
@@ -104,7 +104,7 @@ describe("stacks: the workflows' stack list and tiers", () => {
           "",
         ].join("\n"),
       );
-      const push = await run("stacks", ["--matrix", "--production", "", "--dir", REPO]);
+      const push = await run("stacks", ["--matrix", "--dispatched", "", "--dir", REPO]);
       assert.match(push.stdout, /^production=\[\]$/m, "a push (empty input) deploys no production-tier stack");
     });
 
@@ -115,11 +115,11 @@ describe("stacks: the workflows' stack list and tiers", () => {
       assert.deepEqual(JSON.parse(j.stdout).map((s: { stack: string }) => s.stack), ["production", "staging"]);
     });
 
-    it("refuses in one line: an unknown dispatched stack, --production without --matrix, a folder without stack files", async () => {
-      let r = await run("stacks", ["--matrix", "--production", "prod", "--dir", REPO]);
+    it("refuses in one line: an unknown dispatched stack, --dispatched without --matrix, a folder without stack files", async () => {
+      let r = await run("stacks", ["--matrix", "--dispatched", "prod", "--dir", REPO]);
       assert.deepEqual([r.status, r.stderr], [2, "error: no stack named prod (stacks: production, staging)\n"]);
-      r = await run("stacks", ["--production", "production", "--dir", REPO]);
-      assert.deepEqual([r.status, r.stderr], [2, "error: --production goes with --matrix\n"]);
+      r = await run("stacks", ["--dispatched", "production", "--dir", REPO]);
+      assert.deepEqual([r.status, r.stderr], [2, "error: --dispatched goes with --matrix\n"]);
       const p = tempProject({ "Pulumi.yaml": PROJECT });
       try {
         r = await run("stacks", ["--matrix", "--dir", p.dir]);
