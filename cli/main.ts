@@ -19,6 +19,8 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
   "account-check": { load: () => require("./account-check").main, what: "check the AWS account of the credentials in use" },
   templates: { load: () => require("./templates").main, what: "write or check the committed .env.<stack> templates" },
   bench: { load: () => require("./bench").main, what: "time the compiled commands against the SDK's floor" },
+  stacks: { load: () => require("./stacks").main, what: "list the stack files and their tier (--matrix: the workflows' job matrices)" },
+  sweep: { load: () => require("./sweep").main, what: "destroy review stacks idle past a TTL (a dry run unless --yes)" },
 };
 
 function usage(): string {

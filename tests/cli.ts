@@ -30,6 +30,8 @@ const COMMANDS: Record<string, () => Main> = {
   bench: () => require("../cli/bench").main,
   local: () => require("../cli/local").main,
   swap: () => require("../cli/swap").main,
+  stacks: () => require("../cli/stacks").main,
+  sweep: () => require("../cli/sweep").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */
