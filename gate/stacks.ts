@@ -9,8 +9,10 @@
  * `mina:profile: production`, or it is named `production`) only by dispatch, after
  * every other stack succeeded in the same run; every other stack on each push to main.
  */
-import { readStacksLeniently } from "../config";
-import { profileOfRaw } from "../config/checks";
+import * as path from "path";
+import { misnamedStackFiles, readStacksLeniently } from "../config";
+import { PROFILES } from "../config/defaults";
+import { tierOfRaw } from "../config/tiers";
 
 /** A stack name the workflows accept: lower case, digits and single inner hyphens, 2 to 24 characters. */
 export const STACK_NAME = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$/;
@@ -49,6 +51,9 @@ export function workflowStacks(dir: string): WorkflowStack[] {
     throw new StackListError(String((e as Error).message).split("\n")[0]);
   }
   const out: WorkflowStack[] = [];
+  // A Pulumi.<x>.yaml whose name cannot name a stack is refused by name, not skipped.
+  const misnamed = misnamedStackFiles(dir)[0];
+  if (misnamed) read.stacks.push({ stack: misnamed.stack, file: path.basename(misnamed.file), values: {} });
   for (const raw of read.stacks) {
     if (isTemplate(raw.stack)) continue;
     if (!STACK_NAME.test(raw.stack)) {
@@ -58,10 +63,10 @@ export function workflowStacks(dir: string): WorkflowStack[] {
     }
     if (raw.unreadable !== undefined) throw new StackListError(`${raw.file} cannot be read, so its tier is unknown: ${raw.unreadable.split("\n")[0]}`);
     const declared = raw.values["mina:profile"];
-    if (declared !== undefined && declared !== "production" && declared !== "staging") {
-      throw new StackListError(`${raw.file}: mina:profile is ${JSON.stringify(declared)}, not production or staging, so its tier is unknown`);
+    if (declared !== undefined && !(PROFILES as readonly unknown[]).includes(declared)) {
+      throw new StackListError(`${raw.file}: mina:profile is ${JSON.stringify(declared)}, not ${PROFILES.join(", ")}, so its tier is unknown`);
     }
-    const production = profileOfRaw(raw) === "production";
+    const production = tierOfRaw(raw) === "production";
     const why = !production ? "" : declared === "production" ? `${raw.file} sets mina:profile: production` : `the stack is named production`;
     out.push({ stack: raw.stack, tier: production ? "production" : "non-production", key: stackKey(raw.stack), why });
   }
@@ -112,8 +117,8 @@ export function productionStackFiles(dir: string): string[] {
     .filter((raw) => {
       if (raw.unreadable !== undefined) return true;
       const declared = raw.values["mina:profile"];
-      if (declared !== undefined && declared !== "production" && declared !== "staging") return true;
-      return profileOfRaw(raw) === "production";
+      if (declared !== undefined && !(PROFILES as readonly unknown[]).includes(declared)) return true;
+      return tierOfRaw(raw) === "production";
     })
     .map((raw) => raw.stack);
 }

@@ -67,7 +67,7 @@ describe("stacks: the workflows' stack list and tiers", () => {
       [{ "Pulumi.abcdefghijklmnopqrstuvwxy.yaml": STAGING }, /is not a stack name/],
       [{ "Pulumi.review.example.yaml": STAGING }, /"review\.example" is not a stack name .*a template must be named Pulumi\.<name>\.template\.yaml$/],
       [{ "Pulumi.eu.yaml": "config: [" }, /^Pulumi\.eu\.yaml cannot be read, so its tier is unknown: /],
-      [{ "Pulumi.eu.yaml": withProfile(STAGING, "Production") }, /^Pulumi\.eu\.yaml: mina:profile is "Production", not production or staging, so its tier is unknown$/],
+      [{ "Pulumi.eu.yaml": withProfile(STAGING, "Production") }, /^Pulumi\.eu\.yaml: mina:profile is "Production", not production, staging, review, so its tier is unknown$/],
     ];
     for (const [files, re] of cases) {
       const p = tempProject({ "Pulumi.yaml": PROJECT, "Pulumi.staging.yaml": STAGING, ...files });

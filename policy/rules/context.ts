@@ -3,7 +3,7 @@
  * identities config validation uses, so the plan, the policy pack and `validate`
  * agree on what belongs to which environment.
  */
-import { profileFor, Profile } from "../../config/defaults";
+import { profileFor, Profile, PROFILES } from "../../config/defaults";
 import { deriveNames, Names, PROJECT } from "../../config/naming";
 import type { RawStackConfig } from "../../config/raw";
 import { identityIndexFor } from "../../config/validate";
@@ -16,7 +16,7 @@ import type { RuleContext } from "./types";
 export function ruleContext(stack: string, stacks: readonly RawStackConfig[]): RuleContext {
   const raw = stacks.find((s) => s.stack === stack) ?? { stack, file: `Pulumi.${stack}.yaml`, values: {} };
   const declared = raw.values["mina:profile"];
-  const profile = profileFor(stack, declared === "production" || declared === "staging" ? (declared as Profile) : undefined);
+  const profile = profileFor(stack, (PROFILES as readonly unknown[]).includes(declared) ? (declared as Profile) : undefined);
   const bucket = raw.values["mina:bucketName"];
   const share = raw.values["mina:shareDomain"];
   const front = raw.values["mina:liveColour"] !== undefined && typeof share === "string";
