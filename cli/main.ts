@@ -14,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
   audit: { load: () => require("./audit").main, what: "fail when two environments share an isolation-critical value" },
   demo: { load: () => require("./demo").main, what: "try env, verify and audit offline on fake outputs" },
   local: { load: () => require("./local").main, what: "set up the local environment for verify --live" },
+  smoke: { load: () => require("./smoke").main, what: "GET a stack's version endpoint: 200 and its own environment" },
   swap: { load: () => require("./swap").main, what: "blue/green: prove a colour, then point the front at it" },
   gate: { load: () => require("./gate").main, what: "the data-safety gate over a preview or a plan diff" },
   "account-check": { load: () => require("./account-check").main, what: "check the AWS account of the credentials in use" },

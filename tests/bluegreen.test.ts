@@ -302,3 +302,31 @@ describe("blue/green staging, set up as the README says, plans", function () {
     }
   });
 });
+
+describe("npm run smoke", function () {
+  this.timeout(20000);
+  const { run } = require("./cli") as typeof import("./cli");
+
+  it("passes when the stack's host reports the stack, and fails in one line naming both when production answers on staging's host", async () => {
+    const good = await server(json(200, { environment: "staging" }));
+    const wrong = await server(json(200, { environment: "production" }));
+    try {
+      const ok = await run("smoke", ["--stack", "staging", "--url", good.url, "--retries", "0"]);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout, `✓ GET ${good.url} answered 200, environment "staging"\n`);
+      const bad = await run("smoke", ["--stack", "staging", "--url", wrong.url, "--retries", "0"]);
+      assert.equal(bad.status, 1);
+      assert.equal(bad.stderr, `error: smoke check of staging failed: GET ${wrong.url} reports environment "production", but this is staging's host: another environment is answering here\n`);
+    } finally {
+      await good.close();
+      await wrong.close();
+    }
+  });
+
+  it("refuses a stack it does not know and a path without its slash", async () => {
+    const { missingStack } = require("./helpers") as typeof import("./helpers");
+    const missing = missingStack();
+    assert.match((await run("smoke", ["--stack", missing])).stderr, new RegExp(`^error: no stack named ${missing} \\(stacks: `));
+    assert.equal((await run("smoke", ["--stack", "staging", "--path", "api/version"])).stderr, 'error: --path must start with /, got "api/version"\n');
+  });
+});

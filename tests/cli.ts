@@ -30,6 +30,7 @@ const COMMANDS: Record<string, () => Main> = {
   bench: () => require("../cli/bench").main,
   local: () => require("../cli/local").main,
   swap: () => require("../cli/swap").main,
+  smoke: () => require("../cli/smoke").main,
   stacks: () => require("../cli/stacks").main,
   sweep: () => require("../cli/sweep").main,
 };

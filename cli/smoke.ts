@@ -1,0 +1,43 @@
+/**
+ * mina-infra smoke --stack NAME [--url URL] [--path /api/version] [--timeout MS] [--retries N] [--json]
+ *
+ * The smoke check after a deploy: GET the stack's version endpoint (by default
+ * https://<its share domain>/api/version) and require a 200 that reports the
+ * stack's own environment. Retries with backoff while a deploy rolls out.
+ */
+import { loadStackOffline, readAllStacks } from "../config";
+import { smokeCheck } from "../verify/smoke";
+import { projectDir, requireStacks } from "./lib/project";
+import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+
+export const main = command<{ stack: string; url?: string; path: string; timeout: string; retries: string; json?: boolean; dir?: string }>(
+  "smoke",
+  (c) =>
+    c
+      .description("GET the stack's version endpoint and require a 200 that reports the stack's own environment (retried while a deploy rolls out).")
+      .requiredOption("--stack <name>", "the stack whose host is checked")
+      .option("--url <url>", "the URL to check (default: https://<share domain><path>)")
+      .option("--path <path>", "the version endpoint's path", "/api/version")
+      .option("--timeout <ms>", "bound of each request", "5000")
+      .option("--retries <n>", "further attempts after an error, a timeout or a 5xx, with backoff", "5")
+      .option("--json", "print the result as JSON")
+      .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
+  async ({ opts: o, io }) => {
+    const timeoutMs = Number(o.timeout);
+    const retries = Number(o.retries);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, got "${o.retries}"`);
+    if (!o.path.startsWith("/")) throw new UsageError(`--path must start with /, got "${o.path}"`);
+    const dir = projectDir(io, o.dir);
+    requireStacks(io, dir, [o.stack]);
+    const url = o.url ?? `https://${loadStackOffline(dir, o.stack, readAllStacks(dir)).config.dns.shareDomain}${o.path}`;
+    progress(io, o.json === true)(`checking ${url} (up to ${retries + 1} attempts)…`);
+    const result = await smokeCheck(url, o.stack, { timeoutMs, retries });
+    if (o.json) io.stdout.write(JSON.stringify({ stack: o.stack, url, ...result }, null, 2) + "\n");
+    if (!result.ok) throw new CommandError(`smoke check of ${o.stack} failed: ${result.reason}`);
+    if (!o.json) io.stdout.write(`✓ ${result.reason}\n`);
+    return 0;
+  },
+);
+
+if (require.main === module) runCli(main);
