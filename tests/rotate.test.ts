@@ -1,0 +1,133 @@
+/**
+ * Credential rotation: the resources chosen for each WHAT on the real program
+ * under the mock runtime (staging: server mode; production: instance mode), the
+ * rotation guard next to the deploy guard.
+ */
+import { strict as assert } from "node:assert";
+import { loadStackOffline } from "../config";
+import { guardDeploy, guardRotation } from "../gate/deploy";
+import { parsePreview } from "../gate/gate";
+import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, RotationTarget } from "../gate/rotate";
+import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
+import { REPO } from "./helpers";
+
+const declared = new Map<string, Promise<{ resources: RecordedResource[]; env: Record<string, string> }>>();
+function program(stack: string) {
+  if (!declared.has(stack)) {
+    const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
+    declared.set(
+      stack,
+      runUnderMocks("mina", stack, () => defineEnvironment(loadStackOffline(REPO, stack).config)).then(async ({ result, resources }) => ({ resources, env: await promiseOf(result.env) })),
+    );
+  }
+  return declared.get(stack)!;
+}
+
+const P = (stack: string, chain: string, name: string) => `urn:pulumi:${stack}::mina::mina:index:Environment$${chain}::${name}`;
+const EXPECTED: Record<string, Record<string, string[]>> = {
+  staging: {
+    "secret-key": [P("staging", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-staging-secrets-secret-key")],
+    "session-secret": [P("staging", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-staging-secrets-session-secret")],
+    "database-password": [P("staging", "mina:index:Database$random:index/randomPassword:RandomPassword", "mina-staging-database-role-password")],
+    "aws-key": [P("staging", "mina:index:Bucket$aws:iam/accessKey:AccessKey", "mina-staging-bucket-key")],
+  },
+  production: {
+    "secret-key": [P("production", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-production-secrets-secret-key")],
+    "session-secret": [P("production", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-production-secrets-session-secret")],
+    "database-password": [P("production", "mina:index:Database$random:index/randomPassword:RandomPassword", "mina-production-database-master-password")],
+    "aws-key": [P("production", "mina:index:Bucket$aws:iam/accessKey:AccessKey", "mina-production-bucket-key")],
+  },
+};
+
+/** A `pulumi preview --json` of the rotation: the replacements, and the in-place password update they cause. */
+function previewOf(targets: readonly RotationTarget[], extra: object[] = []) {
+  const steps: object[] = [];
+  for (const t of targets) {
+    steps.push({ op: "replace", urn: t.urn, oldState: { type: t.type }, newState: { type: t.type }, replaceReasons: [] });
+    if (t.updated) steps.push({ op: "update", urn: t.updated.urn, oldState: { type: t.updated.type }, newState: { type: t.updated.type }, diffReasons: ["password"] });
+  }
+  steps.push(...extra);
+  return { steps, diagnostics: [], changeSummary: { replace: targets.length, update: targets.filter((t) => t.updated).length, same: 30 } };
+}
+
+describe("rotate: which resources are replaced (the program under the mock runtime)", function () {
+  this.timeout(60000);
+
+  for (const stack of ["staging", "production"]) {
+    it(`${stack}: each choice replaces exactly the resource behind its variable`, async () => {
+      const { resources } = await program(stack);
+      const urns = new Set(resources.map((r) => `${r.type}::${r.name}`));
+      for (const [what, expected] of Object.entries(EXPECTED[stack])) {
+        const targets = chooseRotation(parseChoice(what), resources, stack);
+        assert.deepEqual(targets.map((t) => t.urn), expected, what);
+        for (const t of targets) assert.ok(urns.has(`${t.type}::${t.name}`), `${t.urn} is declared`);
+      }
+      const all = chooseRotation("all", resources, stack);
+      assert.deepEqual(all.map((t) => t.urn), ALL_SAFE.flatMap((w) => EXPECTED[stack][w]));
+      // Nothing else is ever chosen: only random secrets and the access key.
+      assert.deepEqual([...new Set(all.map((t) => t.type))].sort(), ["aws:iam/accessKey:AccessKey", "random:index/randomBytes:RandomBytes", "random:index/randomPassword:RandomPassword"]);
+    });
+  }
+
+  it("names the variables and what else changes: the role (server mode), the RDS instance in place (instance mode)", async () => {
+    const [s] = chooseRotation("database-password", (await program("staging")).resources, "staging");
+    assert.deepEqual(s.variables, ["DATABASE_URL"]);
+    assert.equal(s.updated?.type, "postgresql:index/role:Role");
+    const [p] = chooseRotation("database-password", (await program("production")).resources, "production");
+    assert.equal(p.updated?.urn, P("production", "mina:index:Database$aws:rds/instance:Instance", "mina-production-database-instance"));
+    assert.match(p.alsoChanges ?? "", /updated in place with the new master password/);
+    const [k] = chooseRotation("aws-key", (await program("staging")).resources, "staging");
+    assert.deepEqual(k.variables, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+  });
+
+  it("refuses redis (no password input at Upstash; replacing it loses data) and unknown choices, one line each", async () => {
+    const { resources } = await program("staging");
+    assert.throws(() => chooseRotation("redis", resources, "staging"), (e: Error) => e instanceof RotationError && /Upstash console/.test(e.message) && !e.message.includes("\n"));
+    assert.throws(() => parseChoice("redis-password"), new RotationError(`cannot rotate "redis-password": choose one of ${ROTATE_CHOICES.join(", ")}`));
+    assert.ok(!ALL_SAFE.includes("redis" as never));
+  });
+
+  it("refuses to guess when the program does not declare exactly one resource", async () => {
+    const { resources } = await program("staging");
+    const twice = [...resources, ...resources.filter((r) => r.type === "aws:iam/accessKey:AccessKey")];
+    assert.throws(() => chooseRotation("aws-key", twice, "staging"), /expected exactly one aws:iam\/accessKey:AccessKey .* found 2; refusing to guess/);
+  });
+});
+
+describe("rotate: the gate on the rotation's preview, and the guard", function () {
+  this.timeout(60000);
+  const SHA = "a".repeat(40);
+
+  it("approves exactly the rotation, and blocks anything else the preview does", async () => {
+    const targets = chooseRotation("all", (await program("staging")).resources, "staging");
+    const ok = gateRotation(parsePreview(previewOf(targets)), targets, { commit: SHA, approvedCommit: SHA });
+    assert.ok(ok.ok);
+    assert.equal(ok.decision.dangerous.length, 5, "four replacements and the role's password");
+    assert.ok(ok.decision.dangerous.every((o) => o.kind === "rotates a credential"));
+    const extra = gateRotation(
+      parsePreview(previewOf(targets, [{ op: "delete", urn: "urn:pulumi:staging::mina::upstash:index/redisDatabase:RedisDatabase::mina-staging-cache-redis" }])),
+      targets,
+      { commit: SHA, approvedCommit: SHA },
+    );
+    assert.ok(!extra.ok);
+    assert.equal(extra.unexpected.length, 1);
+    const missing = gateRotation(parsePreview(previewOf(targets.slice(1))), targets, { commit: SHA, approvedCommit: SHA });
+    assert.ok(!missing.ok);
+    assert.deepEqual(missing.missing, [targets[0].urn]);
+    const unapproved = gateRotation(parsePreview(previewOf(targets)), targets, { commit: SHA, approvedCommit: "b".repeat(40) });
+    assert.ok(!unapproved.ok);
+  });
+
+  it("the deploy guard still refuses --replace; the rotation guard allows it for this stack's URNs only", () => {
+    const urn = P("staging", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-staging-secrets-secret-key");
+    const cmd = `preview --stack staging --json --save-plan plan.json --replace ${urn}`;
+    assert.equal(guardDeploy("staging", cmd).length, 1);
+    assert.match(guardDeploy("staging", cmd)[0], /a forced replacement/);
+    assert.deepEqual(guardRotation("staging", cmd), []);
+    assert.deepEqual(guardRotation("staging", `up --stack staging --yes --plan plan.json --replace=${urn}`), []);
+    assert.match(guardRotation("production", cmd.replace("--stack staging", "--stack production"))[0], /not a resource of this stack/);
+    assert.match(guardRotation("staging", `up --target-replace ${urn}`)[0], /a forced replacement/);
+    assert.match(guardRotation("staging", `destroy --replace ${urn}`)[0], /destroy|not one of/);
+    assert.match(guardRotation("staging", `up --replace ${urn}`, { PULUMI_IGNORE_PROTECT: "1" })[0], /PULUMI_IGNORE_PROTECT/);
+  });
+});
