@@ -1,14 +1,20 @@
 /**
  * Credential rotation: the resources chosen for each WHAT on the real program
  * under the mock runtime (staging: server mode; production: instance mode), the
- * rotation guard next to the deploy guard.
+ * rotation guard next to the deploy guard, and the command end to end in-process
+ * against a fake `pulumi` that records its calls.
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { loadStackOffline } from "../config";
 import { guardDeploy, guardRotation } from "../gate/deploy";
 import { parsePreview } from "../gate/gate";
 import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, RotationTarget } from "../gate/rotate";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
+import { run } from "./cli";
 import { REPO } from "./helpers";
 
 const declared = new Map<string, Promise<{ resources: RecordedResource[]; env: Record<string, string> }>>();
@@ -129,5 +135,123 @@ describe("rotate: the gate on the rotation's preview, and the guard", function (
     assert.match(guardRotation("staging", `up --target-replace ${urn}`)[0], /a forced replacement/);
     assert.match(guardRotation("staging", `destroy --replace ${urn}`)[0], /destroy|not one of/);
     assert.match(guardRotation("staging", `up --replace ${urn}`, { PULUMI_IGNORE_PROTECT: "1" })[0], /PULUMI_IGNORE_PROTECT/);
+  });
+});
+
+describe("rotate: the command (fake pulumi)", function () {
+  this.timeout(60000);
+  let work: string;
+  let bin: string;
+  const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: REPO, encoding: "utf8" }).stdout.trim();
+
+  before(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-rotate-test-"));
+    bin = path.join(work, "pulumi");
+    fs.writeFileSync(
+      bin,
+      `#!/usr/bin/env node
+const fs = require("fs"), path = require("path");
+const dir = process.env.FAKE_PULUMI_DIR, args = process.argv.slice(2);
+fs.appendFileSync(path.join(dir, "calls.log"), JSON.stringify(args) + "\\n");
+if (args[0] === "preview") {
+  const plan = args[args.indexOf("--save-plan") + 1];
+  fs.writeFileSync(plan, "{}");
+  process.stdout.write(fs.readFileSync(path.join(dir, "preview.json"), "utf8"));
+} else if (args[0] === "up") {
+  if (!fs.existsSync(args[args.indexOf("--plan") + 1])) { process.stderr.write("error: no plan\\n"); process.exit(255); }
+  process.stdout.write("Resources: ok\\n");
+} else if (args[0] === "stack" && args[1] === "output") process.stdout.write(fs.readFileSync(path.join(dir, "outputs.json"), "utf8"));
+else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
+`,
+      { mode: 0o755 },
+    );
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  async function backend(stack: string, what: string, extra: object[] = []): Promise<string> {
+    const dir = fs.mkdtempSync(path.join(work, "backend-"));
+    const { resources, env } = await program(stack);
+    const targets = what === "redis" ? [] : chooseRotation(parseChoice(what), resources, stack);
+    fs.writeFileSync(path.join(dir, "preview.json"), JSON.stringify(previewOf(targets, extra)));
+    const supplied = { OPENAI_API_KEY: `sk-${stack}-${"x".repeat(20)}`, ...(env.EMAIL_ENABLED === "true" ? { SENDGRID_API_KEY: `SG.${stack}.key` } : {}) };
+    fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({ env: { ...env, ...supplied } }));
+    fs.writeFileSync(path.join(dir, "calls.log"), "");
+    return dir;
+  }
+  const calls = (dir: string) => fs.readFileSync(path.join(dir, "calls.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as string[]).slice(0, 3).join(" "));
+  const rotate = (dir: string, args: string[]) => run("rotate", ["--dir", REPO, ...args], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+
+  it("dry run: prints the URNs, the variables and the commands; runs nothing", async () => {
+    const dir = await backend("staging", "aws-key");
+    const r = await rotate(dir, ["--stack", "staging", "aws-key"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes(EXPECTED.staging["aws-key"][0]));
+    assert.match(r.stdout, /changes AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY/);
+    assert.match(r.stdout, /^ {2}pulumi preview --stack staging --json --save-plan plan\.json --replace 'urn:pulumi:staging::/m);
+    assert.match(r.stdout, /^ {2}pulumi up --stack staging --yes --plan plan\.json --replace /m);
+    assert.match(r.stdout, /^dry run: nothing applied/m);
+    assert.deepEqual(calls(dir), []);
+  });
+
+  it("--yes: preview, the gate, up on the saved plan, the env file written anew, what to restart", async () => {
+    const dir = await backend("staging", "secret-key");
+    const r = await rotate(dir, ["--stack", "staging", "secret-key", "--yes"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(calls(dir), ["preview --stack staging", "up --stack staging", "stack output --json"]);
+    const up = JSON.parse(fs.readFileSync(path.join(dir, "calls.log"), "utf8").trim().split("\n")[1]) as string[];
+    assert.deepEqual(up.slice(up.indexOf("--replace")), ["--replace", EXPECTED.staging["secret-key"][0]]);
+    assert.match(r.stdout, /APPROVED for commit/);
+    assert.match(r.stdout, /^wrote \.env\.staging\.local/m);
+    assert.match(r.stdout, /SECRET_KEY: restart every web process.*logged out/);
+    assert.ok(fs.existsSync(path.join(work, ".env.staging.local")));
+    const { env } = await program("staging");
+    assert.ok(!r.stdout.includes(env.SECRET_KEY) && !r.stderr.includes(env.SECRET_KEY), "no secret printed");
+  });
+
+  it("--yes: a preview that does more than the rotation is blocked before up", async () => {
+    const dir = await backend("staging", "session-secret", [{ op: "delete", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::mina-staging-bucket-bucket" }]);
+    const r = await rotate(dir, ["--stack", "staging", "session-secret", "--yes"]);
+    assert.equal(r.status, 1);
+    assert.deepEqual(calls(dir), ["preview --stack staging"]);
+    assert.match(r.stderr, /^error: the data-safety gate blocked the rotation of staging: the preview also has delete of aws:s3\/bucket:Bucket .*nothing was rotated\n$/);
+  });
+
+  it("production: refused unless --approved-commit is the current HEAD (full SHA)", async () => {
+    const dir = await backend("production", "database-password");
+    let r = await rotate(dir, ["--stack", "production", "database-password", "--yes"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: refusing to rotate on production \(production tier\): pass --approved-commit/);
+    r = await rotate(dir, ["--stack", "production", "database-password", "--approved-commit", head.slice(0, 12)]);
+    assert.match(r.stderr, /^error: .*is not a full 40-hex commit SHA: no approval\n$/);
+    r = await rotate(dir, ["--stack", "production", "database-password", "--approved-commit", "0".repeat(40)]);
+    assert.match(r.stderr, /^error: .*the approval is for commit 000000000000, but this is commit .*: no approval\n$/);
+    assert.deepEqual(calls(dir), []);
+    r = await rotate(dir, ["--stack", "production", "database-password", "--approved-commit", head, "--yes"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(calls(dir), ["preview --stack production", "up --stack production", "stack output --json"]);
+    assert.match(r.stdout, /RDS instance mina-production-database-instance is updated in place/);
+    assert.match(r.stdout, /DATABASE_URL: restart web processes and workers/);
+  });
+
+  it("usage and refusals are one line: no WHAT, an unknown WHAT, redis", async () => {
+    const dir = await backend("staging", "redis");
+    let r = await rotate(dir, ["--stack", "staging"]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `error: say what to rotate: choose one of ${ROTATE_CHOICES.join(", ")}\n`);
+    r = await rotate(dir, ["--stack", "staging", "everything"]);
+    assert.equal(r.status, 2);
+    r = await rotate(dir, ["--stack", "staging", "redis", "--yes"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^error: refusing to rotate redis on staging: .*Upstash console.*\n$/);
+    assert.deepEqual(calls(dir), []);
+  });
+
+  it("--json: the targets and commands, never a value", async () => {
+    const dir = await backend("staging", "all");
+    const r = await rotate(dir, ["--stack", "staging", "all", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(doc.targets.map((t: RotationTarget) => t.what), ALL_SAFE);
+    assert.equal(doc.applied, false);
   });
 });
