@@ -16,7 +16,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadStackOffline, readAllStacks } from "../config";
 import { tierOfRaw } from "../config/tiers";
-import { checkCommitApproval, GateInputError, parsePreview, renderDecisionText } from "../gate/gate";
+import { checkCommitApproval, GateDecision, GateInputError, parsePreview, renderDecisionText } from "../gate/gate";
 import { guardRotation } from "../gate/deploy";
 import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, RotationTarget } from "../gate/rotate";
 import { cleanGitEnvironment } from "../lib/git";
@@ -124,6 +124,7 @@ export const main = command<Opts>(
       const refused = guardRotation(o.stack, c.join(" "), io.env);
       if (refused.length > 0) throw new CommandError(refused[0]);
     }
+    let decision: GateDecision | undefined;
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-rotate-"));
     try {
       const planFile = path.join(work, "plan.json");
@@ -138,6 +139,7 @@ export const main = command<Opts>(
         const why = e instanceof GateInputError ? e.message : `the rotation's preview is not JSON (${firstLine(e)})`;
         throw new CommandError(`${why}; nothing was rotated`);
       }
+      decision = gate.decision;
       if (!o.json) io.stdout.write(renderDecisionText(gate.decision));
       if (!gate.ok) throw new CommandError(`the data-safety gate blocked the rotation of ${o.stack}${gate.decision.incomplete.length > 0 ? `: ${gate.decision.incomplete[0]}` : ""}; nothing was rotated`);
       say(`$ ${shownCommand(shown.up)}`);
@@ -154,7 +156,7 @@ export const main = command<Opts>(
     const code = await env(["--stack", o.stack, "--force", "--dir", dir], { ...io, stdout: { write: (s: string) => (envOut += s) } });
     envWritten = code === 0;
     if (o.json) {
-      io.stdout.write(JSON.stringify({ stack: o.stack, what, targets, commands: plannedSteps, restart, applied: true, envFile: envWritten ? `.env.${o.stack}.local` : null }, null, 2) + "\n");
+      io.stdout.write(JSON.stringify({ stack: o.stack, what, targets, commands: plannedSteps, restart, applied: true, gate: decision, envFile: envWritten ? `.env.${o.stack}.local` : null }, null, 2) + "\n");
       return 0;
     }
     io.stdout.write(`✓ rotated ${targets.map((t) => t.what).join(", ")} on ${o.stack}\n`);

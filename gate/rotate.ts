@@ -122,12 +122,16 @@ export function chooseRotation(what: RotateChoice, resources: readonly RecordedR
   });
 }
 
-/** The Pulumi commands of a rotation, as arguments (without the leading `pulumi`). */
+/**
+ * The Pulumi commands of a rotation, as arguments (without the leading `pulumi`):
+ * those of a deploy (replacement steps shown, the policy pack), with the
+ * replacements asked for.
+ */
 export function rotationCommands(stack: string, targets: readonly RotationTarget[], planFile = "plan.json"): { preview: string[]; up: string[] } {
   const replace = targets.flatMap((t) => ["--replace", t.urn]);
   return {
-    preview: ["preview", "--stack", stack, "--json", "--save-plan", planFile, ...replace],
-    up: ["up", "--stack", stack, "--yes", "--plan", planFile, ...replace],
+    preview: ["preview", "--stack", stack, "--json", "--save-plan", planFile, "--show-replacement-steps", "--policy-pack", "policy", ...replace],
+    up: ["up", "--stack", stack, "--yes", "--plan", planFile, "--policy-pack", "policy", ...replace],
   };
 }
 

@@ -187,8 +187,8 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.includes(EXPECTED.staging["aws-key"][0]));
     assert.match(r.stdout, /changes AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY/);
-    assert.match(r.stdout, /^ {2}pulumi preview --stack staging --json --save-plan plan\.json --replace 'urn:pulumi:staging::/m);
-    assert.match(r.stdout, /^ {2}pulumi up --stack staging --yes --plan plan\.json --replace /m);
+    assert.match(r.stdout, /^ {2}pulumi preview --stack staging --json --save-plan plan\.json --show-replacement-steps --policy-pack policy --replace 'urn:pulumi:staging::/m);
+    assert.match(r.stdout, /^ {2}pulumi up --stack staging --yes --plan plan\.json --policy-pack policy --replace /m);
     assert.match(r.stdout, /^dry run: nothing applied/m);
     assert.deepEqual(calls(dir), []);
   });
@@ -253,5 +253,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const doc = JSON.parse(r.stdout);
     assert.deepEqual(doc.targets.map((t: RotationTarget) => t.what), ALL_SAFE);
     assert.equal(doc.applied, false);
+    const applied = JSON.parse((await rotate(dir, ["--stack", "staging", "all", "--json", "--yes"])).stdout);
+    assert.equal(applied.applied, true);
+    assert.equal(applied.gate.ok, true);
+    assert.equal(applied.gate.dangerous.length, 5);
+    assert.equal(applied.envFile, ".env.staging.local");
   });
 });
