@@ -20,6 +20,7 @@ import { checkCommitApproval, GateDecision, GateInputError, parsePreview, render
 import { guardRotation } from "../gate/deploy";
 import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, RotationTarget } from "../gate/rotate";
 import { cleanGitEnvironment } from "../lib/git";
+import { shownPath } from "../lib/root";
 import { runUnderMocks } from "../plan/mockRuntime";
 import { runPulumi, shownCommand } from "./lib/pulumi";
 import { projectDir, requireStacks } from "./lib/project";
@@ -74,7 +75,7 @@ export const main = command<Opts>(
 
     // Production: the same rule as a deploy's gate, approval by the commit being run.
     const head = gitHead(dir);
-    let approval: { commit?: string; approvedCommit: string };
+    let approval: { commit?: string; approvedCommit: string } | undefined;
     if (production) {
       const check = checkCommitApproval(head, o.approvedCommit ?? "");
       if (!check.approved) {
@@ -83,9 +84,11 @@ export const main = command<Opts>(
         );
       }
       approval = { commit: head, approvedCommit: o.approvedCommit! };
-    } else {
-      // Running the command on a non-production stack is the approval.
-      approval = { commit: head ?? "0".repeat(40), approvedCommit: head ?? "0".repeat(40) };
+    } else if (head) {
+      // Running the command on a non-production stack is the approval, for the commit it runs from.
+      approval = { commit: head, approvedCommit: head };
+    } else if (o.yes) {
+      throw new CommandError(`refusing to rotate on ${o.stack}: ${shownPath(dir, io.cwd)} is not in a git checkout with a commit, and a rotation is approved for the commit it runs from`);
     }
 
     const say = progress(io, o.json === true);
@@ -134,7 +137,7 @@ export const main = command<Opts>(
       if (!p.ok) throw new CommandError(`${p.problem.replace(planFile, "plan.json")}; nothing was rotated`);
       let gate;
       try {
-        gate = gateRotation(parsePreview(JSON.parse(p.stdout), "the rotation's preview"), targets, approval);
+        gate = gateRotation(parsePreview(JSON.parse(p.stdout), "the rotation's preview"), targets, approval!);
       } catch (e) {
         const why = e instanceof GateInputError ? e.message : `the rotation's preview is not JSON (${firstLine(e)})`;
         throw new CommandError(`${why}; nothing was rotated`);

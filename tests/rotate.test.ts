@@ -15,7 +15,7 @@ import { parsePreview } from "../gate/gate";
 import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, RotationTarget } from "../gate/rotate";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { run } from "./cli";
-import { REPO } from "./helpers";
+import { REPO, tempProject } from "./helpers";
 
 const declared = new Map<string, Promise<{ resources: RecordedResource[]; env: Record<string, string> }>>();
 function program(stack: string) {
@@ -244,6 +244,20 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: refusing to rotate redis on staging: .*Upstash console.*\n$/);
     assert.deepEqual(calls(dir), []);
+  });
+
+  it("--yes outside a git checkout is refused: the approval is for the commit it runs from", async () => {
+    const files = Object.fromEntries(fs.readdirSync(REPO).filter((f) => /^Pulumi\..*yaml$/.test(f)).map((f) => [f, fs.readFileSync(path.join(REPO, f), "utf8")]));
+    const project = tempProject(files);
+    try {
+      const dir = await backend("staging", "secret-key");
+      const r = await run("rotate", ["--dir", project.dir, "--stack", "staging", "secret-key", "--yes"], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /^error: refusing to rotate on staging: .* is not in a git checkout with a commit, .*\n$/);
+      assert.deepEqual(calls(dir), []);
+    } finally {
+      project.cleanup();
+    }
   });
 
   it("--json: the targets and commands, never a value", async () => {
