@@ -21,6 +21,7 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
   templates: { load: () => require("./templates").main, what: "write or check the committed .env.template" },
   bench: { load: () => require("./bench").main, what: "time the compiled commands against the SDK's floor" },
   stacks: { load: () => require("./stacks").main, what: "list the stack files and their tier (--matrix: the workflows' job matrices)" },
+  rotate: { load: () => require("./rotate").main, what: "rotate a stack's generated credential through the data-safety gate" },
   sweep: { load: () => require("./sweep").main, what: "destroy review stacks idle past a TTL (a dry run unless --yes)" },
 };
 

@@ -43,6 +43,23 @@ export function guardDeploy(stack: string, command: string, env: Readonly<Record
   return out.map((r) => `refusing to deploy stack ${stack}: ${r}; no workflow destroys a stack or bypasses protection${stack === "production" ? " (production least of all)" : ""}`);
 }
 
+/**
+ * The guard for a credential rotation (`npm run rotate`), the one sanctioned use
+ * of a forced replacement: the deploy guard, after taking out `--replace URN`
+ * pairs whose URN is of this stack. Any other replacement flag
+ * (`--target-replace`, a bare `--replace`, another stack's URN) is still refused.
+ */
+export function guardRotation(stack: string, command: string, env: Readonly<Record<string, string | undefined>> = {}): string[] {
+  const own = `urn:pulumi:${stack}::`;
+  const out: string[] = [];
+  const rest = command.trim().replace(/(^|\s)--replace(?:=|\s+)(\S+)/g, (all, lead: string, urn: string) => {
+    if (urn.startsWith(own)) return lead;
+    out.push(`refusing to rotate on stack ${stack}: --replace ${urn.slice(0, 80)} is not a resource of this stack`);
+    return all;
+  });
+  return [...out, ...guardDeploy(stack, rest, env)];
+}
+
 // ---------------------------------------------------------------- account check
 
 /** The AWS account ids a stack file pins (`aws:allowedAccountIds`). */

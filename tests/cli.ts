@@ -33,6 +33,7 @@ const COMMANDS: Record<string, () => Main> = {
   smoke: () => require("../cli/smoke").main,
   stacks: () => require("../cli/stacks").main,
   sweep: () => require("../cli/sweep").main,
+  rotate: () => require("../cli/rotate").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */

@@ -1,0 +1,168 @@
+/**
+ * Credential rotation: which resources to replace so that one emitted variable
+ * gets a new credential, and whether a preview of that replacement does exactly
+ * that and nothing more. The resources are the ones the program declares for the
+ * stack (run under the mock runtime, as the offline plan does); each choice must
+ * find exactly one resource, so a program that changed shape refuses instead of
+ * replacing something else.
+ */
+import type { RecordedResource } from "../plan/mockRuntime";
+import { parseUrn } from "../lib/urn";
+import { decide, DangerousOp, dangerousFromPreview, GateDecision, PreviewDigest, previewProblems, sumChangeSummaries } from "./gate";
+
+/** What can be rotated, as `npm run rotate -- --stack S WHAT` names it. */
+export const ROTATE_CHOICES = ["secret-key", "session-secret", "database-password", "redis", "aws-key", "all"] as const;
+export type RotateChoice = (typeof ROTATE_CHOICES)[number];
+type One = Exclude<RotateChoice, "all">;
+
+/** What `all` rotates: every choice that a replacement rotates safely (not redis: see REDIS_REFUSAL). */
+export const ALL_SAFE: readonly One[] = ["secret-key", "session-secret", "database-password", "aws-key"];
+
+/**
+ * Why `redis` is refused: Upstash's RedisDatabase has no input that resets its
+ * password (it is an output only), and replacing the database loses its data.
+ */
+export const REDIS_REFUSAL =
+  "the Upstash Redis password cannot be reset from Pulumi (the provider has no password input) and replacing the database loses its data: reset it in the Upstash console (database > Reset password), then `pulumi refresh --stack STACK` and `pulumi up --stack STACK` so REDIS_URL is read anew, then `npm run env -- --stack STACK --force`";
+
+export interface RotationTarget {
+  readonly what: One;
+  /** The URN as the engine knows it (parent types included): what `--replace` takes. */
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  /** The emitted variables whose value changes. */
+  readonly variables: readonly string[];
+  /** What else changes as a consequence (one line), if anything. */
+  readonly alsoChanges?: string;
+  /** A resource whose in-place update is part of the rotation (the RDS instance's password). */
+  readonly updated?: { readonly urn: string; readonly type: string; readonly name: string; readonly fields: readonly string[] };
+}
+
+/** What the app must restart to pick a variable up, one line each. */
+export const RESTART: Readonly<Record<string, string>> = {
+  SECRET_KEY: "SECRET_KEY: restart every web process; everything signed with the old key (sessions, tokens) is signed anew, so every user is logged out",
+  SESSION_SECRET: "SESSION_SECRET: restart every web process; existing sessions are invalidated, so every user logs in again",
+  DATABASE_URL: "DATABASE_URL: restart web processes and workers so they reconnect with the new password; new connections with the old one fail at once",
+  REDIS_URL: "REDIS_URL: restart web processes and workers so they reconnect to Redis",
+  AWS_ACCESS_KEY_ID: "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: restart every process holding the S3 client (web and workers); the old key is deleted with the replacement, so its calls fail at once",
+};
+
+/** The URN the engine gives a resource: its parents' types joined with `$` (the stack's own type left out). */
+export function engineUrn(r: Pick<RecordedResource, "type" | "name" | "parent">, stack: string, project: string): string {
+  let qualified = r.type;
+  const m = /^urn:pulumi:.*?::.*?::(.*?)::.*$/s.exec(r.parent);
+  if (m && m[1] !== "pulumi:pulumi:Stack") qualified = `${m[1]}$${r.type}`;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${r.name}`;
+}
+
+const RULES: Record<Exclude<One, "redis">, { type: string; suffix: RegExp; variables: string[] }> = {
+  "secret-key": { type: "random:index/randomBytes:RandomBytes", suffix: /-secrets-secret-key$/, variables: ["SECRET_KEY"] },
+  "session-secret": { type: "random:index/randomBytes:RandomBytes", suffix: /-secrets-session-secret$/, variables: ["SESSION_SECRET"] },
+  "database-password": { type: "random:index/randomPassword:RandomPassword", suffix: /-database-(role|master)-password$/, variables: ["DATABASE_URL"] },
+  "aws-key": { type: "aws:iam/accessKey:AccessKey", suffix: /-bucket-key$/, variables: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] },
+};
+
+export class RotationError extends Error {}
+
+/** Parses WHAT; throws a one-line RotationError listing the choices. */
+export function parseChoice(what: string | undefined): RotateChoice {
+  if (what !== undefined && (ROTATE_CHOICES as readonly string[]).includes(what)) return what as RotateChoice;
+  throw new RotationError(`${what === undefined ? "say what to rotate" : `cannot rotate "${what}"`}: choose one of ${ROTATE_CHOICES.join(", ")}`);
+}
+
+/**
+ * The resources to replace for `what` among `resources` (the stack's, as the
+ * program declares them). `redis` throws (see REDIS_REFUSAL). Each rule must
+ * match exactly one resource.
+ */
+export function chooseRotation(what: RotateChoice, resources: readonly RecordedResource[], stack: string, project = "mina"): RotationTarget[] {
+  if (what === "redis") throw new RotationError(`refusing to rotate redis on ${stack}: ${REDIS_REFUSAL.replace(/STACK/g, stack)}`);
+  const ones: One[] = what === "all" ? [...ALL_SAFE] : [what];
+  return ones.map((one) => {
+    const rule = RULES[one as Exclude<One, "redis">];
+    const found = resources.filter((r) => r.type === rule.type && rule.suffix.test(r.name));
+    if (found.length !== 1) {
+      throw new RotationError(`${stack}: expected exactly one ${rule.type} behind ${rule.variables.join(", ")}, found ${found.length}; refusing to guess`);
+    }
+    const r = found[0];
+    const urn = engineUrn(r, stack, project);
+    if (one === "database-password" && /-master-password$/.test(r.name)) {
+      const instances = resources.filter((x) => x.type === "aws:rds/instance:Instance");
+      if (instances.length !== 1) throw new RotationError(`${stack}: expected exactly one RDS instance behind DATABASE_URL, found ${instances.length}; refusing to guess`);
+      const i = instances[0];
+      return {
+        what: one,
+        urn,
+        type: r.type,
+        name: r.name,
+        variables: rule.variables,
+        alsoChanges: `the RDS instance ${i.name} is updated in place with the new master password (no replacement, no data lost)`,
+        updated: { urn: engineUrn(i, stack, project), type: i.type, name: i.name, fields: ["password"] },
+      };
+    }
+    if (one === "database-password") {
+      const roles = resources.filter((x) => x.type === "postgresql:index/role:Role");
+      const role = roles.length === 1 ? roles[0] : undefined;
+      return {
+        what: one,
+        urn,
+        type: r.type,
+        name: r.name,
+        variables: rule.variables,
+        ...(role
+          ? {
+              alsoChanges: `the PostgreSQL role ${role.name} is updated in place with the new password (no replacement, no data lost)`,
+              updated: { urn: engineUrn(role, stack, project), type: role.type, name: role.name, fields: ["password"] },
+            }
+          : {}),
+      };
+    }
+    return { what: one, urn, type: r.type, name: r.name, variables: rule.variables };
+  });
+}
+
+/**
+ * The Pulumi commands of a rotation, as arguments (without the leading `pulumi`):
+ * those of a deploy (replacement steps shown, the policy pack), with the
+ * replacements asked for.
+ */
+export function rotationCommands(stack: string, targets: readonly RotationTarget[], planFile = "plan.json"): { preview: string[]; up: string[] } {
+  const replace = targets.flatMap((t) => ["--replace", t.urn]);
+  return {
+    preview: ["preview", "--stack", stack, "--json", "--save-plan", planFile, "--show-replacement-steps", "--policy-pack", "policy", ...replace],
+    up: ["up", "--stack", stack, "--yes", "--plan", planFile, "--policy-pack", "policy", ...replace],
+  };
+}
+
+export interface RotationGate {
+  readonly ok: boolean;
+  readonly decision: GateDecision;
+  /** Operations needing approval that are not part of the rotation: they block. */
+  readonly unexpected: readonly DangerousOp[];
+  /** Chosen resources the preview does not replace: they block. */
+  readonly missing: readonly string[];
+}
+
+const sameResource = (o: DangerousOp, t: { type: string; name: string }) => o.type === t.type && o.name === t.name;
+
+/**
+ * The data-safety gate on the rotation's preview: approved (by the commit, the
+ * same rule as a deploy's) for exactly the credential rotations chosen, and
+ * blocked by anything else it finds, by a chosen resource it does not replace, and
+ * by an incomplete preview.
+ */
+export function gateRotation(preview: PreviewDigest, targets: readonly RotationTarget[], approval: { commit?: string; approvedCommit: string }): RotationGate {
+  const dangerous = dangerousFromPreview(preview);
+  const expected = (o: DangerousOp) =>
+    o.kind === "rotates a credential" && targets.some((t) => sameResource(o, t) || (t.updated !== undefined && o.op === "update" && sameResource(o, t.updated)));
+  const unexpected = dangerous.filter((o) => !expected(o));
+  const missing = targets.filter((t) => !dangerous.some((o) => o.op === "replace" && sameResource(o, t))).map((t) => t.urn);
+  const incomplete = [
+    ...previewProblems(preview),
+    ...unexpected.map((o) => `the preview also has ${o.kind} of ${o.type} ${o.name}, which is not part of this rotation: deploy that change on its own first`),
+    ...missing.map((u) => `the preview does not replace ${parseUrn(u)?.name ?? u}`),
+  ];
+  const decision = decide(dangerous, [], { incomplete, changeSummary: sumChangeSummaries([preview]), commit: approval.commit, approvedCommit: approval.approvedCommit });
+  return { ok: decision.ok, decision, unexpected, missing };
+}
