@@ -105,6 +105,12 @@ export const KEYS = {
     required: "always",
     description: "Where the share domain points: an IPv4 address (A record) or a hostname (CNAME, not at the zone apex). Not set on a blue/green front (mina:liveColour).",
   },
+  "mina:migrateCommand": {
+    kind: "string",
+    required: "optional",
+    default: "flask db upgrade",
+    description: "The app's migration command, run by the deploy job after pulumi up in a checkout of the app at the deployed version, with the environment's env file (npm run migrate).",
+  },
   "mina:liveColour": {
     kind: "enum",
     values: ["blue", "green"],

@@ -405,6 +405,7 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
       upstashApiKey: requiredSecret(v, "upstash:apiKey"),
     },
     bucket,
+    deploy: { migrateCommand: v["mina:migrateCommand"] ?? "flask db upgrade" },
     // The zone id is read only here: once every problem is known, it is set and well formed.
     dns: { shareDomain: dns.shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName: dns.zoneName, appHost: dns.appHost, ...(dns.front ? { front: dns.front } : {}) },
     secrets: {

@@ -80,6 +80,8 @@ export interface StackConfig {
   readonly database: DatabaseConfig;
   readonly cache: { readonly primaryRegion: string; readonly upstashEmail: string; readonly upstashApiKey: Secret };
   readonly bucket: { readonly expireDays?: number };
+  /** What the deploy job runs after pulumi up (npm run migrate). */
+  readonly deploy: { readonly migrateCommand: string };
   readonly dns: {
     readonly shareDomain: string;
     readonly zoneId: string;

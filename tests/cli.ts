@@ -31,6 +31,8 @@ const COMMANDS: Record<string, () => Main> = {
   local: () => require("../cli/local").main,
   swap: () => require("../cli/swap").main,
   smoke: () => require("../cli/smoke").main,
+  snapshot: () => require("../cli/snapshot").main,
+  migrate: () => require("../cli/migrate").main,
   stacks: () => require("../cli/stacks").main,
   sweep: () => require("../cli/sweep").main,
   rotate: () => require("../cli/rotate").main,
