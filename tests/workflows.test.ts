@@ -343,15 +343,25 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
     const env = runs.findIndex((r) => r.includes('npm run --silent env -- --stack "$STACK" --out ".env.$STACK.local"'));
     const verify = runs.findIndex((r) => r.includes('npm run --silent verify -- ".env.$STACK.local" --stack "$STACK" --live --claim'));
     const cleanup = steps.findIndex((s) => s.if === "${{ always() }}" && /^rm -f "\.env\.\$STACK\.local"/.test(s.run ?? ""));
+    // The deploy workflow's jobs also migrate and smoke-check after verify, and production's
+    // snapshots its database before the preview (review environments have their own tail).
+    const full = approval === "commit";
+    const snapshot = runs.findIndex((r) => r.includes('npm run --silent snapshot -- --stack "$STACK" --commit "$GITHUB_SHA"'));
+    const migrate = runs.findIndex((r) => r.includes('npm run --silent migrate -- --stack "$STACK" --app-dir app --env-file ".env.$STACK.local"'));
+    const smoke = runs.findIndex((r) => r.includes('npm run --silent smoke -- --stack "$STACK"'));
+    const production = /production/.test(id);
+    if (!production && snapshot >= 0) f("a snapshot step outside the production-tier job");
     const order: [string, number][] = [
       ["guard", guard],
       ["credentials", creds],
       ["account check", check],
+      ...(full && production ? ([["snapshot", snapshot]] as [string, number][]) : []),
       ["pulumi preview --save-plan", pv?.step ?? -1],
       ["gate", gate],
       ["pulumi up --plan", up?.step ?? -1],
       ["env file", env],
       ["verify --live --claim", verify],
+      ...(full ? ([["migrations", migrate], ["smoke check", smoke]] as [string, number][]) : []),
       ["env file removal (always)", cleanup],
     ];
     for (const [what, i] of order) if (i < 0) f(`no ${what} step`);
@@ -360,11 +370,13 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
       const [b, j] = order[k];
       if (i >= 0 && j >= 0 && !(i < j)) f(`${a} (step ${i}) is not before ${b} (step ${j})`);
     }
-    // From the guard to verify, a failed step stops the job: none runs regardless.
-    if (guard >= 0 && verify >= 0) {
-      for (let i = guard; i <= verify; i++) {
+    // From the guard to the last check, a failed step stops the job: none runs regardless
+    // (the app's checkout alone is conditional: on APP_REPOSITORY being set).
+    const last = full && smoke >= 0 ? smoke : verify;
+    if (guard >= 0 && last >= 0) {
+      for (let i = guard; i <= last; i++) {
         const s = steps[i];
-        if (s.if !== undefined) f(`step ${i} (${s.name ?? s.uses}) has if: ${s.if}`);
+        if (s.if !== undefined && s.if !== "${{ vars.APP_REPOSITORY != '' }}") f(`step ${i} (${s.name ?? s.uses}) has if: ${s.if}`);
         if (s["continue-on-error"] !== undefined) f(`step ${i} (${s.name ?? s.uses}) has continue-on-error`);
       }
     }
@@ -953,10 +965,18 @@ describe("GitHub Actions workflows", function () {
       assert.deepEqual(Object.entries(wf().jobs).filter(([, j]) => isDeployJob(j)).map(([id]) => id), ["deploy", "deploy-production"]);
     });
 
-    it("keeps the two deploy jobs alike but for the matrix, the production tier's gating and the comments", () => {
+    it("keeps the two deploy jobs alike but for the matrix, the production tier's gating, its snapshot and the comments", () => {
       const { deploy, "deploy-production": production } = wf().jobs;
-      const strip = (j: Job) => ({ ...j, name: undefined, if: undefined, needs: undefined, strategy: undefined, steps: j.steps!.map((s) => ({ ...s, name: undefined })) });
+      const strip = (j: Job) => ({
+        ...j,
+        name: undefined,
+        if: undefined,
+        needs: undefined,
+        strategy: undefined,
+        steps: j.steps!.filter((s) => s.id !== "snapshot").map((s) => ({ ...s, name: undefined })),
+      });
       assert.deepEqual(strip(deploy), strip(production));
+      assert.deepEqual(production.steps!.filter((s) => s.id === "snapshot").length, 1, "production's deploy takes its snapshot");
       assert.doesNotMatch(JSON.stringify(deploy), /production/i, "the other stacks' deploy never names production");
     });
   });
@@ -965,6 +985,30 @@ describe("GitHub Actions workflows", function () {
     const wf = () => clone(load("deploy.yml"));
     const stepOf = (w: Workflow, job: string, re: RegExp) => w.jobs[job].steps!.findIndex((s) => re.test(s.run ?? ""));
     const P = "deploy-production";
+
+    it("finds a production deploy without its snapshot, or with the snapshot after the preview", () => {
+      const w = wf();
+      const steps = w.jobs[P].steps!;
+      const sn = steps.findIndex((s) => s.id === "snapshot");
+      const pv = steps.findIndex((s) => s.id === "preview");
+      [steps[sn], steps[pv]] = [steps[pv], steps[sn]];
+      assert.match(deployFindings(w).join("\n"), new RegExp(`job ${P}: snapshot \\(step \\d+\\) is not before pulumi preview --save-plan`));
+      const w2 = wf();
+      w2.jobs[P].steps = w2.jobs[P].steps!.filter((s) => s.id !== "snapshot");
+      assert.deepEqual(deployFindings(w2), [`job ${P}: no snapshot step`]);
+    });
+
+    it("finds a deploy without its migrations or smoke check, or a smoke check that may be skipped", () => {
+      const w = wf();
+      w.jobs.deploy.steps = w.jobs.deploy.steps!.filter((s) => s.id !== "smoke");
+      assert.deepEqual(deployFindings(w), ["job deploy: no smoke check step"]);
+      const w2 = wf();
+      w2.jobs[P].steps = w2.jobs[P].steps!.filter((s) => s.id !== "migrate");
+      assert.deepEqual(deployFindings(w2), [`job ${P}: no migrations step`]);
+      const w3 = wf();
+      w3.jobs.deploy.steps!.find((s) => s.id === "smoke")!.if = "${{ success() }}";
+      assert.match(deployFindings(w3).join("\n"), /job deploy: step \d+ \(Smoke check.*\) has if: \$\{\{ success\(\) \}\}/);
+    });
 
     it("finds a gate after the update", () => {
       const w = wf();
