@@ -7,6 +7,7 @@ import { Cache } from "./cache";
 import { Database } from "./database";
 import { Dns } from "./dns";
 import { Secrets } from "./secrets";
+import { Sentry } from "./sentry";
 
 export interface EnvironmentArgs {
   /** The stack's config, validated as a whole before anything is declared. */
@@ -32,6 +33,8 @@ export class Environment extends pulumi.ComponentResource {
   readonly cache: Cache;
   readonly bucket: Bucket;
   readonly secrets: Secrets;
+  /** Present when the stack turns Sentry on. */
+  readonly sentry?: Sentry;
   readonly dns: Dns;
   /** Every emitted variable, name to value; secret as a whole. */
   readonly env: pulumi.Output<Record<string, string>>;
@@ -59,6 +62,7 @@ export class Environment extends pulumi.ComponentResource {
       awsProvider,
     }, child);
     this.secrets = new Secrets(`${name}-secrets`, { supplied: config.secrets }, child);
+    if (config.sentry) this.sentry = new Sentry(`${name}-sentry`, { sentry: config.sentry, name: names.sentryProject, protection }, child);
     this.dns = new Dns(`${name}-dns`, { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, front: config.dns.front, awsProvider }, child);
 
     const s = config.settings;
@@ -75,7 +79,7 @@ export class Environment extends pulumi.ComponentResource {
         SECRET_KEY: this.secrets.secretKey,
         SESSION_SECRET: this.secrets.sessionSecret,
         OPENAI_API_KEY: this.secrets.openaiApiKey,
-        SENTRY_DSN: this.secrets.sentryDsn,
+        SENTRY_DSN: this.sentry ? this.sentry.dsn : pulumi.secret(""),
         SENTRY_ENVIRONMENT: s.sentryEnvironment,
         EMAIL_ENABLED: String(s.emailEnabled),
         SENDGRID_API_KEY: this.secrets.sendgridApiKey,

@@ -17,8 +17,6 @@ export class Secrets extends pulumi.ComponentResource {
   readonly secretKey: pulumi.Output<string>;
   readonly sessionSecret: pulumi.Output<string>;
   readonly openaiApiKey: pulumi.Output<string>;
-  /** Empty when not configured. */
-  readonly sentryDsn: pulumi.Output<string>;
   readonly sendgridApiKey: pulumi.Output<string>;
   readonly slackWebhookUrl: pulumi.Output<string>;
 
@@ -28,9 +26,8 @@ export class Secrets extends pulumi.ComponentResource {
     this.secretKey = hex("secret-key");
     this.sessionSecret = hex("session-secret");
     const s = args.supplied;
-    const optional = (x: typeof s.sentryDsn) => (x ? secretInput(x) : pulumi.secret(""));
+    const optional = (x: typeof s.sendgridApiKey) => (x ? secretInput(x) : pulumi.secret(""));
     this.openaiApiKey = secretInput(s.openaiApiKey);
-    this.sentryDsn = optional(s.sentryDsn);
     this.sendgridApiKey = optional(s.sendgridApiKey);
     this.slackWebhookUrl = optional(s.slackWebhookUrl);
     this.registerOutputs({});

@@ -107,7 +107,7 @@ export function whitespaceProblems(values: Readonly<Record<string, unknown>>): P
 // ---------------------------------------------------------------- namespaces
 
 /** The namespaces this program reads. Any other is refused: nothing here would read it, or check it. */
-export const NAMESPACES = ["mina", "aws", "upstash", "postgresql", "pulumi"] as const;
+export const NAMESPACES = ["mina", "aws", "upstash", "postgresql", "sentry", "pulumi"] as const;
 
 /** Provider credentials that a stack file might carry although this program never reads them. */
 export const PROVIDER_CREDENTIAL_KEYS = [
@@ -121,13 +121,20 @@ export const PROVIDER_CREDENTIAL_KEYS = [
   "postgresql:username",
   "postgresql:host",
   "upstash:apiKey",
+  "sentry:token",
 ] as const;
+
+/** Keys this program once read and no longer does, with what replaced them. */
+export const RETIRED_KEYS: Readonly<Record<string, string>> = {
+  "mina:sentryDsn":
+    "is no longer read: a DSN is not pasted any more; each environment declares its own Sentry project and key (mina:sentryOrganization, mina:sentryTeam, mina:sentryToken); remove it",
+};
 
 /** `pulumi:` keys the project uses; every other engine setting (autonaming, for one) could change names or providers. */
 export const PULUMI_KEYS = ["pulumi:disable-default-providers"] as const;
 
 /** Default providers that must stay disabled: each resource takes its stack's explicit provider. */
-export const DISABLED_DEFAULT_PROVIDERS = ["aws", "upstash", "postgresql"] as const;
+export const DISABLED_DEFAULT_PROVIDERS = ["aws", "upstash", "postgresql", "sentry"] as const;
 
 function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
@@ -158,6 +165,10 @@ export function namespaceProblems(values: Readonly<Record<string, unknown>>): Pr
       if (missing.length > 0) {
         out.push([key, `must keep the default ${missing.join(", ")} provider${missing.length > 1 ? "s" : ""} disabled: every resource uses its stack's explicit provider, never the caller's ambient credentials`]);
       }
+      continue;
+    }
+    if (key in RETIRED_KEYS) {
+      out.push([key, RETIRED_KEYS[key]]);
       continue;
     }
     if ((PROVIDER_CREDENTIAL_KEYS as readonly string[]).includes(key)) {
@@ -274,6 +285,9 @@ export const SHAREABLE_KEYS: readonly string[] = [
   "mina:featureFlags",
   "mina:liveColour",
   "mina:canaryPercent",
+  // One Sentry organization and team hold every environment's own project and key.
+  "mina:sentryOrganization",
+  "mina:sentryTeam",
   "pulumi:disable-default-providers",
 ];
 

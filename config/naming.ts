@@ -70,6 +70,8 @@ export interface Names {
   readonly redisDatabase: string;
   /** Sentry environment tag. */
   readonly sentryEnvironment: string;
+  /** The environment's own Sentry project (slug and name) and key name, e.g. `mina-staging`. */
+  readonly sentryProject: string;
   /** Default Slack alert channel. */
   readonly slackChannel: string;
 }
@@ -105,6 +107,7 @@ export function deriveNames(environment: string, overrides: { bucket?: string } 
     bucketPolicy: `${APP}-audio-${environment}-rw`,
     redisDatabase: prefix,
     sentryEnvironment: environment,
+    sentryProject: prefix,
     slackChannel: environment === "production" ? `#${APP}-alerts` : `#${APP}-${environment}-alerts`,
   };
 }

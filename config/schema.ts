@@ -124,7 +124,18 @@ export const KEYS = {
     description: "On a blue/green front: the share of traffic (0-50) the other colour gets.",
   },
   "mina:openaiApiKey": { kind: "secret", required: "always", description: "OpenAI API key of this environment." },
-  "mina:sentryDsn": { kind: "secret", required: "optional", description: "Sentry DSN; absent means Sentry is off." },
+  "mina:sentryOrganization": {
+    kind: "string",
+    required: "optional",
+    description: "Sentry organization slug: turns Sentry on; the environment declares its own project and key there, and SENTRY_DSN is that key's DSN. Absent: Sentry is off.",
+  },
+  "mina:sentryTeam": { kind: "string", required: "optional", description: "Sentry team slug that owns the environment's project (required with mina:sentryOrganization)." },
+  "mina:sentryToken": { kind: "secret", required: "optional", description: "Sentry auth token for this stack's Sentry provider (required with mina:sentryOrganization)." },
+  "mina:sentrySharedProject": {
+    kind: "string",
+    required: "optional",
+    description: "Non-production only: the slug of an existing project shared within the tier; the environment gets its own key in it and is told apart by SENTRY_ENVIRONMENT. Both stacks list it in mina:shareWithinTier.",
+  },
   "mina:sendgridApiKey": { kind: "secret", required: "optional", description: "SendGrid API key; required when email is enabled." },
   "mina:emailEnabled": { kind: "bool", required: "optional", default: "true / false", description: "Whether the app sends email." },
   "mina:slackWebhookUrl": { kind: "secret", required: "optional", description: "Slack incoming webhook for alerts." },
@@ -147,7 +158,7 @@ export const KEYS = {
     kind: "list",
     required: "optional",
     description:
-      "Supplied keys this non-production stack shares with the others that list them too: only upstash:email, upstash:apiKey, mina:openaiApiKey, mina:sentryDsn, mina:sendgridApiKey, mina:slackWebhookUrl, mina:appHost; refused in production.",
+      "Supplied keys this non-production stack shares with the others that list them too: only upstash:email, upstash:apiKey, mina:openaiApiKey, mina:sentrySharedProject, mina:sendgridApiKey, mina:slackWebhookUrl, mina:appHost; refused in production.",
   },
 } as const satisfies Record<string, KeySpec>;
 

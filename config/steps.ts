@@ -363,6 +363,25 @@ export function frontConfig(ctx: ParsedContext): Front | undefined {
   return { live, canaryPercent, colours };
 }
 
+/** Sentry: a team and a token with an organization; a shared project only in the non-production tier; nothing without an organization. */
+export function checkSentry(ctx: ParsedContext): void {
+  const { v, raw, fail } = ctx;
+  const org = v["mina:sentryOrganization"];
+  const others = ["mina:sentryTeam", "mina:sentryToken", "mina:sentrySharedProject"] as const;
+  if (org === undefined) {
+    for (const k of others) if (raw.values[k] !== undefined && !ctx.failedKeys.has(k)) fail(k, "is set without mina:sentryOrganization: Sentry is off for this stack");
+    return;
+  }
+  if (raw.values["mina:sentryTeam"] === undefined) fail("mina:sentryTeam", `is required with mina:sentryOrganization; set it with: pulumi config set mina:sentryTeam <team slug> --stack ${raw.stack}`);
+  if (raw.values["mina:sentryToken"] === undefined) {
+    if (ctx.opts.requireSecrets) fail("mina:sentryToken", `is required with mina:sentryOrganization; set it with: pulumi config set --secret mina:sentryToken <value> --stack ${raw.stack}`);
+    else ctx.missingSecrets.push("mina:sentryToken");
+  }
+  if (v["mina:sentrySharedProject"] !== undefined && ctx.profile === "production") {
+    fail("mina:sentrySharedProject", "is refused in production: production has a Sentry project and key of its own, shared with no environment");
+  }
+}
+
 /** Whether email is on; refuses email without a SendGrid key (offline, the key is only listed as missing). */
 export function isEmailEnabled(ctx: ParsedContext): boolean {
   const enabled = ctx.v["mina:emailEnabled"] ?? ctx.defaults.emailEnabled;
@@ -406,11 +425,21 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
     },
     bucket,
     deploy: { migrateCommand: v["mina:migrateCommand"] ?? "flask db upgrade" },
+    ...(v["mina:sentryOrganization"]
+      ? {
+          sentry: {
+            organization: v["mina:sentryOrganization"],
+            team: v["mina:sentryTeam"] ?? "",
+            token: requiredSecret(v, "mina:sentryToken"),
+            project: v["mina:sentrySharedProject"] ?? names.sentryProject,
+            shared: v["mina:sentrySharedProject"] !== undefined,
+          },
+        }
+      : {}),
     // The zone id is read only here: once every problem is known, it is set and well formed.
     dns: { shareDomain: dns.shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName: dns.zoneName, appHost: dns.appHost, ...(dns.front ? { front: dns.front } : {}) },
     secrets: {
       openaiApiKey: requiredSecret(v, "mina:openaiApiKey"),
-      sentryDsn: secretOf(v, "mina:sentryDsn"),
       sendgridApiKey: emailEnabled ? requiredSecret(v, "mina:sendgridApiKey") : undefined,
       slackWebhookUrl: secretOf(v, "mina:slackWebhookUrl"),
     },

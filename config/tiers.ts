@@ -58,7 +58,7 @@ export const TIER_MARKABLE_KEYS: readonly string[] = [
   "upstash:email",
   "upstash:apiKey",
   "mina:openaiApiKey",
-  "mina:sentryDsn",
+  "mina:sentrySharedProject",
   "mina:sendgridApiKey",
   "mina:slackWebhookUrl",
   "mina:appHost",
@@ -67,7 +67,7 @@ export const TIER_MARKABLE_KEYS: readonly string[] = [
 /** The env-file variables that carry a markable key's value (what `audit` and `verify --against` compare). */
 export const MARKABLE_VARIABLES: Readonly<Record<string, string>> = {
   OPENAI_API_KEY: "mina:openaiApiKey",
-  SENTRY_DSN: "mina:sentryDsn",
+  SENTRY_DSN: "mina:sentrySharedProject",
   SENDGRID_API_KEY: "mina:sendgridApiKey",
   SLACK_WEBHOOK_URL: "mina:slackWebhookUrl",
 };

@@ -20,6 +20,7 @@ import {
   checkForeignValues,
   checkProjectAndSiblings,
   checkRequiredKeys,
+  checkSentry,
   checkSharedValues,
   checkShareWithinTier,
   checkStackName,
@@ -80,6 +81,19 @@ export interface StackConfig {
   readonly database: DatabaseConfig;
   readonly cache: { readonly primaryRegion: string; readonly upstashEmail: string; readonly upstashApiKey: Secret };
   readonly bucket: { readonly expireDays?: number };
+  /**
+   * Sentry, when on: the environment's own project (or, in the non-production tier, a
+   * shared one the config names) and its own key, whose DSN is SENTRY_DSN.
+   */
+  readonly sentry?: {
+    readonly organization: string;
+    readonly team: string;
+    readonly token: Secret;
+    /** The project's slug: `mina-<environment>`, or the shared project's. */
+    readonly project: string;
+    /** Whether the project is a shared one that this stack does not declare. */
+    readonly shared: boolean;
+  };
   /** What the deploy job runs after pulumi up (npm run migrate). */
   readonly deploy: { readonly migrateCommand: string };
   readonly dns: {
@@ -92,7 +106,6 @@ export interface StackConfig {
   };
   readonly secrets: {
     readonly openaiApiKey: Secret;
-    readonly sentryDsn?: Secret;
     readonly sendgridApiKey?: Secret;
     readonly slackWebhookUrl?: Secret;
   };
@@ -177,6 +190,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   checkRequiredKeys(parsed);
   checkEnvironmentName(parsed);
   checkReviewProfile(parsed);
+  checkSentry(parsed);
   checkShareWithinTier(parsed);
   const names = deriveNamesAndOverrides(parsed);
   checkForeignValues(parsed);

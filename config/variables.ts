@@ -25,7 +25,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: "SECRET_KEY", secret: true, source: "generated", from: "Secrets component: 32 random bytes as 64 hex characters" },
   { name: "SESSION_SECRET", secret: true, source: "generated", from: "Secrets component: 32 random bytes as 64 hex characters" },
   { name: "OPENAI_API_KEY", secret: true, source: "secret config", from: "mina:openaiApiKey" },
-  { name: "SENTRY_DSN", secret: true, source: "secret config", from: "mina:sentryDsn (empty: Sentry off)" },
+  { name: "SENTRY_DSN", secret: true, source: "generated", from: "Sentry component: the DSN of this environment's own Sentry key (empty: Sentry off)" },
   { name: "SENTRY_ENVIRONMENT", secret: false, source: "derived", from: "the environment name" },
   { name: "EMAIL_ENABLED", secret: false, source: "config", from: "mina:emailEnabled (production true, others false)" },
   { name: "SENDGRID_API_KEY", secret: true, source: "secret config", from: "mina:sendgridApiKey (empty when email is disabled)" },

@@ -49,6 +49,12 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         state: { ...inputs, databaseId: hex(name, 32), endpoint: `${db}-${hex(name, 5)}.upstash.io`, port: 6379, password: `mock${hex(`${name}-pw`, 28)}` },
       };
     }
+    case "sentry:index/sentryKey:SentryKey": {
+      const key = `mock${hex(`${name}-sentry`, 28)}`;
+      return { id: hex(name, 32), state: { ...inputs, public: key, secret: `mock${hex(`${name}-sentry-secret`, 28)}`, dsnPublic: `https://${key}@sentry.invalid/${parseInt(hex(name, 6), 16)}` } };
+    }
+    case "sentry:index/sentryProject:SentryProject":
+      return { id: `${s("organization")}/${s("slug")}`, state: { ...inputs, projectId: String(parseInt(hex(name, 6), 16)) } };
     case "aws:iam/accessKey:AccessKey":
       return { id: `AKIAMOCK${hex(name, 12).toUpperCase()}`, state: { ...inputs, secret: `mock/${hex(`${name}-secret`, 36)}` } };
     case "aws:s3/bucket:Bucket": {

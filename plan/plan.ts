@@ -54,6 +54,8 @@ export interface StackPlan {
   readonly resources: readonly PlannedResource[];
   readonly variables: readonly { readonly name: string; readonly secret: boolean }[];
   readonly missingSecrets: readonly MissingSecret[];
+  /** What a reviewer should know that no resource shows (e.g. that Sentry is off). */
+  readonly notes?: readonly string[];
   /** Non-secret stack outputs, as a reviewer reads them in a preview. */
   readonly outputs: Readonly<Record<string, unknown>>;
   /** Violations of the policy pack's rules over the planned resources. */
@@ -208,6 +210,9 @@ export async function planStack(
       key,
       command: secretCommand(key, stack) + (KEYS[key as keyof typeof KEYS]?.required === "optional" ? "  # or set mina:emailEnabled false" : ""),
     })),
+    notes: config.sentry
+      ? [`Sentry is on: ${config.sentry.shared ? `a key of its own in the shared project ${config.sentry.project}` : `a project and key of its own, ${config.sentry.project}`} in ${config.sentry.organization}`]
+      : ["Sentry is off: no mina:sentryOrganization, so SENTRY_DSN is empty"],
     outputs,
     violations: check ? check(resources, config) : [],
   };

@@ -42,6 +42,7 @@ export function renderText(plan: Plan): string {
     if (s.missingSecrets.length > 0) {
       out.push("  Secret config still to set before `pulumi up`:", ...s.missingSecrets.map((m) => `    ${m.command}`));
     } else out.push("  Secret config: all required secrets are set.");
+    for (const n of s.notes ?? []) out.push(`  ${n}`);
     out.push(`  Outputs: ${outputsLine(s)}`);
     if (s.violations.length > 0) {
       out.push(`  ✗ Policy violations (${s.violations.length}):`, ...s.violations.map((v) => `    [${v.rule}] ${v.resource}: ${v.message}`));
@@ -82,6 +83,7 @@ export function renderMarkdown(plan: Plan): string {
       // Each line starts with `pulumi config set`, so no line can close the fence once it is on one line.
       out.push("**Secret config still to set before `pulumi up`:**", "", "```sh", ...s.missingSecrets.map((m) => oneLine(m.command)), "```", "");
     }
+    for (const n of s.notes ?? []) out.push(`- ${md(n)}`, "");
   }
   out.push("### Isolation audit", "");
   if (plan.audit.ok) out.push("✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares).");

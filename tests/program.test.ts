@@ -120,7 +120,7 @@ describe("program under the mock runtime", function () {
           "secrets.secretKey": e.secrets.secretKey,
           "secrets.sessionSecret": e.secrets.sessionSecret,
           "secrets.openaiApiKey": e.secrets.openaiApiKey,
-          "secrets.sentryDsn": e.secrets.sentryDsn,
+          ...(e.sentry ? { "sentry.dsn": e.sentry.dsn } : {}),
           "secrets.sendgridApiKey": e.secrets.sendgridApiKey,
           "secrets.slackWebhookUrl": e.secrets.slackWebhookUrl,
         })) {
