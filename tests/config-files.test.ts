@@ -14,7 +14,7 @@ import { ConfigError, ConfigErrors, listStackFiles, loadStackFromEngine, loadSta
 import { validateStack } from "../config/validate";
 import { PRODUCTION_ACCOUNT, productionRaw, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
 
-const PROJECT_FILE = "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql]\n";
+const PROJECT_FILE = "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n";
 
 /** A stack file's text from a raw config (secrets as `secure:` with a per-stack ciphertext unless given). */
 function stackYaml(raw: ReturnType<typeof stagingRaw>, extra: Record<string, unknown> = {}): string {
@@ -235,7 +235,7 @@ describe("the project file: stackConfigDir and project-level config", () => {
     // A stack file cannot switch them back on either.
     const lines = errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw({ "pulumi:disable-default-providers": ["aws"] })) }), "staging");
     assert.deepEqual(lines, [
-      "Pulumi.staging.yaml: pulumi:disable-default-providers: must keep the default upstash, postgresql providers disabled: every resource uses its stack's explicit provider, never the caller's ambient credentials",
+      "Pulumi.staging.yaml: pulumi:disable-default-providers: must keep the default upstash, postgresql, sentry providers disabled: every resource uses its stack's explicit provider, never the caller's ambient credentials",
     ]);
   });
 });
@@ -314,7 +314,7 @@ describe("a production environment shares no supplied value", () => {
   });
 
   it("lets any stack be production-like with mina:profile, with production's protections and production's isolation", () => {
-    const eu = productionRaw({ "aws:allowedAccountIds": ["444444444444"], "mina:profile": "production", "mina:shareDomain": "eu.mina.app", "mina:dnsZoneId": "Z0EUZONE", "mina:vpcId": "vpc-0a1b2c3d4e5f60004", "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"], "mina:dbAllowedCidrs": ["10.40.0.0/16"], "mina:appHost": "203.0.113.40", "upstash:email": "upstash-eu@mina.app", "upstash:apiKey": new SecureValue("u-eu"), "mina:openaiApiKey": new SecureValue("sk-eu"), "mina:sendgridApiKey": new SecureValue("SG.eu") });
+    const eu = productionRaw({ "aws:allowedAccountIds": ["444444444444"], "mina:profile": "production", "mina:shareDomain": "eu.mina.app", "mina:dnsZoneId": "Z0EUZONE", "mina:vpcId": "vpc-0a1b2c3d4e5f60004", "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"], "mina:dbAllowedCidrs": ["10.40.0.0/16"], "mina:appHost": "203.0.113.40", "upstash:email": "upstash-eu@mina.app", "upstash:apiKey": new SecureValue("u-eu"), "mina:openaiApiKey": new SecureValue("sk-eu"), "mina:sendgridApiKey": new SecureValue("SG.eu"), "mina:sentryToken": new SecureValue("sntrys_eu_token") });
     const euRaw = { ...eu, stack: "eu", file: "Pulumi.eu.yaml" };
     const siblings = [stagingRaw(), productionRaw(), euRaw];
     const { config } = validateStack(euRaw, { siblings, requireSecrets: true });

@@ -84,14 +84,14 @@ describe("program under the mock runtime", function () {
       });
 
       it("gives every cloud resource this stack's explicit provider (Pulumi.yaml disables the defaults)", () => {
-        const cloud = runs[stack].resources.filter((x) => x.custom && /^(aws|upstash|postgresql):/.test(x.type));
+        const cloud = runs[stack].resources.filter((x) => x.custom && /^(aws|upstash|postgresql|sentry):/.test(x.type));
         assert.ok(cloud.length >= 10);
         for (const x of cloud) {
           const pkg = x.type.split(":")[0];
           assert.match(x.provider, new RegExp(`[:$]pulumi:providers:${pkg}::mina-${stack}-`), `${x.type} ${x.name}`);
         }
         const pulumiYaml = require("yaml").parse(require("fs").readFileSync(require("path").join(__dirname, "..", "Pulumi.yaml"), "utf8"));
-        assert.deepEqual(pulumiYaml.config["pulumi:disable-default-providers"], ["aws", "upstash", "postgresql"]);
+        assert.deepEqual(pulumiYaml.config["pulumi:disable-default-providers"], ["aws", "upstash", "postgresql", "sentry"]);
       });
 
       it("emits every variable in the env output", () => {

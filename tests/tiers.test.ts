@@ -322,7 +322,7 @@ describe("tiers at env export, verify and audit", () => {
   let cleanup: () => void;
   before(() => {
     const files = Object.fromEntries(project().map((s) => [s.file, stackYaml(s)]));
-    ({ dir, cleanup } = tempProject({ "Pulumi.yaml": "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql]\n", ...files, ".gitignore": ".env.*.local\n" }));
+    ({ dir, cleanup } = tempProject({ "Pulumi.yaml": "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n", ...files, ".gitignore": ".env.*.local\n" }));
     execFileSync("git", ["init", "-q"], { cwd: dir });
   });
   after(() => cleanup());
