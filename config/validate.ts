@@ -22,6 +22,7 @@ import {
   checkRequiredKeys,
   checkSharedValues,
   checkShareWithinTier,
+  checkRefreshFrom,
   checkStackName,
   databaseConfig,
   deriveNamesAndOverrides,
@@ -176,6 +177,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   checkEnvironmentName(parsed);
   checkReviewProfile(parsed);
   checkShareWithinTier(parsed);
+  checkRefreshFrom(parsed);
   const names = deriveNamesAndOverrides(parsed);
   checkForeignValues(parsed);
   checkSharedValues(parsed);
