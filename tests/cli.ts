@@ -32,6 +32,7 @@ const COMMANDS: Record<string, () => Main> = {
   swap: () => require("../cli/swap").main,
   stacks: () => require("../cli/stacks").main,
   sweep: () => require("../cli/sweep").main,
+  refresh: () => require("../cli/refresh").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */
