@@ -5,7 +5,8 @@
  * databases on this machine's PostgreSQL: a generated source of about N rows
  * (default a million), in a scratch project whose stacks have unique names.
  * Prints rows/s, MB/s and the ratio (refresh time / plain time). Drops
- * everything it created. Not a test: run it by hand.
+ * everything it created. Not a test: run it by hand. BENCH_TRACE=1 prints the
+ * refresh's progress lines with their times, to see where the time goes.
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -94,13 +95,13 @@ export const main = command<Opts>(
       const t1 = Date.now();
       let out = "";
       let err = "";
-      const code = await refresh(["--from", SRC, "--to", DST, "--from-url-env", "BENCH_SRC_URL", "--to-url-env", "BENCH_DST_URL", "--yes", "--quiet"], {
+      const code = await refresh(["--from", SRC, "--to", DST, "--from-url-env", "BENCH_SRC_URL", "--to-url-env", "BENCH_DST_URL", "--yes"], {
         cwd: dir,
         env,
         stdout: { write: (s: string) => (out += s) },
-        stderr: { write: (s: string) => (err += s) },
+        stderr: { write: (s: string) => (io.env.BENCH_TRACE ? process.stderr.write(`${((Date.now() - t1) / 1000).toFixed(2)} ${s}`) : (err += s)) },
         interactive: false,
-        progress: false,
+        progress: io.env.BENCH_TRACE !== undefined,
       });
       const timed = (Date.now() - t1) / 1000;
       if (code !== 0) throw new Error(`refresh failed: ${err.trim() || out.trim()}`);
