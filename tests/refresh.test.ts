@@ -126,6 +126,17 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     }
   });
 
+  it("drops the new database when the copy fails: the target is as it was", async () => {
+    const r = await run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", "--yes"], {
+      cwd: project.dir,
+      env: { ...env, MINA_PG_RESTORE_BIN: "false" },
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^error: refresh failed, ${DST} is unchanged: pg_restore into the new database failed: exit 1\n$`));
+    assert.deepEqual(await databases(), [DST_DB]);
+    assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
+  });
+
   it("copies, masks, checks and renames the copy in; the previous data is kept until --prune", async () => {
     const r = await refresh("--yes");
     assert.equal(r.status, 0, r.stderr);
