@@ -144,16 +144,17 @@ export const main = command<Opts>(
     const dstNames = deriveNames(o.to);
 
     // 2. Each URL lands in its own stack's database, by name, before connecting.
-    const src = urlOf(io, dir, o.from, o.fromUrlEnv, "--from-url-env");
+    // --prune reads nothing of the source: its URL is not asked for.
+    const src = o.prune ? undefined : urlOf(io, dir, o.from, o.fromUrlEnv, "--from-url-env");
     const dst = urlOf(io, dir, o.to, o.toUrlEnv, "--to-url-env");
     const byName = (u: PostgresUrl, stack: string, own: string, other: string, flag: string) => {
       if (u.database === own) return;
       const swapped = u.database === other ? ` (that is ${stack === o.to ? o.from : o.to}'s database: are the URLs swapped?)` : "";
       throw new UsageError(`${flag}: the URL's database is ${u.database}, not ${stack}'s own ${own}${swapped}`);
     };
-    if (!o.prune) byName(src.url, o.from, srcNames.databaseName, dstNames.databaseName, "--from-url-env");
+    if (src) byName(src.url, o.from, srcNames.databaseName, dstNames.databaseName, "--from-url-env");
     byName(dst.url, o.to, dstNames.databaseName, srcNames.databaseName, "--to-url-env");
-    const secrets = [...src.secrets, ...dst.secrets];
+    const secrets = [...(src?.secrets ?? []), ...dst.secrets];
 
     const clients: Client[] = [];
     const connect = async (u: PostgresUrl, db: string, what: string) => {
@@ -192,6 +193,7 @@ export const main = command<Opts>(
         return 0;
       }
 
+      if (!src) throw new Error("unreachable: no source URL outside --prune");
       const source = await connect(src.url, src.url.database, `${o.from}'s database`);
       await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       const sourceId = await identify(source);

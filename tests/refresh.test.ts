@@ -175,7 +175,7 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
       await c.end();
     }
 
-    const prune = await refresh("--prune", "--yes");
+    const prune = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
     assert.equal(prune.status, 0, prune.stderr);
     assert.match(prune.stdout, /dropped 1 previous copy/);
     assert.deepEqual(await databases(), [DST_DB]);
