@@ -24,6 +24,7 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
   bench: { load: () => require("./bench").main, what: "time the compiled commands against the SDK's floor" },
   stacks: { load: () => require("./stacks").main, what: "list the stack files and their tier (--matrix: the workflows' job matrices)" },
   rotate: { load: () => require("./rotate").main, what: "rotate a stack's generated credential through the data-safety gate" },
+  refresh: { load: () => require("./refresh").main, what: "refresh a non-production stack's database from another's, anonymized" },
   sweep: { load: () => require("./sweep").main, what: "destroy review stacks idle past a TTL (a dry run unless --yes)" },
 };
 

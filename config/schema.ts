@@ -154,6 +154,12 @@ export const KEYS = {
     default: "beta_features: false / true, debug_toolbar: false",
     description: "Feature flags (name: true|false), merged over the profile's; each becomes FEATURE_<NAME>.",
   },
+  "mina:refreshFrom": {
+    kind: "string",
+    required: "optional",
+    description:
+      "The stack whose data npm run refresh may copy (anonymized) into this stack's database, e.g. production; must name another stack file; refused in a production-tier stack.",
+  },
   "mina:shareWithinTier": {
     kind: "list",
     required: "optional",

@@ -175,6 +175,30 @@ export function checkShareWithinTier(ctx: ParsedContext): void {
   });
 }
 
+export const REFRESH_FROM = "mina:refreshFrom";
+
+/**
+ * Refuses `mina:refreshFrom` in a production-tier stack (nothing is ever copied into
+ * production), naming the stack itself, or naming a stack that has no stack file.
+ */
+export function checkRefreshFrom(ctx: ParsedContext): void {
+  if (ctx.raw.values[REFRESH_FROM] === undefined || ctx.failedKeys.has(REFRESH_FROM)) return;
+  if (tierOfRaw(ctx.raw) === "production") {
+    ctx.fail(REFRESH_FROM, "is refused in a production environment: no data is ever copied into production");
+    return;
+  }
+  const from = ctx.v[REFRESH_FROM];
+  if (from === undefined) return;
+  if (from === ctx.environment) {
+    ctx.fail(REFRESH_FROM, `names this stack itself: a refresh copies from another stack`);
+    return;
+  }
+  if (!ctx.siblings.some((s) => s.stack === from)) {
+    const shownName = /^[a-z][a-z0-9-]{0,62}$/.test(from) ? `"${from}"` : "a value that";
+    ctx.fail(REFRESH_FROM, `${shownName} is not a stack of this project (no Pulumi.${/^[a-z][a-z0-9-]{0,62}$/.test(from) ? from : "<name>"}.yaml)`);
+  }
+}
+
 /** Refuses a bucket name override that does not carry this environment, and any derived name over its service's limit. */
 export function deriveNamesAndOverrides(ctx: ParsedContext): Names {
   const { environment, fail } = ctx;
@@ -196,7 +220,8 @@ export function deriveNamesAndOverrides(ctx: ParsedContext): Names {
  */
 export function checkForeignValues(ctx: ParsedContext): void {
   // The list of keys shared within the tier names keys, not environments.
-  const notScanned = new Set(["mina:profile", SHARE_WITHIN_TIER, ...(ctx.raw.inherited ?? [])]);
+  // The stack a refresh copies from names another environment by design: checked by checkRefreshFrom instead.
+  const notScanned = new Set(["mina:profile", SHARE_WITHIN_TIER, REFRESH_FROM, ...(ctx.raw.inherited ?? [])]);
   const zoneApexOfTierMate = tierMateZoneApexes(ctx);
   for (const [key, value] of Object.entries(ctx.raw.values)) {
     if (notScanned.has(key)) continue;

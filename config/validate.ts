@@ -23,6 +23,7 @@ import {
   checkSentry,
   checkSharedValues,
   checkShareWithinTier,
+  checkRefreshFrom,
   checkStackName,
   databaseConfig,
   deriveNamesAndOverrides,
@@ -192,6 +193,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   checkReviewProfile(parsed);
   checkSentry(parsed);
   checkShareWithinTier(parsed);
+  checkRefreshFrom(parsed);
   const names = deriveNamesAndOverrides(parsed);
   checkForeignValues(parsed);
   checkSharedValues(parsed);

@@ -36,6 +36,7 @@ const COMMANDS: Record<string, () => Main> = {
   stacks: () => require("../cli/stacks").main,
   sweep: () => require("../cli/sweep").main,
   rotate: () => require("../cli/rotate").main,
+  refresh: () => require("../cli/refresh").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */

@@ -1,0 +1,122 @@
+/**
+ * npm run bench:refresh [-- --rows N] [--admin-url-env VAR]
+ *
+ * Times `refresh` against a plain `pg_dump | pg_restore` between the same two
+ * databases on this machine's PostgreSQL: a generated source of about N rows
+ * (default a million), in a scratch project whose stacks have unique names.
+ * Prints rows/s, MB/s and the ratio (refresh time / plain time). Drops
+ * everything it created. Not a test: run it by hand. BENCH_TRACE=1 prints the
+ * refresh's progress lines with their times, to see where the time goes.
+ */
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { parsePostgresUrl } from "../lib/connectionUrl";
+import { packageRoot } from "../lib/root";
+import { dumpAndRestore } from "../refresh/engine";
+import { main as refresh } from "./refresh";
+import { command, progress, runCli, UsageError } from "./lib/run";
+
+interface Opts {
+  rows: string;
+  adminUrlEnv?: string;
+}
+
+export const main = command<Opts>(
+  "bench:refresh",
+  (c) =>
+    c
+      .description("Time refresh against plain pg_dump | pg_restore on this machine's PostgreSQL.")
+      .option("--rows <n>", "rows in the generated source (about)", "1000000")
+      .option("--admin-url-env <var>", "name of a variable with a superuser URL (default: postgresql://postgres@127.0.0.1:5432/postgres)"),
+  async ({ opts: o, io }) => {
+    const rows = Number(o.rows);
+    if (!Number.isInteger(rows) || rows < 1000) throw new UsageError(`--rows must be a whole number >= 1000, got "${o.rows}"`);
+    const adminRaw = (o.adminUrlEnv ? io.env[o.adminUrlEnv] : undefined) ?? "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable";
+    const admin = parsePostgresUrl(adminRaw, o.adminUrlEnv ?? "the admin URL");
+    const say = progress(io);
+    const hex = randomBytes(4).toString("hex");
+    const [SRC, DST] = [`bsrc${hex}`, `bdst${hex}`];
+    const [srcDb, dstDb, plainDb, role] = [`mina_${SRC}`, `mina_${DST}`, `mina_${DST}_plain`, `mina_${DST}_app`];
+    const urlFor = (db: string) => adminRaw.replace(/\/[^/?]+(\?|$)/, `/${db}$1`);
+    const sql = async (db: string, text: string) => {
+      const c = new Client({ host: admin.host, port: admin.port, user: admin.user, password: admin.password, database: db });
+      await c.connect();
+      try {
+        return await c.query(text);
+      } finally {
+        await c.end();
+      }
+    };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-bench-refresh-"));
+    const read = (f: string) => fs.readFileSync(path.join(packageRoot(), f), "utf8");
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), read("Pulumi.yaml"));
+    fs.writeFileSync(path.join(dir, "refresh.rules.yaml"), read("refresh.rules.yaml"));
+    fs.writeFileSync(
+      path.join(dir, `Pulumi.${DST}.yaml`),
+      read("Pulumi.staging.yaml").replace(/staging/g, DST).replace(/STAGING/g, DST.toUpperCase()).replace(/^config:\n/m, `config:\n  mina:refreshFrom: ${SRC}\n`),
+    );
+    fs.writeFileSync(
+      path.join(dir, `Pulumi.${SRC}.yaml`),
+      read("Pulumi.production.yaml").replace(/production/g, SRC).replace(/PRODUCTION/g, SRC.toUpperCase()).replace(/^config:\n/m, "config:\n  mina:profile: production\n"),
+    );
+    const users = Math.round(rows * 0.2);
+    const meetings = Math.round(rows * 0.35);
+    const audio = Math.round(rows * 0.35);
+    const sessions = rows - users - meetings - audio;
+    try {
+      say(`generating ${rows} rows in ${srcDb}…`);
+      await sql("postgres", `CREATE ROLE ${role} NOLOGIN`);
+      for (const db of [srcDb, dstDb, plainDb]) await sql("postgres", `CREATE DATABASE ${db}`);
+      await sql(
+        srcDb,
+        `CREATE TABLE users (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL, name text, password_hash text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE sessions (id text PRIMARY KEY, user_id bigint NOT NULL REFERENCES users, data jsonb NOT NULL);
+         CREATE TABLE meetings (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users, title text NOT NULL, transcript text, created_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE audio (id bigserial PRIMARY KEY, meeting_id bigint NOT NULL REFERENCES meetings, object_key text NOT NULL, duration_seconds int, created_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO users (email, name, password_hash) SELECT 'person' || i || '@real.example.com', 'Real Person ' || i, 'pbkdf2$' || md5(i::text) FROM generate_series(1, ${users}) i;
+         INSERT INTO sessions SELECT 'tok' || md5(i::text), 1 + i % ${users}, '{}' FROM generate_series(1, ${sessions}) i;
+         INSERT INTO meetings (user_id, title, transcript) SELECT 1 + i % ${users}, 'Meeting ' || i, repeat('words ', 20) || i FROM generate_series(1, ${meetings}) i;
+         INSERT INTO audio (meeting_id, object_key, duration_seconds) SELECT 1 + i % ${meetings}, 's3://mina-audio-${SRC}/meetings/' || i || '.webm', i % 3600 FROM generate_series(1, ${audio}) i;
+`,
+      );
+      await sql(srcDb, "VACUUM ANALYZE");
+
+      say("plain pg_dump | pg_restore…");
+      const t0 = Date.now();
+      const src = parsePostgresUrl(urlFor(srcDb));
+      const { bytes } = await dumpAndRestore({ source: src, target: parsePostgresUrl(urlFor(dstDb)), newDatabase: plainDb, skipTables: [], env: io.env, secrets: [] });
+      const plain = (Date.now() - t0) / 1000;
+
+      say("refresh…");
+      const env = { ...io.env, BENCH_SRC_URL: urlFor(srcDb), BENCH_DST_URL: urlFor(dstDb) };
+      const t1 = Date.now();
+      let out = "";
+      let err = "";
+      const code = await refresh(["--from", SRC, "--to", DST, "--from-url-env", "BENCH_SRC_URL", "--to-url-env", "BENCH_DST_URL", "--yes"], {
+        cwd: dir,
+        env,
+        stdout: { write: (s: string) => (out += s) },
+        stderr: { write: (s: string) => (io.env.BENCH_TRACE ? process.stderr.write(`${((Date.now() - t1) / 1000).toFixed(2)} ${s}`) : (err += s)) },
+        interactive: false,
+        progress: io.env.BENCH_TRACE !== undefined,
+      });
+      const timed = (Date.now() - t1) / 1000;
+      if (code !== 0) throw new Error(`refresh failed: ${err.trim() || out.trim()}`);
+      const mb = bytes / 1e6;
+      const line = (what: string, s: number) => `${what.padEnd(22)} ${s.toFixed(2).padStart(7)} s  ${Math.round(rows / s).toString().padStart(9)} rows/s  ${(mb / s).toFixed(1).padStart(6)} MB/s`;
+      io.stdout.write(`${rows} rows, ${mb.toFixed(1)} MB dumped\n${line("pg_dump | pg_restore", plain)}\n${line("refresh", timed)}\nratio ${(timed / plain).toFixed(2)} (target <= 1.5)\n`);
+      return 0;
+    } finally {
+      for (const db of [plainDb, dstDb, srcDb]) await sql("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      const left = await sql("postgres", `SELECT datname FROM pg_database WHERE datname LIKE '${dstDb}_%'`).catch(() => undefined);
+      for (const r of left?.rows ?? []) await sql("postgres", `DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`).catch(() => undefined);
+      await sql("postgres", `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+if (require.main === module) runCli(main);

@@ -1,0 +1,345 @@
+/**
+ * mina-infra refresh --from SOURCE --to TARGET [--dry-run] [--yes] [--from-url-env VAR] [--to-url-env VAR] [--prune]
+ *
+ * Refreshes a non-production stack's database from another stack's, anonymized
+ * by refresh.rules.yaml, in one direction only: the target's stack file must say
+ * `mina:refreshFrom: SOURCE`, a production-tier target is refused, and each URL
+ * must land in its own stack's derived database (checked on the server) before
+ * anything that can write connects. See README, Refreshing staging's data.
+ */
+import * as path from "path";
+import type { Client } from "pg";
+import { loadStackOffline, readAllStacks } from "../config";
+import { deriveNames } from "../config/naming";
+import { REFRESH_FROM } from "../config/steps";
+import { tierOfRaw } from "../config/tiers";
+import { parsePostgresUrl, PostgresUrl } from "../lib/connectionUrl";
+import {
+  applyMasks,
+  brokenForeignKeys,
+  dropDatabase,
+  dumpAndRestore,
+  handOver,
+  ident,
+  identify,
+  Identity,
+  newHashKey,
+  previousCopies,
+  rowCounts,
+  sameServer,
+  sourceColumns,
+  stamp,
+  swapIn,
+  unsupportedObjects,
+  valueHashes,
+  countHashesIn,
+} from "../refresh/engine";
+import { checkRulesAgainstSchema, readRules, RULES_FILE, RulesError } from "../refresh/rules";
+import { closePostgres, connectPostgres } from "../verify/live/postgres";
+import { describeError, urlSecrets } from "../verify/live/common";
+import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
+import { projectDir, requireStacks } from "./lib/project";
+import { command, CommandError, Io, progress, runCli, UsageError } from "./lib/run";
+
+interface Opts {
+  from: string;
+  to: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  fromUrlEnv?: string;
+  toUrlEnv?: string;
+  prune?: boolean;
+  timeout: string;
+  quiet?: boolean;
+  dir?: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A stack's database URL: from the named environment variable, else from its outputs' env.DATABASE_URL. */
+function urlOf(io: Io, dir: string, stack: string, envName: string | undefined, flag: string): { url: PostgresUrl; secrets: string[] } {
+  let raw: string;
+  let key: string;
+  if (envName !== undefined) {
+    if (!ENV_NAME.test(envName)) throw new UsageError(`${flag} takes the NAME of an environment variable, not a value`);
+    const v = io.env[envName];
+    if (v === undefined || v === "") throw new UsageError(`${flag}: environment variable ${envName} is not set`);
+    raw = v;
+    key = envName;
+  } else {
+    const env = envFromOutputs(readStackOutputsWithCli(stack, dir, io.env, `pass ${flag} VAR with the name of a variable holding the URL`), `the outputs of ${stack}`);
+    if (!env.DATABASE_URL) throw new CommandError(`the outputs of ${stack} have no env.DATABASE_URL; pass ${flag} VAR`);
+    raw = env.DATABASE_URL;
+    key = `${stack}'s DATABASE_URL`;
+  }
+  let url: PostgresUrl;
+  try {
+    url = parsePostgresUrl(raw, key);
+  } catch (e) {
+    throw new UsageError(describeError(e, urlSecrets(raw)));
+  }
+  return { url, secrets: urlSecrets(raw, url) };
+}
+
+async function open(url: PostgresUrl, database: string, secrets: readonly string[], what: string, timeoutMs: number): Promise<Client> {
+  try {
+    return (await connectPostgres(url, database, timeoutMs)).client;
+  } catch (e) {
+    throw new CommandError(`cannot connect to ${what} (${url.hostPort}/${database} as ${url.user}): ${describeError(e, secrets)}`);
+  }
+}
+
+function describeServer(i: Identity): string {
+  return i.systemId ? `system ${i.systemId}` : `${i.address ?? "local socket"}:${i.port ?? "?"}`;
+}
+
+export const main = command<Opts>(
+  "refresh",
+  (c) =>
+    c
+      .description("Refresh a non-production stack's database from another stack's, anonymized by refresh.rules.yaml; the target's stack file must name the source in mina:refreshFrom.")
+      .requiredOption("--from <stack>", "the source stack (e.g. production); only read")
+      .requiredOption("--to <stack>", "the target stack (e.g. staging); its stack file must say mina:refreshFrom: <source>")
+      .option("--dry-run", "check everything and print the plan; change nothing")
+      .option("--yes", "apply without asking")
+      .option("--from-url-env <var>", "name of an environment variable holding the source's URL (default: the source's outputs, env.DATABASE_URL)")
+      .option("--to-url-env <var>", "name of an environment variable holding an admin URL on the target's server, to the target's database (a role that may CREATE DATABASE)")
+      .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>)")
+      .option("--timeout <ms>", "bound of each connection", "10000")
+      .option("--quiet", "no progress lines")
+      .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
+  async ({ opts: o, io }) => {
+    const started = Date.now();
+    const timeoutMs = Number(o.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+    if (o.dryRun && o.yes) throw new UsageError("--dry-run and --yes contradict each other: pick one");
+    const say = progress(io, o.quiet === true);
+
+    // 1. The direction, from the stack files alone: before any connection.
+    const dir = projectDir(io, o.dir);
+    requireStacks(io, dir, [o.from, o.to]);
+    if (o.from === o.to) throw new UsageError(`--from and --to are both ${o.to}: a refresh copies from one stack into another`);
+    const stacks = readAllStacks(dir);
+    const target = stacks.find((s) => s.stack === o.to)!;
+    if (tierOfRaw(target) === "production") throw new UsageError(`refusing to refresh ${o.to}: it is a production-tier stack, and nothing is ever copied into production`);
+    const declared = target.values[REFRESH_FROM];
+    if (declared !== o.from) {
+      throw new UsageError(
+        declared === undefined
+          ? `refusing to refresh ${o.to}: its stack file ${target.file} does not declare ${REFRESH_FROM}: ${o.from}`
+          : `refusing to refresh ${o.to} from ${o.from}: its stack file ${target.file} declares ${REFRESH_FROM}: ${typeof declared === "string" ? declared : "(not a name)"}`,
+      );
+    }
+    // The target's whole stack file must validate (mina:refreshFrom among it).
+    loadStackOffline(dir, o.to, stacks);
+    const rulesPath = path.join(dir, RULES_FILE);
+    let rules;
+    try {
+      rules = readRules(rulesPath);
+    } catch (e) {
+      if (e instanceof RulesError) throw new CommandError(e.message);
+      throw e;
+    }
+    const srcNames = deriveNames(o.from);
+    const dstNames = deriveNames(o.to);
+
+    // 2. Each URL lands in its own stack's database, by name, before connecting.
+    // --prune reads nothing of the source: its URL is not asked for.
+    const src = o.prune ? undefined : urlOf(io, dir, o.from, o.fromUrlEnv, "--from-url-env");
+    const dst = urlOf(io, dir, o.to, o.toUrlEnv, "--to-url-env");
+    const byName = (u: PostgresUrl, stack: string, own: string, other: string, flag: string) => {
+      if (u.database === own) return;
+      const swapped = u.database === other ? ` (that is ${stack === o.to ? o.from : o.to}'s database: are the URLs swapped?)` : "";
+      throw new UsageError(`${flag}: the URL's database is ${u.database}, not ${stack}'s own ${own}${swapped}`);
+    };
+    if (src) byName(src.url, o.from, srcNames.databaseName, dstNames.databaseName, "--from-url-env");
+    byName(dst.url, o.to, dstNames.databaseName, srcNames.databaseName, "--to-url-env");
+    const secrets = [...(src?.secrets ?? []), ...dst.secrets];
+
+    const clients: Client[] = [];
+    const connect = async (u: PostgresUrl, db: string, what: string) => {
+      const c = await open(u, db, secrets, what, timeoutMs);
+      c.on("error", () => undefined);
+      clients.push(c);
+      return c;
+    };
+    const close = async (c: Client) => {
+      const i = clients.indexOf(c);
+      if (i >= 0) clients.splice(i, 1);
+      await closePostgres(c);
+    };
+    try {
+      // 3. Where the connections landed, as the servers say.
+      const targetDb = await connect(dst.url, dst.url.database, `${o.to}'s database`);
+      const targetId = await identify(targetDb);
+      if (targetId.database !== dstNames.databaseName) throw new CommandError(`the target connection landed in ${targetId.database}, not ${dstNames.databaseName}`);
+      const maintenance = await connect(dst.url, "postgres", `${o.to}'s server (database postgres)`);
+      const maintenanceId = await identify(maintenance);
+      if (!sameServer(targetId, maintenanceId)) throw new CommandError(`the maintenance connection landed on another server than ${o.to}'s database`);
+
+      if (o.prune) {
+        const old = await previousCopies(maintenance, dstNames.databaseName);
+        if (old.length === 0) {
+          io.stdout.write(`nothing to prune: no ${dstNames.databaseName}_previous_* database\n`);
+          return 0;
+        }
+        for (const n of old) io.stdout.write(`${o.dryRun || !o.yes ? "would drop" : "dropping"} ${n}\n`);
+        if (o.dryRun || !o.yes) {
+          io.stdout.write("dry run: nothing dropped; run again with --yes to drop\n");
+          return 0;
+        }
+        for (const n of old) await dropDatabase(maintenance, n);
+        io.stdout.write(`✓ dropped ${old.length} previous cop${old.length === 1 ? "y" : "ies"} of ${dstNames.databaseName}\n`);
+        return 0;
+      }
+
+      if (!src) throw new Error("unreachable: no source URL outside --prune");
+      const source = await connect(src.url, src.url.database, `${o.from}'s database`);
+      await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const sourceId = await identify(source);
+      if (sourceId.database !== srcNames.databaseName) throw new CommandError(`the source connection landed in ${sourceId.database}, not ${srcNames.databaseName}`);
+      if (sameServer(sourceId, targetId) && sourceId.database === targetId.database) {
+        throw new CommandError(`the source and the target are the same database (${sourceId.database} on ${describeServer(sourceId)})`);
+      }
+
+      // 4. Every column classified, every mask fits: before any data moves.
+      const columns = await sourceColumns(source);
+      const problems = [...(await unsupportedObjects(source)), ...checkRulesAgainstSchema(rules, columns)];
+      if (problems.length > 0) {
+        throw new CommandError(problems.length === 1 ? problems[0] : `${problems.length} problems with ${RULES_FILE}: ${problems.join("; ")}`);
+      }
+      const roleExists = await maintenance.query("SELECT rolname FROM pg_roles WHERE rolname = $1", [dstNames.databaseRole]);
+      if (roleExists.rowCount === 0) throw new CommandError(`${o.to}'s app role ${dstNames.databaseRole} does not exist on its server: the refreshed database would have no owner`);
+      const may = await maintenance.query("SELECT rolsuper OR rolcreatedb AS ok FROM pg_roles WHERE rolname = current_user");
+      if (!may.rows[0]?.ok) throw new CommandError(`${dst.url.user} may not CREATE DATABASE on ${o.to}'s server: pass --to-url-env with an admin URL (see README, Refreshing staging's data)`);
+
+      const tables = [...rules.tables.values()];
+      const copied = tables.filter((t) => !t.skip).map((t) => t.table);
+      const skipped = tables.filter((t) => t.skip).map((t) => t.table);
+      const counts = await rowCounts(source, copied);
+      const ts = stamp();
+      const fresh = `${dstNames.databaseName}_refresh_${ts}`;
+      const previous = `${dstNames.databaseName}_previous_${ts}`;
+      const totalRows = [...counts.values()].reduce((a, b) => a + b, 0);
+
+      const plan = [
+        `refresh ${o.to} (${dstNames.databaseName} on ${dst.url.hostPort}) from ${o.from} (${srcNames.databaseName} on ${src.url.hostPort}), anonymized by ${RULES_FILE}:`,
+        ...copied.map((t) => {
+          const r = rules.tables.get(t)!;
+          const masked = [...r.columns].filter(([, m]) => m.kind !== "keep").map(([col, m]) => `${col}: ${m.kind}`);
+          return `  ${t}: ${counts.get(t)} rows${masked.length ? `, masks ${masked.join(", ")}` : ", kept as is"}`;
+        }),
+        ...skipped.map((t) => `  ${t}: skipped (schema only, no rows)`),
+        `  copy into ${fresh}, mask, check, then rename ${dstNames.databaseName} to ${previous} and ${fresh} to ${dstNames.databaseName} (owner ${dstNames.databaseRole})`,
+      ];
+      io.stdout.write(plan.join("\n") + "\n");
+      if (o.dryRun) {
+        io.stdout.write("dry run: nothing changed\n");
+        return 0;
+      }
+      if (!o.yes) {
+        if (!io.interactive) throw new UsageError("refusing to refresh without --yes when no one can be asked (or pass --dry-run)");
+        if (!(await io.confirm(`Replace ${o.to}'s data with ${o.from}'s, anonymized? [y/N] `))) throw new CommandError("not confirmed: nothing changed");
+      }
+
+      // 5. The copy, in a database no one uses yet; dropped on any failure.
+      const snap = await source.query("SELECT pg_export_snapshot() AS s");
+      await maintenance.query(`CREATE DATABASE ${ident(fresh)} TEMPLATE template0`);
+      let swapped = false;
+      try {
+        say(`copying ${totalRows} rows of ${copied.length} tables into ${fresh}…`);
+        // Schema, then data, then the masks, and only then indexes and constraints (which the server validates on the masked rows).
+        const copy = (section: "pre-data" | "data" | "post-data") =>
+          dumpAndRestore({
+            source: src.url,
+            target: dst.url,
+            newDatabase: fresh,
+            skipTables: skipped,
+            snapshot: snap.rows[0].s,
+            section,
+            env: io.env,
+            secrets,
+            onTable: (t) => say(`  ${t}: ${counts.get(t) ?? 0} rows`),
+          });
+        let bytes = (await copy("pre-data")).bytes;
+        bytes += (await copy("data")).bytes;
+        const inNew = await connect(dst.url, fresh, "the new database");
+        const sourceBucket = deriveNames(o.from).bucket;
+        const targetBucket = dstNames.bucket;
+        say("masking…");
+        const masked = await applyMasks(inNew, rules, { hashKey: newHashKey(), sourceBucket, targetBucket }, (t, n) => say(`  ${t}: ${n} values masked`));
+
+        say("indexes and constraints…");
+        bytes += (await copy("post-data")).bytes;
+        say("checking…");
+        const sourceHashes = (table: string, col: string) => valueHashes(source, table, col);
+        const after = await rowCounts(inNew, [...copied, ...skipped]);
+        const wrong: string[] = [];
+        say("  row counts");
+        for (const t of copied) if (after.get(t) !== counts.get(t)) wrong.push(`${t} has ${after.get(t)} rows, the source ${counts.get(t)}`);
+        for (const t of skipped) if (after.get(t) !== 0) wrong.push(`${t} is skipped but has ${after.get(t)} rows`);
+        for (const r of tables) {
+          if (r.skip) continue;
+          for (const [col, m] of r.columns) {
+            if (m.kind === "keep" || m.kind === "null") continue;
+            if (m.kind === "rebucket") {
+              const left = await inNew.query(`SELECT count(*)::bigint AS n FROM public.${ident(r.table)} WHERE strpos(${ident(col)}, $1) > 0`, [sourceBucket]);
+              if (Number(left.rows[0].n) > 0) wrong.push(`${r.table}.${col} still names ${o.from}'s bucket in ${left.rows[0].n} rows`);
+              continue;
+            }
+            // The source's set is fetched alongside, unless the masked values turn out to be few (the usual case for constants and fake names).
+            const sourceSide = m.kind === "constant" || m.kind === "fake_name" ? undefined : sourceHashes(r.table, col);
+            sourceSide?.catch(() => undefined);
+            const now = await valueHashes(inNew, r.table, col);
+            if (m.kind === "constant") now.delete(md5(m.value).slice(0, 16));
+            if (now.size === 0) continue;
+            // A few distinct masked values (fake names): asked of the source; else both sets compared here.
+            const left = now.size <= 5000 ? await countHashesIn(source, r.table, col, now) : countCommon(now, await (sourceSide ?? sourceHashes(r.table, col)));
+            say(`  ${r.table}.${col}`);
+            if (left > 0) wrong.push(`${r.table}.${col}: ${left} source value${left === 1 ? "" : "s"} left after masking`);
+          }
+        }
+        say("  masked columns: no source value left");
+        wrong.push(...(await brokenForeignKeys(inNew)));
+        say("  foreign keys");
+        if (wrong.length > 0) throw new CommandError(`the refreshed copy failed its checks, ${o.to} is unchanged: ${wrong.join("; ")}`);
+        await source.query("COMMIT");
+        await close(source);
+
+        // 6. Hand it to the app's role, then rename it in, last.
+        await handOver(maintenance, inNew, fresh, dstNames.databaseRole);
+        await close(inNew);
+        await close(targetDb);
+        say(`renaming ${fresh} to ${dstNames.databaseName}…`);
+        await swapIn(maintenance, dstNames.databaseName, fresh, previous);
+        swapped = true;
+        const seconds = (Date.now() - started) / 1000;
+        io.stdout.write(
+          `✓ ${o.to} refreshed from ${o.from}: ${copied.length} tables, ${totalRows} rows, ${masked} values masked, ${skipped.length} skipped, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s; the previous data is ${previous} (npm run refresh -- --from ${o.from} --to ${o.to} --prune --yes drops it)\n`,
+        );
+        return 0;
+      } catch (e) {
+        if (!swapped) await dropDatabase(maintenance, fresh).catch(() => undefined);
+        if (e instanceof CommandError || e instanceof UsageError) throw e;
+        throw new CommandError(`refresh failed, ${o.to} is unchanged: ${describeError(e, secrets)}`);
+      }
+    } catch (e) {
+      if (e instanceof CommandError || e instanceof UsageError) throw e;
+      throw new CommandError(describeError(e, secrets));
+    } finally {
+      for (const c of [...clients]) await closePostgres(c);
+    }
+  },
+);
+
+function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  let n = 0;
+  for (const h of a) if (b.has(h)) n++;
+  return n;
+}
+
+function md5(s: string): string {
+  return require("crypto").createHash("md5").update(s).digest("hex");
+}
+
+if (require.main === module) runCli(main);

@@ -1,0 +1,318 @@
+/**
+ * The mechanism of `npm run refresh`: identify both databases, copy the source
+ * into a new database on the target's server (`pg_dump | pg_restore`, piped,
+ * nothing on disk), mask it, check it, and only then rename it in place of the
+ * target. Any failure before the rename drops the new database: the target is
+ * left as it was.
+ */
+import { spawn } from "child_process";
+import { randomBytes } from "crypto";
+import { Client, escapeIdentifier as ident, escapeLiteral as lit } from "pg";
+import type { PostgresUrl } from "../lib/connectionUrl";
+import { Mask, Rules, SourceColumn } from "./rules";
+
+/** Where a connection landed: the server (as far as it says) and the database. */
+export interface Identity {
+  readonly database: string;
+  readonly address: string | null;
+  readonly port: number | null;
+  /** pg_control_system().system_identifier, when the role may read it. */
+  readonly systemId: string | null;
+}
+
+export async function identify(c: Client): Promise<Identity> {
+  const r = await c.query("SELECT current_database() AS db, host(inet_server_addr()) AS addr, inet_server_port() AS port");
+  let systemId: string | null = null;
+  try {
+    await c.query("SAVEPOINT ident");
+    const s = await c.query("SELECT system_identifier::text AS id FROM pg_control_system()");
+    systemId = s.rows[0]?.id ?? null;
+    await c.query("RELEASE SAVEPOINT ident");
+  } catch {
+    await c.query("ROLLBACK TO SAVEPOINT ident").catch(() => undefined);
+  }
+  return { database: r.rows[0].db, address: r.rows[0].addr ?? null, port: r.rows[0].port ?? null, systemId };
+}
+
+/** Whether two identities are on the same server (unknown parts are not taken as different). */
+export function sameServer(a: Identity, b: Identity): boolean {
+  if (a.systemId && b.systemId) return a.systemId === b.systemId;
+  return a.address === b.address && a.port === b.port;
+}
+
+/** The user tables' columns (views excluded); tables outside `public` are returned with a qualified name. */
+export async function sourceColumns(c: Client): Promise<SourceColumn[]> {
+  const r = await c.query(
+    `SELECT c.table_schema AS s, c.table_name AS t, c.column_name AS col, c.data_type AS type, c.is_nullable = 'YES' AS nullable
+       FROM information_schema.columns c
+       JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+      WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
+      ORDER BY 1, 2, c.ordinal_position`,
+  );
+  return r.rows.map((row) => ({ table: row.s === "public" ? row.t : `${row.s}.${row.t}`, column: row.col, dataType: row.type, nullable: row.nullable }));
+}
+
+/** What the rules do not cover beyond columns: materialized views (their data would be recomputed from unmasked rows). */
+export async function unsupportedObjects(c: Client): Promise<string[]> {
+  const r = await c.query("SELECT schemaname || '.' || matviewname AS n FROM pg_matviews WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1");
+  return r.rows.map((row) => `materialized view ${row.n} is not supported by refresh (its data is not classified by the rules)`);
+}
+
+export async function rowCounts(c: Client, tables: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const t of tables) {
+    const r = await c.query(`SELECT count(*)::bigint AS n FROM public.${ident(t)}`);
+    out.set(t, Number(r.rows[0].n));
+  }
+  return out;
+}
+
+/**
+ * The first 16 hex digits of the md5 of every non-null value of a column (for
+ * "no source value left"; a collision can only stop a refresh, never let one
+ * through). Fetched as one string: far faster than a row per value.
+ */
+export async function valueHashes(c: Client, table: string, column: string): Promise<Set<string>> {
+  const h = `left(md5(${ident(column)}::text), 16)`;
+  const r = await c.query({ text: `SELECT string_agg(h, '') FROM (SELECT DISTINCT ${h} AS h FROM public.${ident(table)} WHERE ${ident(column)} IS NOT NULL) d`, rowMode: "array" });
+  const all = (r.rows[0]?.[0] as string | null) ?? "";
+  const out = new Set<string>();
+  for (let i = 0; i < all.length; i += 16) out.add(all.slice(i, i + 16));
+  return out;
+}
+
+/** How many of `hashes` (from {@link valueHashes}) are values of the column: asked of the server, for a small set. */
+export async function countHashesIn(c: Client, table: string, column: string, hashes: ReadonlySet<string>): Promise<number> {
+  const r = await c.query(`SELECT count(DISTINCT left(md5(${ident(column)}::text), 16))::bigint AS n FROM public.${ident(table)} WHERE left(md5(${ident(column)}::text), 16) = ANY($1::text[])`, [[...hashes]]);
+  return Number(r.rows[0].n);
+}
+
+const FIRST = ["Alex", "Sam", "Robin", "Jo", "Kim", "Noor", "Lee", "Ari", "Dana", "Eli", "Rene", "Toni", "Jules", "Max", "Sasha", "Yael"];
+const LAST = ["Archer", "Baker", "Carter", "Dalton", "Ellis", "Fisher", "Grant", "Hayes", "Iverson", "Jensen", "Keller", "Lowe", "Moreno", "Nash", "Okafor", "Price"];
+
+function pick(words: readonly string[], keyExpr: string, salt: string): string {
+  const arr = `ARRAY[${words.map((w) => lit(w)).join(", ")}]`;
+  return `(${arr})[1 + mod(hashtext(${keyExpr}::text || ${lit(salt)})::bigint + 2147483648, ${words.length})]`;
+}
+
+/** The SQL expression a column's masked value is computed with, or undefined for keep. */
+export function maskExpression(m: Mask, column: string, key: string, ctx: { hashKey: string; sourceBucket: string; targetBucket: string }): string | undefined {
+  const col = ident(column);
+  const k = ident(key);
+  const unlessNull = (e: string) => `CASE WHEN ${col} IS NULL THEN NULL ELSE ${e} END`;
+  switch (m.kind) {
+    case "keep":
+      return undefined;
+    case "email":
+      return unlessNull(`'user_' || ${k}::text || '@example.invalid'`);
+    case "hash":
+      return unlessNull(`encode(sha256(convert_to(${lit(ctx.hashKey)} || ${col}::text, 'UTF8')), 'hex')`);
+    case "constant":
+      return lit(m.value);
+    case "fake_name":
+      return unlessNull(`${pick(FIRST, k, ":first")} || ' ' || ${pick(LAST, k, ":last")}`);
+    case "null":
+      return "NULL";
+    case "rebucket":
+      return `replace(${col}, ${lit(ctx.sourceBucket)}, ${lit(ctx.targetBucket)})`;
+  }
+}
+
+/** A fresh key for the hash mask: equal values hash equally within one refresh, never across two. */
+export function newHashKey(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/** Applies every table's masks, one UPDATE per table; returns the number of values masked. */
+export async function applyMasks(
+  c: Client,
+  rules: Rules,
+  ctx: { hashKey: string; sourceBucket: string; targetBucket: string },
+  onTable: (table: string, values: number) => void = () => undefined,
+): Promise<number> {
+  let masked = 0;
+  for (const rule of rules.tables.values()) {
+    if (rule.skip) continue;
+    const sets: string[] = [];
+    for (const [column, m] of rule.columns) {
+      const e = maskExpression(m, column, rule.key, ctx);
+      if (e !== undefined) sets.push(`${ident(column)} = ${e}`);
+    }
+    if (sets.length === 0) continue;
+    const r = await c.query(`UPDATE public.${ident(rule.table)} SET ${sets.join(", ")}`);
+    masked += (r.rowCount ?? 0) * sets.length;
+    onTable(rule.table, (r.rowCount ?? 0) * sets.length);
+  }
+  return masked;
+}
+
+/**
+ * Every foreign key of the database with rows that point nowhere: one line each.
+ * A constraint the server validated (added after the data, as pg_restore does) is
+ * proven; one marked NOT VALID is checked row by row.
+ */
+export async function brokenForeignKeys(c: Client): Promise<string[]> {
+  const fks = await c.query(
+    `SELECT con.conname AS name, con.conrelid::regclass::text AS child, con.confrelid::regclass::text AS parent,
+            array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) AS ccols,
+            array(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i) AS pcols
+       FROM pg_constraint con WHERE con.contype = 'f' AND NOT con.convalidated ORDER BY 1`,
+  );
+  const out: string[] = [];
+  for (const fk of fks.rows as Array<{ name: string; child: string; parent: string; ccols: string[]; pcols: string[] }>) {
+    const notNull = fk.ccols.map((col) => `c.${ident(col)} IS NOT NULL`).join(" AND ");
+    const join = fk.ccols.map((col, i) => `p.${ident(fk.pcols[i])} = c.${ident(col)}`).join(" AND ");
+    const r = await c.query(`SELECT count(*)::bigint AS n FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${join})`);
+    const n = Number(r.rows[0].n);
+    if (n > 0) out.push(`foreign key ${fk.name} of ${fk.child}: ${n} row${n === 1 ? "" : "s"} point at no ${fk.parent} row`);
+  }
+  return out;
+}
+
+/** Gives the database and every table, view and free-standing sequence in it to `role`; PUBLIC loses its default access. */
+export async function handOver(maintenance: Client, inNew: Client, database: string, role: string): Promise<void> {
+  const rels = await inNew.query(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+        AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+      ORDER BY 1`,
+  );
+  for (const r of rels.rows) await inNew.query(`ALTER TABLE ${r.name} OWNER TO ${ident(role)}`);
+  await maintenance.query(`ALTER DATABASE ${ident(database)} OWNER TO ${ident(role)}`);
+  await maintenance.query(`REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC`);
+}
+
+/** The environment and arguments of pg_dump/pg_restore for a parsed URL: the password in the environment, never in argv; no ~/.pgpass, no PG* from outside. */
+export function libpqArgs(u: PostgresUrl, database: string, base: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (!/^PG/.test(k)) env[k] = v;
+  env.PGPASSFILE = "/dev/null";
+  if (u.password !== undefined) env.PGPASSWORD = u.password;
+  env.PGSSLMODE = u.sslMode;
+  if (u.sslRootCert) env.PGSSLROOTCERT = u.sslRootCert;
+  if (u.connectTimeoutSeconds !== undefined) env.PGCONNECT_TIMEOUT = String(u.connectTimeoutSeconds);
+  env.PGAPPNAME = u.applicationName ?? "mina-refresh";
+  const host = u.host.replace(/^\[(.*)\]$/, "$1");
+  return { args: ["-h", host, "-p", String(u.port), "-U", u.user, "-d", database], env };
+}
+
+/**
+ * `pg_dump --format=custom SOURCE | pg_restore -d NEW`, two child processes joined
+ * by a pipe. Rejects with a one-line reason (secrets masked) when either fails.
+ */
+export function dumpAndRestore(opts: {
+  source: PostgresUrl;
+  target: PostgresUrl;
+  newDatabase: string;
+  skipTables: readonly string[];
+  snapshot?: string;
+  /** One section of the archive (schema before data, data, indexes and constraints); default all. */
+  section?: "pre-data" | "data" | "post-data";
+  env: NodeJS.ProcessEnv;
+  secrets: readonly string[];
+  onTable?: (table: string) => void;
+}): Promise<{ bytes: number }> {
+  const src = libpqArgs(opts.source, opts.source.database, opts.env);
+  const dst = libpqArgs(opts.target, opts.newDatabase, opts.env);
+  const dumpArgs = ["--format=custom", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions", ...src.args];
+  if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
+  if (opts.section) dumpArgs.push(`--section=${opts.section}`);
+  for (const t of opts.skipTables) dumpArgs.push(`--exclude-table-data=public.${t}`);
+  const restoreArgs = ["--no-owner", "--no-acl", "--exit-on-error", "--verbose", ...dst.args];
+  const bin = (name: string) => opts.env[`MINA_${name.toUpperCase()}_BIN`] ?? name;
+  const scrub = (s: string) => opts.secrets.reduce((m, secret) => (secret ? m.split(secret).join("***") : m), s);
+  return new Promise((resolve, reject) => {
+    const dump = spawn(bin("pg_dump"), dumpArgs, { env: src.env, stdio: ["ignore", "pipe", "pipe"] });
+    const restore = spawn(bin("pg_restore"), restoreArgs, { env: dst.env, stdio: ["pipe", "ignore", "pipe"] });
+    let bytes = 0;
+    let dumpErr = "";
+    let restoreErr = "";
+    let pending = "";
+    const codes: { dump?: number | null; restore?: number | null } = {};
+    let failed = false;
+    const fail = (why: string) => {
+      if (failed) return;
+      failed = true;
+      dump.kill();
+      restore.kill();
+      reject(new Error(scrub(why).split("\n")[0]));
+    };
+    dump.on("error", (e) => fail(`could not run pg_dump: ${e.message}`));
+    restore.on("error", (e) => fail(`could not run pg_restore: ${e.message}`));
+    dump.stdout.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    dump.stdout.pipe(restore.stdin);
+    restore.stdin.on("error", () => undefined);
+    dump.stderr.on("data", (d: Buffer) => (dumpErr += d.toString()));
+    restore.stderr.on("data", (d: Buffer) => {
+      const text = pending + d.toString();
+      const lines = text.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /processing data for table "(?:public\.)?([^"]+)"/.exec(line);
+        if (m) opts.onTable?.(m[1]);
+        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) restoreErr += line + "\n";
+      }
+    });
+    const done = () => {
+      if (failed || !("dump" in codes) || !("restore" in codes)) return;
+      if (codes.dump !== 0) return fail(`pg_dump of the source failed: ${lastLine(dumpErr) || `exit ${codes.dump}`}`);
+      if (codes.restore !== 0) return fail(`pg_restore into the new database failed: ${lastLine(restoreErr) || `exit ${codes.restore}`}`);
+      resolve({ bytes });
+    };
+    dump.on("close", (code) => {
+      codes.dump = code;
+      done();
+    });
+    restore.on("close", (code) => {
+      codes.restore = code;
+      done();
+    });
+  });
+}
+
+function lastLine(s: string): string {
+  const lines = s.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !/^pg_(dump|restore): (warning: )?errors ignored/.test(l));
+  const err = lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1] ?? "";
+  return err.replace(/^pg_(dump|restore): (error: )?/, "");
+}
+
+/** `YYYYMMDDHHMMSS`, UTC: the suffix of the new and the previous database's names. */
+export function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+}
+
+/**
+ * Renames the new database in place of the target, the target to `previous`, in
+ * one transaction, after ending the target's connections (retried when a client
+ * reconnects in between).
+ */
+export async function swapIn(maintenance: Client, target: string, fresh: string, previous: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await maintenance.query("BEGIN");
+      await maintenance.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [target]);
+      await maintenance.query(`ALTER DATABASE ${ident(target)} RENAME TO ${ident(previous)}`);
+      await maintenance.query(`ALTER DATABASE ${ident(fresh)} RENAME TO ${ident(target)}`);
+      await maintenance.query("COMMIT");
+      return;
+    } catch (e) {
+      await maintenance.query("ROLLBACK").catch(() => undefined);
+      if (attempt >= 3 || !/being accessed by other users/.test(String((e as Error).message))) throw e;
+    }
+  }
+}
+
+/** The previous copies of `target` that --prune drops: exactly `<target>_previous_<14 digits>`. */
+export async function previousCopies(maintenance: Client, target: string): Promise<string[]> {
+  const r = await maintenance.query("SELECT datname FROM pg_database ORDER BY datname");
+  const re = new RegExp(`^${target.replace(/[^a-z0-9_]/g, "")}_previous_\\d{14}$`);
+  return r.rows.map((row) => row.datname as string).filter((n) => re.test(n));
+}
+
+export async function dropDatabase(maintenance: Client, name: string): Promise<void> {
+  await maintenance.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+}
+
+export { ident };

@@ -1,0 +1,246 @@
+/**
+ * npm run refresh against the real PostgreSQL of this machine: a generated
+ * source database, a target, and a temporary project whose stacks have unique
+ * names (so their derived databases are this test's own, dropped after).
+ */
+import * as assert from "assert";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { Client } from "pg";
+import { loadStackOffline, readAllStacks } from "../config";
+import { brokenForeignKeys } from "../refresh/engine";
+import { checkRulesAgainstSchema, parseRules } from "../refresh/rules";
+import { run, withoutNpm } from "./cli";
+import { REPO, tempProject } from "./helpers";
+
+const ADMIN = "postgresql://postgres@127.0.0.1:5432";
+const hex = randomBytes(4).toString("hex");
+const SRC = `rsrc${hex}`;
+const DST = `rdst${hex}`;
+const SRC_DB = `mina_${SRC}`;
+const DST_DB = `mina_${DST}`;
+const APP_ROLE = `mina_${DST}_app`;
+const USERS = 40;
+
+async function sql<T = Record<string, unknown>>(database: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const c = new Client({ connectionString: `${ADMIN}/${database}` });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
+
+/** The target from staging's file, the source from production's, renamed; refreshFrom added to the target. */
+function projectFiles(extraTarget = `  mina:refreshFrom: ${SRC}\n`): Record<string, string> {
+  const staging = read("Pulumi.staging.yaml").replace(/staging/g, DST).replace(/STAGING/g, DST.toUpperCase()).replace(/^config:\n/m, `config:\n${extraTarget}`);
+  const source = read("Pulumi.production.yaml").replace(/production/g, SRC).replace(/PRODUCTION/g, SRC.toUpperCase()).replace(/^config:\n/m, "config:\n  mina:profile: production\n");
+  return {
+    "Pulumi.yaml": read("Pulumi.yaml"),
+    [`Pulumi.${DST}.yaml`]: staging,
+    [`Pulumi.${SRC}.yaml`]: source,
+    "Pulumi.production.yaml": read("Pulumi.production.yaml"),
+    "refresh.rules.yaml": read("refresh.rules.yaml"),
+  };
+}
+
+describe("refresh: anonymized copy from one stack's database into another's", function () {
+  this.timeout(60000);
+  let project: { dir: string; cleanup: () => void };
+  const env = { ...withoutNpm(process.env), SRC_URL: `${ADMIN}/${SRC_DB}?sslmode=disable`, DST_URL: `${ADMIN}/${DST_DB}?sslmode=disable` };
+  const refresh = (...args: string[]) => run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", ...args], { cwd: project.dir, env });
+  const databases = async () => (await sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [`${DST_DB}%`])).map((r) => r.datname);
+
+  before(async () => {
+    project = tempProject(projectFiles());
+    await sql("postgres", `CREATE ROLE ${APP_ROLE} NOLOGIN`);
+    await sql("postgres", `CREATE DATABASE ${SRC_DB}`);
+    await sql("postgres", `CREATE DATABASE ${DST_DB}`);
+    await sql(DST_DB, "CREATE TABLE marker (v text); INSERT INTO marker VALUES ('old')");
+    await sql(
+      SRC_DB,
+      `CREATE TABLE users (id bigserial PRIMARY KEY, email text UNIQUE NOT NULL, name text, password_hash text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+       CREATE TABLE sessions (id text PRIMARY KEY, user_id bigint NOT NULL REFERENCES users, data jsonb NOT NULL);
+       CREATE TABLE meetings (id bigserial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users, title text NOT NULL, transcript text, created_at timestamptz NOT NULL DEFAULT now());
+       CREATE TABLE audio (id bigserial PRIMARY KEY, meeting_id bigint NOT NULL REFERENCES meetings, object_key text NOT NULL, duration_seconds int, created_at timestamptz NOT NULL DEFAULT now());
+       INSERT INTO users (email, name, password_hash) SELECT 'person' || i || '@real.example.com', 'Real Person ' || i, 'pbkdf2$' || md5(i::text) FROM generate_series(1, ${USERS}) i;
+       INSERT INTO sessions SELECT 'tok' || md5(i::text), i, '{}' FROM generate_series(1, ${USERS}) i;
+       INSERT INTO meetings (user_id, title, transcript) SELECT 1 + i % ${USERS}, 'Secret plans ' || i, 'we said ' || i FROM generate_series(1, 100) i;
+       INSERT INTO audio (meeting_id, object_key, duration_seconds) SELECT i, 's3://mina-audio-${SRC}/meetings/' || i || '.webm', i FROM generate_series(1, 100) i;`,
+    );
+  });
+
+  after(async () => {
+    for (const db of [...(await databases()), SRC_DB]) await sql("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await sql("postgres", `DROP ROLE IF EXISTS ${APP_ROLE}`);
+    project.cleanup();
+  });
+
+  it("--dry-run prints the plan and changes nothing", async () => {
+    const r = await refresh("--dry-run");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`users: ${USERS} rows, masks email: email, name: fake_name, password_hash: hash`));
+    assert.match(r.stdout, /sessions: skipped/);
+    assert.match(r.stdout, /dry run: nothing changed/);
+    assert.deepEqual(await databases(), [DST_DB]);
+    assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
+  });
+
+  it("refuses --to production, a production-tier target, a target that does not name the source, and --from = --to", async () => {
+    const toProd = await run("refresh", ["--from", SRC, "--to", "production", "--yes"], { cwd: project.dir, env });
+    assert.equal(toProd.status, 2);
+    assert.match(toProd.stderr, /^error: refusing to refresh production: it is a production-tier stack/);
+    const reversed = await run("refresh", ["--from", DST, "--to", SRC, "--yes", "--from-url-env", "DST_URL", "--to-url-env", "SRC_URL"], { cwd: project.dir, env });
+    assert.equal(reversed.status, 2);
+    assert.match(reversed.stderr, new RegExp(`refusing to refresh ${SRC}: it is a production-tier stack`));
+    const undeclared = await run("refresh", ["--from", "production", "--to", DST, "--yes"], { cwd: project.dir, env });
+    assert.equal(undeclared.status, 2);
+    assert.match(undeclared.stderr, new RegExp(`declares mina:refreshFrom: ${SRC}`));
+    const same = await run("refresh", ["--from", DST, "--to", DST, "--yes"], { cwd: project.dir, env });
+    assert.equal(same.status, 2);
+    assert.equal(same.stderr.trim().split("\n").length, 1);
+  });
+
+  it("refuses swapped URLs by name, printing no URL", async () => {
+    const r = await run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "DST_URL", "--to-url-env", "SRC_URL", "--yes"], { cwd: project.dir, env });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /are the URLs swapped\?/);
+    assert.doesNotMatch(r.stderr, /postgresql:\/\//);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  });
+
+  it("stops at a column without a rule before any data moves", async () => {
+    await sql(SRC_DB, "ALTER TABLE users ADD COLUMN phone text");
+    try {
+      const r = await refresh("--yes");
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, "error: users.phone has no rule\n");
+      assert.deepEqual(await databases(), [DST_DB]);
+      assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
+    } finally {
+      await sql(SRC_DB, "ALTER TABLE users DROP COLUMN phone");
+    }
+  });
+
+  it("drops the new database when the copy fails: the target is as it was", async () => {
+    const r = await run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", "--yes"], {
+      cwd: project.dir,
+      env: { ...env, MINA_PG_RESTORE_BIN: "false" },
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^error: refresh failed, ${DST} is unchanged: pg_restore into the new database failed: exit 1\n$`));
+    assert.deepEqual(await databases(), [DST_DB]);
+    assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
+  });
+
+  it("copies, masks, checks and renames the copy in; the previous data is kept until --prune", async () => {
+    const r = await refresh("--yes");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`✓ ${DST} refreshed from ${SRC}: 3 tables, ${USERS + 200} rows`));
+    const dbs = await databases();
+    assert.equal(dbs.length, 2, dbs.join(", "));
+    const previous = dbs.find((d) => d.startsWith(`${DST_DB}_previous_`))!;
+    assert.ok(previous);
+    assert.deepEqual(await sql(previous, "SELECT v FROM marker"), [{ v: "old" }]);
+    assert.deepEqual(await sql(DST_DB, "SELECT to_regclass('marker') AS t"), [{ t: null }]);
+
+    const src = await sql<Record<string, string>>(SRC_DB, "SELECT email, name, password_hash FROM users");
+    const dst = await sql<Record<string, string>>(DST_DB, "SELECT id, email, name, password_hash FROM users ORDER BY id");
+    assert.equal(dst.length, USERS);
+    const left = new Set(dst.flatMap((u) => [u.email, u.name, u.password_hash]));
+    for (const u of src) for (const v of [u.email, u.name, u.password_hash]) assert.ok(!left.has(v), `source value left: ${v}`);
+    assert.equal(dst[0].email, `user_${dst[0].id}@example.invalid`);
+    assert.equal(new Set(dst.map((u) => u.password_hash)).size, USERS);
+    for (const t of ["meetings", "audio"]) {
+      const [a, b] = [await sql(SRC_DB, `SELECT count(*)::int AS n FROM ${t}`), await sql(DST_DB, `SELECT count(*)::int AS n FROM ${t}`)];
+      assert.deepEqual(a, b, t);
+    }
+    assert.deepEqual(await sql(DST_DB, "SELECT count(*)::int AS n FROM sessions"), [{ n: 0 }]);
+    assert.deepEqual(await sql(DST_DB, "SELECT count(*)::int AS n FROM meetings WHERE title LIKE 'Secret%' OR transcript LIKE 'we said%'"), [{ n: 0 }]);
+    assert.deepEqual(await sql(DST_DB, "SELECT object_key FROM audio WHERE id = 7"), [{ object_key: `s3://mina-audio-${DST}/meetings/7.webm` }]);
+
+    const c = new Client({ connectionString: `${ADMIN}/${DST_DB}` });
+    await c.connect();
+    try {
+      assert.deepEqual(await brokenForeignKeys(c), []);
+      const owners = await c.query("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'");
+      assert.deepEqual(owners.rows, [{ tableowner: APP_ROLE }]);
+      const db = await c.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()");
+      assert.deepEqual(db.rows, [{ owner: APP_ROLE }]);
+    } finally {
+      await c.end();
+    }
+
+    const prune = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
+    assert.equal(prune.status, 0, prune.stderr);
+    assert.match(prune.stdout, /dropped 1 previous copy/);
+    assert.deepEqual(await databases(), [DST_DB]);
+  });
+});
+
+describe("mina:refreshFrom in a stack file", () => {
+  const files = (staging: string, production = "") => {
+    const f = { "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.staging.yaml": read("Pulumi.staging.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml") };
+    f["Pulumi.staging.yaml"] = f["Pulumi.staging.yaml"].replace(/^config:\n/m, `config:\n${staging}`);
+    f["Pulumi.production.yaml"] = f["Pulumi.production.yaml"].replace(/^config:\n/m, `config:\n${production}`);
+    return f;
+  };
+  const problems = (staging: string, production = "", stack = "staging"): string => {
+    const p = tempProject(files(staging, production));
+    try {
+      loadStackOffline(p.dir, stack, readAllStacks(p.dir));
+      return "";
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      p.cleanup();
+    }
+  };
+
+  it("is accepted in staging naming production", () => assert.equal(problems("  mina:refreshFrom: production\n"), ""));
+  it("is refused in production", () => assert.match(problems("", "  mina:refreshFrom: staging\n", "production"), /mina:refreshFrom.*refused in a production environment/));
+  it("is refused naming the stack itself", () => assert.match(problems("  mina:refreshFrom: staging\n"), /names this stack itself/));
+  it("is refused naming a stack without a file", () => assert.match(problems("  mina:refreshFrom: nosuch\n"), /"nosuch" is not a stack of this project/));
+});
+
+describe("refresh rules", () => {
+  const rules = parseRules(read("refresh.rules.yaml"));
+  const cols = (extra: Array<[string, string, string, boolean]> = []) =>
+    [
+      ["users", "id", "bigint", false],
+      ["users", "email", "text", false],
+      ["users", "name", "text", true],
+      ["users", "password_hash", "text", false],
+      ["users", "created_at", "timestamp with time zone", false],
+      ["sessions", "id", "text", false],
+      ["meetings", "id", "bigint", false],
+      ["meetings", "user_id", "bigint", false],
+      ["meetings", "title", "text", false],
+      ["meetings", "transcript", "text", true],
+      ["meetings", "created_at", "timestamp with time zone", false],
+      ["audio", "id", "bigint", false],
+      ["audio", "meeting_id", "bigint", false],
+      ["audio", "object_key", "text", false],
+      ["audio", "duration_seconds", "integer", true],
+      ["audio", "created_at", "timestamp with time zone", false],
+      ...extra,
+    ].map(([table, column, dataType, nullable]) => ({ table: table as string, column: column as string, dataType: dataType as string, nullable: nullable as boolean }));
+
+  it("the committed rules classify the app's schema", () => assert.deepEqual(checkRulesAgainstSchema(rules, cols()), []));
+  it("refuses an unknown table, a vanished column and null for NOT NULL", () => {
+    const strict = parseRules("tables:\n  users:\n    columns:\n      id: keep\n      email: 'null'\n      gone: keep\n");
+    assert.deepEqual(checkRulesAgainstSchema(strict, cols().filter((c) => c.table === "users" || c.table === "extra").concat([{ table: "extra", column: "x", dataType: "text", nullable: true }])), [
+      "table extra has no rule (add it to refresh.rules.yaml: skip, or a rule for each column)",
+      "users.email is NOT NULL: its rule cannot be null",
+      "users.name has no rule",
+      "users.password_hash has no rule",
+      "users.created_at has no rule",
+      "users.gone has a rule but no longer exists",
+    ]);
+  });
+  it("refuses unknown rules in one line", () => assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      id: scramble\n"), /users\.id: unknown rule "scramble"/));
+});
