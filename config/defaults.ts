@@ -49,7 +49,8 @@ const STAGING: ProfileDefaults = {
   dbEngineVersion: "16",
   dbBackupRetentionDays: 1,
   dbMultiAz: false,
-  logLevel: "DEBUG",
+  // The guide: staging logs as production does; a stack may still set mina:logLevel DEBUG.
+  logLevel: "INFO",
   rateLimitPerMinute: PRODUCTION.rateLimitPerMinute * 2,
   rateLimitPerHour: PRODUCTION.rateLimitPerHour * 2,
   emailEnabled: false,

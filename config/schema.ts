@@ -128,7 +128,7 @@ export const KEYS = {
     default: "#mina-alerts / #mina-<environment>-alerts",
     description: "Slack alert channel.",
   },
-  "mina:logLevel": { kind: "enum", values: LOG_LEVELS, required: "optional", default: "INFO / DEBUG", description: "LOG_LEVEL." },
+  "mina:logLevel": { kind: "enum", values: LOG_LEVELS, required: "optional", default: "INFO", description: "LOG_LEVEL; every profile logs at INFO unless the stack sets another level." },
   "mina:rateLimitPerMinute": { kind: "int", required: "optional", default: "100 / 200", description: "RATE_LIMIT_PER_MINUTE." },
   "mina:rateLimitPerHour": { kind: "int", required: "optional", default: "1000 / 2000", description: "RATE_LIMIT_PER_HOUR." },
   "mina:featureFlags": {

@@ -33,7 +33,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: "SLACK_CHANNEL", secret: false, source: "config", from: "mina:slackChannel (#mina-alerts / #mina-<environment>-alerts)" },
   { name: "SHARE_BASE_URL", secret: false, source: "derived", from: "Dns component: https://<mina:shareDomain>" },
   { name: "JSON_LOGS", secret: false, source: "derived", from: "always true" },
-  { name: "LOG_LEVEL", secret: false, source: "config", from: "mina:logLevel (INFO / DEBUG)" },
+  { name: "LOG_LEVEL", secret: false, source: "config", from: "mina:logLevel (INFO)" },
   { name: "RATE_LIMIT_PER_MINUTE", secret: false, source: "config", from: "mina:rateLimitPerMinute (100 / 200)" },
   { name: "RATE_LIMIT_PER_HOUR", secret: false, source: "config", from: "mina:rateLimitPerHour (1000 / 2000)" },
 ];

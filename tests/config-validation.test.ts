@@ -198,8 +198,9 @@ describe("config: defaults per profile", () => {
     assert.equal(s.settings.slackChannel, "#mina-staging-alerts");
     assert.equal(s.settings.emailEnabled, false);
     assert.equal(p.settings.emailEnabled, true);
-    assert.equal(s.settings.logLevel, "DEBUG");
+    assert.equal(s.settings.logLevel, "INFO");
     assert.equal(p.settings.logLevel, "INFO");
+    assert.equal(validateStack(stagingRaw({ "mina:logLevel": "DEBUG" }), { requireSecrets: true }).config.settings.logLevel, "DEBUG");
     assert.equal(s.bucket.expireDays, 30);
     assert.equal(p.bucket.expireDays, undefined);
   });

@@ -136,13 +136,13 @@ describe("env files: export, verify, audit", function () {
 
     it("will not overwrite a file that differs without --force when no one can be asked", async () => {
       assert.equal((await exportStack("staging")).status, 0);
-      const changed = { ...envs.staging, LOG_LEVEL: "INFO" };
+      const changed = { ...envs.staging, LOG_LEVEL: "DEBUG" };
       const r = (await exportStack("staging", [], changed));
       assert.equal(r.status, 1);
       assert.equal(r.stderr.trim(), `error: .env.staging.local exists and differs (LOG_LEVEL); pass --force to overwrite`);
-      assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "DEBUG");
-      assert.equal((await exportStack("staging", ["--force"], changed)).status, 0);
       assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "INFO");
+      assert.equal((await exportStack("staging", ["--force"], changed)).status, 0);
+      assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "DEBUG");
     });
 
     it("rewrites an identical file without asking", async () => {
