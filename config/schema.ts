@@ -22,6 +22,15 @@ export interface KeySpec {
 export const DATABASE_MODES = ["instance", "server"] as const;
 export type DatabaseMode = (typeof DATABASE_MODES)[number];
 
+/** How an environment gets its Redis: `database`, an Upstash database of its own, is the only mode. */
+export const REDIS_MODES = ["database"] as const;
+/** The staging guide's "option 2", one Redis server with another DB number per environment: refused, under either name. */
+export const REFUSED_REDIS_MODES = ["shared-server", "db-number"] as const;
+
+/** Why one Redis server (another DB number per environment) is no isolation: config validation, `audit` and `verify --against` give these reasons. */
+export const SHARED_REDIS_REASONS =
+  "one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in staging hits production, one password for both";
+
 /** Every config key this program reads. Keys of the `mina:` namespace not listed here are refused. */
 export const KEYS = {
   "aws:region": { kind: "string", required: "always", description: "AWS region of the stack's resources." },
@@ -83,6 +92,13 @@ export const KEYS = {
     required: "optional",
     default: "require",
     description: "sslmode for the admin connection and for DATABASE_URL (server mode).",
+  },
+  "mina:redisMode": {
+    kind: "enum",
+    values: REDIS_MODES,
+    required: "optional",
+    default: "database",
+    description: "`database`: an Upstash Redis database of its own, the only mode. `shared-server` / `db-number` (one Redis server, another DB number per environment) are refused.",
   },
   "mina:redisPrimaryRegion": { kind: "string", required: "optional", default: "us-east-1", description: "Upstash primary region of the Redis database." },
   "mina:bucketName": {

@@ -22,7 +22,7 @@ import {
 import { percentDecoded } from "../lib/connectionUrl";
 import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
-import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
+import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
 import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -32,6 +32,11 @@ const ACCOUNT_ID = /^\d{12}$/;
 
 const SCHEMA_MODE_REFUSAL =
   'expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share one server login, one backup and one failure, and a staging credential could read production data; use "instance" (an RDS instance of its own) or "server" (a database and role of its own, CONNECT revoked from PUBLIC)';
+
+/** The refusal of one Redis server with another DB number per environment, with the guide's reasons. */
+function sharedRedisRefusal(mode: string): string {
+  return `expected one of ${REDIS_MODES.join(", ")}, got "${mode}": one Redis server with another DB number per environment is refused, because it means ${SHARED_REDIS_REASONS}; use "database" (an Upstash database of its own)`;
+}
 
 /** What every step reads, and where it reports. */
 export interface ValidationContext {
@@ -105,11 +110,16 @@ export function checkProjectAndSiblings(ctx: ValidationContext): void {
   report(shapeProblems(raw.values));
 }
 
-/** Refuses the schema database mode and every known key whose value does not parse. */
+/** Refuses the schema database mode, a shared Redis server, and every known key whose value does not parse. */
 export function parseKnownKeys(ctx: ValidationContext): ParsedContext {
   const values = ctx.raw.values;
+  const redisMode = values["mina:redisMode"];
+  const refusedRedis = typeof redisMode === "string" && (REFUSED_REDIS_MODES as readonly string[]).includes(redisMode);
   if (values["mina:databaseMode"] === "schema") ctx.fail("mina:databaseMode", SCHEMA_MODE_REFUSAL);
-  const known = Object.fromEntries(Object.entries(values).filter(([k]) => k in KEYS && !(k === "mina:databaseMode" && values[k] === "schema")));
+  if (refusedRedis) ctx.fail("mina:redisMode", sharedRedisRefusal(redisMode));
+  const known = Object.fromEntries(
+    Object.entries(values).filter(([k]) => k in KEYS && !(k === "mina:databaseMode" && values[k] === "schema") && !(k === "mina:redisMode" && refusedRedis)),
+  );
   const parsed = rawConfigSchema.safeParse(known);
   let v: ParsedValues = {};
   if (!parsed.success) {

@@ -93,6 +93,7 @@ describe("audit: parsed, normalised comparison", () => {
         assert.deepEqual(sharedKeys(r), ["REDIS_URL server"]);
         assert.equal(r.shared[0]!.fingerprint, fingerprint("mina-staging-0a9fe.upstash.io:6379"));
         assert.deepEqual(r.shared[0]!.environments, ["production", "staging"]);
+        assert.match(r.shared[0]!.reason ?? "", /one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both/);
         assert.equal(r.ok, false);
       });
     }
@@ -226,7 +227,8 @@ describe("verify --against: the credentials item compares parsed values", () => 
     assert.equal(item.ok, false);
     assert.equal(
       item.reason,
-      `shared with .env.production.local: DATABASE_URL password = REDIS_URL password (${fingerprint("stagingDbPass1")}), REDIS_URL server (${fingerprint("mina-staging-0a9fe.upstash.io:6379")})`,
+      `shared with .env.production.local: DATABASE_URL password = REDIS_URL password (${fingerprint("stagingDbPass1")}), REDIS_URL server (${fingerprint("mina-staging-0a9fe.upstash.io:6379")})` +
+        "; REDIS_URL server: one Redis server for two environments, whatever the DB number: one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both",
     );
   });
 

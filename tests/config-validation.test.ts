@@ -64,6 +64,23 @@ describe("config validation: one line per problem, naming the file and the key",
     assert.match(line, /a staging credential could read production data/);
   });
 
+  for (const mode of ["shared-server", "db-number"]) {
+    it(`refuses one Redis server with another DB number (mina:redisMode ${mode}) and says why`, () => {
+      const [line, ...rest] = errorsOf(stagingRaw({ "mina:redisMode": mode }));
+      assert.deepEqual(rest, []);
+      assert.equal(
+        line,
+        `Pulumi.staging.yaml: mina:redisMode: expected one of database, got "${mode}": one Redis server with another DB number per environment is refused, because it means one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in staging hits production, one password for both; use "database" (an Upstash database of its own)`,
+      );
+    });
+  }
+
+  it("accepts mina:redisMode database in both environments, and refuses any other mode", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:redisMode": "database" })), []);
+    assert.equal(validateStack(productionRaw({ "mina:redisMode": "database" }), { requireSecrets: true, siblings: [stagingRaw({ "mina:redisMode": "database" })] }).config.environment, "production");
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:redisMode": "cluster" })), ['Pulumi.staging.yaml: mina:redisMode: expected one of database, got "cluster"']);
+  });
+
   it("refuses an unknown key of its own namespace, suggesting the right one", () => {
     assert.deepEqual(errorsOf(stagingRaw({ "mina:shareDomian": "x" })), [
       "Pulumi.staging.yaml: mina:shareDomian: unknown key (did you mean mina:shareDomain?)",

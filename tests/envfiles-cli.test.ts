@@ -282,7 +282,7 @@ describe("env files: export, verify, audit", function () {
       // staging's own Redis URL, spelt differently: the same server and the same password
       assert.equal(lines[2], "✗ shared between environments (2):", r.stdout);
       assert.match(lines[3], /^  production \+ staging: REDIS_URL password \(sha256:[0-9a-f]{8}\)$/);
-      assert.match(lines[4], /^  production \+ staging: REDIS_URL server \(sha256:[0-9a-f]{8}\)$/);
+      assert.match(lines[4], /^  production \+ staging: REDIS_URL server \(sha256:[0-9a-f]{8}\): one Redis server for two environments, whatever the DB number: one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both$/);
       assert.ok(!r.stdout.includes(envs.staging.REDIS_URL.split("@")[0]!.split(":").pop()!), "no password printed");
     });
 

@@ -177,7 +177,7 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
       ITEMS.credentials,
       shared.length === 0,
       shared.length > 0
-        ? `shared with ${other.file}: ${list(shared)}`
+        ? `shared with ${other.file}: ${list(shared)}` + shared.filter((s) => s.reason).map((s) => `; ${s.key}: ${s.reason}`).join("")
         : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` + (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
     );
   } else {
