@@ -137,6 +137,12 @@ export const KEYS = {
   "mina:sentryDsn": { kind: "secret", required: "optional", description: "Sentry DSN; absent means Sentry is off." },
   "mina:sendgridApiKey": { kind: "secret", required: "optional", description: "SendGrid API key; required when email is enabled." },
   "mina:emailEnabled": { kind: "bool", required: "optional", default: "true / false", description: "Whether the app sends email." },
+  "mina:emailRedirectTo": {
+    kind: "string",
+    required: "optional",
+    description:
+      "One inbox that receives every message the environment sends (EMAIL_REDIRECT_TO); required when a non-production stack sets mina:emailEnabled true; refused in production.",
+  },
   "mina:slackWebhookUrl": { kind: "secret", required: "optional", description: "Slack incoming webhook for alerts." },
   "mina:slackChannel": {
     kind: "string",

@@ -20,6 +20,7 @@ import {
   whitespaceProblems,
 } from "./checks";
 import { percentDecoded } from "../lib/connectionUrl";
+import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
 import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
@@ -387,6 +388,34 @@ export function isEmailEnabled(ctx: ParsedContext): boolean {
   return enabled;
 }
 
+/**
+ * A non-production environment sends email only to one catch-all inbox: refuses email on
+ * without `mina:emailRedirectTo`, a redirect that is not an address, and any redirect in a
+ * production-tier stack (production mails its users), or one at a production domain.
+ */
+export function checkEmailRedirect(ctx: ParsedContext, emailEnabled: boolean): void {
+  const key = "mina:emailRedirectTo";
+  if (ctx.failedKeys.has(key)) return;
+  const redirect = ctx.v[key];
+  if (tierOfRaw(ctx.raw) === "production" || ctx.profile === "production") {
+    if (redirect !== undefined) ctx.fail(key, "is refused in production: production sends email to its users, never to one inbox");
+    return;
+  }
+  if (redirect !== undefined && !EMAIL_ADDRESS.test(redirect)) ctx.fail(key, "is not an email address like qa-inbox@example.com");
+  else if (redirect !== undefined) {
+    const productionDomains = ctx.siblings
+      .filter((s) => s.stack !== ctx.environment && !s.unreadable && tierOfRaw(s) === "production" && typeof s.values["mina:shareDomain"] === "string")
+      .map((s) => normalizeHost(s.values["mina:shareDomain"] as string));
+    const domain = productionDomainOf(redirect, productionDomains, normalizeHost(ctx.v["mina:shareDomain"] ?? ""));
+    if (domain !== undefined) ctx.fail(key, `is an address at the production domain ${domain}: the catch-all inbox must not be a production mailbox`);
+  } else if (emailEnabled) {
+    ctx.fail(
+      key,
+      `is required because email is enabled in a non-production environment: every message must go to one inbox; set it with: pulumi config set ${key} <address> --stack ${ctx.raw.stack}, or set mina:emailEnabled false`,
+    );
+  }
+}
+
 /** Refuses an expiry of audio in production, and one shorter than a day. */
 export function bucketConfig(ctx: ParsedContext): StackConfig["bucket"] {
   const expireDays = ctx.v["mina:bucketExpireDays"] ?? ctx.defaults.bucketExpireDays;
@@ -428,6 +457,7 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
       rateLimitPerMinute: v["mina:rateLimitPerMinute"] ?? d.rateLimitPerMinute,
       rateLimitPerHour: v["mina:rateLimitPerHour"] ?? d.rateLimitPerHour,
       emailEnabled,
+      emailRedirectTo: emailEnabled && ctx.profile !== "production" ? (v["mina:emailRedirectTo"] ?? "") : "",
       slackChannel: v["mina:slackChannel"] ?? names.slackChannel,
       sentryEnvironment: names.sentryEnvironment,
       featureFlags: { ...d.featureFlags, ...(v["mina:featureFlags"] ?? {}) },

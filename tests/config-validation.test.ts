@@ -163,9 +163,40 @@ describe("config validation: one line per problem, naming the file and the key",
   });
 
   it("needs a SendGrid key when email is on", () => {
-    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": true })), [
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": true, "mina:emailRedirectTo": "qa-inbox@example.com" })), [
       "Pulumi.staging.yaml: mina:sendgridApiKey: is required because email is enabled; set it with: pulumi config set --secret mina:sendgridApiKey <value> --stack staging, or set mina:emailEnabled false",
     ]);
+  });
+
+  describe("email outside production goes to one catch-all inbox (mina:emailRedirectTo)", () => {
+    const sendgrid = { "mina:emailEnabled": true, "mina:sendgridApiKey": new SecureValue("SG.staging-own") };
+    it("is required when a non-production stack enables email", () => {
+      assert.deepEqual(errorsOf(stagingRaw(sendgrid)), [
+        "Pulumi.staging.yaml: mina:emailRedirectTo: is required because email is enabled in a non-production environment: every message must go to one inbox; set it with: pulumi config set mina:emailRedirectTo <address> --stack staging, or set mina:emailEnabled false",
+      ]);
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:profile": "review" })).map((l) => l.split(": ")[1]), ["mina:emailRedirectTo"]);
+    });
+    it("is emitted when email is on, and empty when it is off", () => {
+      const on = validateStack(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa-inbox@example.com" }), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config;
+      assert.deepEqual([on.settings.emailEnabled, on.settings.emailRedirectTo], [true, "qa-inbox@example.com"]);
+      const off = validateStack(stagingRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" }), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config;
+      assert.deepEqual([off.settings.emailEnabled, off.settings.emailRedirectTo], [false, ""]);
+      assert.equal(validateStack(productionRaw(), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config.settings.emailRedirectTo, "");
+    });
+    it("refuses an address at a production domain, and one that is not an address", () => {
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "support@Mina.app" })), [
+        "Pulumi.staging.yaml: mina:emailRedirectTo: is an address at the production domain mina.app: the catch-all inbox must not be a production mailbox",
+      ]);
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa@staging.mina.app" })), []);
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa-inbox" })), [
+        "Pulumi.staging.yaml: mina:emailRedirectTo: is not an email address like qa-inbox@example.com",
+      ]);
+    });
+    it("is refused in production", () => {
+      assert.deepEqual(errorsOf(productionRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" })), [
+        "Pulumi.production.yaml: mina:emailRedirectTo: is refused in production: production sends email to its users, never to one inbox",
+      ]);
+    });
   });
 
   it("refuses production audio expiry", () => {

@@ -222,7 +222,7 @@ describe("env files: export, verify, audit", function () {
       ["SHARE_BASE_URL", { SHARE_BASE_URL: "https://mina.app" }, `✗ SHARE_BASE_URL is this environment's share domain: SHARE_BASE_URL carries production's share domain "mina.app"`],
       ["SENTRY_ENVIRONMENT", { SENTRY_ENVIRONMENT: "prod" }, `✗ SENTRY_ENVIRONMENT is this environment: SENTRY_ENVIRONMENT names environment "production" ("prod")`],
       ["SLACK_CHANNEL", { SLACK_CHANNEL: "#mina-alerts" }, `✗ SLACK_CHANNEL is this environment's channel: SLACK_CHANNEL carries production's Slack channel "#mina-alerts"`],
-      ["email", { EMAIL_ENABLED: "true", SENDGRID_API_KEY: "" }, "✗ email disabled, or a SendGrid key of its own: EMAIL_ENABLED=true but SENDGRID_API_KEY is empty"],
+      ["email", { EMAIL_ENABLED: "true", SENDGRID_API_KEY: "" }, "✗ email disabled, or a SendGrid key of its own and, outside production, one catch-all inbox: EMAIL_ENABLED=true but SENDGRID_API_KEY is empty"],
     ];
     for (const [what, change, line] of cases) {
       it(`fails the ${what} item when ${Object.keys(change).join(", ")} is wrong`, async () => {
