@@ -40,7 +40,7 @@ const PRODUCTION: ProfileDefaults = {
   rateLimitPerHour: 1000,
   emailEnabled: true,
   bucketExpireDays: undefined,
-  featureFlags: { beta_features: false, debug_toolbar: false },
+  featureFlags: { beta_features: false, debug_toolbar: false, new_ai_insights: false },
 };
 
 const STAGING: ProfileDefaults = {
@@ -55,7 +55,8 @@ const STAGING: ProfileDefaults = {
   rateLimitPerHour: PRODUCTION.rateLimitPerHour * 2,
   emailEnabled: false,
   bucketExpireDays: 30,
-  featureFlags: { beta_features: true, debug_toolbar: false },
+  // The staging guide's example: AI insights are tried in staging before production turns them on.
+  featureFlags: { beta_features: true, debug_toolbar: false, new_ai_insights: true },
 };
 
 /**

@@ -156,7 +156,7 @@ export const KEYS = {
   "mina:featureFlags": {
     kind: "flags",
     required: "optional",
-    default: "beta_features: false / true, debug_toolbar: false",
+    default: "beta_features: false / true, debug_toolbar: false, new_ai_insights: false / true",
     description: "Feature flags (name: true|false), merged over the profile's; each becomes FEATURE_<NAME>.",
   },
   "mina:shareWithinTier": {

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigErrors, fromEngine, parseStackFile, SecureValue } from "../config/raw";
+import { defaultsFor } from "../config/defaults";
 import { validateStack } from "../config/validate";
 import { productionRaw, stagingRaw } from "./helpers";
 
@@ -250,6 +251,10 @@ describe("config: defaults per profile", () => {
     assert.equal(p.settings.logLevel, "INFO");
     assert.equal(validateStack(stagingRaw({ "mina:logLevel": "DEBUG" }), { requireSecrets: true }).config.settings.logLevel, "DEBUG");
     assert.equal(s.bucket.expireDays, 30);
+    assert.deepEqual([s.settings.featureFlags.new_ai_insights, p.settings.featureFlags.new_ai_insights], [true, false]);
+    assert.equal(defaultsFor("review").featureFlags.new_ai_insights, true);
+    const off = validateStack(stagingRaw({ "mina:featureFlags": { new_ai_insights: false } }), { requireSecrets: true }).config;
+    assert.equal(off.settings.featureFlags.new_ai_insights, false);
     assert.equal(p.bucket.expireDays, undefined);
   });
 
