@@ -52,6 +52,19 @@ describe("env files: export, verify, audit", function () {
   afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
   describe("npm run env", () => {
+    it("warns, in one line on stderr, before writing a production-tier stack's file, and names who should run it", async () => {
+      const r = await exportStack("production");
+      assert.equal(r.status, 0, r.stderr);
+      const warnings = r.stderr.split("\n").filter((l) => l.includes("production credentials"));
+      assert.deepEqual(warnings, [
+        "warning: production is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging",
+      ]);
+      assert.ok(!r.stdout.includes("warning"));
+      const staging = await exportStack("staging");
+      assert.equal(staging.status, 0, staging.stderr);
+      assert.ok(!staging.stderr.includes("production credentials"), staging.stderr);
+    });
+
     it("writes .env.<stack>.local, mode 0600, that loads back to the stack's env exactly", async () => {
       const r = (await exportStack("staging"));
       assert.equal(r.status, 0, r.stderr);
