@@ -193,6 +193,12 @@ describe("config validation: one line per problem, naming the file and the key",
         "Pulumi.staging.yaml: mina:emailRedirectTo: is not an email address like qa-inbox@example.com",
       ]);
     });
+    it("may be the same inbox in two non-production stacks", () => {
+      const inbox = { "mina:emailRedirectTo": "qa-inbox@example.com" };
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, ...inbox }), [stagingRaw(), productionRaw(), stagingRaw({ ...inbox, "mina:appHost": "203.0.113.21" }, "staging-blue")]), []);
+      // the control: the same inbox in a production stack is refused there, whatever the tier-mates do
+      assert.deepEqual(errorsOf(productionRaw(inbox)).length, 1);
+    });
     it("is refused in production", () => {
       assert.deepEqual(errorsOf(productionRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" })), [
         "Pulumi.production.yaml: mina:emailRedirectTo: is refused in production: production sends email to its users, never to one inbox",
