@@ -26,7 +26,7 @@ export function renderAudit(r: AuditResult): string {
   }
   if (r.shared.length > 0) {
     lines.push(`✗ shared between environments (${r.shared.length}):`);
-    for (const s of r.shared) lines.push(`  ${s.environments.join(" + ")}: ${s.key} (${s.fingerprint})`);
+    for (const s of r.shared) lines.push(`  ${s.environments.join(" + ")}: ${s.key} (${s.fingerprint})${s.reason ? `: ${s.reason}` : ""}`);
   }
   if (r.withinTier.length > 0) {
     lines.push(`✓ shared within the non-production tier, as both stack files allow in mina:shareWithinTier (${r.withinTier.length}):`);

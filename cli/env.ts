@@ -8,7 +8,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { readStacksLeniently } from "../config";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
+import { tierOfRaw } from "../config/tiers";
 import { exportWarnings, foreignProblems, renderEnvFile, unexpectedVariables } from "../envfiles/export";
 import { parseEnvFile } from "../envfiles/format";
 import { writeFileAtomic } from "../envfiles/write";
@@ -30,6 +32,24 @@ function changedKeys(oldText: string, env: Record<string, string>): string[] {
   return [...keys].filter((k) => old[k] !== env[k]).sort();
 }
 
+/**
+ * Whether the stack is of the production tier, from its stack file; a stack file that cannot be
+ * read counts as production (deny by default: the warning is shown).
+ */
+export function isProductionTier(dir: string, stack: string): boolean {
+  try {
+    const raw = readStacksLeniently(dir).stacks.find((s) => s.stack === stack);
+    return raw === undefined || raw.unreadable !== undefined || tierOfRaw(raw) === "production";
+  } catch {
+    return true;
+  }
+}
+
+/** The one-line warning before a production-tier stack's env file is written. */
+export function productionWarning(stack: string): string {
+  return `warning: ${stack} is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging`;
+}
+
 export const main = command<{ stack: string; outputsFile?: string; out?: string; stdout?: boolean; force?: boolean; dir?: string; json?: boolean }>(
   "env",
   (c) =>
@@ -47,6 +67,7 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
     if (o.stdout && o.out) throw new UsageError("--stdout and --out are exclusive");
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
+    if (isProductionTier(dir, o.stack)) io.stderr.write(productionWarning(o.stack) + "\n");
 
     const outputsFile = o.outputsFile ? path.resolve(io.cwd, o.outputsFile) : undefined;
     if (!outputsFile) progress(io, o.json === true || o.stdout === true)(`reading stack ${o.stack}'s outputs with pulumi stack output…`);

@@ -83,6 +83,7 @@ export class Environment extends pulumi.ComponentResource {
         SENTRY_ENVIRONMENT: s.sentryEnvironment,
         EMAIL_ENABLED: String(s.emailEnabled),
         SENDGRID_API_KEY: this.secrets.sendgridApiKey,
+        EMAIL_REDIRECT_TO: s.emailRedirectTo,
         SLACK_WEBHOOK_URL: this.secrets.slackWebhookUrl,
         SLACK_CHANNEL: s.slackChannel,
         SHARE_BASE_URL: this.dns.shareBaseUrl,

@@ -276,6 +276,7 @@ export const SHAREABLE_KEYS: readonly string[] = [
   "mina:dbServerPort",
   "mina:dbServerAdminUser",
   "mina:dbServerSslMode",
+  "mina:redisMode",
   "mina:redisPrimaryRegion",
   "mina:bucketExpireDays",
   "mina:emailEnabled",

@@ -40,7 +40,7 @@ const PRODUCTION: ProfileDefaults = {
   rateLimitPerHour: 1000,
   emailEnabled: true,
   bucketExpireDays: undefined,
-  featureFlags: { beta_features: false, debug_toolbar: false },
+  featureFlags: { beta_features: false, debug_toolbar: false, new_ai_insights: false },
 };
 
 const STAGING: ProfileDefaults = {
@@ -49,12 +49,14 @@ const STAGING: ProfileDefaults = {
   dbEngineVersion: "16",
   dbBackupRetentionDays: 1,
   dbMultiAz: false,
-  logLevel: "DEBUG",
+  // The guide: staging logs as production does; a stack may still set mina:logLevel DEBUG.
+  logLevel: "INFO",
   rateLimitPerMinute: PRODUCTION.rateLimitPerMinute * 2,
   rateLimitPerHour: PRODUCTION.rateLimitPerHour * 2,
   emailEnabled: false,
   bucketExpireDays: 30,
-  featureFlags: { beta_features: true, debug_toolbar: false },
+  // The staging guide's example: AI insights are tried in staging before production turns them on.
+  featureFlags: { beta_features: true, debug_toolbar: false, new_ai_insights: true },
 };
 
 /**

@@ -9,7 +9,8 @@ import { ConfigErrors, readStacksLeniently } from "./index";
 import type { IdentityIndex } from "./isolation";
 import { deriveNames } from "./naming";
 import type { RawStackConfig } from "./raw";
-import { type Sharing, sharingOfRaw } from "./tiers";
+import { type Sharing, sharingOfRaw, tierOfRaw } from "./tiers";
+import { normalizeHost } from "./checks";
 import { identityIndexFor, validateStack } from "./validate";
 
 /** What this environment's values must be, from its stack file when there is one. */
@@ -28,6 +29,8 @@ export interface Expected {
   readonly unreadable?: readonly string[];
   /** What each environment with a readable stack file may share; an environment not in it shares nothing. */
   readonly sharing: ReadonlyMap<string, Sharing>;
+  /** The share domains of the other production-tier environments: no catch-all inbox may be at one. */
+  readonly productionDomains?: readonly string[];
 }
 
 /** What each environment with a readable stack file may share (its tier and the keys it marks); the others share nothing. */
@@ -62,5 +65,8 @@ export function expectationsFor(dir: string, stack: string, stacks: RawStackConf
     index,
     unreadable: stacks.filter((s) => s.unreadable).map((s) => s.unreadable!),
     sharing: sharingByEnvironment(stacks),
+    productionDomains: stacks
+      .filter((s) => s.stack !== stack && !s.unreadable && tierOfRaw(s) === "production" && typeof s.values["mina:shareDomain"] === "string")
+      .map((s) => normalizeHost(s.values["mina:shareDomain"] as string)),
   };
 }

@@ -22,6 +22,15 @@ export interface KeySpec {
 export const DATABASE_MODES = ["instance", "server"] as const;
 export type DatabaseMode = (typeof DATABASE_MODES)[number];
 
+/** How an environment gets its Redis: `database`, an Upstash database of its own, is the only mode. */
+export const REDIS_MODES = ["database"] as const;
+/** The staging guide's "option 2", one Redis server with another DB number per environment: refused, under either name. */
+export const REFUSED_REDIS_MODES = ["shared-server", "db-number"] as const;
+
+/** Why one Redis server (another DB number per environment) is no isolation: config validation, `audit` and `verify --against` give these reasons. */
+export const SHARED_REDIS_REASONS =
+  "one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in staging hits production, one password for both";
+
 /** Every config key this program reads. Keys of the `mina:` namespace not listed here are refused. */
 export const KEYS = {
   "aws:region": { kind: "string", required: "always", description: "AWS region of the stack's resources." },
@@ -84,6 +93,13 @@ export const KEYS = {
     default: "require",
     description: "sslmode for the admin connection and for DATABASE_URL (server mode).",
   },
+  "mina:redisMode": {
+    kind: "enum",
+    values: REDIS_MODES,
+    required: "optional",
+    default: "database",
+    description: "`database`: an Upstash Redis database of its own, the only mode. `shared-server` / `db-number` (one Redis server, another DB number per environment) are refused.",
+  },
   "mina:redisPrimaryRegion": { kind: "string", required: "optional", default: "us-east-1", description: "Upstash primary region of the Redis database." },
   "mina:bucketName": {
     kind: "string",
@@ -138,6 +154,12 @@ export const KEYS = {
   },
   "mina:sendgridApiKey": { kind: "secret", required: "optional", description: "SendGrid API key; required when email is enabled." },
   "mina:emailEnabled": { kind: "bool", required: "optional", default: "true / false", description: "Whether the app sends email." },
+  "mina:emailRedirectTo": {
+    kind: "string",
+    required: "optional",
+    description:
+      "One inbox that receives every message the environment sends (EMAIL_REDIRECT_TO); required when a non-production stack sets mina:emailEnabled true; refused in production.",
+  },
   "mina:slackWebhookUrl": { kind: "secret", required: "optional", description: "Slack incoming webhook for alerts." },
   "mina:slackChannel": {
     kind: "string",
@@ -145,13 +167,13 @@ export const KEYS = {
     default: "#mina-alerts / #mina-<environment>-alerts",
     description: "Slack alert channel.",
   },
-  "mina:logLevel": { kind: "enum", values: LOG_LEVELS, required: "optional", default: "INFO / DEBUG", description: "LOG_LEVEL." },
+  "mina:logLevel": { kind: "enum", values: LOG_LEVELS, required: "optional", default: "INFO", description: "LOG_LEVEL; every profile logs at INFO unless the stack sets another level." },
   "mina:rateLimitPerMinute": { kind: "int", required: "optional", default: "100 / 200", description: "RATE_LIMIT_PER_MINUTE." },
   "mina:rateLimitPerHour": { kind: "int", required: "optional", default: "1000 / 2000", description: "RATE_LIMIT_PER_HOUR." },
   "mina:featureFlags": {
     kind: "flags",
     required: "optional",
-    default: "beta_features: false / true, debug_toolbar: false",
+    default: "beta_features: false / true, debug_toolbar: false, new_ai_insights: false / true",
     description: "Feature flags (name: true|false), merged over the profile's; each becomes FEATURE_<NAME>.",
   },
   "mina:refreshFrom": {

@@ -20,9 +20,10 @@ import {
   whitespaceProblems,
 } from "./checks";
 import { percentDecoded } from "../lib/connectionUrl";
+import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
-import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema } from "./schema";
+import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
 import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -32,6 +33,11 @@ const ACCOUNT_ID = /^\d{12}$/;
 
 const SCHEMA_MODE_REFUSAL =
   'expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share one server login, one backup and one failure, and a staging credential could read production data; use "instance" (an RDS instance of its own) or "server" (a database and role of its own, CONNECT revoked from PUBLIC)';
+
+/** The refusal of one Redis server with another DB number per environment, with the guide's reasons. */
+function sharedRedisRefusal(mode: string): string {
+  return `expected one of ${REDIS_MODES.join(", ")}, got "${mode}": one Redis server with another DB number per environment is refused, because it means ${SHARED_REDIS_REASONS}; use "database" (an Upstash database of its own)`;
+}
 
 /** What every step reads, and where it reports. */
 export interface ValidationContext {
@@ -105,11 +111,16 @@ export function checkProjectAndSiblings(ctx: ValidationContext): void {
   report(shapeProblems(raw.values));
 }
 
-/** Refuses the schema database mode and every known key whose value does not parse. */
+/** Refuses the schema database mode, a shared Redis server, and every known key whose value does not parse. */
 export function parseKnownKeys(ctx: ValidationContext): ParsedContext {
   const values = ctx.raw.values;
+  const redisMode = values["mina:redisMode"];
+  const refusedRedis = typeof redisMode === "string" && (REFUSED_REDIS_MODES as readonly string[]).includes(redisMode);
   if (values["mina:databaseMode"] === "schema") ctx.fail("mina:databaseMode", SCHEMA_MODE_REFUSAL);
-  const known = Object.fromEntries(Object.entries(values).filter(([k]) => k in KEYS && !(k === "mina:databaseMode" && values[k] === "schema")));
+  if (refusedRedis) ctx.fail("mina:redisMode", sharedRedisRefusal(redisMode));
+  const known = Object.fromEntries(
+    Object.entries(values).filter(([k]) => k in KEYS && !(k === "mina:databaseMode" && values[k] === "schema") && !(k === "mina:redisMode" && refusedRedis)),
+  );
   const parsed = rawConfigSchema.safeParse(known);
   let v: ParsedValues = {};
   if (!parsed.success) {
@@ -421,6 +432,34 @@ export function isEmailEnabled(ctx: ParsedContext): boolean {
   return enabled;
 }
 
+/**
+ * A non-production environment sends email only to one catch-all inbox: refuses email on
+ * without `mina:emailRedirectTo`, a redirect that is not an address, and any redirect in a
+ * production-tier stack (production mails its users), or one at a production domain.
+ */
+export function checkEmailRedirect(ctx: ParsedContext, emailEnabled: boolean): void {
+  const key = "mina:emailRedirectTo";
+  if (ctx.failedKeys.has(key)) return;
+  const redirect = ctx.v[key];
+  if (tierOfRaw(ctx.raw) === "production" || ctx.profile === "production") {
+    if (redirect !== undefined) ctx.fail(key, "is refused in production: production sends email to its users, never to one inbox");
+    return;
+  }
+  if (redirect !== undefined && !EMAIL_ADDRESS.test(redirect)) ctx.fail(key, "is not an email address like qa-inbox@example.com");
+  else if (redirect !== undefined) {
+    const productionDomains = ctx.siblings
+      .filter((s) => s.stack !== ctx.environment && !s.unreadable && tierOfRaw(s) === "production" && typeof s.values["mina:shareDomain"] === "string")
+      .map((s) => normalizeHost(s.values["mina:shareDomain"] as string));
+    const domain = productionDomainOf(redirect, productionDomains, normalizeHost(ctx.v["mina:shareDomain"] ?? ""));
+    if (domain !== undefined) ctx.fail(key, `is an address at the production domain ${domain}: the catch-all inbox must not be a production mailbox`);
+  } else if (emailEnabled) {
+    ctx.fail(
+      key,
+      `is required because email is enabled in a non-production environment: every message must go to one inbox; set it with: pulumi config set ${key} <address> --stack ${ctx.raw.stack}, or set mina:emailEnabled false`,
+    );
+  }
+}
+
 /** Refuses an expiry of audio in production, and one shorter than a day. */
 export function bucketConfig(ctx: ParsedContext): StackConfig["bucket"] {
   const expireDays = ctx.v["mina:bucketExpireDays"] ?? ctx.defaults.bucketExpireDays;
@@ -473,6 +512,7 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
       rateLimitPerMinute: v["mina:rateLimitPerMinute"] ?? d.rateLimitPerMinute,
       rateLimitPerHour: v["mina:rateLimitPerHour"] ?? d.rateLimitPerHour,
       emailEnabled,
+      emailRedirectTo: emailEnabled && ctx.profile !== "production" ? (v["mina:emailRedirectTo"] ?? "") : "",
       slackChannel: v["mina:slackChannel"] ?? names.slackChannel,
       sentryEnvironment: names.sentryEnvironment,
       featureFlags: { ...d.featureFlags, ...(v["mina:featureFlags"] ?? {}) },

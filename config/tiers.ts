@@ -34,7 +34,8 @@ export function tierOf(profile: string): Tier {
  * Config keys whose values environments of the non-production tier may hold in
  * common without marking them: one AWS account, one hosted zone (each environment
  * keeps its own records and share domain in it), one database server in server
- * mode (each keeps its own database and role).
+ * mode (each keeps its own database and role), one catch-all test inbox (production
+ * refuses `mina:emailRedirectTo` altogether).
  */
 export const TIER_SHARED_KEYS: readonly string[] = [
   "aws:allowedAccountIds",
@@ -43,6 +44,7 @@ export const TIER_SHARED_KEYS: readonly string[] = [
   "mina:dbServerHost",
   "mina:dbServerPort",
   "mina:dbServerAdminUser",
+  "mina:emailRedirectTo",
 ];
 
 /** Identifier kinds (config/isolation.ts) that environments of the non-production tier may both own. */

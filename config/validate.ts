@@ -15,6 +15,7 @@ import { tierOfRaw } from "./tiers";
 import {
   assemble,
   bucketConfig,
+  checkEmailRedirect,
   checkAccountIds,
   checkEnvironmentName,
   checkForeignValues,
@@ -115,6 +116,8 @@ export interface StackConfig {
     readonly rateLimitPerMinute: number;
     readonly rateLimitPerHour: number;
     readonly emailEnabled: boolean;
+    /** The one inbox every message goes to (a non-production environment with email on); empty otherwise. */
+    readonly emailRedirectTo: string;
     readonly slackChannel: string;
     readonly sentryEnvironment: string;
     readonly featureFlags: Readonly<Record<string, boolean>>;
@@ -201,6 +204,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   const database = databaseConfig(parsed);
   const dns = dnsConfig(parsed);
   const emailEnabled = isEmailEnabled(parsed);
+  checkEmailRedirect(parsed, emailEnabled);
   const bucket = bucketConfig(parsed);
   if (ctx.errors.length > 0 || !database) throw new ConfigErrors(ctx.errors);
   const config = assemble(parsed, { names, database, dns, emailEnabled, bucket });

@@ -29,11 +29,12 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: "SENTRY_ENVIRONMENT", secret: false, source: "derived", from: "the environment name" },
   { name: "EMAIL_ENABLED", secret: false, source: "config", from: "mina:emailEnabled (production true, others false)" },
   { name: "SENDGRID_API_KEY", secret: true, source: "secret config", from: "mina:sendgridApiKey (empty when email is disabled)" },
+  { name: "EMAIL_REDIRECT_TO", secret: false, source: "config", from: "mina:emailRedirectTo: one inbox that receives every message (non-production with email on; empty in production and when email is off)" },
   { name: "SLACK_WEBHOOK_URL", secret: true, source: "secret config", from: "mina:slackWebhookUrl (empty: no Slack alerts)" },
   { name: "SLACK_CHANNEL", secret: false, source: "config", from: "mina:slackChannel (#mina-alerts / #mina-<environment>-alerts)" },
   { name: "SHARE_BASE_URL", secret: false, source: "derived", from: "Dns component: https://<mina:shareDomain>" },
   { name: "JSON_LOGS", secret: false, source: "derived", from: "always true" },
-  { name: "LOG_LEVEL", secret: false, source: "config", from: "mina:logLevel (INFO / DEBUG)" },
+  { name: "LOG_LEVEL", secret: false, source: "config", from: "mina:logLevel (INFO)" },
   { name: "RATE_LIMIT_PER_MINUTE", secret: false, source: "config", from: "mina:rateLimitPerMinute (100 / 200)" },
   { name: "RATE_LIMIT_PER_HOUR", secret: false, source: "config", from: "mina:rateLimitPerHour (1000 / 2000)" },
 ];

@@ -93,6 +93,7 @@ describe("audit: parsed, normalised comparison", () => {
         assert.deepEqual(sharedKeys(r), ["REDIS_URL server"]);
         assert.equal(r.shared[0]!.fingerprint, fingerprint("mina-staging-0a9fe.upstash.io:6379"));
         assert.deepEqual(r.shared[0]!.environments, ["production", "staging"]);
+        assert.match(r.shared[0]!.reason ?? "", /one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both/);
         assert.equal(r.ok, false);
       });
     }
@@ -226,7 +227,8 @@ describe("verify --against: the credentials item compares parsed values", () => 
     assert.equal(item.ok, false);
     assert.equal(
       item.reason,
-      `shared with .env.production.local: DATABASE_URL password = REDIS_URL password (${fingerprint("stagingDbPass1")}), REDIS_URL server (${fingerprint("mina-staging-0a9fe.upstash.io:6379")})`,
+      `shared with .env.production.local: DATABASE_URL password = REDIS_URL password (${fingerprint("stagingDbPass1")}), REDIS_URL server (${fingerprint("mina-staging-0a9fe.upstash.io:6379")})` +
+        "; REDIS_URL server: one Redis server for two environments, whatever the DB number: one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both",
     );
   });
 
@@ -243,5 +245,57 @@ describe("verify --against: the credentials item compares parsed values", () => 
   it("does not count shared non-credentials (they have items of their own)", () => {
     const item = credentials({ ...PRODUCTION, SLACK_CHANNEL: STAGING.SLACK_CHANNEL });
     assert.equal(item.ok, true);
+  });
+});
+
+describe("verify: the email item outside production wants one catch-all inbox and a SendGrid key of its own", () => {
+  let dir: string;
+  let file: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-email-"));
+    file = path.join(dir, ".env.staging.local");
+    fs.writeFileSync(file, "", { mode: 0o600 });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const EMAIL_ON = { ...STAGING, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.staging-own", EMAIL_REDIRECT_TO: "qa-inbox@example.com" };
+  const email = (env: Record<string, string>, other?: Record<string, string>, environment = "staging") => {
+    const results = offlineChecklist({
+      file,
+      env: { ...env, ENVIRONMENT: environment },
+      expected: expectationsFor(REPO, environment),
+      ...(other ? { against: { file: ".env.production.local", env: other } } : {}),
+    });
+    const item = results.find((r) => r.item === ITEMS.email);
+    assert.ok(item);
+    assert.ok(!item.reason.includes("SG.staging-own"));
+    return item;
+  };
+
+  it("passes with its own key and a redirect, naming only the inbox's domain", () => {
+    const item = email(EMAIL_ON, { ...PRODUCTION, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.production-own" });
+    assert.equal(item.ok, true);
+    assert.equal(item.reason, `email enabled with its own key (${fingerprint("SG.staging-own")}), every message to EMAIL_REDIRECT_TO (@example.com)`);
+  });
+
+  it("fails without EMAIL_REDIRECT_TO", () => {
+    const item = email({ ...EMAIL_ON, EMAIL_REDIRECT_TO: "" });
+    assert.deepEqual([item.ok, item.reason], [false, "EMAIL_ENABLED=true in a non-production environment but EMAIL_REDIRECT_TO is empty: every message must go to one catch-all inbox"]);
+  });
+
+  it("fails for an inbox at the production domain", () => {
+    const item = email({ ...EMAIL_ON, EMAIL_REDIRECT_TO: "support@mina.app" });
+    assert.deepEqual([item.ok, item.reason], [false, "EMAIL_REDIRECT_TO is an address at the production domain mina.app: the catch-all inbox must not be a production mailbox"]);
+  });
+
+  it("fails for the production SendGrid key", () => {
+    const item = email(EMAIL_ON, { ...PRODUCTION, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.staging-own" });
+    assert.deepEqual([item.ok, item.reason], [false, `SENDGRID_API_KEY is the same as in .env.production.local (${fingerprint("SG.staging-own")})`]);
+  });
+
+  it("fails for a redirect while email is off, and for one in production", () => {
+    assert.equal(email({ ...STAGING, EMAIL_ENABLED: "false", EMAIL_REDIRECT_TO: "qa-inbox@example.com" }).ok, false);
+    const production = email({ ...PRODUCTION, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.production-own", EMAIL_REDIRECT_TO: "qa-inbox@example.com" }, undefined, "production");
+    assert.deepEqual([production.ok, production.reason], [false, "EMAIL_REDIRECT_TO is set in a production environment: production sends to its users, never to one inbox"]);
   });
 });

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigErrors, fromEngine, parseStackFile, SecureValue } from "../config/raw";
+import { defaultsFor } from "../config/defaults";
 import { validateStack } from "../config/validate";
 import { productionRaw, stagingRaw } from "./helpers";
 
@@ -62,6 +63,23 @@ describe("config validation: one line per problem, naming the file and the key",
     const [line] = errorsOf(stagingRaw({ "mina:databaseMode": "schema" }));
     assert.match(line, /^Pulumi\.staging\.yaml: mina:databaseMode: expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share/);
     assert.match(line, /a staging credential could read production data/);
+  });
+
+  for (const mode of ["shared-server", "db-number"]) {
+    it(`refuses one Redis server with another DB number (mina:redisMode ${mode}) and says why`, () => {
+      const [line, ...rest] = errorsOf(stagingRaw({ "mina:redisMode": mode }));
+      assert.deepEqual(rest, []);
+      assert.equal(
+        line,
+        `Pulumi.staging.yaml: mina:redisMode: expected one of database, got "${mode}": one Redis server with another DB number per environment is refused, because it means one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in staging hits production, one password for both; use "database" (an Upstash database of its own)`,
+      );
+    });
+  }
+
+  it("accepts mina:redisMode database in both environments, and refuses any other mode", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:redisMode": "database" })), []);
+    assert.equal(validateStack(productionRaw({ "mina:redisMode": "database" }), { requireSecrets: true, siblings: [stagingRaw({ "mina:redisMode": "database" })] }).config.environment, "production");
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:redisMode": "cluster" })), ['Pulumi.staging.yaml: mina:redisMode: expected one of database, got "cluster"']);
   });
 
   it("refuses an unknown key of its own namespace, suggesting the right one", () => {
@@ -146,9 +164,46 @@ describe("config validation: one line per problem, naming the file and the key",
   });
 
   it("needs a SendGrid key when email is on", () => {
-    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": true })), [
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": true, "mina:emailRedirectTo": "qa-inbox@example.com" })), [
       "Pulumi.staging.yaml: mina:sendgridApiKey: is required because email is enabled; set it with: pulumi config set --secret mina:sendgridApiKey <value> --stack staging, or set mina:emailEnabled false",
     ]);
+  });
+
+  describe("email outside production goes to one catch-all inbox (mina:emailRedirectTo)", () => {
+    const sendgrid = { "mina:emailEnabled": true, "mina:sendgridApiKey": new SecureValue("SG.staging-own") };
+    it("is required when a non-production stack enables email", () => {
+      assert.deepEqual(errorsOf(stagingRaw(sendgrid)), [
+        "Pulumi.staging.yaml: mina:emailRedirectTo: is required because email is enabled in a non-production environment: every message must go to one inbox; set it with: pulumi config set mina:emailRedirectTo <address> --stack staging, or set mina:emailEnabled false",
+      ]);
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:profile": "review" })).map((l) => l.split(": ")[1]), ["mina:emailRedirectTo"]);
+    });
+    it("is emitted when email is on, and empty when it is off", () => {
+      const on = validateStack(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa-inbox@example.com" }), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config;
+      assert.deepEqual([on.settings.emailEnabled, on.settings.emailRedirectTo], [true, "qa-inbox@example.com"]);
+      const off = validateStack(stagingRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" }), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config;
+      assert.deepEqual([off.settings.emailEnabled, off.settings.emailRedirectTo], [false, ""]);
+      assert.equal(validateStack(productionRaw(), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config.settings.emailRedirectTo, "");
+    });
+    it("refuses an address at a production domain, and one that is not an address", () => {
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "support@Mina.app" })), [
+        "Pulumi.staging.yaml: mina:emailRedirectTo: is an address at the production domain mina.app: the catch-all inbox must not be a production mailbox",
+      ]);
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa@staging.mina.app" })), []);
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa-inbox" })), [
+        "Pulumi.staging.yaml: mina:emailRedirectTo: is not an email address like qa-inbox@example.com",
+      ]);
+    });
+    it("may be the same inbox in two non-production stacks", () => {
+      const inbox = { "mina:emailRedirectTo": "qa-inbox@example.com" };
+      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, ...inbox }), [stagingRaw(), productionRaw(), stagingRaw({ ...inbox, "mina:appHost": "203.0.113.21" }, "staging-blue")]), []);
+      // the control: the same inbox in a production stack is refused there, whatever the tier-mates do
+      assert.deepEqual(errorsOf(productionRaw(inbox)).length, 1);
+    });
+    it("is refused in production", () => {
+      assert.deepEqual(errorsOf(productionRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" })), [
+        "Pulumi.production.yaml: mina:emailRedirectTo: is refused in production: production sends email to its users, never to one inbox",
+      ]);
+    });
   });
 
   it("refuses production audio expiry", () => {
@@ -198,9 +253,14 @@ describe("config: defaults per profile", () => {
     assert.equal(s.settings.slackChannel, "#mina-staging-alerts");
     assert.equal(s.settings.emailEnabled, false);
     assert.equal(p.settings.emailEnabled, true);
-    assert.equal(s.settings.logLevel, "DEBUG");
+    assert.equal(s.settings.logLevel, "INFO");
     assert.equal(p.settings.logLevel, "INFO");
+    assert.equal(validateStack(stagingRaw({ "mina:logLevel": "DEBUG" }), { requireSecrets: true }).config.settings.logLevel, "DEBUG");
     assert.equal(s.bucket.expireDays, 30);
+    assert.deepEqual([s.settings.featureFlags.new_ai_insights, p.settings.featureFlags.new_ai_insights], [true, false]);
+    assert.equal(defaultsFor("review").featureFlags.new_ai_insights, true);
+    const off = validateStack(stagingRaw({ "mina:featureFlags": { new_ai_insights: false } }), { requireSecrets: true }).config;
+    assert.equal(off.settings.featureFlags.new_ai_insights, false);
     assert.equal(p.bucket.expireDays, undefined);
   });
 

@@ -52,6 +52,19 @@ describe("env files: export, verify, audit", function () {
   afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
   describe("npm run env", () => {
+    it("warns, in one line on stderr, before writing a production-tier stack's file, and names who should run it", async () => {
+      const r = await exportStack("production");
+      assert.equal(r.status, 0, r.stderr);
+      const warnings = r.stderr.split("\n").filter((l) => l.includes("production credentials"));
+      assert.deepEqual(warnings, [
+        "warning: production is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging",
+      ]);
+      assert.ok(!r.stdout.includes("warning"));
+      const staging = await exportStack("staging");
+      assert.equal(staging.status, 0, staging.stderr);
+      assert.ok(!staging.stderr.includes("production credentials"), staging.stderr);
+    });
+
     it("writes .env.<stack>.local, mode 0600, that loads back to the stack's env exactly", async () => {
       const r = (await exportStack("staging"));
       assert.equal(r.status, 0, r.stderr);
@@ -136,13 +149,13 @@ describe("env files: export, verify, audit", function () {
 
     it("will not overwrite a file that differs without --force when no one can be asked", async () => {
       assert.equal((await exportStack("staging")).status, 0);
-      const changed = { ...envs.staging, LOG_LEVEL: "INFO" };
+      const changed = { ...envs.staging, LOG_LEVEL: "DEBUG" };
       const r = (await exportStack("staging", [], changed));
       assert.equal(r.status, 1);
       assert.equal(r.stderr.trim(), `error: .env.staging.local exists and differs (LOG_LEVEL); pass --force to overwrite`);
-      assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "DEBUG");
-      assert.equal((await exportStack("staging", ["--force"], changed)).status, 0);
       assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "INFO");
+      assert.equal((await exportStack("staging", ["--force"], changed)).status, 0);
+      assert.equal(dotenvParse(fs.readFileSync(path.join(work, ".env.staging.local"))).LOG_LEVEL, "DEBUG");
     });
 
     it("rewrites an identical file without asking", async () => {
@@ -222,7 +235,7 @@ describe("env files: export, verify, audit", function () {
       ["SHARE_BASE_URL", { SHARE_BASE_URL: "https://mina.app" }, `✗ SHARE_BASE_URL is this environment's share domain: SHARE_BASE_URL carries production's share domain "mina.app"`],
       ["SENTRY_ENVIRONMENT", { SENTRY_ENVIRONMENT: "prod" }, `✗ SENTRY_ENVIRONMENT is this environment: SENTRY_ENVIRONMENT names environment "production" ("prod")`],
       ["SLACK_CHANNEL", { SLACK_CHANNEL: "#mina-alerts" }, `✗ SLACK_CHANNEL is this environment's channel: SLACK_CHANNEL carries production's Slack channel "#mina-alerts"`],
-      ["email", { EMAIL_ENABLED: "true", SENDGRID_API_KEY: "" }, "✗ email disabled, or a SendGrid key of its own: EMAIL_ENABLED=true but SENDGRID_API_KEY is empty"],
+      ["email", { EMAIL_ENABLED: "true", SENDGRID_API_KEY: "" }, "✗ email disabled, or a SendGrid key of its own and, outside production, one catch-all inbox: EMAIL_ENABLED=true but SENDGRID_API_KEY is empty"],
     ];
     for (const [what, change, line] of cases) {
       it(`fails the ${what} item when ${Object.keys(change).join(", ")} is wrong`, async () => {
@@ -282,7 +295,7 @@ describe("env files: export, verify, audit", function () {
       // staging's own Redis URL, spelt differently: the same server and the same password
       assert.equal(lines[2], "✗ shared between environments (2):", r.stdout);
       assert.match(lines[3], /^  production \+ staging: REDIS_URL password \(sha256:[0-9a-f]{8}\)$/);
-      assert.match(lines[4], /^  production \+ staging: REDIS_URL server \(sha256:[0-9a-f]{8}\)$/);
+      assert.match(lines[4], /^  production \+ staging: REDIS_URL server \(sha256:[0-9a-f]{8}\): one Redis server for two environments, whatever the DB number: one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both$/);
       assert.ok(!r.stdout.includes(envs.staging.REDIS_URL.split("@")[0]!.split(":").pop()!), "no password printed");
     });
 

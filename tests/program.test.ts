@@ -222,6 +222,11 @@ describe("program under the mock runtime", function () {
     assert.equal(runs.production.env.EMAIL_ENABLED, "true");
     assert.equal(runs.production.env.FEATURE_BETA_FEATURES, "false");
     assert.equal(runs.staging.env.FEATURE_BETA_FEATURES, "true");
+    assert.equal(runs.staging.env.EMAIL_REDIRECT_TO, "");
+    assert.equal(runs.production.env.EMAIL_REDIRECT_TO, "");
+    // the staging guide's example flag: on in staging, off in production
+    assert.equal(runs.production.env.FEATURE_NEW_AI_INSIGHTS, "false");
+    assert.equal(runs.staging.env.FEATURE_NEW_AI_INSIGHTS, "true");
   });
 
   it("shares no value that must be unique between any two environments", () => {

@@ -170,7 +170,7 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     assert.equal(env.SLACK_CHANNEL, `#mina-${environment}-alerts`);
     assert.equal(env.SENTRY_ENVIRONMENT, environment);
     assert.deepEqual([env.EMAIL_ENABLED, env.SENDGRID_API_KEY, env.SENTRY_DSN, env.SLACK_WEBHOOK_URL], ["false", "", "", ""]);
-    assert.deepEqual([env.LOG_LEVEL, env.RATE_LIMIT_PER_MINUTE, env.RATE_LIMIT_PER_HOUR, env.JSON_LOGS], ["DEBUG", "200", "2000", "true"]);
+    assert.deepEqual([env.LOG_LEVEL, env.RATE_LIMIT_PER_MINUTE, env.RATE_LIMIT_PER_HOUR, env.JSON_LOGS], ["INFO", "200", "2000", "true"]);
     assert.deepEqual([env.FEATURE_BETA_FEATURES, env.FEATURE_DEBUG_TOOLBAR], ["true", "false"]);
     for (const key of ["OPENAI_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) assert.match(env[key]!, new RegExp(`^fake-not-a-secret-${environment}-`), key);
     for (const key of ["SECRET_KEY", "SESSION_SECRET"]) assert.match(env[key]!, /^[0-9a-f]{64}$/, key);

@@ -21,6 +21,17 @@
 import { MARKABLE_VARIABLES, mayShareKey, type Sharing, tierMates } from "../config/tiers";
 import { normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
+import { SHARED_REDIS_REASONS } from "../config/schema";
+
+/** Why sharing a facet breaks isolation, for the report. */
+function reasonOf(labels: ReadonlySet<string>): { reason?: string } {
+  const reason = [...labels].map((l) => SHARED_REASONS[l]).find((r) => r !== undefined);
+  return reason === undefined ? {} : { reason };
+}
+
+const SHARED_REASONS: Readonly<Record<string, string>> = {
+  "REDIS_URL server": `one Redis server for two environments, whatever the DB number: ${SHARED_REDIS_REASONS.replace("in staging hits production", "in one hits the other")}`,
+};
 
 export interface EnvSource {
   /** The environment (ENVIRONMENT, else the file's stack name). */
@@ -39,6 +50,8 @@ export interface SharedValue {
   readonly keys: readonly string[];
   readonly fingerprint: string;
   readonly environments: readonly string[];
+  /** Why sharing it breaks isolation, where a reason is known (the same Redis server). */
+  readonly reason?: string;
 }
 
 /** A value that cannot be compared reliably (a connection URL the strict parser refuses). */
@@ -175,6 +188,7 @@ export function auditEnvs(sources: readonly EnvSource[]): AuditResult {
         keys: [...e.keys].sort(),
         fingerprint: fingerprint(e.value),
         environments: [...e.environments].sort(),
+        ...reasonOf(e.labels),
       },
       allowed: allowed(e.labels, [...e.environments]),
     }))

@@ -9,6 +9,7 @@ import { MARKABLE_VARIABLES, mayShareKey } from "../config/tiers";
 import { gitStatusOf } from "../lib/git";
 import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
+import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { foreignProblemsIn } from "../lib/foreign";
 import { LOCAL_ENVIRONMENT, LOOPBACK_ADDRESSES, plainTransportAccepted } from "../lib/loopback";
 import { auditEnvs } from "./audit";
@@ -54,7 +55,7 @@ export const ITEMS = {
   share: "SHARE_BASE_URL is this environment's share domain",
   sentry: "SENTRY_ENVIRONMENT is this environment",
   slack: "SLACK_CHANNEL is this environment's channel",
-  email: "email disabled, or a SendGrid key of its own",
+  email: "email disabled, or a SendGrid key of its own and, outside production, one catch-all inbox",
   openai: "OPENAI_API_KEY is not another environment's",
   credentials: "no credential shared with the other environment",
   gitignored: "file is ignored by git",
@@ -143,18 +144,7 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   item(ITEMS.sentry, "SENTRY_ENVIRONMENT", (v) => (v === x.sentryEnvironment ? undefined : `SENTRY_ENVIRONMENT is "${v}", expected "${x.sentryEnvironment}"`), (v) => v);
   item(ITEMS.slack, "SLACK_CHANNEL", (v) => (v === x.slackChannel ? undefined : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`), (v) => v);
 
-  const emailOn = env.EMAIL_ENABLED === "true";
-  const sendgrid = env.SENDGRID_API_KEY ?? "";
-  if (!emailOn) {
-    add(ITEMS.email, sendgrid === "", sendgrid === "" ? "email disabled (EMAIL_ENABLED is not true, no SendGrid key)" : "EMAIL_ENABLED is not true but SENDGRID_API_KEY is set: remove the key or enable email");
-  } else if (sendgrid === "") {
-    add(ITEMS.email, false, "EMAIL_ENABLED=true but SENDGRID_API_KEY is empty");
-  } else if (input.against && input.against.env.SENDGRID_API_KEY === sendgrid) {
-    if (sharedWithinTier("SENDGRID_API_KEY")) add(ITEMS.email, true, `email enabled with a key ${withinTier("SENDGRID_API_KEY", input.against.file, sendgrid)}`);
-    else add(ITEMS.email, false, `SENDGRID_API_KEY is the same as in ${input.against.file} (${fingerprint(sendgrid)})`);
-  } else {
-    add(ITEMS.email, true, `email enabled with its own key (${fingerprint(sendgrid)})${input.against ? "" : "; pass --against to compare with another environment"}`);
-  }
+  add(ITEMS.email, ...emailItem(input, own, otherEnvironment, sharedWithinTier, withinTier));
 
   if (input.against) {
     const other = input.against;
@@ -177,7 +167,7 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
       ITEMS.credentials,
       shared.length === 0,
       shared.length > 0
-        ? `shared with ${other.file}: ${list(shared)}`
+        ? `shared with ${other.file}: ${list(shared)}` + shared.filter((s) => s.reason).map((s) => `; ${s.key}: ${s.reason}`).join("")
         : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` + (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
     );
   } else {
@@ -192,6 +182,50 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   const mode = fs.statSync(input.file).mode & 0o777;
   add(ITEMS.mode, mode === 0o600, mode === 0o600 ? "0600" : `mode is 0${mode.toString(8)}; run chmod 600 ${input.file}`);
   return results;
+}
+
+/**
+ * The email item: email off with no SendGrid key and no redirect; or on, with a SendGrid key
+ * not --against's (unless both stack files share it within the tier) and, in a non-production
+ * environment (any not known to be of the production tier), EMAIL_REDIRECT_TO set to one
+ * inbox that is not at a production domain; production redirects nothing.
+ */
+function emailItem(
+  input: ChecklistInput,
+  own: string,
+  otherEnvironment: string | undefined,
+  sharedWithinTier: (variable: string) => boolean,
+  withinTier: (variable: string, file: string, value: string) => string,
+): [boolean, string] {
+  const { env, expected: x } = input;
+  const emailOn = env.EMAIL_ENABLED === "true";
+  const sendgrid = env.SENDGRID_API_KEY ?? "";
+  const redirect = env.EMAIL_REDIRECT_TO ?? "";
+  const production = own === "production" || x.sharing.get(own)?.tier === "production";
+  if (!emailOn) {
+    if (sendgrid !== "") return [false, "EMAIL_ENABLED is not true but SENDGRID_API_KEY is set: remove the key or enable email"];
+    if (redirect !== "") return [false, "EMAIL_ENABLED is not true but EMAIL_REDIRECT_TO is set: it is empty when email is off"];
+    return [true, "email disabled (EMAIL_ENABLED is not true, no SendGrid key)"];
+  }
+  if (sendgrid === "") return [false, "EMAIL_ENABLED=true but SENDGRID_API_KEY is empty"];
+  let inbox: string;
+  if (production) {
+    if (redirect !== "") return [false, "EMAIL_REDIRECT_TO is set in a production environment: production sends to its users, never to one inbox"];
+    inbox = "";
+  } else {
+    if (redirect === "") return [false, "EMAIL_ENABLED=true in a non-production environment but EMAIL_REDIRECT_TO is empty: every message must go to one catch-all inbox"];
+    if (!EMAIL_ADDRESS.test(redirect)) return [false, "EMAIL_REDIRECT_TO is not an email address"];
+    const againstDomain = input.against && (otherEnvironment === "production" || (otherEnvironment !== undefined && x.sharing.get(otherEnvironment)?.tier === "production")) ? safeUrl(input.against.env.SHARE_BASE_URL)?.hostname : undefined;
+    const domain = productionDomainOf(redirect, [...(x.productionDomains ?? []), ...(againstDomain ? [againstDomain] : [])], x.shareDomain);
+    if (domain !== undefined) return [false, `EMAIL_REDIRECT_TO is an address at the production domain ${domain}: the catch-all inbox must not be a production mailbox`];
+    inbox = `, every message to EMAIL_REDIRECT_TO (${redirect.slice(redirect.lastIndexOf("@"))})`;
+  }
+  const against = input.against;
+  if (against && against.env.SENDGRID_API_KEY === sendgrid) {
+    if (sharedWithinTier("SENDGRID_API_KEY")) return [true, `email enabled with a key ${withinTier("SENDGRID_API_KEY", against.file, sendgrid)}${inbox}`];
+    return [false, `SENDGRID_API_KEY is the same as in ${against.file} (${fingerprint(sendgrid)})`];
+  }
+  return [true, `email enabled with its own key (${fingerprint(sendgrid)})${inbox}${against ? "" : "; pass --against to compare with another environment"}`];
 }
 
 /** Parses an http(s) URL; undefined when it is not one. */

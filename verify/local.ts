@@ -254,6 +254,7 @@ function localEnv(environment: string, urls: { databaseUrl: string; redisUrl: st
     SENTRY_ENVIRONMENT: names.sentryEnvironment,
     EMAIL_ENABLED: String(d.emailEnabled),
     SENDGRID_API_KEY: d.emailEnabled ? fake("sendgrid-api-key") : "",
+    EMAIL_REDIRECT_TO: "",
     SLACK_WEBHOOK_URL: "",
     SLACK_CHANNEL: names.slackChannel,
     SHARE_BASE_URL: `https://${environment}.mina.app`,
