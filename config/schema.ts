@@ -1,9 +1,10 @@
 /**
  * The stack config schema: every key the program reads, its type, whether it is
  * secret, and what it is for. Config is validated once, as a whole, before any
- * resource is declared; components never read config themselves.
+ * resource is declared; components never read config themselves. Each kind has a
+ * small parser of its own (the checks are all this program's own rules, so no
+ * schema library sits in between: every command starts faster without one).
  */
-import { z } from "zod";
 import { LOG_LEVELS, Profile, PROFILES } from "./defaults";
 import { SecureValue } from "./raw";
 
@@ -202,80 +203,57 @@ function shown(v: unknown): string {
   return String(v);
 }
 
-const text = () =>
-  z.unknown().transform((v, ctx) => {
-    if (typeof v === "string" && v.trim() !== "") return v.trim();
-    if (typeof v === "number") return String(v);
-    ctx.addIssue({ code: "custom", message: v === "" ? "must not be empty" : `expected a string, got ${shown(v)}` });
-    return z.NEVER;
-  });
+/** One key's parser: the typed value, or why not (one line, never the secret). */
+type Parser = (v: unknown) => { ok: true; value: unknown } | { ok: false; message: string };
+const ok = (value: unknown) => ({ ok: true as const, value });
+const bad = (message: string) => ({ ok: false as const, message });
 
-const int = () =>
-  z.unknown().transform((v, ctx) => {
-    const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-    if (Number.isInteger(n) && n >= 0) return n;
-    ctx.addIssue({ code: "custom", message: `expected a whole number >= 0, got ${shown(v)}` });
-    return z.NEVER;
-  });
+const text = (): Parser => (v) => {
+  if (typeof v === "string" && v.trim() !== "") return ok(v.trim());
+  if (typeof v === "number") return ok(String(v));
+  return bad(v === "" ? "must not be empty" : `expected a string, got ${shown(v)}`);
+};
 
-const bool = () =>
-  z.unknown().transform((v, ctx) => {
-    if (v === true || v === "true") return true;
-    if (v === false || v === "false") return false;
-    ctx.addIssue({ code: "custom", message: `expected true or false, got ${shown(v)}` });
-    return z.NEVER;
-  });
+const int = (): Parser => (v) => {
+  const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? ok(n) : bad(`expected a whole number >= 0, got ${shown(v)}`);
+};
 
-const list = () =>
-  z.unknown().transform((v, ctx) => {
-    const items = Array.isArray(v) ? v : typeof v === "string" && v.trim() !== "" ? [v] : undefined;
-    if (items && items.length > 0 && items.every((x) => (typeof x === "string" && x.trim() !== "") || typeof x === "number")) {
-      return items.map((x) => String(x).trim());
-    }
-    ctx.addIssue({ code: "custom", message: `expected a non-empty list of strings, got ${shown(v)}` });
-    return z.NEVER;
-  });
+const bool = (): Parser => (v) => {
+  if (v === true || v === "true") return ok(true);
+  if (v === false || v === "false") return ok(false);
+  return bad(`expected true or false, got ${shown(v)}`);
+};
 
-const oneOf = (values: readonly string[]) =>
-  z.unknown().transform((v, ctx) => {
-    if (typeof v === "string" && values.includes(v)) return v;
-    ctx.addIssue({ code: "custom", message: `expected one of ${values.join(", ")}, got ${shown(v)}` });
-    return z.NEVER;
-  });
+const list = (): Parser => (v) => {
+  const items = Array.isArray(v) ? v : typeof v === "string" && v.trim() !== "" ? [v] : undefined;
+  if (items && items.length > 0 && items.every((x) => (typeof x === "string" && x.trim() !== "") || typeof x === "number")) {
+    return ok(items.map((x) => String(x).trim()));
+  }
+  return bad(`expected a non-empty list of strings, got ${shown(v)}`);
+};
 
-const flags = () =>
-  z.unknown().transform((v, ctx) => {
-    if (v && typeof v === "object" && !Array.isArray(v) && !(v instanceof SecureValue)) {
-      const out: Record<string, boolean> = {};
-      for (const [k, x] of Object.entries(v)) {
-        if (!/^[a-z][a-z0-9_]*$/.test(k)) {
-          ctx.addIssue({ code: "custom", message: `flag name ${JSON.stringify(k)} must be lowercase letters, digits and underscores` });
-          return z.NEVER;
-        }
-        if (x !== true && x !== false && x !== "true" && x !== "false") {
-          ctx.addIssue({ code: "custom", message: `flag ${k}: expected true or false, got ${shown(x)}` });
-          return z.NEVER;
-        }
-        out[k] = x === true || x === "true";
-      }
-      return out;
-    }
-    ctx.addIssue({ code: "custom", message: `expected a mapping of flag names to true or false, got ${shown(v)}` });
-    return z.NEVER;
-  });
+const oneOf = (values: readonly string[]): Parser => (v) =>
+  typeof v === "string" && values.includes(v) ? ok(v) : bad(`expected one of ${values.join(", ")}, got ${shown(v)}`);
+
+const flags = (): Parser => (v) => {
+  if (!(v && typeof v === "object" && !Array.isArray(v) && !(v instanceof SecureValue))) {
+    return bad(`expected a mapping of flag names to true or false, got ${shown(v)}`);
+  }
+  const out: Record<string, boolean> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(k)) return bad(`flag name ${JSON.stringify(k)} must be lowercase letters, digits and underscores`);
+    if (x !== true && x !== false && x !== "true" && x !== "false") return bad(`flag ${k}: expected true or false, got ${shown(x)}`);
+    out[k] = x === true || x === "true";
+  }
+  return ok(out);
+};
 
 /** A secret must arrive as a secure value: plaintext in a stack file is refused. */
-const secret = (key: string) =>
-  z.unknown().transform((v, ctx) => {
-    if (v instanceof SecureValue) return v;
-    ctx.addIssue({
-      code: "custom",
-      message: `is a secret but is stored in plaintext; remove it and run: pulumi config set --secret ${key} <value>`,
-    });
-    return z.NEVER;
-  });
+const secret = (key: string): Parser => (v) =>
+  v instanceof SecureValue ? ok(v) : bad(`is a secret but is stored in plaintext; remove it and run: pulumi config set --secret ${key} <value>`);
 
-function schemaFor(key: string, spec: KeySpec): z.ZodType {
+function parserFor(key: string, spec: KeySpec): Parser {
   switch (spec.kind) {
     case "string":
       return text();
@@ -294,10 +272,24 @@ function schemaFor(key: string, spec: KeySpec): z.ZodType {
   }
 }
 
-/** The zod schema of a stack's raw config: every known key optional here; presence is checked per mode after. */
-export const rawConfigSchema = z.object(
-  Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, schemaFor(k, spec).optional()])),
-);
+const PARSERS: Readonly<Record<string, Parser>> = Object.fromEntries(Object.entries(KEYS).map(([k, spec]) => [k, parserFor(k, spec)]));
+
+/**
+ * Parses the known keys of a stack's raw config, each by its kind, in the schema's
+ * order: every problem at once (`issues`), and the typed values when there is none.
+ * A key that is absent stays absent; presence is checked per mode afterwards.
+ */
+export function parseRawConfig(known: Readonly<Record<string, unknown>>): { issues: { key: string; message: string }[]; data?: ParsedValues } {
+  const issues: { key: string; message: string }[] = [];
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(KEYS)) {
+    if (!(key in known) || known[key] === undefined) continue;
+    const r = PARSERS[key](known[key]);
+    if (r.ok) data[key] = r.value;
+    else issues.push({ key, message: r.message });
+  }
+  return issues.length > 0 ? { issues } : { issues, data: data as ParsedValues };
+}
 
 /** Typed values of the known keys after parsing. */
 export type ParsedValues = {

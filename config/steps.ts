@@ -23,7 +23,7 @@ import { percentDecoded } from "../lib/connectionUrl";
 import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
-import { ConfigKey, DatabaseMode, KEYS, ParsedValues, rawConfigSchema, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
+import { ConfigKey, DatabaseMode, KEYS, ParsedValues, parseRawConfig, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
 import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -121,13 +121,9 @@ export function parseKnownKeys(ctx: ValidationContext): ParsedContext {
   const known = Object.fromEntries(
     Object.entries(values).filter(([k]) => k in KEYS && !(k === "mina:databaseMode" && values[k] === "schema") && !(k === "mina:redisMode" && refusedRedis)),
   );
-  const parsed = rawConfigSchema.safeParse(known);
-  let v: ParsedValues = {};
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.fail(String(issue.path[0]), issue.message);
-  } else {
-    v = parsed.data as ParsedValues;
-  }
+  const parsed = parseRawConfig(known);
+  for (const issue of parsed.issues) ctx.fail(issue.key, issue.message);
+  const v: ParsedValues = parsed.data ?? {};
   const profile = profileFor(ctx.environment, v["mina:profile"] as Profile | undefined);
   return {
     ...ctx,
