@@ -137,6 +137,36 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
   });
 
+  it("leaves the target as it was when the refresh is killed midway (SIGKILL, no clean-up of its own)", async () => {
+    const { spawn } = require("child_process") as typeof import("child_process");
+    // A pg_restore that waits before it starts, so the kill lands while the copy is under way.
+    const slow = path.join(project.dir, "slow-pg-restore");
+    fs.writeFileSync(slow, '#!/bin/sh\nsleep 10\nexec pg_restore "$@"\n', { mode: 0o755 });
+    const child = spawn(
+      path.join(REPO, "node_modules", ".bin", "tsx"),
+      [path.join(REPO, "cli", "main.ts"), "refresh", "--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", "--yes"],
+      { cwd: project.dir, env: { ...env, MINA_PG_RESTORE_BIN: slow }, stdio: "ignore", detached: true },
+    );
+    try {
+      const deadline = Date.now() + 30000;
+      let copies: string[] = [];
+      while (Date.now() < deadline && (copies = (await databases()).filter((d) => d.includes("_refresh_"))).length === 0) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(copies.length, 1, "the refresh had started its copy");
+      process.kill(-child.pid!, "SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      // The target is untouched and still the target; only the unfinished copy is left behind.
+      assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
+      assert.deepEqual((await databases()).filter((d) => !d.includes("_refresh_")), [DST_DB]);
+    } finally {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      for (const db of (await databases()).filter((d) => d.includes("_refresh_"))) await sql("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    }
+  });
+
   it("copies, masks, checks and renames the copy in; the previous data is kept until --prune", async () => {
     const r = await refresh("--yes");
     assert.equal(r.status, 0, r.stderr);
