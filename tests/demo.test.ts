@@ -49,6 +49,15 @@ describe("npm run demo", function () {
       }
       const outputs = JSON.parse(fs.readFileSync(path.join(scratch, "outputs-staging.json"), "utf8"));
       assert.equal(typeof outputs.env.DATABASE_URL, "string");
+      // The README's example session is this demo's output: its checklist lines match, line for line.
+      const shown = r.stdout.split(scratch + "/").join("");
+      const checklist = (text: string) => {
+        const start = text.indexOf("verify .env.staging.local (stack staging)");
+        return text.slice(start, text.indexOf("checks passed", start)).trim().split("\n");
+      };
+      const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
+      assert.deepEqual(checklist(readme.slice(readme.indexOf("### An example session"))), checklist(shown));
+      for (const s of ["staging", "production"]) assert.ok(readme.includes(shown.match(new RegExp(`wrote \\.env\\.${s}\\.local \\(\\d+ variables, mode 0600\\)`))![0]), s);
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
