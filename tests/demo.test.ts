@@ -49,7 +49,18 @@ describe("npm run demo", function () {
       }
       const outputs = JSON.parse(fs.readFileSync(path.join(scratch, "outputs-staging.json"), "utf8"));
       assert.equal(typeof outputs.env.DATABASE_URL, "string");
-      // The README's example session is this demo's output: its checklist lines match, line for line.
+
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+    assert.equal(spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: REPO, encoding: "utf8" }).stdout, before);
+  });
+
+  it("is the README's example session: on staging and production, its checklist lines match the README's, line for line", async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-readme-"));
+    try {
+      const r = await run("demo", ["--dir", scratch, "--stack", "staging", "production"]);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
       const shown = r.stdout.split(scratch + "/").join("");
       const checklist = (text: string) => {
         const start = text.indexOf("verify .env.staging.local (stack staging)");
@@ -61,7 +72,6 @@ describe("npm run demo", function () {
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
-    assert.equal(spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: REPO, encoding: "utf8" }).stdout, before);
   });
 
   it("refuses a scratch folder inside the checkout", async () => {
