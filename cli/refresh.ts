@@ -15,7 +15,10 @@ import { REFRESH_FROM } from "../config/steps";
 import { tierOfRaw } from "../config/tiers";
 import { parsePostgresUrl, PostgresUrl } from "../lib/connectionUrl";
 import {
-  applyMasks,
+  copyMasked,
+  copySequences,
+  countForm,
+  maskForm,
   brokenForeignKeys,
   dropDatabase,
   dumpAndRestore,
@@ -262,12 +265,14 @@ export const main = command<Opts>(
             onTable: (t) => say(`  ${t}: ${counts.get(t) ?? 0} rows`),
           });
         let bytes = (await copy("pre-data")).bytes;
-        bytes += (await copy("data")).bytes;
         const inNew = await connect(dst.url, fresh, "the new database");
         const sourceBucket = deriveNames(o.from).bucket;
         const targetBucket = dstNames.bucket;
-        say("masking…");
-        const masked = await applyMasks(inNew, rules, { hashKey: newHashKey(), sourceBucket, targetBucket }, (t, n) => say(`  ${t}: ${n} values masked`));
+        // The rows, masked in the stream: the source's snapshot, its masked SELECT, COPY into the new database.
+        const { masked } = await copyMasked(source, inNew, rules, columns, { hashKey: newHashKey(), sourceBucket, targetBucket }, (t, n, m) =>
+          say(`  ${t}: ${n} rows, ${m} values masked`),
+        );
+        await copySequences(source, inNew);
 
         say("indexes and constraints…");
         bytes += (await copy("post-data")).bytes;
@@ -287,11 +292,42 @@ export const main = command<Opts>(
               if (Number(left.rows[0].n) > 0) wrong.push(`${r.table}.${col} still names ${o.from}'s bucket in ${left.rows[0].n} rows`);
               continue;
             }
-            // The source's set is fetched alongside, unless the masked values turn out to be few (the usual case for constants and fake names).
-            const sourceSide = m.kind === "constant" || m.kind === "fake_name" ? undefined : sourceHashes(r.table, col);
+            // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has the form and no
+            // source value has it, so none is left; a source value of that form falls back to comparing the values.
+            const form = maskForm(m);
+            if (form !== undefined) {
+              // Both sides at once: the new values' form on the target, the source's values of that form.
+              const [off, formed] = await Promise.all([countForm(inNew, r.table, col, form, false), countForm(source, r.table, col, form, true)]);
+              if (off > 0) {
+                wrong.push(`${r.table}.${col}: ${off} value${off === 1 ? " was" : "s were"} not masked`);
+                continue;
+              }
+              if (formed === 0) {
+                say(`  ${r.table}.${col}`);
+                continue;
+              }
+            }
+            // A constant: every new value is the constant (a source value equal to it is the constant, not a leak).
+            if (m.kind === "constant") {
+              const off = await inNew.query(`SELECT count(*)::bigint AS n FROM public.${ident(r.table)} WHERE ${ident(col)}::text IS DISTINCT FROM $1`, [m.value]);
+              if (Number(off.rows[0].n) > 0) wrong.push(`${r.table}.${col}: ${off.rows[0].n} values were not masked`);
+              say(`  ${r.table}.${col}`);
+              continue;
+            }
+            // Fake names: the few distinct new values, asked of the source by value.
+            if (m.kind === "fake_name") {
+              const names = await inNew.query({ text: `SELECT DISTINCT ${ident(col)}::text AS v FROM public.${ident(r.table)} WHERE ${ident(col)} IS NOT NULL`, rowMode: "array" });
+              if (names.rows.length <= 5000) {
+                const left = await source.query(`SELECT count(*)::bigint AS n FROM public.${ident(r.table)} WHERE ${ident(col)}::text = ANY($1::text[])`, [names.rows.map((x) => x[0])]);
+                if (Number(left.rows[0].n) > 0) wrong.push(`${r.table}.${col}: ${left.rows[0].n} source values left after masking`);
+                say(`  ${r.table}.${col}`);
+                continue;
+              }
+            }
+            // Otherwise the values themselves: the source's set is fetched alongside, unless the new values turn out to be few.
+            const sourceSide = m.kind === "fake_name" ? undefined : sourceHashes(r.table, col);
             sourceSide?.catch(() => undefined);
             const now = await valueHashes(inNew, r.table, col);
-            if (m.kind === "constant") now.delete(md5(m.value).slice(0, 16));
             if (now.size === 0) continue;
             // A few distinct masked values (fake names): asked of the source; else both sets compared here.
             const left = now.size <= 5000 ? await countHashesIn(source, r.table, col, now) : countCommon(now, await (sourceSide ?? sourceHashes(r.table, col)));
@@ -336,10 +372,6 @@ function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
   let n = 0;
   for (const h of a) if (b.has(h)) n++;
   return n;
-}
-
-function md5(s: string): string {
-  return require("crypto").createHash("md5").update(s).digest("hex");
 }
 
 if (require.main === module) runCli(main);

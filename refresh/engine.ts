@@ -118,32 +118,82 @@ export function maskExpression(m: Mask, column: string, key: string, ctx: { hash
   }
 }
 
-/** A fresh key for the hash mask: equal values hash equally within one refresh, never across two. */
-export function newHashKey(): string {
-  return randomBytes(32).toString("hex");
-}
-
-/** Applies every table's masks, one UPDATE per table; returns the number of values masked. */
-export async function applyMasks(
-  c: Client,
+/**
+ * Copies every copied table's rows from the source into the new database with the
+ * masks applied in the stream: `COPY (SELECT <mask expressions> FROM t) TO STDOUT`
+ * in the source's snapshot, piped into `COPY t FROM STDIN`. Production's plain values
+ * of masked columns never reach the target server at all. Returns the masked values.
+ */
+export async function copyMasked(
+  source: Client,
+  target: Client,
   rules: Rules,
+  columns: readonly SourceColumn[],
   ctx: { hashKey: string; sourceBucket: string; targetBucket: string },
-  onTable: (table: string, values: number) => void = () => undefined,
-): Promise<number> {
+  onTable: (table: string, rows: number, masked: number) => void = () => undefined,
+): Promise<{ rows: number; masked: number }> {
+  const { to, from } = require("pg-copy-streams") as typeof import("pg-copy-streams");
+  const { pipeline } = require("stream/promises") as typeof import("stream/promises");
+  let rows = 0;
   let masked = 0;
   for (const rule of rules.tables.values()) {
     if (rule.skip) continue;
-    const sets: string[] = [];
-    for (const [column, m] of rule.columns) {
-      const e = maskExpression(m, column, rule.key, ctx);
-      if (e !== undefined) sets.push(`${ident(column)} = ${e}`);
-    }
-    if (sets.length === 0) continue;
-    const r = await c.query(`UPDATE public.${ident(rule.table)} SET ${sets.join(", ")}`);
-    masked += (r.rowCount ?? 0) * sets.length;
-    onTable(rule.table, (r.rowCount ?? 0) * sets.length);
+    const cols = columns.filter((c) => c.table === rule.table); // in the table's column order
+    let maskedHere = 0;
+    const select = cols.map((c) => {
+      const m = rule.columns.get(c.column);
+      const e = m ? maskExpression(m, c.column, rule.key, ctx) : undefined;
+      if (e === undefined) return ident(c.column);
+      maskedHere++;
+      return `${e} AS ${ident(c.column)}`;
+    });
+    const list = cols.map((c) => ident(c.column)).join(", ");
+    const out = source.query(to(`COPY (SELECT ${select.join(", ")} FROM public.${ident(rule.table)}) TO STDOUT`));
+    const into = target.query(from(`COPY public.${ident(rule.table)} (${list}) FROM STDIN`));
+    await pipeline(out, into);
+    const n = Number(into.rowCount ?? 0);
+    rows += n;
+    masked += n * maskedHere;
+    onTable(rule.table, n, n * maskedHere);
   }
-  return masked;
+  return { rows, masked };
+}
+
+/** Sets every sequence of the new database to the source's value (the data section's job, when the rows are copied by hand). */
+export async function copySequences(source: Client, target: Client): Promise<void> {
+  const seqs = await source.query(`SELECT schemaname, sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'`);
+  for (const r of seqs.rows) {
+    const name = `public.${ident(r.sequencename)}`;
+    if (r.last_value === null) continue;
+    await target.query(`SELECT setval($1::regclass, $2::bigint, true)`, [name, r.last_value]);
+  }
+}
+
+/**
+ * The form every value of a masked column has after the mask, as a regular
+ * expression, where the form alone proves no source value is left (when no source
+ * value has that form either); undefined where the values themselves are compared.
+ */
+export function maskForm(m: Mask): string | undefined {
+  switch (m.kind) {
+    case "email":
+      return "^user_[^@]+@example\\.invalid$";
+    case "hash":
+      return "^[0-9a-f]{64}$";
+    default:
+      return undefined;
+  }
+}
+
+/** How many non-null values of a column have (`has` true) or lack the form. */
+export async function countForm(c: Client, table: string, column: string, form: string, has: boolean): Promise<number> {
+  const r = await c.query(`SELECT count(*)::bigint AS n FROM public.${ident(table)} WHERE ${ident(column)} IS NOT NULL AND ${has ? "" : "NOT "}(${ident(column)}::text ~ $1)`, [form]);
+  return Number(r.rows[0].n);
+}
+
+/** A fresh key for the hash mask: equal values hash equally within one refresh, never across two. */
+export function newHashKey(): string {
+  return randomBytes(32).toString("hex");
 }
 
 /**

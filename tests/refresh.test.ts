@@ -210,6 +210,21 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.match(prune.stdout, /dropped 1 previous copy/);
     assert.deepEqual(await databases(), [DST_DB]);
   });
+
+  it("refuses a copy in which a source value survives its mask (a source email already of the mask's form), leaving the target as it was", async () => {
+    const before = await sql<{ email: string }>(DST_DB, "SELECT email FROM users ORDER BY id LIMIT 1");
+    const [row] = await sql<{ id: string }>(SRC_DB, "INSERT INTO users (email, name, password_hash) VALUES ('placeholder', 'x', 'y') RETURNING id");
+    await sql(SRC_DB, "UPDATE users SET email = 'user_' || id || '@example.invalid' WHERE id = $1", [row.id]);
+    try {
+      const r = await refresh("--yes");
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`^error: the refreshed copy failed its checks, ${DST} is unchanged: users\\.email: 1 source value left after masking\n$`));
+      assert.deepEqual(await databases(), [DST_DB]);
+      assert.deepEqual(await sql(DST_DB, "SELECT email FROM users ORDER BY id LIMIT 1"), before);
+    } finally {
+      await sql(SRC_DB, "DELETE FROM users WHERE id = $1", [row.id]);
+    }
+  });
 });
 
 describe("mina:refreshFrom in a stack file", () => {
