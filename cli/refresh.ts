@@ -269,9 +269,11 @@ export const main = command<Opts>(
         const sourceBucket = deriveNames(o.from).bucket;
         const targetBucket = dstNames.bucket;
         // The rows, masked in the stream: the source's snapshot, its masked SELECT, COPY into the new database.
-        const { masked } = await copyMasked(source, inNew, rules, columns, { hashKey: newHashKey(), sourceBucket, targetBucket }, (t, n, m) =>
-          say(`  ${t}: ${n} rows, ${m} values masked`),
+        const copied_ = await copyMasked(source, inNew, rules, columns, { hashKey: newHashKey(), sourceBucket, targetBucket }, (t, n, m, b) =>
+          say(`  ${t}: ${n} rows, ${(b / 1e6).toFixed(1)} MB, ${m} values masked`),
         );
+        const masked = copied_.masked;
+        bytes += copied_.bytes;
         await copySequences(source, inNew);
 
         say("indexes and constraints…");

@@ -6,6 +6,7 @@
  * left as it was.
  */
 import { spawn } from "child_process";
+import { Transform } from "stream";
 import { randomBytes } from "crypto";
 import { Client, escapeIdentifier as ident, escapeLiteral as lit } from "pg";
 import type { PostgresUrl } from "../lib/connectionUrl";
@@ -130,12 +131,13 @@ export async function copyMasked(
   rules: Rules,
   columns: readonly SourceColumn[],
   ctx: { hashKey: string; sourceBucket: string; targetBucket: string },
-  onTable: (table: string, rows: number, masked: number) => void = () => undefined,
-): Promise<{ rows: number; masked: number }> {
+  onTable: (table: string, rows: number, masked: number, bytes: number) => void = () => undefined,
+): Promise<{ rows: number; masked: number; bytes: number }> {
   const { to, from } = require("pg-copy-streams") as typeof import("pg-copy-streams");
   const { pipeline } = require("stream/promises") as typeof import("stream/promises");
   let rows = 0;
   let masked = 0;
+  let bytes = 0;
   for (const rule of rules.tables.values()) {
     if (rule.skip) continue;
     const cols = columns.filter((c) => c.table === rule.table); // in the table's column order
@@ -150,13 +152,21 @@ export async function copyMasked(
     const list = cols.map((c) => ident(c.column)).join(", ");
     const out = source.query(to(`COPY (SELECT ${select.join(", ")} FROM public.${ident(rule.table)}) TO STDOUT`));
     const into = target.query(from(`COPY public.${ident(rule.table)} (${list}) FROM STDIN`));
-    await pipeline(out, into);
+    let tableBytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        tableBytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    await pipeline(out, counter, into);
     const n = Number(into.rowCount ?? 0);
     rows += n;
+    bytes += tableBytes;
     masked += n * maskedHere;
-    onTable(rule.table, n, n * maskedHere);
+    onTable(rule.table, n, n * maskedHere, tableBytes);
   }
-  return { rows, masked };
+  return { rows, masked, bytes };
 }
 
 /** Sets every sequence of the new database to the source's value (the data section's job, when the rows are copied by hand). */
