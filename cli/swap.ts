@@ -6,7 +6,6 @@
  * fails, then sets the front's `mina:liveColour` (and `mina:canaryPercent`) and
  * runs `pulumi up` on the front. Without --yes it only prints the commands.
  */
-import { spawnSync } from "child_process";
 import * as path from "path";
 import { loadStackOffline, readAllStacks } from "../config";
 import { expectationsFor } from "../config/expectations";
@@ -18,6 +17,7 @@ import { checkPostgresLive, checkRedisLive, CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
 import { readEnvFile } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
+import { runPulumi, shownCommand } from "./lib/pulumi";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
@@ -99,14 +99,10 @@ export const main = command<Opts>(
     }
     const refused = guardDeploy(o.stack, "up", io.env);
     if (refused.length > 0) throw new CommandError(refused[0]);
-    const bin = io.env.MINA_PULUMI_BIN ?? "pulumi";
     for (const c of decision.commands) {
-      say(`$ pulumi ${c.join(" ")}`);
-      const r = spawnSync(bin, [...c], { cwd: dir, env: io.env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-      if (r.error || r.status !== 0) {
-        const why = r.error ? r.error.message : (r.stderr || "").trim().split("\n").pop() || `exit ${r.status}`;
-        throw new CommandError(`pulumi ${c.join(" ")} failed: ${why}; ${o.stack} still sends traffic to ${front.live} unless the up ran (check pulumi stack history)`);
-      }
+      say(`$ ${shownCommand(c)}`);
+      const r = runPulumi(c, dir, io.env);
+      if (!r.ok) throw new CommandError(`${r.problem}; ${o.stack} still sends traffic to ${front.live} unless the up ran (check pulumi stack history)`);
     }
     if (!o.json) io.stdout.write(`✓ ${o.stack} now sends traffic to ${to}\n`);
     return 0;
