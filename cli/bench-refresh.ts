@@ -17,7 +17,7 @@ import { parsePostgresUrl } from "../lib/connectionUrl";
 import { packageRoot } from "../lib/root";
 import { dumpAndRestore } from "../refresh/engine";
 import { main as refresh } from "./refresh";
-import { command, progress, runCli, UsageError } from "./lib/run";
+import { command, progress, runCli, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   rows: string;
@@ -32,8 +32,7 @@ export const main = command<Opts>(
       .option("--rows <n>", "rows in the generated source (about)", "1000000")
       .option("--admin-url-env <var>", "name of a variable with a superuser URL (default: postgresql://postgres@127.0.0.1:5432/postgres)"),
   async ({ opts: o, io }) => {
-    const rows = Number(o.rows);
-    if (!Number.isInteger(rows) || rows < 1000) throw new UsageError(`--rows must be a whole number >= 1000, got "${o.rows}"`);
+    const rows = wholeNumberOption("--rows", o.rows, 1000);
     const adminRaw = (o.adminUrlEnv ? io.env[o.adminUrlEnv] : undefined) ?? "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable";
     const admin = parsePostgresUrl(adminRaw, o.adminUrlEnv ?? "the admin URL");
     const say = progress(io);

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { packageRoot } from "../lib/root";
-import { command, CommandError, Io, runCli, UsageError } from "./lib/run";
+import { command, CommandError, Io, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -66,8 +66,7 @@ export const main = command<{ runs: string; json?: boolean }>(
       .option("--runs <n>", "runs per measurement", "5")
       .option("--json", "print figures as JSON"),
   async ({ opts, io }) => {
-    const runs = Number(opts.runs);
-    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a whole number >= 1, got "${opts.runs}"`);
+    const runs = wholeNumberOption("--runs", opts.runs, 1);
     const dist = path.join(packageRoot(), "dist", "cli");
     const bin = path.join(dist, "main.js");
     if (!fs.existsSync(bin)) throw new UsageError("no compiled commands in dist/: run npm run build first");

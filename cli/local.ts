@@ -10,7 +10,7 @@ import * as path from "path";
 import { DEFAULT_ADMIN_URL, DEFAULT_REDIS_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { shownPath } from "../lib/root";
 import { projectDir } from "./lib/project";
-import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, progress, runCli, wholeNumberOption } from "./lib/run";
 
 export const main = command<{ out?: string; force?: boolean; adminUrl: string; redisUrl: string; timeout: string; dir?: string; json?: boolean }>(
   "local",
@@ -25,8 +25,7 @@ export const main = command<{ out?: string; force?: boolean; adminUrl: string; r
       .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)")
       .option("--json", "print a machine-readable summary (never the password)"),
   async ({ opts: o, io }) => {
-    const timeoutMs = Number(o.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
     const out = path.resolve(io.cwd, o.out ?? ".env.local.local");
     progress(io, o.json === true)("setting up the local environment on 127.0.0.1…");
     let done;

@@ -42,7 +42,7 @@ import { closePostgres, connectPostgres } from "../verify/live/postgres";
 import { describeError, urlSecrets } from "../verify/live/common";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, Io, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   from: string;
@@ -113,8 +113,7 @@ export const main = command<Opts>(
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     const started = Date.now();
-    const timeoutMs = Number(o.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
     if (o.dryRun && o.yes) throw new UsageError("--dry-run and --yes contradict each other: pick one");
     const say = progress(io, o.quiet === true);
 

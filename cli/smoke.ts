@@ -8,7 +8,7 @@
 import { loadStackOffline, readAllStacks } from "../config";
 import { smokeCheck } from "../verify/smoke";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 export const main = command<{ stack: string; url?: string; path: string; timeout: string; retries: string; json?: boolean; dir?: string }>(
   "smoke",
@@ -23,10 +23,8 @@ export const main = command<{ stack: string; url?: string; path: string; timeout
       .option("--json", "print the result as JSON")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
-    const timeoutMs = Number(o.timeout);
-    const retries = Number(o.retries);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
-    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, got "${o.retries}"`);
+    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const retries = wholeNumberOption("--retries", o.retries, 0);
     if (!o.path.startsWith("/")) throw new UsageError(`--path must start with /, got "${o.path}"`);
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);

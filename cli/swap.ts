@@ -18,7 +18,7 @@ import { smokeCheck } from "../verify/smoke";
 import { readEnvFile } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
 import { runPulumi, shownCommand } from "./lib/pulumi";
-import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   to: string;
@@ -51,10 +51,8 @@ export const main = command<Opts>(
   async ({ opts: o, io }) => {
     if (o.to !== "blue" && o.to !== "green") throw new UsageError(`--to must be blue or green, got "${o.to}"`);
     const to = o.to as Colour;
-    const timeoutMs = Number(o.timeout);
-    const retries = Number(o.retries);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
-    if (!Number.isInteger(retries) || retries < 0) throw new UsageError(`--retries must be a whole number >= 0, got "${o.retries}"`);
+    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const retries = wholeNumberOption("--retries", o.retries, 0);
     const canary = o.canary === undefined ? undefined : Number(o.canary);
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);

@@ -12,7 +12,7 @@ import { CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, progress, runCli, UsageError } from "./lib/run";
+import { command, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 export function renderChecklist(file: string, stack: string, results: readonly CheckResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
@@ -42,8 +42,7 @@ export const main = command<{ stack?: string; against?: string; live?: boolean; 
     const [shown] = args;
     const file = path.resolve(io.cwd, shown);
     if (o.claim && !o.live) throw new UsageError("--claim needs --live: it sets the Redis environment marker on the live server");
-    const timeoutMs = Number(o.timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new UsageError(`--timeout must be a whole number of milliseconds >= 100, got "${o.timeout}"`);
+    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
     const env = readEnvFile(file, shown);
     const stack = o.stack ?? stackFromFileName(file) ?? env.ENVIRONMENT;
     if (!stack || !ENVIRONMENT_PATTERN.test(stack)) {

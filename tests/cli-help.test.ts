@@ -57,3 +57,22 @@ describe("options npm takes for itself are not silently dropped", () => {
     assert.equal(r.stderr, "error: npm took --json for itself, so plan never saw it: put options after --, as in npm run plan -- --json\n");
   });
 });
+
+describe("numeric options are whole numbers within their bounds", () => {
+  const cases: [string, string[], string][] = [
+    ["verify", [".env.staging.local", "--timeout", "50"], `--timeout must be a whole number of milliseconds >= 100, got "50"`],
+    ["local", ["--timeout", "1.5"], `--timeout must be a whole number of milliseconds >= 100, got "1.5"`],
+    ["refresh", ["--from", "production", "--to", "staging", "--timeout", "soon"], `--timeout must be a whole number of milliseconds >= 100, got "soon"`],
+    ["smoke", ["--stack", "staging", "--retries", "-1"], `--retries must be a whole number >= 0, got "-1"`],
+    ["swap", ["--to", "blue", "--timeout", "99"], `--timeout must be a whole number of milliseconds >= 100, got "99"`],
+    ["bench", ["--runs", "0"], `--runs must be a whole number >= 1, got "0"`],
+  ];
+  for (const [c, args, message] of cases) {
+    it(`${c} ${args.join(" ")}`, async () => {
+      const r = await run(c, args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, `error: ${message}\n`);
+    });
+  }
+});

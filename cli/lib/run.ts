@@ -83,6 +83,16 @@ export function firstLine(e: unknown): string {
 }
 
 /**
+ * An option that must be a whole number of at least `min` (a count, or a bound in
+ * `unit`s); anything else is a usage error naming the flag and what was given.
+ */
+export function wholeNumberOption(flag: string, text: string, min: number, unit?: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number${unit ? ` of ${unit}` : ""} >= ${min}, got "${text}"`);
+  return n;
+}
+
+/**
  * Defines a command. `define` adds its description, arguments and options to a
  * fresh commander `Command` on every run; `body` does the work. Usage errors exit 2
  * with commander's one-line message and one line pointing at `--help`; `--help`
