@@ -1,6 +1,7 @@
 /** Config entry point: load a stack's config from a stack file (offline) or from the engine, validated. */
 import * as fs from "fs";
 import * as path from "path";
+import { firstLine } from "../lib/errors";
 import { ConfigError } from "./errors";
 import { readProject, ProjectFile } from "./project";
 import { ConfigErrors, fromEngine, listStackFiles, parseStackFile, RawStackConfig, stackFilePath } from "./raw";
@@ -82,8 +83,4 @@ export function loadStackFromEngine(
   if (own?.unreadable) throw new ConfigErrors([new ConfigError(own.file, undefined, own.unreadable.replace(/^[^:]+: /, ""))]);
   const raw = { ...fromEngine(stack, all, isSecret), file: path.basename(file), meta: own?.meta };
   return validateStack(raw, { siblings, project, requireSecrets: true });
-}
-
-function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split("\n")[0];
 }

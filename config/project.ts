@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT } from "./naming";
+import { firstLine } from "../lib/errors";
 import { ConfigError } from "./errors";
 import type { RawValue } from "./raw";
 
@@ -74,7 +75,7 @@ export function parseProjectFile(text: string, dir: string, file = "Pulumi.yaml"
   try {
     doc = YAML.parse(text);
   } catch (e) {
-    throw new ConfigError(file, undefined, `not valid YAML: ${firstLine(e)}`);
+    throw new ConfigError(file, undefined, `not valid YAML: ${firstLine(e).replace(/[:\s]+$/, "")}`);
   }
   if (!isMapping(doc)) throw new ConfigError(file, undefined, "expected a mapping at the top level");
   const problems: ConfigError[] = [];
@@ -142,10 +143,4 @@ function projectConfigValue(entry: unknown, fail: (detail: string) => void): Raw
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function firstLine(e: unknown): string {
-  return String((e as Error).message ?? e)
-    .split("\n")[0]
-    .replace(/[:\s]+$/, "");
 }

@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { firstLine } from "./errors";
 
 export interface GitStatus {
   /** Whether the path lies inside a git work tree. */
@@ -39,10 +40,6 @@ function git(args: readonly string[], cwd: string) {
   const r = spawnSync("git", args, { cwd, env: cleanGitEnvironment(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.error) throw new Error(`cannot run git to check where ${cwd} is: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
-}
-
-function firstLine(text: string): string {
-  return text.split("\n")[0] ?? "";
 }
 
 /** The closest existing directory at or above `dir` (git needs an existing working directory). */

@@ -7,9 +7,9 @@
 import { Command, CommanderError } from "commander";
 import * as readline from "readline";
 
-import { CommandError, UsageError } from "../../lib/errors";
+import { CommandError, firstLine, UsageError } from "../../lib/errors";
 
-export { CommandError, UsageError };
+export { CommandError, firstLine, UsageError };
 
 /** Where a command reads and writes: the process's own, or a test's. */
 export interface Io {
@@ -75,11 +75,6 @@ export function swallowedByNpm(cmd: Command, env: NodeJS.ProcessEnv = process.en
 /** A bare command, for the options alone (tests of `swallowedByNpm`). */
 export function newCommand(name: string): Command {
   return new Command(name);
-}
-
-/** The first line of an error's message. */
-export function firstLine(e: unknown): string {
-  return String(e instanceof Error ? e.message : e).split("\n")[0];
 }
 
 /**
