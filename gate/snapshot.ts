@@ -5,6 +5,7 @@
  * account the stack file pins). The AWS calls sit behind a small interface so the
  * decisions are tested without AWS; `awsSnapshotClients` is the real one.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { checkAccount } from "./deploy";
 
 /** What the snapshot needs from AWS. */
@@ -38,8 +39,6 @@ export function snapshotName(instance: string, commit: string): string {
   return `${instance}-pre-${commit.slice(0, 12).toLowerCase()}`;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-
 /**
  * Takes (or finds, on a re-run of the same commit) the snapshot and waits until it
  * is available. Refuses credentials of another account before any other call.
@@ -66,7 +65,7 @@ export async function takeSnapshot(
       throw new SnapshotError(`snapshot ${snapshot} is ${status ?? "gone"}, not available: the deploy stops here, before pulumi up`);
     }
     if (Date.now() > deadline) throw new SnapshotError(`snapshot ${snapshot} was not available in time (still ${status}): the deploy stops here, before pulumi up`);
-    await sleep(req.pollMs ?? 15_000);
+    await sleep(req.pollMs ?? 15_000, undefined, { ref: false });
     status = await clients.snapshotStatus(snapshot);
     say(`snapshot ${snapshot}: ${status ?? "gone"}`);
   }

@@ -5,6 +5,7 @@
  * expected JSON, or another environment's answer fails, in one line naming both.
  * Retries with backoff while a deploy is still rolling out (errors, timeouts, 5xx).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface SmokeResult {
   readonly ok: boolean;
@@ -24,8 +25,6 @@ export interface SmokeOptions {
   /** First wait between attempts, doubled each time (default 1000 ms). */
   readonly backoffMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** One attempt; `retry` says whether another attempt could change the answer. */
 async function attempt(url: URL, expected: string, timeoutMs: number): Promise<Omit<SmokeResult, "attempts"> & { retry: boolean }> {
@@ -78,7 +77,7 @@ export async function smokeCheck(url: string, expected: string, opts: SmokeOptio
   for (let i = 0; ; i++) {
     const { retry, ...result } = await attempt(target, expected, timeoutMs);
     if (result.ok || !retry || i >= retries) return { ...result, attempts: i + 1 };
-    await sleep(wait);
+    await sleep(wait, undefined, { ref: false });
     wait *= 2;
   }
 }
