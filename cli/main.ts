@@ -4,7 +4,7 @@
  * (`npx mina-infra plan --stack staging`). Each command is loaded only when asked
  * for, so a command pays for its own dependencies alone.
  */
-import type { Main } from "./lib/run";
+import { Main, runCli } from "./lib/run";
 
 export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
   plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
@@ -52,17 +52,7 @@ function dispatch([name, ...args]: string[]): void {
     process.exitCode = 2;
     return;
   }
-  COMMANDS[name]
-    .load()(args)
-    .then(
-      (code) => {
-        process.exitCode = code;
-      },
-      (e: unknown) => {
-        process.stderr.write(`error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
-        process.exitCode = 1;
-      },
-    );
+  runCli(COMMANDS[name].load(), args, name);
 }
 
 if (require.main === module) dispatch(process.argv.slice(2));

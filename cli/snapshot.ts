@@ -3,15 +3,13 @@
  *
  * Before a production deploy: an RDS snapshot of the stack's own instance, named
  * after the commit, waited for until available; refused when the credentials are
- * not for the account the stack file pins. The deploy stops when it fails.
+ * not for the account the stack file pins. The deploy stops when it fails. Before
+ * the stack's first deploy there is no instance yet: that is said, and exit 0.
  */
 import { loadStackOffline, readAllStacks } from "../config";
-import { awsSnapshotClients, SnapshotClients, SnapshotError, takeSnapshot } from "../gate/snapshot";
+import { awsSnapshotClients, SnapshotError, takeSnapshot } from "../gate/snapshot";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
-
-/** The AWS clients; tests replace them. */
-export const clients: { make: (region: string) => SnapshotClients } = { make: awsSnapshotClients };
 
 export const main = command<{ stack: string; commit: string; timeout: string; poll: string; json?: boolean; dir?: string }>(
   "snapshot",
@@ -37,15 +35,22 @@ export const main = command<{ stack: string; commit: string; timeout: string; po
     }
     try {
       const r = await takeSnapshot(
-        clients.make(config.aws.region),
+        awsSnapshotClients(config.aws.region),
         { stack: o.stack, instance: config.names.rdsIdentifier, allowedAccountIds: config.aws.allowedAccountIds, commit: o.commit, timeoutMs: timeout * 60_000, pollMs: poll * 1000 },
         progress(io, o.json === true),
       );
-      io.stdout.write(
-        o.json
-          ? JSON.stringify({ stack: o.stack, instance: config.names.rdsIdentifier, ...r }, null, 2) + "\n"
-          : `✓ snapshot ${r.snapshot} of ${config.names.rdsIdentifier} is available${r.created ? "" : " (taken by an earlier run of this commit)"}; to roll back: restore it to a new instance (aws rds restore-db-instance-from-db-snapshot) and point the stack at it\n`,
-      );
+      const where = config.names.rdsIdentifier;
+      if (o.json) io.stdout.write(JSON.stringify({ stack: o.stack, instance: where, ...r }, null, 2) + "\n");
+      else if (r.skipped !== undefined) {
+        io.stdout.write(`- no snapshot: ${r.skipped}\n`);
+        // A visible notice in the workflow run's summary, not only in the log.
+        if (io.env.GITHUB_ACTIONS === "true") io.stdout.write(`::notice title=snapshot of ${o.stack}::no snapshot: ${r.skipped}\n`);
+      }
+      else {
+        io.stdout.write(
+          `✓ snapshot ${r.snapshot} of ${where} is available${r.created ? "" : " (taken by an earlier run of this commit)"}; to roll back: restore it to a new instance (aws rds restore-db-instance-from-db-snapshot) and point the stack at it\n`,
+        );
+      }
       return 0;
     } catch (e) {
       if (e instanceof SnapshotError) throw new CommandError(e.message);

@@ -2,20 +2,20 @@
  * The snapshot a production deploy takes first: an RDS snapshot of the stack's own
  * instance, named after the commit being deployed, waited for until it is
  * available, with the stack's account guard (the credentials must be for the
- * account the stack file pins). The AWS calls sit behind a small interface so the
- * decisions are tested without AWS; `awsSnapshotClients` is the real one.
+ * account the stack file pins). It speaks to AWS through the SDK's own clients;
+ * tests mock them with aws-sdk-client-mock, and run the command against a local
+ * AWS API server (moto).
  */
+import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { firstLine } from "../lib/errors";
 import { checkAccount } from "./deploy";
 
-/** What the snapshot needs from AWS. */
+/** The AWS SDK clients the snapshot uses, in the stack's region. */
 export interface SnapshotClients {
-  /** The account of the credentials in use (STS GetCallerIdentity). */
-  accountId(): Promise<string>;
-  /** The snapshot's status, or undefined when there is none of that name. */
-  snapshotStatus(snapshot: string): Promise<string | undefined>;
-  /** Starts a manual snapshot of `instance`. */
-  createSnapshot(snapshot: string, instance: string, tags: Record<string, string>): Promise<void>;
+  readonly rds: RDSClient;
+  readonly sts: STSClient;
 }
 
 export interface SnapshotRequest {
@@ -39,23 +39,39 @@ export function snapshotName(instance: string, commit: string): string {
   return `${instance}-pre-${commit.slice(0, 12).toLowerCase()}`;
 }
 
+/** What the snapshot step did: a snapshot that is available, or nothing to snapshot yet. */
+export type SnapshotResult =
+  | { readonly snapshot: string; readonly created: boolean; readonly skipped?: undefined }
+  | { readonly snapshot: string; readonly skipped: string };
+
 /**
  * Takes (or finds, on a re-run of the same commit) the snapshot and waits until it
- * is available. Refuses credentials of another account before any other call.
+ * is available. Refuses credentials of another account before any other call. A
+ * stack whose instance does not exist yet (its first deploy creates it) has
+ * nothing to snapshot: that is reported, not refused. An instance that exists but
+ * cannot be snapshotted stops the deploy.
  */
-export async function takeSnapshot(
-  clients: SnapshotClients,
-  req: SnapshotRequest,
-  say: (line: string) => void = () => undefined,
-): Promise<{ snapshot: string; created: boolean }> {
+export async function takeSnapshot(clients: SnapshotClients, req: SnapshotRequest, say: (line: string) => void = () => undefined): Promise<SnapshotResult> {
   const snapshot = snapshotName(req.instance, req.commit);
-  const mismatch = checkAccount(req.stack, await clients.accountId(), req.allowedAccountIds);
+  const account = (await clients.sts.send(new GetCallerIdentityCommand({}))).Account ?? "";
+  const mismatch = checkAccount(req.stack, account, req.allowedAccountIds);
   if (mismatch) throw new SnapshotError(mismatch);
-  let status = await clients.snapshotStatus(snapshot);
+  const instance = await instanceStatus(clients.rds, req.instance);
+  if (instance === undefined) {
+    return { snapshot, skipped: `instance ${req.instance} does not exist yet (this deploy creates it): nothing to snapshot` };
+  }
+  let status = await snapshotStatus(clients.rds, snapshot);
   const created = status === undefined;
   if (created) {
-    say(`creating snapshot ${snapshot} of ${req.instance}…`);
-    await clients.createSnapshot(snapshot, req.instance, { stack: req.stack, commit: req.commit.toLowerCase(), "created-by": "mina-infra snapshot" });
+    say(`creating snapshot ${snapshot} of ${req.instance} (instance ${instance})…`);
+    const tags = { stack: req.stack, commit: req.commit.toLowerCase(), "created-by": "mina-infra snapshot" };
+    try {
+      await clients.rds.send(
+        new CreateDBSnapshotCommand({ DBSnapshotIdentifier: snapshot, DBInstanceIdentifier: req.instance, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+      );
+    } catch (e) {
+      throw new SnapshotError(`instance ${req.instance} (${instance}) cannot be snapshotted: ${firstLine(e)}: the deploy stops here, before pulumi up`);
+    }
     status = "creating";
   } else say(`snapshot ${snapshot} exists (${status}): this commit's deploy ran before`);
   const deadline = Date.now() + (req.timeoutMs ?? 60 * 60_000);
@@ -65,36 +81,36 @@ export async function takeSnapshot(
       throw new SnapshotError(`snapshot ${snapshot} is ${status ?? "gone"}, not available: the deploy stops here, before pulumi up`);
     }
     if (Date.now() > deadline) throw new SnapshotError(`snapshot ${snapshot} was not available in time (still ${status}): the deploy stops here, before pulumi up`);
-    await sleep(req.pollMs ?? 15_000, undefined, { ref: false });
-    status = await clients.snapshotStatus(snapshot);
+    // A referenced timer: the wait keeps the process alive until the next check.
+    await sleep(req.pollMs ?? 15_000);
+    status = await snapshotStatus(clients.rds, snapshot);
     say(`snapshot ${snapshot}: ${status ?? "gone"}`);
   }
 }
 
-/** The AWS SDK's STS and RDS clients behind the interface, in the stack's region. */
+/** The instance's status, or undefined when there is no instance of that name. */
+async function instanceStatus(rds: RDSClient, instance: string): Promise<string | undefined> {
+  try {
+    const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instance }));
+    return out.DBInstances?.[0]?.DBInstanceStatus ?? "unknown";
+  } catch (e) {
+    if ((e as { name?: string }).name === "DBInstanceNotFoundFault") return undefined;
+    throw e;
+  }
+}
+
+/** The snapshot's status, or undefined when there is none of that name. */
+async function snapshotStatus(rds: RDSClient, snapshot: string): Promise<string | undefined> {
+  try {
+    const out = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshot }));
+    return out.DBSnapshots?.[0]?.Status;
+  } catch (e) {
+    if ((e as { name?: string }).name === "DBSnapshotNotFoundFault") return undefined;
+    throw e;
+  }
+}
+
+/** The AWS SDK's RDS and STS clients, in the stack's region (credentials and endpoints from the environment, as the AWS CLI reads them). */
 export function awsSnapshotClients(region: string): SnapshotClients {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const rds = require("@aws-sdk/client-rds") as typeof import("@aws-sdk/client-rds");
-  const sts = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
-  const rdsClient = new rds.RDSClient({ region });
-  const stsClient = new sts.STSClient({ region });
-  return {
-    async accountId() {
-      return (await stsClient.send(new sts.GetCallerIdentityCommand({}))).Account ?? "";
-    },
-    async snapshotStatus(snapshot) {
-      try {
-        const out = await rdsClient.send(new rds.DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshot }));
-        return out.DBSnapshots?.[0]?.Status;
-      } catch (e) {
-        if ((e as { name?: string }).name === "DBSnapshotNotFoundFault") return undefined;
-        throw e;
-      }
-    },
-    async createSnapshot(snapshot, instance, tags) {
-      await rdsClient.send(
-        new rds.CreateDBSnapshotCommand({ DBSnapshotIdentifier: snapshot, DBInstanceIdentifier: instance, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
-      );
-    },
-  };
+  return { rds: new RDSClient({ region }), sts: new STSClient({ region }) };
 }

@@ -5,7 +5,7 @@
  * for the few end-to-end tests (it falls back to the TypeScript sources when
  * dist/ is older than them, so a test never checks a stale build).
  */
-import { spawnSync, SpawnSyncReturns } from "child_process";
+import { spawn, spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Main } from "../cli/lib/run";
@@ -64,22 +64,44 @@ const BIN = path.join(REPO, "dist", "cli", "main.js");
 const TSX = path.join(REPO, "node_modules", ".bin", "tsx");
 let fresh: boolean | undefined;
 
-/** Whether dist/ was built after the last change to any TypeScript source. */
+/** Whether dist/ was built after the last change to any TypeScript source of the project (tests aside). */
 function distIsFresh(): boolean {
   if (fresh !== undefined) return fresh;
   if (!fs.existsSync(BIN)) return (fresh = false);
   const built = fs.statSync(BIN).mtimeMs;
   const newest = (dir: string): number =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      if (e.name === "node_modules" || e.name === "dist" || e.name.startsWith(".")) return m;
+      if (e.name === "node_modules" || e.name === "dist" || e.name === "tests" || e.name.startsWith(".")) return m;
       const p = path.join(dir, e.name);
       return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? fs.statSync(p).mtimeMs : 0);
     }, 0);
-  return (fresh = ["cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify"].every((d) => newest(path.join(REPO, d)) <= built));
+  return (fresh = newest(REPO) <= built);
 }
 
 /** Runs a command end to end, as a separate process through the bin (or the sources when the build is stale). */
 export function spawnCli(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
   const [cmd, argv] = distIsFresh() ? [process.execPath, [BIN, name, ...args]] : [TSX, [path.join(REPO, "cli", "main.ts"), name, ...args]];
   return spawnSync(cmd, argv, { cwd: opts.cwd ?? REPO, env: opts.env ?? withoutNpm(process.env), input: opts.input ?? "", encoding: "utf8" });
+}
+
+/**
+ * `spawnCli` without blocking this process: for end-to-end tests whose command
+ * talks to a server the test itself runs (a blocked test process could not answer).
+ */
+export function spawnCliAsync(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const [cmd, argv] = distIsFresh() ? [process.execPath, [BIN, name, ...args]] : [TSX, [path.join(REPO, "cli", "main.ts"), name, ...args]];
+  return spawnProcess(cmd, argv, opts);
+}
+
+/** Runs a process to its end, stdin closed, and gives its exit code (1 when killed by a signal) and output. */
+export function spawnProcess(cmd: string, argv: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { cwd: opts.cwd ?? REPO, env: opts.env ?? withoutNpm(process.env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ status: code ?? 1, stdout, stderr }));
+  });
 }

@@ -77,7 +77,7 @@ export async function smokeCheck(url: string, expected: string, opts: SmokeOptio
   for (let i = 0; ; i++) {
     const { retry, ...result } = await attempt(target, expected, timeoutMs);
     if (result.ok || !retry || i >= retries) return { ...result, attempts: i + 1 };
-    await sleep(wait, undefined, { ref: false });
+    await sleep(wait);
     wait *= 2;
   }
 }

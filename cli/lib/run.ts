@@ -5,6 +5,7 @@
  * to stderr and returns a non-zero code, never a stack trace.
  */
 import { Command, CommanderError } from "commander";
+import * as path from "path";
 import * as readline from "readline";
 
 import { CommandError, firstLine, UsageError } from "../../lib/errors";
@@ -142,15 +143,38 @@ export function progress(io: Io, quiet = false): (line: string) => void {
   };
 }
 
-/** Runs a command as this process: its exit code becomes the process's. */
-export function runCli(main: Main): void {
-  main(process.argv.slice(2)).then(
+/**
+ * Runs a command as this process: its exit code becomes the process's, and only a
+ * command whose promise resolved with 0 ends the process with 0. The exit code is a
+ * failure until then, and a process that would end before the command finished
+ * (nothing left to keep Node's event loop alive: an unreferenced timer, a dropped
+ * promise) says so in one line and exits 1, instead of ending silently with 0.
+ */
+export function runCli(main: Main, argv: readonly string[] = process.argv.slice(2), name = scriptName()): void {
+  let settled = false;
+  process.exitCode = 1;
+  process.on("beforeExit", () => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write(`error: ${name} stopped before it finished (nothing was left to wait for): treat it as failed\n`);
+    process.exitCode = 1;
+  });
+  main(argv).then(
     (code) => {
-      process.exitCode = code;
+      if (settled) return;
+      settled = true;
+      process.exitCode = Number.isInteger(code) ? code : 1;
     },
     (e: unknown) => {
+      if (settled) return;
+      settled = true;
       process.stderr.write(`error: ${firstLine(e)}\n`);
       process.exitCode = 1;
     },
   );
+}
+
+/** The command's name for messages: the script npm runs, or the file run. */
+function scriptName(): string {
+  return process.env.npm_lifecycle_event ?? path.basename(process.argv[1] ?? "mina-infra").replace(/\.[jt]s$/, "");
 }
