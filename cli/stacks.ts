@@ -4,9 +4,11 @@
  * The project's stacks as the workflows see them: one per Pulumi.<stack>.yaml
  * (templates left out), each with its tier. `--matrix` prints the job matrices as
  * `name=JSON` lines for $GITHUB_OUTPUT: `all` (previews), `other` (deploys on push),
- * `production` (the production-tier stack a dispatch names, deployed last).
+ * `production` (the production-tier stack a dispatch names, deployed last), each
+ * entry with its `runner` labels for `runs-on`; and `review`, the review template's
+ * runner labels (review.yml and sweep.yml run there).
  */
-import { matrices, matrixOutputs, StackListError, workflowStacks } from "../gate/stacks";
+import { matrices, matrixOutputs, reviewRunner, StackListError, workflowStacks } from "../gate/stacks";
 import { projectDir } from "./lib/project";
 import { command, runCli, UsageError } from "./lib/run";
 
@@ -15,7 +17,7 @@ export const main = command<{ matrix?: boolean; dispatched?: string; json?: bool
   (c) =>
     c
       .description("List the stack files and their tier (production: mina:profile: production, or named production); --matrix: the job matrices the workflows read.")
-      .option("--matrix", "print all=, other= and production= lines of JSON for $GITHUB_OUTPUT")
+      .option("--matrix", "print all=, other=, production= and review= lines of JSON for $GITHUB_OUTPUT")
       .option("--dispatched <name>", "with --matrix: the stack a deploy dispatch names; a production-tier one is deployed after all the others")
       .option("--json", "print the stacks as JSON")
       .option("--dir <dir>", "project directory holding Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)"),
@@ -32,7 +34,16 @@ export const main = command<{ matrix?: boolean; dispatched?: string; json?: bool
       if (e instanceof StackListError) throw new UsageError(e.message);
       throw e;
     }
-    if (o.matrix) io.stdout.write(matrixOutputs(m));
+    if (o.matrix) {
+      let review;
+      try {
+        review = reviewRunner(dir);
+      } catch (e) {
+        if (e instanceof StackListError) throw new UsageError(e.message);
+        throw e;
+      }
+      io.stdout.write(matrixOutputs(m, review));
+    }
     else if (o.json) io.stdout.write(JSON.stringify(stacks, null, 2) + "\n");
     else {
       const width = Math.max(...stacks.map((s) => s.stack.length));

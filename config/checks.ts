@@ -276,6 +276,8 @@ export const SHAREABLE_KEYS: readonly string[] = [
   "mina:dbServerPort",
   "mina:dbServerAdminUser",
   "mina:dbServerSslMode",
+  // Compared by its own rule (config/runner.ts): labels such as self-hosted are everyone's.
+  "mina:deployRunner",
   "mina:redisMode",
   "mina:redisPrimaryRegion",
   "mina:bucketExpireDays",

@@ -78,6 +78,12 @@ export const KEYS = {
     required: "instance",
     description: "CIDRs of the app hosts allowed to reach PostgreSQL on 5432; never 0.0.0.0/0.",
   },
+  "mina:deployRunner": {
+    kind: "list",
+    required: "always",
+    description:
+      "The runner labels of this stack's deploy, verify, migration and teardown jobs (`runs-on`), e.g. [self-hosted, mina-staging]: runners inside the environment's network, since its database is at a private address. A production-tier stack's labels are its own; a review stack shares none with a long-lived one; a GitHub-hosted label only for a server-mode stack whose server is public.",
+  },
   "mina:dbServerHost": { kind: "string", required: "server", description: "Host of the existing PostgreSQL server (server mode)." },
   "mina:dbServerPort": { kind: "int", required: "optional", default: "5432", description: "Port of the existing server (server mode)." },
   "mina:dbServerAdminUser": {

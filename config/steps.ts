@@ -7,6 +7,7 @@ import { defaultsFor, LogLevel, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefa
 import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
 import { protectionFor } from "./protection";
+import { DEPLOY_RUNNER, runnerProblems } from "./runner";
 import {
   namespaceProblems,
   normalizeHost,
@@ -182,6 +183,12 @@ export function checkShareWithinTier(ctx: ParsedContext): void {
   });
 }
 
+/** Refuses a runner that cannot reach the stack's database, or one it may not share (config/runner.ts). */
+export function checkDeployRunner(ctx: ParsedContext): void {
+  if (ctx.failedKeys.has(DEPLOY_RUNNER)) return;
+  ctx.report(runnerProblems(ctx.raw, ctx.siblings));
+}
+
 export const REFRESH_FROM = "mina:refreshFrom";
 
 /**
@@ -228,7 +235,8 @@ export function deriveNamesAndOverrides(ctx: ParsedContext): Names {
 export function checkForeignValues(ctx: ParsedContext): void {
   // The list of keys shared within the tier names keys, not environments.
   // The stack a refresh copies from names another environment by design: checked by checkRefreshFrom instead.
-  const notScanned = new Set(["mina:profile", SHARE_WITHIN_TIER, REFRESH_FROM, ...(ctx.raw.inherited ?? [])]);
+  // Runner labels are compared by their own rule (config/runner.ts): a tier-mate may run on staging's runners.
+  const notScanned = new Set(["mina:profile", SHARE_WITHIN_TIER, REFRESH_FROM, DEPLOY_RUNNER, ...(ctx.raw.inherited ?? [])]);
   const zoneApexOfTierMate = tierMateZoneApexes(ctx);
   for (const [key, value] of Object.entries(ctx.raw.values)) {
     if (notScanned.has(key)) continue;

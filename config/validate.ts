@@ -25,6 +25,7 @@ import {
   checkSharedValues,
   checkShareWithinTier,
   checkRefreshFrom,
+  checkDeployRunner,
   checkStackName,
   databaseConfig,
   deriveNamesAndOverrides,
@@ -197,6 +198,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   checkSentry(parsed);
   checkShareWithinTier(parsed);
   checkRefreshFrom(parsed);
+  checkDeployRunner(parsed);
   const names = deriveNamesAndOverrides(parsed);
   checkForeignValues(parsed);
   checkSharedValues(parsed);

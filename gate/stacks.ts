@@ -9,9 +9,16 @@
  * `mina:profile: production`, or it is named `production`) only by dispatch, after
  * every other stack succeeded in the same run; every other stack on each push to main.
  */
+import * as fs from "fs";
 import * as path from "path";
-import { misnamedStackFiles, readStacksLeniently } from "../config";
+import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "../config";
+import { readProject } from "../config/project";
+import type { RawStackConfig } from "../config/raw";
+import { templateFileName } from "../config/template";
+import { firstLine } from "../lib/errors";
 import { PROFILES } from "../config/defaults";
+import { REVIEW_PROFILE } from "../config/review";
+import { DEPLOY_RUNNER, runnerProblems, runsOn } from "../config/runner";
 import { tierOfRaw } from "../config/tiers";
 
 /** A stack name the workflows accept: lower case, digits and single inner hyphens, 2 to 24 characters. */
@@ -30,6 +37,8 @@ export interface WorkflowStack {
   readonly key: string;
   /** Why it is of the production tier (empty for the others). */
   readonly why: string;
+  /** The runner labels its jobs ask for (`mina:deployRunner`), as `runs-on` takes them. */
+  readonly runner: readonly string[];
 }
 
 /** A stack file the workflows cannot handle: the one line says which and why. */
@@ -68,9 +77,33 @@ export function workflowStacks(dir: string): WorkflowStack[] {
     }
     const production = tierOfRaw(raw) === "production";
     const why = !production ? "" : declared === "production" ? `${raw.file} sets mina:profile: production` : `the stack is named production`;
-    out.push({ stack: raw.stack, tier: production ? "production" : "non-production", key: stackKey(raw.stack), why });
+    const runner = runsOn(raw);
+    if (runner.length === 0) throw new StackListError(`${raw.file}: ${DEPLOY_RUNNER} is not set, so its jobs have nowhere to run (its database is reachable only from inside its network)`);
+    out.push({ stack: raw.stack, tier: production ? "production" : "non-production", key: stackKey(raw.stack), why, runner });
   }
   return out.sort((a, b) => a.stack.localeCompare(b.stack));
+}
+
+/**
+ * The review template's runner labels: where review stacks deploy and are torn down
+ * (review.yml, sweep.yml); empty without a template. Refused when the template sets
+ * none, or shares a label with a long-lived stack (config/runner.ts).
+ */
+export function reviewRunner(dir: string): string[] {
+  const file = path.join(readProject(dir).stackDir, templateFileName(REVIEW_PROFILE));
+  if (!fs.existsSync(file)) return [];
+  const name = path.basename(file);
+  let template: RawStackConfig;
+  try {
+    template = { ...parseStackFile(fs.readFileSync(file, "utf8"), `${REVIEW_PROFILE}-template`, name), file: name };
+  } catch (e) {
+    throw new StackListError(`${name} cannot be read, so review stacks have nowhere to run: ${firstLine(e)}`);
+  }
+  const runner = runsOn(template);
+  if (runner.length === 0) throw new StackListError(`${name}: ${DEPLOY_RUNNER} is not set, so review stacks have nowhere to run`);
+  const problem = runnerProblems(template, readStacksLeniently(dir).stacks)[0];
+  if (problem) throw new StackListError(`${name}: ${problem[0]}: ${problem[1]}`);
+  return runner;
 }
 
 export interface Matrices {
@@ -99,10 +132,13 @@ export function matrices(stacks: readonly WorkflowStack[], dispatched?: string):
   };
 }
 
-/** The matrices as `name=JSON` lines for `$GITHUB_OUTPUT` (one line each, entries without `why`). */
-export function matrixOutputs(m: Matrices): string {
-  const entries = (list: readonly WorkflowStack[]) => JSON.stringify(list.map(({ stack, tier, key }) => ({ stack, tier, key })));
-  return `all=${entries(m.all)}\nother=${entries(m.other)}\nproduction=${entries(m.production)}\n`;
+/**
+ * The matrices as `name=JSON` lines for `$GITHUB_OUTPUT` (one line each, entries
+ * without `why`), and `review=`: the review template's runner labels.
+ */
+export function matrixOutputs(m: Matrices, review: readonly string[] = []): string {
+  const entries = (list: readonly WorkflowStack[]) => JSON.stringify(list.map(({ stack, tier, key, runner }) => ({ stack, tier, key, runner })));
+  return `all=${entries(m.all)}\nother=${entries(m.other)}\nproduction=${entries(m.production)}\nreview=${JSON.stringify(review)}\n`;
 }
 
 /**

@@ -314,7 +314,7 @@ describe("a production environment shares no supplied value", () => {
   });
 
   it("lets any stack be production-like with mina:profile, with production's protections and production's isolation", () => {
-    const eu = productionRaw({ "aws:allowedAccountIds": ["444444444444"], "mina:profile": "production", "mina:shareDomain": "eu.mina.app", "mina:dnsZoneId": "Z0EUZONE", "mina:vpcId": "vpc-0a1b2c3d4e5f60004", "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"], "mina:dbAllowedCidrs": ["10.40.0.0/16"], "mina:appHost": "203.0.113.40", "upstash:email": "upstash-eu@mina.app", "upstash:apiKey": new SecureValue("u-eu"), "mina:openaiApiKey": new SecureValue("sk-eu"), "mina:sendgridApiKey": new SecureValue("SG.eu"), "mina:sentryToken": new SecureValue("sntrys_eu_token") });
+    const eu = productionRaw({ "aws:allowedAccountIds": ["444444444444"], "mina:profile": "production", "mina:deployRunner": ["self-hosted", "mina-eu"], "mina:shareDomain": "eu.mina.app", "mina:dnsZoneId": "Z0EUZONE", "mina:vpcId": "vpc-0a1b2c3d4e5f60004", "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"], "mina:dbAllowedCidrs": ["10.40.0.0/16"], "mina:appHost": "203.0.113.40", "upstash:email": "upstash-eu@mina.app", "upstash:apiKey": new SecureValue("u-eu"), "mina:openaiApiKey": new SecureValue("sk-eu"), "mina:sendgridApiKey": new SecureValue("SG.eu"), "mina:sentryToken": new SecureValue("sntrys_eu_token") });
     const euRaw = { ...eu, stack: "eu", file: "Pulumi.eu.yaml" };
     const siblings = [stagingRaw(), productionRaw(), euRaw];
     const { config } = validateStack(euRaw, { siblings, requireSecrets: true });

@@ -98,9 +98,10 @@ describe("stacks: the workflows' stack list and tiers", () => {
       assert.equal(
         r.stdout,
         [
-          'all=[{"stack":"production","tier":"production","key":"PRODUCTION"},{"stack":"staging","tier":"non-production","key":"STAGING"}]',
-          'other=[{"stack":"staging","tier":"non-production","key":"STAGING"}]',
-          'production=[{"stack":"production","tier":"production","key":"PRODUCTION"}]',
+          'all=[{"stack":"production","tier":"production","key":"PRODUCTION","runner":["self-hosted","mina-production"]},{"stack":"staging","tier":"non-production","key":"STAGING","runner":["self-hosted","mina-staging"]}]',
+          'other=[{"stack":"staging","tier":"non-production","key":"STAGING","runner":["self-hosted","mina-staging"]}]',
+          'production=[{"stack":"production","tier":"production","key":"PRODUCTION","runner":["self-hosted","mina-production"]}]',
+          'review=["self-hosted","mina-review"]',
           "",
         ].join("\n"),
       );

@@ -51,6 +51,7 @@ const review = (o: Record<string, unknown> = {}) => nonProduction("review", o);
 function eu(overrides: Record<string, unknown> = {}): RawStackConfig {
   const raw = productionRaw({
     "mina:profile": "production",
+    "mina:deployRunner": ["self-hosted", "mina-eu"],
     "aws:allowedAccountIds": ["444444444444"],
     "upstash:email": "upstash-eu@mina.app",
     "upstash:apiKey": new SecureValue("u-eu"),
