@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../envfiles/write";
 import { refuseUnsafePath } from "../lib/git";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
 import { shownPath } from "../lib/root";
+import { githubMaskCommands } from "../envfiles/mask";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 
@@ -50,7 +51,7 @@ export function productionWarning(stack: string): string {
   return `warning: ${stack} is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging`;
 }
 
-export const main = command<{ stack: string; outputsFile?: string; out?: string; stdout?: boolean; force?: boolean; dir?: string; json?: boolean }>(
+export const main = command<{ stack: string; outputsFile?: string; out?: string; stdout?: boolean; force?: boolean; dir?: string; json?: boolean; githubMask?: boolean }>(
   "env",
   (c) =>
     c
@@ -61,10 +62,14 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
       .option("--stdout", "print the file to standard output instead of writing it (secrets included)")
       .option("--force", "overwrite a file that differs without asking")
       .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)")
-      .option("--json", "print a machine-readable summary (never values)"),
+      .option("--json", "print a machine-readable summary (never values)")
+      .option("--github-mask", "in a GitHub Actions job: register every value with ::add-mask:: as the file is written, so no later step's log shows one"),
   async ({ opts: o, io }) => {
     if (!ENVIRONMENT_PATTERN.test(o.stack)) throw new UsageError(`--stack "${o.stack}" is not a valid stack name`);
     if (o.stdout && o.out) throw new UsageError("--stdout and --out are exclusive");
+    // The workflow commands carry the values: only where the runner reads and hides them.
+    if (o.githubMask && io.env.GITHUB_ACTIONS !== "true") throw new UsageError("--github-mask is for a GitHub Actions job (GITHUB_ACTIONS=true): elsewhere it would print every value");
+    if (o.githubMask && (o.stdout || o.json)) throw new UsageError("--github-mask goes with writing the file, not with --stdout or --json");
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
     if (isProductionTier(dir, o.stack)) io.stderr.write(productionWarning(o.stack) + "\n");
@@ -108,6 +113,8 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
         if (!(await io.confirm(`${shown} exists and differs (${changed.join(", ")}). Overwrite? [y/N] `))) throw new CommandError("not overwritten");
       }
     }
+    // Masked before the file exists: no step after this one can print a value unmasked.
+    if (o.githubMask) io.stdout.write(githubMaskCommands(env));
     writeFileAtomic(target, content, 0o600);
     const summary = { stack: o.stack, file: target, variables: Object.keys(env).length, mode: "0600", warnings };
     io.stdout.write(o.json ? JSON.stringify(summary, null, 2) + "\n" : `wrote ${shown} (${summary.variables} variables, mode 0600)\n`);

@@ -9,6 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { loadStackOffline, readAllStacks } from "../config";
+import { maskedValues, maskText } from "../envfiles/mask";
 import { readEnvFile } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
@@ -33,10 +34,13 @@ export const main = command<{ stack: string; appDir: string; envFile: string; di
     const cmd = loadStackOffline(dir, o.stack, readAllStacks(dir)).config.deploy.migrateCommand;
     progress(io)(`$ ${cmd}   (in ${o.appDir}, with ${o.envFile})`);
     const r = spawnSync("/bin/sh", ["-c", cmd], { cwd: appDir, env: { ...io.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    if (r.stdout) io.stdout.write(r.stdout);
+    // The child's output may print a value of the env file (a URL in a traceback): masked, as in the job log.
+    const masked = maskedValues(env);
+    if (r.stdout) io.stdout.write(maskText(r.stdout, masked));
+    if (r.stderr) io.stderr.write(maskText(r.stderr, masked));
     if (r.error) throw new CommandError(`could not run the migrations of ${o.stack} (${cmd}): ${r.error.message}`);
     if (r.status !== 0) {
-      const last = (r.stderr || "").trim().split("\n").pop() || `exit ${r.status}`;
+      const last = maskText((r.stderr || "").trim(), masked).split("\n").pop() || `exit ${r.status}`;
       throw new CommandError(`the migrations of ${o.stack} failed (${cmd}, exit ${r.status}): ${last}`);
     }
     io.stdout.write(`✓ migrations of ${o.stack} ran: ${cmd}\n`);

@@ -116,7 +116,7 @@ describe("failure paths end to end, through the bin", function () {
 
     it("another environment's answer exits 1, and the stack's own answer exits 0", async () => {
       let environment = "production";
-      const s = await server((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ environment })));
+      const s = await server((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ environment, version: "v1.4.2" })));
       try {
         const url = `http://127.0.0.1:${s.port}/api/version`;
         const wrong = await spawnCliAsync("smoke", ["--stack", "staging", "--url", url]);
@@ -126,6 +126,9 @@ describe("failure paths end to end, through the bin", function () {
         const ok = await spawnCliAsync("smoke", ["--stack", "staging", "--url", url]);
         assert.equal(ok.status, 0, ok.stderr);
         assert.equal(ok.stdout, `✓ GET ${url} answered 200, environment "staging"\n`);
+        // The version the app reports: the deploy job migrates at it.
+        const json = await spawnCliAsync("smoke", ["--stack", "staging", "--url", url, "--json"]);
+        assert.equal(JSON.parse(json.stdout).version, "v1.4.2");
       } finally {
         await s.close();
       }

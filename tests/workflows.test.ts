@@ -294,11 +294,26 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
       for (const m of r.matchAll(/\bpulumi\s+(?!preview\b|up\b)([a-z][\w-]*)[^\n|)]*/g)) if (!setup(m[0])) f(`mentions "pulumi ${m[1]}" in a script`);
     }
     const previews = calls.filter((c) => c.sub === "preview");
-    const ups = calls.filter((c) => c.sub === "up");
+    // The reviewed way out of update plans' upstream bugs: one `pulumi up` without the
+    // saved plan, in the step that runs only when the dispatch input approves this commit.
+    const wayOut = approval === "commit" ? calls.find((c) => c.sub === "up" && steps[c.step].id === "up-without-plan") : undefined;
+    const ups = calls.filter((c) => c.sub === "up" && c !== wayOut);
     if (previews.length !== 1) f(`${previews.length} pulumi preview commands, not 1`);
     if (ups.length !== 1) f(`${ups.length} pulumi up commands, not 1`);
     const pv = previews[0];
     const up = ups[0];
+    if (approval === "commit") {
+      if (!wayOut) f("no reviewed way to update without the saved plan (step id up-without-plan)");
+      else {
+        const w = steps[wayOut.step];
+        if (w.if !== "${{ inputs.up_without_saved_plan_commit != '' }}") f(`the update without the saved plan runs on if: ${w.if}`);
+        if (w.env?.APPROVED_COMMIT !== "${{ inputs.up_without_saved_plan_commit }}") f("the update without the saved plan does not read its approval from the dispatch input through env:");
+        if (!/if \[ "\$APPROVED_COMMIT" != "\$GITHUB_SHA" \]; then[\s\S]*exit 1[\s\S]*fi[\s\S]*pulumi up/.test(w.run ?? "")) f("the update without the saved plan does not refuse an approval of another commit first");
+        if (flagValue(wayOut.args, "stack", stack) !== stack || flagValue(wayOut.args, "policy-pack", stack) !== "policy") f("the update without the saved plan is not of --stack $STACK with --policy-pack policy");
+        if (up && wayOut.step !== up.step + 1) f("the update without the saved plan is not the step right after pulumi up --plan");
+        if (up && steps[up.step].if !== "${{ inputs.up_without_saved_plan_commit == '' }}") f(`pulumi up --plan runs on if: ${steps[up.step].if}, not when no update without the plan is approved`);
+      }
+    }
     let plan: string | undefined;
     let previewFile: string | undefined;
     if (pv) {
@@ -348,7 +363,7 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
     const full = approval === "commit";
     const snapshot = runs.findIndex((r) => r.includes('npm run --silent snapshot -- --stack "$STACK" --commit "$GITHUB_SHA"'));
     const migrate = runs.findIndex((r) => r.includes('npm run --silent migrate -- --stack "$STACK" --app-dir app --env-file ".env.$STACK.local"'));
-    const smoke = runs.findIndex((r) => r.includes('npm run --silent smoke -- --stack "$STACK"'));
+    const smoke = steps.findIndex((st) => st.id === "smoke" && (st.run ?? "").includes('npm run --silent smoke -- --stack "$STACK"'));
     const production = /production/.test(id);
     if (!production && snapshot >= 0) f("a snapshot step outside the production-tier job");
     const order: [string, number][] = [
@@ -371,12 +386,17 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
       if (i >= 0 && j >= 0 && !(i < j)) f(`${a} (step ${i}) is not before ${b} (step ${j})`);
     }
     // From the guard to the last check, a failed step stops the job: none runs regardless
-    // (the app's checkout alone is conditional: on APP_REPOSITORY being set).
+    // (conditional are only the app's checkout, on APP_REPOSITORY and a known app version,
+    // and the two forms of pulumi up, one of which runs).
     const last = full && smoke >= 0 ? smoke : verify;
+    const mayBeConditional = (st: Step) =>
+      (st.uses?.startsWith("actions/checkout@") && st.if === "${{ vars.APP_REPOSITORY != '' && steps.app-version.outputs.ref != '' }}") ||
+      (approval === "commit" && st.id === "up" && st.if === "${{ inputs.up_without_saved_plan_commit == '' }}") ||
+      (approval === "commit" && st.id === "up-without-plan" && st.if === "${{ inputs.up_without_saved_plan_commit != '' }}");
     if (guard >= 0 && last >= 0) {
       for (let i = guard; i <= last; i++) {
         const s = steps[i];
-        if (s.if !== undefined && s.if !== "${{ vars.APP_REPOSITORY != '' }}") f(`step ${i} (${s.name ?? s.uses}) has if: ${s.if}`);
+        if (s.if !== undefined && !mayBeConditional(s)) f(`step ${i} (${s.name ?? s.uses}) has if: ${s.if}`);
         if (s["continue-on-error"] !== undefined) f(`step ${i} (${s.name ?? s.uses}) has continue-on-error`);
       }
     }
@@ -560,7 +580,8 @@ describe("GitHub Actions workflows", function () {
           for (const c of pulumiCalls(job.steps ?? [])) {
             const reviewSetup = f === "review.yml" && id === "deploy" && ["stack", "config"].includes(c.sub);
             assert.ok(["preview", "up"].includes(c.sub) || reviewSetup, `job ${id}: pulumi ${c.sub}`);
-            if (c.sub === "up") assert.match(c.args, /--plan[= ]/, `job ${id}: every pulumi up runs a saved plan`);
+            // The one exception: the reviewed way out of update plans (its checker is deployFindings).
+            if (c.sub === "up" && job.steps![c.step].id !== "up-without-plan") assert.match(c.args, /--plan[= ]/, `job ${id}: every pulumi up runs a saved plan`);
           }
         }
         assert.doesNotMatch(text(f), /command:\s*destroy/);
@@ -1093,7 +1114,7 @@ describe("GitHub Actions workflows", function () {
       assert.deepEqual(on.pull_request.branches, ["main"]);
       for (const t of ["labeled", "unlabeled", "synchronize", "closed"]) assert.ok(on.pull_request.types.includes(t), t);
       assert.deepEqual(wf().concurrency, { group: "review-${{ github.event.pull_request.number }}", "cancel-in-progress": false });
-      assert.deepEqual(Object.keys(wf().jobs), ["deploy", "teardown", "comment"]);
+      assert.deepEqual(Object.keys(wf().jobs), ["runner", "deploy", "teardown", "comment"]);
     });
 
     it("deploys pr-<number> for same-repository pull requests labelled review-env, in the environment review", () => {
@@ -1123,7 +1144,7 @@ describe("GitHub Actions workflows", function () {
       assert.match(steps[init].run!, /pulumi stack init "\$STACK"\n\s*pulumi stack tag set mina:created-by env:new --stack "\$STACK"/);
       assert.match(steps[init].run!, /if \[ "\$marker" != "env:new" \]; then[\s\S]*exit 1/);
       // The review environment's secrets reach only the step that sets them, through standard input.
-      assert.deepEqual(Object.keys(steps[secrets].env!).sort(), ["DB_SERVER_ADMIN_PASSWORD", "OPENAI_API_KEY", "PULUMI_ACCESS_TOKEN", "UPSTASH_API_KEY"]);
+      assert.deepEqual(Object.keys(steps[secrets].env!).sort(), ["DB_SERVER_ADMIN_PASSWORD", "GITHUB_TOKEN", "OPENAI_API_KEY", "PULUMI_ACCESS_TOKEN", "UPSTASH_API_KEY"]);
       for (const line of steps[secrets].run!.split("\n").filter((l) => /pulumi config set/.test(l))) {
         assert.match(line, /^\s*printf '%s' "\$\w+" \| pulumi config set --secret [\w:]+ --stack "\$STACK"$/, "a secret never on a command line");
       }
@@ -1141,7 +1162,7 @@ describe("GitHub Actions workflows", function () {
       assert.equal(teardown.steps!.find(isCheckout)?.with?.ref, "main", "main's code decides what is destroyed");
       const run = teardown.steps!.find((s) => /npm run --silent sweep/.test(s.run ?? ""))!;
       assert.ok(run.run!.includes(TEARDOWN_RUN), run.run);
-      assert.deepEqual(Object.keys(run.env ?? {}), ["PULUMI_ACCESS_TOKEN"]);
+      assert.deepEqual(Object.keys(run.env ?? {}), ["PULUMI_ACCESS_TOKEN", "GITHUB_TOKEN"]);
       assert.equal(isDeployJob(teardown), false);
     });
 
@@ -1181,7 +1202,7 @@ describe("GitHub Actions workflows", function () {
       const step = job.steps!.find((s) => /npm run --silent sweep/.test(s.run ?? ""))!;
       assert.ok(step.run!.includes(SWEEP_RUN), step.run);
       assert.match(step.run!, /exit "\$code"\s*$/);
-      assert.deepEqual(step.env, { PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" });
+      assert.deepEqual(step.env, { PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", GITHUB_TOKEN: "${{ github.token }}" });
     });
   });
 
@@ -1218,6 +1239,88 @@ describe("GitHub Actions workflows", function () {
       const results = await lint("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needz: b\n    needs: c\n    steps:\n      - run: echo\n", "x.yml");
       assert.ok(results.some((r) => /unexpected key "needz"/.test(r.message)), JSON.stringify(results));
       assert.ok(results.some((r) => /job "a" needs job "c" which does not exist/.test(r.message)), JSON.stringify(results));
+    });
+  });
+
+  describe("where jobs run, and what they print (day one on real infrastructure)", () => {
+    /** Jobs that reach an environment's database: they deploy, destroy, verify live or migrate. */
+    const touchesData = (job: Job) =>
+      (job.steps ?? []).some((st) => /\bpulumi\s+(up|destroy)\b|npm run --silent (sweep|migrate) |--live\b/.test(st.run ?? "")) || isDeployJob(job);
+    /** Findings: a job that reaches a database on a GitHub-hosted runner, or on a runner not from the stack files. */
+    function runnerFindings(file: string, wf: Workflow): string[] {
+      const out: string[] = [];
+      for (const [id, job] of Object.entries(wf.jobs)) {
+        if (!touchesData(job)) continue;
+        const on = String((job as { "runs-on"?: unknown })["runs-on"]);
+        if (file === "deploy.yml") {
+          if (on !== "${{ matrix.runner }}") out.push(`${file}: job ${id} runs on ${on}, not the stack's mina:deployRunner (matrix.runner)`);
+        } else if (on !== "${{ fromJSON(needs.runner.outputs.review) }}" || !needsOf(job).includes("runner")) {
+          out.push(`${file}: job ${id} runs on ${on}, not the review template's runners`);
+        }
+      }
+      const lister = wf.jobs.runner;
+      if (file !== "deploy.yml" && file !== "preview.yml") {
+        const checkout = lister?.steps?.find(isCheckout);
+        if (!lister || checkout?.with?.ref !== "main") out.push(`${file}: the review runners are not read from main's template`);
+        if (!(lister?.steps ?? []).some((st) => st.run === `npm run --silent stacks -- --matrix | grep '^review=' >> "$GITHUB_OUTPUT"`)) out.push(`${file}: the runner job does not list the review runner`);
+      }
+      return out;
+    }
+
+    it("runs every job that reaches a database on the stack's own runners, never a GitHub-hosted one", () => {
+      for (const f of ["deploy.yml", "review.yml", "sweep.yml"]) assert.deepEqual(runnerFindings(f, load(f)), [], f);
+    });
+
+    it("finds a deploy job moved to a GitHub-hosted runner, and review runners read from the pull request's code", () => {
+      const d = load("deploy.yml");
+      (d.jobs["deploy-production"] as Record<string, unknown>)["runs-on"] = "ubuntu-latest";
+      assert.deepEqual(runnerFindings("deploy.yml", d), ["deploy.yml: job deploy-production runs on ubuntu-latest, not the stack's mina:deployRunner (matrix.runner)"]);
+      const r = load("review.yml");
+      r.jobs.runner.steps!.find(isCheckout)!.with = { "persist-credentials": false };
+      assert.deepEqual(runnerFindings("review.yml", r), ["review.yml: the review runners are not read from main's template"]);
+    });
+
+    it("gives every pulumi step the job's token (provider plugins download from GitHub releases)", () => {
+      for (const f of files) {
+        for (const [id, job] of Object.entries(load(f).jobs)) {
+          for (const c of pulumiCalls(job.steps ?? [])) {
+            if (!["preview", "up", "destroy"].includes(c.sub)) continue;
+            assert.equal(job.steps![c.step].env?.GITHUB_TOKEN, "${{ github.token }}", `${f}: job ${id}: pulumi ${c.sub}`);
+          }
+        }
+      }
+    });
+
+    it("masks every value of an env file in the log as it is written", () => {
+      for (const f of files) {
+        for (const st of allSteps(load(f))) {
+          if (/npm run --silent env -- /.test(st.run ?? "")) assert.match(st.run!, / --github-mask$/, `${f}: ${st.name}`);
+        }
+      }
+    });
+
+    it("migrates at the app version the dispatch names or the app reports, never at a branch", () => {
+      const wf = load("deploy.yml");
+      for (const id of ["deploy", "deploy-production"]) {
+        const steps = wf.jobs[id].steps!;
+        const checkout = steps.find((st) => isCheckout(st) && st.with?.repository === "${{ vars.APP_REPOSITORY }}");
+        assert.equal(checkout?.with?.ref, "${{ steps.app-version.outputs.ref }}", id);
+        const version = steps.find((st) => st.id === "app-version")!;
+        assert.equal(version.env?.APP_REF, "${{ inputs.app_ref }}");
+        assert.match(version.run!, /npm run --silent smoke -- --stack "\$STACK" --retries 2 --json \| jq -r '\.version \/\/ empty'/);
+        assert.ok(steps.indexOf(version) < steps.findIndex((st) => st.id === "migrate"));
+        assert.doesNotMatch(text("deploy.yml"), /APP_REF \|\| 'main'|vars\.APP_REF/);
+      }
+    });
+
+    it("finds an update without the saved plan that does not check its approval is this commit's", () => {
+      const w = load("deploy.yml");
+      const way = w.jobs.deploy.steps!.find((st) => st.id === "up-without-plan")!;
+      way.run = way.run!.replace(/if \[ "\$APPROVED_COMMIT" != "\$GITHUB_SHA" \]; then[\s\S]*?fi\n/, "");
+      assert.deepEqual(deployFindings(w), ["job deploy: the update without the saved plan does not refuse an approval of another commit first"]);
+      const w2 = load("deploy.yml");
+      w2.jobs.deploy.steps!.find((st) => st.id === "up-without-plan")!.if = "${{ always() }}";
+      assert.ok(deployFindings(w2).includes("job deploy: the update without the saved plan runs on if: ${{ always() }}"));
     });
   });
 });

@@ -14,6 +14,8 @@ export interface SmokeResult {
   readonly status?: number;
   /** The environment the answer reports, when it reports one. */
   readonly environment?: string;
+  /** The app version the answer reports (`"version"`), when it reports one: the deploy job migrates at it. */
+  readonly version?: string;
   readonly attempts: number;
 }
 
@@ -59,7 +61,9 @@ async function attempt(url: URL, expected: string, timeoutMs: number): Promise<O
   if (environment !== expected) {
     return { ok: false, retry: false, status: 200, environment, reason: `${where} reports environment "${environment}", but this is ${expected}'s host: another environment is answering here` };
   }
-  return { ok: true, retry: false, status: 200, environment, reason: `${where} answered 200, environment "${environment}"` };
+  const reported = (body as { version?: unknown }).version;
+  const version = typeof reported === "string" && reported !== "" ? reported : undefined;
+  return { ok: true, retry: false, status: 200, environment, ...(version !== undefined ? { version } : {}), reason: `${where} answered 200, environment "${environment}"` };
 }
 
 /** Runs the smoke check against `url` for `expected`, with retries for a deploy still rolling out. */
