@@ -37,6 +37,7 @@ const COMMANDS: Record<string, () => Main> = {
   sweep: () => require("../cli/sweep").main,
   rotate: () => require("../cli/rotate").main,
   refresh: () => require("../cli/refresh").main,
+  doctor: () => require("../cli/doctor").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */

@@ -1323,4 +1323,15 @@ describe("GitHub Actions workflows", function () {
       assert.ok(deployFindings(w2).includes("job deploy: the update without the saved plan runs on if: ${{ always() }}"));
     });
   });
+
+  it("runs doctor's placeholder item before anything else in every deploy job", () => {
+    const wf = load("deploy.yml");
+    for (const id of ["deploy", "deploy-production"]) {
+      const steps = wf.jobs[id].steps!;
+      const first = steps.findIndex((st) => st.run !== undefined && st.run !== "npm ci --no-audit --no-fund");
+      assert.equal(steps[first].run, 'npm run --silent doctor -- --stack "$STACK" --only placeholders', id);
+      assert.equal(steps[first].if, undefined);
+      assert.ok(first < steps.findIndex(isCredentialsStep) && first < steps.findIndex((st) => st.uses?.startsWith("pulumi/actions@") === true), id);
+    }
+  });
 });
