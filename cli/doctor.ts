@@ -10,6 +10,8 @@
 import { Route53Client } from "@aws-sdk/client-route-53";
 import { STSClient } from "@aws-sdk/client-sts";
 import { loadStackOffline, readAllStacks } from "../config";
+import { deriveNames } from "../config/naming";
+import { sharingOfRaw, tierMates } from "../config/tiers";
 import { DOCTOR_ITEMS, DoctorItem, runDoctor } from "../doctor/doctor";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, runCli, UsageError, wholeNumberOption } from "./lib/run";
@@ -39,7 +41,12 @@ export const main = command<{ stack: string; only?: string; resolver?: string; t
     const raw = siblings.find((s) => s.stack === o.stack)!;
     const { config } = loadStackOffline(dir, o.stack, siblings);
     const region = config.aws.region;
-    const results = await runDoctor({ raw, config, env: io.env, resolver: o.resolver, timeoutMs }, items, {
+    // The environments this one shares nothing with: another tier's, and every other one when this is production's.
+    const mine = sharingOfRaw(raw);
+    const foreignRedisDatabases = siblings
+      .filter((s) => s.stack !== o.stack && !tierMates(mine, sharingOfRaw(s)))
+      .map((s) => ({ environment: s.stack, name: deriveNames(s.stack).redisDatabase }));
+    const results = await runDoctor({ raw, config, env: io.env, resolver: o.resolver, timeoutMs, foreignRedisDatabases }, items, {
       sts: () => new STSClient({ region, maxAttempts: 2 }),
       route53: () => new Route53Client({ region, maxAttempts: 2 }),
     });

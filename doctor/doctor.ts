@@ -39,6 +39,8 @@ export interface DoctorContext {
   /** `HOST[:PORT]` of the DNS resolver to ask (default: the system's). */
   readonly resolver?: string;
   readonly timeoutMs: number;
+  /** The Redis database names of the environments this one may share nothing with (another tier's, or production's). */
+  readonly foreignRedisDatabases?: readonly { environment: string; name: string }[];
 }
 
 /** The secrets the live items read from the environment, by config key. */
@@ -196,7 +198,15 @@ export async function checkUpstash(ctx: DoctorContext): Promise<DoctorResult> {
   if (key === undefined) return fail("upstash", `the Upstash key of ${email} was not checked: UPSTASH_API_KEY is not set`, "set UPSTASH_API_KEY to the stack's upstash:apiKey in this shell");
   const api = (ctx.env.MINA_UPSTASH_API ?? "https://api.upstash.com").replace(/\/$/, "");
   const r = await get(`${api}/v2/redis/databases`, { authorization: `Basic ${Buffer.from(`${email}:${key}`).toString("base64")}` }, ctx.timeoutMs);
-  if (r.status === 200) return ok("upstash", `the Upstash API accepts ${email}'s key (${Array.isArray(r.body) ? r.body.length : 0} databases)`);
+  if (r.status === 200) {
+    // The account is told by what its key reaches: an account that holds another tier's database is that environment's account.
+    const names = Array.isArray(r.body) ? r.body.map((d) => (d as { database_name?: unknown }).database_name).filter((n): n is string => typeof n === "string") : [];
+    const foreign = (ctx.foreignRedisDatabases ?? []).find((f) => names.includes(f.name));
+    if (foreign) {
+      return fail("upstash", `${email}'s key reaches ${foreign.environment}'s Redis database ${foreign.name}: this is ${foreign.environment}'s Upstash account`, `create an Upstash account of the environment's own (not ${foreign.environment}'s) and set upstash:email and upstash:apiKey to it`);
+    }
+    return ok("upstash", `the Upstash API accepts ${email}'s key (${names.length} databases, none of another tier's environments)`);
+  }
   const why = r.error ?? `answered ${r.status}`;
   return fail("upstash", `the Upstash API did not accept ${email}'s key: ${why}`, "create a management API key in the environment's own Upstash account (console, Account > Management API) and set upstash:apiKey");
 }

@@ -94,13 +94,13 @@ async function dnsServer(zones: Record<string, string[]>): Promise<{ resolver: s
   return { resolver: `127.0.0.1:${server.addresses().udp!.port}`, close: () => server.close() };
 }
 
-/** An HTTP server on 127.0.0.1 that answers `status` when the Authorization header is `accepted`, else 401. */
-async function apiServer(accepted: string): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+/** An HTTP server on 127.0.0.1 that answers 200 with `body` when the Authorization header is `accepted`, else 401. */
+async function apiServer(accepted: string, body: unknown = []): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
   const paths: string[] = [];
   const s = http.createServer((req, res) => {
     paths.push(req.url ?? "");
     const okAuth = req.headers.authorization === accepted;
-    res.writeHead(okAuth ? 200 : 401, { "content-type": "application/json" }).end(okAuth ? "[]" : '{"error":"unauthorized"}');
+    res.writeHead(okAuth ? 200 : 401, { "content-type": "application/json" }).end(okAuth ? JSON.stringify(body) : '{"error":"unauthorized"}');
   });
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
   return {
@@ -260,6 +260,15 @@ describe("doctor: live items against local servers", function () {
       assert.equal(u.reason, "the Upstash API did not accept ops+staging@mina.app's key: answered 401");
       assert.equal(s.reason, "the Sentry API did not accept the token for mina: answered 401");
       const unset = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "upstash"], { env: withoutNpm(process.env) });
+      // A key that reaches production's Redis database is production's account, whatever the email says.
+      const shared = await apiServer(`Basic ${Buffer.from("ops+staging@mina.app:k").toString("base64")}`, [{ database_name: "mina-staging-old", customer_id: "x" }, { database_name: "mina-production", customer_id: "x" }]);
+      try {
+        const p = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "upstash", "--json"], { env: { ...withoutNpm(process.env), UPSTASH_API_KEY: "k", MINA_UPSTASH_API: shared.url } });
+        assert.equal(p.status, 1);
+        assert.equal(JSON.parse(p.stdout).results[0].reason, "ops+staging@mina.app's key reaches production's Redis database mina-production: this is production's Upstash account");
+      } finally {
+        await shared.close();
+      }
       assert.match(unset.stdout, /✗ upstash: the Upstash key of ops\+staging@mina\.app was not checked: UPSTASH_API_KEY is not set/);
     } finally {
       await Promise.all([upstash.close(), sentry.close()]);
