@@ -15,6 +15,7 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
   demo: { load: () => require("./demo").main, what: "try env, verify and audit offline on fake outputs" },
   local: { load: () => require("./local").main, what: "set up the local environment for verify --live" },
   doctor: { load: () => require("./doctor").main, what: "check, live, what must be true before a stack's first pulumi up" },
+  iam: { load: () => require("./iam").main, what: "the stack's deploy role: least-privilege policy, trust policy, the app user's boundary" },
   snapshot: { load: () => require("./snapshot").main, what: "an RDS snapshot before a production deploy, named after the commit" },
   migrate: { load: () => require("./migrate").main, what: "run the stack's migrations in the app's checkout with its env file" },
   smoke: { load: () => require("./smoke").main, what: "GET a stack's version endpoint: 200 and its own environment" },

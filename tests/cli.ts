@@ -38,6 +38,7 @@ const COMMANDS: Record<string, () => Main> = {
   rotate: () => require("../cli/rotate").main,
   refresh: () => require("../cli/refresh").main,
   doctor: () => require("../cli/doctor").main,
+  iam: () => require("../cli/iam").main,
 };
 
 /** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */
