@@ -1,13 +1,14 @@
 /**
  * Blue/green: the smoke check against a real HTTP server on 127.0.0.1, the swap
- * decision on recorded checklist and smoke results, and the front's weighted
- * records.
+ * decision on recorded checklist and smoke results, and the share domain's
+ * weighted records, under the mock runtime and in the plan diff (becoming a
+ * front and a swap update the same record).
  */
 import { strict as assert } from "node:assert";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import { decideSwap, SwapInput } from "../bluegreen/swap";
-import { frontRecordArgs } from "../components/dns";
+import { CANARY_SET_IDENTIFIER, canaryRecordArgs, SHARE_SET_IDENTIFIER, shareRecordArgs } from "../components/dns";
 import type { Front } from "../config/validate";
 import type { CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
@@ -169,22 +170,32 @@ describe("swap decision", () => {
   });
 });
 
-describe("the front's weighted records", () => {
+describe("the share domain's weighted records", () => {
   const front: Front = {
     live: "green",
     canaryPercent: 10,
     colours: { blue: { stack: "staging-blue", host: "blue.staging.mina.app" }, green: { stack: "staging-green", host: "green.staging.mina.app" } },
   };
+  const base = { shareDomain: "staging.mina.app", zoneId: "Z0STAGING" };
 
-  it("alias the share domain to each colour's record in the same zone, weighted live 90 / other 10", () => {
-    const records = frontRecordArgs({ shareDomain: "staging.mina.app", zoneId: "Z0STAGING", front });
+  it("outside a front: one record, weighted 100 under the set identifier every stack keeps, A for an IPv4 address and CNAME for a hostname", () => {
+    const a = shareRecordArgs({ ...base, appHost: "203.0.113.20" });
+    assert.deepEqual(a, { zoneId: "Z0STAGING", name: "staging.mina.app", setIdentifier: SHARE_SET_IDENTIFIER, allowOverwrite: false, type: "A", ttl: 60, records: ["203.0.113.20"], weightedRoutingPolicies: [{ weight: 100 }] });
+    const cname = shareRecordArgs({ shareDomain: "app.staging.mina.app", zoneId: "Z0STAGING", appHost: "mina-staging.example.net" });
+    assert.deepEqual([cname.type, cname.setIdentifier, cname.weightedRoutingPolicies, cname.records], ["CNAME", "live", [{ weight: 100 }], ["mina-staging.example.net"]]);
+  });
+
+  it("on a front: the same record aliases the live colour, weighted 100 - canary; a second weighted alias sends the canary share to the other colour", () => {
+    const share = shareRecordArgs({ ...base, appHost: "", front });
+    const canary = canaryRecordArgs({ ...base, front });
     assert.deepEqual(
-      records.map((r) => [r.colour, r.args.name, r.args.type, r.args.setIdentifier, r.args.weightedRoutingPolicies[0].weight, r.args.aliases[0].name, r.args.aliases[0].zoneId]),
+      [share, canary].map((r) => [r.name, r.type, r.setIdentifier, r.weightedRoutingPolicies[0].weight, r.aliases![0].name, r.aliases![0].zoneId, r.ttl, r.records]),
       [
-        ["blue", "staging.mina.app", "A", "blue", 10, "blue.staging.mina.app", "Z0STAGING"],
-        ["green", "staging.mina.app", "A", "green", 90, "green.staging.mina.app", "Z0STAGING"],
+        ["staging.mina.app", "A", "live", 90, "green.staging.mina.app", "Z0STAGING", undefined, undefined],
+        ["staging.mina.app", "A", "canary", 10, "blue.staging.mina.app", "Z0STAGING", undefined, undefined],
       ],
     );
+    assert.equal(CANARY_SET_IDENTIFIER, "canary");
   });
 });
 
@@ -232,29 +243,71 @@ describe("a blue/green front in config", () => {
   });
 });
 
-/** Blue/green staging as the README sets it up, in a temporary project: staging the front, two colours from its file. */
-function blueGreenProject(): { dir: string; cleanup: () => void } {
+interface BlueGreenOptions {
+  /** The front stack (default staging). */
+  readonly front?: string;
+  /** Whether the front is a front yet (default: yes); otherwise it points its share domain at its own app host. */
+  readonly asFront?: boolean;
+  readonly live?: "blue" | "green";
+  readonly canary?: number;
+}
+
+/** The share domain of a front named `front` in staging's zone. */
+
+
+/** The share domain of a front named `front`: staging's, or its own, which is also its zone's name. */
+const shareOf = (front: string) => (front === "staging" ? "staging.mina.app" : `${front}.mina.app`);
+
+/** Another front than staging names no other environment: a zone of its own (its colours share it). */
+function ownZone(doc: import("yaml").Document, front: string): void {
+  if (front === "staging") return;
+  doc.setIn(["config", "mina:dnsZoneName"], shareOf(front));
+  doc.setIn(["config", "mina:dnsZoneId"], `Z0${front.toUpperCase()}ZONE`);
+}
+
+/** The front's stack file: staging's, as a front (or not yet), with a comment on mina:liveColour. */
+function frontFile(o: BlueGreenOptions = {}): string {
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const YAML = require("yaml") as typeof import("yaml");
+  const { REPO } = require("./helpers") as typeof import("./helpers");
+  const front = o.front ?? "staging";
+  const doc = YAML.parseDocument(fs.readFileSync(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
+  doc.setIn(["config", "mina:shareDomain"], shareOf(front));
+  ownZone(doc, front);
+  doc.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
+  doc.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
+  if (o.asFront !== false) {
+    doc.deleteIn(["config", "mina:appHost"]);
+    doc.setIn(["config", "mina:liveColour"], o.live ?? "blue");
+    if (o.canary !== undefined) doc.setIn(["config", "mina:canaryPercent"], o.canary);
+  }
+  const live = `  mina:liveColour: ${o.live ?? "blue"}\n`;
+  const text = doc.toString();
+  if (o.asFront !== false) assert.ok(text.includes(live));
+  return text.replace(live, `  # which colour serves the share domain (npm run swap changes it)\n${live.trimEnd()} # keep this comment\n`);
+}
+
+/** Blue/green staging as the README sets it up, in a temporary project: the front and its two colours, from staging's file. */
+function blueGreenProject(o: BlueGreenOptions = {}): { dir: string; cleanup: () => void } {
   const fs = require("fs") as typeof import("fs");
   const path = require("path") as typeof import("path");
   const YAML = require("yaml") as typeof import("yaml");
   const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
+  const front = o.front ?? "staging";
   const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
   const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml") });
   for (const [colour, ip] of [["blue", "203.0.113.21"], ["green", "203.0.113.22"]] as const) {
     const doc = YAML.parseDocument(read("Pulumi.staging.yaml"));
-    doc.setIn(["config", "mina:shareDomain"], `${colour}.staging.mina.app`);
+    doc.setIn(["config", "mina:shareDomain"], `${colour}.${shareOf(front)}`);
+    ownZone(doc, front);
     doc.setIn(["config", "mina:appHost"], ip);
     doc.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
     // A shared value names no one environment: the non-production tier's Upstash account.
     doc.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
-    fs.writeFileSync(path.join(project.dir, `Pulumi.staging-${colour}.yaml`), doc.toString());
+    fs.writeFileSync(path.join(project.dir, `Pulumi.${front}-${colour}.yaml`), doc.toString());
   }
-  const staging = YAML.parseDocument(read("Pulumi.staging.yaml"));
-  staging.deleteIn(["config", "mina:appHost"]);
-  staging.setIn(["config", "mina:liveColour"], "blue");
-  staging.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
-  staging.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
-  fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), staging.toString());
+  fs.writeFileSync(path.join(project.dir, `Pulumi.${front}.yaml`), frontFile(o));
   return project;
 }
 
@@ -296,10 +349,145 @@ describe("blue/green staging, set up as the README says, plans", function () {
       for (const s of plan.stacks) assert.deepEqual([s.stack, s.errors, s.violations], [s.stack, [], []]);
       assert.equal(plan.audit.ok, true, JSON.stringify(plan.audit));
       const front = plan.stacks.find((s) => s.stack === "staging")!;
-      assert.deepEqual(front.resources.filter((r) => r.type === "aws:route53/record:Record").map((r) => r.name).sort(), ["mina-staging-dns-front-blue", "mina-staging-dns-front-green"]);
+      assert.deepEqual(front.resources.filter((r) => r.type === "aws:route53/record:Record").map((r) => r.name).sort(), ["mina-staging-dns-canary", "mina-staging-dns-share"]);
     } finally {
       cleanup();
     }
+  });
+});
+
+describe("becoming a front, and a swap, update the share record: the same resource, the same set identifier", function () {
+  this.timeout(120000);
+  type Recorded = import("../plan/mockRuntime").RecordedResource;
+  const recordsOf = async (o: BlueGreenOptions): Promise<Recorded[]> => {
+    const { runUnderMocks } = require("../plan/mockRuntime") as typeof import("../plan/mockRuntime");
+    const { loadStackOffline } = require("../config") as typeof import("../config");
+    const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
+    const { dir, cleanup } = blueGreenProject(o);
+    try {
+      const { config } = loadStackOffline(dir, "staging");
+      const { resources } = await runUnderMocks("mina", "staging", () => defineEnvironment(config));
+      return resources.filter((r) => r.type === "aws:route53/record:Record").sort((a, b) => a.name.localeCompare(b.name));
+    } finally {
+      cleanup();
+    }
+  };
+  const shape = (r: Recorded) => {
+    const i = r.inputs as { name: string; type: string; setIdentifier?: string; weightedRoutingPolicies?: { weight: number }[]; records?: string[]; aliases?: { name: string }[] };
+    return { urn: r.urn, name: i.name, type: i.type, setIdentifier: i.setIdentifier, weight: i.weightedRoutingPolicies?.[0]?.weight, to: i.records?.[0] ?? i.aliases?.[0]?.name };
+  };
+  /** Route53's rule: for one name and type, either one simple record or only weighted ones with distinct set identifiers. */
+  const route53Accepts = (rs: Recorded[]) => {
+    const sets = new Map<string, (string | undefined)[]>();
+    for (const s of rs.map(shape)) sets.set(`${s.name} ${s.type}`, [...(sets.get(`${s.name} ${s.type}`) ?? []), s.setIdentifier]);
+    return [...sets.values()].every((ids) => (ids.length === 1 && ids[0] === undefined) || (ids.every((id) => id !== undefined) && new Set(ids).size === ids.length));
+  };
+  let plain: Recorded[];
+  let front: Recorded[];
+  let swapped: Recorded[];
+  before(async () => {
+    plain = await recordsOf({ asFront: false });
+    front = await recordsOf({ live: "blue" });
+    swapped = await recordsOf({ live: "green", canary: 10 });
+  });
+
+  it("declares the share record weighted before the stack is a front", () => {
+    assert.deepEqual(plain.map(shape), [{ urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-share", name: "staging.mina.app", type: "A", setIdentifier: "live", weight: 100, to: "203.0.113.20" }]);
+  });
+
+  it("as a front, keeps that record (same URN, name, type and set identifier) and adds one weighted record; nothing is replaced or removed", () => {
+    assert.deepEqual(front.map(shape), [
+      { urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-canary", name: "staging.mina.app", type: "A", setIdentifier: "canary", weight: 0, to: "green.staging.mina.app" },
+      { urn: plain[0].urn, name: "staging.mina.app", type: "A", setIdentifier: "live", weight: 100, to: "blue.staging.mina.app" },
+    ]);
+    for (const rs of [plain, front, swapped]) assert.ok(route53Accepts(rs), JSON.stringify(rs.map(shape)));
+  });
+
+  it("creates the canary record only after the share record is updated (a CNAME share record must be an A record first)", () => {
+    const canary = front.find((r) => r.name === "mina-staging-dns-canary")!;
+    assert.ok(canary.dependencies!.some((u) => u.endsWith("$aws:route53/record:Record::mina-staging-dns-share")), JSON.stringify(canary.dependencies));
+  });
+
+  it("a swap with a canary share changes only weights and alias targets of the same two records", () => {
+    assert.deepEqual(swapped.map((r) => r.urn), front.map((r) => r.urn));
+    assert.deepEqual(
+      swapped.map(shape).map((s) => [s.setIdentifier, s.type, s.weight, s.to]),
+      [
+        ["canary", "A", 10, "blue.staging.mina.app"],
+        ["live", "A", 90, "green.staging.mina.app"],
+      ],
+    );
+  });
+});
+
+/** The code a commit of the project needs to plan itself (as tests/plan-diff.test.ts copies it). */
+const SOURCES = ["bluegreen", "cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Mina Test",
+  GIT_AUTHOR_EMAIL: "test@mina.invalid",
+  GIT_COMMITTER_NAME: "Mina Test",
+  GIT_COMMITTER_EMAIL: "test@mina.invalid",
+};
+
+describe("npm run plan -- --base: becoming a front and swapping are updates of the share record, which the gate passes", function () {
+  this.timeout(300000);
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const { run } = require("./cli") as typeof import("./cli");
+  const { readPlanDiff, decide } = require("../gate/gate") as typeof import("../gate/gate");
+  const { REPO } = require("./helpers") as typeof import("./helpers");
+  let project: { dir: string; cleanup: () => void };
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: project.dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  const commit = (message: string) => {
+    git("add", "-A");
+    git("commit", "-q", "-m", message);
+  };
+  const diffOfLast = async (): Promise<import("../plan/diff").PlanDiff> => {
+    const r = await run("plan", ["--dir", project.dir, "--base", "HEAD~1", "--json"], { cwd: project.dir });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const RECORD = "aws:route53/record:Record";
+
+  before(() => {
+    project = blueGreenProject({ asFront: false });
+    git("init", "-q", "-b", "main");
+    fs.writeFileSync(path.join(project.dir, ".gitignore"), "node_modules/\n");
+    for (const s of SOURCES) if (fs.existsSync(path.join(REPO, s))) fs.cpSync(path.join(REPO, s), path.join(project.dir, s), { recursive: true });
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project.dir, "node_modules"), "dir");
+    commit("staging and its two colours; staging not a front yet");
+  });
+  after(() => project?.cleanup());
+
+  it("making staging the front: the share record changes inputs only, the canary record is added, nothing is removed or needs approval", async () => {
+    fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), frontFile({ live: "blue" }));
+    commit("staging becomes the blue/green front");
+    const diff = await diffOfLast();
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual(staging.changed.filter((c) => c.type === RECORD).map((c) => [c.name, c.fields]), [["mina-staging-dns-share", ["inputs"]]]);
+    assert.deepEqual(staging.added.map((r) => [r.type, r.name]), [[RECORD, "mina-staging-dns-canary"]]);
+    assert.deepEqual(staging.removed, []);
+    assert.deepEqual(staging.mayBeReplaced, []);
+    assert.deepEqual(diff.needsApproval, []);
+    for (const s of diff.stacks.filter((x) => x.stack !== "staging")) assert.equal(s.status, "unchanged", s.stack);
+    const gate = readPlanDiff(diff);
+    assert.deepEqual([gate.dangerous, gate.incomplete], [[], []]);
+    assert.equal(decide(gate.dangerous, []).ok, true);
+  });
+
+  it("a swap to green with a canary share: both records change inputs only; nothing added, removed or held", async () => {
+    fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), frontFile({ live: "green", canary: 10 }));
+    commit("staging: swap to green, 10% canary on blue");
+    const diff = await diffOfLast();
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual(staging.changed.map((c) => [c.type, c.name, c.fields]), [
+      [RECORD, "mina-staging-dns-canary", ["inputs"]],
+      [RECORD, "mina-staging-dns-share", ["inputs"]],
+    ]);
+    assert.deepEqual([staging.added, staging.removed, diff.needsApproval], [[], [], []]);
   });
 });
 
