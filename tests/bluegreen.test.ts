@@ -1,14 +1,16 @@
 /**
- * Blue/green: the smoke check against a real HTTP server on 127.0.0.1, the swap
- * decision on recorded checklist and smoke results, and the share domain's
- * weighted records, under the mock runtime and in the plan diff (becoming a
- * front and a swap update the same record).
+ * Blue/green: the smoke check against a real HTTP server on 127.0.0.1; the swap
+ * decision on recorded checklist and smoke results; the share domain's weighted
+ * records, under the mock runtime and in the plan diff (becoming a front and a
+ * swap update the same record); the stack-file edit; and `swap` itself, in-process
+ * and through the bin, against real PostgreSQL, Redis over TLS and version endpoints.
  */
 import { strict as assert } from "node:assert";
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { decideSwap, SwapInput } from "../bluegreen/swap";
+import { ColourProof, decideSwap, editStackFile, KeyChange, nextSteps, SwapRequest, swapTarget } from "../bluegreen/swap";
 import { CANARY_SET_IDENTIFIER, canaryRecordArgs, SHARE_SET_IDENTIFIER, shareRecordArgs } from "../components/dns";
+import { CommandError } from "../lib/errors";
 import type { Front } from "../config/validate";
 import type { CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
@@ -133,40 +135,125 @@ describe("swap decision", () => {
     { item: "redis: environment marker", ok: true, reason: "says staging-green" },
   ];
   const smokeOk = { ok: true, reason: "GET https://green.staging.mina.app/api/version answered 200", attempts: 1 };
-  const input = (over: Partial<SwapInput> = {}): SwapInput => ({ front: "staging", current: "blue", to: "green", currentCanary: 0, checklist: ok, smoke: smokeOk, ...over });
+  const proof = (stack: string, over: Partial<ColourProof> = {}): ColourProof => ({ stack, checklist: ok, smoke: smokeOk, ...over });
+  const request = (over: Partial<SwapRequest> = {}): SwapRequest => ({ front: "staging", current: "blue", to: "green", currentCanary: 0, ...over });
+  const green = { green: proof("staging-green") };
 
-  it("flips the live colour through a config change and pulumi up when the colour proved itself", () => {
-    const d = decideSwap(input());
+  it("flips the live colour by changing mina:liveColour when the colour proved itself", () => {
+    const d = decideSwap(request(), green);
     assert.equal(d.ok, true);
-    assert.deepEqual(d.commands, [
-      ["config", "set", "mina:liveColour", "green", "--stack", "staging"],
-      ["up", "--stack", "staging", "--yes"],
-    ]);
+    assert.deepEqual(d.changes, [{ key: "mina:liveColour", from: "blue", to: "green" }]);
+    assert.deepEqual(d.serving, ["green"]);
     assert.match(d.reasons[0], /staging sends 100% of traffic to green \(was: blue live, 0% canary\); roll back with --to blue$/);
   });
 
-  it("refuses when any checklist item failed, naming it", () => {
-    const d = decideSwap(input({ checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }));
+  it("refuses when any checklist item failed, naming it, and changes nothing", () => {
+    const d = decideSwap(request(), { green: proof("staging-green", { checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }) });
     assert.equal(d.ok, false);
     assert.deepEqual(d.reasons, ["staging-green: ✗ postgres: connect: cannot connect"]);
-    assert.deepEqual(d.commands, []);
+    assert.deepEqual(d.changes, []);
   });
 
-  it("refuses when the smoke check failed or verify did not run", () => {
-    assert.deepEqual(decideSwap(input({ smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } })).reasons, ["staging-green: smoke check failed: GET x answered 500"]);
-    assert.deepEqual(decideSwap(input({ checklist: [] })).reasons, ["staging-green: no checklist result: verify did not run"]);
+  it("refuses when the smoke check failed, verify did not run, or the colour was not checked at all", () => {
+    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } }) }).reasons, ["staging-green: smoke check failed: GET x answered 500"]);
+    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { checklist: [] }) }).reasons, ["staging-green: no checklist result: verify did not run"]);
+    assert.deepEqual(decideSwap(request(), { blue: proof("staging-blue") }).reasons, ["staging-green: not checked, but it would take 100% of the traffic"]);
   });
 
-  it("sets a canary share, and does nothing when the colour is already live with that share", () => {
-    const canary = decideSwap(input({ to: "blue", canary: 10 }));
-    assert.deepEqual(canary.commands, [
-      ["config", "set", "mina:canaryPercent", "10", "--stack", "staging"],
-      ["up", "--stack", "staging", "--yes"],
+  it("with a canary share, the other colour takes traffic too, so it must prove itself as well", () => {
+    const t = swapTarget(request({ to: "blue", canary: 10 }));
+    assert.deepEqual([t.live, t.canary, t.serving], ["blue", 10, ["blue", "green"]]);
+    assert.deepEqual(t.changes, [{ key: "mina:canaryPercent", from: 0, to: 10 }]);
+    // blue is live and proved; green would get 10% and did not prove itself
+    const refused = decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue"), green: proof("staging-green", { smoke: { ok: false, reason: "GET y answered 502", attempts: 1 } }) });
+    assert.deepEqual([refused.ok, refused.reasons], [false, ["staging-green: smoke check failed: GET y answered 502"]]);
+    assert.deepEqual(decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue") }).reasons, ["staging-green: not checked, but it would take 10% of the traffic"]);
+    const both = decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue"), green: proof("staging-green") });
+    assert.equal(both.ok, true);
+    assert.match(both.reasons[0], /90% of traffic to blue and 10% to green \(was: blue live, 0% canary\); roll back with --to blue --canary 0$/);
+    // a share of 0 takes no traffic: only the target is checked
+    assert.deepEqual(swapTarget(request({ currentCanary: 10, canary: 0 })).serving, ["green"]);
+  });
+
+  it("writes mina:canaryPercent only when it changes, as unset when the file does not set it, and changes nothing when the colour is already live with that share", () => {
+    assert.deepEqual(swapTarget(request({ canary: 10, canarySet: false })).changes, [
+      { key: "mina:liveColour", from: "blue", to: "green" },
+      { key: "mina:canaryPercent", to: 10 },
     ]);
-    assert.match(canary.reasons[0], /90% of traffic to blue and 10% to green/);
-    const same = decideSwap(input({ to: "blue" }));
-    assert.deepEqual([same.ok, same.commands], [true, []]);
-    assert.equal(decideSwap(input({ canary: 60 })).ok, false);
+    assert.deepEqual(swapTarget(request({ canary: 0, canarySet: false })).changes, [{ key: "mina:liveColour", from: "blue", to: "green" }]);
+    const same = decideSwap(request({ to: "blue" }), { blue: proof("staging-blue") });
+    assert.deepEqual([same.ok, same.changes], [true, []]);
+    assert.equal(same.reasons[0], "blue is already staging's live colour with 0% canary: nothing to change");
+  });
+
+  it("says what to run next: review, commit, pull request; the deploy workflow on main, or a dispatch for a production-tier stack", () => {
+    const steps = nextSteps({ front: "staging", to: "green", canary: 10, file: "Pulumi.staging.yaml", productionTier: false });
+    assert.deepEqual(steps.slice(0, 3), [
+      "git diff -- Pulumi.staging.yaml",
+      "git switch -c swap-staging-green-canary-10",
+      'git commit -m "staging: send 90% of traffic to green, 10% to blue" -- Pulumi.staging.yaml',
+    ]);
+    assert.match(steps[4], /^merge it: on the push to main the deploy workflow deploys staging through preview, the data-safety gate and pulumi up --plan$/);
+    const prod = nextSteps({ front: "eu", to: "blue", canary: 0, file: "Pulumi.eu.yaml", productionTier: true });
+    assert.match(prod[4], /^merge it, then dispatch the deploy workflow with stack: eu /);
+    assert.ok(!prod.some((l) => /pulumi up --stack|--yes/.test(l)), "never a pulumi command to run by hand");
+  });
+});
+
+describe("editing the front's stack file: the intended key, and nothing else", () => {
+  const FILE = `# The staging front.
+config:
+  aws:region: us-east-1   # spacing kept
+  aws:allowedAccountIds: ["210987654321"]
+  # which colour serves staging.mina.app
+  mina:liveColour: blue    # changed by npm run swap
+  mina:openaiApiKey:
+    secure: v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==
+# after config
+`;
+  const differing = (a: string, b: string) => {
+    const x = a.split("\n");
+    const y = b.split("\n");
+    return { removed: x.filter((l) => !y.includes(l)), added: y.filter((l) => !x.includes(l)), lines: [x.length, y.length] };
+  };
+
+  it("replaces only the value's characters: comments, spacing, quoting and every other line stay byte for byte", () => {
+    const out = editStackFile(FILE, "Pulumi.staging.yaml", [{ key: "mina:liveColour", from: "blue", to: "green" }]);
+    assert.equal(out, FILE.replace("mina:liveColour: blue    #", "mina:liveColour: green    #"));
+  });
+
+  it("adds a key the file lacks as the last entry of config, indented like the others, after a nested value", () => {
+    const out = editStackFile(FILE, "Pulumi.staging.yaml", [{ key: "mina:canaryPercent", to: 10 }]);
+    assert.deepEqual(differing(FILE, out), { removed: [], added: ["  mina:canaryPercent: 10"], lines: [10, 11] });
+    assert.ok(out.indexOf("  mina:canaryPercent: 10\n") > out.indexOf("secure: v1:") && out.indexOf("  mina:canaryPercent: 10\n") < out.indexOf("# after config"));
+  });
+
+  it("finds a key written without its namespace, and a quoted value; keeps CRLF line ends", () => {
+    const text = 'config:\r\n  liveColour: blue\r\n  mina:canaryPercent: "5"\r\n';
+    const out = editStackFile(text, "Pulumi.staging.yaml", [
+      { key: "mina:liveColour", from: "blue", to: "green" },
+      { key: "mina:canaryPercent", from: 5, to: 20 },
+    ]);
+    assert.equal(out, "config:\r\n  liveColour: green\r\n  mina:canaryPercent: 20\r\n");
+    assert.equal(editStackFile("config:\r\n  mina:liveColour: blue", "f", [{ key: "mina:canaryPercent", to: 1 }]), "config:\r\n  mina:liveColour: blue\r\n  mina:canaryPercent: 1\r\n");
+  });
+
+  it("refuses, in one line naming the file, what it cannot change alone", () => {
+    const refused = (text: string, change: KeyChange = { key: "mina:liveColour", to: "green" }) => {
+      try {
+        editStackFile(text, "Pulumi.staging.yaml", [change]);
+      } catch (e) {
+        assert.ok(e instanceof CommandError);
+        assert.ok(!(e as Error).message.includes("\n"));
+        return (e as Error).message;
+      }
+      assert.fail("not refused");
+    };
+    assert.match(refused("config: {mina:liveColour: blue}\n"), /^Pulumi\.staging\.yaml: config is not a block mapping of keys, so mina:liveColour cannot be changed alone; change it by hand$/);
+    assert.match(refused("config:\n  mina:liveColour: &c blue\n  other: *c\n"), /^Pulumi\.staging\.yaml: mina:liveColour is not a plain value/);
+    assert.match(refused("config:\n  mina:liveColour: [blue]\n"), /^Pulumi\.staging\.yaml: mina:liveColour is not a plain value/);
+    assert.match(refused("config:\n  a: 1\n  a: 2\n"), /^Pulumi\.staging\.yaml: not valid YAML: /);
+    assert.match(refused("nothing: here\n"), /^Pulumi\.staging\.yaml: config is not a block mapping/);
   });
 });
 
@@ -488,6 +575,363 @@ describe("npm run plan -- --base: becoming a front and swapping are updates of t
       [RECORD, "mina-staging-dns-share", ["inputs"]],
     ]);
     assert.deepEqual([staging.added, staging.removed, diff.needsApproval], [[], [], []]);
+  });
+});
+
+/**
+ * The version endpoints of a front's colours and (with a key and certificate) a
+ * TLS front for the machine's Redis, in a process of their own: a command run
+ * through the bin (`spawnCli`, synchronous) must find them answering while this
+ * process waits. Each path answers as the test needs; the first line out is the ports.
+ */
+const SERVERS = `
+const [front, key, cert] = process.argv.slice(1);
+const http = require("http"), net = require("net"), tls = require("tls"), fs = require("fs");
+const answers = {
+  "/green/api/version": [200, { environment: front + "-green" }],
+  "/blue/api/version": [200, { environment: front + "-blue" }],
+  "/production/api/version": [200, { environment: "production" }],
+  "/error/api/version": [500, { error: "boom" }],
+};
+const web = http.createServer((req, res) => {
+  const [status, body] = answers[req.url] || [404, {}];
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+});
+const redis = key
+  ? tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => {
+      const up = net.connect(6379, "127.0.0.1");
+      s.pipe(up).pipe(s);
+      s.on("error", () => up.destroy());
+      up.on("error", () => s.destroy());
+    })
+  : undefined;
+web.listen(0, "127.0.0.1", () => {
+  const done = () => process.stdout.write(JSON.stringify({ web: web.address().port, redis: redis ? redis.address().port : 0 }) + "\\n");
+  if (redis) redis.listen(0, "127.0.0.1", done);
+  else done();
+});
+`;
+
+interface Servers {
+  /** The smoke URL that answers as `what`: a colour, production, or a 500. */
+  url(what: "blue" | "green" | "production" | "error"): string;
+  readonly redisPort: number;
+  stop(): void;
+}
+
+function startServers(front: string, tlsFiles?: { key: string; cert: string }): Promise<Servers> {
+  const { spawn } = require("child_process") as typeof import("child_process");
+  const child = spawn(process.execPath, ["-e", SERVERS, front, ...(tlsFiles ? [tlsFiles.key, tlsFiles.cert] : [])], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`the test servers exited (${code}) before answering`)));
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (!out.includes("\n")) return;
+      const ports = JSON.parse(out.split("\n")[0]) as { web: number; redis: number };
+      child.removeAllListeners("exit");
+      resolve({
+        url: (what) => `http://127.0.0.1:${ports.web}/${what}/api/version`,
+        redisPort: ports.redis,
+        stop: () => child.kill(),
+      });
+    });
+  });
+}
+
+/** A blue/green project in a git repository, committed, with env files ignored. */
+function blueGreenRepo(o: BlueGreenOptions = {}): { dir: string; git: (...args: string[]) => string; cleanup: () => void } {
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const project = blueGreenProject(o);
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: project.dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  git("init", "-q", "-b", "main");
+  fs.writeFileSync(path.join(project.dir, ".gitignore"), ".env.*.local\n");
+  git("add", "-A");
+  git("commit", "-q", "-m", "blue/green front and colours");
+  return { ...project, git };
+}
+
+describe("npm run swap: refusals, in-process and through the bin; the stack file stays as it was", function () {
+  this.timeout(60000);
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const { run, spawnCli } = require("./cli") as typeof import("./cli");
+  const { missingStack } = require("./helpers") as typeof import("./helpers");
+  let repo: ReturnType<typeof blueGreenRepo>;
+  let servers: Servers;
+  let original: string;
+  const stackFile = () => fs.readFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), "utf8");
+  /** Both ways of running it: in-process and the compiled bin in a child process. */
+  const both = async (args: string[]) => {
+    const argv = ["--dir", repo.dir, "--timeout", "2000", "--retries", "0", ...args];
+    const inProcess = await run("swap", argv, { cwd: repo.dir });
+    const bin = spawnCli("swap", argv, { cwd: repo.dir });
+    return [
+      { how: "in-process", status: inProcess.status, stdout: inProcess.stdout, stderr: inProcess.stderr },
+      { how: "bin", status: bin.status ?? -1, stdout: bin.stdout, stderr: bin.stderr },
+    ];
+  };
+  const noTrace = (s: string) => assert.doesNotMatch(s, /^\s+at /m);
+
+  before(async () => {
+    repo = blueGreenRepo();
+    original = stackFile();
+    servers = await startServers("staging");
+  });
+  after(() => {
+    servers?.stop();
+    repo?.cleanup();
+  });
+  afterEach(() => assert.equal(stackFile(), original, "the stack file is unchanged"));
+
+  it("refuses when the colour's checks fail: exit 1, every failure named, the file unchanged", async () => {
+    for (const r of await both(["--to", "green", "--url", servers.url("production")])) {
+      assert.equal(r.status, 1, `${r.how}: ${r.stderr}`);
+      assert.match(r.stderr, /^✗ staging-green: ✗ env file: cannot read \.env\.staging-green\.local: no such file$/m, r.how);
+      assert.match(r.stderr, /^✗ staging-green: smoke check failed: GET http:\/\/127\.0\.0\.1:\d+\/production\/api\/version reports environment "production", but this is staging-green's host/m, r.how);
+      assert.match(r.stderr, /\nerror: refusing to swap staging to green: staging-green did not prove itself \(2 problems above\); Pulumi\.staging\.yaml is unchanged\n$/, r.how);
+      assert.equal(r.stdout, "", r.how);
+      noTrace(r.stderr);
+    }
+  });
+
+  it("with --json, gives the refusal for machines on stdout and still exits 1", async () => {
+    for (const r of await both(["--to", "green", "--url", servers.url("error"), "--json"])) {
+      assert.equal(r.status, 1, r.how);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual([out.ok, out.written, out.changes, out.serving, out.front, out.file], [false, false, [], ["green"], "staging", "Pulumi.staging.yaml"], r.how);
+      assert.deepEqual(out.proofs.green.smoke.status, 500);
+      assert.match(r.stderr, /^error: refusing to swap staging to green: staging-green did not prove itself \(2 problems in the JSON\); Pulumi\.staging\.yaml is unchanged\n$/, r.how);
+    }
+  });
+
+  it("refuses a canary share for a colour that did not prove itself, naming that colour", async () => {
+    // blue is live and answers as blue; green, which would get 10%, answers 500
+    for (const r of await both(["--to", "blue", "--canary", "10", "--url", servers.url("blue"), "--other-url", servers.url("error")])) {
+      assert.equal(r.status, 1, r.how);
+      assert.match(r.stderr, /^✗ staging-green: smoke check failed: GET http:\/\/127\.0\.0\.1:\d+\/error\/api\/version answered 500$/m, r.how);
+      assert.match(r.stderr, /^✗ staging-green: ✗ env file: cannot read \.env\.staging-green\.local/m, r.how);
+      assert.doesNotMatch(r.stderr, /^✗ staging-blue: smoke/m, r.how);
+      assert.match(r.stderr, /error: refusing to swap staging to blue: staging-blue and staging-green did not prove themselves/, r.how);
+    }
+  });
+
+  it("refuses a stack file with uncommitted changes, before checking anything, and leaves those changes alone", async () => {
+    const dirty = original.replace("mina:databaseMode: server", "mina:databaseMode: server # edited");
+    fs.writeFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), dirty);
+    try {
+      for (const r of await both(["--to", "green", "--url", servers.url("green")])) {
+        assert.equal(r.status, 1, r.how);
+        assert.equal(r.stderr, "error: Pulumi.staging.yaml has uncommitted changes (git status: M Pulumi.staging.yaml): commit or discard them first, so the swap's commit holds the swap alone\n", r.how);
+        assert.equal(stackFile(), dirty, r.how);
+      }
+      repo.git("add", "Pulumi.staging.yaml");
+      const [staged] = await both(["--to", "green"]);
+      assert.match(staged.stderr, /^error: Pulumi\.staging\.yaml has uncommitted changes \(git status: M  ?Pulumi\.staging\.yaml\)/);
+    } finally {
+      repo.git("reset", "-q", "--", "Pulumi.staging.yaml");
+      fs.writeFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), original);
+    }
+  });
+
+  it("refuses an unknown stack and a stack that is not a front (exit 2)", async () => {
+    const missing = missingStack(repo.dir);
+    for (const r of await both(["--to", "green", "--stack", missing])) {
+      assert.equal(r.status, 2, r.how);
+      assert.match(r.stderr, new RegExp(`^error: no stack named ${missing} \\(stacks: production, staging, staging-blue, staging-green\\)\n$`), r.how);
+    }
+    for (const r of await both(["--to", "green", "--stack", "staging-blue"])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, "error: staging-blue is not a blue/green front: set mina:liveColour in Pulumi.staging-blue.yaml (see README, Blue/green)\n", r.how);
+    }
+  });
+
+  it("refuses --yes, which used to run pulumi up, saying the swap now deploys through a commit; and a canary above 50", async () => {
+    for (const r of await both(["--to", "green", "--yes"])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, `error: --yes is refused: swap no longer runs pulumi; it writes the front's stack file, and the swap deploys through a commit of it (pull request, merge, the deploy workflow's gate); run it without --yes\n`, r.how);
+    }
+    for (const r of await both(["--to", "green", "--canary", "60"])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, 'error: --canary must be at most 50 (above that, swap instead), got "60"\n', r.how);
+    }
+    for (const r of await both(["--to", "green", "--other-url", servers.url("blue")])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, "error: --other-env-file and --other-url are for a canary share, and blue would take no traffic\n", r.how);
+    }
+  });
+
+  it("changes nothing, and checks nothing, when the colour is already live with that share", async () => {
+    for (const r of await both(["--to", "blue"])) {
+      assert.deepEqual([r.status, r.stdout, r.stderr], [0, "✓ blue is already staging's live colour with 0% canary: nothing to change\n", ""], r.how);
+    }
+  });
+});
+
+describe("npm run swap through the bin, with colours that prove themselves (real PostgreSQL, Redis over TLS, version endpoints)", function () {
+  this.timeout(120000);
+  const fs = require("fs") as typeof import("fs");
+  const os = require("os") as typeof import("os");
+  const path = require("path") as typeof import("path");
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const { randomBytes } = require("crypto") as typeof import("crypto");
+  const { Client } = require("pg") as typeof import("pg");
+  const { createClient } = require("redis") as typeof import("redis");
+  const { spawnCli, withoutNpm } = require("./cli") as typeof import("./cli");
+  const { buildDatabaseUrl } = require("../components/urls") as typeof import("../components/urls");
+  const { deriveNames } = require("../config/naming") as typeof import("../config/naming");
+  const { loadStackOffline } = require("../config") as typeof import("../config");
+  const { REDIS_MARKER_KEY } = require("../verify/live") as typeof import("../verify/live");
+  const front = `t${randomBytes(3).toString("hex")}`;
+  const password = `p@ss:${randomBytes(6).toString("hex")}`;
+  const COLOURS = ["blue", "green"] as const;
+  const fileName = `Pulumi.${front}.yaml`;
+  let repo: ReturnType<typeof blueGreenRepo>;
+  let servers: Servers;
+  let work: string;
+  const redisIndex: Record<string, number> = {};
+  const stackFile = () => fs.readFileSync(path.join(repo.dir, fileName), "utf8");
+  const admin = async (sql: string[]) => {
+    const c = new Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+    await c.connect();
+    try {
+      for (const q of sql) await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  const swap = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    spawnCli("swap", ["--dir", repo.dir, "--stack", front, "--timeout", "5000", "--retries", "0", ...args], {
+      cwd: repo.dir,
+      // The bin trusts the test's certificate authority, as a machine trusts Upstash's.
+      env: { ...withoutNpm(process.env), NODE_EXTRA_CA_CERTS: path.join(work, "ca.crt"), ...extraEnv },
+    });
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-swap-tls-"));
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=mina test CA");
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "redis.key", "-out", "redis.csr", "-subj", "/CN=127.0.0.1");
+    fs.writeFileSync(path.join(work, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
+    openssl("x509", "-req", "-in", "redis.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "redis.crt", "-days", "1", "-extfile", "san.ext");
+    servers = await startServers(front, { key: path.join(work, "redis.key"), cert: path.join(work, "redis.crt") });
+
+    const r = createClient({ url: "redis://127.0.0.1:6379" });
+    await r.connect();
+    try {
+      for (const colour of COLOURS) {
+        // Claim a database index of the machine's Redis for the colour (SET NX: never one another test holds).
+        for (let i = 1; i <= 15 && redisIndex[colour] === undefined; i++) {
+          await r.select(i);
+          if ((await r.set(REDIS_MARKER_KEY, `${front}-${colour}`, { condition: "NX" })) === "OK") redisIndex[colour] = i;
+        }
+        assert.ok(redisIndex[colour] !== undefined, "a Redis database without a marker");
+      }
+    } finally {
+      await r.quit();
+    }
+    for (const colour of COLOURS) {
+      const n = deriveNames(`${front}-${colour}`);
+      await admin([
+        `CREATE ROLE ${n.databaseRole} LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT`,
+        `CREATE DATABASE ${n.databaseName} OWNER ${n.databaseRole}`,
+        `REVOKE CONNECT, TEMPORARY ON DATABASE ${n.databaseName} FROM PUBLIC`,
+      ]);
+    }
+
+    repo = blueGreenRepo({ front, live: "blue" });
+    for (const colour of COLOURS) {
+      const stack = `${front}-${colour}`;
+      const n = deriveNames(stack);
+      const values: Record<string, string> = {
+        ENVIRONMENT: stack,
+        DATABASE_URL: buildDatabaseUrl({ user: n.databaseRole, password, host: "127.0.0.1", port: 5432, database: n.databaseName, sslMode: "disable" }),
+        REDIS_URL: `rediss://127.0.0.1:${servers.redisPort}/${redisIndex[colour]}`,
+        AWS_S3_BUCKET: n.bucket,
+        SHARE_BASE_URL: `https://${colour}.${front}.mina.app`,
+        SENTRY_ENVIRONMENT: stack,
+        SLACK_CHANNEL: n.slackChannel,
+        EMAIL_ENABLED: "false",
+        SENDGRID_API_KEY: "",
+      };
+      fs.writeFileSync(path.join(repo.dir, `.env.${stack}.local`), Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+    }
+  });
+
+  after(async () => {
+    servers?.stop();
+    const r = createClient({ url: "redis://127.0.0.1:6379" });
+    await r.connect();
+    try {
+      for (const colour of COLOURS) {
+        if (redisIndex[colour] === undefined) continue;
+        await r.select(redisIndex[colour]);
+        if ((await r.get(REDIS_MARKER_KEY)) === `${front}-${colour}`) await r.del(REDIS_MARKER_KEY);
+      }
+    } finally {
+      await r.quit();
+    }
+    for (const colour of COLOURS) {
+      const n = deriveNames(`${front}-${colour}`);
+      await admin([`DROP DATABASE IF EXISTS ${n.databaseName}`, `DROP ROLE IF EXISTS ${n.databaseRole}`]);
+    }
+    repo?.cleanup();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("writes mina:liveColour into the stack file and nothing else (comments kept), prints how it deploys, and never runs pulumi", async () => {
+    const before = stackFile();
+    const bin = path.join(work, "bin");
+    fs.mkdirSync(bin);
+    const called = path.join(work, "pulumi-was-called");
+    fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\ntouch '${called}'\n`, { mode: 0o755 });
+    const r = swap(["--to", "green", "--url", servers.url("green")], { PATH: `${bin}${path.delimiter}${process.env.PATH}`, MINA_PULUMI_BIN: path.join(bin, "pulumi") });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, new RegExp(`^✓ ${front}-green: all \\d+ checklist items passed\n✓ GET http://127\\.0\\.0\\.1:\\d+/green/api/version answered 200, environment "${front}-green"\n`));
+    assert.match(r.stdout, new RegExp(`\n→ ${front} sends 100% of traffic to green \\(was: blue live, 0% canary\\); roll back with --to blue\n`));
+    assert.match(r.stdout, new RegExp(`\n✓ wrote ${fileName.replace(/\./g, "\\.")}: mina:liveColour blue → green \\(nothing else in it changed\\)\n`));
+    assert.ok(r.stdout.includes(`  git switch -c swap-${front}-green\n`), r.stdout);
+    assert.ok(r.stdout.includes(`  merge it: on the push to main the deploy workflow deploys ${front} through preview, the data-safety gate and pulumi up --plan\n`), r.stdout);
+    assert.equal(fs.existsSync(called), false, "pulumi was not run");
+
+    const after = stackFile();
+    assert.equal(after, before.replace("mina:liveColour: blue # keep this comment", "mina:liveColour: green # keep this comment"));
+    assert.ok(after.includes("# which colour serves the share domain (npm run swap changes it)\n"));
+    assert.equal(repo.git("diff", "--numstat"), `1\t1\t${fileName}`);
+    assert.equal(fs.statSync(path.join(repo.dir, fileName)).mode & 0o777, 0o644);
+    assert.equal(loadStackOffline(repo.dir, front).config.dns.front!.live, "green");
+    repo.git("commit", "-q", "-am", `${front}: swap to green`);
+  });
+
+  it("refuses a canary share for the other colour when its smoke check fails, though the target passes", async () => {
+    const before = stackFile();
+    const r = swap(["--to", "green", "--canary", "10", "--url", servers.url("green"), "--other-url", servers.url("production")]);
+    assert.equal(r.status, 1, r.stdout);
+    assert.deepEqual(r.stderr.trimEnd().split("\n"), [
+      `✗ ${front}-blue: smoke check failed: GET ${servers.url("production")} reports environment "production", but this is ${front}-blue's host: another environment is answering here`,
+      `error: refusing to swap ${front} to green: ${front}-green and ${front}-blue did not prove themselves (1 problem above); ${fileName} is unchanged`,
+    ]);
+    assert.equal(stackFile(), before);
+  });
+
+  it("with --json and both colours proved: adds mina:canaryPercent and says what was written, for machines", async () => {
+    const before = stackFile();
+    const r = swap(["--to", "green", "--canary", "10", "--url", servers.url("green"), "--other-url", servers.url("blue"), "--json"]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual([out.ok, out.written, out.serving, out.changes], [true, true, ["green", "blue"], [{ key: "mina:canaryPercent", to: 10 }]]);
+    assert.deepEqual([out.from, out.to], [{ liveColour: "green", canaryPercent: 0 }, { liveColour: "green", canaryPercent: 10 }]);
+    for (const colour of COLOURS) assert.deepEqual([out.proofs[colour].stack, out.proofs[colour].smoke.ok, out.proofs[colour].checklist.every((c: { ok: boolean }) => c.ok)], [`${front}-${colour}`, true, true]);
+    assert.ok(out.next.some((l: string) => l.startsWith(`git switch -c swap-${front}-green-canary-10`)));
+    const added = stackFile().split("\n").filter((l) => !before.split("\n").includes(l));
+    assert.deepEqual(added, ["  mina:canaryPercent: 10"]);
+    assert.equal(repo.git("diff", "--numstat"), `1\t0\t${fileName}`);
+    assert.equal(loadStackOffline(repo.dir, front).config.dns.front!.canaryPercent, 10);
   });
 });
 
