@@ -955,6 +955,28 @@ describe("npm run smoke", function () {
     }
   });
 
+  it("on a blue/green front, passes when its live colour or its other colour answers, and fails when anything else does", async () => {
+    const { dir, cleanup } = blueGreenProject({ live: "blue" });
+    const answers = await Promise.all(["staging-blue", "staging-green", "staging", "production"].map((environment) => server(json(200, { environment }))));
+    try {
+      const smoke = (s: { url: string }) => run("smoke", ["--stack", "staging", "--dir", dir, "--url", s.url, "--retries", "0"], { cwd: dir });
+      const [blue, green, own, production] = await Promise.all(answers.map(smoke));
+      assert.deepEqual([blue.status, blue.stdout], [0, `✓ GET ${answers[0].url} answered 200, environment "staging-blue": staging's live colour\n`], blue.stderr);
+      assert.deepEqual(
+        [green.status, green.stdout],
+        [0, `✓ GET ${answers[1].url} answered 200, environment "staging-green": staging's other colour (a resolver's answer from before a swap, or the canary share); staging-blue is live\n`],
+        green.stderr,
+      );
+      for (const [r, environment, a] of [[own, "staging", answers[2]], [production, "production", answers[3]]] as const) {
+        assert.equal(r.status, 1);
+        assert.equal(r.stderr, `error: smoke check of staging failed: GET ${a.url} reports environment "${environment}", but staging is a blue/green front answered by staging-blue or staging-green only: another environment is answering here\n`);
+      }
+    } finally {
+      await Promise.all(answers.map((a) => a.close()));
+      cleanup();
+    }
+  });
+
   it("refuses a stack it does not know and a path without its slash", async () => {
     const { missingStack } = require("./helpers") as typeof import("./helpers");
     const missing = missingStack();
