@@ -383,7 +383,8 @@ function blueGreenProject(o: BlueGreenOptions = {}): { dir: string; cleanup: () 
   const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
   const front = o.front ?? "staging";
   const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
-  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml") });
+  const frontText = frontFile(o);
+  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml"), [`Pulumi.${front}.yaml`]: frontText });
   for (const [colour, ip] of [["blue", "203.0.113.21"], ["green", "203.0.113.22"]] as const) {
     const doc = YAML.parseDocument(read("Pulumi.staging.yaml"));
     doc.setIn(["config", "mina:shareDomain"], `${colour}.${shareOf(front)}`);
@@ -394,7 +395,6 @@ function blueGreenProject(o: BlueGreenOptions = {}): { dir: string; cleanup: () 
     doc.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
     fs.writeFileSync(path.join(project.dir, `Pulumi.${front}-${colour}.yaml`), doc.toString());
   }
-  fs.writeFileSync(path.join(project.dir, `Pulumi.${front}.yaml`), frontFile(o));
   return project;
 }
 
