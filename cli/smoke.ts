@@ -3,10 +3,12 @@
  *
  * The smoke check after a deploy: GET the stack's version endpoint (by default
  * https://<its share domain>/api/version) and require a 200 that reports the
- * stack's own environment. Retries with backoff while a deploy rolls out.
+ * stack's own environment. Retries with backoff while a deploy rolls out. A
+ * blue/green front has no app of its own: its share domain is answered by one of
+ * its two colours, and only by them.
  */
-import { loadStackOffline, readAllStacks } from "../config";
-import { smokeCheck } from "../verify/smoke";
+import { Front, loadStackOffline, readAllStacks } from "../config";
+import { SmokeResult, smokeCheck } from "../verify/smoke";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
@@ -28,14 +30,34 @@ export const main = command<{ stack: string; url?: string; path: string; timeout
     if (!o.path.startsWith("/")) throw new UsageError(`--path must start with /, got "${o.path}"`);
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
-    const url = o.url ?? `https://${loadStackOffline(dir, o.stack, readAllStacks(dir)).config.dns.shareDomain}${o.path}`;
+    const { config } = loadStackOffline(dir, o.stack, readAllStacks(dir));
+    const url = o.url ?? `https://${config.dns.shareDomain}${o.path}`;
     progress(io, o.json === true)(`checking ${url} (up to ${retries + 1} attempts)…`);
-    const result = await smokeCheck(url, o.stack, { timeoutMs, retries });
+    const front = config.dns.front;
+    const result = front ? frontAnswer(o.stack, front, url, await smokeCheck(url, front.colours[front.live].stack, { timeoutMs, retries })) : await smokeCheck(url, o.stack, { timeoutMs, retries });
     if (o.json) io.stdout.write(JSON.stringify({ stack: o.stack, url, ...result }, null, 2) + "\n");
     if (!result.ok) throw new CommandError(`smoke check of ${o.stack} failed: ${result.reason}`);
     if (!o.json) io.stdout.write(`✓ ${result.reason}\n`);
     return 0;
   },
 );
+
+/**
+ * A front's smoke result, checked against its live colour: an answer from its
+ * other colour passes too (a resolver's answer cached from before a swap, for up
+ * to the records' TTL, or the canary share), saying so; any other environment fails.
+ */
+export function frontAnswer(stack: string, front: Front, url: string, result: SmokeResult): SmokeResult {
+  const live = front.colours[front.live].stack;
+  const other = front.colours[front.live === "blue" ? "green" : "blue"].stack;
+  if (result.ok) return { ...result, reason: `${result.reason}: ${stack}'s live colour` };
+  if (result.status === 200 && result.environment === other) {
+    return { ...result, ok: true, reason: `GET ${url} answered 200, environment "${other}": ${stack}'s other colour (a resolver's answer from before a swap, or the canary share); ${live} is live` };
+  }
+  if (result.environment !== undefined) {
+    return { ...result, reason: `GET ${url} reports environment "${result.environment}", but ${stack} is a blue/green front answered by ${live} or ${other} only: another environment is answering here` };
+  }
+  return result;
+}
 
 if (require.main === module) runCli(main);

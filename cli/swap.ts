@@ -1,30 +1,38 @@
 /**
- * mina-infra swap --to blue|green [--stack FRONT] [--env-file FILE] [--url URL] [--canary N] [--yes]
+ * mina-infra swap --to blue|green [--stack FRONT] [--canary N] [--env-file FILE] [--url URL]
+ *                 [--other-env-file FILE] [--other-url URL] [--json]
  *
- * Blue/green: proves the target colour first (its env file's `verify --live`
- * checklist and the smoke check on its own host), refuses to flip when either
- * fails, then sets the front's `mina:liveColour` (and `mina:canaryPercent`) and
- * runs `pulumi up` on the front. Without --yes it only prints the commands.
+ * Blue/green: proves every colour that would take traffic (its env file's
+ * `verify --live` checklist and the smoke check on its own host), refuses when
+ * any fails, then writes the front's `mina:liveColour` (and `mina:canaryPercent`)
+ * into its committed stack file, changing nothing else in it, and prints how the
+ * change reaches the front: a commit, a pull request, and the deploy workflow
+ * (preview, data-safety gate, `pulumi up --plan`). It never runs pulumi.
  */
+import { Option } from "commander";
+import * as fs from "fs";
 import * as path from "path";
-import { loadStackOffline, readAllStacks } from "../config";
+import { ConfigErrors, loadStackOffline, parseStackFile, readAllStacks, readProject, stackFilePath, validateStack, withProjectConfig } from "../config";
 import { expectationsFor } from "../config/expectations";
-import { guardDeploy } from "../gate/deploy";
+import { tierOfRaw } from "../config/tiers";
+import { writeFileAtomic } from "../envfiles/write";
+import { gitStatusOf, uncommittedChangesOf } from "../lib/git";
 import { shownPath } from "../lib/root";
-import { Colour, decideSwap } from "../bluegreen/swap";
+import { Colour, ColourProof, decideSwap, editStackFile, KeyChange, nextSteps, otherColour, swapTarget } from "../bluegreen/swap";
 import { offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive, CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
 import { readEnvFile } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
-import { runPulumi, shownCommand } from "./lib/pulumi";
-import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, firstLine, Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   to: string;
   stack: string;
   envFile?: string;
   url?: string;
+  otherEnvFile?: string;
+  otherUrl?: string;
   canary?: string;
   timeout: string;
   retries: string;
@@ -33,76 +41,139 @@ interface Opts {
   dir?: string;
 }
 
+/** `--yes` ran pulumi up on the front; now the deploy workflow does, from a commit. */
+const YES_REFUSED =
+  "--yes is refused: swap no longer runs pulumi; it writes the front's stack file, and the swap deploys through a commit of it (pull request, merge, the deploy workflow's gate); run it without --yes";
+
+interface Proof extends ColourProof {
+  readonly envFile: string;
+  readonly url: string;
+}
+
+/** A colour's proof: its env file's checklist, offline and live, and the smoke check on its host. */
+async function prove(io: Io, dir: string, stack: string, shownFile: string, url: string, opts: { timeoutMs: number; retries: number }): Promise<Proof> {
+  const file = path.resolve(io.cwd, shownFile);
+  let checklist: CheckResult[];
+  try {
+    const env = readEnvFile(file, shownFile);
+    const expected = expectationsFor(dir, stack);
+    checklist = offlineChecklist({ file, env, expected });
+    if (env.DATABASE_URL) checklist.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs: opts.timeoutMs })));
+    else checklist.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
+    if (env.REDIS_URL) checklist.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs: opts.timeoutMs })));
+    else checklist.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
+  } catch (e) {
+    checklist = [{ item: "env file", ok: false, reason: firstLine(e) }];
+  }
+  const smoke = await smokeCheck(url, stack, { timeoutMs: opts.timeoutMs, retries: opts.retries });
+  return { stack, envFile: shownPath(file, io.cwd), url, checklist, smoke };
+}
+
+/** Refuses a stack file that git does not hold as it is: the swap's commit must carry the swap alone. */
+function requireCommitted(file: string, shown: string): void {
+  const status = gitStatusOf(file);
+  if (!status.inRepo) throw new CommandError(`${shown} is not in a git repository: a swap deploys through a commit of it`);
+  if (!status.tracked) throw new CommandError(`${shown} is not committed (git does not track it): commit it first, so the swap's commit holds the swap alone`);
+  const changes = uncommittedChangesOf(file);
+  if (changes) throw new CommandError(`${shown} has uncommitted changes (git status: ${changes.split("\n")[0].trim()}): commit or discard them first, so the swap's commit holds the swap alone`);
+}
+
+const changeText = (c: KeyChange) => `${c.key} ${c.from ?? "(unset)"} → ${c.to}`;
+
 export const main = command<Opts>(
   "swap",
   (c) =>
     c
-      .description("Blue/green: prove the target colour (verify --live and the smoke check), then point the front's share domain at it with pulumi up.")
-      .requiredOption("--to <colour>", "blue or green")
+      .description(
+        "Blue/green: prove every colour that would take traffic (verify --live and the smoke check), then write the front's mina:liveColour / mina:canaryPercent into its stack file; a commit of it deploys through the deploy workflow (never runs pulumi).",
+      )
+      .requiredOption("--to <colour>", "the colour to make live: blue or green")
       .option("--stack <front>", "the front stack (mina:liveColour)", "staging")
+      .option("--canary <percent>", "also set the share of traffic (0-50) the other colour keeps; it must then prove itself too")
       .option("--env-file <file>", "the target colour's env file (default: .env.<front>-<colour>.local)")
-      .option("--url <url>", "the smoke check's URL (default: https://<colour host>/api/version)")
-      .option("--canary <percent>", "also set the share of traffic (0-50) the other colour keeps")
+      .option("--url <url>", "the target colour's smoke check URL (default: https://<colour host>/api/version)")
+      .option("--other-env-file <file>", "with a canary share: the other colour's env file (default: .env.<front>-<other colour>.local)")
+      .option("--other-url <url>", "with a canary share: the other colour's smoke check URL (default: https://<its host>/api/version)")
       .option("--timeout <ms>", "bound of each connection and request", "5000")
       .option("--retries <n>", "smoke check attempts after a failure, with backoff", "2")
-      .option("--yes", "apply: run the pulumi commands (default: print them)")
-      .option("--json", "print the decision as JSON")
-      .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
+      .option("--json", "print the decision and the change as JSON")
+      .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)")
+      .addOption(new Option("--yes", "refused: a swap deploys through a commit").hideHelp()),
   async ({ opts: o, io }) => {
+    if (o.yes) throw new UsageError(YES_REFUSED);
     if (o.to !== "blue" && o.to !== "green") throw new UsageError(`--to must be blue or green, got "${o.to}"`);
     const to = o.to as Colour;
     const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
     const retries = wholeNumberOption("--retries", o.retries, 0);
-    const canary = o.canary === undefined ? undefined : Number(o.canary);
+    const canary = o.canary === undefined ? undefined : wholeNumberOption("--canary", o.canary, 0, "percent");
+    if (canary !== undefined && canary > 50) throw new UsageError(`--canary must be at most 50 (above that, swap instead), got "${o.canary}"`);
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
-    const { config } = loadStackOffline(dir, o.stack, readAllStacks(dir));
+    const siblings = readAllStacks(dir);
+    const own = siblings.find((s) => s.stack === o.stack)!;
+    const { config } = loadStackOffline(dir, o.stack, siblings);
     const front = config.dns.front;
     if (!front) throw new UsageError(`${o.stack} is not a blue/green front: set mina:liveColour in ${config.file} (see README, Blue/green)`);
-    const target = front.colours[to];
 
+    const request = { front: o.stack, current: front.live, to, currentCanary: front.canaryPercent, canary, canarySet: own.values["mina:canaryPercent"] !== undefined };
+    const target = swapTarget(request);
+    const other = otherColour(to);
+    if (!target.serving.includes(other) && (o.otherEnvFile !== undefined || o.otherUrl !== undefined)) {
+      throw new UsageError(`--other-env-file and --other-url are for a canary share, and ${other} would take no traffic`);
+    }
+    const file = stackFilePath(dir, o.stack)!;
+    const shown = shownPath(file, io.cwd);
     const say = progress(io, o.json === true);
-    const shown = o.envFile ?? `.env.${target.stack}.local`;
-    say(`checking ${target.stack} (${shown}, live) and ${target.host}…`);
-    const file = path.resolve(io.cwd, shown);
-    let checklist: CheckResult[];
-    try {
-      const env = readEnvFile(file, shown);
-      const expected = expectationsFor(dir, target.stack);
-      checklist = offlineChecklist({ file, env, expected });
-      if (env.DATABASE_URL) checklist.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: target.stack, otherDatabases: expected.otherDatabases, timeoutMs })));
-      else checklist.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
-      if (env.REDIS_URL) checklist.push(...(await checkRedisLive(env.REDIS_URL, { environment: target.stack, timeoutMs })));
-      else checklist.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
-    } catch (e) {
-      checklist = [{ item: "env file", ok: false, reason: (e as Error).message.split("\n")[0] }];
-    }
-    const smoke = await smokeCheck(o.url ?? `https://${target.host}/api/version`, target.stack, { timeoutMs, retries });
-    const decision = decideSwap({ front: o.stack, current: front.live, to, currentCanary: front.canaryPercent, canary, checklist, smoke });
-
-    const commands = decision.commands.map((c) => `pulumi ${c.join(" ")}`);
-    if (o.json) io.stdout.write(JSON.stringify({ front: o.stack, from: front.live, to, envFile: shownPath(file, io.cwd), smoke, ...decision, applied: decision.ok && o.yes === true && commands.length > 0 }, null, 2) + "\n");
-    if (!decision.ok) {
-      if (!o.json) io.stderr.write(decision.reasons.map((r) => `✗ ${r}`).join("\n") + "\n");
-      throw new CommandError(`refusing to swap ${o.stack} to ${to}: ${target.stack} did not prove itself (${decision.reasons.length} problem${decision.reasons.length === 1 ? "" : "s"} above)`);
-    }
-    if (!o.json) {
-      io.stdout.write(`✓ ${smoke.reason}\n✓ ${target.stack}: all ${checklist.length} checklist items passed\n${decision.reasons.map((r) => `→ ${r}`).join("\n")}\n`);
-      for (const c of commands) io.stdout.write(`  ${c}\n`);
-    }
-    if (commands.length === 0) return 0;
-    if (!o.yes) {
-      if (!o.json) io.stdout.write("dry run: nothing applied; run again with --yes to apply\n");
+    if (target.changes.length === 0) {
+      const reason = `${to} is already ${o.stack}'s live colour with ${target.canary}% canary: nothing to change`;
+      if (o.json) io.stdout.write(JSON.stringify({ front: o.stack, file: shown, ok: true, reasons: [reason], changes: [], written: false, next: [] }, null, 2) + "\n");
+      else io.stdout.write(`✓ ${reason}\n`);
       return 0;
     }
-    const refused = guardDeploy(o.stack, "up", io.env);
-    if (refused.length > 0) throw new CommandError(refused[0]);
-    for (const c of decision.commands) {
-      say(`$ ${shownCommand(c)}`);
-      const r = runPulumi(c, dir, io.env);
-      if (!r.ok) throw new CommandError(`${r.problem}; ${o.stack} still sends traffic to ${front.live} unless the up ran (check pulumi stack history)`);
+
+    // Before any check: the file must be committed as it is, and the change must keep it valid.
+    requireCommitted(file, shown);
+    const before = fs.readFileSync(file, "utf8");
+    const after = editStackFile(before, shown, target.changes);
+    try {
+      const raw = withProjectConfig(parseStackFile(after, o.stack, path.basename(file)), readProject(dir));
+      validateStack(raw, { siblings: siblings.map((s) => (s.stack === o.stack ? raw : s)), project: readProject(dir), requireSecrets: false });
+    } catch (e) {
+      const first = e instanceof ConfigErrors ? e.errors[0]?.message : firstLine(e);
+      throw new CommandError(`the swap would make ${shown} invalid: ${first}`);
     }
-    if (!o.json) io.stdout.write(`✓ ${o.stack} now sends traffic to ${to}\n`);
+
+    const proofs: Partial<Record<Colour, Proof>> = {};
+    for (const colour of target.serving) {
+      const c = front.colours[colour];
+      const envFile = (colour === to ? o.envFile : o.otherEnvFile) ?? `.env.${c.stack}.local`;
+      const url = (colour === to ? o.url : o.otherUrl) ?? `https://${c.host}/api/version`;
+      say(`checking ${c.stack} (${envFile}, live) and ${url}…`);
+      proofs[colour] = await prove(io, dir, c.stack, envFile, url, { timeoutMs, retries });
+    }
+    const decision = decideSwap(request, proofs);
+    const report = { front: o.stack, file: shown, from: { liveColour: front.live, canaryPercent: front.canaryPercent }, to: { liveColour: to, canaryPercent: target.canary }, proofs, ...decision };
+    if (!decision.ok) {
+      if (o.json) io.stdout.write(JSON.stringify({ ...report, written: false, next: [] }, null, 2) + "\n");
+      else io.stderr.write(decision.reasons.map((r) => `✗ ${r}`).join("\n") + "\n");
+      const stacks = target.serving.map((c) => front.colours[c].stack).join(" and ");
+      throw new CommandError(`refusing to swap ${o.stack} to ${to}: ${stacks} did not prove ${target.serving.length > 1 ? "themselves" : "itself"} (${decision.reasons.length} problem${decision.reasons.length === 1 ? "" : "s"}${o.json ? " in the JSON" : " above"}); ${shown} is unchanged`);
+    }
+
+    if (fs.readFileSync(file, "utf8") !== before) throw new CommandError(`${shown} changed while the colours were checked; run swap again`);
+    writeFileAtomic(file, after, fs.statSync(file).mode & 0o777);
+    const next = nextSteps({ front: o.stack, to, canary: target.canary, file: shown, productionTier: tierOfRaw(own) === "production" });
+    if (o.json) {
+      io.stdout.write(JSON.stringify({ ...report, written: true, next }, null, 2) + "\n");
+      return 0;
+    }
+    for (const colour of target.serving) {
+      const p = proofs[colour]!;
+      io.stdout.write(`✓ ${p.stack}: all ${p.checklist.length} checklist items passed\n✓ ${p.smoke.reason}\n`);
+    }
+    io.stdout.write(decision.reasons.map((r) => `→ ${r}`).join("\n") + "\n");
+    io.stdout.write(`✓ wrote ${shown}: ${decision.changes.map(changeText).join(", ")} (nothing else in it changed)\n`);
+    io.stdout.write(`Nothing is deployed yet. Review, commit and merge the change; the deploy workflow deploys it:\n${next.map((l) => `  ${l}`).join("\n")}\n`);
     return 0;
   },
 );

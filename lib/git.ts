@@ -117,3 +117,17 @@ export function refuseUnsafePath(path: string): void {
     throw new Error(`refusing to write ${shown}: it is not ignored by git; add this line to ${gitignore}: ${line}`);
   }
 }
+
+/**
+ * What `git status --porcelain` says of `path` (which must exist): empty when the
+ * file is committed as it is; a line such as ` M file` (changed), `M  file`
+ * (staged) or `?? file` (untracked) otherwise. Undefined outside a work tree.
+ */
+export function uncommittedChangesOf(path: string): string | undefined {
+  const { cwd, name } = locate(path);
+  const top = git(["rev-parse", "--show-toplevel"], cwd);
+  if (top.status !== 0 || top.stdout === "") return undefined;
+  const s = git(["status", "--porcelain", "--untracked-files=all", "--", name], cwd);
+  if (s.status !== 0) throw new Error(`git status failed for ${resolve(path)}: ${firstLine(s.stderr)}`);
+  return s.stdout;
+}

@@ -1,13 +1,16 @@
 /**
- * Blue/green: the smoke check against a real HTTP server on 127.0.0.1, the swap
- * decision on recorded checklist and smoke results, and the front's weighted
- * records.
+ * Blue/green: the smoke check against a real HTTP server on 127.0.0.1; the swap
+ * decision on recorded checklist and smoke results; the share domain's weighted
+ * records, under the mock runtime and in the plan diff (becoming a front and a
+ * swap update the same record); the stack-file edit; and `swap` itself, in-process
+ * and through the bin, against real PostgreSQL, Redis over TLS and version endpoints.
  */
 import { strict as assert } from "node:assert";
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { decideSwap, SwapInput } from "../bluegreen/swap";
-import { frontRecordArgs } from "../components/dns";
+import { ColourProof, decideSwap, editStackFile, KeyChange, nextSteps, SwapRequest, swapTarget } from "../bluegreen/swap";
+import { CANARY_SET_IDENTIFIER, canaryRecordArgs, SHARE_SET_IDENTIFIER, shareRecordArgs } from "../components/dns";
+import { CommandError } from "../lib/errors";
 import type { Front } from "../config/validate";
 import type { CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
@@ -132,59 +135,154 @@ describe("swap decision", () => {
     { item: "redis: environment marker", ok: true, reason: "says staging-green" },
   ];
   const smokeOk = { ok: true, reason: "GET https://green.staging.mina.app/api/version answered 200", attempts: 1 };
-  const input = (over: Partial<SwapInput> = {}): SwapInput => ({ front: "staging", current: "blue", to: "green", currentCanary: 0, checklist: ok, smoke: smokeOk, ...over });
+  const proof = (stack: string, over: Partial<ColourProof> = {}): ColourProof => ({ stack, checklist: ok, smoke: smokeOk, ...over });
+  const request = (over: Partial<SwapRequest> = {}): SwapRequest => ({ front: "staging", current: "blue", to: "green", currentCanary: 0, ...over });
+  const green = { green: proof("staging-green") };
 
-  it("flips the live colour through a config change and pulumi up when the colour proved itself", () => {
-    const d = decideSwap(input());
+  it("flips the live colour by changing mina:liveColour when the colour proved itself", () => {
+    const d = decideSwap(request(), green);
     assert.equal(d.ok, true);
-    assert.deepEqual(d.commands, [
-      ["config", "set", "mina:liveColour", "green", "--stack", "staging"],
-      ["up", "--stack", "staging", "--yes"],
-    ]);
+    assert.deepEqual(d.changes, [{ key: "mina:liveColour", from: "blue", to: "green" }]);
+    assert.deepEqual(d.serving, ["green"]);
     assert.match(d.reasons[0], /staging sends 100% of traffic to green \(was: blue live, 0% canary\); roll back with --to blue$/);
   });
 
-  it("refuses when any checklist item failed, naming it", () => {
-    const d = decideSwap(input({ checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }));
+  it("refuses when any checklist item failed, naming it, and changes nothing", () => {
+    const d = decideSwap(request(), { green: proof("staging-green", { checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }) });
     assert.equal(d.ok, false);
     assert.deepEqual(d.reasons, ["staging-green: ✗ postgres: connect: cannot connect"]);
-    assert.deepEqual(d.commands, []);
+    assert.deepEqual(d.changes, []);
   });
 
-  it("refuses when the smoke check failed or verify did not run", () => {
-    assert.deepEqual(decideSwap(input({ smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } })).reasons, ["staging-green: smoke check failed: GET x answered 500"]);
-    assert.deepEqual(decideSwap(input({ checklist: [] })).reasons, ["staging-green: no checklist result: verify did not run"]);
+  it("refuses when the smoke check failed, verify did not run, or the colour was not checked at all", () => {
+    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } }) }).reasons, ["staging-green: smoke check failed: GET x answered 500"]);
+    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { checklist: [] }) }).reasons, ["staging-green: no checklist result: verify did not run"]);
+    assert.deepEqual(decideSwap(request(), { blue: proof("staging-blue") }).reasons, ["staging-green: not checked, but it would take 100% of the traffic"]);
   });
 
-  it("sets a canary share, and does nothing when the colour is already live with that share", () => {
-    const canary = decideSwap(input({ to: "blue", canary: 10 }));
-    assert.deepEqual(canary.commands, [
-      ["config", "set", "mina:canaryPercent", "10", "--stack", "staging"],
-      ["up", "--stack", "staging", "--yes"],
+  it("with a canary share, the other colour takes traffic too, so it must prove itself as well", () => {
+    const t = swapTarget(request({ to: "blue", canary: 10 }));
+    assert.deepEqual([t.live, t.canary, t.serving], ["blue", 10, ["blue", "green"]]);
+    assert.deepEqual(t.changes, [{ key: "mina:canaryPercent", from: 0, to: 10 }]);
+    // blue is live and proved; green would get 10% and did not prove itself
+    const refused = decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue"), green: proof("staging-green", { smoke: { ok: false, reason: "GET y answered 502", attempts: 1 } }) });
+    assert.deepEqual([refused.ok, refused.reasons], [false, ["staging-green: smoke check failed: GET y answered 502"]]);
+    assert.deepEqual(decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue") }).reasons, ["staging-green: not checked, but it would take 10% of the traffic"]);
+    const both = decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue"), green: proof("staging-green") });
+    assert.equal(both.ok, true);
+    assert.match(both.reasons[0], /90% of traffic to blue and 10% to green \(was: blue live, 0% canary\); roll back with --to blue --canary 0$/);
+    // a share of 0 takes no traffic: only the target is checked
+    assert.deepEqual(swapTarget(request({ currentCanary: 10, canary: 0 })).serving, ["green"]);
+  });
+
+  it("writes mina:canaryPercent only when it changes, as unset when the file does not set it, and changes nothing when the colour is already live with that share", () => {
+    assert.deepEqual(swapTarget(request({ canary: 10, canarySet: false })).changes, [
+      { key: "mina:liveColour", from: "blue", to: "green" },
+      { key: "mina:canaryPercent", to: 10 },
     ]);
-    assert.match(canary.reasons[0], /90% of traffic to blue and 10% to green/);
-    const same = decideSwap(input({ to: "blue" }));
-    assert.deepEqual([same.ok, same.commands], [true, []]);
-    assert.equal(decideSwap(input({ canary: 60 })).ok, false);
+    assert.deepEqual(swapTarget(request({ canary: 0, canarySet: false })).changes, [{ key: "mina:liveColour", from: "blue", to: "green" }]);
+    const same = decideSwap(request({ to: "blue" }), { blue: proof("staging-blue") });
+    assert.deepEqual([same.ok, same.changes], [true, []]);
+    assert.equal(same.reasons[0], "blue is already staging's live colour with 0% canary: nothing to change");
+  });
+
+  it("says what to run next: review, commit, pull request; the deploy workflow on main, or a dispatch for a production-tier stack", () => {
+    const steps = nextSteps({ front: "staging", to: "green", canary: 10, file: "Pulumi.staging.yaml", productionTier: false });
+    assert.deepEqual(steps.slice(0, 3), [
+      "git diff -- Pulumi.staging.yaml",
+      "git switch -c swap-staging-green-canary-10",
+      'git commit -m "staging: send 90% of traffic to green, 10% to blue" -- Pulumi.staging.yaml',
+    ]);
+    assert.match(steps[4], /^merge it: on the push to main the deploy workflow deploys staging through preview, the data-safety gate and pulumi up --plan$/);
+    const prod = nextSteps({ front: "eu", to: "blue", canary: 0, file: "Pulumi.eu.yaml", productionTier: true });
+    assert.match(prod[4], /^merge it, then dispatch the deploy workflow with stack: eu /);
+    assert.ok(!prod.some((l) => /pulumi up --stack|--yes/.test(l)), "never a pulumi command to run by hand");
   });
 });
 
-describe("the front's weighted records", () => {
+describe("editing the front's stack file: the intended key, and nothing else", () => {
+  const FILE = `# The staging front.
+config:
+  aws:region: us-east-1   # spacing kept
+  aws:allowedAccountIds: ["210987654321"]
+  # which colour serves staging.mina.app
+  mina:liveColour: blue    # changed by npm run swap
+  mina:openaiApiKey:
+    secure: v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==
+# after config
+`;
+  const differing = (a: string, b: string) => {
+    const x = a.split("\n");
+    const y = b.split("\n");
+    return { removed: x.filter((l) => !y.includes(l)), added: y.filter((l) => !x.includes(l)), lines: [x.length, y.length] };
+  };
+
+  it("replaces only the value's characters: comments, spacing, quoting and every other line stay byte for byte", () => {
+    const out = editStackFile(FILE, "Pulumi.staging.yaml", [{ key: "mina:liveColour", from: "blue", to: "green" }]);
+    assert.equal(out, FILE.replace("mina:liveColour: blue    #", "mina:liveColour: green    #"));
+  });
+
+  it("adds a key the file lacks as the last entry of config, indented like the others, after a nested value", () => {
+    const out = editStackFile(FILE, "Pulumi.staging.yaml", [{ key: "mina:canaryPercent", to: 10 }]);
+    assert.deepEqual(differing(FILE, out), { removed: [], added: ["  mina:canaryPercent: 10"], lines: [10, 11] });
+    assert.ok(out.indexOf("  mina:canaryPercent: 10\n") > out.indexOf("secure: v1:") && out.indexOf("  mina:canaryPercent: 10\n") < out.indexOf("# after config"));
+  });
+
+  it("finds a key written without its namespace, and a quoted value; keeps CRLF line ends", () => {
+    const text = 'config:\r\n  liveColour: blue\r\n  mina:canaryPercent: "5"\r\n';
+    const out = editStackFile(text, "Pulumi.staging.yaml", [
+      { key: "mina:liveColour", from: "blue", to: "green" },
+      { key: "mina:canaryPercent", from: 5, to: 20 },
+    ]);
+    assert.equal(out, "config:\r\n  liveColour: green\r\n  mina:canaryPercent: 20\r\n");
+    assert.equal(editStackFile("config:\r\n  mina:liveColour: blue", "f", [{ key: "mina:canaryPercent", to: 1 }]), "config:\r\n  mina:liveColour: blue\r\n  mina:canaryPercent: 1\r\n");
+  });
+
+  it("refuses, in one line naming the file, what it cannot change alone", () => {
+    const refused = (text: string, change: KeyChange = { key: "mina:liveColour", to: "green" }) => {
+      try {
+        editStackFile(text, "Pulumi.staging.yaml", [change]);
+      } catch (e) {
+        assert.ok(e instanceof CommandError);
+        assert.ok(!(e as Error).message.includes("\n"));
+        return (e as Error).message;
+      }
+      assert.fail("not refused");
+    };
+    assert.match(refused("config: {mina:liveColour: blue}\n"), /^Pulumi\.staging\.yaml: config is not a block mapping of keys, so mina:liveColour cannot be changed alone; change it by hand$/);
+    assert.match(refused("config:\n  mina:liveColour: &c blue\n  other: *c\n"), /^Pulumi\.staging\.yaml: mina:liveColour is not a plain value/);
+    assert.match(refused("config:\n  mina:liveColour: [blue]\n"), /^Pulumi\.staging\.yaml: mina:liveColour is not a plain value/);
+    assert.match(refused("config:\n  a: 1\n  a: 2\n"), /^Pulumi\.staging\.yaml: not valid YAML: /);
+    assert.match(refused("nothing: here\n"), /^Pulumi\.staging\.yaml: config is not a block mapping/);
+  });
+});
+
+describe("the share domain's weighted records", () => {
   const front: Front = {
     live: "green",
     canaryPercent: 10,
     colours: { blue: { stack: "staging-blue", host: "blue.staging.mina.app" }, green: { stack: "staging-green", host: "green.staging.mina.app" } },
   };
+  const base = { shareDomain: "staging.mina.app", zoneId: "Z0STAGING" };
 
-  it("alias the share domain to each colour's record in the same zone, weighted live 90 / other 10", () => {
-    const records = frontRecordArgs({ shareDomain: "staging.mina.app", zoneId: "Z0STAGING", front });
+  it("outside a front: one record, weighted 100 under the set identifier every stack keeps, A for an IPv4 address and CNAME for a hostname", () => {
+    const a = shareRecordArgs({ ...base, appHost: "203.0.113.20" });
+    assert.deepEqual(a, { zoneId: "Z0STAGING", name: "staging.mina.app", setIdentifier: SHARE_SET_IDENTIFIER, allowOverwrite: false, type: "A", ttl: 60, records: ["203.0.113.20"], weightedRoutingPolicies: [{ weight: 100 }] });
+    const cname = shareRecordArgs({ shareDomain: "app.staging.mina.app", zoneId: "Z0STAGING", appHost: "mina-staging.example.net" });
+    assert.deepEqual([cname.type, cname.setIdentifier, cname.weightedRoutingPolicies, cname.records], ["CNAME", "live", [{ weight: 100 }], ["mina-staging.example.net"]]);
+  });
+
+  it("on a front: the same record aliases the live colour, weighted 100 - canary; a second weighted alias sends the canary share to the other colour", () => {
+    const share = shareRecordArgs({ ...base, appHost: "", front });
+    const canary = canaryRecordArgs({ ...base, front });
     assert.deepEqual(
-      records.map((r) => [r.colour, r.args.name, r.args.type, r.args.setIdentifier, r.args.weightedRoutingPolicies[0].weight, r.args.aliases[0].name, r.args.aliases[0].zoneId]),
+      [share, canary].map((r) => [r.name, r.type, r.setIdentifier, r.weightedRoutingPolicies[0].weight, r.aliases![0].name, r.aliases![0].zoneId, r.ttl, r.records]),
       [
-        ["blue", "staging.mina.app", "A", "blue", 10, "blue.staging.mina.app", "Z0STAGING"],
-        ["green", "staging.mina.app", "A", "green", 90, "green.staging.mina.app", "Z0STAGING"],
+        ["staging.mina.app", "A", "live", 90, "green.staging.mina.app", "Z0STAGING", undefined, undefined],
+        ["staging.mina.app", "A", "canary", 10, "blue.staging.mina.app", "Z0STAGING", undefined, undefined],
       ],
     );
+    assert.equal(CANARY_SET_IDENTIFIER, "canary");
   });
 });
 
@@ -232,29 +330,71 @@ describe("a blue/green front in config", () => {
   });
 });
 
-/** Blue/green staging as the README sets it up, in a temporary project: staging the front, two colours from its file. */
-function blueGreenProject(): { dir: string; cleanup: () => void } {
+interface BlueGreenOptions {
+  /** The front stack (default staging). */
+  readonly front?: string;
+  /** Whether the front is a front yet (default: yes); otherwise it points its share domain at its own app host. */
+  readonly asFront?: boolean;
+  readonly live?: "blue" | "green";
+  readonly canary?: number;
+}
+
+/** The share domain of a front named `front` in staging's zone. */
+
+
+/** The share domain of a front named `front`: staging's, or its own, which is also its zone's name. */
+const shareOf = (front: string) => (front === "staging" ? "staging.mina.app" : `${front}.mina.app`);
+
+/** Another front than staging names no other environment: a zone of its own (its colours share it). */
+function ownZone(doc: import("yaml").Document, front: string): void {
+  if (front === "staging") return;
+  doc.setIn(["config", "mina:dnsZoneName"], shareOf(front));
+  doc.setIn(["config", "mina:dnsZoneId"], `Z0${front.toUpperCase()}ZONE`);
+}
+
+/** The front's stack file: staging's, as a front (or not yet), with a comment on mina:liveColour. */
+function frontFile(o: BlueGreenOptions = {}): string {
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const YAML = require("yaml") as typeof import("yaml");
+  const { REPO } = require("./helpers") as typeof import("./helpers");
+  const front = o.front ?? "staging";
+  const doc = YAML.parseDocument(fs.readFileSync(path.join(REPO, "Pulumi.staging.yaml"), "utf8"));
+  doc.setIn(["config", "mina:shareDomain"], shareOf(front));
+  ownZone(doc, front);
+  doc.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
+  doc.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
+  if (o.asFront !== false) {
+    doc.deleteIn(["config", "mina:appHost"]);
+    doc.setIn(["config", "mina:liveColour"], o.live ?? "blue");
+    if (o.canary !== undefined) doc.setIn(["config", "mina:canaryPercent"], o.canary);
+  }
+  const live = `  mina:liveColour: ${o.live ?? "blue"}\n`;
+  const text = doc.toString();
+  if (o.asFront !== false) assert.ok(text.includes(live));
+  return text.replace(live, `  # which colour serves the share domain (npm run swap changes it)\n${live.trimEnd()} # keep this comment\n`);
+}
+
+/** Blue/green staging as the README sets it up, in a temporary project: the front and its two colours, from staging's file. */
+function blueGreenProject(o: BlueGreenOptions = {}): { dir: string; cleanup: () => void } {
   const fs = require("fs") as typeof import("fs");
   const path = require("path") as typeof import("path");
   const YAML = require("yaml") as typeof import("yaml");
   const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
+  const front = o.front ?? "staging";
   const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
-  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml") });
+  const frontText = frontFile(o);
+  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml"), [`Pulumi.${front}.yaml`]: frontText });
   for (const [colour, ip] of [["blue", "203.0.113.21"], ["green", "203.0.113.22"]] as const) {
     const doc = YAML.parseDocument(read("Pulumi.staging.yaml"));
-    doc.setIn(["config", "mina:shareDomain"], `${colour}.staging.mina.app`);
+    doc.setIn(["config", "mina:shareDomain"], `${colour}.${shareOf(front)}`);
+    ownZone(doc, front);
     doc.setIn(["config", "mina:appHost"], ip);
     doc.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
     // A shared value names no one environment: the non-production tier's Upstash account.
     doc.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
-    fs.writeFileSync(path.join(project.dir, `Pulumi.staging-${colour}.yaml`), doc.toString());
+    fs.writeFileSync(path.join(project.dir, `Pulumi.${front}-${colour}.yaml`), doc.toString());
   }
-  const staging = YAML.parseDocument(read("Pulumi.staging.yaml"));
-  staging.deleteIn(["config", "mina:appHost"]);
-  staging.setIn(["config", "mina:liveColour"], "blue");
-  staging.setIn(["config", "mina:shareWithinTier"], ["upstash:email", "upstash:apiKey"]);
-  staging.setIn(["config", "upstash:email"], "upstash-nonprod@mina.app");
-  fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), staging.toString());
   return project;
 }
 
@@ -296,10 +436,502 @@ describe("blue/green staging, set up as the README says, plans", function () {
       for (const s of plan.stacks) assert.deepEqual([s.stack, s.errors, s.violations], [s.stack, [], []]);
       assert.equal(plan.audit.ok, true, JSON.stringify(plan.audit));
       const front = plan.stacks.find((s) => s.stack === "staging")!;
-      assert.deepEqual(front.resources.filter((r) => r.type === "aws:route53/record:Record").map((r) => r.name).sort(), ["mina-staging-dns-front-blue", "mina-staging-dns-front-green"]);
+      assert.deepEqual(front.resources.filter((r) => r.type === "aws:route53/record:Record").map((r) => r.name).sort(), ["mina-staging-dns-canary", "mina-staging-dns-share"]);
     } finally {
       cleanup();
     }
+  });
+});
+
+describe("becoming a front, and a swap, update the share record: the same resource, the same set identifier", function () {
+  this.timeout(120000);
+  type Recorded = import("../plan/mockRuntime").RecordedResource;
+  const recordsOf = async (o: BlueGreenOptions): Promise<Recorded[]> => {
+    const { runUnderMocks } = require("../plan/mockRuntime") as typeof import("../plan/mockRuntime");
+    const { loadStackOffline } = require("../config") as typeof import("../config");
+    const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
+    const { dir, cleanup } = blueGreenProject(o);
+    try {
+      const { config } = loadStackOffline(dir, "staging");
+      const { resources } = await runUnderMocks("mina", "staging", () => defineEnvironment(config));
+      return resources.filter((r) => r.type === "aws:route53/record:Record").sort((a, b) => a.name.localeCompare(b.name));
+    } finally {
+      cleanup();
+    }
+  };
+  const shape = (r: Recorded) => {
+    const i = r.inputs as { name: string; type: string; setIdentifier?: string; weightedRoutingPolicies?: { weight: number }[]; records?: string[]; aliases?: { name: string }[] };
+    return { urn: r.urn, name: i.name, type: i.type, setIdentifier: i.setIdentifier, weight: i.weightedRoutingPolicies?.[0]?.weight, to: i.records?.[0] ?? i.aliases?.[0]?.name };
+  };
+  /** Route53's rule: for one name and type, either one simple record or only weighted ones with distinct set identifiers. */
+  const route53Accepts = (rs: Recorded[]) => {
+    const sets = new Map<string, (string | undefined)[]>();
+    for (const s of rs.map(shape)) sets.set(`${s.name} ${s.type}`, [...(sets.get(`${s.name} ${s.type}`) ?? []), s.setIdentifier]);
+    return [...sets.values()].every((ids) => (ids.length === 1 && ids[0] === undefined) || (ids.every((id) => id !== undefined) && new Set(ids).size === ids.length));
+  };
+  let plain: Recorded[];
+  let front: Recorded[];
+  let swapped: Recorded[];
+  before(async () => {
+    plain = await recordsOf({ asFront: false });
+    front = await recordsOf({ live: "blue" });
+    swapped = await recordsOf({ live: "green", canary: 10 });
+  });
+
+  it("declares the share record weighted before the stack is a front", () => {
+    assert.deepEqual(plain.map(shape), [{ urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-share", name: "staging.mina.app", type: "A", setIdentifier: "live", weight: 100, to: "203.0.113.20" }]);
+  });
+
+  it("as a front, keeps that record (same URN, name, type and set identifier) and adds one weighted record; nothing is replaced or removed", () => {
+    assert.deepEqual(front.map(shape), [
+      { urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-canary", name: "staging.mina.app", type: "A", setIdentifier: "canary", weight: 0, to: "green.staging.mina.app" },
+      { urn: plain[0].urn, name: "staging.mina.app", type: "A", setIdentifier: "live", weight: 100, to: "blue.staging.mina.app" },
+    ]);
+    for (const rs of [plain, front, swapped]) assert.ok(route53Accepts(rs), JSON.stringify(rs.map(shape)));
+  });
+
+  it("creates the canary record only after the share record is updated (a CNAME share record must be an A record first)", () => {
+    const canary = front.find((r) => r.name === "mina-staging-dns-canary")!;
+    assert.ok(canary.dependencies!.some((u) => u.endsWith("$aws:route53/record:Record::mina-staging-dns-share")), JSON.stringify(canary.dependencies));
+  });
+
+  it("a swap with a canary share changes only weights and alias targets of the same two records", () => {
+    assert.deepEqual(swapped.map((r) => r.urn), front.map((r) => r.urn));
+    assert.deepEqual(
+      swapped.map(shape).map((s) => [s.setIdentifier, s.type, s.weight, s.to]),
+      [
+        ["canary", "A", 10, "blue.staging.mina.app"],
+        ["live", "A", 90, "green.staging.mina.app"],
+      ],
+    );
+  });
+});
+
+/** The code a commit of the project needs to plan itself (as tests/plan-diff.test.ts copies it). */
+const SOURCES = ["bluegreen", "cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Mina Test",
+  GIT_AUTHOR_EMAIL: "test@mina.invalid",
+  GIT_COMMITTER_NAME: "Mina Test",
+  GIT_COMMITTER_EMAIL: "test@mina.invalid",
+};
+
+describe("npm run plan -- --base: becoming a front and swapping are updates of the share record, which the gate passes", function () {
+  this.timeout(300000);
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const { run } = require("./cli") as typeof import("./cli");
+  const { readPlanDiff, decide } = require("../gate/gate") as typeof import("../gate/gate");
+  const { REPO } = require("./helpers") as typeof import("./helpers");
+  let project: { dir: string; cleanup: () => void };
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: project.dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  const commit = (message: string) => {
+    git("add", "-A");
+    git("commit", "-q", "-m", message);
+  };
+  const diffOfLast = async (): Promise<import("../plan/diff").PlanDiff> => {
+    const r = await run("plan", ["--dir", project.dir, "--base", "HEAD~1", "--json"], { cwd: project.dir });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const RECORD = "aws:route53/record:Record";
+
+  before(() => {
+    project = blueGreenProject({ asFront: false });
+    git("init", "-q", "-b", "main");
+    fs.writeFileSync(path.join(project.dir, ".gitignore"), "node_modules/\n");
+    for (const s of SOURCES) if (fs.existsSync(path.join(REPO, s))) fs.cpSync(path.join(REPO, s), path.join(project.dir, s), { recursive: true });
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project.dir, "node_modules"), "dir");
+    commit("staging and its two colours; staging not a front yet");
+  });
+  after(() => project?.cleanup());
+
+  it("making staging the front: the share record changes inputs only, the canary record is added, nothing is removed or needs approval", async () => {
+    fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), frontFile({ live: "blue" }));
+    commit("staging becomes the blue/green front");
+    const diff = await diffOfLast();
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual(staging.changed.filter((c) => c.type === RECORD).map((c) => [c.name, c.fields]), [["mina-staging-dns-share", ["inputs"]]]);
+    assert.deepEqual(staging.added.map((r) => [r.type, r.name]), [[RECORD, "mina-staging-dns-canary"]]);
+    assert.deepEqual(staging.removed, []);
+    assert.deepEqual(staging.mayBeReplaced, []);
+    assert.deepEqual(diff.needsApproval, []);
+    for (const s of diff.stacks.filter((x) => x.stack !== "staging")) assert.equal(s.status, "unchanged", s.stack);
+    const gate = readPlanDiff(diff);
+    assert.deepEqual([gate.dangerous, gate.incomplete], [[], []]);
+    assert.equal(decide(gate.dangerous, []).ok, true);
+  });
+
+  it("a swap to green with a canary share: both records change inputs only; nothing added, removed or held", async () => {
+    fs.writeFileSync(path.join(project.dir, "Pulumi.staging.yaml"), frontFile({ live: "green", canary: 10 }));
+    commit("staging: swap to green, 10% canary on blue");
+    const diff = await diffOfLast();
+    const staging = diff.stacks.find((s) => s.stack === "staging")!;
+    assert.deepEqual(staging.changed.map((c) => [c.type, c.name, c.fields]), [
+      [RECORD, "mina-staging-dns-canary", ["inputs"]],
+      [RECORD, "mina-staging-dns-share", ["inputs"]],
+    ]);
+    assert.deepEqual([staging.added, staging.removed, diff.needsApproval], [[], [], []]);
+  });
+});
+
+/**
+ * The version endpoints of a front's colours and (with a key and certificate) a
+ * TLS front for the machine's Redis, in a process of their own: a command run
+ * through the bin (`spawnCli`, synchronous) must find them answering while this
+ * process waits. Each path answers as the test needs; the first line out is the ports.
+ */
+const SERVERS = `
+const [front, key, cert] = process.argv.slice(1);
+const http = require("http"), net = require("net"), tls = require("tls"), fs = require("fs");
+const answers = {
+  "/green/api/version": [200, { environment: front + "-green" }],
+  "/blue/api/version": [200, { environment: front + "-blue" }],
+  "/production/api/version": [200, { environment: "production" }],
+  "/error/api/version": [500, { error: "boom" }],
+};
+const web = http.createServer((req, res) => {
+  const [status, body] = answers[req.url] || [404, {}];
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+});
+const redis = key
+  ? tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (s) => {
+      const up = net.connect(6379, "127.0.0.1");
+      s.pipe(up).pipe(s);
+      s.on("error", () => up.destroy());
+      up.on("error", () => s.destroy());
+    })
+  : undefined;
+web.listen(0, "127.0.0.1", () => {
+  const done = () => process.stdout.write(JSON.stringify({ web: web.address().port, redis: redis ? redis.address().port : 0 }) + "\\n");
+  if (redis) redis.listen(0, "127.0.0.1", done);
+  else done();
+});
+`;
+
+interface Servers {
+  /** The smoke URL that answers as `what`: a colour, production, or a 500. */
+  url(what: "blue" | "green" | "production" | "error"): string;
+  readonly redisPort: number;
+  stop(): void;
+}
+
+function startServers(front: string, tlsFiles?: { key: string; cert: string }): Promise<Servers> {
+  const { spawn } = require("child_process") as typeof import("child_process");
+  const child = spawn(process.execPath, ["-e", SERVERS, front, ...(tlsFiles ? [tlsFiles.key, tlsFiles.cert] : [])], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`the test servers exited (${code}) before answering`)));
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (!out.includes("\n")) return;
+      const ports = JSON.parse(out.split("\n")[0]) as { web: number; redis: number };
+      child.removeAllListeners("exit");
+      resolve({
+        url: (what) => `http://127.0.0.1:${ports.web}/${what}/api/version`,
+        redisPort: ports.redis,
+        stop: () => child.kill(),
+      });
+    });
+  });
+}
+
+/** A blue/green project in a git repository, committed, with env files ignored. */
+function blueGreenRepo(o: BlueGreenOptions = {}): { dir: string; git: (...args: string[]) => string; cleanup: () => void } {
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const project = blueGreenProject(o);
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: project.dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  git("init", "-q", "-b", "main");
+  fs.writeFileSync(path.join(project.dir, ".gitignore"), ".env.*.local\n");
+  git("add", "-A");
+  git("commit", "-q", "-m", "blue/green front and colours");
+  return { ...project, git };
+}
+
+describe("npm run swap: refusals, in-process and through the bin; the stack file stays as it was", function () {
+  this.timeout(60000);
+  const fs = require("fs") as typeof import("fs");
+  const path = require("path") as typeof import("path");
+  const { run, spawnCli } = require("./cli") as typeof import("./cli");
+  const { missingStack } = require("./helpers") as typeof import("./helpers");
+  let repo: ReturnType<typeof blueGreenRepo>;
+  let servers: Servers;
+  let original: string;
+  const stackFile = () => fs.readFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), "utf8");
+  /** Both ways of running it: in-process and the compiled bin in a child process. */
+  const both = async (args: string[]) => {
+    const argv = ["--dir", repo.dir, "--timeout", "2000", "--retries", "0", ...args];
+    const inProcess = await run("swap", argv, { cwd: repo.dir });
+    const bin = spawnCli("swap", argv, { cwd: repo.dir });
+    return [
+      { how: "in-process", status: inProcess.status, stdout: inProcess.stdout, stderr: inProcess.stderr },
+      { how: "bin", status: bin.status ?? -1, stdout: bin.stdout, stderr: bin.stderr },
+    ];
+  };
+  const noTrace = (s: string) => assert.doesNotMatch(s, /^\s+at /m);
+
+  before(async () => {
+    repo = blueGreenRepo();
+    original = stackFile();
+    servers = await startServers("staging");
+  });
+  after(() => {
+    servers?.stop();
+    repo?.cleanup();
+  });
+  afterEach(() => assert.equal(stackFile(), original, "the stack file is unchanged"));
+
+  it("refuses when the colour's checks fail: exit 1, every failure named, the file unchanged", async () => {
+    for (const r of await both(["--to", "green", "--url", servers.url("production")])) {
+      assert.equal(r.status, 1, `${r.how}: ${r.stderr}`);
+      assert.match(r.stderr, /^✗ staging-green: ✗ env file: cannot read \.env\.staging-green\.local: no such file$/m, r.how);
+      assert.match(r.stderr, /^✗ staging-green: smoke check failed: GET http:\/\/127\.0\.0\.1:\d+\/production\/api\/version reports environment "production", but this is staging-green's host/m, r.how);
+      assert.match(r.stderr, /\nerror: refusing to swap staging to green: staging-green did not prove itself \(2 problems above\); Pulumi\.staging\.yaml is unchanged\n$/, r.how);
+      assert.equal(r.stdout, "", r.how);
+      noTrace(r.stderr);
+    }
+  });
+
+  it("with --json, gives the refusal for machines on stdout and still exits 1", async () => {
+    for (const r of await both(["--to", "green", "--url", servers.url("error"), "--json"])) {
+      assert.equal(r.status, 1, r.how);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual([out.ok, out.written, out.changes, out.serving, out.front, out.file], [false, false, [], ["green"], "staging", "Pulumi.staging.yaml"], r.how);
+      assert.deepEqual(out.proofs.green.smoke.status, 500);
+      assert.match(r.stderr, /^error: refusing to swap staging to green: staging-green did not prove itself \(2 problems in the JSON\); Pulumi\.staging\.yaml is unchanged\n$/, r.how);
+    }
+  });
+
+  it("refuses a canary share for a colour that did not prove itself, naming that colour", async () => {
+    // blue is live and answers as blue; green, which would get 10%, answers 500
+    for (const r of await both(["--to", "blue", "--canary", "10", "--url", servers.url("blue"), "--other-url", servers.url("error")])) {
+      assert.equal(r.status, 1, r.how);
+      assert.match(r.stderr, /^✗ staging-green: smoke check failed: GET http:\/\/127\.0\.0\.1:\d+\/error\/api\/version answered 500$/m, r.how);
+      assert.match(r.stderr, /^✗ staging-green: ✗ env file: cannot read \.env\.staging-green\.local/m, r.how);
+      assert.doesNotMatch(r.stderr, /^✗ staging-blue: smoke/m, r.how);
+      assert.match(r.stderr, /error: refusing to swap staging to blue: staging-blue and staging-green did not prove themselves/, r.how);
+    }
+  });
+
+  it("refuses a stack file with uncommitted changes, before checking anything, and leaves those changes alone", async () => {
+    const dirty = original.replace("mina:databaseMode: server", "mina:databaseMode: server # edited");
+    fs.writeFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), dirty);
+    try {
+      for (const r of await both(["--to", "green", "--url", servers.url("green")])) {
+        assert.equal(r.status, 1, r.how);
+        assert.equal(r.stderr, "error: Pulumi.staging.yaml has uncommitted changes (git status: M Pulumi.staging.yaml): commit or discard them first, so the swap's commit holds the swap alone\n", r.how);
+        assert.equal(stackFile(), dirty, r.how);
+      }
+      repo.git("add", "Pulumi.staging.yaml");
+      const [staged] = await both(["--to", "green"]);
+      assert.match(staged.stderr, /^error: Pulumi\.staging\.yaml has uncommitted changes \(git status: M  ?Pulumi\.staging\.yaml\)/);
+    } finally {
+      repo.git("reset", "-q", "--", "Pulumi.staging.yaml");
+      fs.writeFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), original);
+    }
+  });
+
+  it("refuses an unknown stack and a stack that is not a front (exit 2)", async () => {
+    const missing = missingStack(repo.dir);
+    for (const r of await both(["--to", "green", "--stack", missing])) {
+      assert.equal(r.status, 2, r.how);
+      assert.match(r.stderr, new RegExp(`^error: no stack named ${missing} \\(stacks: production, staging, staging-blue, staging-green\\)\n$`), r.how);
+    }
+    for (const r of await both(["--to", "green", "--stack", "staging-blue"])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, "error: staging-blue is not a blue/green front: set mina:liveColour in Pulumi.staging-blue.yaml (see README, Blue/green)\n", r.how);
+    }
+  });
+
+  it("refuses --yes, which used to run pulumi up, saying the swap now deploys through a commit; and a canary above 50", async () => {
+    for (const r of await both(["--to", "green", "--yes"])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, `error: --yes is refused: swap no longer runs pulumi; it writes the front's stack file, and the swap deploys through a commit of it (pull request, merge, the deploy workflow's gate); run it without --yes\n`, r.how);
+    }
+    for (const r of await both(["--to", "green", "--canary", "60"])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, 'error: --canary must be at most 50 (above that, swap instead), got "60"\n', r.how);
+    }
+    for (const r of await both(["--to", "green", "--other-url", servers.url("blue")])) {
+      assert.equal(r.status, 2, r.how);
+      assert.equal(r.stderr, "error: --other-env-file and --other-url are for a canary share, and blue would take no traffic\n", r.how);
+    }
+  });
+
+  it("changes nothing, and checks nothing, when the colour is already live with that share", async () => {
+    for (const r of await both(["--to", "blue"])) {
+      assert.deepEqual([r.status, r.stdout, r.stderr], [0, "✓ blue is already staging's live colour with 0% canary: nothing to change\n", ""], r.how);
+    }
+  });
+});
+
+describe("npm run swap through the bin, with colours that prove themselves (real PostgreSQL, Redis over TLS, version endpoints)", function () {
+  this.timeout(120000);
+  const fs = require("fs") as typeof import("fs");
+  const os = require("os") as typeof import("os");
+  const path = require("path") as typeof import("path");
+  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const { randomBytes } = require("crypto") as typeof import("crypto");
+  const { Client } = require("pg") as typeof import("pg");
+  const { createClient } = require("redis") as typeof import("redis");
+  const { spawnCli, withoutNpm } = require("./cli") as typeof import("./cli");
+  const { buildDatabaseUrl } = require("../components/urls") as typeof import("../components/urls");
+  const { deriveNames } = require("../config/naming") as typeof import("../config/naming");
+  const { loadStackOffline } = require("../config") as typeof import("../config");
+  const { REDIS_MARKER_KEY } = require("../verify/live") as typeof import("../verify/live");
+  const front = `t${randomBytes(3).toString("hex")}`;
+  const password = `p@ss:${randomBytes(6).toString("hex")}`;
+  const COLOURS = ["blue", "green"] as const;
+  const fileName = `Pulumi.${front}.yaml`;
+  let repo: ReturnType<typeof blueGreenRepo>;
+  let servers: Servers;
+  let work: string;
+  const redisIndex: Record<string, number> = {};
+  const stackFile = () => fs.readFileSync(path.join(repo.dir, fileName), "utf8");
+  const admin = async (sql: string[]) => {
+    const c = new Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
+    await c.connect();
+    try {
+      for (const q of sql) await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  const swap = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    spawnCli("swap", ["--dir", repo.dir, "--stack", front, "--timeout", "5000", "--retries", "0", ...args], {
+      cwd: repo.dir,
+      // The bin trusts the test's certificate authority, as a machine trusts Upstash's.
+      env: { ...withoutNpm(process.env), NODE_EXTRA_CA_CERTS: path.join(work, "ca.crt"), ...extraEnv },
+    });
+
+  before(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-swap-tls-"));
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=mina test CA");
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "redis.key", "-out", "redis.csr", "-subj", "/CN=127.0.0.1");
+    fs.writeFileSync(path.join(work, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
+    openssl("x509", "-req", "-in", "redis.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "redis.crt", "-days", "1", "-extfile", "san.ext");
+    servers = await startServers(front, { key: path.join(work, "redis.key"), cert: path.join(work, "redis.crt") });
+
+    const r = createClient({ url: "redis://127.0.0.1:6379" });
+    await r.connect();
+    try {
+      for (const colour of COLOURS) {
+        // Claim a database index of the machine's Redis for the colour (SET NX: never one another test holds).
+        for (let i = 1; i <= 15 && redisIndex[colour] === undefined; i++) {
+          await r.select(i);
+          if ((await r.set(REDIS_MARKER_KEY, `${front}-${colour}`, { condition: "NX" })) === "OK") redisIndex[colour] = i;
+        }
+        assert.ok(redisIndex[colour] !== undefined, "a Redis database without a marker");
+      }
+    } finally {
+      await r.quit();
+    }
+    for (const colour of COLOURS) {
+      const n = deriveNames(`${front}-${colour}`);
+      await admin([
+        `CREATE ROLE ${n.databaseRole} LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT`,
+        `CREATE DATABASE ${n.databaseName} OWNER ${n.databaseRole}`,
+        `REVOKE CONNECT, TEMPORARY ON DATABASE ${n.databaseName} FROM PUBLIC`,
+      ]);
+    }
+
+    repo = blueGreenRepo({ front, live: "blue" });
+    for (const colour of COLOURS) {
+      const stack = `${front}-${colour}`;
+      const n = deriveNames(stack);
+      const values: Record<string, string> = {
+        ENVIRONMENT: stack,
+        DATABASE_URL: buildDatabaseUrl({ user: n.databaseRole, password, host: "127.0.0.1", port: 5432, database: n.databaseName, sslMode: "disable" }),
+        REDIS_URL: `rediss://127.0.0.1:${servers.redisPort}/${redisIndex[colour]}`,
+        AWS_S3_BUCKET: n.bucket,
+        SHARE_BASE_URL: `https://${colour}.${front}.mina.app`,
+        SENTRY_ENVIRONMENT: stack,
+        SLACK_CHANNEL: n.slackChannel,
+        EMAIL_ENABLED: "false",
+        SENDGRID_API_KEY: "",
+      };
+      fs.writeFileSync(path.join(repo.dir, `.env.${stack}.local`), Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+    }
+  });
+
+  after(async () => {
+    servers?.stop();
+    const r = createClient({ url: "redis://127.0.0.1:6379" });
+    await r.connect();
+    try {
+      for (const colour of COLOURS) {
+        if (redisIndex[colour] === undefined) continue;
+        await r.select(redisIndex[colour]);
+        if ((await r.get(REDIS_MARKER_KEY)) === `${front}-${colour}`) await r.del(REDIS_MARKER_KEY);
+      }
+    } finally {
+      await r.quit();
+    }
+    for (const colour of COLOURS) {
+      const n = deriveNames(`${front}-${colour}`);
+      await admin([`DROP DATABASE IF EXISTS ${n.databaseName}`, `DROP ROLE IF EXISTS ${n.databaseRole}`]);
+    }
+    repo?.cleanup();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("writes mina:liveColour into the stack file and nothing else (comments kept), prints how it deploys, and never runs pulumi", async () => {
+    const before = stackFile();
+    const bin = path.join(work, "bin");
+    fs.mkdirSync(bin);
+    const called = path.join(work, "pulumi-was-called");
+    fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\ntouch '${called}'\n`, { mode: 0o755 });
+    const r = swap(["--to", "green", "--url", servers.url("green")], { PATH: `${bin}${path.delimiter}${process.env.PATH}`, MINA_PULUMI_BIN: path.join(bin, "pulumi") });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, new RegExp(`^✓ ${front}-green: all \\d+ checklist items passed\n✓ GET http://127\\.0\\.0\\.1:\\d+/green/api/version answered 200, environment "${front}-green"\n`));
+    assert.match(r.stdout, new RegExp(`\n→ ${front} sends 100% of traffic to green \\(was: blue live, 0% canary\\); roll back with --to blue\n`));
+    assert.match(r.stdout, new RegExp(`\n✓ wrote ${fileName.replace(/\./g, "\\.")}: mina:liveColour blue → green \\(nothing else in it changed\\)\n`));
+    assert.ok(r.stdout.includes(`  git switch -c swap-${front}-green\n`), r.stdout);
+    assert.ok(r.stdout.includes(`  merge it: on the push to main the deploy workflow deploys ${front} through preview, the data-safety gate and pulumi up --plan\n`), r.stdout);
+    assert.equal(fs.existsSync(called), false, "pulumi was not run");
+
+    const after = stackFile();
+    assert.equal(after, before.replace("mina:liveColour: blue # keep this comment", "mina:liveColour: green # keep this comment"));
+    assert.ok(after.includes("# which colour serves the share domain (npm run swap changes it)\n"));
+    assert.equal(repo.git("diff", "--numstat"), `1\t1\t${fileName}`);
+    assert.equal(fs.statSync(path.join(repo.dir, fileName)).mode & 0o777, 0o644);
+    assert.equal(loadStackOffline(repo.dir, front).config.dns.front!.live, "green");
+    repo.git("commit", "-q", "-am", `${front}: swap to green`);
+  });
+
+  it("refuses a canary share for the other colour when its smoke check fails, though the target passes", async () => {
+    const before = stackFile();
+    const r = swap(["--to", "green", "--canary", "10", "--url", servers.url("green"), "--other-url", servers.url("production")]);
+    assert.equal(r.status, 1, r.stdout);
+    assert.deepEqual(r.stderr.trimEnd().split("\n"), [
+      `✗ ${front}-blue: smoke check failed: GET ${servers.url("production")} reports environment "production", but this is ${front}-blue's host: another environment is answering here`,
+      `error: refusing to swap ${front} to green: ${front}-green and ${front}-blue did not prove themselves (1 problem above); ${fileName} is unchanged`,
+    ]);
+    assert.equal(stackFile(), before);
+  });
+
+  it("with --json and both colours proved: adds mina:canaryPercent and says what was written, for machines", async () => {
+    const before = stackFile();
+    const r = swap(["--to", "green", "--canary", "10", "--url", servers.url("green"), "--other-url", servers.url("blue"), "--json"]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual([out.ok, out.written, out.serving, out.changes], [true, true, ["green", "blue"], [{ key: "mina:canaryPercent", to: 10 }]]);
+    assert.deepEqual([out.from, out.to], [{ liveColour: "green", canaryPercent: 0 }, { liveColour: "green", canaryPercent: 10 }]);
+    for (const colour of COLOURS) assert.deepEqual([out.proofs[colour].stack, out.proofs[colour].smoke.ok, out.proofs[colour].checklist.every((c: { ok: boolean }) => c.ok)], [`${front}-${colour}`, true, true]);
+    assert.ok(out.next.some((l: string) => l.startsWith(`git switch -c swap-${front}-green-canary-10`)));
+    const added = stackFile().split("\n").filter((l) => !before.split("\n").includes(l));
+    assert.deepEqual(added, ["  mina:canaryPercent: 10"]);
+    assert.equal(repo.git("diff", "--numstat"), `1\t0\t${fileName}`);
+    assert.equal(loadStackOffline(repo.dir, front).config.dns.front!.canaryPercent, 10);
   });
 });
 
@@ -320,6 +952,28 @@ describe("npm run smoke", function () {
     } finally {
       await good.close();
       await wrong.close();
+    }
+  });
+
+  it("on a blue/green front, passes when its live colour or its other colour answers, and fails when anything else does", async () => {
+    const { dir, cleanup } = blueGreenProject({ live: "blue" });
+    const answers = await Promise.all(["staging-blue", "staging-green", "staging", "production"].map((environment) => server(json(200, { environment }))));
+    try {
+      const smoke = (s: { url: string }) => run("smoke", ["--stack", "staging", "--dir", dir, "--url", s.url, "--retries", "0"], { cwd: dir });
+      const [blue, green, own, production] = await Promise.all(answers.map(smoke));
+      assert.deepEqual([blue.status, blue.stdout], [0, `✓ GET ${answers[0].url} answered 200, environment "staging-blue": staging's live colour\n`], blue.stderr);
+      assert.deepEqual(
+        [green.status, green.stdout],
+        [0, `✓ GET ${answers[1].url} answered 200, environment "staging-green": staging's other colour (a resolver's answer from before a swap, or the canary share); staging-blue is live\n`],
+        green.stderr,
+      );
+      for (const [r, environment, a] of [[own, "staging", answers[2]], [production, "production", answers[3]]] as const) {
+        assert.equal(r.status, 1);
+        assert.equal(r.stderr, `error: smoke check of staging failed: GET ${a.url} reports environment "${environment}", but staging is a blue/green front answered by staging-blue or staging-green only: another environment is answering here\n`);
+      }
+    } finally {
+      await Promise.all(answers.map((a) => a.close()));
+      cleanup();
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * Runs the Pulumi CLI for the commands that manage stacks (sweep, rotate, swap): the
+ * Runs the Pulumi CLI for the commands that manage stacks (sweep, rotate): the
  * binary is `MINA_PULUMI_BIN` or `pulumi`, as for `env` (outputs.ts). A failure
  * comes back as one line: what ran, and Pulumi's own first error line.
  */
