@@ -281,6 +281,7 @@ const STAGING_BLUE = `config:
   aws:allowedAccountIds:
     - "345678901234"
   upstash:email: platform@mina.app
+  mina:deployRunner: [self-hosted, mina-staging-blue]
   mina:databaseMode: server
   mina:dbServerHost: pg-blue.internal.mina.app
   mina:dbServerAdminUser: mina_provisioner
