@@ -53,6 +53,7 @@ export class Environment extends pulumi.ComponentResource {
       primaryRegion: config.cache.primaryRegion,
       upstashEmail: config.cache.upstashEmail,
       upstashApiKey: config.cache.upstashApiKey,
+      budget: config.cache.budget,
     }, child);
     this.bucket = new Bucket(`${name}-bucket`, {
       names,

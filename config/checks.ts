@@ -278,6 +278,7 @@ export const SHAREABLE_KEYS: readonly string[] = [
   "mina:dbServerSslMode",
   "mina:redisMode",
   "mina:redisPrimaryRegion",
+  "mina:redisBudget",
   "mina:bucketExpireDays",
   "mina:emailEnabled",
   "mina:logLevel",

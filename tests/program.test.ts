@@ -189,6 +189,12 @@ describe("program under the mock runtime", function () {
     assert.match(runs.production.env.DATABASE_URL, /^postgresql:\/\/mina_production_admin:[^@/]+@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/);
   });
 
+  it("gives each Redis database its profile's monthly budget (the provider's default would throttle production at $20)", () => {
+    assert.equal(one(runs.production, "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 100);
+    assert.equal(one(runs.staging, "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 20);
+    assert.equal(one(runs["staging-blue"], "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 20);
+  });
+
   it("gives production a versioned bucket and staging an expiring one", () => {
     assert.deepEqual(one(runs.production, "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration, { status: "Enabled" });
     assert.equal(byType(runs.staging, "aws:s3/bucketVersioning:BucketVersioning").length, 0);

@@ -46,12 +46,14 @@ describe("review profile: the decisions", () => {
     assert.equal(protectionFor("production").protect, true);
   });
 
-  it("has staging's settings, one day of backups and audio kept a week", () => {
+  it("has staging's settings, one day of backups, audio kept a week and a smaller Redis budget", () => {
     const review = defaultsFor("review");
     const staging = defaultsFor("staging");
-    assert.deepEqual({ ...review, dbBackupRetentionDays: 0, bucketExpireDays: 0 }, { ...staging, dbBackupRetentionDays: 0, bucketExpireDays: 0 });
+    const differs = { dbBackupRetentionDays: 0, bucketExpireDays: 0, redisBudget: 0 };
+    assert.deepEqual({ ...review, ...differs }, { ...staging, ...differs });
     assert.equal(review.dbBackupRetentionDays, 1);
     assert.equal(review.bucketExpireDays, 7);
+    assert.ok(review.redisBudget < staging.redisBudget, "a throwaway environment's cache costs less than staging's");
     assert.equal(review.dbMultiAz, false);
   });
 
