@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Names } from "../config/naming";
 import type { Protection } from "../config/protection";
+import { replacementOptions } from "../config/replacement";
 
 export interface BucketArgs {
   readonly names: Names;
@@ -126,14 +127,21 @@ export class Bucket extends pulumi.ComponentResource {
       policy: JSON.stringify(buildTlsOnlyPolicy(bucketName)),
     }, { ...child, dependsOn: [publicAccess, ownership] });
 
+    // Fixed names: what a replacement of each does is decided in config/replacement.ts.
     const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: "/mina/" }, child);
     new aws.iam.GroupPolicy(`${name}-group-policy`, {
       name: names.bucketPolicy,
       group: group.name,
       policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
-    }, child);
-    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: "/mina/", tags: { ...names.tags } }, child);
-    new aws.iam.UserGroupMembership(`${name}-membership`, { user: user.name, groups: [group.name] }, child);
+    }, { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") });
+    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: "/mina/", tags: { ...names.tags } }, {
+      ...child,
+      ...replacementOptions("aws:iam/user:User"),
+    });
+    new aws.iam.UserGroupMembership(`${name}-membership`, { user: user.name, groups: [group.name] }, {
+      ...child,
+      ...replacementOptions("aws:iam/userGroupMembership:UserGroupMembership"),
+    });
     const key = new aws.iam.AccessKey(`${name}-key`, { user: user.name }, child);
 
     this.bucketName = bucketName;

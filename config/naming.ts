@@ -37,7 +37,14 @@ export const NAME_LIMITS = {
   iamGroup: 128,
   upstashDatabase: 64,
   securityGroup: 255,
+  dbParameterGroup: 255,
 } as const;
+
+/**
+ * How many characters the AWS provider appends to a `namePrefix` (a 26-digit unique
+ * suffix): a prefix must leave that much room under its type's limit.
+ */
+export const NAME_PREFIX_SUFFIX_LENGTH = 26;
 
 export interface Names {
   readonly app: string;
@@ -55,7 +62,12 @@ export interface Names {
   /** RDS instance identifier, e.g. `mina-staging`. */
   readonly rdsIdentifier: string;
   readonly dbSubnetGroup: string;
-  readonly dbSecurityGroup: string;
+  /**
+   * The security group's `namePrefix` (config/replacement.ts: `name-prefix`): the provider
+   * completes it, e.g. `mina-staging-db-20250101120000000000000001`.
+   */
+  readonly dbSecurityGroupPrefix: string;
+  /** Stem of the parameter group's name prefix; see `dbParameterGroupPrefix`. */
   readonly dbParameterGroup: string;
   /** Final snapshot taken when a protected instance is deleted. */
   readonly dbFinalSnapshot: string;
@@ -98,7 +110,7 @@ export function deriveNames(environment: string, overrides: { bucket?: string } 
     databaseMasterUser: pgIdent(`${APP}_${environment}_admin`),
     rdsIdentifier: prefix,
     dbSubnetGroup: `${prefix}-db`,
-    dbSecurityGroup: `${prefix}-db`,
+    dbSecurityGroupPrefix: `${prefix}-db-`,
     dbParameterGroup: `${prefix}-pg`,
     dbFinalSnapshot: `${prefix}-final`,
     bucket: overrides.bucket ?? `${APP}-audio-${environment}`,
@@ -110,6 +122,14 @@ export function deriveNames(environment: string, overrides: { bucket?: string } 
     sentryProject: prefix,
     slackChannel: environment === "production" ? `#${APP}-alerts` : `#${APP}-${environment}-alerts`,
   };
+}
+
+/**
+ * The RDS parameter group's `namePrefix` for an engine version: its stem and the major
+ * version (`mina-staging-pg16-`), completed by the provider (config/replacement.ts).
+ */
+export function dbParameterGroupPrefix(n: Names, engineVersion: string): string {
+  return `${n.dbParameterGroup}${engineVersion.split(".")[0]}-`;
 }
 
 /** Physical names that must be unique to one environment, by kind (used by audits). */
@@ -138,6 +158,9 @@ export function checkNameLimits(n: Names): string[] {
   check("database name", n.databaseName, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("database role", n.databaseRole, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("IAM user", n.bucketUser, NAME_LIMITS.iamUser);
+  check("security group name prefix", n.dbSecurityGroupPrefix, NAME_LIMITS.securityGroup - NAME_PREFIX_SUFFIX_LENGTH);
+  // The prefix carries the major version only; a three-digit major is the longest it will see.
+  check("parameter group name prefix", dbParameterGroupPrefix(n, "100"), NAME_LIMITS.dbParameterGroup - NAME_PREFIX_SUFFIX_LENGTH, /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*-$/, "must start with a letter and have no double hyphen");
   check("Redis database", n.redisDatabase, NAME_LIMITS.upstashDatabase);
   return problems;
 }

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { listStackFiles, stackOfFileName } from "../config";
 import { ApprovalKind, approvalKindOf, CREDENTIAL_TYPES } from "../config/protection";
+import { replacementNote } from "../config/replacement";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
 import { md, oneLine } from "../lib/markdown";
 import { policyChecker } from "./policyCheck";
@@ -154,7 +155,8 @@ export function approvalsOf(
   for (const c of changed) {
     if (c.fields.includes("physicalName")) {
       const kind = approvalKindOf(c.type, "replace");
-      const reason = `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}`;
+      const note = replacementNote(c.type, { renamed: true });
+      const reason = `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}${note ? `: ${note}` : ""}`;
       if (kind) out.push({ stack, kind, op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason });
     } else if (c.fields.includes("inputs") && CREDENTIAL_TYPES.includes(c.type)) {
       out.push({ stack, kind: "rotates a credential", op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: "inputs changed: the secret is generated anew" });

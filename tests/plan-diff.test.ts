@@ -116,7 +116,20 @@ describe("diffPlans (pure)", () => {
         ["staging-old", "delete", BUCKET, "mina-staging-old-bucket-bucket"],
       ],
     );
-    assert.match(diff.needsApproval[1].reason, /mina-audio-staging → mina-audio-staging-media/);
+    assert.equal(
+      diff.needsApproval[1].reason,
+      "physical name mina-audio-staging → mina-audio-staging-media: the new one starts empty and the old one is deleted with its data: migrate the data first",
+    );
+  });
+
+  it("says what a rename costs only for what holds data: a security group moving to a name prefix is just a replacement", async () => {
+    const sg = "aws:ec2/securityGroup:SecurityGroup";
+    const b = plan([stackPlan("production", [res(sg, "mina-production-database-sg", { physicalName: "mina-production-db" })])]);
+    const h = plan([stackPlan("production", [res(sg, "mina-production-database-sg", { physicalName: "mina-production-db-" })])]);
+    assert.deepEqual(
+      diffPlans(b, h, { base: "main" }).needsApproval.map((d) => [d.kind, d.reason]),
+      [["replace", "physical name mina-production-db → mina-production-db-"]],
+    );
   });
 
   it("lists what needs approval first, with a warning, in markdown and text", async () => {
@@ -356,7 +369,12 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     const r = (await cli("--base", "HEAD~1", "--format", "markdown"));
     assert.equal(r.status, 0, r.stderr);
     const md = r.stdout;
-    assert.ok(md.indexOf("**replace** `aws:s3:Bucket` mina-staging-bucket-bucket (`mina-audio-staging`): physical name mina-audio-staging → mina-audio-staging-media") > 0, md);
+    assert.ok(
+      md.indexOf(
+        "**replace** `aws:s3:Bucket` mina-staging-bucket-bucket (`mina-audio-staging`): physical name mina-audio-staging → mina-audio-staging-media: the new one starts empty and the old one is deleted with its data: migrate the data first",
+      ) > 0,
+      md,
+    );
     assert.ok(md.indexOf("[!WARNING]") < md.indexOf("### `production`"));
     assert.match(md, /\| ✏️ change \| `aws:s3:BucketPolicy` \| mina-staging-bucket-tls-only \| `mina-audio-staging-media` \|/);
     assert.match(md, /### `staging-blue`: new stack/);

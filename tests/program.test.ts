@@ -11,6 +11,7 @@ import { identityIndexFor, StackConfig, validateStack } from "../config/validate
 import { VARIABLES } from "../config/variables";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { STATEFUL_TYPES } from "../config/protection";
+import { replacementFor } from "../config/replacement";
 import { physicalNameOf } from "../plan/plan";
 import { productionRaw, stagingRaw } from "./helpers";
 
@@ -139,6 +140,22 @@ describe("program under the mock runtime", function () {
         }
       });
 
+      it("gives every cloud resource a reviewed replacement decision, and applies it (deleteBeforeReplace, namePrefix)", () => {
+        const cloud = runs[stack].resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"));
+        assert.ok(cloud.length >= 10);
+        for (const x of cloud) {
+          const d = replacementFor(x.type);
+          assert.ok(d.reviewed, `${x.type} has no replacement decision in config/replacement.ts`);
+          assert.equal(x.deleteBeforeReplace, d.kind === "delete-first", `${x.type} ${x.name}: deleteBeforeReplace`);
+          if (d.kind === "name-prefix") {
+            assert.equal(x.inputs.name, undefined, `${x.type} ${x.name} has a fixed name`);
+            assert.match(String(x.inputs.namePrefix), new RegExp(`^mina-${stack}-[a-z0-9]+-$`));
+          } else if (d.nameInput !== undefined) {
+            assert.equal(x.inputs.namePrefix, undefined, `${x.type} ${x.name}`);
+          }
+        }
+      });
+
       it("lets the bucket policy and the IAM policy reference only the own bucket", () => {
         const r = runs[stack];
         const own = `arn:aws:s3:::mina-audio-${stack}`;
@@ -193,6 +210,17 @@ describe("program under the mock runtime", function () {
     assert.equal(one(runs.production, "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 100);
     assert.equal(one(runs.staging, "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 20);
     assert.equal(one(runs["staging-blue"], "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 20);
+  });
+
+  it("names production's security group and parameter group by prefix; the instance uses the names the provider completes", () => {
+    const sg = one(runs.production, "aws:ec2/securityGroup:SecurityGroup").inputs;
+    const params = one(runs.production, "aws:rds/parameterGroup:ParameterGroup").inputs;
+    assert.deepEqual([sg.namePrefix, sg.name], ["mina-production-db-", undefined]);
+    assert.deepEqual([params.namePrefix, params.name, params.family], ["mina-production-pg16-", undefined, "postgres16"]);
+    const db = one(runs.production, "aws:rds/instance:Instance").inputs;
+    assert.match(String(db.parameterGroupName), /^mina-production-pg16-\d{26}$/);
+    assert.match(JSON.stringify(db.vpcSecurityGroupIds), /mina-production-db-\d{26}/);
+    assert.equal(one(runs.production, "aws:rds/subnetGroup:SubnetGroup").inputs.name, "mina-production-db", "the subnet group keeps its name");
   });
 
   it("gives production a versioned bucket and staging an expiring one", () => {
