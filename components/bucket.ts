@@ -85,6 +85,8 @@ export class Bucket extends pulumi.ComponentResource {
   readonly accessKeyId: pulumi.Output<string>;
   /** `AWS_SECRET_ACCESS_KEY`, secret. */
   readonly secretAccessKey: pulumi.Output<string>;
+  /** The app's IAM user: its name and ARN (it also reads the app env secret). */
+  readonly appUser: { readonly name: pulumi.Output<string>; readonly arn: pulumi.Output<string> };
 
   constructor(name: string, args: BucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mina:index:Bucket", name, {}, opts);
@@ -128,13 +130,13 @@ export class Bucket extends pulumi.ComponentResource {
     }, { ...child, dependsOn: [publicAccess, ownership] });
 
     // Fixed names: what a replacement of each does is decided in config/replacement.ts.
-    const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: "/mina/" }, child);
+    const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: names.iamPath }, child);
     new aws.iam.GroupPolicy(`${name}-group-policy`, {
       name: names.bucketPolicy,
       group: group.name,
       policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
     }, { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") });
-    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: "/mina/", tags: { ...names.tags } }, {
+    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: names.iamPath, tags: { ...names.tags } }, {
       ...child,
       ...replacementOptions("aws:iam/user:User"),
     });
@@ -146,6 +148,7 @@ export class Bucket extends pulumi.ComponentResource {
 
     this.bucketName = bucketName;
     this.region = args.region;
+    this.appUser = { name: user.name, arn: user.arn };
     this.accessKeyId = pulumi.secret(key.id);
     this.secretAccessKey = pulumi.secret(key.secret);
     this.registerOutputs({ bucketName, region: this.region, accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey });

@@ -35,6 +35,8 @@ export const NAME_LIMITS = {
   postgresIdentifier: 63, // NAMEDATALEN - 1
   iamUser: 64,
   iamGroup: 128,
+  iamPolicy: 128,
+  secret: 512,
   upstashDatabase: 64,
   securityGroup: 255,
   dbParameterGroup: 255,
@@ -73,11 +75,17 @@ export interface Names {
   readonly dbFinalSnapshot: string;
   /** S3 bucket for audio, e.g. `mina-audio-staging`. */
   readonly bucket: string;
-  /** IAM user whose access key the app uses for the bucket. */
+  /** IAM path of the app's user and group (`/mina/`): the app env secret's policy denies every other user on it. */
+  readonly iamPath: string;
+  /** IAM user whose access key the app uses for the bucket, and to read its env secret. */
   readonly bucketUser: string;
   /** IAM group that carries the bucket policy (policies attach to groups, not users). */
   readonly bucketGroup: string;
   readonly bucketPolicy: string;
+  /** Secrets Manager secret holding the app's env (its env file's text), e.g. `mina/staging/app-env`. */
+  readonly appEnvSecret: string;
+  /** The app user's inline policy that reads that secret, e.g. `mina-staging-app-env-read`. */
+  readonly appEnvPolicy: string;
   /** Upstash Redis database, e.g. `mina-staging`. */
   readonly redisDatabase: string;
   /** Sentry environment tag. */
@@ -114,9 +122,12 @@ export function deriveNames(environment: string, overrides: { bucket?: string } 
     dbParameterGroup: `${prefix}-pg`,
     dbFinalSnapshot: `${prefix}-final`,
     bucket: overrides.bucket ?? `${APP}-audio-${environment}`,
+    iamPath: `/${APP}/`,
     bucketUser: `${APP}-audio-${environment}`,
     bucketGroup: `${APP}-audio-${environment}`,
     bucketPolicy: `${APP}-audio-${environment}-rw`,
+    appEnvSecret: `${APP}/${environment}/app-env`,
+    appEnvPolicy: `${prefix}-app-env-read`,
     redisDatabase: prefix,
     sentryEnvironment: environment,
     sentryProject: prefix,
@@ -140,6 +151,7 @@ export function isolationCriticalNames(n: Names): Record<string, string> {
     rdsIdentifier: n.rdsIdentifier,
     bucket: n.bucket,
     bucketUser: n.bucketUser,
+    appEnvSecret: n.appEnvSecret,
     redisDatabase: n.redisDatabase,
     slackChannel: n.slackChannel,
     sentryEnvironment: n.sentryEnvironment,
@@ -158,6 +170,8 @@ export function checkNameLimits(n: Names): string[] {
   check("database name", n.databaseName, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("database role", n.databaseRole, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("IAM user", n.bucketUser, NAME_LIMITS.iamUser);
+  check("IAM policy", n.appEnvPolicy, NAME_LIMITS.iamPolicy);
+  check("secret name", n.appEnvSecret, NAME_LIMITS.secret, /^[A-Za-z0-9/_+=.@-]+$/, "may hold only letters, digits and / _ + = . @ -");
   check("security group name prefix", n.dbSecurityGroupPrefix, NAME_LIMITS.securityGroup - NAME_PREFIX_SUFFIX_LENGTH);
   // The prefix carries the major version only; a three-digit major is the longest it will see.
   check("parameter group name prefix", dbParameterGroupPrefix(n, "100"), NAME_LIMITS.dbParameterGroup - NAME_PREFIX_SUFFIX_LENGTH, /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*-$/, "must start with a letter and have no double hyphen");

@@ -106,6 +106,23 @@ export const REPLACEMENTS: Readonly<Record<string, Entry>> = {
     why: "holds the environment's issues and events",
     unverified: "not read from the provider's source",
   },
+  // ---- the app's env, delivered
+  "aws:secretsmanager/secret:Secret": {
+    kind: "create-first",
+    replacingInputs: ["name", "namePrefix"],
+    nameInput: "name",
+    why: "its name is its only replacing input, so a replacement always brings a new name; a deleted secret's name stays reserved for its recovery window, so delete-first could not reuse it anyway",
+  },
+  "aws:secretsmanager/secretVersion:SecretVersion": {
+    kind: "create-first",
+    replacingInputs: ["secretId", "secretString", "secretBinary", "secretStringWoVersion"],
+    why: "every new env is a new version: created first, it takes the AWSCURRENT label from the old one, whose deletion only removes its other labels",
+  },
+  "aws:secretsmanager/secretPolicy:SecretPolicy": {
+    kind: "delete-first",
+    replacingInputs: ["secretArn"],
+    why: "one policy per secret: created first on the same secret, the new document would be written and then deleted with the old one",
+  },
   // ---- network and database settings
   "aws:ec2/securityGroup:SecurityGroup": {
     kind: "name-prefix",
@@ -143,6 +160,12 @@ export const REPLACEMENTS: Readonly<Record<string, Entry>> = {
     replacingInputs: ["group", "name", "namePrefix"],
     nameInput: "name",
     why: "an inline policy is keyed by its group and name: created first under the same key, the new document would be written and then deleted with the old one",
+  },
+  "aws:iam/userPolicy:UserPolicy": {
+    kind: "delete-first",
+    replacingInputs: ["user", "name", "namePrefix"],
+    nameInput: "name",
+    why: "an inline policy is keyed by its user and name: created first under the same key, the new document would be written and then deleted with the old one",
   },
   "aws:iam/userGroupMembership:UserGroupMembership": {
     kind: "delete-first",

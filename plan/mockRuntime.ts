@@ -59,6 +59,11 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       return { id: `${s("organization")}/${s("slug")}`, state: { ...inputs, projectId: String(parseInt(hex(name, 6), 16)) } };
     case "aws:iam/accessKey:AccessKey":
       return { id: `AKIAMOCK${hex(name, 12).toUpperCase()}`, state: { ...inputs, secret: `mock/${hex(`${name}-secret`, 36)}` } };
+    case "aws:secretsmanager/secret:Secret": {
+      // Secrets Manager appends six random characters to the name in the ARN.
+      const arn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:${s("name") ?? name}-${hex(name, 6)}`;
+      return { id: arn, state: { ...inputs, arn } };
+    }
     case "aws:s3/bucket:Bucket": {
       const b = s("bucket") ?? name;
       return { id: b, state: { ...inputs, arn: `arn:aws:s3:::${b}`, bucketDomainName: `${b}.s3.amazonaws.com` } };

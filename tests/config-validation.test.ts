@@ -267,8 +267,8 @@ describe("config: defaults per profile", () => {
   it("protects production only", () => {
     const s = validateStack(stagingRaw(), { requireSecrets: true }).config;
     const p = validateStack(productionRaw(), { requireSecrets: true }).config;
-    assert.deepEqual(p.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false });
-    assert.deepEqual(s.protection, { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: false });
+    assert.deepEqual(p.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false, secretRecoveryDays: 30 });
+    assert.deepEqual(s.protection, { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: false, secretRecoveryDays: 7 });
   });
 });
 

@@ -210,6 +210,29 @@ describe("data-safety gate: deny by default", () => {
     assert.match(renderDecisionText(d), /^  production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m);
   });
 
+  it("names a new version of the app's env secret as a rotated credential; its policies pass; the secret itself needs approval", async () => {
+    const d = decide(
+      dangerousFromPreview(
+        previewOf([
+          { op: "replace", urn: urn("aws:secretsmanager/secretVersion:SecretVersion", "mina-production-app-env-version"), replaceReasons: ["secretString"] },
+          { op: "update", urn: urn("aws:secretsmanager/secretVersion:SecretVersion", "v2"), diffReasons: ["secretString"] },
+          { op: "replace", urn: urn("aws:secretsmanager/secretPolicy:SecretPolicy", "mina-production-app-env-policy") },
+          { op: "delete", urn: urn("aws:iam/userPolicy:UserPolicy", "mina-production-app-env-read") },
+          { op: "delete", urn: urn("aws:secretsmanager/secret:Secret", "mina-production-app-env-secret") },
+        ]),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      d.dangerous.map((o) => [o.kind, o.op, o.name, o.detail]),
+      [
+        ["delete", "delete", "mina-production-app-env-secret", undefined],
+        ["rotates a credential", "replace", "mina-production-app-env-version", "replaced because of: secretString"],
+        ["rotates a credential", "update", "v2", "sets secretString anew"],
+      ],
+    );
+  });
+
   it("names an update that sets a password anew as a rotated credential; other updates pass", async () => {
     const rds = urn("aws:rds/instance:Instance", "mina-production-database-instance");
     const role = urn("postgresql:index/role:Role", "mina-production-database-role");

@@ -122,6 +122,16 @@ describe("diffPlans (pure)", () => {
     );
   });
 
+  it("reads a changed app env secret version as a rotated credential the app loads when it restarts", async () => {
+    const version = "aws:secretsmanager/secretVersion:SecretVersion";
+    const b = plan([stackPlan("staging", [res(version, "mina-staging-app-env-version")])]);
+    const h = plan([stackPlan("staging", [res(version, "mina-staging-app-env-version", { inputsHash: "bbbbbbbbbbbbbbbb" })])]);
+    assert.deepEqual(
+      diffPlans(b, h, { base: "main" }).needsApproval.map((d) => [d.kind, d.reason]),
+      [["rotates a credential", "the env changes: a new version of the app's env secret, which the app loads when it restarts"]],
+    );
+  });
+
   it("says what a rename costs only for what holds data: a security group moving to a name prefix is just a replacement", async () => {
     const sg = "aws:ec2/securityGroup:SecurityGroup";
     const b = plan([stackPlan("production", [res(sg, "mina-production-database-sg", { physicalName: "mina-production-db" })])]);
@@ -238,7 +248,10 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     assert.deepEqual(staging.mayBeReplaced.map((m) => m.name).sort(), underAws);
     assert.ok(!staging.mayBeReplaced.some((m) => m.type.startsWith("upstash:") || m.type.startsWith("postgresql:")), "other providers' resources are not touched");
     const mayBe = staging.needsApproval.filter((a) => a.kind === "may be replaced");
-    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws);
+    // The app env secret's version stores AWS_REGION: the new region is a new env, named as such.
+    const version = "mina-staging-app-env-version";
+    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws.filter((n) => n !== version));
+    assert.deepEqual(staging.needsApproval.filter((a) => a.name === version).map((a) => a.kind), ["rotates a credential"]);
     assert.match(mayBe[0].reason, /^aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1$/);
 
     const text = renderPlanDiffText(diff);
@@ -249,7 +262,7 @@ describe("provider inputs: what the offline diff cannot clear", function () {
 
     const d = decide(dangerousFromPlanDiff(JSON.parse(JSON.stringify(diff))), []);
     assert.equal(d.ok, false);
-    assert.ok(d.dangerous.filter((o) => o.kind === "may be replaced").length >= underAws.length);
+    assert.ok(d.dangerous.filter((o) => o.kind === "may be replaced").length >= mayBe.length);
     assert.equal(decide(dangerousFromPlanDiff(diff), ["allow-data-loss"]).ok, true);
     assert.deepEqual(diffPlans(base, base).needsApproval, [], "the same plan twice needs nothing");
   });
@@ -363,7 +376,11 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.deepEqual([bucket.before.physicalName, bucket.after.physicalName], ["mina-audio-staging", "mina-audio-staging-media"]);
     assert.deepEqual(
       diff.needsApproval.map((d) => [d.stack, d.kind, d.name]),
-      [["staging", "replace", "mina-staging-bucket-bucket"]],
+      [
+        ["staging", "replace", "mina-staging-bucket-bucket"],
+        // AWS_S3_BUCKET changes, so the app's env does: a new version of its secret.
+        ["staging", "rotates a credential", "mina-staging-app-env-version"],
+      ],
     );
 
     const r = (await cli("--base", "HEAD~1", "--format", "markdown"));

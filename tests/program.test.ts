@@ -13,6 +13,7 @@ import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime"
 import { STATEFUL_TYPES } from "../config/protection";
 import { replacementFor } from "../config/replacement";
 import { physicalNameOf } from "../plan/plan";
+import { parseEnvFile } from "../envfiles/format";
 import { productionRaw, stagingRaw } from "./helpers";
 
 type EnvironmentModule = typeof import("../components/environment");
@@ -138,6 +139,50 @@ describe("program under the mock runtime", function () {
           assert.ok(!visible.includes(s), `a secret value appears in the non-secret outputs`);
           for (const x of r.resources) assert.ok(!(physicalNameOf(x) ?? "").includes(s));
         }
+        // Every input that carries a secret value is registered secret: the app env secret's text among them.
+        for (const x of r.resources) {
+          for (const [k, v] of Object.entries(x.inputs)) {
+            if ((x.secretInputs ?? []).includes(k)) continue;
+            const text = JSON.stringify(v) ?? "";
+            for (const s of [...secretValues, ...supplied]) assert.ok(!text.includes(s), `${x.type} ${x.name}: input ${k} carries a secret value in the clear`);
+          }
+        }
+        const version = one(r, "aws:secretsmanager/secretVersion:SecretVersion");
+        assert.deepEqual(version.secretInputs, ["secretString"]);
+        assert.equal(await pulumi.isSecret(e.appEnv.secretArn), false, "the ARN is no secret");
+        assert.equal(typeof r.outputs.appEnvSecretName, "string");
+      });
+
+      it("stores the env in a secret of its own account, as the env file's text, readable only by the app's IAM user", () => {
+        const r = runs[stack];
+        const secret = one(r, "aws:secretsmanager/secret:Secret");
+        assert.equal(secret.inputs.name, `mina/${stack}/app-env`);
+        assert.equal((secret.inputs.tags as Record<string, string>).environment, stack);
+        assert.equal(r.outputs.appEnvSecretName, `mina/${stack}/app-env`);
+        assert.match(secret.provider, new RegExp(`pulumi:providers:aws::mina-${stack}-aws`), "the stack's own account");
+
+        const stored = one(r, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString as { value: string };
+        const text = stored.value;
+        assert.deepEqual(parseEnvFile(text), r.env, "the same variables and values as the env output");
+        assert.match(text, new RegExp(`^# Mina environment for stack ${stack}\n`));
+        assert.doesNotMatch(text, /generated at/, "no time of writing: the same env is the same text, so no new version");
+
+        const user = one(r, "aws:iam/user:User");
+        const read = one(r, "aws:iam/userPolicy:UserPolicy");
+        assert.deepEqual([read.inputs.name, read.inputs.user], [`mina-${stack}-app-env-read`, user.inputs.name]);
+        const arn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:mina/${stack}/app-env-`;
+        const doc = JSON.parse(String(read.inputs.policy));
+        assert.equal(doc.Statement.length, 1);
+        assert.deepEqual([doc.Statement[0].Effect, doc.Statement[0].Action], ["Allow", "secretsmanager:GetSecretValue"]);
+        assert.ok(String(doc.Statement[0].Resource).startsWith(arn) && String(doc.Statement[0].Resource).length === arn.length + 6, doc.Statement[0].Resource);
+
+        const policy = one(r, "aws:secretsmanager/secretPolicy:SecretPolicy");
+        assert.equal(policy.inputs.blockPublicPolicy, true);
+        const fence = JSON.parse(String(policy.inputs.policy)).Statement;
+        assert.ok(fence.every((st: { Effect: string }) => st.Effect === "Deny"), "the resource policy only denies");
+        assert.deepEqual(fence[0].Condition, { StringNotEquals: { "aws:PrincipalAccount": r.config.aws.allowedAccountIds } });
+        assert.deepEqual(fence[1].Condition.ArnLike, { "aws:PrincipalArn": "arn:*:iam::*:user/mina/*" });
+        assert.match(fence[1].Condition.ArnNotEquals["aws:PrincipalArn"], new RegExp(`mina-audio-${stack}$`));
       });
 
       it("gives every cloud resource a reviewed replacement decision, and applies it (deleteBeforeReplace, namePrefix)", () => {
@@ -190,6 +235,14 @@ describe("program under the mock runtime", function () {
       assert.ok(stateful.length >= 3, stack);
       for (const x of stateful) assert.equal(x.protect, expected, `${stack} ${x.type}`);
     }
+  });
+
+  it("protects production's app env secret and keeps it 30 days after deletion; staging's 7, never protected", () => {
+    const prod = one(runs.production, "aws:secretsmanager/secret:Secret");
+    const staging = one(runs.staging, "aws:secretsmanager/secret:Secret");
+    assert.deepEqual([prod.protect, prod.inputs.recoveryWindowInDays], [true, 30]);
+    assert.deepEqual([staging.protect, staging.inputs.recoveryWindowInDays], [false, 7]);
+    assert.equal(one(runs.production, "aws:secretsmanager/secretVersion:SecretVersion").protect, false, "a protected version could not be replaced by the next env");
   });
 
   it("gives production an RDS instance with deletion protection, final snapshot, 7+ days of backups and Multi-AZ", () => {

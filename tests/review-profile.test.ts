@@ -40,10 +40,16 @@ describe("review profile: the decisions", () => {
   });
 
   it("force-destroys the bucket of a review environment only, and protects nothing of it", () => {
-    assert.deepEqual(protectionFor("review"), { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: true });
+    assert.deepEqual(protectionFor("review"), { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: true, secretRecoveryDays: 0 });
     assert.equal(protectionFor("staging").forceDestroy, false);
     assert.equal(protectionFor("production").forceDestroy, false);
     assert.equal(protectionFor("production").protect, true);
+  });
+
+  it("force-deletes a review environment's app env secret (recovery window 0), so the next one of that name can be made at once", () => {
+    assert.equal(protectionFor("review").secretRecoveryDays, 0);
+    assert.equal(protectionFor("staging").secretRecoveryDays, 7, "the shortest window AWS allows besides 0");
+    assert.equal(protectionFor("production").secretRecoveryDays, 30, "AWS's default");
   });
 
   it("has staging's settings, one day of backups, audio kept a week and a smaller Redis budget", () => {

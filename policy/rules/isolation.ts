@@ -18,6 +18,7 @@ export const TAGGED_TYPES = [
   "aws:rds/parameterGroup:ParameterGroup",
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:iam/user:User",
+  "aws:secretsmanager/secret:Secret",
 ] as const;
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
