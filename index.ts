@@ -30,5 +30,6 @@ export const databaseMode = outputs.databaseMode;
 export const databaseName = outputs.databaseName;
 export const bucketName = outputs.bucketName;
 export const redisDatabaseName = outputs.redisDatabaseName;
+export const appEnvSecretName = outputs.appEnvSecretName;
 export const shareUrl = outputs.shareUrl;
 export const dnsNames = outputs.dnsNames;

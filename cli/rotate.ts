@@ -113,6 +113,8 @@ export const main = command<Opts>(
       for (const t of targets) {
         io.stdout.write(`  ${t.what}: replace ${t.urn}\n    changes ${t.variables.join(", ")}${t.alsoChanges ? `; ${t.alsoChanges}` : ""}\n`);
       }
+      const delivered = targets.find((t) => t.delivered)?.delivered;
+      if (delivered) io.stdout.write(`  and the app's env secret is stored anew: replace ${delivered.urn} (a new version)\n`);
     }
     if (!o.yes) {
       if (o.json) {

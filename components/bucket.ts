@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Names } from "../config/naming";
 import type { Protection } from "../config/protection";
+import { replacementOptions } from "../config/replacement";
 
 export interface BucketArgs {
   readonly names: Names;
@@ -84,6 +85,8 @@ export class Bucket extends pulumi.ComponentResource {
   readonly accessKeyId: pulumi.Output<string>;
   /** `AWS_SECRET_ACCESS_KEY`, secret. */
   readonly secretAccessKey: pulumi.Output<string>;
+  /** The app's IAM user: its name and ARN (it also reads the app env secret). */
+  readonly appUser: { readonly name: pulumi.Output<string>; readonly arn: pulumi.Output<string> };
 
   constructor(name: string, args: BucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mina:index:Bucket", name, {}, opts);
@@ -126,18 +129,26 @@ export class Bucket extends pulumi.ComponentResource {
       policy: JSON.stringify(buildTlsOnlyPolicy(bucketName)),
     }, { ...child, dependsOn: [publicAccess, ownership] });
 
-    const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: "/mina/" }, child);
+    // Fixed names: what a replacement of each does is decided in config/replacement.ts.
+    const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: names.iamPath }, child);
     new aws.iam.GroupPolicy(`${name}-group-policy`, {
       name: names.bucketPolicy,
       group: group.name,
       policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
-    }, child);
-    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: "/mina/", tags: { ...names.tags } }, child);
-    new aws.iam.UserGroupMembership(`${name}-membership`, { user: user.name, groups: [group.name] }, child);
+    }, { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") });
+    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: names.iamPath, tags: { ...names.tags } }, {
+      ...child,
+      ...replacementOptions("aws:iam/user:User"),
+    });
+    new aws.iam.UserGroupMembership(`${name}-membership`, { user: user.name, groups: [group.name] }, {
+      ...child,
+      ...replacementOptions("aws:iam/userGroupMembership:UserGroupMembership"),
+    });
     const key = new aws.iam.AccessKey(`${name}-key`, { user: user.name }, child);
 
     this.bucketName = bucketName;
     this.region = args.region;
+    this.appUser = { name: user.name, arn: user.arn };
     this.accessKeyId = pulumi.secret(key.id);
     this.secretAccessKey = pulumi.secret(key.secret);
     this.registerOutputs({ bucketName, region: this.region, accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey });

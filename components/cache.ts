@@ -14,11 +14,17 @@ export interface CacheArgs {
   /** This stack's own Upstash credentials. */
   readonly upstashEmail: string;
   readonly upstashApiKey: Secret;
+  /** Monthly budget in US dollars (config: mina:redisBudget). */
+  readonly budget: number;
 }
 
-/** The Redis database's arguments, decided in plain code. TLS is always on. */
-export function redisDatabaseArgs(names: Names, primaryRegion: string) {
-  return { databaseName: names.redisDatabase, region: "global", primaryRegion, tls: true, eviction: false };
+/**
+ * The Redis database's arguments, decided in plain code. TLS is always on. The budget
+ * caps the month's pay-as-you-go bill; without one the provider's default ($20) would
+ * throttle a busy production cache.
+ */
+export function redisDatabaseArgs(names: Names, primaryRegion: string, budget: number) {
+  return { databaseName: names.redisDatabase, region: "global", primaryRegion, tls: true, eviction: false, budget };
 }
 
 /** An Upstash Redis database of the environment's own; emits `REDIS_URL` as `rediss://`. */
@@ -34,7 +40,7 @@ export class Cache extends pulumi.ComponentResource {
       email: args.upstashEmail,
       apiKey: secretInput(args.upstashApiKey),
     }, { parent: this });
-    const db = new upstash.RedisDatabase(`${name}-redis`, redisDatabaseArgs(args.names, args.primaryRegion), {
+    const db = new upstash.RedisDatabase(`${name}-redis`, redisDatabaseArgs(args.names, args.primaryRegion, args.budget), {
       parent: this,
       provider,
       protect: args.protection.protect,

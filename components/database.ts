@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Names } from "../config/naming";
+import { dbParameterGroupPrefix, type Names } from "../config/naming";
 import type { Protection } from "../config/protection";
 import type { DatabaseConfig, InstanceDatabaseConfig, ServerDatabaseConfig } from "../config/validate";
 import { buildDatabaseUrl } from "./urls";
@@ -82,8 +82,9 @@ export class Database extends pulumi.ComponentResource {
       special: true,
       overrideSpecial: RDS_PASSWORD_SPECIALS,
     }, { parent: this });
+    // Named by prefix (config/replacement.ts): a replacement is made beside the one the instance uses.
     const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
-      name: names.dbSecurityGroup,
+      namePrefix: names.dbSecurityGroupPrefix,
       description: `PostgreSQL for ${names.environment} only`,
       vpcId: cfg.vpcId,
       ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [...cfg.allowedCidrs], description: "PostgreSQL from app hosts" }],
@@ -97,7 +98,7 @@ export class Database extends pulumi.ComponentResource {
     }, child);
     const major = cfg.engineVersion.split(".")[0];
     const parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, {
-      name: `${names.dbParameterGroup}${major}`,
+      namePrefix: dbParameterGroupPrefix(names, cfg.engineVersion),
       family: `postgres${major}`,
       parameters: [{ name: "rds.force_ssl", value: "1" }],
       tags: { ...names.tags },

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/validate";
 import { featureVariable } from "../config/variables";
+import { AppEnv } from "./appEnv";
 import { Bucket } from "./bucket";
 import { Cache } from "./cache";
 import { Database } from "./database";
@@ -38,6 +39,8 @@ export class Environment extends pulumi.ComponentResource {
   readonly dns: Dns;
   /** Every emitted variable, name to value; secret as a whole. */
   readonly env: pulumi.Output<Record<string, string>>;
+  /** The same env, delivered to the app host: a secret of the stack's own account. */
+  readonly appEnv: AppEnv;
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mina:index:Environment", name, {}, opts);
@@ -53,6 +56,7 @@ export class Environment extends pulumi.ComponentResource {
       primaryRegion: config.cache.primaryRegion,
       upstashEmail: config.cache.upstashEmail,
       upstashApiKey: config.cache.upstashApiKey,
+      budget: config.cache.budget,
     }, child);
     this.bucket = new Bucket(`${name}-bucket`, {
       names,
@@ -94,7 +98,15 @@ export class Environment extends pulumi.ComponentResource {
         ...flags,
       }),
     );
-    this.registerOutputs({ env: this.env });
+    this.appEnv = new AppEnv(`${name}-app-env`, {
+      names,
+      protection,
+      env: this.env,
+      appUser: this.bucket.appUser,
+      accountIds: config.aws.allowedAccountIds,
+      awsProvider,
+    }, child);
+    this.registerOutputs({ env: this.env, appEnvSecretName: this.appEnv.secretName });
   }
 }
 
@@ -108,6 +120,8 @@ export interface StackOutputs {
   readonly databaseName: string;
   readonly bucketName: string;
   readonly redisDatabaseName: string;
+  /** The Secrets Manager secret the app host reads its env from (`mina/<environment>/app-env`). */
+  readonly appEnvSecretName: string;
   readonly shareUrl: string;
   readonly dnsNames: readonly string[];
 }
@@ -124,6 +138,7 @@ export function defineEnvironment(config: StackConfig): StackOutputs {
     databaseName: e.database.databaseName,
     bucketName: e.bucket.bucketName,
     redisDatabaseName: e.cache.databaseName,
+    appEnvSecretName: e.appEnv.secretName,
     shareUrl: e.dns.shareBaseUrl,
     dnsNames: e.dns.dnsNames,
   };

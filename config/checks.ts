@@ -280,6 +280,7 @@ export const SHAREABLE_KEYS: readonly string[] = [
   "mina:deployRunner",
   "mina:redisMode",
   "mina:redisPrimaryRegion",
+  "mina:redisBudget",
   "mina:bucketExpireDays",
   "mina:emailEnabled",
   "mina:logLevel",

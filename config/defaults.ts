@@ -21,10 +21,15 @@ export interface ProfileDefaults {
   readonly rateLimitPerMinute: number;
   readonly rateLimitPerHour: number;
   readonly emailEnabled: boolean;
+  /** Upstash monthly budget of the Redis database, in US dollars: once spent, the database is throttled until the next month. */
+  readonly redisBudget: number;
   /** Days after which staging audio objects expire; production never expires audio. */
   readonly bucketExpireDays: number | undefined;
   readonly featureFlags: Readonly<Record<string, boolean>>;
 }
+
+/** The largest Upstash monthly budget a stack may set, in US dollars: more is a typo, not a cache. */
+export const MAX_REDIS_BUDGET = 1000;
 
 /** Production's minimum backup retention, enforced by validation and by the policy pack. */
 export const MIN_PRODUCTION_BACKUP_DAYS = 7;
@@ -39,6 +44,8 @@ const PRODUCTION: ProfileDefaults = {
   rateLimitPerMinute: 100,
   rateLimitPerHour: 1000,
   emailEnabled: true,
+  // Headroom over the provider's $20 default: production's cache is never throttled by a busy month.
+  redisBudget: 100,
   bucketExpireDays: undefined,
   featureFlags: { beta_features: false, debug_toolbar: false, new_ai_insights: false },
 };
@@ -54,6 +61,7 @@ const STAGING: ProfileDefaults = {
   rateLimitPerMinute: PRODUCTION.rateLimitPerMinute * 2,
   rateLimitPerHour: PRODUCTION.rateLimitPerHour * 2,
   emailEnabled: false,
+  redisBudget: 20,
   bucketExpireDays: 30,
   // The staging guide's example: AI insights are tried in staging before production turns them on.
   featureFlags: { beta_features: true, debug_toolbar: false, new_ai_insights: true },
@@ -67,6 +75,7 @@ const STAGING: ProfileDefaults = {
 const REVIEW: ProfileDefaults = {
   ...STAGING,
   dbBackupRetentionDays: 1,
+  redisBudget: 10,
   bucketExpireDays: 7,
 };
 

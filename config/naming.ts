@@ -35,9 +35,18 @@ export const NAME_LIMITS = {
   postgresIdentifier: 63, // NAMEDATALEN - 1
   iamUser: 64,
   iamGroup: 128,
+  iamPolicy: 128,
+  secret: 512,
   upstashDatabase: 64,
   securityGroup: 255,
+  dbParameterGroup: 255,
 } as const;
+
+/**
+ * How many characters the AWS provider appends to a `namePrefix` (a 26-digit unique
+ * suffix): a prefix must leave that much room under its type's limit.
+ */
+export const NAME_PREFIX_SUFFIX_LENGTH = 26;
 
 export interface Names {
   readonly app: string;
@@ -55,17 +64,28 @@ export interface Names {
   /** RDS instance identifier, e.g. `mina-staging`. */
   readonly rdsIdentifier: string;
   readonly dbSubnetGroup: string;
-  readonly dbSecurityGroup: string;
+  /**
+   * The security group's `namePrefix` (config/replacement.ts: `name-prefix`): the provider
+   * completes it, e.g. `mina-staging-db-20250101120000000000000001`.
+   */
+  readonly dbSecurityGroupPrefix: string;
+  /** Stem of the parameter group's name prefix; see `dbParameterGroupPrefix`. */
   readonly dbParameterGroup: string;
   /** Final snapshot taken when a protected instance is deleted. */
   readonly dbFinalSnapshot: string;
   /** S3 bucket for audio, e.g. `mina-audio-staging`. */
   readonly bucket: string;
-  /** IAM user whose access key the app uses for the bucket. */
+  /** IAM path of the app's user and group (`/mina/`): the app env secret's policy denies every other user on it. */
+  readonly iamPath: string;
+  /** IAM user whose access key the app uses for the bucket, and to read its env secret. */
   readonly bucketUser: string;
   /** IAM group that carries the bucket policy (policies attach to groups, not users). */
   readonly bucketGroup: string;
   readonly bucketPolicy: string;
+  /** Secrets Manager secret holding the app's env (its env file's text), e.g. `mina/staging/app-env`. */
+  readonly appEnvSecret: string;
+  /** The app user's inline policy that reads that secret, e.g. `mina-staging-app-env-read`. */
+  readonly appEnvPolicy: string;
   /** Upstash Redis database, e.g. `mina-staging`. */
   readonly redisDatabase: string;
   /** Sentry environment tag. */
@@ -98,18 +118,29 @@ export function deriveNames(environment: string, overrides: { bucket?: string } 
     databaseMasterUser: pgIdent(`${APP}_${environment}_admin`),
     rdsIdentifier: prefix,
     dbSubnetGroup: `${prefix}-db`,
-    dbSecurityGroup: `${prefix}-db`,
+    dbSecurityGroupPrefix: `${prefix}-db-`,
     dbParameterGroup: `${prefix}-pg`,
     dbFinalSnapshot: `${prefix}-final`,
     bucket: overrides.bucket ?? `${APP}-audio-${environment}`,
+    iamPath: `/${APP}/`,
     bucketUser: `${APP}-audio-${environment}`,
     bucketGroup: `${APP}-audio-${environment}`,
     bucketPolicy: `${APP}-audio-${environment}-rw`,
+    appEnvSecret: `${APP}/${environment}/app-env`,
+    appEnvPolicy: `${prefix}-app-env-read`,
     redisDatabase: prefix,
     sentryEnvironment: environment,
     sentryProject: prefix,
     slackChannel: environment === "production" ? `#${APP}-alerts` : `#${APP}-${environment}-alerts`,
   };
+}
+
+/**
+ * The RDS parameter group's `namePrefix` for an engine version: its stem and the major
+ * version (`mina-staging-pg16-`), completed by the provider (config/replacement.ts).
+ */
+export function dbParameterGroupPrefix(n: Names, engineVersion: string): string {
+  return `${n.dbParameterGroup}${engineVersion.split(".")[0]}-`;
 }
 
 /** Physical names that must be unique to one environment, by kind (used by audits). */
@@ -120,6 +151,7 @@ export function isolationCriticalNames(n: Names): Record<string, string> {
     rdsIdentifier: n.rdsIdentifier,
     bucket: n.bucket,
     bucketUser: n.bucketUser,
+    appEnvSecret: n.appEnvSecret,
     redisDatabase: n.redisDatabase,
     slackChannel: n.slackChannel,
     sentryEnvironment: n.sentryEnvironment,
@@ -138,6 +170,11 @@ export function checkNameLimits(n: Names): string[] {
   check("database name", n.databaseName, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("database role", n.databaseRole, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("IAM user", n.bucketUser, NAME_LIMITS.iamUser);
+  check("IAM policy", n.appEnvPolicy, NAME_LIMITS.iamPolicy);
+  check("secret name", n.appEnvSecret, NAME_LIMITS.secret, /^[A-Za-z0-9/_+=.@-]+$/, "may hold only letters, digits and / _ + = . @ -");
+  check("security group name prefix", n.dbSecurityGroupPrefix, NAME_LIMITS.securityGroup - NAME_PREFIX_SUFFIX_LENGTH);
+  // The prefix carries the major version only; a three-digit major is the longest it will see.
+  check("parameter group name prefix", dbParameterGroupPrefix(n, "100"), NAME_LIMITS.dbParameterGroup - NAME_PREFIX_SUFFIX_LENGTH, /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*-$/, "must start with a letter and have no double hyphen");
   check("Redis database", n.redisDatabase, NAME_LIMITS.upstashDatabase);
   return problems;
 }

@@ -45,6 +45,10 @@ export const NO_DATA_TYPES: readonly string[] = [
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   // A user's group memberships: links, recreated from code.
   "aws:iam/userGroupMembership:UserGroupMembership",
+  // An inline user policy (the app user reads its env secret): a document, recreated from code.
+  "aws:iam/userPolicy:UserPolicy",
+  // A secret's resource policy: a document, recreated from code (the secret and its versions are not on this list).
+  "aws:secretsmanager/secretPolicy:SecretPolicy",
   // A DNS record: recreated from code (the hosted zone is what holds records of others).
   "aws:route53/record:Record",
   // Security group rules: firewall entries, recreated from code.
@@ -73,9 +77,10 @@ export const NO_DATA_TYPES: readonly string[] = [
 
 /**
  * Types whose deletion or replacement issues a new secret or removes one: the app's
- * SECRET_KEY, a database password, the S3 access key. The gate calls these
- * "rotates a credential" and asks for approval (the running app breaks until it
- * gets the new value).
+ * SECRET_KEY, a database password, the S3 access key, a version of the app's env
+ * secret (every change of the env is a new one: the app must restart to load it). The
+ * gate calls these "rotates a credential" and asks for approval (the running app
+ * breaks, or runs on the old values, until it gets the new ones).
  */
 export const CREDENTIAL_TYPES: readonly string[] = [
   "random:index/randomPassword:RandomPassword",
@@ -83,7 +88,15 @@ export const CREDENTIAL_TYPES: readonly string[] = [
   "random:index/randomString:RandomString",
   "random:index/randomId:RandomId",
   "aws:iam/accessKey:AccessKey",
+  "aws:secretsmanager/secretVersion:SecretVersion",
 ];
+
+/** Why a credential type whose inputs change needs approval, in the plan diff's words. */
+export function credentialChangeReason(type: string): string {
+  return type === "aws:secretsmanager/secretVersion:SecretVersion"
+    ? "the env changes: a new version of the app's env secret, which the app loads when it restarts"
+    : "inputs changed: the secret is generated anew";
+}
 
 /**
  * Inputs whose update sets a new password on a resource that keeps its data: also
@@ -94,6 +107,8 @@ export const CREDENTIAL_INPUTS: Readonly<Record<string, readonly string[]>> = {
   "aws:rds/instance:Instance": ["password", "passwordWo", "passwordWoVersion", "manageMasterUserPassword"],
   "aws:rds/cluster:Cluster": ["masterPassword", "masterPasswordWo", "masterPasswordWoVersion", "manageMasterUserPassword"],
   "postgresql:index/role:Role": ["password", "passwordWo", "passwordWoVersion"],
+  // Each of these replaces the version (ForceNew); listed for an update all the same.
+  "aws:secretsmanager/secretVersion:SecretVersion": ["secretString", "secretBinary", "secretStringWo", "secretStringWoVersion"],
 };
 
 /** Why a change needs approval: it loses data, issues a new credential, or (offline) its provider changed. */
@@ -131,6 +146,12 @@ export interface Protection {
    * Only a review environment's: elsewhere a bucket that still holds audio is not deleted.
    */
   readonly forceDestroy: boolean;
+  /**
+   * Days a deleted Secrets Manager secret (the app's env) can still be restored, and its
+   * name stays taken: production keeps AWS's default 30, staging the shortest window, 7;
+   * a review environment's is deleted at once (0), so its name is free for the next one.
+   */
+  readonly secretRecoveryDays: number;
 }
 
 /**
@@ -146,5 +167,6 @@ export function protectionFor(profile: Profile): Protection {
     finalSnapshot: production,
     versioning: production,
     forceDestroy: profile === "review",
+    secretRecoveryDays: production ? 30 : profile === "review" ? 0 : 7,
   };
 }

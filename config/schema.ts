@@ -108,6 +108,13 @@ export const KEYS = {
     description: "`database`: an Upstash Redis database of its own, the only mode. `shared-server` / `db-number` (one Redis server, another DB number per environment) are refused.",
   },
   "mina:redisPrimaryRegion": { kind: "string", required: "optional", default: "us-east-1", description: "Upstash primary region of the Redis database." },
+  "mina:redisBudget": {
+    kind: "int",
+    required: "optional",
+    default: "100 / 20 (review: 10)",
+    description:
+      "Monthly budget of the Upstash Redis database, in whole US dollars (1-1000): the most its pay-as-you-go bill may reach in a month; once it is spent, Upstash throttles the database until the next month.",
+  },
   "mina:bucketName": {
     kind: "string",
     required: "optional",

@@ -3,7 +3,7 @@
  * context, reports what it refuses through `fail` (the order of the report is the
  * order of the steps) and returns the part of the `StackConfig` it settles, if any.
  */
-import { defaultsFor, LogLevel, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor } from "./defaults";
+import { defaultsFor, LogLevel, MAX_REDIS_BUDGET, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor } from "./defaults";
 import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
 import { protectionFor } from "./protection";
@@ -76,6 +76,7 @@ export interface Settled {
   readonly dns: Omit<StackConfig["dns"], "zoneId">;
   readonly emailEnabled: boolean;
   readonly bucket: StackConfig["bucket"];
+  readonly redisBudget: number;
 }
 
 /** A context for one stack, with no problem found yet. */
@@ -474,8 +475,19 @@ export function bucketConfig(ctx: ParsedContext): StackConfig["bucket"] {
   return { expireDays };
 }
 
+/**
+ * The Upstash monthly budget in US dollars: the stack's, or its profile's. Refuses
+ * 0 (a database throttled before its first command) and more than MAX_REDIS_BUDGET.
+ */
+export function redisBudget(ctx: ParsedContext): number {
+  const budget = ctx.v["mina:redisBudget"] ?? ctx.defaults.redisBudget;
+  if (budget < 1) ctx.fail("mina:redisBudget", `is ${budget}; the budget is in whole US dollars per month, at least 1`);
+  else if (budget > MAX_REDIS_BUDGET) ctx.fail("mina:redisBudget", `is ${budget}; at most ${MAX_REDIS_BUDGET} US dollars per month (a larger bill is a mistake, not a cache)`);
+  return budget;
+}
+
 /** Builds the typed config from the parsed values and the settled parts; refuses nothing. */
-export function assemble(ctx: ParsedContext, { names, database, dns, emailEnabled, bucket }: Settled): StackConfig {
+export function assemble(ctx: ParsedContext, { names, database, dns, emailEnabled, bucket, redisBudget }: Settled): StackConfig {
   const { raw, v, defaults: d } = ctx;
   return {
     stack: raw.stack,
@@ -490,6 +502,7 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
       primaryRegion: v["mina:redisPrimaryRegion"] ?? "us-east-1",
       upstashEmail: v["upstash:email"]!,
       upstashApiKey: requiredSecret(v, "upstash:apiKey"),
+      budget: redisBudget,
     },
     bucket,
     deploy: { migrateCommand: v["mina:migrateCommand"] ?? "flask db upgrade" },

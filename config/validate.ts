@@ -33,6 +33,7 @@ import {
   isEmailEnabled,
   newContext,
   parseKnownKeys,
+  redisBudget,
 } from "./steps";
 
 /** A secret config value. `plaintext` is known only under the Pulumi engine. */
@@ -82,7 +83,13 @@ export interface StackConfig {
   readonly protection: Protection;
   readonly aws: { readonly region: string; readonly allowedAccountIds: readonly string[] };
   readonly database: DatabaseConfig;
-  readonly cache: { readonly primaryRegion: string; readonly upstashEmail: string; readonly upstashApiKey: Secret };
+  readonly cache: {
+    readonly primaryRegion: string;
+    readonly upstashEmail: string;
+    readonly upstashApiKey: Secret;
+    /** Upstash monthly budget in US dollars: the bill's cap; once spent, the database is throttled. */
+    readonly budget: number;
+  };
   readonly bucket: { readonly expireDays?: number };
   /**
    * Sentry, when on: the environment's own project (or, in the non-production tier, a
@@ -208,7 +215,8 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   const emailEnabled = isEmailEnabled(parsed);
   checkEmailRedirect(parsed, emailEnabled);
   const bucket = bucketConfig(parsed);
+  const budget = redisBudget(parsed);
   if (ctx.errors.length > 0 || !database) throw new ConfigErrors(ctx.errors);
-  const config = assemble(parsed, { names, database, dns, emailEnabled, bucket });
+  const config = assemble(parsed, { names, database, dns, emailEnabled, bucket, redisBudget: budget });
   return { config, missingSecrets: [...new Set(ctx.missingSecrets)].sort() };
 }

@@ -114,3 +114,12 @@ export function exportWarnings(env: Readonly<Record<string, string>>): string[] 
 export function renderEnvFile(env: Readonly<Record<string, string>>, stack: string, now = new Date()): string {
   return serializeEnvFile({ stack, generatedAt: now, entries: orderedEntries(env) });
 }
+
+/**
+ * The env file's text as the app env secret stores it (components/appEnv.ts): the same
+ * variables, order and quoting as `npm run env` writes, without the time of writing, so
+ * the same env is the same text and `pulumi up` stores a new version only when it changes.
+ */
+export function renderStoredEnvFile(env: Readonly<Record<string, string>>, stack: string, secretName: string): string {
+  return serializeEnvFile({ stack, entries: orderedEntries(env), generatedBy: `pulumi up into the secret ${secretName}` });
+}

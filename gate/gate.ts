@@ -10,6 +10,7 @@
  * blocks even with approval. The deploy guard and the account check are in deploy.ts.
  */
 import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
+import { replacementNote } from "../config/replacement";
 import { md, oneLine } from "../lib/markdown";
 import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "../plan/diff";
 import { shortType } from "../plan/render";
@@ -191,6 +192,9 @@ export function dangerousFromPreview(preview: PreviewDigest): DangerousOp[] {
     const prior = byUrn.get(step.urn);
     if (prior && (prior.op === "replace" || op === "delete")) continue;
     const reasons = strings(step.replaceReasons);
+    // A replacement of what holds data says what it takes: a new name and a migration (config/replacement.ts).
+    const note = op === "replace" ? replacementNote(found.type, { reasons }) : undefined;
+    const detail = [reasons.length > 0 ? `replaced because of: ${reasons.join(", ")}` : undefined, note].filter((x) => x !== undefined).join("; ");
     byUrn.set(step.urn, {
       ...stack,
       kind: found.kind!,
@@ -198,7 +202,7 @@ export function dangerousFromPreview(preview: PreviewDigest): DangerousOp[] {
       type: found.type,
       name,
       source: "preview",
-      ...(reasons.length > 0 ? { detail: `replaced because of: ${reasons.join(", ")}` } : {}),
+      ...(detail !== "" ? { detail } : {}),
     });
   }
   return [...byUrn.values()];

@@ -37,7 +37,12 @@ export interface RotationTarget {
   readonly alsoChanges?: string;
   /** A resource whose in-place update is part of the rotation (the RDS instance's password). */
   readonly updated?: { readonly urn: string; readonly type: string; readonly name: string; readonly fields: readonly string[] };
+  /** The app env secret's version: the env changes, so it is stored anew (replaced), as part of the rotation. */
+  readonly delivered?: { readonly urn: string; readonly type: string; readonly name: string };
 }
+
+/** The type of the app env secret's version (components/appEnv.ts): every rotation replaces it. */
+export const ENV_VERSION_TYPE = "aws:secretsmanager/secretVersion:SecretVersion";
 
 /** What the app must restart to pick a variable up, one line each. */
 export const RESTART: Readonly<Record<string, string>> = {
@@ -79,7 +84,12 @@ export function parseChoice(what: string | undefined): RotateChoice {
 export function chooseRotation(what: RotateChoice, resources: readonly RecordedResource[], stack: string, project = "mina"): RotationTarget[] {
   if (what === "redis") throw new RotationError(`refusing to rotate redis on ${stack}: ${REDIS_REFUSAL.replace(/STACK/g, stack)}`);
   const ones: One[] = what === "all" ? [...ALL_SAFE] : [what];
-  return ones.map((one) => {
+  const versions = resources.filter((r) => r.type === ENV_VERSION_TYPE);
+  if (versions.length > 1) throw new RotationError(`${stack}: expected at most one app env secret version, found ${versions.length}; refusing to guess`);
+  const delivered = versions.length === 1 ? { delivered: { urn: engineUrn(versions[0], stack, project), type: versions[0].type, name: versions[0].name } } : {};
+  return ones.map((one) => ({ ...target(one), ...delivered }));
+
+  function target(one: One): RotationTarget {
     const rule = RULES[one as Exclude<One, "redis">];
     const found = resources.filter((r) => r.type === rule.type && rule.suffix.test(r.name));
     if (found.length !== 1) {
@@ -119,7 +129,7 @@ export function chooseRotation(what: RotateChoice, resources: readonly RecordedR
       };
     }
     return { what: one, urn, type: r.type, name: r.name, variables: rule.variables };
-  });
+  }
 }
 
 /**
@@ -155,7 +165,13 @@ const sameResource = (o: DangerousOp, t: { type: string; name: string }) => o.ty
 export function gateRotation(preview: PreviewDigest, targets: readonly RotationTarget[], approval: { commit?: string; approvedCommit: string }): RotationGate {
   const dangerous = dangerousFromPreview(preview);
   const expected = (o: DangerousOp) =>
-    o.kind === "rotates a credential" && targets.some((t) => sameResource(o, t) || (t.updated !== undefined && o.op === "update" && sameResource(o, t.updated)));
+    o.kind === "rotates a credential" &&
+    targets.some(
+      (t) =>
+        sameResource(o, t) ||
+        (t.updated !== undefined && o.op === "update" && sameResource(o, t.updated)) ||
+        (t.delivered !== undefined && o.op === "replace" && sameResource(o, t.delivered)),
+    );
   const unexpected = dangerous.filter((o) => !expected(o));
   const missing = targets.filter((t) => !dangerous.some((o) => o.op === "replace" && sameResource(o, t))).map((t) => t.urn);
   const incomplete = [

@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { listStackFiles, stackOfFileName } from "../config";
-import { ApprovalKind, approvalKindOf, CREDENTIAL_TYPES } from "../config/protection";
+import { ApprovalKind, approvalKindOf, credentialChangeReason, CREDENTIAL_TYPES } from "../config/protection";
+import { replacementNote } from "../config/replacement";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
 import { md, oneLine } from "../lib/markdown";
 import { policyChecker } from "./policyCheck";
@@ -154,10 +155,11 @@ export function approvalsOf(
   for (const c of changed) {
     if (c.fields.includes("physicalName")) {
       const kind = approvalKindOf(c.type, "replace");
-      const reason = `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}`;
+      const note = replacementNote(c.type, { renamed: true });
+      const reason = `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}${note ? `: ${note}` : ""}`;
       if (kind) out.push({ stack, kind, op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason });
     } else if (c.fields.includes("inputs") && CREDENTIAL_TYPES.includes(c.type)) {
-      out.push({ stack, kind: "rotates a credential", op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: "inputs changed: the secret is generated anew" });
+      out.push({ stack, kind: "rotates a credential", op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: credentialChangeReason(c.type) });
     }
   }
   const listed = new Set(out.map(key));

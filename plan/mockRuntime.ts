@@ -1,7 +1,7 @@
 /**
  * Runs a Pulumi program under Pulumi's own mock runtime (`pulumi.runtime.setMocks`)
  * and records every resource the program registers, with the options the SDK
- * sends the engine (`protect`, parent, provider). Nothing is deployed: computed
+ * sends the engine (`protect`, `deleteBeforeReplace`, parent, provider). Nothing is deployed: computed
  * values (endpoints, passwords, ARNs) are given realistic fake values here.
  */
 import { createHash } from "crypto";
@@ -13,6 +13,8 @@ export interface RecordedResource {
   readonly name: string;
   readonly custom: boolean;
   readonly protect: boolean;
+  /** The `deleteBeforeReplace` option (config/replacement.ts decides it). */
+  readonly deleteBeforeReplace?: boolean;
   readonly parent: string;
   /** The provider reference the SDK sent (`<provider URN>::<id>`), empty for a default provider. */
   readonly provider: string;
@@ -59,13 +61,22 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       return { id: `${s("organization")}/${s("slug")}`, state: { ...inputs, projectId: String(parseInt(hex(name, 6), 16)) } };
     case "aws:iam/accessKey:AccessKey":
       return { id: `AKIAMOCK${hex(name, 12).toUpperCase()}`, state: { ...inputs, secret: `mock/${hex(`${name}-secret`, 36)}` } };
+    case "aws:secretsmanager/secret:Secret": {
+      // Secrets Manager appends six random characters to the name in the ARN.
+      const arn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:${s("name") ?? name}-${hex(name, 6)}`;
+      return { id: arn, state: { ...inputs, arn } };
+    }
     case "aws:s3/bucket:Bucket": {
       const b = s("bucket") ?? name;
       return { id: b, state: { ...inputs, arn: `arn:aws:s3:::${b}`, bucketDomainName: `${b}.s3.amazonaws.com` } };
     }
     default: {
-      const physical = s("name") ?? s("identifier") ?? `${name}-${hex(name, 7)}`;
-      return { id: type.startsWith("pulumi:providers:") ? `mock-${name}` : physical, state: { ...inputs, arn: `arn:mock:${type}:${physical}` } };
+      // A name prefix is completed the provider's way: 26 digits after it.
+      const prefix = s("namePrefix");
+      const completed = prefix !== undefined ? `${prefix}${BigInt(`0x${hex(name, 20)}`).toString().padStart(26, "0").slice(0, 26)}` : undefined;
+      const physical = s("name") ?? completed ?? s("identifier") ?? `${name}-${hex(name, 7)}`;
+      const state = { ...inputs, ...(completed !== undefined ? { name: completed } : {}), arn: `arn:mock:${type}:${physical}` };
+      return { id: type.startsWith("pulumi:providers:") ? `mock-${name}` : physical, state };
     }
   }
 }
@@ -79,6 +90,7 @@ type Req = {
   getCustom(): boolean;
   getProtect(): boolean | undefined;
   getDependenciesList(): string[];
+  getDeletebeforereplace(): boolean | undefined;
 };
 
 /** The signature key and value the SDK marks a serialized secret with. */
@@ -129,6 +141,7 @@ export async function runUnderMocks<T>(project: string, stack: string, program: 
       name: req.getName(),
       custom: req.getCustom(),
       protect: req.getProtect() === true,
+      deleteBeforeReplace: req.getDeletebeforereplace() === true,
       parent: req.getParent(),
       provider: req.getProvider(),
       secretInputs: secretKeys(req),

@@ -81,7 +81,8 @@ export type ResourceChecker = (
   config: StackConfig,
 ) => { rule: string; resource: string; message: string }[];
 
-const PHYSICAL_NAME_KEYS = ["bucket", "identifier", "databaseName", "name"] as const;
+/** Inputs that hold a physical name; a `namePrefix` (completed by the provider) stands for the name it starts. */
+const PHYSICAL_NAME_KEYS = ["bucket", "identifier", "databaseName", "name", "namePrefix"] as const;
 
 export function physicalNameOf(r: Pick<RecordedResource, "type" | "inputs" | "custom">): string | undefined {
   if (!r.custom || r.type.startsWith("pulumi:providers:")) return undefined;

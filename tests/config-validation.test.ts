@@ -267,8 +267,40 @@ describe("config: defaults per profile", () => {
   it("protects production only", () => {
     const s = validateStack(stagingRaw(), { requireSecrets: true }).config;
     const p = validateStack(productionRaw(), { requireSecrets: true }).config;
-    assert.deepEqual(p.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false });
-    assert.deepEqual(s.protection, { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: false });
+    assert.deepEqual(p.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false, secretRecoveryDays: 30 });
+    assert.deepEqual(s.protection, { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: false, secretRecoveryDays: 7 });
+  });
+});
+
+describe("config: the Upstash budget (mina:redisBudget)", () => {
+  it("defaults by profile: production 100, staging 20, review 10 US dollars a month", () => {
+    assert.equal(validateStack(productionRaw(), { requireSecrets: true }).config.cache.budget, 100);
+    assert.equal(validateStack(stagingRaw(), { requireSecrets: true }).config.cache.budget, 20);
+    assert.deepEqual([defaultsFor("production").redisBudget, defaultsFor("staging").redisBudget, defaultsFor("review").redisBudget], [100, 20, 10]);
+  });
+
+  it("takes a stack's own whole number of dollars, as the engine passes it (a string)", () => {
+    assert.equal(validateStack(productionRaw({ "mina:redisBudget": "250" }), { requireSecrets: true }).config.cache.budget, 250);
+    assert.equal(validateStack(stagingRaw({ "mina:redisBudget": 1 }), { requireSecrets: true }).config.cache.budget, 1);
+    assert.equal(validateStack(productionRaw({ "mina:redisBudget": 1000 }), { requireSecrets: true }).config.cache.budget, 1000);
+  });
+
+  it("refuses 0, more than 1000, a fraction, a negative number and words, one line each", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:redisBudget": 0 })), [
+      "Pulumi.staging.yaml: mina:redisBudget: is 0; the budget is in whole US dollars per month, at least 1",
+    ]);
+    assert.deepEqual(errorsOf(productionRaw({ "mina:redisBudget": 5000 })), [
+      "Pulumi.production.yaml: mina:redisBudget: is 5000; at most 1000 US dollars per month (a larger bill is a mistake, not a cache)",
+    ]);
+    for (const bad of [12.5, -5, "twenty"]) {
+      assert.deepEqual(errorsOf(stagingRaw({ "mina:redisBudget": bad })), [
+        `Pulumi.staging.yaml: mina:redisBudget: expected a whole number >= 0, got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+
+  it("is a setting production may hold the same value of as another environment", () => {
+    assert.deepEqual(errorsOf(productionRaw({ "mina:redisBudget": 50 }), [stagingRaw({ "mina:redisBudget": 50 }), productionRaw({ "mina:redisBudget": 50 })]), []);
   });
 });
 

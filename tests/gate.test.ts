@@ -67,10 +67,18 @@ describe("data-safety gate: pulumi preview --json", () => {
     const d = decideOn(["bucket-replace.json"], ["infra", "needs-review"]);
     assert.equal(d.ok, false);
     assert.deepEqual(d.dangerous, [
-      { stack: "staging", kind: "replace", op: "replace", type: "aws:s3/bucket:Bucket", name: "mina-staging-bucket-bucket", source: "preview", detail: "replaced because of: bucket" },
+      {
+        stack: "staging",
+        kind: "replace",
+        op: "replace",
+        type: "aws:s3/bucket:Bucket",
+        name: "mina-staging-bucket-bucket",
+        source: "preview",
+        detail: "replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first",
+      },
     ]);
     const text = renderDecisionText(d);
-    assert.match(text.split("\n")[1], /^  staging: REPLACE aws:s3:Bucket mina-staging-bucket-bucket \(replaced because of: bucket\)$/);
+    assert.match(text.split("\n")[1], /^  staging: REPLACE aws:s3:Bucket mina-staging-bucket-bucket \(replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first\)$/);
     assert.match(text, /✗ BLOCKED: add the label "allow-data-loss" to the pull request/);
   });
 
@@ -202,6 +210,29 @@ describe("data-safety gate: deny by default", () => {
     assert.match(renderDecisionText(d), /^  production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m);
   });
 
+  it("names a new version of the app's env secret as a rotated credential; its policies pass; the secret itself needs approval", async () => {
+    const d = decide(
+      dangerousFromPreview(
+        previewOf([
+          { op: "replace", urn: urn("aws:secretsmanager/secretVersion:SecretVersion", "mina-production-app-env-version"), replaceReasons: ["secretString"] },
+          { op: "update", urn: urn("aws:secretsmanager/secretVersion:SecretVersion", "v2"), diffReasons: ["secretString"] },
+          { op: "replace", urn: urn("aws:secretsmanager/secretPolicy:SecretPolicy", "mina-production-app-env-policy") },
+          { op: "delete", urn: urn("aws:iam/userPolicy:UserPolicy", "mina-production-app-env-read") },
+          { op: "delete", urn: urn("aws:secretsmanager/secret:Secret", "mina-production-app-env-secret") },
+        ]),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      d.dangerous.map((o) => [o.kind, o.op, o.name, o.detail]),
+      [
+        ["delete", "delete", "mina-production-app-env-secret", undefined],
+        ["rotates a credential", "replace", "mina-production-app-env-version", "replaced because of: secretString"],
+        ["rotates a credential", "update", "v2", "sets secretString anew"],
+      ],
+    );
+  });
+
   it("names an update that sets a password anew as a rotated credential; other updates pass", async () => {
     const rds = urn("aws:rds/instance:Instance", "mina-production-database-instance");
     const role = urn("postgresql:index/role:Role", "mina-production-database-role");
@@ -226,6 +257,27 @@ describe("data-safety gate: deny by default", () => {
         ["rotates a credential", "update", "mina-production-database-role", "sets password anew"],
       ],
     );
+  });
+
+  it("says plainly that replacing what holds data under its own name needs a new name and a migration", async () => {
+    const d = dangerousFromPreview(
+      previewOf([
+        { op: "replace", urn: urn("aws:rds/instance:Instance", "mina-production-database-instance"), replaceReasons: ["engine"] },
+        { op: "replace", urn: urn("upstash:index/redisDatabase:RedisDatabase", "mina-production-cache-redis") },
+        { op: "replace", urn: urn("aws:s3/bucket:Bucket", "mina-production-bucket-bucket"), replaceReasons: ["bucket"] },
+        { op: "delete", urn: urn("aws:rds/instance:Instance", "other") },
+        { op: "replace", urn: urn("aws:iam/group:Group", "mina-production-bucket-group") },
+      ]),
+    );
+    const detail = (name: string) => d.find((o) => o.name === name)?.detail;
+    assert.equal(
+      detail("mina-production-database-instance"),
+      "replaced because of: engine; it holds data and keeps its name, so the replacement fails (already exists) before the old one is deleted: replacing it needs a new name and a data migration",
+    );
+    assert.match(detail("mina-production-cache-redis")!, /^it holds data and keeps its name, so the replacement fails \(already exists\)/);
+    assert.match(detail("mina-production-bucket-bucket")!, /^replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first$/);
+    assert.equal(detail("other"), undefined, "a deletion is a deletion");
+    assert.equal(detail("mina-production-bucket-group"), undefined, "a group holds no data");
   });
 
   it("takes the type that needs approval when the URN and the state disagree", async () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, isolationCriticalNames } from "../config/naming";
+import { checkNameLimits, dbParameterGroupPrefix, deriveNames, ENVIRONMENT_PATTERN, isolationCriticalNames } from "../config/naming";
 
 describe("naming: every physical name comes from (app, environment)", () => {
   it("derives staging's names", () => {
@@ -34,6 +34,14 @@ describe("naming: every physical name comes from (app, environment)", () => {
         assert.ok(value.includes(env) || value.includes(env.replace(/-/g, "_")) || (env === "production" && kind === "slackChannel"), `${kind} ${value}`);
       }
     }
+  });
+
+  it("derives the name prefixes the provider completes (security group, parameter group by major version)", () => {
+    const n = deriveNames("staging-blue");
+    assert.equal(n.dbSecurityGroupPrefix, "mina-staging-blue-db-");
+    assert.equal(dbParameterGroupPrefix(n, "16"), "mina-staging-blue-pg16-");
+    assert.equal(dbParameterGroupPrefix(n, "16.4"), "mina-staging-blue-pg16-");
+    assert.equal(dbParameterGroupPrefix(deriveNames("production"), "17.1"), "mina-production-pg17-");
   });
 
   it("keeps the longest allowed environment inside every provider limit", () => {

@@ -116,7 +116,30 @@ describe("diffPlans (pure)", () => {
         ["staging-old", "delete", BUCKET, "mina-staging-old-bucket-bucket"],
       ],
     );
-    assert.match(diff.needsApproval[1].reason, /mina-audio-staging → mina-audio-staging-media/);
+    assert.equal(
+      diff.needsApproval[1].reason,
+      "physical name mina-audio-staging → mina-audio-staging-media: the new one starts empty and the old one is deleted with its data: migrate the data first",
+    );
+  });
+
+  it("reads a changed app env secret version as a rotated credential the app loads when it restarts", async () => {
+    const version = "aws:secretsmanager/secretVersion:SecretVersion";
+    const b = plan([stackPlan("staging", [res(version, "mina-staging-app-env-version")])]);
+    const h = plan([stackPlan("staging", [res(version, "mina-staging-app-env-version", { inputsHash: "bbbbbbbbbbbbbbbb" })])]);
+    assert.deepEqual(
+      diffPlans(b, h, { base: "main" }).needsApproval.map((d) => [d.kind, d.reason]),
+      [["rotates a credential", "the env changes: a new version of the app's env secret, which the app loads when it restarts"]],
+    );
+  });
+
+  it("says what a rename costs only for what holds data: a security group moving to a name prefix is just a replacement", async () => {
+    const sg = "aws:ec2/securityGroup:SecurityGroup";
+    const b = plan([stackPlan("production", [res(sg, "mina-production-database-sg", { physicalName: "mina-production-db" })])]);
+    const h = plan([stackPlan("production", [res(sg, "mina-production-database-sg", { physicalName: "mina-production-db-" })])]);
+    assert.deepEqual(
+      diffPlans(b, h, { base: "main" }).needsApproval.map((d) => [d.kind, d.reason]),
+      [["replace", "physical name mina-production-db → mina-production-db-"]],
+    );
   });
 
   it("lists what needs approval first, with a warning, in markdown and text", async () => {
@@ -225,7 +248,10 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     assert.deepEqual(staging.mayBeReplaced.map((m) => m.name).sort(), underAws);
     assert.ok(!staging.mayBeReplaced.some((m) => m.type.startsWith("upstash:") || m.type.startsWith("postgresql:")), "other providers' resources are not touched");
     const mayBe = staging.needsApproval.filter((a) => a.kind === "may be replaced");
-    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws);
+    // The app env secret's version stores AWS_REGION: the new region is a new env, named as such.
+    const version = "mina-staging-app-env-version";
+    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws.filter((n) => n !== version));
+    assert.deepEqual(staging.needsApproval.filter((a) => a.name === version).map((a) => a.kind), ["rotates a credential"]);
     assert.match(mayBe[0].reason, /^aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1$/);
 
     const text = renderPlanDiffText(diff);
@@ -236,7 +262,7 @@ describe("provider inputs: what the offline diff cannot clear", function () {
 
     const d = decide(dangerousFromPlanDiff(JSON.parse(JSON.stringify(diff))), []);
     assert.equal(d.ok, false);
-    assert.ok(d.dangerous.filter((o) => o.kind === "may be replaced").length >= underAws.length);
+    assert.ok(d.dangerous.filter((o) => o.kind === "may be replaced").length >= mayBe.length);
     assert.equal(decide(dangerousFromPlanDiff(diff), ["allow-data-loss"]).ok, true);
     assert.deepEqual(diffPlans(base, base).needsApproval, [], "the same plan twice needs nothing");
   });
@@ -351,13 +377,22 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.deepEqual([bucket.before.physicalName, bucket.after.physicalName], ["mina-audio-staging", "mina-audio-staging-media"]);
     assert.deepEqual(
       diff.needsApproval.map((d) => [d.stack, d.kind, d.name]),
-      [["staging", "replace", "mina-staging-bucket-bucket"]],
+      [
+        ["staging", "replace", "mina-staging-bucket-bucket"],
+        // AWS_S3_BUCKET changes, so the app's env does: a new version of its secret.
+        ["staging", "rotates a credential", "mina-staging-app-env-version"],
+      ],
     );
 
     const r = (await cli("--base", "HEAD~1", "--format", "markdown"));
     assert.equal(r.status, 0, r.stderr);
     const md = r.stdout;
-    assert.ok(md.indexOf("**replace** `aws:s3:Bucket` mina-staging-bucket-bucket (`mina-audio-staging`): physical name mina-audio-staging → mina-audio-staging-media") > 0, md);
+    assert.ok(
+      md.indexOf(
+        "**replace** `aws:s3:Bucket` mina-staging-bucket-bucket (`mina-audio-staging`): physical name mina-audio-staging → mina-audio-staging-media: the new one starts empty and the old one is deleted with its data: migrate the data first",
+      ) > 0,
+      md,
+    );
     assert.ok(md.indexOf("[!WARNING]") < md.indexOf("### `production`"));
     assert.match(md, /\| ✏️ change \| `aws:s3:BucketPolicy` \| mina-staging-bucket-tls-only \| `mina-audio-staging-media` \|/);
     assert.match(md, /### `staging-blue`: new stack/);

@@ -11,7 +11,9 @@ import { identityIndexFor, StackConfig, validateStack } from "../config/validate
 import { VARIABLES } from "../config/variables";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { STATEFUL_TYPES } from "../config/protection";
+import { replacementFor } from "../config/replacement";
 import { physicalNameOf } from "../plan/plan";
+import { parseEnvFile } from "../envfiles/format";
 import { productionRaw, stagingRaw } from "./helpers";
 
 type EnvironmentModule = typeof import("../components/environment");
@@ -137,6 +139,66 @@ describe("program under the mock runtime", function () {
           assert.ok(!visible.includes(s), `a secret value appears in the non-secret outputs`);
           for (const x of r.resources) assert.ok(!(physicalNameOf(x) ?? "").includes(s));
         }
+        // Every input that carries a secret value is registered secret: the app env secret's text among them.
+        for (const x of r.resources) {
+          for (const [k, v] of Object.entries(x.inputs)) {
+            if ((x.secretInputs ?? []).includes(k)) continue;
+            const text = JSON.stringify(v) ?? "";
+            for (const s of [...secretValues, ...supplied]) assert.ok(!text.includes(s), `${x.type} ${x.name}: input ${k} carries a secret value in the clear`);
+          }
+        }
+        const version = one(r, "aws:secretsmanager/secretVersion:SecretVersion");
+        assert.deepEqual(version.secretInputs, ["secretString"]);
+        assert.equal(await pulumi.isSecret(e.appEnv.secretArn), false, "the ARN is no secret");
+        assert.equal(typeof r.outputs.appEnvSecretName, "string");
+      });
+
+      it("stores the env in a secret of its own account, as the env file's text, readable only by the app's IAM user", () => {
+        const r = runs[stack];
+        const secret = one(r, "aws:secretsmanager/secret:Secret");
+        assert.equal(secret.inputs.name, `mina/${stack}/app-env`);
+        assert.equal((secret.inputs.tags as Record<string, string>).environment, stack);
+        assert.equal(r.outputs.appEnvSecretName, `mina/${stack}/app-env`);
+        assert.match(secret.provider, new RegExp(`pulumi:providers:aws::mina-${stack}-aws`), "the stack's own account");
+
+        const stored = one(r, "aws:secretsmanager/secretVersion:SecretVersion").inputs.secretString as { value: string };
+        const text = stored.value;
+        assert.deepEqual(parseEnvFile(text), r.env, "the same variables and values as the env output");
+        assert.match(text, new RegExp(`^# Mina environment for stack ${stack}\n`));
+        assert.doesNotMatch(text, /generated at/, "no time of writing: the same env is the same text, so no new version");
+
+        const user = one(r, "aws:iam/user:User");
+        const read = one(r, "aws:iam/userPolicy:UserPolicy");
+        assert.deepEqual([read.inputs.name, read.inputs.user], [`mina-${stack}-app-env-read`, user.inputs.name]);
+        const arn = `arn:aws:secretsmanager:us-east-1:000000000000:secret:mina/${stack}/app-env-`;
+        const doc = JSON.parse(String(read.inputs.policy));
+        assert.equal(doc.Statement.length, 1);
+        assert.deepEqual([doc.Statement[0].Effect, doc.Statement[0].Action], ["Allow", "secretsmanager:GetSecretValue"]);
+        assert.ok(String(doc.Statement[0].Resource).startsWith(arn) && String(doc.Statement[0].Resource).length === arn.length + 6, doc.Statement[0].Resource);
+
+        const policy = one(r, "aws:secretsmanager/secretPolicy:SecretPolicy");
+        assert.equal(policy.inputs.blockPublicPolicy, true);
+        const fence = JSON.parse(String(policy.inputs.policy)).Statement;
+        assert.ok(fence.every((st: { Effect: string }) => st.Effect === "Deny"), "the resource policy only denies");
+        assert.deepEqual(fence[0].Condition, { StringNotEquals: { "aws:PrincipalAccount": r.config.aws.allowedAccountIds } });
+        assert.deepEqual(fence[1].Condition.ArnLike, { "aws:PrincipalArn": "arn:*:iam::*:user/mina/*" });
+        assert.match(fence[1].Condition.ArnNotEquals["aws:PrincipalArn"], new RegExp(`mina-audio-${stack}$`));
+      });
+
+      it("gives every cloud resource a reviewed replacement decision, and applies it (deleteBeforeReplace, namePrefix)", () => {
+        const cloud = runs[stack].resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"));
+        assert.ok(cloud.length >= 10);
+        for (const x of cloud) {
+          const d = replacementFor(x.type);
+          assert.ok(d.reviewed, `${x.type} has no replacement decision in config/replacement.ts`);
+          assert.equal(x.deleteBeforeReplace, d.kind === "delete-first", `${x.type} ${x.name}: deleteBeforeReplace`);
+          if (d.kind === "name-prefix") {
+            assert.equal(x.inputs.name, undefined, `${x.type} ${x.name} has a fixed name`);
+            assert.match(String(x.inputs.namePrefix), new RegExp(`^mina-${stack}-[a-z0-9]+-$`));
+          } else if (d.nameInput !== undefined) {
+            assert.equal(x.inputs.namePrefix, undefined, `${x.type} ${x.name}`);
+          }
+        }
       });
 
       it("lets the bucket policy and the IAM policy reference only the own bucket", () => {
@@ -175,6 +237,14 @@ describe("program under the mock runtime", function () {
     }
   });
 
+  it("protects production's app env secret and keeps it 30 days after deletion; staging's 7, never protected", () => {
+    const prod = one(runs.production, "aws:secretsmanager/secret:Secret");
+    const staging = one(runs.staging, "aws:secretsmanager/secret:Secret");
+    assert.deepEqual([prod.protect, prod.inputs.recoveryWindowInDays], [true, 30]);
+    assert.deepEqual([staging.protect, staging.inputs.recoveryWindowInDays], [false, 7]);
+    assert.equal(one(runs.production, "aws:secretsmanager/secretVersion:SecretVersion").protect, false, "a protected version could not be replaced by the next env");
+  });
+
   it("gives production an RDS instance with deletion protection, final snapshot, 7+ days of backups and Multi-AZ", () => {
     const db = one(runs.production, "aws:rds/instance:Instance").inputs;
     assert.equal(db.identifier, "mina-production");
@@ -187,6 +257,23 @@ describe("program under the mock runtime", function () {
     assert.equal(db.multiAz, true);
     assert.notEqual(db.username, "postgres");
     assert.match(runs.production.env.DATABASE_URL, /^postgresql:\/\/mina_production_admin:[^@/]+@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/);
+  });
+
+  it("gives each Redis database its profile's monthly budget (the provider's default would throttle production at $20)", () => {
+    assert.equal(one(runs.production, "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 100);
+    assert.equal(one(runs.staging, "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 20);
+    assert.equal(one(runs["staging-blue"], "upstash:index/redisDatabase:RedisDatabase").inputs.budget, 20);
+  });
+
+  it("names production's security group and parameter group by prefix; the instance uses the names the provider completes", () => {
+    const sg = one(runs.production, "aws:ec2/securityGroup:SecurityGroup").inputs;
+    const params = one(runs.production, "aws:rds/parameterGroup:ParameterGroup").inputs;
+    assert.deepEqual([sg.namePrefix, sg.name], ["mina-production-db-", undefined]);
+    assert.deepEqual([params.namePrefix, params.name, params.family], ["mina-production-pg16-", undefined, "postgres16"]);
+    const db = one(runs.production, "aws:rds/instance:Instance").inputs;
+    assert.match(String(db.parameterGroupName), /^mina-production-pg16-\d{26}$/);
+    assert.match(JSON.stringify(db.vpcSecurityGroupIds), /mina-production-db-\d{26}/);
+    assert.equal(one(runs.production, "aws:rds/subnetGroup:SubnetGroup").inputs.name, "mina-production-db", "the subnet group keeps its name");
   });
 
   it("gives production a versioned bucket and staging an expiring one", () => {

@@ -40,18 +40,26 @@ describe("review profile: the decisions", () => {
   });
 
   it("force-destroys the bucket of a review environment only, and protects nothing of it", () => {
-    assert.deepEqual(protectionFor("review"), { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: true });
+    assert.deepEqual(protectionFor("review"), { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: true, secretRecoveryDays: 0 });
     assert.equal(protectionFor("staging").forceDestroy, false);
     assert.equal(protectionFor("production").forceDestroy, false);
     assert.equal(protectionFor("production").protect, true);
   });
 
-  it("has staging's settings, one day of backups and audio kept a week", () => {
+  it("force-deletes a review environment's app env secret (recovery window 0), so the next one of that name can be made at once", () => {
+    assert.equal(protectionFor("review").secretRecoveryDays, 0);
+    assert.equal(protectionFor("staging").secretRecoveryDays, 7, "the shortest window AWS allows besides 0");
+    assert.equal(protectionFor("production").secretRecoveryDays, 30, "AWS's default");
+  });
+
+  it("has staging's settings, one day of backups, audio kept a week and a smaller Redis budget", () => {
     const review = defaultsFor("review");
     const staging = defaultsFor("staging");
-    assert.deepEqual({ ...review, dbBackupRetentionDays: 0, bucketExpireDays: 0 }, { ...staging, dbBackupRetentionDays: 0, bucketExpireDays: 0 });
+    const differs = { dbBackupRetentionDays: 0, bucketExpireDays: 0, redisBudget: 0 };
+    assert.deepEqual({ ...review, ...differs }, { ...staging, ...differs });
     assert.equal(review.dbBackupRetentionDays, 1);
     assert.equal(review.bucketExpireDays, 7);
+    assert.ok(review.redisBudget < staging.redisBudget, "a throwaway environment's cache costs less than staging's");
     assert.equal(review.dbMultiAz, false);
   });
 

@@ -45,15 +45,20 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   },
 };
 
-/** A `pulumi preview --json` of the rotation: the replacements, and the in-place password update they cause. */
+/**
+ * A `pulumi preview --json` of the rotation: the replacements, the in-place password update they
+ * cause, and the app env secret's new version (the env changes).
+ */
 function previewOf(targets: readonly RotationTarget[], extra: object[] = []) {
   const steps: object[] = [];
   for (const t of targets) {
     steps.push({ op: "replace", urn: t.urn, oldState: { type: t.type }, newState: { type: t.type }, replaceReasons: [] });
     if (t.updated) steps.push({ op: "update", urn: t.updated.urn, oldState: { type: t.updated.type }, newState: { type: t.updated.type }, diffReasons: ["password"] });
   }
+  const delivered = targets[0]?.delivered;
+  if (delivered) steps.push({ op: "replace", urn: delivered.urn, oldState: { type: delivered.type }, newState: { type: delivered.type }, replaceReasons: ["secretString"] });
   steps.push(...extra);
-  return { steps, diagnostics: [], changeSummary: { replace: targets.length, update: targets.filter((t) => t.updated).length, same: 30 } };
+  return { steps, diagnostics: [], changeSummary: { replace: targets.length + (delivered ? 1 : 0), update: targets.filter((t) => t.updated).length, same: 30 } };
 }
 
 describe("rotate: which resources are replaced (the program under the mock runtime)", function () {
@@ -86,6 +91,18 @@ describe("rotate: which resources are replaced (the program under the mock runti
     assert.deepEqual(k.variables, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
   });
 
+  it("names the app env secret's version as stored anew by every rotation", async () => {
+    for (const stack of ["staging", "production"]) {
+      for (const t of chooseRotation("all", (await program(stack)).resources, stack)) {
+        assert.deepEqual(t.delivered, {
+          urn: P(stack, "mina:index:AppEnv$aws:secretsmanager/secretVersion:SecretVersion", `mina-${stack}-app-env-version`),
+          type: "aws:secretsmanager/secretVersion:SecretVersion",
+          name: `mina-${stack}-app-env-version`,
+        });
+      }
+    }
+  });
+
   it("refuses redis (no password input at Upstash; replacing it loses data) and unknown choices, one line each", async () => {
     const { resources } = await program("staging");
     assert.throws(() => chooseRotation("redis", resources, "staging"), (e: Error) => e instanceof RotationError && /Upstash console/.test(e.message) && !e.message.includes("\n"));
@@ -108,7 +125,7 @@ describe("rotate: the gate on the rotation's preview, and the guard", function (
     const targets = chooseRotation("all", (await program("staging")).resources, "staging");
     const ok = gateRotation(parsePreview(previewOf(targets)), targets, { commit: SHA, approvedCommit: SHA });
     assert.ok(ok.ok);
-    assert.equal(ok.decision.dangerous.length, 5, "four replacements and the role's password");
+    assert.equal(ok.decision.dangerous.length, 6, "four replacements, the role's password and the env secret's new version");
     assert.ok(ok.decision.dangerous.every((o) => o.kind === "rotates a credential"));
     const extra = gateRotation(
       parsePreview(previewOf(targets, [{ op: "delete", urn: "urn:pulumi:staging::mina::upstash:index/redisDatabase:RedisDatabase::mina-staging-cache-redis" }])),
@@ -270,7 +287,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const applied = JSON.parse((await rotate(dir, ["--stack", "staging", "all", "--json", "--yes"])).stdout);
     assert.equal(applied.applied, true);
     assert.equal(applied.gate.ok, true);
-    assert.equal(applied.gate.dangerous.length, 5);
+    assert.equal(applied.gate.dangerous.length, 6, "with the app env secret's new version");
     assert.equal(applied.envFile, ".env.staging.local");
   });
 });

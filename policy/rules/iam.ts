@@ -7,7 +7,14 @@ import { parseDocument, s3Arn } from "./document";
 import { Rule } from "./types";
 
 /** Types that carry an inline or managed policy document in `policy`. */
-export const IAM_POLICY_TYPES = ["aws:iam/groupPolicy:GroupPolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/rolePolicy:RolePolicy"] as const;
+export const IAM_POLICY_TYPES = [
+  "aws:iam/groupPolicy:GroupPolicy",
+  "aws:iam/policy:Policy",
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:iam/rolePolicy:RolePolicy",
+  // A secret's resource policy (the app env secret's): no Allow in it may grant everything either.
+  "aws:secretsmanager/secretPolicy:SecretPolicy",
+] as const;
 
 const isPolicyType = (type: string) => (IAM_POLICY_TYPES as readonly string[]).includes(type);
 

@@ -6,8 +6,8 @@ import { describeForeign } from "../../config/isolation";
 import { PROJECT } from "../../config/naming";
 import { isRecord, isUnknown, isWrappedSecret, objectProp, PlannedResource, Rule, RuleContext } from "./types";
 
-/** Properties that hold a resource's physical name (or the name of the bucket it configures). */
-export const PHYSICAL_NAME_PROPS = ["bucket", "identifier", "name", "databaseName", "dbName"] as const;
+/** Properties that hold a resource's physical name (or the name of the bucket it configures, or the prefix the provider completes). */
+export const PHYSICAL_NAME_PROPS = ["bucket", "identifier", "name", "namePrefix", "databaseName", "dbName"] as const;
 
 /** AWS types the project declares with tags: each must carry `environment` (others get it from the provider's default tags). */
 export const TAGGED_TYPES = [
@@ -18,6 +18,7 @@ export const TAGGED_TYPES = [
   "aws:rds/parameterGroup:ParameterGroup",
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:iam/user:User",
+  "aws:secretsmanager/secret:Secret",
 ] as const;
 
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";

@@ -58,8 +58,11 @@ describe("policy: the committed stacks", () => {
       "mina-production-bucket-user",
       "mina-production-bucket-versioning",
     ]);
-    // References: group memberships, the access key's user, and the ARNs in both policies.
+    // References: group memberships, the access key's user, the ARNs in both policies, and the app user
+    // named by the app env secret's policy and its read policy.
     assert.deepEqual(byRule("isolation-foreign-identifiers"), [
+      "mina-production-app-env-policy",
+      "mina-production-app-env-read",
       "mina-production-bucket-group-policy",
       "mina-production-bucket-key",
       "mina-production-bucket-membership",
