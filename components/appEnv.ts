@@ -102,7 +102,7 @@ export class AppEnv extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         secretArn: secret.arn,
-        policy: pulumi.output(args.appUser.arn).apply((arn) => JSON.stringify(buildAppEnvSecretPolicy(arn, args.accountIds, names.iamPath))),
+        policy: pulumi.output(args.appUser.arn).apply((arn) => JSON.stringify(buildAppEnvSecretPolicy(arn, args.accountIds, names.iamRootPath))),
         blockPublicPolicy: true,
       },
       { ...child, ...replacementOptions("aws:secretsmanager/secretPolicy:SecretPolicy") },

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Names } from "../config/naming";
+import { appBoundaryArn, Names } from "../config/naming";
 import type { Protection } from "../config/protection";
 import { replacementOptions } from "../config/replacement";
 
@@ -136,7 +136,14 @@ export class Bucket extends pulumi.ComponentResource {
       group: group.name,
       policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
     }, { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") });
-    const user = new aws.iam.User(`${name}-user`, { name: names.bucketUser, path: names.iamPath, tags: { ...names.tags } }, {
+    // The boundary caps whatever a policy grants the user (bootstrap creates it; the deploy role may create users only with it).
+    const account = aws.getCallerIdentityOutput({}, { provider: args.awsProvider, parent: this }).accountId;
+    const user = new aws.iam.User(`${name}-user`, {
+      name: names.bucketUser,
+      path: names.iamPath,
+      permissionsBoundary: account.apply((id) => appBoundaryArn(names, id)),
+      tags: { ...names.tags },
+    }, {
       ...child,
       ...replacementOptions("aws:iam/user:User"),
     });

@@ -75,8 +75,12 @@ export interface Names {
   readonly dbFinalSnapshot: string;
   /** S3 bucket for audio, e.g. `mina-audio-staging`. */
   readonly bucket: string;
-  /** IAM path of the app's user and group (`/mina/`): the app env secret's policy denies every other user on it. */
+  /** IAM path of every environment's IAM users, groups and policies (`/mina/`): the app env secret's policy denies every other user on it. */
+  readonly iamRootPath: string;
+  /** IAM path of this environment's IAM users, groups and policies, e.g. `/mina/staging/`: its deploy role may create IAM entities only here. */
   readonly iamPath: string;
+  /** The permissions boundary every IAM user of the environment carries (created in bootstrap, under iamPath), e.g. `mina-staging-app-boundary`. */
+  readonly appBoundaryPolicy: string;
   /** IAM user whose access key the app uses for the bucket, and to read its env secret. */
   readonly bucketUser: string;
   /** IAM group that carries the bucket policy (policies attach to groups, not users). */
@@ -94,6 +98,11 @@ export interface Names {
   readonly sentryProject: string;
   /** Default Slack alert channel. */
   readonly slackChannel: string;
+}
+
+/** The ARN of an environment's app permissions boundary in `account`. */
+export function appBoundaryArn(names: Pick<Names, "iamPath" | "appBoundaryPolicy">, account: string): string {
+  return `arn:aws:iam::${account}:policy${names.iamPath}${names.appBoundaryPolicy}`;
 }
 
 /** Turns `staging-blue` into `staging_blue` for PostgreSQL identifiers. */
@@ -122,7 +131,9 @@ export function deriveNames(environment: string, overrides: { bucket?: string } 
     dbParameterGroup: `${prefix}-pg`,
     dbFinalSnapshot: `${prefix}-final`,
     bucket: overrides.bucket ?? `${APP}-audio-${environment}`,
-    iamPath: `/${APP}/`,
+    iamRootPath: `/${APP}/`,
+    iamPath: `/${APP}/${environment}/`,
+    appBoundaryPolicy: `${prefix}-app-boundary`,
     bucketUser: `${APP}-audio-${environment}`,
     bucketGroup: `${APP}-audio-${environment}`,
     bucketPolicy: `${APP}-audio-${environment}-rw`,

@@ -14,6 +14,7 @@
  * environment's path and only with the boundary attached, and may never change
  * the boundary itself, so it cannot mint an administrator.
  */
+import { appBoundaryArn, deriveNames } from "../config/naming";
 import type { StackConfig } from "../config/validate";
 
 export type Statement = {
@@ -45,12 +46,12 @@ export interface DeployScope {
   readonly githubEnvironment: string;
 }
 
-/** The IAM path of every IAM user, group and policy of an environment. */
-export const iamPath = (environment: string): string => `/mina/${environment}/`;
+/** The IAM path of every IAM user, group and policy of an environment (config/naming.ts). */
+export const iamPath = (environment: string): string => deriveNames(environment).iamPath;
 
-/** The permissions boundary's name and ARN: created once in bootstrap, never by a stack. */
-export const boundaryName = (environment: string): string => `mina-${environment}-app-boundary`;
-export const boundaryArn = (account: string, environment: string): string => `arn:aws:iam::${account}:policy${iamPath(environment)}${boundaryName(environment)}`;
+/** The permissions boundary's name and ARN: created once in bootstrap, never by a stack (config/naming.ts). */
+export const boundaryName = (environment: string): string => deriveNames(environment).appBoundaryPolicy;
+export const boundaryArn = (account: string, environment: string): string => appBoundaryArn(deriveNames(environment), account);
 
 /** GitHub's OIDC identity provider, one per account. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
@@ -132,6 +133,8 @@ export const DEPLOY_ACTIONS: Readonly<Record<string, Entry>> = {
       Resource: [arn.iamUser(s)],
     },
   ],
+  // Inline policies on the environment's own users only (capped by the boundary they all carry).
+  "aws:iam/userPolicy:UserPolicy": (s) => [{ Sid: "UserPolicy", Effect: "Allow", Action: ["iam:PutUserPolicy", "iam:GetUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies"], Resource: [arn.iamUser(s)] }],
   "aws:iam/accessKey:AccessKey": (s) => [{ Sid: "AccessKey", Effect: "Allow", Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:GetAccessKeyLastUsed"], Resource: [arn.iamUser(s)] }],
   "aws:iam/group:Group": (s) => [{ Sid: "Group", Effect: "Allow", Action: ["iam:CreateGroup", "iam:GetGroup", "iam:UpdateGroup", "iam:DeleteGroup", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies"], Resource: [arn.iamGroup(s)] }],
   "aws:iam/groupPolicy:GroupPolicy": (s) => [{ Sid: "GroupPolicy", Effect: "Allow", Action: ["iam:PutGroupPolicy", "iam:GetGroupPolicy", "iam:DeleteGroupPolicy", "iam:ListGroupPolicies"], Resource: [arn.iamGroup(s)] }],
@@ -228,8 +231,8 @@ const GUARD_RAILS: Entry = (s) => [
     Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
     Resource: [boundaryArn(s.account, s.environment)],
   },
-  // No role, no managed policy attached to a user or group: policies live inline on the environment's group.
-  { Sid: "NoRolesNoManagedPolicies", Effect: "Deny", Action: ["iam:CreateRole", "iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:PassRole", "iam:UpdateAssumeRolePolicy"], Resource: "*" },
+  // No role, no managed policy attached to a user or group: policies live inline, on the environment's own (bounded) users and group.
+  { Sid: "NoRolesNoManagedPolicies", Effect: "Deny", Action: ["iam:CreateRole", "iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PassRole", "iam:UpdateAssumeRolePolicy", "iam:CreatePolicy"], Resource: "*" },
 ];
 
 export class UnknownResourceTypes extends Error {}

@@ -132,7 +132,7 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
       ["iam:PassRole", role],
       ["iam:PutRolePolicy", role],
       ["iam:AttachUserPolicy", user],
-      ["iam:PutUserPolicy", user],
+      ["iam:PutUserPolicy", `arn:aws:iam::${s.account}:user/admins/eve`],
       ["iam:CreatePolicy", `arn:aws:iam::${s.account}:policy/mina/staging/admin`],
     ]) {
       assert.notEqual(await decide(policy, action, resource, s.account, {}), "Allowed", action);
@@ -151,5 +151,20 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
     const none = await spawnCliAsync("iam", ["--stack", "production"], { env: { PATH: process.env.PATH } });
     assert.equal(none.status, 2);
     assert.match(none.stderr, /^error: --repository OWNER\/REPO is required/);
+  });
+
+  it("gives the app's IAM user, under the environment's own path, the boundary the deploy role must attach (program under the mock runtime)", async () => {
+    const { runUnderMocks } = require("../plan/mockRuntime") as typeof import("../plan/mockRuntime");
+    const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
+    for (const stack of ["staging", "production"]) {
+      const { config } = loadStackOffline(REPO, stack);
+      const { resources } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
+      const users = resources.filter((r) => r.type === "aws:iam/user:User");
+      assert.equal(users.length, 1);
+      // The mock runtime's invented account: a real deploy puts the credentials' account here.
+      assert.equal(users[0].inputs.permissionsBoundary, `arn:aws:iam::000000000000:policy/mina/${stack}/mina-${stack}-app-boundary`);
+      assert.equal(users[0].inputs.path, `/mina/${stack}/`);
+      for (const g of resources.filter((r) => r.type === "aws:iam/group:Group")) assert.equal(g.inputs.path, `/mina/${stack}/`);
+    }
   });
 });
