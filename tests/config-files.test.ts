@@ -319,7 +319,7 @@ describe("a production environment shares no supplied value", () => {
     const siblings = [stagingRaw(), productionRaw(), euRaw];
     const { config } = validateStack(euRaw, { siblings, requireSecrets: true });
     assert.equal(config.profile, "production");
-    assert.deepEqual(config.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false });
+    assert.deepEqual(config.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false, secretRecoveryDays: 30 });
     // A staging value equal to eu's is refused: eu is production-like.
     const staging = stagingRaw({ "mina:appHost": "203.0.113.40" });
     assert.ok(errorsOf(staging, [staging, productionRaw(), euRaw]).some((l) => l.includes("eu, a production environment, shares no supplied value")));
