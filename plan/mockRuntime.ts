@@ -19,6 +19,8 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   /** The inputs (top-level names) that are secret, or hold a secret. */
   readonly secretInputs?: readonly string[];
+  /** The URNs the resource waits for: its inputs' resources and its `dependsOn`. */
+  readonly dependencies?: readonly string[];
 }
 
 const hex = (seed: string, n: number) => {
@@ -76,6 +78,7 @@ type Req = {
   getProvider(): string;
   getCustom(): boolean;
   getProtect(): boolean | undefined;
+  getDependenciesList(): string[];
 };
 
 /** The signature key and value the SDK marks a serialized secret with. */
@@ -129,6 +132,7 @@ export async function runUnderMocks<T>(project: string, stack: string, program: 
       parent: req.getParent(),
       provider: req.getProvider(),
       secretInputs: secretKeys(req),
+      dependencies: [...req.getDependenciesList()].sort(),
     });
     return original(req, cb);
   };
