@@ -6,19 +6,25 @@
  * declares these resources is checked under the mock runtime (program.test.ts).
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Client } from "pg";
 import {
   ADMIN_ROLE,
   APP_ROLE,
   attributeMismatches,
   attributesSql,
+  createAdminRoleSql,
   handOverStatements,
+  LOCAL_ADMIN_ROLE,
   provisionStatements,
   quoteIdent as q,
   revokePublicSql,
 } from "../config/databasePrivileges";
 import { deriveNames } from "../config/naming";
+import { REPO } from "./helpers";
 import { createProvisioner, PG_HOST, PG_PORT, withClient, type Provisioner } from "./pg";
 
 const run = randomBytes(4).toString("hex");
@@ -211,5 +217,34 @@ describe("database privileges: the SQL of server mode's resources on the real Po
       const left = await p.sql("postgres", "SELECT (SELECT count(*) FROM pg_database WHERE datname = $1)::int AS dbs, (SELECT count(*) FROM pg_roles WHERE rolname = $2)::int AS roles", [B.databaseName, B.databaseRole]);
       assert.deepEqual(left, [{ dbs: 0, roles: 0 }]);
     });
+  });
+});
+
+describe(".ci/run creates the machine's admin role as documented", () => {
+  const script = fs.readFileSync(path.join(REPO, ".ci", "run"), "utf8");
+  const start = script.indexOf("psql -U postgres");
+  const block = script.slice(start, script.indexOf("\nSQL\n", start) + "\nSQL\n".length);
+
+  it("with the statement of config/databasePrivileges.ts, before npm test", () => {
+    assert.ok(start > 0, ".ci/run runs psql as postgres");
+    assert.ok(block.includes(`${createAdminRoleSql(LOCAL_ADMIN_ROLE)};`), block);
+    assert.ok(block.includes(`rolname = '${LOCAL_ADMIN_ROLE}'`), block);
+    assert.ok(script.indexOf(block) < script.indexOf("npm test"));
+  });
+
+  it("idempotently: run twice (under a name of this test's own), it creates the role once, with exactly the admin's attributes", async () => {
+    const name = `mina_prov_ci_${run}`;
+    const ours = block.split(LOCAL_ADMIN_ROLE).join(name);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync("bash", ["-euo", "pipefail", "-c", ours], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stderr, "");
+      }
+      const [row] = await withClient(name, "postgres", async (c) => (await c.query("SELECT * FROM pg_roles WHERE rolname = current_user")).rows);
+      assert.deepEqual(attributeMismatches(row, ADMIN_ROLE), []);
+    } finally {
+      spawnSync("psql", ["-U", "postgres", "-h", PG_HOST, "-d", "postgres", "-qc", `DROP ROLE IF EXISTS ${name}`]);
+    }
   });
 });
