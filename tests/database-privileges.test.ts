@@ -22,6 +22,7 @@ import {
   provisionStatements,
   quoteIdent as q,
   revokePublicSql,
+  ROLE_ATTRIBUTE_SQL,
 } from "../config/databasePrivileges";
 import { deriveNames } from "../config/naming";
 import { REPO } from "./helpers";
@@ -217,6 +218,29 @@ describe("database privileges: the SQL of server mode's resources on the real Po
       const left = await p.sql("postgres", "SELECT (SELECT count(*) FROM pg_database WHERE datname = $1)::int AS dbs, (SELECT count(*) FROM pg_roles WHERE rolname = $2)::int AS roles", [B.databaseName, B.databaseRole]);
       assert.deepEqual(left, [{ dbs: 0, roles: 0 }]);
     });
+  });
+});
+
+describe("the README states the model as config/databasePrivileges.ts has it", () => {
+  const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### The admin role and the app role"), readme.indexOf("## Sentry, per environment"));
+
+  it("the admin's CREATE ROLE, where a server's operator and a developer read it", () => {
+    assert.ok(section.includes(`${createAdminRoleSql(LOCAL_ADMIN_ROLE)} PASSWORD '...';`), "Database modes");
+    const local = readme.slice(readme.indexOf("### Trying `verify --live` locally"), readme.indexOf("## Pull requests and deploys"));
+    assert.ok(local.includes(createAdminRoleSql(LOCAL_ADMIN_ROLE)), "Trying verify --live locally");
+    assert.ok(local.includes(`postgresql://${LOCAL_ADMIN_ROLE}@127.0.0.1:5432/postgres`));
+  });
+
+  it("each role's attributes in the table", () => {
+    const row = (who: string) => section.split("\n").find((l) => l.startsWith(`| ${who} `)) ?? "";
+    for (const [k, v] of Object.entries(ADMIN_ROLE) as [keyof typeof ADMIN_ROLE, boolean][]) {
+      const word = v ? ROLE_ATTRIBUTE_SQL[k].on : ROLE_ATTRIBUTE_SQL[k].off;
+      assert.ok(row("admin").includes(k === "superuser" ? "**not** `SUPERUSER`" : word), `admin ${word}`);
+    }
+    for (const [k, v] of Object.entries(APP_ROLE) as [keyof typeof APP_ROLE, boolean][]) {
+      assert.ok(row("app").includes(v ? ROLE_ATTRIBUTE_SQL[k].on : ROLE_ATTRIBUTE_SQL[k].off), `app ${k}`);
+    }
   });
 });
 
