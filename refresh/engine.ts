@@ -376,7 +376,8 @@ export async function swapIn(maintenance: Client, target: string, fresh: string,
       if (!/being accessed by other users/.test(String((e as Error).message))) throw e;
       // Sessions it may not end stay: say whose, at once. Its own kind reconnecting in between: try again.
       const left = await maintenance.query<{ who: string; me: string }>(
-        "SELECT DISTINCT coalesce(usename::text, backend_type) AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type <> 'autovacuum worker' AND NOT coalesce(pg_has_role(usesysid, 'USAGE'), false) ORDER BY 1",
+        // (background workers have no role: the rename deals with autovacuum itself; another user's backend_type reads as NULL)
+        "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
         [target],
       );
       if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
