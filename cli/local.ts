@@ -19,7 +19,7 @@ export const main = command<{ out?: string; force?: boolean; adminUrl: string; r
       .description("Set up the local environment on the PostgreSQL and Redis of this machine (loopback only) and write .env.local.local for verify --live.")
       .option("--out <path>", "where to write the env file (default: .env.local.local in the current directory)")
       .option("--force", "replace an existing env file")
-      .option("--admin-url <url>", "admin connection to the local PostgreSQL", DEFAULT_ADMIN_URL)
+      .option("--admin-url <url>", "admin connection to the local PostgreSQL (LOGIN CREATEDB CREATEROLE, not a superuser)", DEFAULT_ADMIN_URL)
       .option("--redis-url <url>", "the local Redis; its path is the database index", DEFAULT_REDIS_URL)
       .option("--timeout <ms>", "bound of each connection and statement", "5000")
       .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)")

@@ -106,7 +106,7 @@ export const main = command<Opts>(
       .option("--dry-run", "check everything and print the plan; change nothing")
       .option("--yes", "apply without asking")
       .option("--from-url-env <var>", "name of an environment variable holding the source's URL (default: the source's outputs, env.DATABASE_URL)")
-      .option("--to-url-env <var>", "name of an environment variable holding an admin URL on the target's server, to the target's database (a role that may CREATE DATABASE)")
+      .option("--to-url-env <var>", "name of an environment variable holding an admin URL on the target's server, to the target's database (CREATEDB, and a member of the target's app role)")
       .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>)")
       .option("--timeout <ms>", "bound of each connection", "10000")
       .option("--quiet", "no progress lines")
@@ -214,6 +214,13 @@ export const main = command<Opts>(
       if (roleExists.rowCount === 0) throw new CommandError(`${o.to}'s app role ${dstNames.databaseRole} does not exist on its server: the refreshed database would have no owner`);
       const may = await maintenance.query("SELECT rolsuper OR rolcreatedb AS ok FROM pg_roles WHERE rolname = current_user");
       if (!may.rows[0]?.ok) throw new CommandError(`${dst.url.user} may not CREATE DATABASE on ${o.to}'s server: pass --to-url-env with an admin URL (see README, Refreshing staging's data)`);
+      // The copy is handed to the app role and renamed in place of its database: the owner's rights, and ending the app's sessions.
+      const member = await maintenance.query("SELECT pg_has_role(current_user, $1, 'USAGE') AS ok", [dstNames.databaseRole]);
+      if (!member.rows[0]?.ok) {
+        throw new CommandError(
+          `${dst.url.user} is not a member of ${o.to}'s app role ${dstNames.databaseRole}: it could not hand the copy over, end the app's sessions or rename ${dstNames.databaseName} (the Database component grants the admin that membership; see README, Database modes)`,
+        );
+      }
 
       const tables = [...rules.tables.values()];
       const copied = tables.filter((t) => !t.skip).map((t) => t.table);

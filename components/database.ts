@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import { dbParameterGroupPrefix, type Names } from "../config/naming";
 import type { Protection } from "../config/protection";
 import type { DatabaseConfig, InstanceDatabaseConfig, ServerDatabaseConfig } from "../config/validate";
+import { APP_ROLE, PUBLIC_DATABASE_PRIVILEGES } from "../config/databasePrivileges";
 import { buildDatabaseUrl } from "./urls";
 import { secretInput } from "./secretInput";
 
@@ -22,7 +23,12 @@ export interface DatabaseArgs {
 /** Characters RDS accepts in a master password (no `/`, `@`, `"` or space). */
 const RDS_PASSWORD_SPECIALS = "!#%^*()-_=+[]{}:?";
 
-/** The RDS instance's arguments, decided in plain code so tests can read them without mocks. */
+/**
+ * The RDS instance's arguments, decided in plain code so tests can read them without mocks.
+ * No `dbName`: RDS would create that database owned by the master user. The app's database
+ * is created through the postgresql provider instead, owned by the app's role, as in server
+ * mode (one code path, and the master user's password never reaches DATABASE_URL).
+ */
 export function rdsInstanceArgs(names: Names, cfg: InstanceDatabaseConfig, protection: Protection) {
   return {
     identifier: names.rdsIdentifier,
@@ -34,7 +40,6 @@ export function rdsInstanceArgs(names: Names, cfg: InstanceDatabaseConfig, prote
     storageEncrypted: true,
     publiclyAccessible: false,
     multiAz: cfg.multiAz,
-    dbName: names.databaseName,
     username: names.databaseMasterUser,
     port: 5432,
     backupRetentionPeriod: cfg.backupRetentionDays,
@@ -51,8 +56,11 @@ export function rdsInstanceArgs(names: Names, cfg: InstanceDatabaseConfig, prote
 
 /**
  * The environment's PostgreSQL: an RDS instance of its own (`instance`), or a
- * database and login role of its own on an existing server (`server`), where the
- * role owns only its database and `CONNECT` is revoked from `PUBLIC`.
+ * server shared with other environments (`server`). In both, the app connects as
+ * a login role of its own that owns its database, `PUBLIC` keeps nothing on that
+ * database, and the admin the postgresql provider runs as (server mode's
+ * `mina:dbServerAdminUser`, instance mode's master user) is a member of the app
+ * role: config/databasePrivileges.ts says why, and what each role must be.
  */
 export class Database extends pulumi.ComponentResource {
   /** `DATABASE_URL`, secret. */
@@ -68,7 +76,7 @@ export class Database extends pulumi.ComponentResource {
       args.config.mode === "instance"
         ? this.instance(name, args, args.config)
         : this.server(name, args, args.config);
-    this.roleName = built.role;
+    this.roleName = args.names.databaseRole;
     this.host = built.host;
     this.url = pulumi.secret(built.url);
     this.registerOutputs({ url: this.url, databaseName: this.databaseName, roleName: this.roleName, host: this.host });
@@ -77,7 +85,8 @@ export class Database extends pulumi.ComponentResource {
   private instance(name: string, args: DatabaseArgs, cfg: InstanceDatabaseConfig) {
     const { names, protection } = args;
     const child = { parent: this, provider: args.awsProvider };
-    const password = new random.RandomPassword(`${name}-master-password`, {
+    // The master user's password: only in state (the instance's and the provider's inputs), never in an output or env file.
+    const masterPassword = new random.RandomPassword(`${name}-master-password`, {
       length: 32,
       special: true,
       overrideSpecial: RDS_PASSWORD_SPECIALS,
@@ -105,21 +114,28 @@ export class Database extends pulumi.ComponentResource {
     }, child);
     const instance = new aws.rds.Instance(`${name}-instance`, {
       ...rdsInstanceArgs(names, cfg, protection),
-      password: password.result,
+      password: masterPassword.result,
       dbSubnetGroupName: subnetGroup.name,
       vpcSecurityGroupIds: [securityGroup.id],
       parameterGroupName: parameterGroup.name,
     }, { ...child, protect: protection.protect });
-    const url = pulumi
-      .all([instance.address, instance.port, password.result])
-      .apply(([host, port, pw]) =>
-        buildDatabaseUrl({ user: names.databaseMasterUser, password: pw, host, port, database: names.databaseName, sslMode: "require" }),
-      );
-    return { url, host: instance.address, role: names.databaseMasterUser };
+    // The master user (LOGIN CREATEDB CREATEROLE, rds_superuser, never a superuser) creates the app's
+    // role and database as server mode's admin does. The deploy runs inside the VPC: its address must
+    // be among mina:dbAllowedCidrs to reach the instance.
+    const admin = new postgresql.Provider(`${name}-admin`, {
+      host: instance.address,
+      port: instance.port,
+      username: names.databaseMasterUser,
+      password: masterPassword.result,
+      sslmode: "require",
+      database: "postgres",
+      superuser: false,
+    }, { parent: this });
+    const url = this.appDatabase(name, args, admin, names.databaseMasterUser, { host: instance.address, port: instance.port, sslMode: "require" });
+    return { url, host: instance.address };
   }
 
   private server(name: string, args: DatabaseArgs, cfg: ServerDatabaseConfig) {
-    const { names, protection } = args;
     const admin = new postgresql.Provider(`${name}-admin`, {
       host: cfg.host,
       port: cfg.port,
@@ -129,33 +145,50 @@ export class Database extends pulumi.ComponentResource {
       database: "postgres",
       superuser: false,
     }, { parent: this });
+    const url = this.appDatabase(name, args, admin, cfg.adminUser, { host: pulumi.output(cfg.host), port: pulumi.output(cfg.port), sslMode: cfg.sslMode });
+    return { url, host: pulumi.output(cfg.host) };
+  }
+
+  /**
+   * The app's login role, the admin's membership of it, the database it owns and
+   * the grant that leaves `PUBLIC` nothing on that database (provisionStatements
+   * in config/databasePrivileges.ts is the SQL they amount to). Returns DATABASE_URL.
+   */
+  private appDatabase(
+    name: string,
+    args: DatabaseArgs,
+    admin: postgresql.Provider,
+    adminUser: string,
+    at: { host: pulumi.Input<string>; port: pulumi.Input<number>; sslMode: string },
+  ): pulumi.Output<string> {
+    const { names, protection } = args;
     const child = { parent: this, provider: admin };
     const password = new random.RandomPassword(`${name}-role-password`, { length: 40, special: false }, { parent: this });
     const role = new postgresql.Role(`${name}-role`, {
       name: names.databaseRole,
-      login: true,
       password: password.result,
-      superuser: false,
-      createDatabase: false,
-      createRole: false,
-      // Inherit: on PostgreSQL 15+ a database owner creates tables in `public` through pg_database_owner.
-      inherit: true,
-      replication: false,
+      ...APP_ROLE,
     }, { ...child, protect: protection.protect });
+    // Before the database: the provider, finding the admin already a member of the owner, then neither
+    // grants nor revokes it around CREATE DATABASE, and the REVOKE below runs with the owner's rights.
+    const membership = new postgresql.GrantRole(`${name}-admin-member`, {
+      role: adminUser,
+      grantRole: role.name,
+      withAdminOption: false,
+    }, child);
     const database = new postgresql.Database(`${name}-db`, {
       name: names.databaseName,
       owner: role.name,
       allowConnections: true,
-    }, { ...child, protect: protection.protect });
+    }, { ...child, protect: protection.protect, dependsOn: [membership] });
     new postgresql.Grant(`${name}-revoke-public-connect`, {
       database: database.name,
       role: "public",
       objectType: "database",
-      privileges: [],
-    }, child);
-    const url = password.result.apply((pw) =>
-      buildDatabaseUrl({ user: names.databaseRole, password: pw, host: cfg.host, port: cfg.port, database: names.databaseName, sslMode: cfg.sslMode }),
-    );
-    return { url, host: pulumi.output(cfg.host), role: names.databaseRole };
+      privileges: [...PUBLIC_DATABASE_PRIVILEGES],
+    }, { ...child, dependsOn: [membership] });
+    return pulumi
+      .all([password.result, at.host, at.port])
+      .apply(([pw, host, port]) => buildDatabaseUrl({ user: names.databaseRole, password: pw, host, port, database: names.databaseName, sslMode: at.sslMode }));
   }
 }

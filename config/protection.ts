@@ -73,6 +73,8 @@ export const NO_DATA_TYPES: readonly string[] = [
   "aws:rds/subnetGroup:SubnetGroup",
   // A PostgreSQL grant: privileges, granted again from code; no rows, no password.
   "postgresql:index/grant:Grant",
+  // A PostgreSQL role membership (the admin's of the app role): a link, granted again from code; no rows, no password.
+  "postgresql:index/grantRole:GrantRole",
 ];
 
 /**

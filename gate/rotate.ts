@@ -35,7 +35,7 @@ export interface RotationTarget {
   readonly variables: readonly string[];
   /** What else changes as a consequence (one line), if anything. */
   readonly alsoChanges?: string;
-  /** A resource whose in-place update is part of the rotation (the RDS instance's password). */
+  /** A resource whose in-place update is part of the rotation (the PostgreSQL role's password). */
   readonly updated?: { readonly urn: string; readonly type: string; readonly name: string; readonly fields: readonly string[] };
   /** The app env secret's version: the env changes, so it is stored anew (replaced), as part of the rotation. */
   readonly delivered?: { readonly urn: string; readonly type: string; readonly name: string };
@@ -64,7 +64,8 @@ export function engineUrn(r: Pick<RecordedResource, "type" | "name" | "parent">,
 const RULES: Record<Exclude<One, "redis">, { type: string; suffix: RegExp; variables: string[] }> = {
   "secret-key": { type: "random:index/randomBytes:RandomBytes", suffix: /-secrets-secret-key$/, variables: ["SECRET_KEY"] },
   "session-secret": { type: "random:index/randomBytes:RandomBytes", suffix: /-secrets-session-secret$/, variables: ["SESSION_SECRET"] },
-  "database-password": { type: "random:index/randomPassword:RandomPassword", suffix: /-database-(role|master)-password$/, variables: ["DATABASE_URL"] },
+  // The app role's password, in both database modes (the RDS master password is the deploy's, in no variable).
+  "database-password": { type: "random:index/randomPassword:RandomPassword", suffix: /-database-role-password$/, variables: ["DATABASE_URL"] },
   "aws-key": { type: "aws:iam/accessKey:AccessKey", suffix: /-bucket-key$/, variables: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] },
 };
 
@@ -97,20 +98,6 @@ export function chooseRotation(what: RotateChoice, resources: readonly RecordedR
     }
     const r = found[0];
     const urn = engineUrn(r, stack, project);
-    if (one === "database-password" && /-master-password$/.test(r.name)) {
-      const instances = resources.filter((x) => x.type === "aws:rds/instance:Instance");
-      if (instances.length !== 1) throw new RotationError(`${stack}: expected exactly one RDS instance behind DATABASE_URL, found ${instances.length}; refusing to guess`);
-      const i = instances[0];
-      return {
-        what: one,
-        urn,
-        type: r.type,
-        name: r.name,
-        variables: rule.variables,
-        alsoChanges: `the RDS instance ${i.name} is updated in place with the new master password (no replacement, no data lost)`,
-        updated: { urn: engineUrn(i, stack, project), type: i.type, name: i.name, fields: ["password"] },
-      };
-    }
     if (one === "database-password") {
       const roles = resources.filter((x) => x.type === "postgresql:index/role:Role");
       const role = roles.length === 1 ? roles[0] : undefined;

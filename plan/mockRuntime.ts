@@ -21,7 +21,7 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   /** The inputs (top-level names) that are secret, or hold a secret. */
   readonly secretInputs?: readonly string[];
-  /** The URNs the resource depends on (`dependsOn` and inputs from other resources), as the SDK sent them. */
+  /** The URNs the resource waits for: its inputs' resources and its `dependsOn`. */
   readonly dependencies?: readonly string[];
 }
 
@@ -147,7 +147,7 @@ export async function runUnderMocks<T>(project: string, stack: string, program: 
       parent: req.getParent(),
       provider: req.getProvider(),
       secretInputs: secretKeys(req),
-      dependencies: req.getDependenciesList(),
+      dependencies: [...req.getDependenciesList()].sort(),
     });
     return original(req, cb);
   };

@@ -9,6 +9,7 @@ import { spawn } from "child_process";
 import { Transform } from "stream";
 import { randomBytes } from "crypto";
 import { Client, escapeIdentifier as ident, escapeLiteral as lit } from "pg";
+import { handOverStatements } from "../config/databasePrivileges";
 import type { PostgresUrl } from "../lib/connectionUrl";
 import { Mask, Rules, SourceColumn } from "./rules";
 
@@ -229,8 +230,17 @@ export async function brokenForeignKeys(c: Client): Promise<string[]> {
   return out;
 }
 
-/** Gives the database and every table, view and free-standing sequence in it to `role`; PUBLIC loses its default access. */
+/**
+ * Makes the new database the environment's, as the Database component leaves one
+ * (handOverStatements in config/databasePrivileges.ts): owned by the app role with
+ * every table, view and free-standing sequence in it, and nothing left to PUBLIC.
+ * The database first: as its owner the app role has CREATE on `public`
+ * (pg_database_owner), which PostgreSQL asks of a table's new owner. The admin
+ * needs to be a member of the app role for each step, as the component makes it.
+ */
 export async function handOver(maintenance: Client, inNew: Client, database: string, role: string): Promise<void> {
+  const [owner, revoke] = handOverStatements(database, role);
+  await maintenance.query(owner);
   const rels = await inNew.query(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
@@ -238,8 +248,7 @@ export async function handOver(maintenance: Client, inNew: Client, database: str
       ORDER BY 1`,
   );
   for (const r of rels.rows) await inNew.query(`ALTER TABLE ${r.name} OWNER TO ${ident(role)}`);
-  await maintenance.query(`ALTER DATABASE ${ident(database)} OWNER TO ${ident(role)}`);
-  await maintenance.query(`REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC`);
+  await maintenance.query(revoke);
 }
 
 /** The environment and arguments of pg_dump/pg_restore for a parsed URL: the password in the environment, never in argv; no ~/.pgpass, no PG* from outside. */
@@ -346,20 +355,33 @@ export function stamp(d = new Date()): string {
 /**
  * Renames the new database in place of the target, the target to `previous`, in
  * one transaction, after ending the target's connections (retried when a client
- * reconnects in between).
+ * reconnects in between). Only the sessions of roles whose privileges the admin
+ * has are ended (the app role's, as its member): PostgreSQL refuses the others to
+ * a role that is not a superuser, and a session left open stops the rename.
  */
 export async function swapIn(maintenance: Client, target: string, fresh: string, previous: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await maintenance.query("BEGIN");
-      await maintenance.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [target]);
+      await maintenance.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'USAGE')",
+        [target],
+      );
       await maintenance.query(`ALTER DATABASE ${ident(target)} RENAME TO ${ident(previous)}`);
       await maintenance.query(`ALTER DATABASE ${ident(fresh)} RENAME TO ${ident(target)}`);
       await maintenance.query("COMMIT");
       return;
     } catch (e) {
       await maintenance.query("ROLLBACK").catch(() => undefined);
-      if (attempt >= 3 || !/being accessed by other users/.test(String((e as Error).message))) throw e;
+      if (!/being accessed by other users/.test(String((e as Error).message))) throw e;
+      // Sessions it may not end stay: say whose, at once. Its own kind reconnecting in between: try again.
+      const left = await maintenance.query<{ who: string; me: string }>(
+        // (background workers have no role: the rename deals with autovacuum itself; another user's backend_type reads as NULL)
+        "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
+        [target],
+      );
+      if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
+      if (attempt >= 3) throw e;
     }
   }
 }

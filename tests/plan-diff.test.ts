@@ -275,7 +275,7 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     const diff = diffPlans(base, head, { base: "origin/main" });
     const staging = diff.stacks[0];
     assert.deepEqual(staging.providerChanges.map((p) => [p.name, p.inputs]), [["mina-staging-database-admin", [{ input: "password", secret: true }]]]);
-    assert.deepEqual(staging.mayBeReplaced.map((m) => m.type).sort(), ["postgresql:index/database:Database", "postgresql:index/grant:Grant", "postgresql:index/role:Role"]);
+    assert.deepEqual(staging.mayBeReplaced.map((m) => m.type).sort(), ["postgresql:index/database:Database", "postgresql:index/grant:Grant", "postgresql:index/grantRole:GrantRole", "postgresql:index/role:Role"]);
     assert.match(renderPlanDiffText(diff), /postgresql provider mina-staging-database-admin inputs change: password changed/);
     const decision = decide(dangerousFromPlanDiff(diff), []);
     const outputs = [
@@ -402,7 +402,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.equal(worktrees(), 1);
   });
 
-  it("lists the removed stateful resources first when staging moves to its own RDS instance and staging-blue is removed (CLI, markdown)", async () => {
+  it("when staging moves to its own RDS instance, its database and role may be replaced (the admin provider now reaches the instance as the master user); staging-blue's removed stateful resources are listed first (CLI, markdown)", async () => {
     edit("Pulumi.staging.yaml", (s) =>
       s.replace(
         "  mina:databaseMode: server\n  mina:dbServerHost: pg-shared.internal.mina.app\n  mina:dbServerAdminUser: mina_provisioner\n",
@@ -418,9 +418,10 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.match(md, /^## mina-infra plan: changes against `HEAD~1`/);
     assert.match(md, /\*\*Stacks removed:\*\* `staging-blue`/);
     const warning = md.slice(md.indexOf("[!WARNING]"), md.indexOf("### "));
+    const admin = /postgresql provider mina-staging-database-admin changes: host pg-shared\.internal\.mina\.app -&gt; mina-staging\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com; password changed; username mina\\_provisioner -&gt; mina\\_staging\\_admin/.source;
+    assert.match(warning, new RegExp(`\`staging\`: \\*\\*may be replaced\\*\\* \`postgresql:Database\` mina-staging-database-db \\(\`mina_staging\`\\): ${admin}`));
+    assert.match(warning, new RegExp(`\`staging\`: \\*\\*may be replaced\\*\\* \`postgresql:Role\` mina-staging-database-role \\(\`mina_staging_app\`\\): ${admin}`));
     for (const line of [
-      "`staging`: **delete** `postgresql:Database` mina-staging-database-db (`mina_staging`): no longer declared",
-      "`staging`: **delete** `postgresql:Role` mina-staging-database-role (`mina_staging_app`): no longer declared",
       "`staging-blue`: **delete** `aws:s3:Bucket` mina-staging-blue-bucket-bucket (`mina-audio-staging-blue`): its stack file was removed",
       "`staging-blue`: **delete** `upstash:RedisDatabase` mina-staging-blue-cache-redis (`mina-staging-blue`): its stack file was removed",
     ]) {
@@ -428,7 +429,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     }
     const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
     assert.ok(staging.indexOf("Needs approval:") < staging.indexOf("| Change |"), staging);
-    assert.match(staging, /\| ➖ remove \| `pulumi:providers:postgresql` \| mina-staging-database-admin \|/);
+    assert.match(staging, /\| ✏️ change \| `pulumi:providers:postgresql` \| mina-staging-database-admin \| - \| inputs changed \|/);
     assert.match(staging, /\| ➕ add \| `aws:rds:Instance` \| mina-staging-database-instance \| `mina-staging` \| stateful \|/);
     assert.match(md, /### `staging-blue`: stack removed/);
     assert.equal(worktrees(), 1);
@@ -439,7 +440,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.equal(j.status, 0, j.stderr);
     const diff = JSON.parse(j.stdout) as PlanDiff;
     assert.deepEqual(diff.stacksRemoved, ["staging-blue"]);
-    assert.ok(diff.needsApproval.some((d) => d.stack === "staging" && d.kind === "delete" && d.type === "postgresql:index/role:Role"));
+    assert.ok(diff.needsApproval.some((d) => d.stack === "staging" && d.kind === "may be replaced" && d.type === "postgresql:index/role:Role"));
     const t = (await cli("--base", "HEAD~1", "--stack", "production"));
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^Plan diff against HEAD~1/);

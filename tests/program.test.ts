@@ -12,6 +12,7 @@ import { VARIABLES } from "../config/variables";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { STATEFUL_TYPES } from "../config/protection";
 import { replacementFor } from "../config/replacement";
+import { APP_ROLE, PUBLIC_DATABASE_PRIVILEGES } from "../config/databasePrivileges";
 import { physicalNameOf } from "../plan/plan";
 import { parseEnvFile } from "../envfiles/format";
 import { productionRaw, stagingRaw } from "./helpers";
@@ -256,7 +257,49 @@ describe("program under the mock runtime", function () {
     assert.ok(Number(db.backupRetentionPeriod) >= 7);
     assert.equal(db.multiAz, true);
     assert.notEqual(db.username, "postgres");
-    assert.match(runs.production.env.DATABASE_URL, /^postgresql:\/\/mina_production_admin:[^@/]+@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/);
+  });
+
+  /** The app's role, the admin's membership, the database and PUBLIC's revoke, through the admin provider (config/databasePrivileges.ts). */
+  const appDatabase = (r: Run, adminUser: string) => {
+    const provider = one(r, "pulumi:providers:postgresql");
+    const role = one(r, "postgresql:index/role:Role");
+    const member = one(r, "postgresql:index/grantRole:GrantRole");
+    const db = one(r, "postgresql:index/database:Database");
+    const grant = one(r, "postgresql:index/grant:Grant");
+    const n = r.config.names;
+    for (const x of [role, member, db, grant]) assert.ok(x.provider.endsWith(`$pulumi:providers:postgresql::${provider.name}::mock-${provider.name}`), x.name);
+    assert.equal(role.inputs.name, n.databaseRole);
+    assert.deepEqual(Object.fromEntries(Object.keys(APP_ROLE).map((k) => [k, role.inputs[k]])), APP_ROLE);
+    assert.deepEqual([member.inputs.role, member.inputs.grantRole, member.inputs.withAdminOption], [adminUser, n.databaseRole, false]);
+    assert.deepEqual([db.inputs.name, db.inputs.owner], [n.databaseName, n.databaseRole]);
+    assert.deepEqual([grant.inputs.database, grant.inputs.role, grant.inputs.objectType, grant.inputs.privileges], [n.databaseName, "public", "database", [...PUBLIC_DATABASE_PRIVILEGES]]);
+    // the membership first: the provider then runs CREATE DATABASE and the REVOKE with the owner's rights
+    const waitsFor = (x: RecordedResource, y: RecordedResource) => (x.dependencies ?? []).some((u) => u.endsWith(`$${y.type}::${y.name}`));
+    assert.ok(waitsFor(db, member), "the database waits for the admin's membership");
+    assert.ok(waitsFor(grant, member), "the grant waits for the admin's membership");
+    assert.ok(!waitsFor(member, db), "and not the other way round");
+    assert.equal(provider.inputs.superuser, "false");
+    assert.equal(provider.inputs.username, adminUser);
+    assert.deepEqual(provider.secretInputs, ["password"]);
+    return provider;
+  };
+
+  it("in instance mode, the app connects as a role of its own that owns the database the master user creates; the master password stays in state", async () => {
+    const r = runs.production;
+    const instance = one(r, "aws:rds/instance:Instance");
+    assert.equal(instance.inputs.dbName, undefined, "RDS would create the database owned by the master user");
+    assert.equal(instance.inputs.username, "mina_production_admin");
+    const provider = appDatabase(r, "mina_production_admin");
+    assert.match(String(provider.inputs.host), /^mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com$/);
+    assert.deepEqual([provider.inputs.port, provider.inputs.sslmode, provider.inputs.database], ["5432", "require", "postgres"]);
+    assert.match(r.env.DATABASE_URL, /^postgresql:\/\/mina_production_app:[A-Za-z0-9]{40}@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/);
+    const { mockState } = require("../plan/mockRuntime") as typeof import("../plan/mockRuntime");
+    const masterPassword = String(mockState("random:index/randomPassword:RandomPassword", "mina-production-database-master-password", { length: 32 }).state.result);
+    const outputs = JSON.stringify(await Promise.all(Object.values(r.outputs).map((o) => (pulumi.Output.isInstance(o) ? promiseOf(o as pulumi.Output<unknown>) : o))));
+    assert.ok(!outputs.includes(masterPassword), "no output carries the master password");
+    assert.ok(!Object.values(r.env).some((v) => v.includes(masterPassword)), "no variable carries the master password");
+    // the search finds a password where there is one: the app role's, in DATABASE_URL
+    assert.ok(outputs.includes(r.env.DATABASE_URL.split("@")[0]!.split(":")[2]!));
   });
 
   it("gives each Redis database its profile's monthly budget (the provider's default would throttle production at $20)", () => {
@@ -285,17 +328,11 @@ describe("program under the mock runtime", function () {
     assert.ok(prodRules.every((x) => x.expiration === undefined));
   });
 
-  it("in server mode, gives the role only its own database and revokes CONNECT from PUBLIC", () => {
+  it("in server mode, gives the role only its own database, the admin its membership, and PUBLIC nothing", () => {
     const r = runs.staging;
-    const role = one(r, "postgresql:index/role:Role").inputs;
-    const db = one(r, "postgresql:index/database:Database").inputs;
-    const grant = one(r, "postgresql:index/grant:Grant").inputs;
-    assert.deepEqual([role.name, role.login, role.superuser, role.createDatabase, role.createRole], ["mina_staging_app", true, false, false, false]);
-    assert.deepEqual([db.name, db.owner], ["mina_staging", "mina_staging_app"]);
-    assert.deepEqual([grant.database, grant.role, grant.objectType, grant.privileges], ["mina_staging", "public", "database", []]);
-    const admin = one(r, "pulumi:providers:postgresql").inputs;
-    assert.equal(admin.host, "pg-shared.internal.mina.app");
-    assert.equal(admin.superuser, "false");
+    assert.equal(r.config.database.mode, "server");
+    const provider = appDatabase(r, r.config.database.mode === "server" ? r.config.database.adminUser : "");
+    assert.equal(provider.inputs.host, "pg-shared.internal.mina.app");
     assert.match(r.env.DATABASE_URL, /^postgresql:\/\/mina_staging_app:[A-Za-z0-9]+@pg-shared\.internal\.mina\.app:5432\/mina_staging\?sslmode=require$/);
   });
 

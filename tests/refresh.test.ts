@@ -13,8 +13,8 @@ import { brokenForeignKeys } from "../refresh/engine";
 import { checkRulesAgainstSchema, parseRules } from "../refresh/rules";
 import { run, withoutNpm } from "./cli";
 import { REPO, tempProject } from "./helpers";
+import { createProvisioner, PG_HOST, PG_PORT, type Provisioner } from "./pg";
 
-const ADMIN = "postgresql://postgres@127.0.0.1:5432";
 const hex = randomBytes(4).toString("hex");
 const SRC = `rsrc${hex}`;
 const DST = `rdst${hex}`;
@@ -23,15 +23,9 @@ const DST_DB = `mina_${DST}`;
 const APP_ROLE = `mina_${DST}_app`;
 const USERS = 40;
 
-async function sql<T = Record<string, unknown>>(database: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const c = new Client({ connectionString: `${ADMIN}/${database}` });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+/** The server's admin, as production has one: not a superuser (tests/pg.ts). Every statement of this file runs as it. */
+let admin: Provisioner;
+const sql = <T = Record<string, unknown>>(database: string, text: string, params: unknown[] = []): Promise<T[]> => admin.sql<T>(database, text, params);
 
 const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
 
@@ -51,15 +45,17 @@ function projectFiles(extraTarget = `  mina:refreshFrom: ${SRC}\n`): Record<stri
 describe("refresh: anonymized copy from one stack's database into another's", function () {
   this.timeout(60000);
   let project: { dir: string; cleanup: () => void };
-  const env = { ...withoutNpm(process.env), SRC_URL: `${ADMIN}/${SRC_DB}?sslmode=disable`, DST_URL: `${ADMIN}/${DST_DB}?sslmode=disable` };
+  const env: NodeJS.ProcessEnv = withoutNpm(process.env);
   const refresh = (...args: string[]) => run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", ...args], { cwd: project.dir, env });
   const databases = async () => (await sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [`${DST_DB}%`])).map((r) => r.datname);
 
   before(async () => {
+    admin = await createProvisioner();
+    Object.assign(env, { SRC_URL: admin.url(SRC_DB), DST_URL: admin.url(DST_DB) });
     project = tempProject(projectFiles());
-    await sql("postgres", `CREATE ROLE ${APP_ROLE} NOLOGIN`);
+    // The target as the Database component makes it (its app role, the admin its member, PUBLIC revoked); the source is the admin's own.
+    await admin.provision({ appRole: APP_ROLE, database: DST_DB, password: randomBytes(16).toString("hex") });
     await sql("postgres", `CREATE DATABASE ${SRC_DB}`);
-    await sql("postgres", `CREATE DATABASE ${DST_DB}`);
     await sql(DST_DB, "CREATE TABLE marker (v text); INSERT INTO marker VALUES ('old')");
     await sql(
       SRC_DB,
@@ -75,9 +71,12 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
   });
 
   after(async () => {
-    for (const db of [...(await databases()), SRC_DB]) await sql("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await sql("postgres", `DROP ROLE IF EXISTS ${APP_ROLE}`);
-    project.cleanup();
+    if (admin) {
+      for (const db of [...(await databases()), SRC_DB]) await sql("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await sql("postgres", `DROP ROLE IF EXISTS ${APP_ROLE}`);
+      await admin.drop();
+    }
+    project?.cleanup();
   });
 
   it("--dry-run prints the plan and changes nothing", async () => {
@@ -167,9 +166,61 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     }
   });
 
-  it("copies, masks, checks and renames the copy in; the previous data is kept until --prune", async () => {
+  it("refuses an admin that is not a member of the target's app role, before any data moves, in one line", async () => {
+    // with CONNECT granted on its own, the membership check speaks; without either, the connection is refused
+    await sql("postgres", `GRANT CONNECT ON DATABASE ${DST_DB} TO ${admin.name}`);
+    await sql("postgres", `REVOKE ${APP_ROLE} FROM ${admin.name}`);
+    try {
+      const r = await refresh("--dry-run");
+      assert.equal(r.status, 1);
+      assert.equal(
+        r.stderr,
+        `error: ${admin.name} is not a member of ${DST}'s app role ${APP_ROLE}: it could not hand the copy over, end the app's sessions or rename ${DST_DB} (the Database component grants the admin that membership; see README, Database modes)\n`,
+      );
+    } finally {
+      await sql("postgres", `GRANT ${APP_ROLE} TO ${admin.name}`);
+      await sql("postgres", `REVOKE CONNECT ON DATABASE ${DST_DB} FROM ${admin.name}`);
+    }
+    await sql("postgres", `REVOKE ${APP_ROLE} FROM ${admin.name}`);
+    try {
+      const r = await refresh("--dry-run");
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`^error: cannot connect to ${DST}'s database \\(127\\.0\\.0\\.1:5432/${DST_DB} as ${admin.name}\\): permission denied for database "${DST_DB}"`));
+      assert.equal(r.stderr.trim().split("\n").length, 1);
+    } finally {
+      await sql("postgres", `GRANT ${APP_ROLE} TO ${admin.name}`);
+    }
+    assert.deepEqual(await databases(), [DST_DB]);
+  });
+
+  it("stops at a session it may not end (another role's), names it, and leaves the target as it was", async () => {
+    const other = `${APP_ROLE}_other`;
+    await sql("postgres", `CREATE ROLE ${other} LOGIN`);
+    await sql("postgres", `GRANT CONNECT ON DATABASE ${DST_DB} TO ${other}`);
+    const held = new Client({ host: PG_HOST, port: PG_PORT, user: other, database: DST_DB });
+    held.on("error", () => undefined);
+    await held.connect();
+    try {
+      const r = await refresh("--yes");
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, `error: refresh failed, ${DST} is unchanged: ${DST_DB} has sessions of ${other}, which ${admin.name} may not end: end them and run again\n`);
+      assert.deepEqual(await databases(), [DST_DB]);
+    } finally {
+      await held.end().catch(() => undefined);
+      await sql("postgres", `REVOKE CONNECT ON DATABASE ${DST_DB} FROM ${other}`);
+      await sql("postgres", `DROP ROLE ${other}`);
+    }
+    assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
+  });
+
+  it("copies, masks, checks and renames the copy in, ending the app's sessions; the previous data is kept until --prune", async () => {
+    const app = new Client({ host: PG_HOST, port: PG_PORT, user: APP_ROLE, database: DST_DB });
+    app.on("error", () => undefined);
+    await app.connect();
     const r = await refresh("--yes");
     assert.equal(r.status, 0, r.stderr);
+    await assert.rejects(app.query("SELECT 1"), "the app's session was ended for the rename");
+    await app.end().catch(() => undefined);
     assert.match(r.stdout, new RegExp(`✓ ${DST} refreshed from ${SRC}: 3 tables, ${USERS + 200} rows`));
     const dbs = await databases();
     assert.equal(dbs.length, 2, dbs.join(", "));
@@ -193,7 +244,7 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.deepEqual(await sql(DST_DB, "SELECT count(*)::int AS n FROM meetings WHERE title LIKE 'Secret%' OR transcript LIKE 'we said%'"), [{ n: 0 }]);
     assert.deepEqual(await sql(DST_DB, "SELECT object_key FROM audio WHERE id = 7"), [{ object_key: `s3://mina-audio-${DST}/meetings/7.webm` }]);
 
-    const c = new Client({ connectionString: `${ADMIN}/${DST_DB}` });
+    const c = new Client({ host: PG_HOST, port: PG_PORT, user: admin.name, database: DST_DB });
     await c.connect();
     try {
       assert.deepEqual(await brokenForeignKeys(c), []);
@@ -201,6 +252,9 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
       assert.deepEqual(owners.rows, [{ tableowner: APP_ROLE }]);
       const db = await c.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()");
       assert.deepEqual(db.rows, [{ owner: APP_ROLE }]);
+      // PUBLIC keeps nothing on the copy, as the Database component leaves the database it replaces
+      const acl = await c.query("SELECT datacl IS NOT NULL AS set, (SELECT count(*) FROM aclexplode(datacl) WHERE grantee = 0)::int AS public FROM pg_database WHERE datname = current_database()");
+      assert.deepEqual(acl.rows, [{ set: true, public: 0 }]);
     } finally {
       await c.end();
     }

@@ -40,7 +40,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
   production: {
     "secret-key": [P("production", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-production-secrets-secret-key")],
     "session-secret": [P("production", "mina:index:Secrets$random:index/randomBytes:RandomBytes", "mina-production-secrets-session-secret")],
-    "database-password": [P("production", "mina:index:Database$random:index/randomPassword:RandomPassword", "mina-production-database-master-password")],
+    "database-password": [P("production", "mina:index:Database$random:index/randomPassword:RandomPassword", "mina-production-database-role-password")],
     "aws-key": [P("production", "mina:index:Bucket$aws:iam/accessKey:AccessKey", "mina-production-bucket-key")],
   },
 };
@@ -80,13 +80,13 @@ describe("rotate: which resources are replaced (the program under the mock runti
     });
   }
 
-  it("names the variables and what else changes: the role (server mode), the RDS instance in place (instance mode)", async () => {
-    const [s] = chooseRotation("database-password", (await program("staging")).resources, "staging");
-    assert.deepEqual(s.variables, ["DATABASE_URL"]);
-    assert.equal(s.updated?.type, "postgresql:index/role:Role");
-    const [p] = chooseRotation("database-password", (await program("production")).resources, "production");
-    assert.equal(p.updated?.urn, P("production", "mina:index:Database$aws:rds/instance:Instance", "mina-production-database-instance"));
-    assert.match(p.alsoChanges ?? "", /updated in place with the new master password/);
+  it("names the variables and what else changes: the app's role in place, in both modes (never the RDS master password)", async () => {
+    for (const stack of ["staging", "production"]) {
+      const [d] = chooseRotation("database-password", (await program(stack)).resources, stack);
+      assert.deepEqual(d.variables, ["DATABASE_URL"]);
+      assert.equal(d.updated?.urn, P(stack, "mina:index:Database$postgresql:index/role:Role", `mina-${stack}-database-role`));
+      assert.match(d.alsoChanges ?? "", new RegExp(`the PostgreSQL role mina-${stack}-database-role is updated in place with the new password`));
+    }
     const [k] = chooseRotation("aws-key", (await program("staging")).resources, "staging");
     assert.deepEqual(k.variables, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
   });
@@ -246,7 +246,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     r = await rotate(dir, ["--stack", "production", "database-password", "--approved-commit", head, "--yes"]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(calls(dir), ["preview --stack production", "up --stack production", "stack output --json"]);
-    assert.match(r.stdout, /RDS instance mina-production-database-instance is updated in place/);
+    assert.match(r.stdout, /PostgreSQL role mina-production-database-role is updated in place/);
     assert.match(r.stdout, /DATABASE_URL: restart web processes and workers/);
   });
 

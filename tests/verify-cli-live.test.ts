@@ -1,6 +1,7 @@
 /**
  * `npm run verify -- FILE --live` end to end, against the real PostgreSQL and
- * Redis on this machine: an environment created exactly as server mode creates it.
+ * Redis on this machine: an environment created exactly as server mode creates it,
+ * by a provisioner that is not a superuser (tests/pg.ts).
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "child_process";
@@ -8,28 +9,21 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { createClient } from "redis";
 import { buildDatabaseUrl } from "../components/urls";
 import { deriveNames } from "../config/naming";
 import { REDIS_MARKER_KEY } from "../verify/live";
 import { run } from "./cli";
 import { REPO } from "./helpers";
+import { createProvisioner, type Provisioner } from "./pg";
 
 const env = `tcli${randomBytes(3).toString("hex")}`;
 const other = `${env}x`;
 const names = deriveNames(env);
 const password = `p@ss:${randomBytes(6).toString("hex")}`;
 
-async function admin(sql: string[]): Promise<void> {
-  const c = new Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "postgres" });
-  await c.connect();
-  try {
-    for (const q of sql) await c.query(q);
-  } finally {
-    await c.end();
-  }
-}
+/** The server's admin, not a superuser (tests/pg.ts): it provisions the environment as server mode's admin does. */
+let provisioner: Provisioner;
 
 describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
   this.timeout(60000);
@@ -37,11 +31,8 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
   let redisIndex = -1;
 
   before(async () => {
-    await admin([
-      `CREATE ROLE ${names.databaseRole} LOGIN PASSWORD '${password}' NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT`,
-      `CREATE DATABASE ${names.databaseName} OWNER ${names.databaseRole}`,
-      `REVOKE CONNECT, TEMPORARY ON DATABASE ${names.databaseName} FROM PUBLIC`,
-    ]);
+    provisioner = await createProvisioner();
+    await provisioner.provision({ appRole: names.databaseRole, database: names.databaseName, password });
     const r = createClient({ url: "redis://127.0.0.1:6379" });
     await r.connect();
     try {
@@ -66,11 +57,11 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     await r.connect();
     if ([env, other].includes((await r.get(REDIS_MARKER_KEY)) ?? "")) await r.del(REDIS_MARKER_KEY);
     await r.quit();
-    await admin([
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${names.databaseName}'`,
-      `DROP DATABASE IF EXISTS ${names.databaseName}`,
-      `DROP ROLE IF EXISTS ${names.databaseRole}`,
-    ]);
+    if (provisioner) {
+      await provisioner.sql("postgres", `DROP DATABASE IF EXISTS ${names.databaseName} WITH (FORCE)`);
+      await provisioner.sql("postgres", `DROP ROLE IF EXISTS ${names.databaseRole}`);
+      await provisioner.drop();
+    }
     fs.rmSync(work, { recursive: true, force: true });
   });
 

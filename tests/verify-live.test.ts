@@ -2,7 +2,8 @@
  * `verify --live` against the real PostgreSQL (127.0.0.1:5432) and Redis
  * (127.0.0.1:6379): no mocks. Two throwaway environments are created exactly as
  * the program's server mode creates one (a login role of its own, a database it
- * owns, CONNECT and TEMPORARY revoked from PUBLIC) and dropped afterwards.
+ * owns, every privilege revoked from PUBLIC), by a provisioner that is not a
+ * superuser (tests/pg.ts), and dropped afterwards.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -19,6 +20,7 @@ import {
   REDIS_MARKER_KEY,
   type CheckResult,
 } from "../verify/live";
+import { createProvisioner, withClient, type Provisioner } from "./pg";
 
 const PG_HOST = "127.0.0.1";
 const PG_PORT = 5432;
@@ -60,14 +62,11 @@ function assertAllOk(results: readonly CheckResult[]): void {
   assert.deepEqual(failed, [], `expected every item to pass:\n${JSON.stringify(results, null, 2)}`);
 }
 
+/** The server's admin, not a superuser (tests/pg.ts): it provisions both environments, as server mode's admin does. */
+let provisioner: Provisioner;
+
 async function admin<T>(fn: (c: Client) => Promise<T>, database = "postgres"): Promise<T> {
-  const c = new Client({ host: PG_HOST, port: PG_PORT, user: "postgres", database, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
+  return withClient(provisioner.name, database, fn);
 }
 
 /** A TCP port on which nothing listens. */
@@ -107,16 +106,11 @@ async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
 describe("verify --live: PostgreSQL", () => {
 
   before(async () => {
-    await admin(async (c) => {
-      for (const [names, password] of [[namesA, passwordA], [namesB, passwordB]] as const) {
-        const role = c.escapeIdentifier(names.databaseRole);
-        const db = c.escapeIdentifier(names.databaseName);
-        // as components/database.ts (server mode): login role, no other powers
-        await c.query(`CREATE ROLE ${role} LOGIN PASSWORD ${c.escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION`);
-        await c.query(`CREATE DATABASE ${db} OWNER ${role}`);
-        await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
-      }
-    });
+    provisioner = await createProvisioner();
+    // as components/database.ts (server mode): login role, no other powers, the admin its member, PUBLIC revoked
+    for (const [names, password] of [[namesA, passwordA], [namesB, passwordB]] as const) {
+      await provisioner.provision({ appRole: names.databaseRole, database: names.databaseName, password });
+    }
     // the app's sessions table, created by the app's own role: on PostgreSQL 15+
     // the public schema belongs to pg_database_owner, which the owner inherits.
     const app = new Client({ host: PG_HOST, port: PG_PORT, user: namesA.databaseRole, password: passwordA, database: namesA.databaseName });
@@ -130,12 +124,13 @@ describe("verify --live: PostgreSQL", () => {
   });
 
   after(async () => {
+    if (!provisioner) return;
     await admin(async (c) => {
       const dbs = [namesA.databaseName, namesB.databaseName];
-      await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()", [dbs]);
       for (const db of dbs) await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(db)} WITH (FORCE)`);
-      for (const role of [namesA.databaseRole, namesB.databaseRole]) await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`);
+      for (const role of [namesA.databaseRole, namesB.databaseRole, namesA.databaseMasterUser]) await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`);
     });
+    await provisioner.drop();
   });
 
   it("sets up two environments whose databases refuse PUBLIC", async () => {
@@ -207,6 +202,28 @@ describe("verify --live: PostgreSQL", () => {
     const role = byItem(results, PG_ITEMS.role);
     assert.equal(role.ok, false);
     assert.match(role.reason, new RegExp(`connected as ${namesB.databaseRole}`));
+  });
+
+  it("env A's file carrying its instance-mode master user fails the role item: the app connects as its own role in both modes", async () => {
+    const master = namesA.databaseMasterUser;
+    const masterPassword = `m@:${randomBytes(8).toString("hex")}`;
+    await admin(async (c) => {
+      await c.query(`CREATE ROLE ${c.escapeIdentifier(master)} LOGIN PASSWORD ${c.escapeLiteral(masterPassword)}`);
+      await c.query(`GRANT CONNECT ON DATABASE ${c.escapeIdentifier(namesA.databaseName)} TO ${c.escapeIdentifier(master)}`);
+    });
+    try {
+      const url = buildDatabaseUrl({ user: master, password: masterPassword, host: PG_HOST, port: PG_PORT, database: namesA.databaseName, sslMode: "disable" });
+      const results = record(await checkPostgresLive(url, { environment: envA, otherDatabases: [] }));
+      assert.equal(byItem(results, PG_ITEMS.database).ok, true);
+      const role = byItem(results, PG_ITEMS.role);
+      assert.equal(role.ok, false);
+      assert.equal(role.reason, `connected as ${master}, but ${envA} connects as ${namesA.databaseRole}: ${master} is the RDS master user, whose password stays in the deploy's state and never in an env file`);
+    } finally {
+      await admin(async (c) => {
+        await c.query(`REVOKE CONNECT ON DATABASE ${c.escapeIdentifier(namesA.databaseName)} FROM ${c.escapeIdentifier(master)}`);
+        await c.query(`DROP ROLE ${c.escapeIdentifier(master)}`);
+      });
+    }
   });
 
   it("a sessions table the role cannot read fails the sessions item", async () => {

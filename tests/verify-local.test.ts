@@ -1,8 +1,10 @@
 /**
  * verify/local.ts against the real PostgreSQL and Redis on 127.0.0.1: the role
  * and database server mode would create, the env file, and then `verify --live
- * --claim` passing on it, offline items and live ones, in process. Every role,
- * database and marker made here is dropped afterwards.
+ * --claim` passing on it, offline items and live ones, in process. The admin is a
+ * provisioner role that is not a superuser (tests/pg.ts); `npm run local` uses the
+ * machine's `mina_provisioner`, created as `.ci/run` creates it when missing.
+ * Every role, database and marker made here is dropped afterwards.
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -14,39 +16,39 @@ import { Client } from "pg";
 import { createClient } from "redis";
 import { expectationsFor } from "../config/expectations";
 import { defaultsFor } from "../config/defaults";
+import { APP_ROLE, attributeMismatches, LOCAL_ADMIN_ROLE } from "../config/databasePrivileges";
 import { deriveNames } from "../config/naming";
 import { variableNames } from "../config/variables";
 import { parseEnvFile } from "../envfiles/format";
 import { parsePostgresUrl } from "../lib/connectionUrl";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive, REDIS_MARKER_KEY, type CheckResult } from "../verify/live";
-import { LocalSetUpError, setUpLocal } from "../verify/local";
+import { DEFAULT_ADMIN_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { run as cli } from "./cli";
 import { REPO } from "./helpers";
+import { createProvisioner, sharedProvisioner, withClient, type Provisioner } from "./pg";
 
 const run = randomBytes(3).toString("hex");
 
+/** The admin setUpLocal is given in the first suite: a provisioner of this file's own, not a superuser (tests/pg.ts). */
+let provisioner: Provisioner;
+
 async function admin<T>(fn: (c: Client) => Promise<T>, database = "postgres"): Promise<T> {
-  const c = new Client({ host: "127.0.0.1", port: 5432, user: "postgres", database, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
+  return withClient(provisioner.name, database, fn);
 }
 
-async function exists(environment: string): Promise<{ role: boolean; database: boolean }> {
+async function exists(environment: string, as: string = provisioner.name): Promise<{ role: boolean; database: boolean }> {
   const n = deriveNames(environment);
-  return admin(async (c) => ({
+  return withClient(as, "postgres", async (c) => ({
     role: (await c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [n.databaseRole])).rowCount === 1,
     database: (await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [n.databaseName])).rowCount === 1,
   }));
 }
 
-async function drop(environment: string): Promise<void> {
+/** Drops an environment's database and role as `as` (the admin that made them: a member of the role). */
+async function drop(environment: string, as: string = provisioner.name): Promise<void> {
   const n = deriveNames(environment);
-  await admin(async (c) => {
+  await withClient(as, "postgres", async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(n.databaseName)} WITH (FORCE)`);
     await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(n.databaseRole)}`);
   });
@@ -76,7 +78,8 @@ async function freeIndex(taken: readonly number[] = []): Promise<number> {
  * connection, so a login proves nothing about the password; the verifier does.
  */
 async function verifier(role: string): Promise<string | null> {
-  return admin(async (c) => (await c.query<{ p: string | null }>("SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1", [role])).rows[0]!.p);
+  // pg_authid is the superuser's alone: read here to check the code's work, never by the code under test
+  return withClient("postgres", "postgres", async (c) => (await c.query<{ p: string | null }>("SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1", [role])).rows[0]!.p);
 }
 
 /** Whether `password` is the one a stored verifier was made from (SCRAM-SHA-256, or md5 on older settings). */
@@ -116,21 +119,24 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
   const passwords: string[] = [];
 
   before(async () => {
+    provisioner = await createProvisioner();
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-local-"));
     file = path.join(work, `.env.${environment}.local`);
     index = await freeIndex();
   });
 
   after(async () => {
+    if (!provisioner) return;
     await drop(environment);
     await withRedis(index, async (r) => {
       if ((await r.get(REDIS_MARKER_KEY)) === environment) await r.del(REDIS_MARKER_KEY);
     });
     fs.rmSync(work, { recursive: true, force: true });
+    await provisioner.drop();
   });
 
   const setUp = (extra: Parameters<typeof setUpLocal>[0] = {}) =>
-    setUpLocal({ environment, redisUrl: `redis://127.0.0.1:6379/${index}`, out: file, ...extra });
+    setUpLocal({ environment, adminUrl: provisioner.url(), redisUrl: `redis://127.0.0.1:6379/${index}`, out: file, ...extra });
 
   it("creates the role and database as server mode does, and writes the env file", async () => {
     const r = await setUp();
@@ -150,6 +156,9 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     assert.equal(role.rolcanlogin, true);
     for (const power of ["rolsuper", "rolcreatedb", "rolcreaterole", "rolreplication", "rolbypassrls"]) assert.equal(role[power], false, power);
     assert.equal(role.rolinherit, true, "the role inherits, as components/database.ts declares it");
+    assert.deepEqual(attributeMismatches(role, APP_ROLE), []);
+    const member = await admin(async (c) => (await c.query("SELECT pg_has_role(current_user, $1, 'USAGE') AS ok", [names.databaseRole])).rows[0]);
+    assert.deepEqual(member, { ok: true }, "the admin is a member of the role, as components/database.ts declares it");
 
     const db = await admin(async (c) => (await c.query("SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = $1", [names.databaseName])).rows[0]);
     assert.equal(db.owner, names.databaseRole);
@@ -236,7 +245,7 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     /** A Redis database of the refusals' own: the one above now belongs to the first environment. */
     let free: number;
     const refused = async (opts: Parameters<typeof setUpLocal>[0], message: RegExp) => {
-      await assert.rejects(setUpLocal({ environment: fresh, out: freshFile(), redisUrl: `redis://127.0.0.1:6379/${free}`, ...opts }), (e: Error) => {
+      await assert.rejects(setUpLocal({ environment: fresh, out: freshFile(), adminUrl: provisioner.url(), redisUrl: `redis://127.0.0.1:6379/${free}`, ...opts }), (e: Error) => {
         assert.ok(e instanceof LocalSetUpError, String(e));
         assert.match(e.message, message);
         assert.ok(!e.message.includes("\n"), e.message);
@@ -321,8 +330,10 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
   let skipped = false;
 
   before(async function () {
+    // the admin npm run local uses by default, created as .ci/run creates it when missing
+    await sharedProvisioner();
     // never touch a developer's own local environment
-    const already = await exists("local");
+    const already = await exists("local", LOCAL_ADMIN_ROLE);
     if (already.role || already.database) {
       skipped = true;
       this.skip();
@@ -333,7 +344,7 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
 
   after(async () => {
     if (skipped) return;
-    await drop("local");
+    await drop("local", LOCAL_ADMIN_ROLE);
     if (index > 0) {
       await withRedis(index, async (r) => {
         if ((await r.get(REDIS_MARKER_KEY)) === "local") await r.del(REDIS_MARKER_KEY);
@@ -351,6 +362,9 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
     assert.equal(r.environment, "local");
     assert.equal(r.file, ".env.local.local");
     assert.deepEqual(r.created, ["role mina_local_app", "database mina_local"]);
+    assert.equal(parsePostgresUrl(DEFAULT_ADMIN_URL).user, LOCAL_ADMIN_ROLE);
+    const member = await withClient(LOCAL_ADMIN_ROLE, "postgres", async (c) => (await c.query("SELECT pg_has_role(current_user, 'mina_local_app', 'USAGE') AS ok, rolsuper FROM pg_roles WHERE rolname = current_user")).rows[0]);
+    assert.deepEqual(member, { ok: true, rolsuper: false }, "made by an admin that is not a superuser, and a member of the role");
     const env = readEnv(file);
     assert.match(env.DATABASE_URL!, /^postgresql:\/\/mina_local_app:[0-9a-f]{64}@127\.0\.0\.1:5432\/mina_local\?sslmode=disable$/);
     assert.equal(env.REDIS_URL, `redis://127.0.0.1:6379/${index}`);

@@ -3,11 +3,12 @@
  * `verify --live` can be tried without a cloud account or a Pulumi backend.
  *
  * PostgreSQL gets what server mode (components/database.ts) creates on a shared
- * server: a login role `mina_local_app` with a fresh random password and no other
- * power (it inherits, so as database owner it can create tables in `public`), a
- * database `mina_local` owned by it, and every privilege of `PUBLIC` on that
- * database revoked, CONNECT included. Running it again gives the role a new
- * password and keeps the database and its data.
+ * server, through an admin that is not a superuser (config/databasePrivileges.ts):
+ * a login role `mina_local_app` with a fresh random password and no other power
+ * (it inherits, so as database owner it can create tables in `public`), the admin
+ * a member of it, a database `mina_local` owned by it, and every privilege of
+ * `PUBLIC` on that database revoked, CONNECT included. Running it again gives the
+ * role a new password and keeps the database and its data.
  *
  * Redis gets nothing: the URL's database index (0 unless told) is only checked
  * not to belong to another environment. `verify --live --claim` claims it.
@@ -27,6 +28,18 @@ import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import type { Client } from "pg";
 import { buildDatabaseUrl } from "../components/urls";
+import {
+  APP_ROLE,
+  attributeMismatches,
+  attributesSql,
+  LOCAL_ADMIN_ROLE,
+  provisionStatements,
+  quoteIdent,
+  quoteLiteral,
+  revokePublicSql,
+  ROLE_ATTRIBUTE_SQL,
+  SUPERUSER_ONLY_ATTRIBUTES,
+} from "../config/databasePrivileges";
 import { readStacksLeniently } from "../config/index";
 import { BUILTIN_ENVIRONMENTS } from "../config/isolation";
 import { defaultsFor } from "../config/defaults";
@@ -49,8 +62,12 @@ import {
   withDeadline,
 } from "./live";
 
-/** The admin connection used unless told otherwise: the local superuser, trust auth. */
-export const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
+/**
+ * The admin connection used unless told otherwise: the machine's provisioner role
+ * (`mina_provisioner`: LOGIN CREATEDB CREATEROLE, not a superuser, as a real
+ * server's admin; `.ci/run` creates it, the README says how), trust auth.
+ */
+export const DEFAULT_ADMIN_URL = `postgresql://${LOCAL_ADMIN_ROLE}@127.0.0.1:5432/postgres`;
 
 /** The Redis database used unless told otherwise. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0";
@@ -310,10 +327,12 @@ async function checkRedis(target: RedisUrl, environment: string, timeoutMs: numb
 }
 
 /**
- * The role and database, as server mode creates them: a login role with no
- * other power that inherits, a database it owns, nothing left to PUBLIC on it.
- * An existing role gets the new password (and those attributes again); an
- * existing database keeps its data and gets the role as owner.
+ * The role and database, as server mode creates them (provisionStatements in
+ * config/databasePrivileges.ts): a login role with no other power that inherits,
+ * the admin a member of it, a database it owns, nothing left to PUBLIC on it. An
+ * existing role gets the new password (and the attributes an admin that is not a
+ * superuser may set; one that is a superuser, replicates or bypasses row security
+ * is refused); an existing database keeps its data and gets the role as owner.
  */
 async function setUpPostgres(
   admin: PostgresUrl,
@@ -334,35 +353,48 @@ async function setUpPostgres(
   const reused: string[] = [];
   let step = "";
   try {
-    const r = client.escapeIdentifier(role);
-    const db = client.escapeIdentifier(database);
-    // components/database.ts: login, no superuser, createdb, createrole or replication; inherit
-    const attributes = `LOGIN PASSWORD ${client.escapeLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS`;
+    step = "read the admin role";
+    const me = (await client.query<{ u: string }>("SELECT current_user AS u")).rows[0]!.u;
+    const [createRole, grantRole, createDatabase] = provisionStatements({ admin: me, appRole: role, database, password });
 
     step = `look up role ${role}`;
-    const roleExists = (await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount === 1;
-    step = roleExists ? `set a new password for role ${role}` : `create role ${role}`;
-    await client.query(`${roleExists ? "ALTER" : "CREATE"} ROLE ${r} WITH ${attributes}`);
-    (roleExists ? reused : created).push(roleExists ? `role ${role} (new password)` : `role ${role}`);
+    const existing = (await client.query("SELECT * FROM pg_roles WHERE rolname = $1", [role])).rows[0] as Record<string, unknown> | undefined;
+    if (existing === undefined) {
+      step = `create role ${role}`;
+      await client.query(createRole!.sql);
+      created.push(`role ${role}`);
+    } else {
+      const refused = attributeMismatches(existing, APP_ROLE).filter((a) => SUPERUSER_ONLY_ATTRIBUTES.some((k) => ROLE_ATTRIBUTE_SQL[k].off === a));
+      if (refused.length > 0) {
+        throw new LocalSetUpError(`role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`);
+      }
+      step = `set a new password for role ${role}`;
+      const settable = (Object.keys(APP_ROLE) as (keyof typeof APP_ROLE)[]).filter((k) => !SUPERUSER_ONLY_ATTRIBUTES.includes(k));
+      await client.query(`ALTER ROLE ${quoteIdent(role)} WITH ${attributesSql(APP_ROLE, settable)} PASSWORD ${quoteLiteral(password)}`);
+      reused.push(`role ${role} (new password)`);
+    }
+    // the admin a member of the role, before the database: CREATE DATABASE ... OWNER asks it, and so does every later change
+    step = `make ${me} a member of role ${role}`;
+    await client.query(grantRole!.sql);
 
     step = `look up database ${database}`;
     const owners = await client.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [database]);
     if (owners.rowCount === 0) {
       step = `create database ${database}`;
-      await client.query(`CREATE DATABASE ${db} OWNER ${r}`);
+      await client.query(createDatabase!.sql);
       created.push(`database ${database}`);
     } else if (owners.rows[0]!.owner !== role) {
       step = `make ${role} the owner of database ${database}`;
-      await client.query(`ALTER DATABASE ${db} OWNER TO ${r}`);
+      await client.query(`ALTER DATABASE ${quoteIdent(database)} OWNER TO ${quoteIdent(role)}`);
       reused.push(`database ${database} (data kept; owner was ${owners.rows[0]!.owner})`);
     } else {
       reused.push(`database ${database} (data kept)`);
     }
 
-    // components/database.ts revokes every privilege of PUBLIC on the database, CONNECT included
     step = `revoke PUBLIC's privileges on database ${database}`;
-    await client.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
+    await client.query(revokePublicSql(database));
   } catch (err) {
+    if (err instanceof LocalSetUpError) throw err;
     throw new LocalSetUpError(`cannot ${step} on ${where}: ${describeError(err, secrets)}`);
   } finally {
     await closePostgres(client);

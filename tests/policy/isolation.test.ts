@@ -32,8 +32,8 @@ describe("policy: isolation rules", () => {
       assert.deepEqual(runOn(rule, redis, staging), ['databaseName "mina-prod" names environment "production" ("prod")']);
     });
 
-    it("fails when the RDS identifier is production's in another stack", async () => {
-      const db = withProps(only(await recorded("production"), "aws:rds/instance:Instance"), { identifier: "mina-production" });
+    it("fails when the RDS identifier, or a dbName (the program sets none), is production's in another stack", async () => {
+      const db = withProps(only(await recorded("production"), "aws:rds/instance:Instance"), { identifier: "mina-production", dbName: "mina_production" });
       assert.deepEqual(runOn(rule, db, staging), [
         'identifier "mina-production" carries production\'s RDS instance "mina-production"',
         'dbName "mina_production" carries production\'s database name "mina_production"',

@@ -231,14 +231,17 @@ export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveO
               reason: `current_database() is ${db}, but ${opts.environment} uses ${names.databaseName}: this URL points at another environment's database`,
             },
       );
-      const ownRoles = [names.databaseRole, names.databaseMasterUser];
+      // Both database modes: the app's own login role (config/databasePrivileges.ts); never the RDS master user.
       results.push(
-        ownRoles.includes(role)
-          ? { item: PG_ITEMS.role, ok: true, reason: `connected as ${role}, a role of ${opts.environment}` }
+        role === names.databaseRole
+          ? { item: PG_ITEMS.role, ok: true, reason: `connected as ${role}, the app role of ${opts.environment}` }
           : {
               item: PG_ITEMS.role,
               ok: false,
-              reason: `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole} (server mode) or ${names.databaseMasterUser} (instance mode): these are another role's credentials`,
+              reason:
+                role === names.databaseMasterUser
+                  ? `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole}: ${role} is the RDS master user, whose password stays in the deploy's state and never in an env file`
+                  : `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole}: these are another role's credentials`,
             },
       );
     } catch (err) {
