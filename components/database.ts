@@ -6,6 +6,7 @@ import { dbParameterGroupPrefix, type Names } from "../config/naming";
 import type { Protection } from "../config/protection";
 import type { DatabaseConfig, InstanceDatabaseConfig, ServerDatabaseConfig } from "../config/validate";
 import { APP_ROLE, PUBLIC_DATABASE_PRIVILEGES } from "../config/databasePrivileges";
+import { replacementOptions } from "../config/replacement";
 import { buildDatabaseUrl } from "./urls";
 import { secretInput } from "./secretInput";
 
@@ -175,7 +176,7 @@ export class Database extends pulumi.ComponentResource {
       role: adminUser,
       grantRole: role.name,
       withAdminOption: false,
-    }, child);
+    }, { ...child, ...replacementOptions("postgresql:index/grantRole:GrantRole") });
     const database = new postgresql.Database(`${name}-db`, {
       name: names.databaseName,
       owner: role.name,

@@ -233,6 +233,12 @@ export const REPLACEMENTS: Readonly<Record<string, Entry>> = {
     why: "the only grant declared here revokes CONNECT from PUBLIC, which a create-first replacement states again before the old one is removed",
     unverified: "every input is assumed replacing; the grants of the privileges work need their own decision (a create-first replacement of a grant to the same role revokes what it just granted)",
   },
+  "postgresql:index/grantRole:GrantRole": {
+    kind: "delete-first",
+    replacingInputs: ["role", "grantRole", "withAdminOption"],
+    why: "created first, the new membership would be the same GRANT as the old one, and deleting the old one would then revoke it: the admin would lose the app role's rights; deleted first, it is revoked and granted again",
+    unverified: "every input ForceNew, from the provider's resource_postgresql_grant_role.go as of its 1.x releases",
+  },
   "sentry:index/sentryKey:SentryKey": {
     kind: "create-first",
     replacingInputs: ["organization", "project"],
