@@ -47,8 +47,13 @@ export const NO_DATA_TYPES: readonly string[] = [
   "aws:iam/userGroupMembership:UserGroupMembership",
   // An inline user policy (the app user reads its env secret): a document, recreated from code.
   "aws:iam/userPolicy:UserPolicy",
-  // A secret's resource policy: a document, recreated from code (the secret and its versions are not on this list).
+  // A secret's resource policy: a document, recreated from code (the secret itself is not on this list).
   "aws:secretsmanager/secretPolicy:SecretPolicy",
+  // A version of the app's env secret: the env file's text, derived from the other resources' outputs.
+  // It generates no credential: a credential inside it changes only when its own resource (a random
+  // password, an access key) is replaced, and the gate asks for that one. Every config change (a log
+  // level, a feature flag) makes a new version; holding each for approval would make the approval routine.
+  "aws:secretsmanager/secretVersion:SecretVersion",
   // A DNS record: recreated from code (the hosted zone is what holds records of others).
   "aws:route53/record:Record",
   // Security group rules: firewall entries, recreated from code.
@@ -79,10 +84,9 @@ export const NO_DATA_TYPES: readonly string[] = [
 
 /**
  * Types whose deletion or replacement issues a new secret or removes one: the app's
- * SECRET_KEY, a database password, the S3 access key, a version of the app's env
- * secret (every change of the env is a new one: the app must restart to load it). The
- * gate calls these "rotates a credential" and asks for approval (the running app
- * breaks, or runs on the old values, until it gets the new ones).
+ * SECRET_KEY, a database password, the S3 access key. The gate calls these "rotates a
+ * credential" and asks for approval (the running app breaks, or runs on the old
+ * values, until it gets the new ones).
  */
 export const CREDENTIAL_TYPES: readonly string[] = [
   "random:index/randomPassword:RandomPassword",
@@ -90,7 +94,6 @@ export const CREDENTIAL_TYPES: readonly string[] = [
   "random:index/randomString:RandomString",
   "random:index/randomId:RandomId",
   "aws:iam/accessKey:AccessKey",
-  "aws:secretsmanager/secretVersion:SecretVersion",
 ];
 
 /** Why a credential type whose inputs change needs approval, in the plan diff's words. */
@@ -109,8 +112,6 @@ export const CREDENTIAL_INPUTS: Readonly<Record<string, readonly string[]>> = {
   "aws:rds/instance:Instance": ["password", "passwordWo", "passwordWoVersion", "manageMasterUserPassword"],
   "aws:rds/cluster:Cluster": ["masterPassword", "masterPasswordWo", "masterPasswordWoVersion", "manageMasterUserPassword"],
   "postgresql:index/role:Role": ["password", "passwordWo", "passwordWoVersion"],
-  // Each of these replaces the version (ForceNew); listed for an update all the same.
-  "aws:secretsmanager/secretVersion:SecretVersion": ["secretString", "secretBinary", "secretStringWo", "secretStringWoVersion"],
 };
 
 /** Why a change needs approval: it loses data, issues a new credential, or (offline) its provider changed. */

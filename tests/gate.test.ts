@@ -210,7 +210,7 @@ describe("data-safety gate: deny by default", () => {
     assert.match(renderDecisionText(d), /^  production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m);
   });
 
-  it("names a new version of the app's env secret as a rotated credential; its policies pass; the secret itself needs approval", async () => {
+  it("lets a new version of the app's env secret pass (its credentials are judged on their own resources), and its policies; the secret itself needs approval", async () => {
     const d = decide(
       dangerousFromPreview(
         previewOf([
@@ -227,8 +227,6 @@ describe("data-safety gate: deny by default", () => {
       d.dangerous.map((o) => [o.kind, o.op, o.name, o.detail]),
       [
         ["delete", "delete", "mina-production-app-env-secret", undefined],
-        ["rotates a credential", "replace", "mina-production-app-env-version", "replaced because of: secretString"],
-        ["rotates a credential", "update", "v2", "sets secretString anew"],
       ],
     );
   });

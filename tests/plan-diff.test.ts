@@ -122,13 +122,13 @@ describe("diffPlans (pure)", () => {
     );
   });
 
-  it("reads a changed app env secret version as a rotated credential the app loads when it restarts", async () => {
+  it("lets a changed app env secret version pass: a config change is no rotation (a rotated password is judged on its own resource)", async () => {
     const version = "aws:secretsmanager/secretVersion:SecretVersion";
     const b = plan([stackPlan("staging", [res(version, "mina-staging-app-env-version")])]);
     const h = plan([stackPlan("staging", [res(version, "mina-staging-app-env-version", { inputsHash: "bbbbbbbbbbbbbbbb" })])]);
     assert.deepEqual(
       diffPlans(b, h, { base: "main" }).needsApproval.map((d) => [d.kind, d.reason]),
-      [["rotates a credential", "the env changes: a new version of the app's env secret, which the app loads when it restarts"]],
+      [],
     );
   });
 
@@ -248,10 +248,9 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     assert.deepEqual(staging.mayBeReplaced.map((m) => m.name).sort(), underAws);
     assert.ok(!staging.mayBeReplaced.some((m) => m.type.startsWith("upstash:") || m.type.startsWith("postgresql:")), "other providers' resources are not touched");
     const mayBe = staging.needsApproval.filter((a) => a.kind === "may be replaced");
-    // The app env secret's version stores AWS_REGION: the new region is a new env, named as such.
-    const version = "mina-staging-app-env-version";
-    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws.filter((n) => n !== version));
-    assert.deepEqual(staging.needsApproval.filter((a) => a.name === version).map((a) => a.kind), ["rotates a credential"]);
+    // The app env secret's version is under the provider too: it may be replaced like the rest.
+    assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws);
+    assert.deepEqual(staging.needsApproval.filter((a) => a.name === "mina-staging-app-env-version").map((a) => a.kind), ["may be replaced"]);
     assert.match(mayBe[0].reason, /^aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1$/);
 
     const text = renderPlanDiffText(diff);
@@ -378,9 +377,8 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.deepEqual(
       diff.needsApproval.map((d) => [d.stack, d.kind, d.name]),
       [
+        // AWS_S3_BUCKET changes, so the app's env does too: a new version of its secret, which needs no approval of its own.
         ["staging", "replace", "mina-staging-bucket-bucket"],
-        // AWS_S3_BUCKET changes, so the app's env does: a new version of its secret.
-        ["staging", "rotates a credential", "mina-staging-app-env-version"],
       ],
     );
 

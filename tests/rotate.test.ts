@@ -125,7 +125,7 @@ describe("rotate: the gate on the rotation's preview, and the guard", function (
     const targets = chooseRotation("all", (await program("staging")).resources, "staging");
     const ok = gateRotation(parsePreview(previewOf(targets)), targets, { commit: SHA, approvedCommit: SHA });
     assert.ok(ok.ok);
-    assert.equal(ok.decision.dangerous.length, 6, "four replacements, the role's password and the env secret's new version");
+    assert.equal(ok.decision.dangerous.length, 5, "four replacements and the role's password (the env secret's new version needs no approval of its own)");
     assert.ok(ok.decision.dangerous.every((o) => o.kind === "rotates a credential"));
     const extra = gateRotation(
       parsePreview(previewOf(targets, [{ op: "delete", urn: "urn:pulumi:staging::mina::upstash:index/redisDatabase:RedisDatabase::mina-staging-cache-redis" }])),
@@ -287,7 +287,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const applied = JSON.parse((await rotate(dir, ["--stack", "staging", "all", "--json", "--yes"])).stdout);
     assert.equal(applied.applied, true);
     assert.equal(applied.gate.ok, true);
-    assert.equal(applied.gate.dangerous.length, 6, "with the app env secret's new version");
+    assert.equal(applied.gate.dangerous.length, 5, "the rotated credentials (the env secret's new version needs no approval of its own)");
     assert.equal(applied.envFile, ".env.staging.local");
   });
 });
