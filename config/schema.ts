@@ -88,9 +88,9 @@ export const KEYS = {
   "mina:dbServerPort": { kind: "int", required: "optional", default: "5432", description: "Port of the existing server (server mode)." },
   "mina:dbServerAdminUser": {
     kind: "string",
-    required: "optional",
-    default: "postgres",
-    description: "Admin role that creates this environment's database and role (server mode).",
+    required: "server",
+    description:
+      "Admin role that creates this environment's database and role (server mode): a non-superuser with LOGIN CREATEDB CREATEROLE (README, Database modes); never the server's superuser (postgres).",
   },
   "mina:dbServerAdminPassword": { kind: "secret", required: "server", description: "Password of the admin role (server mode)." },
   "mina:dbServerSslMode": {

@@ -328,11 +328,15 @@ function serverDatabase(ctx: ParsedContext): ServerDatabaseConfig {
     mode: "server",
     host: normalizeHost(v["mina:dbServerHost"] ?? ""),
     port: v["mina:dbServerPort"] ?? 5432,
-    adminUser: v["mina:dbServerAdminUser"] ?? "postgres",
+    adminUser: v["mina:dbServerAdminUser"] ?? "",
     adminPassword: requiredSecret(v, "mina:dbServerAdminPassword"),
     sslMode: v["mina:dbServerSslMode"] ?? "require",
   };
   if (database.port < 1 || database.port > 65535) ctx.fail("mina:dbServerPort", `${database.port} is not a TCP port`);
+  // The superuser's usual names: the program's admin is a non-superuser (config/databasePrivileges.ts).
+  if (["postgres", "rdsadmin", "azure_superuser", "cloudsqladmin"].includes(database.adminUser.toLowerCase())) {
+    ctx.fail("mina:dbServerAdminUser", `is "${database.adminUser}", the server's superuser: use a role with exactly LOGIN CREATEDB CREATEROLE and no SUPERUSER (README, Database modes; npm run doctor checks it)`);
+  }
   return database;
 }
 

@@ -355,6 +355,9 @@ describe("values that become parts of URLs and names are checked for what they a
     const cases: [string, unknown, RegExp][] = [
       ["mina:dbServerAdminUser", "admin@host", /is not a PostgreSQL role name/],
       ["mina:dbServerAdminUser", "admin:pw", /is not a PostgreSQL role name/],
+      ["mina:dbServerAdminUser", "postgres", /is "postgres", the server's superuser: use a role with exactly LOGIN CREATEDB CREATEROLE and no SUPERUSER/],
+      ["mina:dbServerAdminUser", "rdsadmin", /the server's superuser/],
+      ["mina:dbServerAdminUser", undefined, /is required in server mode; set it with: pulumi config set mina:dbServerAdminUser <value> --stack staging/],
       ["upstash:email", "not-an-email", /is not an email address/],
       ["aws:region", "us-east-1/../x", /is not an AWS region/],
       ["mina:redisPrimaryRegion", "global", /is not a region/],

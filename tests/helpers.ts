@@ -21,6 +21,7 @@ export function stagingRaw(overrides: Record<string, unknown> = {}, stack = "sta
         "mina:deployRunner": ["self-hosted", `mina-${stack}`],
         "mina:databaseMode": "server",
         "mina:dbServerHost": "pg-shared.internal.mina.app",
+        "mina:dbServerAdminUser": "mina_provisioner",
         "mina:dbServerAdminPassword": new SecureValue("admin pass/with@odd:chars"),
         "mina:shareDomain": `${stack}.mina.app`,
         "mina:dnsZoneId": `Z0${stack.toUpperCase().replace(/-/g, "")}ZONE`,
