@@ -5,7 +5,7 @@
  * (`[key, detail]`); `validateStack` turns them into one-line errors.
  */
 import { isIP } from "net";
-import { profileFor, Profile } from "./defaults";
+import { profileFor, Profile, PROFILES } from "./defaults";
 import { IdentityIndex, describeForeign } from "./isolation";
 import type { ProjectFile } from "./project";
 import { RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
@@ -298,7 +298,7 @@ export const SHAREABLE_KEYS: readonly string[] = [
 /** The profile a raw stack declares (or its default). */
 export function profileOfRaw(raw: RawStackConfig): Profile {
   const declared = raw.values["mina:profile"];
-  return profileFor(raw.stack, declared === "production" || declared === "staging" ? declared : undefined);
+  return profileFor(raw.stack, (PROFILES as readonly unknown[]).includes(declared) ? (declared as Profile) : undefined);
 }
 
 function comparable(key: string, v: unknown): string[] {

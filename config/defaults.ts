@@ -6,6 +6,8 @@
  * only ever chosen explicitly.
  */
 export const PROFILES = ["production", "staging", "review"] as const;
+/** The profile of environments made by `env:new`, one per pull request. */
+export const REVIEW_PROFILE = "review";
 export type Profile = (typeof PROFILES)[number];
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"] as const;
@@ -79,8 +81,25 @@ const REVIEW: ProfileDefaults = {
   bucketExpireDays: 7,
 };
 
+/** The words that make a stack name read as production: the name and its aliases. */
+export const PRODUCTION_NAME_WORDS: readonly string[] = ["production", "prod", "prd"];
+
+/**
+ * Whether a stack name reads as production: one of its words (split on anything but
+ * letters and digits) is production or an alias (`prod-eu`, `eu-prd`, `production`;
+ * not `reproduce` or `products`). Every rule that asks "is this production by its
+ * name" asks this one function.
+ */
+export function readsAsProduction(name: string): boolean {
+  return name
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .some((w) => PRODUCTION_NAME_WORDS.includes(w));
+}
+
+/** A stack's profile: the declared one, else production for a name that reads as production, else staging. */
 export function profileFor(environment: string, explicit?: Profile): Profile {
-  return explicit ?? (environment === "production" ? "production" : "staging");
+  return explicit ?? (readsAsProduction(environment) ? "production" : "staging");
 }
 
 export function defaultsFor(profile: Profile): ProfileDefaults {

@@ -14,6 +14,7 @@
  * foreign between two environments of that tier. An identity without a tier
  * shares nothing.
  */
+import { PRODUCTION_NAME_WORDS } from "./defaults";
 import { mayShareKind, type Tier } from "./tiers";
 
 /** Environments every stack knows about, even before their stack files exist. */
@@ -21,7 +22,7 @@ export const BUILTIN_ENVIRONMENTS = ["staging", "production"] as const;
 
 /** Other spellings people use for an environment's name. */
 export const ALIASES: Readonly<Record<string, readonly string[]>> = {
-  production: ["prod", "prd"],
+  production: PRODUCTION_NAME_WORDS.filter((w) => w !== "production"),
   staging: ["stage", "stg"],
 };
 

@@ -3,7 +3,7 @@
  * context, reports what it refuses through `fail` (the order of the report is the
  * order of the steps) and returns the part of the `StackConfig` it settles, if any.
  */
-import { defaultsFor, LogLevel, MAX_REDIS_BUDGET, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor } from "./defaults";
+import { defaultsFor, LogLevel, MAX_REDIS_BUDGET, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor, PRODUCTION_NAME_WORDS, readsAsProduction, REVIEW_PROFILE } from "./defaults";
 import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
 import { protectionFor } from "./protection";
@@ -155,6 +155,22 @@ export function checkRequiredKeys(ctx: ParsedContext): void {
       fail(key, `is required${inMode}; set it with: pulumi config set ${example} --stack ${raw.stack}`);
     }
   }
+}
+
+/**
+ * Refuses a profile other than production on a stack whose name reads as production
+ * (`readsAsProduction`): every rule of the project treats such a stack as production
+ * (its tier, the sweeper, the workflows), so its protections and isolation must be
+ * production's too.
+ */
+export function checkProductionName(ctx: ParsedContext): void {
+  const declared = ctx.v["mina:profile"];
+  // A review profile on such a name has its own refusal (config/review.ts).
+  if (declared === undefined || declared === "production" || declared === REVIEW_PROFILE || !readsAsProduction(ctx.environment)) return;
+  ctx.fail(
+    "mina:profile",
+    `is ${declared}, but the stack name "${ctx.environment}" reads as production (it has one of the words ${PRODUCTION_NAME_WORDS.join(", ")}): such a stack is production's everywhere, so it carries the production profile; set mina:profile: production, or choose a name without those words`,
+  );
 }
 
 /** Refuses a declared environment other than the stack's own name. */
@@ -394,7 +410,7 @@ export function frontConfig(ctx: ParsedContext): Front | undefined {
       continue;
     }
     const sv = sibling.values;
-    if (sv["mina:profile"] === "production") fail("mina:liveColour", `${sibling.file} is of the production tier; colours are non-production`);
+    if (tierOfRaw(sibling) === "production") fail("mina:liveColour", `${sibling.file} is of the production tier; colours are non-production`);
     if (typeof sv["mina:shareDomain"] !== "string" || normalizeHost(sv["mina:shareDomain"]) !== host) {
       fail("mina:liveColour", `${sibling.file} must have mina:shareDomain ${host}, the ${colour} colour's host under this front`);
     }

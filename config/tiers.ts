@@ -16,7 +16,7 @@
  * Config validation, the policy pack, env export, `verify` and `audit` all ask
  * this module.
  */
-import { profileFor } from "./defaults";
+import { profileFor, readsAsProduction } from "./defaults";
 import type { RawStackConfig } from "./raw";
 import { KEYS } from "./schema";
 
@@ -91,7 +91,8 @@ export const SHARES_NOTHING: Sharing = { tier: "production", marked: [] };
  * and so does the stack named `production`.
  */
 export function tierOfRaw(raw: Pick<RawStackConfig, "stack" | "values">): Tier {
-  if (raw.stack === "production") return "production";
+  // A name that reads as production is production's whatever its file says (validation refuses another profile).
+  if (readsAsProduction(raw.stack)) return "production";
   const declared = raw.values["mina:profile"];
   if (declared === undefined) return tierOf(profileFor(raw.stack));
   const known: readonly string[] = KEYS["mina:profile"].values;

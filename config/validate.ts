@@ -25,6 +25,7 @@ import {
   checkSharedValues,
   checkShareWithinTier,
   checkRefreshFrom,
+  checkProductionName,
   checkDeployRunner,
   checkStackName,
   databaseConfig,
@@ -201,6 +202,7 @@ export function validateStack(raw: RawStackConfig, opts: ValidateOptions): Valid
   const parsed = parseKnownKeys(ctx);
   checkRequiredKeys(parsed);
   checkEnvironmentName(parsed);
+  checkProductionName(parsed);
   checkReviewProfile(parsed);
   checkSentry(parsed);
   checkShareWithinTier(parsed);

@@ -76,7 +76,7 @@ export function workflowStacks(dir: string): WorkflowStack[] {
       throw new StackListError(`${raw.file}: mina:profile is ${JSON.stringify(declared)}, not ${PROFILES.join(", ")}, so its tier is unknown`);
     }
     const production = tierOfRaw(raw) === "production";
-    const why = !production ? "" : declared === "production" ? `${raw.file} sets mina:profile: production` : `the stack is named production`;
+    const why = !production ? "" : declared === "production" ? `${raw.file} sets mina:profile: production` : `its name reads as production`;
     const runner = runsOn(raw);
     if (runner.length === 0) throw new StackListError(`${raw.file}: ${DEPLOY_RUNNER} is not set, so its jobs have nowhere to run (its database is reachable only from inside its network)`);
     out.push({ stack: raw.stack, tier: production ? "production" : "non-production", key: stackKey(raw.stack), why, runner });

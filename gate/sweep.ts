@@ -14,6 +14,7 @@
  * The other place that destroys a stack is the teardown of one review environment
  * (`only`): the same rules, without the TTL and the cap.
  */
+import { readsAsProduction } from "../config/defaults";
 import { STACK_NAME } from "./stacks";
 
 export const MARKER_TAG = "mina:created-by";
@@ -82,7 +83,7 @@ export function productionReasons(s: ListedStack, productionStackFiles: readonly
   const out: string[] = [];
   const tier = s.tags?.[TIER_TAG];
   if (tier !== undefined && tier.trim().toLowerCase() === "production") out.push(`tag ${TIER_TAG}=${tier}`);
-  if (/prod/i.test(short)) out.push("its name names production");
+  if (readsAsProduction(short)) out.push("its name reads as production");
   if (productionStackFiles.includes(short)) out.push(`Pulumi.${short}.yaml is production's`);
   return out;
 }

@@ -12,6 +12,7 @@ import { listStackFiles, readAllStacks, readProject, SecureValue, validateStack 
 import { fakeSecret } from "../config/naming";
 import { KEYS } from "../config/schema";
 import type { RawStackConfig } from "../config/raw";
+import { tierOfRaw } from "../config/tiers";
 import { promiseOf, runUnderMocks } from "./mockRuntime";
 
 /** The fake value a supplied secret gets in the demo, naming its environment and key. */
@@ -35,7 +36,7 @@ function emailOn(raw: RawStackConfig): boolean {
   const v = raw.values["mina:emailEnabled"];
   if (v === true || v === "true") return true;
   if (v === false || v === "false") return false;
-  return raw.values["mina:profile"] === "production" || (raw.values["mina:profile"] === undefined && raw.stack === "production");
+  return tierOfRaw(raw) === "production";
 }
 
 /** One stack's outputs, as `pulumi stack output --json --show-secrets` prints them. */

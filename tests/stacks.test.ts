@@ -41,7 +41,7 @@ describe("stacks: the workflows' stack list and tiers", () => {
         stacks.map((s) => [s.stack, s.tier, s.key, s.why]),
         [
           ["eu", "production", "EU", "Pulumi.eu.yaml sets mina:profile: production"],
-          ["production", "production", "PRODUCTION", "the stack is named production"],
+          ["production", "production", "PRODUCTION", "its name reads as production"],
           ["staging", "non-production", "STAGING", ""],
           ["staging-blue", "non-production", "STAGING_BLUE", ""],
         ],
@@ -111,7 +111,7 @@ describe("stacks: the workflows' stack list and tiers", () => {
 
     it("lists the stacks with their tier, as text and JSON", async () => {
       const r = await run("stacks", ["--dir", REPO]);
-      assert.equal(r.stdout, "production  production (the stack is named production)\nstaging     non-production\n");
+      assert.equal(r.stdout, "production  production (its name reads as production)\nstaging     non-production\n");
       const j = await run("stacks", ["--json", "--dir", REPO]);
       assert.deepEqual(JSON.parse(j.stdout).map((s: { stack: string }) => s.stack), ["production", "staging"]);
     });

@@ -53,7 +53,7 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
         ["pr-103", "keep", "tag mina:keep=true"],
         ["pr-104", "keep", "last update unknown (never updated?): not swept by age; tear it down by name with --stack if it is abandoned"],
         ["pr-105", "keep", "an update is in progress"],
-        ["production", "keep", "production tier (tag mina:tier=production; its name names production; Pulumi.production.yaml is production's)"],
+        ["production", "keep", "production tier (tag mina:tier=production; its name reads as production; Pulumi.production.yaml is production's)"],
         ["staging", "keep", "not created by env:new (no tag mina:created-by=env:new)"],
       ],
     );
@@ -104,8 +104,8 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
     const cases: [ListedStack, string][] = [
       [marked("eu", 500, { "mina:tier": "production" }), "tag mina:tier=production"],
       [marked("eu", 500, { "mina:tier": "Production" }), "tag mina:tier=Production"],
-      [marked("prod-copy", 500), "its name names production"],
-      [marked("mina-app/mina/production", 500), "its name names production"],
+      [marked("prod-copy", 500), "its name reads as production"],
+      [marked("mina-app/mina/production", 500), "its name reads as production"],
       [marked("eu", 500), "Pulumi.eu.yaml is production's"],
     ];
     for (const [s, why] of cases) {
@@ -263,7 +263,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.match(lines[1], /^STACK +LAST UPDATE +AGE +DECISION +REASON$/);
     assert.match(r.stdout, /^pr-1 +\d{4}-\d\d-\d\dT\d\d:\d\dZ +4d 4h +destroy +idle 4d 4h, past the TTL of 72h$/m);
     assert.match(r.stdout, /^pr-4 .* keep +tag mina:keep=true$/m);
-    assert.match(r.stdout, /^production .* keep +production tier \(tag mina:tier=production; its name names production; Pulumi\.production\.yaml is production's\)$/m);
+    assert.match(r.stdout, /^production .* keep +production tier \(tag mina:tier=production; its name reads as production; Pulumi\.production\.yaml is production's\)$/m);
     assert.match(r.stdout, /^dry run: would destroy 2 stacks \(pr-3, pr-1\), oldest-updated first; nothing was destroyed\. Pass --yes to destroy them\.$/m);
     assert.deepEqual(calls(dir), [
       "stack ls --json",
@@ -329,7 +329,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const r = await sweep(dir, ["--yes"]);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, "error: refusing to sweep: production is of the production tier yet carries the review marker; nothing was destroyed\n");
-    assert.match(r.stdout, /^production .* refuse +production tier \(its name names production; Pulumi\.production\.yaml is production's\) yet tagged mina:created-by=env:new: never destroyed; remove the tag$/m);
+    assert.match(r.stdout, /^production .* refuse +production tier \(its name reads as production; Pulumi\.production\.yaml is production's\) yet tagged mina:created-by=env:new: never destroyed; remove the tag$/m);
     assert.ok(!calls(dir).some((c) => c.startsWith("destroy")));
   });
 
