@@ -344,6 +344,10 @@ export function sharedValueProblems(raw: RawStackConfig, siblings: readonly RawS
 function whyNotShared(key: string, raw: RawStackConfig, mine: Sharing, other: RawStackConfig, theirs: Sharing): string {
   if (mine.tier === "production") return "production shares no supplied value with another environment";
   if (theirs.tier === "production") return `${other.stack}, a production environment, shares no supplied value with another environment`;
+  if (mine.group !== theirs.group) {
+    const [review, lived] = mine.group === "review" ? [raw, other] : [other, raw];
+    return `${review.stack} is a review environment (its deploy runs pull request code), so it shares no account, server, admin role, zone or credential with ${lived.stack}, a long-lived environment; review environments have their own (Pulumi.review.template.yaml)`;
+  }
   if (TIER_MARKABLE_KEYS.includes(key)) {
     const unmarked = [[raw, mine] as const, [other, theirs] as const].filter(([, s]) => !s.marked.includes(key)).map(([r]) => r.file);
     return `non-production environments share ${key} only when both stack files list it in ${SHARE_WITHIN_TIER} (${unmarked.join(" and ")} ${unmarked.length > 1 ? "do" : "does"} not)`;

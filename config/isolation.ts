@@ -15,7 +15,7 @@
  * shares nothing.
  */
 import { PRODUCTION_NAME_WORDS } from "./defaults";
-import { mayShareKind, type Tier } from "./tiers";
+import { mayShareKind, type ShareGroup } from "./tiers";
 
 /** Environments every stack knows about, even before their stack files exist. */
 export const BUILTIN_ENVIRONMENTS = ["staging", "production"] as const;
@@ -41,7 +41,7 @@ export interface EnvironmentIdentity {
   readonly environment: string;
   readonly identifiers: readonly Identifier[];
   /** The environment's tier; without one it shares nothing (deny by default). */
-  readonly tier?: Tier;
+  readonly tier?: ShareGroup;
 }
 
 export interface ForeignMatch {
@@ -53,7 +53,7 @@ export interface ForeignMatch {
 }
 
 /** Builds an identity: the name, its aliases, then the given identifiers; and the tier, when known. */
-export function identity(environment: string, identifiers: Iterable<Identifier> = [], tier?: Tier): EnvironmentIdentity {
+export function identity(environment: string, identifiers: Iterable<Identifier> = [], tier?: ShareGroup): EnvironmentIdentity {
   const ids: Identifier[] = [{ kind: "environment name", value: environment }];
   for (const alias of ALIASES[environment] ?? []) ids.push({ kind: "environment name", value: alias });
   for (const id of identifiers) if (id.value.trim() !== "") ids.push(id);
@@ -82,7 +82,7 @@ interface Entry {
 export class IdentityIndex {
   private readonly byFirstChar = new Map<string, Entry[]>();
   /** Each environment's tier; an environment given two tiers keeps the stricter. */
-  private readonly tiers = new Map<string, Tier>();
+  private readonly tiers = new Map<string, ShareGroup>();
 
   constructor(identities: Iterable<EnvironmentIdentity>) {
     const entries = new Map<string, Entry>();
@@ -134,7 +134,7 @@ export class IdentityIndex {
   }
 
   /** The tier an environment was given, if any. */
-  tierOf(environment: string): Tier | undefined {
+  tierOf(environment: string): ShareGroup | undefined {
     return this.tiers.get(environment);
   }
 

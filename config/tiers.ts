@@ -16,7 +16,7 @@
  * Config validation, the policy pack, env export, `verify` and `audit` all ask
  * this module.
  */
-import { profileFor, readsAsProduction } from "./defaults";
+import { profileFor, readsAsProduction, REVIEW_PROFILE } from "./defaults";
 import type { RawStackConfig } from "./raw";
 import { KEYS } from "./schema";
 
@@ -74,15 +74,24 @@ export const MARKABLE_VARIABLES: Readonly<Record<string, string>> = {
   SLACK_WEBHOOK_URL: "mina:slackWebhookUrl",
 };
 
-/** What an environment may share: its tier and the keys it marks shareable within it. */
+/**
+ * Who may share with whom: production shares with no one; review environments (pull
+ * request code, deployed unreviewed) share only with each other; the other
+ * non-production environments only with each other. A review environment and a
+ * long-lived one share no account, server, admin role, zone or credential.
+ */
+export type ShareGroup = "production" | "non-production" | "review";
+
+/** What an environment may share: its tier, its share group and the keys it marks shareable within it. */
 export interface Sharing {
   readonly tier: Tier;
+  readonly group: ShareGroup;
   /** Markable keys listed in `mina:shareWithinTier`; always empty in production. */
   readonly marked: readonly string[];
 }
 
 /** The strictest sharing: what an environment whose stack file is unknown gets (deny by default). */
-export const SHARES_NOTHING: Sharing = { tier: "production", marked: [] };
+export const SHARES_NOTHING: Sharing = { tier: "production", group: "production", marked: [] };
 
 /**
  * The tier of a raw stack, read leniently: its declared profile's tier, else its
@@ -99,6 +108,12 @@ export function tierOfRaw(raw: Pick<RawStackConfig, "stack" | "values">): Tier {
   return typeof declared === "string" && known.includes(declared) ? tierOf(declared) : "production";
 }
 
+/** The share group of a raw stack: production's tier, else review for the review profile, else non-production. */
+export function shareGroupOfRaw(raw: Pick<RawStackConfig, "stack" | "values">): ShareGroup {
+  if (tierOfRaw(raw) === "production") return "production";
+  return raw.values["mina:profile"] === REVIEW_PROFILE ? "review" : "non-production";
+}
+
 /** The entries of a raw `mina:shareWithinTier` (a list, or one key name), unchecked. */
 export function shareWithinTierEntries(value: unknown): unknown[] {
   return Array.isArray(value) ? value : value === undefined ? [] : [value];
@@ -107,19 +122,24 @@ export function shareWithinTierEntries(value: unknown): unknown[] {
 /** What a raw stack may share: its tier and the markable keys it lists; nothing marked counts in production. */
 export function sharingOfRaw(raw: Pick<RawStackConfig, "stack" | "values">): Sharing {
   const tier = tierOfRaw(raw);
-  if (tier === "production") return { tier, marked: [] };
+  const group = shareGroupOfRaw(raw);
+  if (tier === "production") return { tier, group, marked: [] };
   const marked = shareWithinTierEntries(raw.values[SHARE_WITHIN_TIER]).filter((k): k is string => typeof k === "string" && TIER_MARKABLE_KEYS.includes(k));
-  return { tier, marked: [...new Set(marked)] };
+  return { tier, group, marked: [...new Set(marked)] };
 }
 
-/** Whether two environments are of the non-production tier (the only tier whose members share anything). */
-export function tierMates(a: Sharing | Tier | undefined, b: Sharing | Tier | undefined): boolean {
-  const tier = (s: Sharing | Tier | undefined) => (typeof s === "string" ? s : s?.tier);
-  return tier(a) === "non-production" && tier(b) === "non-production";
+/**
+ * Whether two environments may share anything at all: both of the same share group,
+ * and that group not production's. Two review environments are tier-mates; a review
+ * environment and staging are not.
+ */
+export function tierMates(a: Sharing | ShareGroup | undefined, b: Sharing | ShareGroup | undefined): boolean {
+  const group = (s: Sharing | ShareGroup | undefined) => (typeof s === "string" ? s : s?.group);
+  return group(a) !== undefined && group(a) !== "production" && group(a) === group(b);
 }
 
-/** Whether an identifier of `kind` that an environment of tier `b` owns may also be one of tier `a`'s. */
-export function mayShareKind(kind: string, a: Tier | undefined, b: Tier | undefined): boolean {
+/** Whether an identifier of `kind` that an environment of group `b` owns may also be one of group `a`'s. */
+export function mayShareKind(kind: string, a: ShareGroup | undefined, b: ShareGroup | undefined): boolean {
   return tierMates(a, b) && TIER_SHARED_KINDS.includes(kind);
 }
 

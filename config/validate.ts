@@ -11,7 +11,7 @@ import { normalizeHost, normalizeSlackChannel, normalizeZoneId } from "./checks"
 import type { ProjectFile } from "./project";
 import { checkReviewProfile } from "./review";
 import { ConfigErrors, RawStackConfig } from "./raw";
-import { tierOfRaw } from "./tiers";
+import { shareGroupOfRaw } from "./tiers";
 import {
   assemble,
   bucketConfig,
@@ -179,7 +179,7 @@ export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
     ...str("mina:vpcId").map((value) => ({ kind: "VPC", value: value.trim() })),
     ...strs("mina:dbSubnetIds").map((value) => ({ kind: "subnet", value: value.trim() })),
   ];
-  return identity(raw.stack, ids, raw.unreadable ? undefined : tierOfRaw(raw));
+  return identity(raw.stack, ids, raw.unreadable ? undefined : shareGroupOfRaw(raw));
 }
 
 /** Builds the index of this stack's identity and every other known environment's. */

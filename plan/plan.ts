@@ -12,7 +12,7 @@ import { KEYS } from "../config/schema";
 import { STATEFUL_TYPES } from "../config/protection";
 import type { StackConfig } from "../config/validate";
 import { isSecretVariable } from "../config/variables";
-import { tierMates, tierOfRaw } from "../config/tiers";
+import { shareGroupOfRaw, tierMates } from "../config/tiers";
 import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
 
 export const PLAN_NOTE =
@@ -247,7 +247,7 @@ const TIER_SHARED_PLAN_KINDS = ["AWS account id", "hosted zone"];
  * stacks of the non-production tier may share an account and a hosted zone (config/tiers.ts).
  */
 export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<string, Record<string, unknown>>): Plan["audit"] {
-  const tier = (stack: string) => tierOfRaw({ stack, values: rawByStack.get(stack) ?? {} });
+  const tier = (stack: string) => shareGroupOfRaw({ stack, values: rawByStack.get(stack) ?? {} });
   const allowed = (kind: string, stacks: readonly string[]) => TIER_SHARED_PLAN_KINDS.includes(kind) && stacks.every((s) => tierMates(tier(s), tier(stacks[0])));
   const seen = new Map<string, { kind: string; value: string; stacks: Set<string> }>();
   for (const p of plans) {

@@ -120,8 +120,8 @@ describe("audit: parsed, normalised comparison", () => {
       const url = "postgresql://mina_production_app:prodDbPass1@pg-shared.internal.mina.app:5432/mina_production";
       assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), ["DATABASE_URL server"]);
       const tierMates = auditEnvs([
-        { environment: "staging", source: ".env.staging.local", env: STAGING, sharing: { tier: "non-production", marked: [] } },
-        { environment: "review", source: ".env.review.local", env: { ...PRODUCTION, DATABASE_URL: url }, sharing: { tier: "non-production", marked: [] } },
+        { environment: "staging", source: ".env.staging.local", env: STAGING, sharing: { tier: "non-production", group: "non-production", marked: [] } },
+        { environment: "review", source: ".env.review.local", env: { ...PRODUCTION, DATABASE_URL: url }, sharing: { tier: "non-production", group: "non-production", marked: [] } },
       ]);
       assert.deepEqual(sharedKeys(tierMates), []);
       assert.deepEqual(tierMates.withinTier.map((s) => s.key), ["DATABASE_URL server"]);

@@ -305,7 +305,7 @@ describe("env files: export, verify, audit", function () {
         source: `f${i}`,
         env: { DATABASE_URL: `postgresql://u${i}:p${i}@db.internal:5432/mina_env_${i}`, SECRET_KEY: `k${i}`, REDIS_URL: `rediss://default:r${i}@redis-${i}.upstash.io:6379` },
         // one database server for all: non-production environments may share it (config/tiers.ts)
-        sharing: { tier: "non-production" as const, marked: [] },
+        sharing: { tier: "non-production" as const, group: "non-production" as const, marked: [] },
       }));
       sources[417].env.DATABASE_URL = "postgresql://u417:p417@DB.internal:5432/mina_env_3";
       const r = auditEnvs(sources);

@@ -10,7 +10,7 @@ import { productionEnvironmentNamed } from "../config/review";
 import { KEYS } from "../config/schema";
 import { StackConfig, validateStack } from "../config/validate";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
-import { productionRaw, stagingRaw } from "./helpers";
+import { productionRaw, STAGING_ACCOUNT, stagingRaw } from "./helpers";
 import { ConfigErrors } from "../config/raw";
 
 /** The error lines of a stack's config, validated against its siblings. */
@@ -28,7 +28,19 @@ const REVIEW_ACCOUNT = "345678901234";
 
 /** A review stack, as env:new writes one (secrets decrypted, as under `pulumi up`). */
 function reviewRaw(overrides: Record<string, unknown> = {}, stack = "pr-7") {
-  return stagingRaw({ "mina:profile": "review", "aws:allowedAccountIds": [REVIEW_ACCOUNT], "mina:shareDomain": `${stack}.review.mina.app`, "mina:dnsZoneName": "review.mina.app", "mina:appHost": "203.0.113.30", ...overrides }, stack);
+  return stagingRaw(
+    {
+      "mina:profile": "review",
+      "aws:allowedAccountIds": [REVIEW_ACCOUNT],
+      "mina:dbServerHost": "pg-review.internal.mina.app",
+      "mina:dbServerAdminUser": "mina_review_provisioner",
+      "mina:shareDomain": `${stack}.review.mina.app`,
+      "mina:dnsZoneName": "review.mina.app",
+      "mina:appHost": "203.0.113.30",
+      ...overrides,
+    },
+    stack,
+  );
 }
 
 const siblings = (...more: ReturnType<typeof stagingRaw>[]) => [stagingRaw(), productionRaw(), ...more];
@@ -99,6 +111,33 @@ describe("review profile: never on a production name", () => {
       validationErrors(prod, siblings(prod)).filter((l) => l.includes("mina:profile")),
       ['Pulumi.prod-fix.yaml: mina:profile: is review, but the stack name "prod-fix" names the production environment "production": a throwaway environment never carries a production name'],
     );
+  });
+});
+
+describe("review profile: pull request code never holds a long-lived environment's credential", () => {
+  it("refuses a review stack on staging's server (with or without its admin role), its account or its marked keys, naming why", () => {
+    for (const [over, key] of [
+      [{ "mina:dbServerHost": "pg-shared.internal.mina.app" }, "mina:dbServerHost"],
+      // The admin role is staging's only on staging's server (a role of that name elsewhere is another role): the server decides.
+      [{ "mina:dbServerHost": "pg-shared.internal.mina.app", "mina:dbServerAdminUser": "mina_provisioner" }, "mina:dbServerHost"],
+      [{ "aws:allowedAccountIds": [STAGING_ACCOUNT] }, "aws:allowedAccountIds"],
+    ] as const) {
+      const pr = reviewRaw(over);
+      const lines = validationErrors(pr, siblings(pr)).filter((l) => l.startsWith(`Pulumi.pr-7.yaml: ${key}: `));
+      assert.equal(lines.length, 1, `${key}: ${validationErrors(pr, siblings(pr)).join("\n")}`);
+      assert.ok(/review environment|carries staging's/.test(lines[0]), lines[0]);
+    }
+    const shared = reviewRaw({ "upstash:email": "platform@mina.app", "mina:shareWithinTier": ["upstash:email"] });
+    const stagingMarks = stagingRaw({ "upstash:email": "platform@mina.app", "mina:shareWithinTier": ["upstash:email"] });
+    assert.ok(
+      validationErrors(shared, [stagingMarks, productionRaw(), shared]).some((l) => l.includes("pr-7 is a review environment (its deploy runs pull request code), so it shares no account, server, admin role, zone or credential with staging")),
+    );
+  });
+
+  it("lets review environments share their own tier's server and account with each other", () => {
+    const a = reviewRaw({}, "pr-7");
+    const b = reviewRaw({}, "pr-8");
+    assert.deepEqual(validationErrors(a, siblings(a, b)).filter((l) => /dbServerHost|allowedAccountIds|dbServerAdminUser/.test(l)), []);
   });
 });
 

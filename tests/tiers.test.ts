@@ -102,12 +102,19 @@ describe("tiers: the rule", () => {
 
   it("counts only markable keys, and none in production", () => {
     assert.deepEqual(sharingOfRaw(review({ "mina:shareWithinTier": ["mina:openaiApiKey", "mina:shareDomain"] })).marked, ["mina:openaiApiKey"]);
-    assert.deepEqual(sharingOfRaw(eu({ "mina:shareWithinTier": ["mina:openaiApiKey"] })), { tier: "production", marked: [] });
+    assert.deepEqual(sharingOfRaw(eu({ "mina:shareWithinTier": ["mina:openaiApiKey"] })), { tier: "production", group: "production", marked: [] });
   });
 
   it("shares a key only between two non-production environments, when the tier shares it or both mark it", () => {
-    const np = (...marked: string[]) => ({ tier: "non-production" as const, marked });
-    const prod = { tier: "production" as const, marked: [] };
+    const np = (...marked: string[]) => ({ tier: "non-production" as const, group: "non-production" as const, marked });
+    const prod = { tier: "production" as const, group: "production" as const, marked: [] };
+    const rv = (...marked: string[]) => ({ tier: "non-production" as const, group: "review" as const, marked });
+    // A review environment shares nothing with a long-lived one, not even what the tier shares; review environments share with each other.
+    for (const key of ["aws:allowedAccountIds", "mina:dbServerHost", "mina:dbServerAdminUser", "mina:dnsZoneId", "mina:openaiApiKey"]) {
+      assert.equal(mayShareKey(key, rv(key), np(key)), false, key);
+      assert.equal(mayShareKey(key, np(key), rv(key)), false, key);
+    }
+    assert.equal(mayShareKey("mina:dbServerHost", rv(), rv()), true);
     assert.equal(mayShareKey("aws:allowedAccountIds", np(), np()), true);
     assert.equal(mayShareKey("mina:dbServerHost", np(), np()), true);
     assert.equal(mayShareKey("mina:openaiApiKey", np("mina:openaiApiKey"), np("mina:openaiApiKey")), true);
