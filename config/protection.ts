@@ -114,8 +114,13 @@ export const CREDENTIAL_INPUTS: Readonly<Record<string, readonly string[]>> = {
   "postgresql:index/role:Role": ["password", "passwordWo", "passwordWoVersion"],
 };
 
-/** Why a change needs approval: it loses data, issues a new credential, or (offline) its provider changed. */
-export type ApprovalKind = "delete" | "replace" | "rotates a credential" | "may be replaced";
+/**
+ * Why a change needs approval: it loses data now (delete, replace) or over time (an
+ * expiry, fewer backups, a guard against loss removed: config/retention.ts), issues a
+ * new credential, changes what a deploy runs or where its data comes from (a config
+ * key the workflows and commands act on), or (offline) its provider changed.
+ */
+export type ApprovalKind = "delete" | "replace" | "loses data over time" | "rotates a credential" | "changes what a deploy runs" | "may be replaced";
 
 /** Whether `type` is on the reviewed list of types that hold no data and no credential. */
 export function holdsNoData(type: string): boolean {

@@ -10,6 +10,7 @@
  * blocks even with approval. The deploy guard and the account check are in deploy.ts.
  */
 import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
+import { RetentionFacts, retentionFacts, retentionLosses } from "../config/retention";
 import { replacementNote } from "../config/replacement";
 import { md, oneLine } from "../lib/markdown";
 import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "../plan/diff";
@@ -182,6 +183,12 @@ export function dangerousFromPreview(preview: PreviewDigest): DangerousOp[] {
         if (fields.length > 0 && !byUrn.has(step.urn)) {
           byUrn.set(step.urn, { ...stack, kind: "rotates a credential", op: "update", type, name, source: "preview", detail: `sets ${fields.join(", ")} anew` });
         }
+        // Data lost over time: an expiry, fewer backups, a guard against loss removed (config/retention.ts).
+        const losses = retentionLosses(retentionFacts(type, step.oldState?.inputs), retentionFacts(type, step.newState?.inputs));
+        if (step.oldState?.protect === true && step.newState?.protect === false) losses.push("protect off: the engine no longer refuses to delete it");
+        if (losses.length > 0 && !byUrn.has(step.urn)) {
+          byUrn.set(step.urn, { ...stack, kind: "loses data over time", op: "update", type, name, source: "preview", detail: losses.join("; ") });
+        }
       }
       continue;
     }
@@ -269,16 +276,32 @@ export function readPlanDiff(diff: unknown): { dangerous: DangerousOp[]; incompl
     }
     const physical = (r: unknown) => (isObject(r) && typeof r.physicalName === "string" ? { physicalName: r.physicalName } : {});
     const resources = (list: unknown[]) => (list as Record<string, unknown>[]).map((r) => ({ type: r.type as string, name: r.name as string, ...physical(r) }));
+    // What a side of a change says about its data's lifetime: its retention facts and protection, when recorded.
+    const side = (r: unknown) => ({
+      ...physical(r),
+      ...(isObject(r) && isObject(r.retention) ? { retention: r.retention as RetentionFacts } : {}),
+      ...(isObject(r) && typeof r.protected === "boolean" ? { protected: r.protected } : {}),
+    });
     const changed = (s.changed as Record<string, unknown>[]).map((c) => ({
       type: c.type as string,
       name: c.name as string,
       fields: strings(c.fields) as ChangedField[],
-      before: physical(c.before),
-      after: physical(c.after),
+      stateful: c.stateful === true,
+      before: side(c.before),
+      after: side(c.after),
     }));
+    const settingsChanged = Array.isArray(s.settingsChanged)
+      ? (s.settingsChanged as unknown[]).filter(isObject).map((c) => ({
+          key: String(c.key),
+          ...(typeof c.before === "string" ? { before: c.before } : {}),
+          ...(typeof c.after === "string" ? { after: c.after } : {}),
+        }))
+      : [];
+    const pc = isObject(s.profileChange) ? s.profileChange : undefined;
+    const profileChange = pc ? { ...(typeof pc.before === "string" ? { before: pc.before } : {}), ...(typeof pc.after === "string" ? { after: pc.after } : {}) } : undefined;
     const mayBeReplaced = (s.mayBeReplaced as Record<string, unknown>[]).map((m) => ({ ...resources([m])[0], ...(typeof m.reason === "string" ? { reason: m.reason } : {}) }));
     const removedReason = s.status === "removed" ? "its stack file was removed" : "no longer declared";
-    for (const a of approvalsOf(s.stack, resources(s.removed as unknown[]), changed, mayBeReplaced, removedReason)) {
+    for (const a of approvalsOf(s.stack, resources(s.removed as unknown[]), changed, mayBeReplaced, removedReason, { ...(profileChange ? { profileChange } : {}), settingsChanged })) {
       dangerous.push({ stack: a.stack, kind: a.kind, op: a.op, type: a.type, name: a.name, source: "plan-diff", detail: a.reason });
     }
     if (s.status === "invalid") incomplete.push(`plan diff: stack ${s.stack} has an invalid config at this commit, so it has no resource diff`);
@@ -334,7 +357,7 @@ export function checkCommitApproval(commit: string | undefined, approvedCommit: 
   return { approved: true };
 }
 
-const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "rotates a credential": 2, "may be replaced": 3 };
+const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "loses data over time": 2, "changes what a deploy runs": 3, "rotates a credential": 4, "may be replaced": 5 };
 
 function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
   const seen = new Map<string, DangerousOp>();

@@ -12,6 +12,8 @@ import * as path from "path";
 import { listStackFiles, stackOfFileName } from "../config";
 import { ApprovalKind, approvalKindOf, credentialChangeReason, CREDENTIAL_TYPES } from "../config/protection";
 import { replacementNote } from "../config/replacement";
+import { profileLosses, RetentionFacts, retentionLosses } from "../config/retention";
+import { WORKFLOW_KEYS } from "../config/workflowKeys";
 import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
 import { md, oneLine } from "../lib/markdown";
 import { policyChecker } from "./policyCheck";
@@ -65,8 +67,8 @@ export interface MaybeReplaced {
 export interface ApprovalChange {
   readonly stack: string;
   readonly kind: ApprovalKind;
-  /** The operation: a removal is a delete; a new physical name or a new provider, a replacement. */
-  readonly op: "delete" | "replace";
+  /** The operation: a removal is a delete; a new physical name or a new provider, a replacement; a weaker retention or a new setting, an update. */
+  readonly op: "delete" | "replace" | "update";
   readonly type: string;
   readonly name: string;
   readonly physicalName?: string;
@@ -91,7 +93,24 @@ export interface StackDiff {
   readonly needsApproval: readonly ApprovalChange[];
   /** Stateful resources whose protection this change turns off. */
   readonly unprotected: readonly ResourceChange[];
+  /** The stack's profile, when this change changes it. */
+  readonly profileChange?: { readonly before?: string; readonly after?: string };
+  /** Settings that workflows and commands act on (config/workflowKeys.ts) that this change changes, with their values. */
+  readonly settingsChanged: readonly SettingChange[];
   readonly notes: readonly string[];
+}
+
+/** A workflow setting's change: its values as written (absent when unset). */
+export interface SettingChange {
+  readonly key: string;
+  readonly before?: string;
+  readonly after?: string;
+}
+
+/** What of a stack as a whole needs approval: its profile, and the settings workflows act on. */
+export interface StackLevelChanges {
+  readonly profileChange?: { readonly before?: string; readonly after?: string };
+  readonly settingsChanged?: readonly SettingChange[];
 }
 
 export interface PlanDiff {
@@ -130,7 +149,7 @@ export function providerLabel(ref: string): string {
   return `${type.startsWith("pulumi:providers:") ? type.slice("pulumi:providers:".length) : type} provider ${ref.slice(i + 2)}`;
 }
 
-const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "rotates a credential": 2, "may be replaced": 3 };
+const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "loses data over time": 2, "changes what a deploy runs": 3, "rotates a credential": 4, "may be replaced": 5 };
 
 /**
  * What of a stack's changes needs approval, by type (deny by default, see
@@ -140,14 +159,25 @@ const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "rotate
  */
 type Named = { readonly type: string; readonly name: string; readonly physicalName?: string };
 
+type Side = { readonly physicalName?: string; readonly retention?: RetentionFacts; readonly protected?: boolean };
+
 export function approvalsOf(
   stack: string,
   removed: readonly Named[],
-  changed: readonly (Named & { readonly fields: readonly ChangedField[]; readonly before: { physicalName?: string }; readonly after: { physicalName?: string } })[],
+  changed: readonly (Named & { readonly fields: readonly ChangedField[]; readonly stateful?: boolean; readonly before: Side; readonly after: Side })[],
   mayBeReplaced: readonly (Named & { readonly reason?: string })[],
   removedReason = "no longer declared",
+  whole: StackLevelChanges = {},
 ): ApprovalChange[] {
   const out: ApprovalChange[] = [];
+  // The stack as a whole: a profile with weaker protections, a setting a workflow acts on.
+  for (const reason of profileLosses(whole.profileChange?.before, whole.profileChange?.after)) {
+    out.push({ stack, kind: "loses data over time", op: "update", type: "mina:profile", name: stack, reason });
+  }
+  for (const c of whole.settingsChanged ?? []) {
+    const why = WORKFLOW_KEYS[c.key] ?? "a workflow or command acts on it";
+    out.push({ stack, kind: "changes what a deploy runs", op: "update", type: c.key, name: stack, reason: `${c.key}: ${c.before ?? "(unset)"} → ${c.after ?? "(unset)"}: ${why}` });
+  }
   for (const r of removed) {
     const kind = approvalKindOf(r.type, "delete");
     if (kind) out.push({ stack, kind, op: "delete", type: r.type, name: r.name, physicalName: r.physicalName, reason: removedReason });
@@ -160,6 +190,10 @@ export function approvalsOf(
       if (kind) out.push({ stack, kind, op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason });
     } else if (c.fields.includes("inputs") && CREDENTIAL_TYPES.includes(c.type)) {
       out.push({ stack, kind: "rotates a credential", op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: credentialChangeReason(c.type) });
+    } else {
+      const losses = retentionLosses(c.before.retention, c.after.retention);
+      if (c.before.protected === true && c.after.protected === false) losses.push("protect off: the engine no longer refuses to delete it");
+      if (losses.length > 0) out.push({ stack, kind: "loses data over time", op: "update", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: losses.join("; ") });
     }
   }
   const listed = new Set(out.map(key));
@@ -261,7 +295,7 @@ function diffNames(base: readonly { name: string }[], head: readonly { name: str
 }
 
 function emptyStackDiff(stack: string, status: StackDiffStatus, notes: string[] = []): StackDiff {
-  return { stack, status, added: [], removed: [], changed: [], variablesAdded: [], variablesRemoved: [], providerChanges: [], mayBeReplaced: [], needsApproval: [], unprotected: [], notes };
+  return { stack, status, added: [], removed: [], changed: [], variablesAdded: [], variablesRemoved: [], providerChanges: [], mayBeReplaced: [], needsApproval: [], unprotected: [], settingsChanged: [], notes };
 }
 
 function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan | undefined, baseLabel: string): StackDiff {
@@ -293,7 +327,12 @@ function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan |
   notes.push(...providers.notes);
   const vars = diffNames(base.variables, head.variables);
   const unprotected = changed.filter((c) => c.stateful && c.before.protected && !c.after.protected);
-  const any = added.length + removed.length + changed.length + providers.mayBeReplaced.length + vars.added.length + vars.removed.length > 0;
+  const whole: StackLevelChanges = {
+    ...(base.ok && base.profile !== head.profile ? { profileChange: { before: base.profile, after: head.profile } } : {}),
+    settingsChanged: settingChanges(base.settings ?? {}, head.settings ?? {}),
+  };
+  const any =
+    added.length + removed.length + changed.length + providers.mayBeReplaced.length + vars.added.length + vars.removed.length + whole.settingsChanged!.length + (whole.profileChange ? 1 : 0) > 0;
   return {
     stack,
     status: any ? "changed" : "unchanged",
@@ -304,10 +343,20 @@ function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan |
     variablesRemoved: vars.removed,
     providerChanges: providers.providerChanges,
     mayBeReplaced: providers.mayBeReplaced,
-    needsApproval: approvalsOf(stack, removed, changed, providers.mayBeReplaced),
+    needsApproval: approvalsOf(stack, removed, changed, providers.mayBeReplaced, undefined, whole),
     unprotected,
+    ...whole,
+    settingsChanged: whole.settingsChanged ?? [],
     notes,
   };
+}
+
+/** The workflow settings whose values differ between two plans. */
+function settingChanges(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): SettingChange[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .sort()
+    .filter((k) => before[k] !== after[k])
+    .map((k) => ({ key: k, ...(before[k] !== undefined ? { before: before[k] } : {}), ...(after[k] !== undefined ? { after: after[k] } : {}) }));
 }
 
 /** What fails the head plan, one line each: the same rule as `npm run plan`'s exit code. */
@@ -388,7 +437,7 @@ function approvalLineMd(d: ApprovalChange): string {
 export function renderPlanDiffText(diff: PlanDiff): string {
   const out: string[] = [`Plan diff against ${diff.base}${diff.baseCommit ? ` (${diff.baseCommit.slice(0, 12)})` : ""}`, diff.note, ""];
   if (diff.needsApproval.length > 0) {
-    out.push(`!! NEEDS APPROVAL: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, rotate a credential, or may replace resources:`);
+    out.push(`!! NEEDS APPROVAL: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources:`);
     for (const d of diff.needsApproval) out.push(`   ${d.stack}: ${approvalLine(d)}`);
     out.push("");
   }
@@ -427,7 +476,7 @@ export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
   if (diff.needsApproval.length > 0) {
     out.push(
       `> [!WARNING]`,
-      `> **Needs approval: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, rotate a credential, or may replace resources.** The data-safety gate blocks this change unless the pull request has the \`${DEFAULT_APPROVAL_LABEL}\` label.`,
+      `> **Needs approval: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources.** The data-safety gate blocks this change unless the pull request has the \`${DEFAULT_APPROVAL_LABEL}\` label.`,
       ...diff.needsApproval.map((d) => `> - ${md(d.stack, "code")}: ${approvalLineMd(d)}`),
       "",
     );

@@ -3,6 +3,8 @@
  * program under Pulumi's mock runtime, and record what it declares. Then audit
  * isolation across all stacks. Nothing here talks to a cloud or to the Pulumi CLI.
  */
+import { RetentionFacts, retentionFacts } from "../config/retention";
+import { workflowSettings } from "../config/workflowKeys";
 import { createHash, scryptSync } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,6 +35,8 @@ export interface PlannedResource {
   readonly provider?: string;
   /** Provider resources only: their inputs, a secret one as a fingerprint, never its value. */
   readonly providerInputs?: Readonly<Record<string, ProviderInput>>;
+  /** The inputs that decide how long the resource's data lives (config/retention.ts), for the types that have some. */
+  readonly retention?: RetentionFacts;
 }
 
 /** A provider input in the plan: its value, or for a secret one a fingerprint that changes when the value does. */
@@ -60,6 +64,8 @@ export interface StackPlan {
   readonly outputs: Readonly<Record<string, unknown>>;
   /** Violations of the policy pack's rules over the planned resources. */
   readonly violations: readonly { readonly rule: string; readonly resource: string; readonly message: string }[];
+  /** The stack's settings that workflows and commands act on, not the program (config/workflowKeys.ts), as written. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export interface AuditConflict {
@@ -196,6 +202,7 @@ export async function planStack(
       inputsHash: createHash("sha256").update(stableJson(r.inputs)).digest("hex").slice(0, 16),
       ...(r.provider && providerKey(r.provider) ? { provider: providerKey(r.provider) } : {}),
       ...(r.type.startsWith("pulumi:providers:") ? { providerInputs: providerInputsOf(stack, r) } : {}),
+      ...retentionOf(r),
     }));
   return {
     stack,
@@ -216,7 +223,14 @@ export async function planStack(
       : ["Sentry is off: no mina:sentryOrganization, so SENTRY_DSN is empty"],
     outputs,
     violations: check ? check(resources, config) : [],
+    settings: workflowSettings(raw),
   };
+}
+
+/** A resource's retention facts, when its type has some. */
+function retentionOf(r: RecordedResource): { retention?: RetentionFacts } {
+  const facts = retentionFacts(r.type, r.inputs);
+  return facts ? { retention: facts } : {};
 }
 
 /** Values that must be unique to one stack, by kind, from a stack's plan and config. */

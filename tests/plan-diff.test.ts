@@ -111,13 +111,15 @@ describe("diffPlans (pure)", () => {
     assert.deepEqual(
       diff.needsApproval.map((d) => [d.stack, d.kind, d.type, d.name]),
       [
+        // Production's instance loses protect: nothing is deleted today, the guard against it goes.
+        ["production", "loses data over time", RDS, "mina-production-database-instance"],
         ["staging", "delete", ROLE, "mina-staging-database-role"],
         ["staging", "replace", BUCKET, "mina-staging-bucket-bucket"],
         ["staging-old", "delete", BUCKET, "mina-staging-old-bucket-bucket"],
       ],
     );
     assert.equal(
-      diff.needsApproval[1].reason,
+      diff.needsApproval[2].reason,
       "physical name mina-audio-staging → mina-audio-staging-media: the new one starts empty and the old one is deleted with its data: migrate the data first",
     );
   });
@@ -149,7 +151,7 @@ describe("diffPlans (pure)", () => {
     for (const s of ["### `production`", "### `staging`", "### `staging-blue`", "### `staging-old`"]) {
       assert.ok(md.indexOf(s) > warning, `${s} comes after the data-loss warning`);
     }
-    assert.match(md, /\*\*Needs approval: 3 changes would delete or replace a resource that may hold data, rotate a credential, or may replace resources\.\*\*/);
+    assert.match(md, /\*\*Needs approval: 4 changes would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources\.\*\*/);
     assert.match(md, /`allow-data-loss`/);
     const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
     const firstRow = staging.indexOf("| ➖ remove");
