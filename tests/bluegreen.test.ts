@@ -14,6 +14,7 @@ import { CommandError } from "../lib/errors";
 import type { Front } from "../config/validate";
 import type { CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
+import { GIT_ENV, PROJECT_SOURCES } from "./helpers";
 
 /** A server on 127.0.0.1 whose answers the test sets per request path. */
 function server(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ url: string; close: () => Promise<void>; hits: () => number }> {
@@ -507,16 +508,7 @@ describe("becoming a front, and a swap, update the share record: the same resour
   });
 });
 
-/** The code a commit of the project needs to plan itself (as tests/plan-diff.test.ts copies it). */
-const SOURCES = ["bluegreen", "cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Mina Test",
-  GIT_AUTHOR_EMAIL: "test@mina.invalid",
-  GIT_COMMITTER_NAME: "Mina Test",
-  GIT_COMMITTER_EMAIL: "test@mina.invalid",
-};
 
 describe("npm run plan -- --base: becoming a front and swapping are updates of the share record, which the gate passes", function () {
   this.timeout(300000);
@@ -543,7 +535,7 @@ describe("npm run plan -- --base: becoming a front and swapping are updates of t
     project = blueGreenProject({ asFront: false });
     git("init", "-q", "-b", "main");
     fs.writeFileSync(path.join(project.dir, ".gitignore"), "node_modules/\n");
-    for (const s of SOURCES) if (fs.existsSync(path.join(REPO, s))) fs.cpSync(path.join(REPO, s), path.join(project.dir, s), { recursive: true });
+    for (const s of PROJECT_SOURCES) if (fs.existsSync(path.join(REPO, s))) fs.cpSync(path.join(REPO, s), path.join(project.dir, s), { recursive: true });
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(project.dir, "node_modules"), "dir");
     commit("staging and its two colours; staging not a front yet");
   });

@@ -92,3 +92,36 @@ export function missingStack(dir = REPO): string {
   while (taken.has(name)) name += "x";
   return name;
 }
+
+/** A second production-tier environment, `eu` (or `stack`), with identifiers of its own. */
+export function euRaw(overrides: Record<string, unknown> = {}, stack = "eu"): RawStackConfig {
+  const raw = productionRaw({
+    "mina:profile": "production",
+    "mina:deployRunner": ["self-hosted", `mina-${stack}`],
+    "aws:allowedAccountIds": ["444444444444"],
+    "upstash:email": "upstash-eu@mina.app",
+    "upstash:apiKey": new SecureValue("u-eu"),
+    "mina:vpcId": "vpc-0a1b2c3d4e5f60004",
+    "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"],
+    "mina:dbAllowedCidrs": ["10.40.0.0/16"],
+    "mina:shareDomain": "eu.mina.app",
+    "mina:dnsZoneId": "Z0EUZONE",
+    "mina:appHost": "203.0.113.40",
+    "mina:openaiApiKey": new SecureValue("sk-eu"),
+    "mina:sendgridApiKey": new SecureValue("SG.eu"),
+    ...overrides,
+  });
+  return { ...raw, stack, file: `Pulumi.${stack}.yaml` };
+}
+
+/** Git's author and committer for commits the tests make in temporary repositories. */
+export const GIT_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Mina Test",
+  GIT_AUTHOR_EMAIL: "test@mina.invalid",
+  GIT_COMMITTER_NAME: "Mina Test",
+  GIT_COMMITTER_EMAIL: "test@mina.invalid",
+};
+
+/** The code a commit of the project needs to plan itself, for tests that copy it into a temporary repository. */
+export const PROJECT_SOURCES = ["bluegreen", "cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];

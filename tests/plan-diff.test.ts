@@ -14,7 +14,7 @@ import { Plan, PlannedResource, planStack, StackPlan } from "../plan/plan";
 import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
 import { SecureValue } from "../config/raw";
 import { run } from "./cli";
-import { productionRaw, REPO, stagingRaw } from "./helpers";
+import { GIT_ENV, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
 
 
 // ---------------------------------------------------------------- pure diff
@@ -295,13 +295,6 @@ describe("provider inputs: what the offline diff cannot clear", function () {
 
 // ---------------------------------------------------------------- on a real git repository
 
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Mina Test",
-  GIT_AUTHOR_EMAIL: "test@mina.invalid",
-  GIT_COMMITTER_NAME: "Mina Test",
-  GIT_COMMITTER_EMAIL: "test@mina.invalid",
-};
 
 const STAGING_BLUE = `config:
   aws:region: us-east-1
@@ -318,8 +311,6 @@ const STAGING_BLUE = `config:
   mina:dnsZoneName: staging-blue.mina.app
 `;
 
-/** The code a commit of the project needs to plan itself (copied, so each commit carries its own). */
-const SOURCES = ["cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 
 describe("npm run plan -- --base REF (git worktree of a temporary repository)", function () {
   this.timeout(180000);
@@ -344,7 +335,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules/\n");
     for (const f of ["Pulumi.staging.yaml", "Pulumi.production.yaml"]) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
     commit("stack files only, no plan command yet");
-    for (const s of SOURCES) {
+    for (const s of PROJECT_SOURCES) {
       if (fs.existsSync(path.join(REPO, s))) fs.cpSync(path.join(REPO, s), path.join(dir, s), { recursive: true });
     }
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");

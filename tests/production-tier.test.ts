@@ -10,7 +10,7 @@ import { ConfigErrors, RawStackConfig, SecureValue } from "../config/raw";
 import { tierOfRaw } from "../config/tiers";
 import { validateStack } from "../config/validate";
 import { decideSweep } from "../gate/sweep";
-import { productionRaw, stagingRaw } from "./helpers";
+import { euRaw, productionRaw, stagingRaw } from "./helpers";
 
 const named = (raw: RawStackConfig, stack: string): RawStackConfig => ({ ...raw, stack, file: `Pulumi.${stack}.yaml` });
 const errorsOf = (raw: RawStackConfig, others: RawStackConfig[]) => {
@@ -31,24 +31,7 @@ describe("one definition of production", () => {
 
   it("gives such a stack production's profile and tier without a declaration, and refuses another profile", () => {
     assert.equal(profileFor("prod-eu"), "production");
-    const prodEu = named(
-      productionRaw({
-        "aws:allowedAccountIds": ["444444444444"],
-        "mina:deployRunner": ["self-hosted", "mina-prod-eu"],
-        "upstash:email": "upstash-eu@mina.app",
-        "upstash:apiKey": new SecureValue("u-eu"),
-        "mina:vpcId": "vpc-0a1b2c3d4e5f60004",
-        "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"],
-        "mina:dbAllowedCidrs": ["10.40.0.0/16"],
-        "mina:shareDomain": "eu.mina.app",
-        "mina:dnsZoneId": "Z0EUZONE",
-        "mina:appHost": "203.0.113.40",
-        "mina:openaiApiKey": new SecureValue("sk-eu"),
-        "mina:sendgridApiKey": new SecureValue("SG.eu"),
-        "mina:sentryToken": new SecureValue("sntrys_eu_token"),
-      }),
-      "prod-eu",
-    );
+    const prodEu = euRaw({ "mina:profile": undefined, "mina:sentryToken": new SecureValue("sntrys_eu_token") }, "prod-eu");
     assert.equal(tierOfRaw(prodEu), "production");
     const { config } = validateStack(prodEu, { siblings: [prodEu, stagingRaw(), productionRaw()], requireSecrets: false });
     assert.equal(config.profile, "production");

@@ -21,7 +21,7 @@ import { PlannedResource, ruleContext } from "../policy/rules";
 import { auditEnvs, EnvSource } from "../verify/audit";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
 import { run } from "./cli";
-import { PRODUCTION_ACCOUNT, productionRaw, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
+import { euRaw, PRODUCTION_ACCOUNT, productionRaw, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
 
 // ---------------------------------------------------------------- the environments
 
@@ -47,26 +47,7 @@ function nonProduction(stack: string, overrides: Record<string, unknown> = {}): 
 const staging = (o: Record<string, unknown> = {}) => nonProduction("staging", o);
 const review = (o: Record<string, unknown> = {}) => nonProduction("review", o);
 
-/** A second production-tier environment, with identifiers of its own. */
-function eu(overrides: Record<string, unknown> = {}): RawStackConfig {
-  const raw = productionRaw({
-    "mina:profile": "production",
-    "mina:deployRunner": ["self-hosted", "mina-eu"],
-    "aws:allowedAccountIds": ["444444444444"],
-    "upstash:email": "upstash-eu@mina.app",
-    "upstash:apiKey": new SecureValue("u-eu"),
-    "mina:vpcId": "vpc-0a1b2c3d4e5f60004",
-    "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"],
-    "mina:dbAllowedCidrs": ["10.40.0.0/16"],
-    "mina:shareDomain": "eu.mina.app",
-    "mina:dnsZoneId": "Z0EUZONE",
-    "mina:appHost": "203.0.113.40",
-    "mina:openaiApiKey": new SecureValue("sk-eu"),
-    "mina:sendgridApiKey": new SecureValue("SG.eu"),
-    ...overrides,
-  });
-  return { ...raw, stack: "eu", file: "Pulumi.eu.yaml" };
-}
+const eu = (overrides: Record<string, unknown> = {}) => euRaw(overrides);
 
 /** The error lines of `raw` validated under the engine against the given stacks (itself included). */
 function errorsOf(raw: RawStackConfig, others: RawStackConfig[]): string[] {
