@@ -358,9 +358,11 @@ function whyNotShared(key: string, raw: RawStackConfig, mine: Sharing, other: Ra
  * and no value in it may name any environment.
  */
 export function projectProblems(project: ProjectFile | undefined, index: IdentityIndex): { file: string; key: string | undefined; detail: string }[] {
-  if (!project?.file) return [];
+  if (!project) return [];
+  // Each problem names its own file: the project file, another one Pulumi would read, a stray stack file, package.json.
+  const out: { file: string; key: string | undefined; detail: string }[] = project.problems.map((p) => ({ file: p.file, key: p.key, detail: p.detail }));
+  if (!project.file) return out;
   const file = project.file;
-  const out: { file: string; key: string | undefined; detail: string }[] = project.problems.map((p) => ({ file, key: p.key, detail: p.detail }));
   for (const [key, v] of Object.entries(project.config)) {
     if (!SHAREABLE_KEYS.includes(key)) {
       out.push({ file, key, detail: "is set for every stack in the project file: only shared settings may be (an environment's own values and secrets belong in its stack file)" });
