@@ -11,15 +11,14 @@ import type { ProjectFile } from "./project";
 import { RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
 import { KEYS } from "./schema";
 import { mayShareKey, SHARE_WITHIN_TIER, Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "./tiers";
+import { hostIdentity, normalizeHost } from "../lib/hosts";
 
 export type Problem = readonly [key: string | undefined, detail: string];
 
 // ---------------------------------------------------------------- normalising
 
-/** A host name as DNS compares it: case-folded, without the root's trailing dot. */
-export function normalizeHost(host: string): string {
-  return host.trim().toLowerCase().replace(/\.$/, "");
-}
+// Hosts have one normaliser, lib/hosts.ts, shared with audit and verify --against.
+export { hostIdentity, normalizeHost } from "../lib/hosts";
 
 /** A Route53 hosted zone id, with or without the `/hostedzone/` prefix the API sometimes returns. */
 export function normalizeZoneId(id: string): string {
@@ -40,9 +39,11 @@ export function normalizeValue(key: string, value: string): string {
       return normalizeSlackChannel(value);
     case "mina:shareDomain":
     case "mina:dnsZoneName":
+      return normalizeHost(value);
+    // Where a record or a connection goes: by the address, where the name spells it out (lib/hosts.ts).
     case "mina:appHost":
     case "mina:dbServerHost":
-      return normalizeHost(value);
+      return hostIdentity(value);
     default:
       return value.trim().toLowerCase();
   }
