@@ -4,7 +4,7 @@
  * (`npx mina-infra plan --stack staging`). Each command is loaded only when asked
  * for, so a command pays for its own dependencies alone.
  */
-import { Main, runCli } from "./lib/run";
+import { keepOutputErrorsQuiet, Main, runCli } from "./lib/run";
 
 export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
   plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
@@ -44,6 +44,7 @@ function usage(): string {
 
 /** Runs `mina-infra NAME ARGS...` as this process. */
 function dispatch([name, ...args]: string[]): void {
+  keepOutputErrorsQuiet();
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage());
     process.exitCode = name === undefined ? 2 : 0;

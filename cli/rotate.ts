@@ -8,7 +8,8 @@
  * `pulumi preview --replace URN... --save-plan`, the data-safety gate on that
  * preview (approved for exactly this rotation), `pulumi up --plan`, then the env
  * file is written anew. A production-tier stack needs --approved-commit equal to
- * the current git HEAD, as a deploy does.
+ * the current git HEAD, as a deploy does, and a work tree that is that commit as
+ * it is (nothing changed, staged or untracked).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -19,7 +20,7 @@ import { tierOfRaw } from "../config/tiers";
 import { checkCommitApproval, GateDecision, GateInputError, parsePreview, renderDecisionText } from "../gate/gate";
 import { guardRotation } from "../gate/deploy";
 import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, RotationTarget } from "../gate/rotate";
-import { cleanGitEnvironment } from "../lib/git";
+import { cleanGitEnvironment, workTreeOf } from "../lib/git";
 import { shownPath } from "../lib/root";
 import { runUnderMocks } from "../plan/mockRuntime";
 import { runPulumi, shownCommand } from "./lib/pulumi";
@@ -40,6 +41,22 @@ function gitHead(dir: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
+/**
+ * Production: the approval names a commit, and what runs is the work tree. Refuses
+ * a tree that is not that commit as it is: a changed, staged, deleted or untracked
+ * file (anything `git status` lists; ignored files such as env files aside) is code
+ * or config that no one approved.
+ */
+function refuseChangedWorkTree(dir: string, stack: string): void {
+  const tree = workTreeOf(dir);
+  if (!tree || tree.changes.length === 0) return;
+  const shown = tree.changes.slice(0, 3).map((l) => l.trim().replace(/\s+/, " ")).join(", ");
+  const more = tree.changes.length > 3 ? ` and ${tree.changes.length - 3} more` : "";
+  throw new CommandError(
+    `refusing to rotate on ${stack} (production tier): the work tree ${tree.root} is not the approved commit as it is (git status: ${shown}${more}); commit, stash (git stash --include-untracked) or discard the changes, so that what runs is what was approved`,
+  );
+}
+
 /** A command as a person pastes it into a shell: URNs hold `$`, so they are quoted. */
 const shownForShell = (args: readonly string[]): string => ["pulumi", ...args.map((a) => (/^[\w./:=@-]+$/.test(a) ? a : `'${a}'`))].join(" ");
 
@@ -57,7 +74,7 @@ export const main = command<Opts>(
       .argument("[what]", "secret-key, session-secret, database-password, redis, aws-key or all")
       .requiredOption("--stack <name>", "the stack whose credential to rotate")
       .option("--yes", "apply: run the pulumi commands (default: print them)")
-      .option("--approved-commit <sha>", "production tier: the full SHA a person approved; must be the current git HEAD")
+      .option("--approved-commit <sha>", "production tier: the full SHA a person approved; must be the current git HEAD, with nothing uncommitted")
       .option("--json", "print the rotation as JSON (never a value)")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, args, io }) => {
@@ -83,6 +100,7 @@ export const main = command<Opts>(
           `refusing to rotate on ${o.stack} (production tier): ${check.problem ?? `pass --approved-commit with the full SHA of the current commit${head ? ` (${head})` : ""}`}`,
         );
       }
+      refuseChangedWorkTree(dir, o.stack);
       approval = { commit: head, approvedCommit: o.approvedCommit! };
     } else if (head) {
       // Running the command on a non-production stack is the approval, for the commit it runs from.

@@ -11,15 +11,14 @@ import type { ProjectFile } from "./project";
 import { RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
 import { KEYS } from "./schema";
 import { mayShareKey, SHARE_WITHIN_TIER, Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "./tiers";
+import { hostIdentity, normalizeHost } from "../lib/hosts";
 
 export type Problem = readonly [key: string | undefined, detail: string];
 
 // ---------------------------------------------------------------- normalising
 
-/** A host name as DNS compares it: case-folded, without the root's trailing dot. */
-export function normalizeHost(host: string): string {
-  return host.trim().toLowerCase().replace(/\.$/, "");
-}
+// Hosts have one normaliser, lib/hosts.ts, shared with audit and verify --against.
+export { hostIdentity, normalizeHost } from "../lib/hosts";
 
 /** A Route53 hosted zone id, with or without the `/hostedzone/` prefix the API sometimes returns. */
 export function normalizeZoneId(id: string): string {
@@ -40,9 +39,11 @@ export function normalizeValue(key: string, value: string): string {
       return normalizeSlackChannel(value);
     case "mina:shareDomain":
     case "mina:dnsZoneName":
+      return normalizeHost(value);
+    // Where a record or a connection goes: by the address, where the name spells it out (lib/hosts.ts).
     case "mina:appHost":
     case "mina:dbServerHost":
-      return normalizeHost(value);
+      return hostIdentity(value);
     default:
       return value.trim().toLowerCase();
   }
@@ -362,9 +363,11 @@ function whyNotShared(key: string, raw: RawStackConfig, mine: Sharing, other: Ra
  * and no value in it may name any environment.
  */
 export function projectProblems(project: ProjectFile | undefined, index: IdentityIndex): { file: string; key: string | undefined; detail: string }[] {
-  if (!project?.file) return [];
+  if (!project) return [];
+  // Each problem names its own file: the project file, another one Pulumi would read, a stray stack file, package.json.
+  const out: { file: string; key: string | undefined; detail: string }[] = project.problems.map((p) => ({ file: p.file, key: p.key, detail: p.detail }));
+  if (!project.file) return out;
   const file = project.file;
-  const out: { file: string; key: string | undefined; detail: string }[] = project.problems.map((p) => ({ file, key: p.key, detail: p.detail }));
   for (const [key, v] of Object.entries(project.config)) {
     if (!SHAREABLE_KEYS.includes(key)) {
       out.push({ file, key, detail: "is set for every stack in the project file: only shared settings may be (an environment's own values and secrets belong in its stack file)" });

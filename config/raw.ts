@@ -69,11 +69,15 @@ export { ConfigError, ConfigErrors };
 /** The top-level fields of a stack file (Pulumi's stack settings file reference). */
 export const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"] as const;
 
-/** Anything Pulumi could read as a stack file: `Pulumi.<anything>.yaml`. */
-const PULUMI_YAML = /^Pulumi\.(.+)\.ya?ml$/;
+/**
+ * Anything Pulumi could read as a stack file of this project: `Pulumi.<anything>.yaml`
+ * (stack files take the project file's extension; other extensions are refused by
+ * config/project.ts).
+ */
+const PULUMI_YAML = /^Pulumi\.(.+)\.yaml$/;
 
 /** A committed template (`Pulumi.review.template.yaml`, read by `env:new`): never a stack file. */
-export const TEMPLATE_FILE = /^Pulumi\.([a-z][a-z0-9-]*)\.template\.ya?ml$/;
+export const TEMPLATE_FILE = /^Pulumi\.([a-z][a-z0-9-]*)\.template\.yaml$/;
 
 /**
  * The stack a file name holds: `Pulumi.<stack>.yaml` where `<stack>` can name an
@@ -198,10 +202,10 @@ function fromYaml(v: unknown, key: string, ciphertexts: { key: string; digest: s
   return v;
 }
 
-/** The stack file of `stack` in a project (in `stackConfigDir` when set), or undefined. */
+/** The stack file of `stack` in a project (in `stackConfigDir` when set), or undefined: `Pulumi.<stack>.yaml`, the one Pulumi reads. */
 export function stackFilePath(dir: string, stack: string): string | undefined {
-  const stackDir = readProject(dir).stackDir;
-  return [`Pulumi.${stack}.yaml`, `Pulumi.${stack}.yml`].map((f) => path.join(stackDir, f)).find((f) => fs.existsSync(f));
+  const file = path.join(readProject(dir).stackDir, `Pulumi.${stack}.yaml`);
+  return fs.existsSync(file) ? file : undefined;
 }
 
 /** Reads `Pulumi.<stack>.yaml` from a project. */

@@ -21,13 +21,14 @@ import {
   whitespaceProblems,
 } from "./checks";
 import { percentDecoded } from "../lib/connectionUrl";
+import { embeddedAddress, isCanonicalIPv4, wildcardDnsDomain } from "../lib/hosts";
+import { isIP } from "net";
 import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
 import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
 import { ConfigKey, DatabaseMode, KEYS, ParsedValues, parseRawConfig, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
 import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const ACCOUNT_ID = /^\d{12}$/;
@@ -356,7 +357,12 @@ function serverDatabase(ctx: ParsedContext): ServerDatabaseConfig {
   return database;
 }
 
-/** Refuses a share domain that is not a domain name or not inside its hosted zone, and an app host a record cannot point to. */
+/**
+ * Refuses a share domain that is not a domain name or not inside its hosted zone, a
+ * share domain or zone of a wildcard DNS service, and an app host a record cannot
+ * point to, or that could be another environment's address under a name
+ * (`appHostProblem`).
+ */
 export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"> {
   const { v, fail } = ctx;
   const front = frontConfig(ctx);
@@ -367,13 +373,41 @@ export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"
   if (shareDomain && zoneName && shareDomain !== zoneName && !shareDomain.endsWith(`.${zoneName}`)) {
     fail("mina:shareDomain", `"${shareDomain}" is not inside the hosted zone "${zoneName}" (mina:dnsZoneName)`);
   }
-  if (appHost && !IPV4.test(appHost)) {
-    if (!HOSTNAME.test(appHost)) fail("mina:appHost", `"${appHost}" is neither an IPv4 address nor a hostname`);
-    else if (shareDomain && shareDomain === zoneName) {
-      fail("mina:appHost", `is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "${zoneName}"; use an IPv4 address or a share domain below the apex`);
-    }
+  for (const [key, name] of [["mina:shareDomain", shareDomain], ["mina:dnsZoneName", v["mina:dnsZoneName"] !== undefined ? zoneName : ""]] as const) {
+    const service = name ? wildcardDnsDomain(name) : undefined;
+    if (service) fail(key, `"${name}" is a name of the wildcard DNS service ${service}, whose names resolve by their text, not by the records of this stack's hosted zone`);
   }
+  const problem = appHost ? appHostProblem(appHost, shareDomain, zoneName) : undefined;
+  if (problem) fail("mina:appHost", problem);
   return { shareDomain, zoneName, appHost, ...(front ? { front } : {}) };
+}
+
+/**
+ * Why an app host cannot be where the share domain points: it must be an IPv4
+ * address written as a.b.c.d (an A record), or a name inside the stack's own hosted
+ * zone (a CNAME, below the apex, to a record this stack's zone keeps). A name
+ * elsewhere resolves to whatever its owner says, another environment's address
+ * included; a wildcard DNS name (`203.0.113.10.nip.io`) is the address it spells out.
+ */
+function appHostProblem(appHost: string, shareDomain: string, zoneName: string): string | undefined {
+  if (isCanonicalIPv4(appHost)) return undefined;
+  if (isIP(appHost) === 0 && /^(?:\d+|0x[0-9a-f]*)$/.test(appHost.split(".").pop()!)) return `"${appHost}" is not an IPv4 address written as a.b.c.d (decimal, no leading zeros)`;
+  if (!HOSTNAME.test(appHost)) return `"${appHost}" is neither an IPv4 address nor a hostname`;
+  const service = wildcardDnsDomain(appHost);
+  if (service) {
+    const address = embeddedAddress(appHost);
+    return address
+      ? `"${appHost}" is a name of the wildcard DNS service ${service}, which resolves it to ${address} by its text alone: write the address itself`
+      : `"${appHost}" is a name of the wildcard DNS service ${service}, which resolves names by their text, not by records this stack keeps: use an IPv4 address or a name in the hosted zone "${zoneName}"`;
+  }
+  if (shareDomain && shareDomain === zoneName) {
+    return `is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "${zoneName}"; use an IPv4 address or a share domain below the apex`;
+  }
+  if (zoneName && appHost !== zoneName && !appHost.endsWith(`.${zoneName}`)) {
+    return `"${appHost}" is outside this stack's hosted zone "${zoneName}": where a name outside it resolves is not this stack's to say (another environment's address could come back under it); use an IPv4 address, or a name in the zone`;
+  }
+  if (appHost === shareDomain) return "is the share domain itself: its record cannot point at its own name";
+  return undefined;
 }
 
 /**
@@ -417,7 +451,7 @@ export function frontConfig(ctx: ParsedContext): Front | undefined {
     if (typeof sv["mina:dnsZoneId"] !== "string" || normalizeZoneId(sv["mina:dnsZoneId"]) !== zoneId) {
       fail("mina:liveColour", `${sibling.file} must use this front's hosted zone (mina:dnsZoneId ${zoneId}): the weighted records alias the colours' records in it`);
     }
-    if (typeof sv["mina:appHost"] !== "string" || !IPV4.test(sv["mina:appHost"])) {
+    if (typeof sv["mina:appHost"] !== "string" || !isCanonicalIPv4(sv["mina:appHost"])) {
       fail("mina:liveColour", `${sibling.file} must point its host at an IPv4 address (an A record): the front's A alias can only target an A record`);
     }
   }

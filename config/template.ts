@@ -170,7 +170,7 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
   const project = readProject(dir);
   const tiers = listTemplates(dir);
   const templateName = templateFileName(tier);
-  const template = [templateName, templateName.replace(/\.yaml$/, ".yml")].map((f) => path.join(project.stackDir, f)).find((f) => fs.existsSync(f));
+  const template = [templateName].map((f) => path.join(project.stackDir, f)).find((f) => fs.existsSync(f));
   if (!TEMPLATE_FILE.test(templateName) || !template) {
     throw new NewEnvironmentRefused([`no template ${templateName} in ${project.stackDir} (templates: ${tiers.join(", ") || "none"})`], true);
   }
@@ -184,7 +184,8 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
     problems.push(`"${name}" names the production environment "${production}": env:new never makes an environment with a production name`);
   }
   if (name === tier) problems.push(`"${name}" is the tier's own name: every environment made from ${tname} carries it, so none may be named so`);
-  const existing = stackFilePath(dir, name);
+  // Any file Pulumi or a reader could take for this stack's: Pulumi.<name>.yml and .json too.
+  const existing = stackFilePath(dir, name) ?? [".yml", ".json"].map((ext) => path.join(project.stackDir, `Pulumi.${name}${ext}`)).find((f) => fs.existsSync(f));
   if (existing) problems.push(`${path.basename(existing)} already exists: env:new never replaces a stack file; pick another name`);
 
   // The template, as a template.

@@ -447,6 +447,66 @@ export function normaliseHttpUrl(raw: string): string | undefined {
 }
 
 /**
+ * An http(s) URL as the endpoint it reaches, for comparing two of them (a webhook):
+ * `normaliseHttpUrl`'s form without the scheme (http and https reach one host), without
+ * a default port (80 or 443) and without a trailing slash. Undefined when the value
+ * is not an http(s) URL.
+ */
+export function httpEndpoint(raw: string): string | undefined {
+  const normal = normaliseHttpUrl(raw);
+  if (normal === undefined) return undefined;
+  const u = new URL(normal);
+  const port = u.port === "" || u.port === "80" || u.port === "443" ? "" : `:${u.port}`;
+  const userinfo = u.username || u.password ? `${u.username}${u.password ? `:${u.password}` : ""}@` : "";
+  return `${userinfo}${u.hostname}${port}${u.pathname.replace(/\/+$/, "")}${u.search}`;
+}
+
+/** A Sentry DSN as what it sends to: the project, the client key, and the deprecated secret key if written. */
+export interface SentryDsn {
+  /** The project: `sentry.io/<id>` on Sentry's service (every region and ingest host), else `<host>[:port][/path]/<id>`. */
+  readonly project: string;
+  /** The public (client) key, case-folded. */
+  readonly publicKey: string;
+  /** The secret key of the deprecated `KEY:SECRET@` form: a secret, never shown. */
+  readonly secretKey?: string;
+}
+
+/**
+ * A Sentry DSN, `https://PUBLIC_KEY@HOST/[PATH/]PROJECT_ID`, read as the project it
+ * sends to, so that every spelling of one project is one: on Sentry's own service
+ * every ingest host is the same service, whose project ids are its own
+ * (`o123.ingest.sentry.io`, `o123.ingest.us.sentry.io`, `o123.ingest.de.sentry.io`,
+ * `sentry.io`); elsewhere (a server of one's own) its host, a port other than 80 or
+ * 443 and the path before the id. The scheme (http or https), the case of scheme,
+ * host and key, a trailing dot or slash, a default port, a query and a fragment are
+ * not part of it. Undefined when the value is not a DSN (not http(s), no key, or no
+ * numeric project id last in its path).
+ */
+export function parseSentryDsn(raw: string): SentryDsn | undefined {
+  const normal = normaliseHttpUrl(raw.trim());
+  if (normal === undefined) return undefined;
+  const u = new URL(normal);
+  const publicKey = decodeURIComponentSafe(u.username).toLowerCase();
+  const segments = u.pathname.split("/").filter((x) => x !== "");
+  const id = segments.pop();
+  if (publicKey === "" || id === undefined || !/^\d+$/.test(id)) return undefined;
+  const host = u.hostname;
+  const sentryService = host === "sentry.io" || host.endsWith(".sentry.io");
+  const port = u.port === "" || u.port === "80" || u.port === "443" ? "" : `:${u.port}`;
+  const project = sentryService ? `sentry.io/${String(Number(id))}` : [`${host}${port}`, ...segments.map((x) => x.toLowerCase()), String(Number(id))].join("/");
+  const secretKey = u.password !== "" ? decodeURIComponentSafe(u.password) : undefined;
+  return { project, publicKey, ...(secretKey !== undefined ? { secretKey } : {}) };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
  * `value` with every valid `%XX` sequence decoded once, as libpq and redis-py
  * decode URL parts (invalid sequences are kept as written). Identifier scans run
  * over this view as well as the raw value, so `%6d%69%6e%61_production` is found.

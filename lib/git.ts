@@ -131,3 +131,19 @@ export function uncommittedChangesOf(path: string): string | undefined {
   if (s.status !== 0) throw new Error(`git status failed for ${resolve(path)}: ${firstLine(s.stderr)}`);
   return s.stdout;
 }
+
+/**
+ * The state of the work tree that holds `dir`: its top directory, the commit
+ * checked out, and what `git status --porcelain` lists for the whole tree (changed,
+ * staged, deleted and untracked files; ignored ones are not listed). Undefined
+ * outside a work tree.
+ */
+export function workTreeOf(dir: string): { root: string; head?: string; changes: string[] } | undefined {
+  const cwd = existingDirectory(resolve(dir));
+  const top = git(["rev-parse", "--show-toplevel"], cwd);
+  if (top.status !== 0 || top.stdout === "") return undefined;
+  const head = git(["rev-parse", "--verify", "--quiet", "HEAD"], top.stdout);
+  const s = git(["status", "--porcelain", "--untracked-files=all", "--ignore-submodules=none"], top.stdout);
+  if (s.status !== 0) throw new Error(`git status failed in ${top.stdout}: ${firstLine(s.stderr)}`);
+  return { root: top.stdout, head: head.status === 0 && head.stdout !== "" ? head.stdout : undefined, changes: s.stdout === "" ? [] : s.stdout.split("\n") };
+}

@@ -21,11 +21,15 @@ export function packageRoot(): string {
   }
 }
 
-/** The project a command works on by default: the nearest directory at or above `cwd` with a Pulumi.yaml, else this package's. */
+/**
+ * The project a command works on by default: the nearest directory at or above `cwd`
+ * with a project file, as Pulumi finds it (Pulumi.json, Pulumi.yaml or Pulumi.yml;
+ * config/project.ts refuses all but Pulumi.yaml), else this package's.
+ */
 export function defaultProjectDir(cwd: string): string {
   let dir = path.resolve(cwd);
   for (;;) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml")) || fs.existsSync(path.join(dir, "Pulumi.yml"))) return dir;
+    if (["Pulumi.json", "Pulumi.yaml", "Pulumi.yml"].some((f) => fs.existsSync(path.join(dir, f)))) return dir;
     const up = path.dirname(dir);
     if (up === dir) return packageRoot();
     dir = up;

@@ -12,6 +12,7 @@ import { fingerprint } from "../lib/fingerprint";
 import { auditEnvs, type AuditResult } from "../verify/audit";
 import { expectationsFor } from "../config/expectations";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
+import { spawnCli } from "./cli";
 import { REPO } from "./helpers";
 
 const STAGING: Record<string, string> = {
@@ -157,18 +158,98 @@ describe("audit: parsed, normalised comparison", () => {
 
   describe("SENTRY_DSN and SLACK_WEBHOOK_URL", () => {
     it("the same Sentry project, spelt differently or with another key, is shared", () => {
-      for (const dsn of ["HTTPS://stagingkey@O1.Ingest.Sentry.IO.:443/11", "https://otherkey@o1.ingest.sentry.io/11"]) {
+      // Another key for the project: the project is shared.
+      for (const dsn of [
+        "https://otherkey@o1.ingest.sentry.io/11",
+        "https://otherkey@o1.ingest.us.sentry.io/11",
+        "https://otherkey@o1.ingest.de.sentry.io/11/",
+        "http://otherkey@o1.ingest.sentry.io/11",
+        "https://otherkey@sentry.io/11",
+        "https://otherkey:oldsecret@o99.ingest.sentry.io/011?x=1#y",
+      ]) {
         const r = audit(STAGING, { ...PRODUCTION, SENTRY_DSN: dsn });
         assert.deepEqual(sharedKeys(r), ["SENTRY_DSN project"], dsn);
       }
-      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://stagingkey@o1.ingest.sentry.io/12" })), [], "another project");
+      // The same key, in any spelling: the client key is shared as well.
+      for (const dsn of ["HTTPS://stagingkey@O1.Ingest.Sentry.IO.:443/11", "https://STAGINGKEY@o1.ingest.us.sentry.io/11/", "http://stagingkey@o1.ingest.sentry.io:80/11", " https://stagingkey@o1.ingest.sentry.io/11 "]) {
+        assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: dsn })), ["SENTRY_DSN key", "SENTRY_DSN project"], dsn);
+      }
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://stagingkey@o1.ingest.sentry.io/12" })), ["SENTRY_DSN key"], "the same key in another project");
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://prodkey@o1.ingest.sentry.io/12" })), [], "another project (control)");
+    });
+
+    it("a self-hosted Sentry's project is its host, port and path; a DSN that is not one cannot be compared", () => {
+      const selfHosted = { ...STAGING, SENTRY_DSN: "https://stagingkey@sentry.mina.app/prefix/11" };
+      for (const dsn of ["http://otherkey@SENTRY.mina.app.:443/prefix/11/", "https://otherkey@sentry.mina.app/PREFIX/11"]) {
+        assert.deepEqual(sharedKeys(audit(selfHosted, { ...PRODUCTION, SENTRY_DSN: dsn })), ["SENTRY_DSN project"], dsn);
+      }
+      for (const dsn of ["https://otherkey@sentry.mina.app:9000/prefix/11", "https://otherkey@sentry.mina.app/other/11", "https://otherkey@o1.ingest.sentry.io/11"]) {
+        assert.deepEqual(sharedKeys(audit(selfHosted, { ...PRODUCTION, SENTRY_DSN: dsn })), [], dsn);
+      }
+      for (const dsn of ["https://o1.ingest.sentry.io/11", "https://key@o1.ingest.sentry.io/", "not a dsn", "https://key@o1.ingest.sentry.io/project"]) {
+        const r = audit(STAGING, { ...PRODUCTION, SENTRY_DSN: dsn });
+        assert.equal(r.ok, false, dsn);
+        assert.deepEqual(r.problems.map((p) => [p.environment, p.problem]), [["production", "SENTRY_DSN: is not a Sentry DSN (https://KEY@HOST/PROJECT_ID), so it cannot be compared"]], dsn);
+      }
+      // Sentry off: an empty DSN is no value.
+      assert.deepEqual(audit({ ...STAGING, SENTRY_DSN: "" }, { ...PRODUCTION, SENTRY_DSN: "" }).problems, []);
+    });
+
+    it("a DSN's deprecated secret key is a secret, compared with every other", () => {
+      const r = audit({ ...STAGING, SENTRY_DSN: "https://stagingkey:s3cretPart@o1.ingest.sentry.io/11" }, { ...PRODUCTION, SECRET_KEY: "s3cretPart" });
+      assert.deepEqual(sharedKeys(r), ["SECRET_KEY = SENTRY_DSN secret key"]);
+      assert.ok(!JSON.stringify(r).includes("s3cretPart"));
     });
 
     it("the same Slack webhook spelt differently is shared; another path is not", () => {
-      for (const hook of ["https://HOOKS.slack.com.:443/services/T0/B1/stagingHook", "https://hooks.slack.com/services/T0/B1/stagingHook#x", "https://hooks.slack.com/%73ervices/T0/B1/stagingHook"]) {
+      for (const hook of [
+        "https://HOOKS.slack.com.:443/services/T0/B1/stagingHook",
+        "https://hooks.slack.com/services/T0/B1/stagingHook#x",
+        "https://hooks.slack.com/%73ervices/T0/B1/stagingHook",
+        "http://hooks.slack.com/services/T0/B1/stagingHook",
+        "https://hooks.slack.com/services/T0/B1/stagingHook/",
+        " https://hooks.slack.com/services/T0/B1/stagingHook",
+      ]) {
         assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SLACK_WEBHOOK_URL: hook })), ["SLACK_WEBHOOK_URL"], hook);
       }
       assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B1/STAGINGHOOK" })), []);
+    });
+  });
+
+  describe("every other value, with the normaliser of its kind that the config checks use", () => {
+    it("a Slack channel with or without its #, in any case, is one channel", () => {
+      for (const channel of ["mina-staging-alerts", "#MINA-STAGING-ALERTS", " #mina-staging-alerts"]) {
+        assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SLACK_CHANNEL: channel })), ["SLACK_CHANNEL"], channel);
+      }
+      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SLACK_CHANNEL: "mina-staging-alerts-archive" })), [], "another channel (control)");
+    });
+
+    it("a server named by a wildcard DNS name of its address, or by another loopback name, is one server", () => {
+      const byAddress = { ...STAGING, DATABASE_URL: "postgresql://mina_staging_app:stagingDbPass1@203.0.113.50:5432/mina_staging", REDIS_URL: "rediss://default:stagingRedisPass1@203.0.113.60:6379" };
+      for (const host of ["203.0.113.50.nip.io", "203-0-113-50.sslip.io", "app-cb007132.nip.io", "www.203.0.113.50.xip.io"]) {
+        const r = audit(byAddress, { ...PRODUCTION, DATABASE_URL: `postgresql://mina_production_admin:prodDbPass1@${host}:5432/mina_production` });
+        assert.deepEqual(sharedKeys(r), ["DATABASE_URL server"], host);
+        assert.equal(r.shared[0]!.fingerprint, fingerprint("203.0.113.50:5432"));
+      }
+      for (const host of ["203-0-113-60.traefik.me", "203.0.113.60.sslip.io"]) {
+        assert.deepEqual(sharedKeys(audit(byAddress, { ...PRODUCTION, REDIS_URL: `rediss://default:prodRedisPass1@${host}:6379` })), ["REDIS_URL server"], host);
+      }
+      const local = { ...STAGING, REDIS_URL: "rediss://default:stagingRedisPass1@localhost:6379" };
+      for (const host of ["127.0.0.1", "[::1]", "app.localtest.me", "127-0-0-1.nip.io"]) {
+        assert.deepEqual(sharedKeys(audit(local, { ...PRODUCTION, REDIS_URL: `rediss://default:prodRedisPass1@${host}:6379` })), ["REDIS_URL server"], host);
+      }
+      assert.deepEqual(sharedKeys(audit(byAddress, { ...PRODUCTION, DATABASE_URL: "postgresql://mina_production_admin:prodDbPass1@203.0.113.51.nip.io:5432/mina_production" })), [], "another address (control)");
+    });
+
+    it("a share domain, a bucket, an access key id and a Sentry environment in another case, and a secret with whitespace around it", () => {
+      const cases: [Record<string, string>, string][] = [
+        [{ SHARE_BASE_URL: "http://STAGING.mina.app.:443/" }, "SHARE_BASE_URL host"],
+        [{ AWS_S3_BUCKET: "MINA-AUDIO-STAGING" }, "AWS_S3_BUCKET"],
+        [{ AWS_ACCESS_KEY_ID: "akiastaging000000001" }, "AWS_ACCESS_KEY_ID"],
+        [{ SENTRY_ENVIRONMENT: "Staging" }, "SENTRY_ENVIRONMENT"],
+        [{ OPENAI_API_KEY: " sk-staging-1\n" }, "OPENAI_API_KEY"],
+      ];
+      for (const [changed, key] of cases) assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, ...changed })), [key], key);
     });
   });
 
@@ -242,6 +323,26 @@ describe("verify --against: the credentials item compares parsed values", () => 
     assert.match(item.reason, /^shared with \.env\.production\.local: DATABASE_URL server \(sha256:[0-9a-f]{8}\), DATABASE_URL server\+database \(sha256:[0-9a-f]{8}\), SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/);
   });
 
+  it("fails for the same Sentry project or Slack webhook spelt another way, and the same key with whitespace around it", () => {
+    const item = credentials({ ...PRODUCTION, SENTRY_DSN: "http://prodkey@o1.ingest.us.sentry.io/11/", SLACK_WEBHOOK_URL: "http://hooks.slack.com/services/T0/B1/stagingHook/" });
+    assert.equal(item.ok, false);
+    assert.match(item.reason, /^shared with \.env\.production\.local: SENTRY_DSN project \(sha256:[0-9a-f]{8}\), SLACK_WEBHOOK_URL \(sha256:[0-9a-f]{8}\)$/);
+    const results = offlineChecklist({ file, env: STAGING, expected: expectationsFor(REPO, "staging"), against: { file: ".env.production.local", env: { ...PRODUCTION, OPENAI_API_KEY: `${STAGING.OPENAI_API_KEY} ` } } });
+    const openai = results.find((r) => r.item === ITEMS.openai)!;
+    assert.equal(openai.ok, false);
+    assert.match(openai.reason, /^OPENAI_API_KEY is the same as in \.env\.production\.local/);
+    assertNoSecrets(results);
+  });
+
+  it("reads the file's own Slack channel with or without its #, as the config checks do", () => {
+    for (const channel of ["#mina-staging-alerts", "mina-staging-alerts", "#MINA-staging-alerts"]) {
+      const results = offlineChecklist({ file, env: { ...STAGING, SLACK_CHANNEL: channel }, expected: expectationsFor(REPO, "staging") });
+      assert.equal(results.find((r) => r.item === ITEMS.slack)!.ok, true, channel);
+    }
+    const other = offlineChecklist({ file, env: { ...STAGING, SLACK_CHANNEL: "mina-alerts" }, expected: expectationsFor(REPO, "staging") });
+    assert.equal(other.find((r) => r.item === ITEMS.slack)!.ok, false);
+  });
+
   it("does not count shared non-credentials (they have items of their own)", () => {
     const item = credentials({ ...PRODUCTION, SLACK_CHANNEL: STAGING.SLACK_CHANNEL });
     assert.equal(item.ok, true);
@@ -297,5 +398,35 @@ describe("verify: the email item outside production wants one catch-all inbox an
     assert.equal(email({ ...STAGING, EMAIL_ENABLED: "false", EMAIL_REDIRECT_TO: "qa-inbox@example.com" }).ok, false);
     const production = email({ ...PRODUCTION, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.production-own", EMAIL_REDIRECT_TO: "qa-inbox@example.com" }, undefined, "production");
     assert.deepEqual([production.ok, production.reason], [false, "EMAIL_REDIRECT_TO is set in a production environment: production sends to its users, never to one inbox"]);
+  });
+});
+
+describe("audit and verify --against through the bin: spellings of one value are one value", function () {
+  this.timeout(60_000);
+  let dir: string;
+  const envText = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n";
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-audit-bin-"));
+    fs.writeFileSync(path.join(dir, ".env.staging.local"), envText(STAGING), { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(dir, ".env.production.local"),
+      envText({ ...PRODUCTION, SLACK_CHANNEL: "mina-staging-alerts", SENTRY_DSN: "http://prodkey@o1.ingest.us.sentry.io/11/" }),
+      { mode: 0o600 },
+    );
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("audit fails, naming each shared value by fingerprint", () => {
+    const r = spawnCli("audit", [".env.staging.local", ".env.production.local", "--dir", REPO], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /^ {2}production \+ staging: SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/m);
+    assert.match(r.stdout, /^ {2}production \+ staging: SLACK_CHANNEL \(sha256:[0-9a-f]{8}\)$/m);
+    assert.ok(!r.stdout.includes("prodkey") && !r.stdout.includes("stagingkey"));
+  });
+
+  it("verify --against fails its credentials item", () => {
+    const r = spawnCli("verify", [".env.staging.local", "--against", ".env.production.local", "--dir", REPO], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /^✗ no credential shared with the other environment: shared with \.env\.production\.local: SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/m);
   });
 });

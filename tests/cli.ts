@@ -80,9 +80,14 @@ function distIsFresh(): boolean {
   return (fresh = newest(REPO) <= built);
 }
 
+/** The program and arguments that run `mina-infra ARGS...`: the bin, or the sources when the build is stale. */
+export function cliCommand(args: readonly string[]): [string, string[]] {
+  return distIsFresh() ? [process.execPath, [BIN, ...args]] : [TSX, [path.join(REPO, "cli", "main.ts"), ...args]];
+}
+
 /** Runs a command end to end, as a separate process through the bin (or the sources when the build is stale). */
 export function spawnCli(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
-  const [cmd, argv] = distIsFresh() ? [process.execPath, [BIN, name, ...args]] : [TSX, [path.join(REPO, "cli", "main.ts"), name, ...args]];
+  const [cmd, argv] = cliCommand([name, ...args]);
   return spawnSync(cmd, argv, { cwd: opts.cwd ?? REPO, env: opts.env ?? withoutNpm(process.env), input: opts.input ?? "", encoding: "utf8" });
 }
 
@@ -91,7 +96,7 @@ export function spawnCli(name: string, args: readonly string[], opts: { cwd?: st
  * talks to a server the test itself runs (a blocked test process could not answer).
  */
 export function spawnCliAsync(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const [cmd, argv] = distIsFresh() ? [process.execPath, [BIN, name, ...args]] : [TSX, [path.join(REPO, "cli", "main.ts"), name, ...args]];
+  const [cmd, argv] = cliCommand([name, ...args]);
   return spawnProcess(cmd, argv, opts);
 }
 

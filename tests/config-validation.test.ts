@@ -160,7 +160,9 @@ describe("config validation: one line per problem, naming the file and the key",
     assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.example.net" })), [
       'Pulumi.staging.yaml: mina:appHost: is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "staging.mina.app"; use an IPv4 address or a share domain below the apex',
     ]);
-    assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.example.net", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })), []);
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.staging.mina.app", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })), []);
+    // Below the apex, a name outside the zone is refused too (tests/hosts.test.ts).
+    assert.equal(errorsOf(stagingRaw({ "mina:appHost": "app.example.net", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })).length, 1);
   });
 
   it("needs a SendGrid key when email is on", () => {

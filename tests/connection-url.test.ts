@@ -6,7 +6,9 @@
 import { strict as assert } from "node:assert";
 import {
   ConnectionUrlError,
+  httpEndpoint,
   normaliseHttpUrl,
+  parseSentryDsn,
   parsePostgresUrl,
   parseRedisUrl,
   percentDecoded,
@@ -229,5 +231,25 @@ describe("helpers", () => {
     assert.equal(normaliseHttpUrl("https://abc@O1.ingest.sentry.io/2"), "https://abc@o1.ingest.sentry.io/2");
     assert.equal(normaliseHttpUrl("not a url"), undefined);
     assert.equal(normaliseHttpUrl("ftp://x/y"), undefined);
+  });
+
+  it("httpEndpoint is one endpoint for http and https, a default port, a trailing slash", () => {
+    const a = httpEndpoint("https://hooks.slack.com/services/T000/B000/XXXX");
+    for (const v of ["http://hooks.slack.com/services/T000/B000/XXXX", "https://HOOKS.slack.com.:443/services/T000/B000/XXXX/", "http://hooks.slack.com:80/services/T000/B000/XXXX#x"]) assert.equal(httpEndpoint(v), a, v);
+    for (const v of ["https://hooks.slack.com:8443/services/T000/B000/XXXX", "https://hooks.slack.com/services/T000/B000/xxxx", "https://hooks.slack.com/services/T000/B000/XXXX?a=1"]) assert.notEqual(httpEndpoint(v), a, v);
+    assert.equal(httpEndpoint("mailto:x@y"), undefined);
+  });
+
+  it("parseSentryDsn reads every spelling of one project as one, and refuses what is not a DSN", () => {
+    const saas = ["https://abc@o1.ingest.sentry.io/42", "HTTP://ABC@O1.Ingest.US.Sentry.IO.:80/42/", "https://abc@o7.ingest.de.sentry.io/042", "https://abc:old@sentry.io/42?x#y"];
+    for (const v of saas) {
+      const d = parseSentryDsn(v);
+      assert.deepEqual([d?.project, d?.publicKey], ["sentry.io/42", "abc"], v);
+    }
+    assert.equal(parseSentryDsn("https://abc:old@sentry.io/42")?.secretKey, "old");
+    assert.equal(parseSentryDsn("https://abc@sentry.mina.app:9000/base/42/")?.project, "sentry.mina.app:9000/base/42");
+    assert.equal(parseSentryDsn("http://abc@Sentry.Mina.App:443/Base/42")?.project, "sentry.mina.app/base/42");
+    assert.notEqual(parseSentryDsn("https://abc@sentry.mina.app/42")?.project, parseSentryDsn("https://abc@o1.ingest.sentry.io/42")?.project);
+    for (const v of ["https://o1.ingest.sentry.io/42", "https://abc@o1.ingest.sentry.io/", "https://abc@o1.ingest.sentry.io/p42", "ftp://abc@x/1", "abc", ""]) assert.equal(parseSentryDsn(v), undefined, v);
   });
 });

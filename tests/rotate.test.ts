@@ -14,7 +14,7 @@ import { guardDeploy, guardRotation } from "../gate/deploy";
 import { parsePreview } from "../gate/gate";
 import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, RotationTarget } from "../gate/rotate";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
-import { run } from "./cli";
+import { run, spawnCliAsync } from "./cli";
 import { REPO, tempProject } from "./helpers";
 
 const declared = new Map<string, Promise<{ resources: RecordedResource[]; env: Record<string, string> }>>();
@@ -159,7 +159,6 @@ describe("rotate: the command (fake pulumi)", function () {
   this.timeout(60000);
   let work: string;
   let bin: string;
-  const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: REPO, encoding: "utf8" }).stdout.trim();
 
   before(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-rotate-test-"));
@@ -183,7 +182,12 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
       { mode: 0o755 },
     );
   });
-  after(() => fs.rmSync(work, { recursive: true, force: true }));
+  /** The git projects the tests made, removed after them. */
+  const projects: (() => void)[] = [];
+  after(() => {
+    fs.rmSync(work, { recursive: true, force: true });
+    projects.forEach((cleanup) => cleanup());
+  });
 
   async function backend(stack: string, what: string, extra: object[] = []): Promise<string> {
     const dir = fs.mkdtempSync(path.join(work, "backend-"));
@@ -233,7 +237,32 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.match(r.stderr, /^error: the data-safety gate blocked the rotation of staging: the preview also has delete of aws:s3\/bucket:Bucket .*nothing was rotated\n$/);
   });
 
+  /**
+   * A project in a git repository of its own, its files committed (env files ignored): a
+   * production rotation runs from the approved commit, and the test changes the tree at will.
+   */
+  function gitProject(): { dir: string; head: () => string; git: (...args: string[]) => string; cleanup: () => void } {
+    const files = Object.fromEntries(fs.readdirSync(REPO).filter((f) => /^Pulumi\..*yaml$/.test(f)).map((f) => [f, fs.readFileSync(path.join(REPO, f), "utf8")]));
+    const project = tempProject({ ...files, ".gitignore": ".env.*.local\n", "notes.txt": "committed\n" });
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^GIT_/i.test(k)));
+    const git = (...args: string[]) => {
+      const r = spawnSync("git", ["-c", "user.name=Rotation Test", "-c", "user.email=rotation@example.com", "-c", "commit.gpgsign=false", ...args], { cwd: project.dir, env, encoding: "utf8" });
+      assert.equal(r.status, 0, `git ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    git("init", "-q");
+    git("add", "-A");
+    git("commit", "-q", "-m", "the approved commit");
+    projects.push(project.cleanup);
+    return { dir: project.dir, head: () => git("rev-parse", "HEAD"), git, cleanup: project.cleanup };
+  }
+  const rotateIn = (project: string, dir: string, args: string[]) =>
+    run("rotate", ["--dir", project, ...args], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+
   it("production: refused unless --approved-commit is the current HEAD (full SHA)", async () => {
+    const project = gitProject();
+    const head = project.head();
+    const rotate = (dir: string, args: string[]) => rotateIn(project.dir, dir, args);
     const dir = await backend("production", "database-password");
     let r = await rotate(dir, ["--stack", "production", "database-password", "--yes"]);
     assert.equal(r.status, 1);
@@ -248,6 +277,68 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.deepEqual(calls(dir), ["preview --stack production", "up --stack production", "stack output --json"]);
     assert.match(r.stdout, /PostgreSQL role mina-production-database-role is updated in place/);
     assert.match(r.stdout, /DATABASE_URL: restart web processes and workers/);
+  });
+
+  it("production: a work tree that is not the approved commit as it is is refused before anything runs, in every form", async () => {
+    const project = gitProject();
+    const approved = project.head();
+    const file = (name: string) => path.join(project.dir, name);
+    const forms: [string, () => void, RegExp][] = [
+      ["a changed tracked file", () => fs.appendFileSync(file("Pulumi.production.yaml"), "# edited after the approval\n"), /git status: M Pulumi\.production\.yaml\)/],
+      ["a staged change", () => (fs.appendFileSync(file("Pulumi.yaml"), "# staged\n"), project.git("add", "Pulumi.yaml")), /git status: M Pulumi\.yaml\)/],
+      ["a deleted tracked file", () => fs.rmSync(file("notes.txt")), /git status: D notes\.txt\)/],
+      ["an untracked file, in a new directory too", () => (fs.mkdirSync(file("components")), fs.writeFileSync(file("components/extra.ts"), "export {};\n")), /git status: \?\? components\/extra\.ts\)/],
+      [
+        "many changes, the first three named",
+        () => ["a", "b", "c", "d", "e"].forEach((n) => fs.writeFileSync(file(`${n}.txt`), n)),
+        /git status: \?\? a\.txt, \?\? b\.txt, \?\? c\.txt and 2 more\)/,
+      ],
+    ];
+    for (const [what, change, named] of forms) {
+      change();
+      const dir = await backend("production", "aws-key");
+      for (const args of [["--yes"], []]) {
+        const r = await rotateIn(project.dir, dir, ["--stack", "production", "aws-key", "--approved-commit", approved, ...args]);
+        assert.equal(r.status, 1, `${what} ${args}: ${r.stdout}`);
+        assert.match(r.stderr, /^error: refusing to rotate on production \(production tier\): the work tree .* is not the approved commit as it is \(git status: [^\n]*\); commit, stash \(git stash --include-untracked\) or discard the changes, so that what runs is what was approved\n$/, what);
+        assert.match(r.stderr, named, what);
+        assert.equal(r.stdout, "", what);
+      }
+      assert.deepEqual(calls(dir), [], what);
+      if (what === "a changed tracked file") {
+        // The same refusal through the compiled bin, as a deploy job runs it.
+        const r = await spawnCliAsync("rotate", ["--dir", project.dir, "--stack", "production", "aws-key", "--approved-commit", approved, "--yes"], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /^error: refusing to rotate on production \(production tier\): the work tree .* \(git status: M Pulumi\.production\.yaml\); [^\n]*\n$/);
+        assert.deepEqual(calls(dir), []);
+      }
+      project.git("reset", "-q", "--hard");
+      project.git("clean", "-q", "-fd");
+    }
+
+    // A commit after the approval is another commit: the approval does not carry over.
+    fs.appendFileSync(file("notes.txt"), "more\n");
+    project.git("commit", "-q", "-am", "after the approval");
+    const dir = await backend("production", "aws-key");
+    let r = await rotateIn(project.dir, dir, ["--stack", "production", "aws-key", "--approved-commit", approved, "--yes"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^error: .*the approval is for commit ${approved.slice(0, 12)}, but this is commit ${project.head().slice(0, 12)}: no approval\n$`));
+    assert.deepEqual(calls(dir), []);
+
+    // Ignored files (an env file) are not the tree's: the approved commit runs.
+    fs.writeFileSync(file(".env.production.local"), "SECRET_KEY=x\n");
+    r = await rotateIn(project.dir, dir, ["--stack", "production", "aws-key", "--approved-commit", project.head(), "--yes"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(calls(dir), ["preview --stack production", "up --stack production", "stack output --json"]);
+  });
+
+  it("staging: a changed work tree is no refusal (running the command is the approval, for what it runs)", async () => {
+    const project = gitProject();
+    fs.appendFileSync(path.join(project.dir, "notes.txt"), "changed\n");
+    const dir = await backend("staging", "aws-key");
+    const r = await rotateIn(project.dir, dir, ["--stack", "staging", "aws-key", "--yes"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(calls(dir), ["preview --stack staging", "up --stack staging", "stack output --json"]);
   });
 
   it("usage and refusals are one line: no WHAT, an unknown WHAT, redis", async () => {

@@ -9,8 +9,9 @@ import { REPO, tempProject } from "./helpers";
 describe("stack files are named after an environment", () => {
   it("reads a stack name only where it can name an environment", () => {
     assert.equal(stackOfFileName("Pulumi.staging.yaml"), "staging");
-    assert.equal(stackOfFileName("Pulumi.pr-42.yml"), "pr-42");
-    for (const f of ["Pulumi.review.template.yaml", "Pulumi.Staging.yaml", "Pulumi.pr_1.yaml", "Pulumi.pr--1.yaml", "Pulumi.yaml", "Pulumi.a.yaml", `Pulumi.${"a".repeat(25)}.yaml`, "Pulumi..yaml"]) {
+    assert.equal(stackOfFileName("Pulumi.pr-42.yaml"), "pr-42");
+    // Pulumi reads stack files with the project file's extension, .yaml: the others are refused by name (tests/project-files.test.ts).
+    for (const f of ["Pulumi.pr-42.yml", "Pulumi.staging.json", "Pulumi.review.template.yaml", "Pulumi.Staging.yaml", "Pulumi.pr_1.yaml", "Pulumi.pr--1.yaml", "Pulumi.yaml", "Pulumi.a.yaml", `Pulumi.${"a".repeat(25)}.yaml`, "Pulumi..yaml"]) {
       assert.equal(stackOfFileName(f), undefined, f);
     }
   });

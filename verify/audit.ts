@@ -3,11 +3,14 @@
  * value that two or more of them share. Values are indexed once (a map from facet and
  * normalised value to environments), so hundreds of files cost one pass, not all pairs.
  *
- * Values are compared as parsed, normalised parts, not as text: the same Redis
- * server under another database index or user, or spelt with capitals or a
- * trailing dot, is the same server; a password is a password wherever it appears
- * (DATABASE_URL's password equal to another environment's REDIS_URL password,
- * or to its SECRET_KEY, is shared).
+ * Values are compared as parsed, normalised parts, not as text, with the
+ * normaliser of their kind that the config checks use too: the same Redis server
+ * under another database index or user, spelt with capitals or a trailing dot, or
+ * named by a wildcard DNS name of its address (lib/hosts.ts), is the same server;
+ * `mina-alerts` and `#mina-alerts` are one Slack channel; every spelling of a Sentry
+ * DSN's project is one project (lib/connectionUrl.ts); a password is a password
+ * wherever it appears (DATABASE_URL's password equal to another environment's
+ * REDIS_URL password, or to its SECRET_KEY, is shared).
  *
  * Tiers (config/tiers.ts): the audit cannot see config, so each source may carry
  * what its environment may share, read from its stack file. Two environments of
@@ -19,7 +22,9 @@
  * without a known stack file holds in common with another, fails.
  */
 import { MARKABLE_VARIABLES, mayShareKey, type Sharing, tierMates } from "../config/tiers";
-import { normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
+import { httpEndpoint, normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, parseSentryDsn, tryParse } from "../lib/connectionUrl";
+import { hostIdentity } from "../lib/hosts";
+import { normalizeSlackChannel } from "../config/checks";
 import { fingerprint } from "../lib/fingerprint";
 import { SHARED_REDIS_REASONS } from "../config/schema";
 
@@ -85,10 +90,39 @@ export interface Facet {
 /** Keys whose values are secrets compared with each other, whatever key they sit in. */
 const SECRET_KEYS = ["AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENDGRID_API_KEY"] as const;
 
-/** The host of an http(s) URL, lowercased and without a trailing dot; undefined when it is not one. */
+/** The host of an http(s) URL as hosts are compared (lib/hosts.ts), with a port other than 80 or 443; undefined when it is not one. */
 function httpHost(v: string): string | undefined {
   const normal = normaliseHttpUrl(v);
-  return normal === undefined ? undefined : new URL(normal).host;
+  if (normal === undefined) return undefined;
+  const u = new URL(normal);
+  return `${hostIdentity(u.hostname)}${u.port === "" || u.port === "80" || u.port === "443" ? "" : `:${u.port}`}`;
+}
+
+/** A server as hosts are compared (lib/hosts.ts: `203-0-113-10.sslip.io` is `203.0.113.10`), with its port. */
+function server(host: string, port: number): string {
+  const h = hostIdentity(host);
+  return `${h.includes(":") ? `[${h}]` : h}:${port}`;
+}
+
+/**
+ * How audit and verify --against compare a variable that holds one value, after
+ * the normalisation the config checks use for its kind: a Slack channel with or
+ * without its `#` (config/checks.ts), a bucket or an access key id in any case, a
+ * Sentry environment in any case; a secret as the provider reads it (surrounding
+ * whitespace is not part of a key). Connection URLs, webhooks and DSNs are
+ * compared by their parsed parts instead (`isolationFacets`).
+ */
+export function comparableValue(variable: string, value: string): string {
+  switch (variable) {
+    case "SLACK_CHANNEL":
+      return normalizeSlackChannel(value);
+    case "AWS_S3_BUCKET":
+    case "AWS_ACCESS_KEY_ID":
+    case "SENTRY_ENVIRONMENT":
+      return value.trim().toLowerCase();
+    default:
+      return value.trim();
+  }
 }
 
 /**
@@ -99,15 +133,17 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
   const facets: Facet[] = [];
   const problems: string[] = [];
   const add = (key: string, value: string | undefined, facet = key, label = facet) => {
-    if (value !== undefined && value !== "") facets.push({ facet, label, key, value });
+    const v = value === undefined ? undefined : facet === "secret" ? comparableValue("secret", value) : value;
+    if (v !== undefined && v !== "") facets.push({ facet, label, key, value: v });
   };
 
   if (env.DATABASE_URL) {
     const db = tryParse(parsePostgresUrl, env.DATABASE_URL, "DATABASE_URL");
     if (db.ok) {
-      add("DATABASE_URL", db.url.hostPort, "DATABASE_URL server");
-      add("DATABASE_URL", `${db.url.hostPort}/${db.url.database}`, "DATABASE_URL server+database");
-      add("DATABASE_URL", `${db.url.user}@${db.url.hostPort}`, "DATABASE_URL role");
+      const at = server(db.url.host, db.url.port);
+      add("DATABASE_URL", at, "DATABASE_URL server");
+      add("DATABASE_URL", `${at}/${db.url.database}`, "DATABASE_URL server+database");
+      add("DATABASE_URL", `${db.url.user}@${at}`, "DATABASE_URL role");
       add("DATABASE_URL", db.url.password, "secret", "DATABASE_URL password");
     } else {
       problems.push(db.problem);
@@ -117,7 +153,7 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
   if (env.REDIS_URL) {
     const redis = tryParse(parseRedisUrl, env.REDIS_URL, "REDIS_URL");
     if (redis.ok) {
-      add("REDIS_URL", redis.url.hostPort, "REDIS_URL server");
+      add("REDIS_URL", server(redis.url.host, redis.url.port), "REDIS_URL server");
       add("REDIS_URL", redis.url.password, "secret", "REDIS_URL password");
     } else {
       problems.push(redis.problem);
@@ -125,21 +161,22 @@ export function isolationFacets(env: Readonly<Record<string, string>>): { facets
     }
   }
   for (const k of SECRET_KEYS) add(k, env[k], "secret", k);
-  add("AWS_ACCESS_KEY_ID", env.AWS_ACCESS_KEY_ID);
-  add("AWS_S3_BUCKET", env.AWS_S3_BUCKET?.toLowerCase());
-  add("SLACK_CHANNEL", env.SLACK_CHANNEL?.toLowerCase());
-  add("SENTRY_ENVIRONMENT", env.SENTRY_ENVIRONMENT);
-  if (env.SLACK_WEBHOOK_URL) add("SLACK_WEBHOOK_URL", normaliseHttpUrl(env.SLACK_WEBHOOK_URL) ?? env.SLACK_WEBHOOK_URL);
-  if (env.SENTRY_DSN) {
-    // a DSN is https://KEY@HOST/PROJECT: another key for the same project is still the same project
-    const dsn = normaliseHttpUrl(env.SENTRY_DSN);
-    if (dsn === undefined) add("SENTRY_DSN", env.SENTRY_DSN);
-    else {
-      const u = new URL(dsn);
-      add("SENTRY_DSN", `${u.host}${u.pathname}`, "SENTRY_DSN project");
+  for (const k of ["AWS_ACCESS_KEY_ID", "AWS_S3_BUCKET", "SLACK_CHANNEL", "SENTRY_ENVIRONMENT"]) if (env[k] !== undefined) add(k, comparableValue(k, env[k]));
+  if (env.SLACK_WEBHOOK_URL) add("SLACK_WEBHOOK_URL", httpEndpoint(env.SLACK_WEBHOOK_URL) ?? env.SLACK_WEBHOOK_URL.trim());
+  if (env.SENTRY_DSN && env.SENTRY_DSN.trim() !== "") {
+    // Another key for the same project is still the same project; the same key is the same client besides.
+    const dsn = parseSentryDsn(env.SENTRY_DSN);
+    if (dsn === undefined) {
+      problems.push("SENTRY_DSN: is not a Sentry DSN (https://KEY@HOST/PROJECT_ID), so it cannot be compared");
+      add("SENTRY_DSN", env.SENTRY_DSN.trim());
+    } else {
+      add("SENTRY_DSN", dsn.project, "SENTRY_DSN project");
+      // A client key is one client wherever it is written (keys are random and Sentry's own).
+      add("SENTRY_DSN", dsn.publicKey, "SENTRY_DSN key");
+      add("SENTRY_DSN", dsn.secretKey, "secret", "SENTRY_DSN secret key");
     }
   }
-  if (env.SHARE_BASE_URL) add("SHARE_BASE_URL", httpHost(env.SHARE_BASE_URL) ?? env.SHARE_BASE_URL, "SHARE_BASE_URL host");
+  if (env.SHARE_BASE_URL) add("SHARE_BASE_URL", httpHost(env.SHARE_BASE_URL) ?? env.SHARE_BASE_URL.trim(), "SHARE_BASE_URL host");
   return { facets, problems };
 }
 

@@ -12,7 +12,7 @@ import { fingerprint } from "../lib/fingerprint";
 import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { foreignProblemsIn } from "../lib/foreign";
 import { LOCAL_ENVIRONMENT, LOOPBACK_ADDRESSES, plainTransportAccepted } from "../lib/loopback";
-import { auditEnvs } from "./audit";
+import { auditEnvs, comparableValue } from "./audit";
 import type { CheckResult } from "./live";
 
 export type { CheckResult };
@@ -142,16 +142,18 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   );
 
   item(ITEMS.sentry, "SENTRY_ENVIRONMENT", (v) => (v === x.sentryEnvironment ? undefined : `SENTRY_ENVIRONMENT is "${v}", expected "${x.sentryEnvironment}"`), (v) => v);
-  item(ITEMS.slack, "SLACK_CHANNEL", (v) => (v === x.slackChannel ? undefined : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`), (v) => v);
+  // A channel with or without its `#` is one channel, as the config checks and audit compare it.
+  item(ITEMS.slack, "SLACK_CHANNEL", (v) => (comparableValue("SLACK_CHANNEL", v) === comparableValue("SLACK_CHANNEL", x.slackChannel) ? undefined : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`), (v) => v);
 
   add(ITEMS.email, ...emailItem(input, own, otherEnvironment, sharedWithinTier, withinTier));
 
   if (input.against) {
     const other = input.against;
     const o = env.OPENAI_API_KEY;
+    const sameOpenai = o !== undefined && sameValue("OPENAI_API_KEY", o, other.env.OPENAI_API_KEY);
     if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
-    else if (other.env.OPENAI_API_KEY === o && sharedWithinTier("OPENAI_API_KEY")) add(ITEMS.openai, true, withinTier("OPENAI_API_KEY", other.file, o));
-    else if (other.env.OPENAI_API_KEY === o) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
+    else if (sameOpenai && sharedWithinTier("OPENAI_API_KEY")) add(ITEMS.openai, true, withinTier("OPENAI_API_KEY", other.file, o));
+    else if (sameOpenai) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
     else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
     const credentials = new Set<string>(CREDENTIAL_KEYS);
     // Two names the audit tells apart even when the files claim the same environment; each with its own stack file's sharing.
@@ -221,11 +223,16 @@ function emailItem(
     inbox = `, every message to EMAIL_REDIRECT_TO (${redirect.slice(redirect.lastIndexOf("@"))})`;
   }
   const against = input.against;
-  if (against && against.env.SENDGRID_API_KEY === sendgrid) {
+  if (against && sameValue("SENDGRID_API_KEY", sendgrid, against.env.SENDGRID_API_KEY)) {
     if (sharedWithinTier("SENDGRID_API_KEY")) return [true, `email enabled with a key ${withinTier("SENDGRID_API_KEY", against.file, sendgrid)}${inbox}`];
     return [false, `SENDGRID_API_KEY is the same as in ${against.file} (${fingerprint(sendgrid)})`];
   }
   return [true, `email enabled with its own key (${fingerprint(sendgrid)})${inbox}${against ? "" : "; pass --against to compare with another environment"}`];
+}
+
+/** Whether two environments' values of `variable` are one value, compared as audit compares them. */
+function sameValue(variable: string, mine: string, theirs: string | undefined): boolean {
+  return theirs !== undefined && comparableValue(variable, mine) === comparableValue(variable, theirs);
 }
 
 /** Parses an http(s) URL; undefined when it is not one. */

@@ -152,6 +152,7 @@ export function progress(io: Io, quiet = false): (line: string) => void {
  */
 export function runCli(main: Main, argv: readonly string[] = process.argv.slice(2), name = scriptName()): void {
   let settled = false;
+  keepOutputErrorsQuiet();
   process.exitCode = 1;
   process.on("beforeExit", () => {
     if (settled) return;
@@ -163,7 +164,7 @@ export function runCli(main: Main, argv: readonly string[] = process.argv.slice(
     (code) => {
       if (settled) return;
       settled = true;
-      process.exitCode = Number.isInteger(code) ? code : 1;
+      process.exitCode = outputLost ? 1 : Number.isInteger(code) ? code : 1;
     },
     (e: unknown) => {
       if (settled) return;
@@ -172,6 +173,37 @@ export function runCli(main: Main, argv: readonly string[] = process.argv.slice(
       process.exitCode = 1;
     },
   );
+}
+
+let outputGuarded = false;
+/** Set when writing to standard output or error failed otherwise than by a reader that left. */
+let outputLost = false;
+
+/**
+ * A reader that stops reading (`npm run stacks | head -1`) closes the pipe, and
+ * the next write to it fails with EPIPE, which Node raises as an unhandled
+ * 'error' event: a stack trace and exit 1 from a command that did nothing wrong.
+ * Here, once per process, for every command: a closed standard output or error
+ * is not an error. What is still written to it is dropped (nobody is reading),
+ * the command runs to its end (one that changes things is never cut short
+ * halfway by a reader that left), and the process exits with the code the
+ * command returns, printing nothing about it. Any other failure to write (a
+ * full disk behind a redirection) loses output someone meant to read: one line
+ * on standard error, and exit 1 whatever the command returns.
+ */
+export function keepOutputErrorsQuiet(): void {
+  if (outputGuarded) return;
+  outputGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") return;
+      // Output that was meant to be read is lost: the command failed, said in one line where that can still be said.
+      const first = !outputLost;
+      outputLost = true;
+      process.exitCode = 1;
+      if (first && stream !== process.stderr) process.stderr.write(`error: cannot write to standard output (${e.code ?? firstLine(e)}): treat the command as failed\n`);
+    });
+  }
 }
 
 /** The command's name for messages: the script npm runs, or the file run. */
