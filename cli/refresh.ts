@@ -21,11 +21,14 @@ import {
   maskForm,
   brokenForeignKeys,
   dropDatabase,
+  dropUnused,
   dumpAndRestore,
   handOver,
   ident,
   identify,
   Identity,
+  leftoverCopies,
+  lockTarget,
   newHashKey,
   previousCopies,
   rowCounts,
@@ -33,6 +36,7 @@ import {
   sourceColumns,
   stamp,
   swapIn,
+  unbound,
   unsupportedObjects,
   valueHashes,
   countHashesIn,
@@ -180,18 +184,36 @@ export const main = command<Opts>(
       if (!sameServer(targetId, maintenanceId)) throw new CommandError(`the maintenance connection landed on another server than ${o.to}'s database`);
 
       if (o.prune) {
+        // The previous data of earlier refreshes, and the copies interrupted ones left (unless a session uses them).
         const old = await previousCopies(maintenance, dstNames.databaseName);
-        if (old.length === 0) {
-          io.stdout.write(`nothing to prune: no ${dstNames.databaseName}_previous_* database\n`);
+        const left = await leftoverCopies(maintenance, dstNames.databaseName);
+        if (old.length === 0 && left.length === 0) {
+          io.stdout.write(`nothing to prune: no ${dstNames.databaseName}_previous_* or ${dstNames.databaseName}_refresh_* database\n`);
           return 0;
         }
-        for (const n of old) io.stdout.write(`${o.dryRun || !o.yes ? "would drop" : "dropping"} ${n}\n`);
-        if (o.dryRun || !o.yes) {
+        const apply = !o.dryRun && o.yes === true;
+        if (apply && !(await lockTarget(maintenance, dstNames.databaseName))) throw new CommandError(busy(dstNames.databaseName));
+        for (const n of old) io.stdout.write(`${apply ? "dropping" : "would drop"} ${n}\n`);
+        for (const l of left) {
+          io.stdout.write(
+            l.sessions > 0 ? `leaving ${l.name}: ${l.sessions} session${l.sessions === 1 ? " uses" : "s use"} it\n` : `${apply ? "dropping" : "would drop"} ${l.name} (left by an interrupted refresh)\n`,
+          );
+        }
+        if (!apply) {
           io.stdout.write("dry run: nothing dropped; run again with --yes to drop\n");
           return 0;
         }
+        await unbound(maintenance);
         for (const n of old) await dropDatabase(maintenance, n);
-        io.stdout.write(`✓ dropped ${old.length} previous cop${old.length === 1 ? "y" : "ies"} of ${dstNames.databaseName}\n`);
+        let interrupted = 0;
+        for (const l of left) {
+          if (l.sessions > 0) continue;
+          if (await dropUnused(maintenance, l.name)) interrupted++;
+          else io.stdout.write(`leaving ${l.name}: a session uses it\n`);
+        }
+        const copies = (n: number) => `cop${n === 1 ? "y" : "ies"}`;
+        const what = [old.length > 0 ? `${old.length} previous ${copies(old.length)}` : "", interrupted > 0 ? `${interrupted} ${copies(interrupted)} left by an interrupted refresh` : ""].filter(Boolean);
+        io.stdout.write(`✓ dropped ${what.length > 0 ? what.join(" and ") : "nothing"} of ${dstNames.databaseName}\n`);
         return 0;
       }
 
@@ -222,6 +244,8 @@ export const main = command<Opts>(
         );
       }
 
+      // What grows with the data is not bounded by --timeout: counting, copying, checking.
+      for (const c of [source, maintenance, targetDb]) await unbound(c);
       const tables = [...rules.tables.values()];
       const copied = tables.filter((t) => !t.skip).map((t) => t.table);
       const skipped = tables.filter((t) => t.skip).map((t) => t.table);
@@ -230,6 +254,7 @@ export const main = command<Opts>(
       const fresh = `${dstNames.databaseName}_refresh_${ts}`;
       const previous = `${dstNames.databaseName}_previous_${ts}`;
       const totalRows = [...counts.values()].reduce((a, b) => a + b, 0);
+      const leftovers = await leftoverCopies(maintenance, dstNames.databaseName);
 
       const plan = [
         `refresh ${o.to} (${dstNames.databaseName} on ${dst.url.hostPort}) from ${o.from} (${srcNames.databaseName} on ${src.url.hostPort}), anonymized by ${RULES_FILE}:`,
@@ -239,6 +264,7 @@ export const main = command<Opts>(
           return `  ${t}: ${counts.get(t)} rows${masked.length ? `, masks ${masked.join(", ")}` : ", kept as is"}`;
         }),
         ...skipped.map((t) => `  ${t}: skipped (schema only, no rows)`),
+        ...leftovers.map((l) => `  ${l.name}: ${l.sessions > 0 ? `left by an interrupted refresh, in use by ${l.sessions} session${l.sessions === 1 ? "" : "s"}: left alone` : "left by an interrupted refresh: dropped first"}`),
         `  copy into ${fresh}, mask, check, then rename ${dstNames.databaseName} to ${previous} and ${fresh} to ${dstNames.databaseName} (owner ${dstNames.databaseRole})`,
       ];
       io.stdout.write(plan.join("\n") + "\n");
@@ -251,7 +277,14 @@ export const main = command<Opts>(
         if (!(await io.confirm(`Replace ${o.to}'s data with ${o.from}'s, anonymized? [y/N] `))) throw new CommandError("not confirmed: nothing changed");
       }
 
-      // 5. The copy, in a database no one uses yet; dropped on any failure.
+      // 5. One refresh of the target at a time; what an interrupted one left goes first.
+      if (!(await lockTarget(maintenance, dstNames.databaseName))) throw new CommandError(busy(dstNames.databaseName));
+      for (const l of await leftoverCopies(maintenance, dstNames.databaseName)) {
+        if (l.sessions === 0 && (await dropUnused(maintenance, l.name))) say(`dropped ${l.name}, left by an interrupted refresh`);
+        else say(`left ${l.name} alone: a session uses it`);
+      }
+
+      // 6. The copy, in a database no one uses yet; dropped on any failure.
       const snap = await source.query("SELECT pg_export_snapshot() AS s");
       await maintenance.query(`CREATE DATABASE ${ident(fresh)} TEMPLATE template0`);
       let swapped = false;
@@ -266,12 +299,14 @@ export const main = command<Opts>(
             skipTables: skipped,
             snapshot: snap.rows[0].s,
             section,
+            lockWaitMs: timeoutMs,
             env: io.env,
             secrets,
             onTable: (t) => say(`  ${t}: ${counts.get(t) ?? 0} rows`),
           });
         let bytes = (await copy("pre-data")).bytes;
         const inNew = await connect(dst.url, fresh, "the new database");
+        await unbound(inNew);
         const sourceBucket = deriveNames(o.from).bucket;
         const targetBucket = dstNames.bucket;
         // The rows, masked in the stream: the source's snapshot, its masked SELECT, COPY into the new database.
@@ -350,7 +385,7 @@ export const main = command<Opts>(
         await source.query("COMMIT");
         await close(source);
 
-        // 6. Hand it to the app's role, then rename it in, last.
+        // 7. Hand it to the app's role, then rename it in, last.
         await handOver(maintenance, inNew, fresh, dstNames.databaseRole);
         await close(inNew);
         await close(targetDb);
@@ -375,6 +410,10 @@ export const main = command<Opts>(
     }
   },
 );
+
+function busy(database: string): string {
+  return `another refresh or --prune of ${database} is running on its server (it holds the refresh lock): wait for it to end`;
+}
 
 function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
   let n = 0;

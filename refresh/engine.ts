@@ -42,6 +42,18 @@ export function sameServer(a: Identity, b: Identity): boolean {
   return a.address === b.address && a.port === b.port;
 }
 
+/**
+ * Lifts the statement bounds of a connection (the server's statement_timeout and
+ * the driver's query_timeout): --timeout bounds connecting and the guard's
+ * catalog queries, not work that grows with the data (counting, copying,
+ * checking). lock_timeout stays: waiting for another session's lock is bounded.
+ */
+export async function unbound(c: Client): Promise<void> {
+  await c.query("SET statement_timeout = 0");
+  const params = (c as unknown as { connectionParameters?: { query_timeout?: number } }).connectionParameters;
+  if (params) params.query_timeout = undefined;
+}
+
 /** The user tables' columns (views excluded); tables outside `public` are returned with a qualified name. */
 export async function sourceColumns(c: Client): Promise<SourceColumn[]> {
   const r = await c.query(
@@ -63,10 +75,17 @@ export async function unsupportedObjects(c: Client): Promise<string[]> {
 export async function rowCounts(c: Client, tables: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const t of tables) {
-    const r = await c.query(`SELECT count(*)::bigint AS n FROM public.${ident(t)}`);
+    const r = await c.query(`SELECT count(*)::bigint AS n FROM public.${ident(t)}`).catch((e) => {
+      throw named(`counting ${t}`, e);
+    });
     out.set(t, Number(r.rows[0].n));
   }
   return out;
+}
+
+/** An error that says what was under way (its code kept). */
+export function named(what: string, e: unknown): Error {
+  return Object.assign(new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`), { code: (e as { code?: unknown })?.code });
 }
 
 /**
@@ -277,6 +296,8 @@ export function dumpAndRestore(opts: {
   snapshot?: string;
   /** One section of the archive (schema before data, data, indexes and constraints); default all. */
   section?: "pre-data" | "data" | "post-data";
+  /** How long pg_dump waits for each table's lock (a migration holding one) before it fails; default forever. */
+  lockWaitMs?: number;
   env: NodeJS.ProcessEnv;
   secrets: readonly string[];
   onTable?: (table: string) => void;
@@ -286,6 +307,7 @@ export function dumpAndRestore(opts: {
   const dumpArgs = ["--format=custom", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions", ...src.args];
   if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
   if (opts.section) dumpArgs.push(`--section=${opts.section}`);
+  if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
   for (const t of opts.skipTables) dumpArgs.push(`--exclude-table-data=public.${t}`);
   const restoreArgs = ["--no-owner", "--no-acl", "--exit-on-error", "--verbose", ...dst.args];
   const bin = (name: string) => opts.env[`MINA_${name.toUpperCase()}_BIN`] ?? name;
@@ -386,11 +408,53 @@ export async function swapIn(maintenance: Client, target: string, fresh: string,
   }
 }
 
+/** `<target>_<what>_<14 digits>`, exactly: the databases of this target's naming pattern. */
+function copiesOf(names: readonly string[], target: string, what: "previous" | "refresh"): string[] {
+  const re = new RegExp(`^${target.replace(/[^a-z0-9_]/g, "")}_${what}_\\d{14}$`);
+  return names.filter((n) => re.test(n));
+}
+
 /** The previous copies of `target` that --prune drops: exactly `<target>_previous_<14 digits>`. */
 export async function previousCopies(maintenance: Client, target: string): Promise<string[]> {
   const r = await maintenance.query("SELECT datname FROM pg_database ORDER BY datname");
-  const re = new RegExp(`^${target.replace(/[^a-z0-9_]/g, "")}_previous_\\d{14}$`);
-  return r.rows.map((row) => row.datname as string).filter((n) => re.test(n));
+  return copiesOf(r.rows.map((row) => row.datname as string), target, "previous");
+}
+
+/**
+ * The copies an interrupted refresh of `target` left (`<target>_refresh_<14
+ * digits>`, never renamed in), with how many sessions use each: one in use may
+ * be another refresh's, and is left alone.
+ */
+export async function leftoverCopies(maintenance: Client, target: string): Promise<Array<{ name: string; sessions: number }>> {
+  const r = await maintenance.query<{ name: string; sessions: number }>(
+    "SELECT d.datname AS name, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname)::int AS sessions FROM pg_database d ORDER BY 1",
+  );
+  const names = new Set(copiesOf(r.rows.map((x) => x.name), target, "refresh"));
+  return r.rows.filter((x) => names.has(x.name));
+}
+
+/**
+ * Drops a leftover copy when no session uses it (no FORCE: a session that came in
+ * between makes it fail, and it stays). Whether it was dropped.
+ */
+export async function dropUnused(maintenance: Client, name: string): Promise<boolean> {
+  try {
+    await maintenance.query(`DROP DATABASE IF EXISTS ${ident(name)}`);
+    return true;
+  } catch (e) {
+    if (/being accessed by other users/.test(String((e as Error).message))) return false;
+    throw e;
+  }
+}
+
+/**
+ * One refresh (or --prune) of a target at a time, server-wide: a session-level
+ * advisory lock on the target's name, taken on the maintenance connection and
+ * released when it closes (a killed refresh releases it too). Whether it was taken.
+ */
+export async function lockTarget(maintenance: Client, target: string): Promise<boolean> {
+  const r = await maintenance.query("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [`mina-refresh:${target}`]);
+  return r.rows[0]?.ok === true;
 }
 
 export async function dropDatabase(maintenance: Client, name: string): Promise<void> {

@@ -136,7 +136,7 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
   });
 
-  it("leaves the target as it was when the refresh is killed midway (SIGKILL, no clean-up of its own)", async () => {
+  it("leaves the target as it was when the refresh is killed midway (SIGKILL, no clean-up of its own); --prune then drops the copy it left, once no session uses it", async () => {
     const { spawn } = require("child_process") as typeof import("child_process");
     // A pg_restore that waits before it starts, so the kill lands while the copy is under way.
     const slow = path.join(project.dir, "slow-pg-restore");
@@ -146,16 +146,32 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
       [path.join(REPO, "cli", "main.ts"), "refresh", "--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", "--yes"],
       { cwd: project.dir, env: { ...env, MINA_PG_RESTORE_BIN: slow }, stdio: "ignore", detached: true },
     );
+    let copies: string[] = [];
     try {
       const deadline = Date.now() + 30000;
-      let copies: string[] = [];
       while (Date.now() < deadline && (copies = (await databases()).filter((d) => d.includes("_refresh_"))).length === 0) await new Promise((r) => setTimeout(r, 20));
       assert.equal(copies.length, 1, "the refresh had started its copy");
+      // While it runs, --prune does not run at all: the refresh holds the target's lock.
+      const whileRunning = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
+      assert.equal(whileRunning.status, 1, whileRunning.stdout);
+      assert.match(whileRunning.stderr, /^error: another refresh or --prune of \S+ is running on its server/);
       process.kill(-child.pid!, "SIGKILL");
       await new Promise((r) => child.once("exit", r));
       // The target is untouched and still the target; only the unfinished copy is left behind.
       assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
       assert.deepEqual((await databases()).filter((d) => !d.includes("_refresh_")), [DST_DB]);
+      // Its server sessions end when their connections close; then --prune drops it, and only it.
+      const gone = Date.now() + 10000;
+      while (Date.now() < gone && (await sql<{ n: number }>("postgres", "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [copies[0]]))[0].n > 0) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const dry = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune"], { cwd: project.dir, env });
+      assert.equal(dry.status, 0, dry.stderr);
+      assert.equal(dry.stdout, `would drop ${copies[0]} (left by an interrupted refresh)\ndry run: nothing dropped; run again with --yes to drop\n`);
+      const prune = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
+      assert.equal(prune.status, 0, prune.stderr);
+      assert.match(prune.stdout, new RegExp(`✓ dropped 1 copy left by an interrupted refresh of ${DST_DB}\n$`));
+      assert.deepEqual(await databases(), [DST_DB]);
     } finally {
       try {
         process.kill(-child.pid!, "SIGKILL");
