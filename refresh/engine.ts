@@ -984,6 +984,16 @@ export function stamp(d = new Date()): string {
  * a role that is not a superuser, and a session left open stops the rename.
  */
 export async function swapIn(maintenance: Client, target: string, fresh: string, previous: string): Promise<void> {
+  // Sessions it may not end stay: say whose, at once (the rename would wait 5 s for them first). Its own kind reconnecting in between: try again.
+  // (background workers have no role: the rename deals with autovacuum itself; another user's backend_type reads as NULL)
+  const othersOn = async () => {
+    const left = await maintenance.query<{ who: string; me: string }>(
+      "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
+      [target],
+    );
+    if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
+  };
+  await othersOn();
   for (let attempt = 1; ; attempt++) {
     try {
       await maintenance.query("BEGIN");
@@ -998,13 +1008,7 @@ export async function swapIn(maintenance: Client, target: string, fresh: string,
     } catch (e) {
       await maintenance.query("ROLLBACK").catch(() => undefined);
       if (!/being accessed by other users/.test(String((e as Error).message))) throw e;
-      // Sessions it may not end stay: say whose, at once. Its own kind reconnecting in between: try again.
-      const left = await maintenance.query<{ who: string; me: string }>(
-        // (background workers have no role: the rename deals with autovacuum itself; another user's backend_type reads as NULL)
-        "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
-        [target],
-      );
-      if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
+      await othersOn();
       if (attempt >= 3) throw e;
     }
   }
