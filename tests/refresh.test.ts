@@ -10,7 +10,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { loadStackOffline, readAllStacks } from "../config";
 import { brokenForeignKeys } from "../refresh/engine";
-import { checkRulesAgainstSchema, parseRules } from "../refresh/rules";
+import { checkRulesAgainstSchema, parseName, parseRules } from "../refresh/rules";
 import { run, withoutNpm } from "./cli";
 import { REPO, tempProject } from "./helpers";
 import { createProvisioner, PG_HOST, PG_PORT, type Provisioner } from "./pg";
@@ -358,4 +358,25 @@ describe("refresh rules", () => {
     ]);
   });
   it("refuses unknown rules in one line", () => assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      id: scramble\n"), /users\.id: unknown rule "scramble"/));
+  it("names tables and columns as SQL writes them: schema.table, quoted names with their quotes doubled", () => {
+    const r = parseRules(
+      `tables:\n  billing.invoices: skip\n  '"UserEvents"':\n    key: '"userId"'\n    columns:\n      '"userId"': keep\n      '"Email"': email\n  'billing."Odd ""Name"""': skip\n  public.sessions: skip\n`,
+    );
+    assert.deepEqual(
+      [...r.tables.values()].map((t) => [t.table, t.schema, t.name, t.key, [...t.columns.keys()]]),
+      [
+        ["billing.invoices", "billing", "invoices", "id", []],
+        ['"UserEvents"', "public", "UserEvents", "userId", ["userId", "Email"]],
+        ['billing."Odd ""Name"""', "billing", 'Odd "Name"', "id", []],
+        ["sessions", "public", "sessions", "id", []],
+      ],
+    );
+    assert.deepEqual(parseName("a.b.c", 2), { error: '"a.b.c" is not a table name (table or schema.table)' });
+    assert.deepEqual(parseName('"unclosed', 2), { error: '"\\"unclosed" has an unclosed double quote' });
+    assert.deepEqual(parseName('""', 1), { error: '"\\"\\"": a quoted name has 1 to 63 bytes' });
+    assert.throws(() => parseRules("tables:\n  users: skip\n  public.users: skip\n"), /table users has two rules \(public\.users names it again\)/);
+    assert.throws(() => parseRules("tables:\n  Billing.invoices: skip\n"), /table "Billing" is not lowercase: write '"Billing"\.invoices' for the name as it is, or billing$/);
+    assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      createdAt: keep\n"), /users: column "createdAt" is not lowercase: write '"createdAt"'/);
+    assert.throws(() => parseRules("tables:\n  'bad name': skip\n"), /table "bad name" is not a PostgreSQL name/);
+  });
 });
