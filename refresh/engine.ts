@@ -461,7 +461,7 @@ export function drawnFakeName(keyExpr: string, shift = 0): string {
  * own value: when the name drawn from the key is the row's (any case), the next
  * first name is taken.
  */
-export function maskExpression(m: Mask, column: string, key: string, ctx: MaskContext): string | undefined {
+export function maskExpression(m: Mask, column: string, key: string, ctx: MaskContext, drawn?: string): string | undefined {
   const col = ident(column);
   const k = ident(key);
   const unlessNull = (e: string) => `CASE WHEN ${col} IS NULL THEN NULL ELSE ${e} END`;
@@ -476,9 +476,8 @@ export function maskExpression(m: Mask, column: string, key: string, ctx: MaskCo
     case "constant":
       return lit(m.value);
     case "fake_name": {
-      const drawn = drawnFakeName(k);
-      const next = drawnFakeName(k, 1);
-      return `CASE WHEN ${col} IS NULL THEN NULL WHEN lower(${col}::text) <> lower(${drawn}) THEN ${drawn} ELSE ${next} END`;
+      const d = drawn ?? drawnFakeName(k);
+      return `CASE WHEN ${col} IS NULL THEN NULL WHEN lower(${col}::text) <> lower(${d}) THEN ${d} ELSE ${drawnFakeName(k, 1)} END`;
     }
     case "null":
       return "NULL";
@@ -668,16 +667,19 @@ export async function copyMasked(
   for (const t of tables) {
     if (t.rule.skip) continue;
     const cols = t.columns.filter((c) => !c.generated);
+    // The made-up name a row's key draws, computed once per row for all its fake_name columns.
+    const fake = [...t.rule.columns.values()].some((m) => m.kind === "fake_name");
+    const readFrom = fake ? `${rel(t.ref)}, LATERAL (SELECT ${drawnFakeName(ident(t.rule.key))} AS mina_refresh_drawn) mina_refresh` : rel(t.ref);
     let maskedHere = 0;
     const select = cols.map((c) => {
       const m = t.rule.columns.get(c.column);
-      const e = m ? maskExpression(m, c.column, t.rule.key, ctx) : undefined;
+      const e = m ? maskExpression(m, c.column, t.rule.key, ctx, fake ? "mina_refresh.mina_refresh_drawn" : undefined) : undefined;
       if (e === undefined) return ident(c.column);
       maskedHere++;
       return `${e} AS ${ident(c.column)}`;
     });
     const list = cols.map((c) => ident(c.column)).join(", ");
-    const out = source.query(to(`COPY (SELECT ${select.join(", ")} FROM ${rel(t.ref)}) TO STDOUT`));
+    const out = source.query(to(`COPY (SELECT ${select.join(", ")} FROM ${readFrom}) TO STDOUT`));
     const into = target.query(from(`COPY ${qualified(t.ref)} (${list}) FROM STDIN`));
     let tableBytes = 0;
     const counter = new Transform({
@@ -718,8 +720,6 @@ export function maskForm(m: Mask): string | undefined {
       return "^user_[^@]+@example\\.invalid$";
     case "hash":
       return "^[0-9a-f]{64}$";
-    case "fake_name":
-      return `^(${FAKE_FIRST.join("|")}) (${FAKE_LAST.join("|")})$`;
     default:
       return undefined;
   }
@@ -780,30 +780,49 @@ export async function checkCopy(
         say(`  ${where}`);
         continue;
       }
-      // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits, First Last from the lists): every new value has it.
+      if (m.kind === "fake_name") {
+        // Every new value is one of the made-up names; real people may bear one too, and that is no leak:
+        // a row that kept its own (in any case) is, asked row by row by key. Both sides at once.
+        const names = FAKE_FIRST.flatMap((first) => FAKE_LAST.map((last) => `${first} ${last}`));
+        const k = ident(t.rule.key);
+        const real = source.query({
+          text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE lower(${c}::text) = ANY($1::text[])`,
+          values: [names.map((n) => n.toLowerCase())],
+          rowMode: "array",
+        });
+        real.catch(() => undefined);
+        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL AND NOT (${c}::text = ANY($1::text[]))`, [names]);
+        if (Number(off.rows[0].n) > 0) {
+          wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
+          continue;
+        }
+        const rows = (await real).rows;
+        const kept =
+          rows.length === 0
+            ? 0
+            : Number(
+                (
+                  await inNew.query(
+                    `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
+                    [rows.map((x) => x[0]), rows.map((x) => x[1])],
+                  )
+                ).rows[0].n,
+              );
+        if (kept > 0) wrong.push(`${where}: ${kept} row${kept === 1 ? "" : "s"} kept ${kept === 1 ? "its" : "their"} source value`);
+        say(`  ${where}`);
+        continue;
+      }
+      // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has it.
       const form = maskForm(m)!;
       // Both sides at once: the new values' form on the target, the source's values of that form.
-      const formed = m.kind === "fake_name" ? undefined : countForm(source, r, col, form, true);
-      formed?.catch(() => undefined);
+      const formed = countForm(source, r, col, form, true);
+      formed.catch(() => undefined);
       const off = await countForm(inNew, r, col, form, false);
       if (off > 0) {
         wrong.push(`${where}: ${off} value${off === 1 ? " was" : "s were"} not masked`);
         continue;
       }
       say(`  ${where}`);
-      if (m.kind === "fake_name") {
-        // Real people may bear a made-up name, and that is no leak: a row that kept its own (in any case) is, asked row by row by key.
-        const k = ident(t.rule.key);
-        const real = await source.query({ text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE ${c}::text ~* $1`, values: [form], rowMode: "array" });
-        if (real.rows.length === 0) continue;
-        const kept = await inNew.query(
-          `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
-          [real.rows.map((x) => x[0]), real.rows.map((x) => x[1])],
-        );
-        const n = Number(kept.rows[0].n);
-        if (n > 0) wrong.push(`${where}: ${n} row${n === 1 ? "" : "s"} kept ${n === 1 ? "its" : "their"} source value`);
-        continue;
-      }
       if ((await formed) === 0) continue; // no source value has the form either: none is left
       // Source values of the mask's own form (a placeholder email, a stored sha256): the values themselves are compared.
       const now = await valueHashes(inNew, r, col);
