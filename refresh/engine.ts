@@ -542,8 +542,13 @@ export async function maskFitProblems(c: Client, tables: readonly CopyTable[], c
       let samples: Array<string | null>;
       switch (m.kind) {
         case "email": {
-          if (col.maxLength == null && !col.domain) continue;
-          samples = (await keySamples(c, t)).map((k) => `user_${k}@example.invalid`);
+          // (a key the source lacks is the schema check's to name)
+          if ((col.maxLength == null && !col.domain) || !t.columns.some((x) => x.column === t.rule.key)) continue;
+          samples = (
+            await keySamples(c, t).catch((e) => {
+              throw named(`reading the keys of ${t.rule.table} for ${where}`, e);
+            })
+          ).map((k) => `user_${k}@example.invalid`);
           const longest = Math.max(0, ...samples.map((s) => s!.length));
           if (col.maxLength != null && longest > col.maxLength) {
             problems.push(
@@ -567,7 +572,9 @@ export async function maskFitProblems(c: Client, tables: readonly CopyTable[], c
           break;
         case "rebucket": {
           if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) continue;
-          const r = await c.query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket]);
+          const r = await c.query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket]).catch((e) => {
+            throw named(`measuring ${where}`, e);
+          });
           if (r.rows[0].n > col.maxLength) problems.push(`${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`);
           continue;
         }
