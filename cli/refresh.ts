@@ -111,8 +111,8 @@ export const main = command<Opts>(
       .option("--yes", "apply without asking")
       .option("--from-url-env <var>", "name of an environment variable holding the source's URL (default: the source's outputs, env.DATABASE_URL)")
       .option("--to-url-env <var>", "name of an environment variable holding an admin URL on the target's server, to the target's database (CREATEDB, and a member of the target's app role)")
-      .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>)")
-      .option("--timeout <ms>", "bound of each connection", "10000")
+      .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>) and those interrupted refreshes left (<target db>_refresh_<time>, unless in use)")
+      .option("--timeout <ms>", "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)", "10000")
       .option("--quiet", "no progress lines")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
