@@ -337,8 +337,10 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
       .replace("  contractors:\n    columns:\n      id: keep\n      email: email\n", "  contractors:\n    columns:\n      id: keep\n      email: keep\n");
     await withSource(
       `ALTER TABLE users ADD COLUMN handle text UNIQUE, ADD COLUMN domain_copy text GENERATED ALWAYS AS (lower(email::text)) STORED, ADD COLUMN label text;
-       CREATE TABLE billing."Refunds" (id int); CREATE SEQUENCE billing.refund_no;`,
-      `ALTER TABLE users DROP COLUMN handle, DROP COLUMN domain_copy, DROP COLUMN label; DROP TABLE billing."Refunds"; DROP SEQUENCE billing.refund_no;`,
+       CREATE TABLE billing."Refunds" (id int); CREATE SEQUENCE billing.refund_no;
+       ALTER TABLE billing.invoices ENABLE ROW LEVEL SECURITY; CREATE POLICY mine ON billing.invoices USING (user_id = 1);`,
+      `ALTER TABLE users DROP COLUMN handle, DROP COLUMN domain_copy, DROP COLUMN label; DROP TABLE billing."Refunds"; DROP SEQUENCE billing.refund_no;
+       DROP POLICY mine ON billing.invoices; ALTER TABLE billing.invoices DISABLE ROW LEVEL SECURITY;`,
       rules,
       async () => {
         const r = await f.refresh("--yes");
@@ -346,6 +348,9 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
         oneLine(r.stderr);
         const problems = r.stderr.replace(/^error: \d+ problems, before any data moved: /, "").trim().split("; ");
         assert.deepEqual(problems, [
+          // the source role is not the table's owner: it would read only the rows the policy lets it see
+          "table billing.invoices has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)",
+          "row-level security policy mine on billing.invoices: refresh copies only tables and what they need (see README, Refreshing staging's data)",
           `table billing."Refunds" has no rule (add it to refresh.rules.yaml as 'billing."Refunds"': skip, or a rule for each column)`,
           "contractors.email is inherited from people, whose rule for it is email: write the same rule",
           "table events_2024 is a partition of events: its rows follow events's rule (remove events_2024 from refresh.rules.yaml)",
