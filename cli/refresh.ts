@@ -41,7 +41,7 @@ import {
   swapIn,
   unbound,
 } from "../refresh/engine";
-import { checkRulesAgainstSchema, describeMask, readRules, RULES_FILE, RulesError } from "../refresh/rules";
+import { checkRulesAgainstSchema, describeMask, quoteName, readRules, RULES_FILE, RulesError } from "../refresh/rules";
 import { closePostgres, connectPostgres } from "../verify/live/postgres";
 import { describeError, urlSecrets } from "../verify/live/common";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
@@ -268,7 +268,7 @@ export const main = command<Opts>(
       const plan = [
         `refresh ${o.to} (${dstNames.databaseName} on ${dst.url.hostPort}) from ${o.from} (${srcNames.databaseName} on ${src.url.hostPort}), anonymized by ${RULES_FILE}:`,
         ...copied.map((t) => {
-          const masked = [...t.rule.columns].filter(([, m]) => m.kind !== "keep" && m.kind !== "generated").map(([col, m]) => `${col}: ${describeMask(m).replace(/^constant: .*/, "constant")}`);
+          const masked = [...t.rule.columns].filter(([, m]) => m.kind !== "keep" && m.kind !== "generated").map(([col, m]) => `${quoteName(col)}: ${describeMask(m).replace(/^constant: .*/, "constant")}`);
           const parts = counts.get(t.rule.table)?.partitions;
           return `  ${t.rule.table}: ${counts.get(t.rule.table)?.total} rows${parts ? ` in ${parts.size} partition${parts.size === 1 ? "" : "s"}` : ""}${masked.length ? `, masks ${masked.join(", ")}` : ", kept as is"}`;
         }),

@@ -429,6 +429,7 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
     }
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /events: 12 rows in 2 partitions, masks email: email/);
+    assert.match(r.stdout, /"UserEvents": 20 rows, masks "Detail": hash/);
     assert.match(r.stdout, new RegExp(`${unused}: left by an interrupted refresh: dropped first`));
     assert.match(r.stdout, new RegExp(`${inUse}: left by an interrupted refresh, in use by 1 session: left alone`));
     assert.match(r.stdout, new RegExp(`✓ ${f.DST} refreshed from ${f.SRC}: 6 tables, ${30 + 50 + 20 + 10 + 4 + 12} rows`));
