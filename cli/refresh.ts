@@ -15,29 +15,33 @@ import { REFRESH_FROM } from "../config/steps";
 import { tierOfRaw } from "../config/tiers";
 import { parsePostgresUrl, PostgresUrl } from "../lib/connectionUrl";
 import {
+  checkCopy,
   copyMasked,
   copySequences,
-  countForm,
-  maskForm,
-  brokenForeignKeys,
+  copyTables,
+  drawHashKey,
   dropDatabase,
+  dropUnused,
   dumpAndRestore,
   handOver,
   ident,
   identify,
   Identity,
-  newHashKey,
+  inventory,
+  leftoverCopies,
+  lockTarget,
+  maskFitProblems,
+  notOwnedBy,
   previousCopies,
   rowCounts,
   sameServer,
-  sourceColumns,
+  sourceAccessProblems,
+  sourceSchema,
   stamp,
   swapIn,
-  unsupportedObjects,
-  valueHashes,
-  countHashesIn,
+  unbound,
 } from "../refresh/engine";
-import { checkRulesAgainstSchema, readRules, RULES_FILE, RulesError } from "../refresh/rules";
+import { checkRulesAgainstSchema, describeMask, quoteName, readRules, RULES_FILE, RulesError } from "../refresh/rules";
 import { closePostgres, connectPostgres } from "../verify/live/postgres";
 import { describeError, urlSecrets } from "../verify/live/common";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
@@ -107,8 +111,8 @@ export const main = command<Opts>(
       .option("--yes", "apply without asking")
       .option("--from-url-env <var>", "name of an environment variable holding the source's URL (default: the source's outputs, env.DATABASE_URL)")
       .option("--to-url-env <var>", "name of an environment variable holding an admin URL on the target's server, to the target's database (CREATEDB, and a member of the target's app role)")
-      .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>)")
-      .option("--timeout <ms>", "bound of each connection", "10000")
+      .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>) and those interrupted refreshes left (<target db>_refresh_<time>, unless in use)")
+      .option("--timeout <ms>", "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)", "10000")
       .option("--quiet", "no progress lines")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
@@ -180,18 +184,36 @@ export const main = command<Opts>(
       if (!sameServer(targetId, maintenanceId)) throw new CommandError(`the maintenance connection landed on another server than ${o.to}'s database`);
 
       if (o.prune) {
+        // The previous data of earlier refreshes, and the copies interrupted ones left (unless a session uses them).
         const old = await previousCopies(maintenance, dstNames.databaseName);
-        if (old.length === 0) {
-          io.stdout.write(`nothing to prune: no ${dstNames.databaseName}_previous_* database\n`);
+        const left = await leftoverCopies(maintenance, dstNames.databaseName);
+        if (old.length === 0 && left.length === 0) {
+          io.stdout.write(`nothing to prune: no ${dstNames.databaseName}_previous_* or ${dstNames.databaseName}_refresh_* database\n`);
           return 0;
         }
-        for (const n of old) io.stdout.write(`${o.dryRun || !o.yes ? "would drop" : "dropping"} ${n}\n`);
-        if (o.dryRun || !o.yes) {
+        const apply = !o.dryRun && o.yes === true;
+        if (apply && !(await lockTarget(maintenance, dstNames.databaseName))) throw new CommandError(busy(dstNames.databaseName));
+        for (const n of old) io.stdout.write(`${apply ? "dropping" : "would drop"} ${n}\n`);
+        for (const l of left) {
+          io.stdout.write(
+            l.sessions > 0 ? `leaving ${l.name}: ${l.sessions} session${l.sessions === 1 ? " uses" : "s use"} it\n` : `${apply ? "dropping" : "would drop"} ${l.name} (left by an interrupted refresh)\n`,
+          );
+        }
+        if (!apply) {
           io.stdout.write("dry run: nothing dropped; run again with --yes to drop\n");
           return 0;
         }
+        await unbound(maintenance);
         for (const n of old) await dropDatabase(maintenance, n);
-        io.stdout.write(`✓ dropped ${old.length} previous cop${old.length === 1 ? "y" : "ies"} of ${dstNames.databaseName}\n`);
+        let interrupted = 0;
+        for (const l of left) {
+          if (l.sessions > 0) continue;
+          if (await dropUnused(maintenance, l.name)) interrupted++;
+          else io.stdout.write(`leaving ${l.name}: a session uses it\n`);
+        }
+        const copies = (n: number) => `cop${n === 1 ? "y" : "ies"}`;
+        const what = [old.length > 0 ? `${old.length} previous ${copies(old.length)}` : "", interrupted > 0 ? `${interrupted} ${copies(interrupted)} left by an interrupted refresh` : ""].filter(Boolean);
+        io.stdout.write(`✓ dropped ${what.length > 0 ? what.join(" and ") : "nothing"} of ${dstNames.databaseName}\n`);
         return 0;
       }
 
@@ -204,17 +226,26 @@ export const main = command<Opts>(
         throw new CommandError(`the source and the target are the same database (${sourceId.database} on ${describeServer(sourceId)})`);
       }
 
-      // 4. Every column classified, every mask fits: before any data moves.
-      const columns = await sourceColumns(source);
-      const problems = [...(await unsupportedObjects(source)), ...checkRulesAgainstSchema(rules, columns)];
+      // 4. The guard, before any data moves (its catalog queries bounded by --timeout): the source holds nothing the
+      // copy may not carry, every table and column is classified, every mask fits its column, the role may read it all.
+      const inv = await inventory(source);
+      const schema = await sourceSchema(source);
+      const sourceBucket = deriveNames(o.from).bucket;
+      const ctx = { sourceBucket, targetBucket: dstNames.bucket };
+      const problems = [
+        ...inv.refused,
+        ...checkRulesAgainstSchema(rules, schema.columns, schema.tables),
+        ...(await sourceAccessProblems(source)),
+        ...(await maskFitProblems(source, copyTables(rules, schema), ctx)),
+      ];
       if (problems.length > 0) {
-        throw new CommandError(problems.length === 1 ? problems[0] : `${problems.length} problems with ${RULES_FILE}: ${problems.join("; ")}`);
+        throw new CommandError(problems.length === 1 ? problems[0] : `${problems.length} problems, before any data moved: ${problems.join("; ")}`);
       }
       const roleExists = await maintenance.query("SELECT rolname FROM pg_roles WHERE rolname = $1", [dstNames.databaseRole]);
       if (roleExists.rowCount === 0) throw new CommandError(`${o.to}'s app role ${dstNames.databaseRole} does not exist on its server: the refreshed database would have no owner`);
       const may = await maintenance.query("SELECT rolsuper OR rolcreatedb AS ok FROM pg_roles WHERE rolname = current_user");
       if (!may.rows[0]?.ok) throw new CommandError(`${dst.url.user} may not CREATE DATABASE on ${o.to}'s server: pass --to-url-env with an admin URL (see README, Refreshing staging's data)`);
-      // The copy is handed to the app role and renamed in place of its database: the owner's rights, and ending the app's sessions.
+      // The copy is restored as the app role, handed to it and renamed in place of its database: SET ROLE, the owner's rights, and ending the app's sessions.
       const member = await maintenance.query("SELECT pg_has_role(current_user, $1, 'USAGE') AS ok", [dstNames.databaseRole]);
       if (!member.rows[0]?.ok) {
         throw new CommandError(
@@ -222,24 +253,29 @@ export const main = command<Opts>(
         );
       }
 
-      const tables = [...rules.tables.values()];
-      const copied = tables.filter((t) => !t.skip).map((t) => t.table);
-      const skipped = tables.filter((t) => t.skip).map((t) => t.table);
+      // What grows with the data is not bounded by --timeout: counting, copying, checking.
+      for (const c of [source, maintenance, targetDb]) await unbound(c);
+      const tables = copyTables(rules, schema);
+      const copied = tables.filter((t) => !t.rule.skip);
+      const skipped = tables.filter((t) => t.rule.skip);
       const counts = await rowCounts(source, copied);
       const ts = stamp();
       const fresh = `${dstNames.databaseName}_refresh_${ts}`;
       const previous = `${dstNames.databaseName}_previous_${ts}`;
-      const totalRows = [...counts.values()].reduce((a, b) => a + b, 0);
+      const totalRows = [...counts.values()].reduce((a, b) => a + b.total, 0);
+      const leftovers = await leftoverCopies(maintenance, dstNames.databaseName);
 
       const plan = [
         `refresh ${o.to} (${dstNames.databaseName} on ${dst.url.hostPort}) from ${o.from} (${srcNames.databaseName} on ${src.url.hostPort}), anonymized by ${RULES_FILE}:`,
         ...copied.map((t) => {
-          const r = rules.tables.get(t)!;
-          const masked = [...r.columns].filter(([, m]) => m.kind !== "keep").map(([col, m]) => `${col}: ${m.kind}`);
-          return `  ${t}: ${counts.get(t)} rows${masked.length ? `, masks ${masked.join(", ")}` : ", kept as is"}`;
+          const masked = [...t.rule.columns].filter(([, m]) => m.kind !== "keep" && m.kind !== "generated").map(([col, m]) => `${quoteName(col)}: ${describeMask(m).replace(/^constant: .*/, "constant")}`);
+          const parts = counts.get(t.rule.table)?.partitions;
+          return `  ${t.rule.table}: ${counts.get(t.rule.table)?.total} rows${parts ? ` in ${parts.size} partition${parts.size === 1 ? "" : "s"}` : ""}${masked.length ? `, masks ${masked.join(", ")}` : ", kept as is"}`;
         }),
-        ...skipped.map((t) => `  ${t}: skipped (schema only, no rows)`),
-        `  copy into ${fresh}, mask, check, then rename ${dstNames.databaseName} to ${previous} and ${fresh} to ${dstNames.databaseName} (owner ${dstNames.databaseRole})`,
+        ...skipped.map((t) => `  ${t.rule.table}: skipped (schema only, no rows)`),
+        ...inv.leftOut.map((e) => `  extension ${e}: not copied (the server's monitoring; no table needs it)`),
+        ...leftovers.map((l) => `  ${l.name}: ${l.sessions > 0 ? `left by an interrupted refresh, in use by ${l.sessions} session${l.sessions === 1 ? "" : "s"}: left alone` : "left by an interrupted refresh: dropped first"}`),
+        `  copy into ${fresh} as ${dstNames.databaseRole}, mask, check, then rename ${dstNames.databaseName} to ${previous} and ${fresh} to ${dstNames.databaseName}`,
       ];
       io.stdout.write(plan.join("\n") + "\n");
       if (o.dryRun) {
@@ -251,33 +287,46 @@ export const main = command<Opts>(
         if (!(await io.confirm(`Replace ${o.to}'s data with ${o.from}'s, anonymized? [y/N] `))) throw new CommandError("not confirmed: nothing changed");
       }
 
-      // 5. The copy, in a database no one uses yet; dropped on any failure.
+      // 5. One refresh of the target at a time; what an interrupted one left goes first.
+      if (!(await lockTarget(maintenance, dstNames.databaseName))) throw new CommandError(busy(dstNames.databaseName));
+      for (const l of await leftoverCopies(maintenance, dstNames.databaseName)) {
+        if (l.sessions === 0 && (await dropUnused(maintenance, l.name))) say(`dropped ${l.name}, left by an interrupted refresh`);
+        else say(`left ${l.name} alone: a session uses it`);
+      }
+
+      // 6. The copy, in a database no one else may use yet, owned by the app role; dropped on any failure.
       const snap = await source.query("SELECT pg_export_snapshot() AS s");
-      await maintenance.query(`CREATE DATABASE ${ident(fresh)} TEMPLATE template0`);
+      await drawHashKey(source);
+      await maintenance.query(`CREATE DATABASE ${ident(fresh)} OWNER ${ident(dstNames.databaseRole)} TEMPLATE template0`);
       let swapped = false;
       try {
+        await maintenance.query(`REVOKE ALL ON DATABASE ${ident(fresh)} FROM PUBLIC`);
         say(`copying ${totalRows} rows of ${copied.length} tables into ${fresh}…`);
         // Schema, then data, then the masks, and only then indexes and constraints (which the server validates on the masked rows).
-        const copy = (section: "pre-data" | "data" | "post-data") =>
+        // Restored as the app role, which then owns everything in the copy; only the extensions the guard allowed.
+        const extensions = inv.leftOut.length > 0 ? (inv.extensions.length > 0 ? inv.extensions : ["plpgsql"]) : undefined;
+        const copy = (section: "pre-data" | "post-data") =>
           dumpAndRestore({
             source: src.url,
             target: dst.url,
             newDatabase: fresh,
-            skipTables: skipped,
             snapshot: snap.rows[0].s,
             section,
+            lockWaitMs: timeoutMs,
+            role: dstNames.databaseRole,
+            extensions,
             env: io.env,
             secrets,
-            onTable: (t) => say(`  ${t}: ${counts.get(t) ?? 0} rows`),
           });
-        let bytes = (await copy("pre-data")).bytes;
         const inNew = await connect(dst.url, fresh, "the new database");
-        const sourceBucket = deriveNames(o.from).bucket;
-        const targetBucket = dstNames.bucket;
+        await unbound(inNew);
+        await inNew.query(`SET ROLE ${ident(dstNames.databaseRole)}`);
+        let bytes = (await copy("pre-data")).bytes;
+        // What the schema brought, before any row does: nothing the guard refuses, everything the app role's.
+        const wrongSchema = [...(await inventory(inNew)).refused, ...(await notOwnedBy(inNew, dstNames.databaseRole))];
+        if (wrongSchema.length > 0) throw new CommandError(`the copy's schema holds what refresh does not copy, ${o.to} is unchanged: ${wrongSchema.join("; ")}`);
         // The rows, masked in the stream: the source's snapshot, its masked SELECT, COPY into the new database.
-        const copied_ = await copyMasked(source, inNew, rules, columns, { hashKey: newHashKey(), sourceBucket, targetBucket }, (t, n, m, b) =>
-          say(`  ${t}: ${n} rows, ${(b / 1e6).toFixed(1)} MB, ${m} values masked`),
-        );
+        const copied_ = await copyMasked(source, inNew, tables, ctx, (t, n, m, b) => say(`  ${t}: ${n} rows, ${(b / 1e6).toFixed(1)} MB, ${m} values masked`));
         const masked = copied_.masked;
         bytes += copied_.bytes;
         await copySequences(source, inNew);
@@ -285,72 +334,14 @@ export const main = command<Opts>(
         say("indexes and constraints…");
         bytes += (await copy("post-data")).bytes;
         say("checking…");
-        const sourceHashes = (table: string, col: string) => valueHashes(source, table, col);
-        const after = await rowCounts(inNew, [...copied, ...skipped]);
-        const wrong: string[] = [];
-        say("  row counts");
-        for (const t of copied) if (after.get(t) !== counts.get(t)) wrong.push(`${t} has ${after.get(t)} rows, the source ${counts.get(t)}`);
-        for (const t of skipped) if (after.get(t) !== 0) wrong.push(`${t} is skipped but has ${after.get(t)} rows`);
-        for (const r of tables) {
-          if (r.skip) continue;
-          for (const [col, m] of r.columns) {
-            if (m.kind === "keep" || m.kind === "null") continue;
-            if (m.kind === "rebucket") {
-              const left = await inNew.query(`SELECT count(*)::bigint AS n FROM public.${ident(r.table)} WHERE strpos(${ident(col)}, $1) > 0`, [sourceBucket]);
-              if (Number(left.rows[0].n) > 0) wrong.push(`${r.table}.${col} still names ${o.from}'s bucket in ${left.rows[0].n} rows`);
-              continue;
-            }
-            // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has the form and no
-            // source value has it, so none is left; a source value of that form falls back to comparing the values.
-            const form = maskForm(m);
-            if (form !== undefined) {
-              // Both sides at once: the new values' form on the target, the source's values of that form.
-              const [off, formed] = await Promise.all([countForm(inNew, r.table, col, form, false), countForm(source, r.table, col, form, true)]);
-              if (off > 0) {
-                wrong.push(`${r.table}.${col}: ${off} value${off === 1 ? " was" : "s were"} not masked`);
-                continue;
-              }
-              if (formed === 0) {
-                say(`  ${r.table}.${col}`);
-                continue;
-              }
-            }
-            // A constant: every new value is the constant (a source value equal to it is the constant, not a leak).
-            if (m.kind === "constant") {
-              const off = await inNew.query(`SELECT count(*)::bigint AS n FROM public.${ident(r.table)} WHERE ${ident(col)}::text IS DISTINCT FROM $1`, [m.value]);
-              if (Number(off.rows[0].n) > 0) wrong.push(`${r.table}.${col}: ${off.rows[0].n} values were not masked`);
-              say(`  ${r.table}.${col}`);
-              continue;
-            }
-            // Fake names: the few distinct new values, asked of the source by value.
-            if (m.kind === "fake_name") {
-              const names = await inNew.query({ text: `SELECT DISTINCT ${ident(col)}::text AS v FROM public.${ident(r.table)} WHERE ${ident(col)} IS NOT NULL`, rowMode: "array" });
-              if (names.rows.length <= 5000) {
-                const left = await source.query(`SELECT count(*)::bigint AS n FROM public.${ident(r.table)} WHERE ${ident(col)}::text = ANY($1::text[])`, [names.rows.map((x) => x[0])]);
-                if (Number(left.rows[0].n) > 0) wrong.push(`${r.table}.${col}: ${left.rows[0].n} source values left after masking`);
-                say(`  ${r.table}.${col}`);
-                continue;
-              }
-            }
-            // Otherwise the values themselves: the source's set is fetched alongside, unless the new values turn out to be few.
-            const sourceSide = m.kind === "fake_name" ? undefined : sourceHashes(r.table, col);
-            sourceSide?.catch(() => undefined);
-            const now = await valueHashes(inNew, r.table, col);
-            if (now.size === 0) continue;
-            // A few distinct masked values (fake names): asked of the source; else both sets compared here.
-            const left = now.size <= 5000 ? await countHashesIn(source, r.table, col, now) : countCommon(now, await (sourceSide ?? sourceHashes(r.table, col)));
-            say(`  ${r.table}.${col}`);
-            if (left > 0) wrong.push(`${r.table}.${col}: ${left} source value${left === 1 ? "" : "s"} left after masking`);
-          }
-        }
-        say("  masked columns: no source value left");
-        wrong.push(...(await brokenForeignKeys(inNew)));
-        say("  foreign keys");
+        const wrong = await checkCopy(source, inNew, tables, counts, { ...ctx, sourceName: o.from }, say);
+        wrong.push(...(await inventory(inNew)).refused, ...(await notOwnedBy(inNew, dstNames.databaseRole)));
         if (wrong.length > 0) throw new CommandError(`the refreshed copy failed its checks, ${o.to} is unchanged: ${wrong.join("; ")}`);
         await source.query("COMMIT");
         await close(source);
 
-        // 6. Hand it to the app's role, then rename it in, last.
+        // 7. Hand it to the app's role, then rename it in, last.
+        await inNew.query("RESET ROLE");
         await handOver(maintenance, inNew, fresh, dstNames.databaseRole);
         await close(inNew);
         await close(targetDb);
@@ -376,10 +367,8 @@ export const main = command<Opts>(
   },
 );
 
-function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
-  let n = 0;
-  for (const h of a) if (b.has(h)) n++;
-  return n;
+function busy(database: string): string {
+  return `another refresh or --prune of ${database} is running on its server (it holds the refresh lock): wait for it to end`;
 }
 
 if (require.main === module) runCli(main);

@@ -1,17 +1,18 @@
 /**
- * The mechanism of `npm run refresh`: identify both databases, copy the source
- * into a new database on the target's server (`pg_dump | pg_restore`, piped,
- * nothing on disk), mask it, check it, and only then rename it in place of the
- * target. Any failure before the rename drops the new database: the target is
- * left as it was.
+ * The mechanism of `npm run refresh`: identify both databases, check that the
+ * source holds nothing the copy may not carry, copy its schema into a new
+ * database on the target's server (`pg_dump | pg_restore`, piped, nothing on
+ * disk, restored as the target's app role), stream the masked rows in, check
+ * the copy, and only then rename it in place of the target. Any failure before
+ * the rename drops the new database: the target is left as it was.
  */
 import { spawn } from "child_process";
+import { createHash } from "crypto";
 import { Transform } from "stream";
-import { randomBytes } from "crypto";
 import { Client, escapeIdentifier as ident, escapeLiteral as lit } from "pg";
 import { handOverStatements } from "../config/databasePrivileges";
 import type { PostgresUrl } from "../lib/connectionUrl";
-import { Mask, Rules, SourceColumn } from "./rules";
+import { columnKey, describeMask, FAKE_FIRST, FAKE_LAST, Mask, Rules, SourceColumn, SourceTable, TableRule, tableKey } from "./rules";
 
 /** Where a connection landed: the server (as far as it says) and the database. */
 export interface Identity {
@@ -42,77 +43,442 @@ export function sameServer(a: Identity, b: Identity): boolean {
   return a.address === b.address && a.port === b.port;
 }
 
-/** The user tables' columns (views excluded); tables outside `public` are returned with a qualified name. */
-export async function sourceColumns(c: Client): Promise<SourceColumn[]> {
-  const r = await c.query(
-    `SELECT c.table_schema AS s, c.table_name AS t, c.column_name AS col, c.data_type AS type, c.is_nullable = 'YES' AS nullable
-       FROM information_schema.columns c
-       JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-      WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
-      ORDER BY 1, 2, c.ordinal_position`,
-  );
-  return r.rows.map((row) => ({ table: row.s === "public" ? row.t : `${row.s}.${row.t}`, column: row.col, dataType: row.type, nullable: row.nullable }));
+/**
+ * Lifts the statement bounds of a connection (the server's statement_timeout and
+ * the driver's query_timeout): --timeout bounds connecting and the guard's
+ * catalog queries, not work that grows with the data (counting, copying,
+ * checking). lock_timeout stays: waiting for another session's lock is bounded.
+ */
+export async function unbound(c: Client): Promise<void> {
+  await c.query("SET statement_timeout = 0");
+  const params = (c as unknown as { connectionParameters?: { query_timeout?: number } }).connectionParameters;
+  if (params) params.query_timeout = undefined;
 }
 
-/** What the rules do not cover beyond columns: materialized views (their data would be recomputed from unmasked rows). */
-export async function unsupportedObjects(c: Client): Promise<string[]> {
-  const r = await c.query("SELECT schemaname || '.' || matviewname AS n FROM pg_matviews WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1");
-  return r.rows.map((row) => `materialized view ${row.n} is not supported by refresh (its data is not classified by the rules)`);
+/** The schemas of the database's own objects (not PostgreSQL's, not temporary ones), for `n`, a pg_namespace. */
+const USER_SCHEMA = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'";
+/** Not an object an extension created (those come with the extension, which is judged as a whole). */
+const notExtensionMember = (catalog: string, alias: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${catalog}'::regclass AND e.objid = ${alias}.oid AND e.deptype = 'e')`;
+
+/** A table as SQL reads it. */
+export interface TableRef {
+  readonly schema: string;
+  readonly name: string;
+  /** A partitioned table is read through its root: its partitions follow its rule. */
+  readonly partitioned: boolean;
 }
 
-export async function rowCounts(c: Client, tables: readonly string[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const t of tables) {
-    const r = await c.query(`SELECT count(*)::bigint AS n FROM public.${ident(t)}`);
-    out.set(t, Number(r.rows[0].n));
-  }
-  return out;
+export function qualified(t: TableRef): string {
+  return `${ident(t.schema)}.${ident(t.name)}`;
 }
 
 /**
- * The first 16 hex digits of the md5 of every non-null value of a column (for
- * "no source value left"; a collision can only stop a refresh, never let one
- * through). Fetched as one string: far faster than a row per value.
+ * Where a table's rows are read: ONLY the table itself (an inheritance child has a
+ * rule of its own, skipped or masked on its own), and for a partitioned table its
+ * partitions, which follow its rule.
  */
-export async function valueHashes(c: Client, table: string, column: string): Promise<Set<string>> {
-  const h = `left(md5(${ident(column)}::text), 16)`;
-  const r = await c.query({ text: `SELECT string_agg(h, '') FROM (SELECT DISTINCT ${h} AS h FROM public.${ident(table)} WHERE ${ident(column)} IS NOT NULL) d`, rowMode: "array" });
-  const all = (r.rows[0]?.[0] as string | null) ?? "";
-  const out = new Set<string>();
-  for (let i = 0; i < all.length; i += 16) out.add(all.slice(i, i + 16));
-  return out;
+export function rel(t: TableRef): string {
+  return `${t.partitioned ? "" : "ONLY "}${qualified(t)}`;
 }
 
-/** How many of `hashes` (from {@link valueHashes}) are values of the column: asked of the server, for a small set. */
-export async function countHashesIn(c: Client, table: string, column: string, hashes: ReadonlySet<string>): Promise<number> {
-  const r = await c.query(`SELECT count(DISTINCT left(md5(${ident(column)}::text), 16))::bigint AS n FROM public.${ident(table)} WHERE left(md5(${ident(column)}::text), 16) = ANY($1::text[])`, [[...hashes]]);
-  return Number(r.rows[0].n);
+/** The source's tables and their columns, from the catalogs (what the role may not read is listed too: the guard names it). */
+export interface SourceSchema {
+  readonly tables: readonly (SourceTable & TableRef)[];
+  readonly columns: readonly SourceColumn[];
 }
 
-const FIRST = ["Alex", "Sam", "Robin", "Jo", "Kim", "Noor", "Lee", "Ari", "Dana", "Eli", "Rene", "Toni", "Jules", "Max", "Sasha", "Yael"];
-const LAST = ["Archer", "Baker", "Carter", "Dalton", "Ellis", "Fisher", "Grant", "Hayes", "Iverson", "Jensen", "Keller", "Lowe", "Moreno", "Nash", "Okafor", "Price"];
+const VARCHAR = 1043;
+const BPCHAR = 1042;
 
-function pick(words: readonly string[], keyExpr: string, salt: string): string {
+export async function sourceSchema(c: Client): Promise<SourceSchema> {
+  const t = await c.query<{ oid: string; schema: string; name: string; partitioned: boolean; partition: boolean; root_schema: string | null; root_name: string | null }>(
+    `SELECT c.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned, c.relispartition AS partition,
+            rn.nspname AS root_schema, r.relname AS root_name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_class r ON c.relispartition AND r.oid = pg_partition_root(c.oid)
+       LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")}
+      ORDER BY 2, 3`,
+  );
+  const keyOf = new Map(t.rows.map((r) => [r.oid, tableKey(r.schema, r.name)]));
+  const tables = t.rows.map((r) => ({
+    table: tableKey(r.schema, r.name),
+    schema: r.schema,
+    name: r.name,
+    partitioned: r.partitioned,
+    kind: r.partition ? ("partition" as const) : r.partitioned ? ("partitioned" as const) : ("table" as const),
+    ...(r.partition && r.root_schema && r.root_name ? { root: tableKey(r.root_schema, r.root_name) } : {}),
+  }));
+  const domains = new Map(
+    (
+      await c.query<{ oid: string; base: string; typmod: number }>(
+        "SELECT oid::int8::text AS oid, typbasetype::int8::text AS base, typtypmod AS typmod FROM pg_type WHERE typtype = 'd'",
+      )
+    ).rows.map((d) => [d.oid, d]),
+  );
+  const cols = await c.query<{
+    oid: string;
+    col: string;
+    type: string;
+    typid: string;
+    typmod: number;
+    domain: boolean;
+    nullable: boolean;
+    generated: boolean;
+    uniq: boolean;
+    parents: string[];
+  }>(
+    `SELECT a.attrelid::int8::text AS oid, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int8::text AS typid, a.atttypmod AS typmod,
+            ty.typtype = 'd' AS domain, NOT a.attnotnull AS nullable, a.attgenerated <> '' AS generated,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) AS uniq,
+            ARRAY(SELECT ih.inhparent::int8::text FROM pg_inherits ih
+                   WHERE a.attinhcount > 0 AND ih.inhrelid = a.attrelid AND NOT c.relispartition
+                     AND EXISTS (SELECT 1 FROM pg_attribute pa WHERE pa.attrelid = ih.inhparent AND pa.attname = a.attname AND NOT pa.attisdropped)) AS parents
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type ty ON ty.oid = a.atttypid
+      WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")} AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY n.nspname, c.relname, a.attnum`,
+  );
+  // A domain's base type, through domains over domains; the first length limit on the way down is the one that holds.
+  const baseOf = (typid: string, typmod: number) => {
+    let [id, mod] = [typid, typmod];
+    for (let d = domains.get(id), depth = 0; d && depth < 32; d = domains.get(id), depth++) {
+      if (mod < 0) mod = d.typmod;
+      id = d.base;
+    }
+    return { id: Number(id), mod };
+  };
+  const categories = new Map(
+    (
+      await c.query<{ oid: string; cat: string }>("SELECT oid::int8::text AS oid, typcategory AS cat FROM pg_type WHERE oid = ANY($1::oid[])", [
+        [...new Set(cols.rows.map((r) => String(baseOf(r.typid, r.typmod).id)))],
+      ])
+    ).rows.map((r) => [r.oid, r.cat]),
+  );
+  const columns = cols.rows.map((r): SourceColumn => {
+    const base = baseOf(r.typid, r.typmod);
+    const maxLength = (base.id === VARCHAR || base.id === BPCHAR) && base.mod >= 4 ? base.mod - 4 : null;
+    return {
+      table: keyOf.get(r.oid)!,
+      column: r.col,
+      dataType: r.type,
+      nullable: r.nullable,
+      text: categories.get(String(base.id)) === "S",
+      maxLength,
+      domain: r.domain ? r.type : null,
+      generated: r.generated,
+      unique: r.uniq,
+      inheritedFrom: r.parents.map((p) => keyOf.get(p)).filter((k): k is string => k !== undefined),
+    };
+  });
+  return { tables, columns };
+}
+
+/**
+ * What the source role may not read: schemas without USAGE, tables and sequences
+ * without SELECT. pg_dump locks every table it dumps, the copy reads them, and a
+ * sequence's value reads as NULL without the privilege (the copy's sequence would
+ * start again at 1). One line, or none.
+ */
+export async function sourceAccessProblems(c: Client): Promise<string[]> {
+  const r = await c.query<{ what: string; role: string }>(
+    `SELECT format('%s %s', CASE WHEN NOT has_schema_privilege(n.oid, 'USAGE') THEN 'schema' WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END,
+                   CASE WHEN NOT has_schema_privilege(n.oid, 'USAGE') THEN quote_ident(n.nspname) ELSE format('%I.%I', n.nspname, c.relname) END) AS what,
+            current_user AS role
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'S') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")}
+        AND NOT (has_schema_privilege(n.oid, 'USAGE') AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') ELSE has_table_privilege(c.oid, 'SELECT') END)
+      GROUP BY 1, 2 ORDER BY 1`,
+  );
+  if (r.rows.length === 0) return [];
+  const shown = r.rows.slice(0, 5).map((x) => x.what);
+  const more = r.rows.length > 5 ? ` and ${r.rows.length - 5} more` : "";
+  return [
+    `the source role ${r.rows[0].role} may not read ${shown.join(", ")}${more}: it needs USAGE on every schema and SELECT on every table and sequence (see README, Refreshing staging's data)`,
+  ];
+}
+
+/**
+ * Extensions the copy carries (trusted by PostgreSQL, so the target's app role may
+ * create them; none reaches outside the database or runs as another role).
+ */
+export const COPIED_EXTENSIONS: readonly string[] = [
+  "btree_gin",
+  "btree_gist",
+  "citext",
+  "cube",
+  "fuzzystrmatch",
+  "hstore",
+  "intarray",
+  "isn",
+  "ltree",
+  "pg_trgm",
+  "pgcrypto",
+  "plpgsql",
+  "seg",
+  "unaccent",
+  "uuid-ossp",
+];
+
+/** Extensions left out of the copy and said so: the server's monitoring, which no table can depend on. */
+export const LEFT_OUT_EXTENSIONS: readonly string[] = [
+  "amcheck",
+  "pageinspect",
+  "pg_buffercache",
+  "pg_freespacemap",
+  "pg_prewarm",
+  "pg_stat_statements",
+  "pg_visibility",
+  "pgrowlocks",
+  "pgstattuple",
+];
+
+/** Extensions known to reach outside the database (beyond any that brings a foreign-data wrapper). */
+const REACHING_EXTENSIONS = new Set(["dblink", "adminpack", "aws_s3", "aws_lambda", "aws_commons", "pg_cron", "pg_background", "http", "pgsql_http", "log_fdw"]);
+
+const OUTSIDE = "refresh copies nothing that can reach outside the database";
+const RIGHTS = "refresh copies nothing that runs with another role's rights";
+const ONLY = "refresh copies only tables and what they need (see README, Refreshing staging's data)";
+const EXTENSIONS = `refresh copies only the extensions ${COPIED_EXTENSIONS.filter((e) => e !== "plpgsql").join(", ")} (see README, Refreshing staging's data)`;
+
+export interface Inventory {
+  /** What stops the refresh, one line each. */
+  readonly refused: string[];
+  /** Extensions left out of the copy (said in the plan). */
+  readonly leftOut: string[];
+  /** The copied extensions the database has (pg_dump --extension). */
+  readonly extensions: string[];
+}
+
+/**
+ * Every object of the database that is not a table, column, sequence, index,
+ * constraint or a type, trigger or function such tables need, judged before any
+ * data moves (on the source) and again on the copy (where nothing of it may be
+ * either). Deny by default: a kind not named here as copied is refused.
+ */
+export async function inventory(c: Client): Promise<Inventory> {
+  const rows = await c.query<{ cat: string; kind: string | null; name: string; detail: string | null }>(
+    `SELECT 'relation' AS cat, c.relkind::text AS kind, format('%I.%I', n.nspname, c.relname) AS name, NULL AS detail
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind NOT IN ('r', 'p', 'i', 'I', 'S', 'c', 't') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")}
+     UNION ALL
+     SELECT 'function', p.prokind::text, format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+            CASE WHEN p.prosecdef THEN 'definer' WHEN NOT l.lanpltrusted OR l.lanname IN ('c', 'internal') THEN l.lanname END
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+      WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_proc", "p")} AND (p.prosecdef OR p.prokind NOT IN ('f', 'p') OR NOT l.lanpltrusted OR l.lanname IN ('c', 'internal'))
+     UNION ALL
+     SELECT 'type', t.typtype::text, format('%I.%I', n.nspname, t.typname), NULL
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE t.typtype IN ('b', 'p') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_type", "t")}
+        AND NOT EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid)
+     UNION ALL
+     SELECT 'extension', NULL, x.extname,
+            CASE WHEN EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = x.oid AND d.classid = 'pg_foreign_data_wrapper'::regclass) THEN 'fdw' END
+       FROM pg_extension x
+     UNION ALL
+     SELECT 'foreign-data wrapper', NULL, quote_ident(w.fdwname), NULL FROM pg_foreign_data_wrapper w WHERE ${notExtensionMember("pg_foreign_data_wrapper", "w")}
+     UNION ALL
+     SELECT 'foreign server', NULL, quote_ident(s.srvname), NULL FROM pg_foreign_server s
+     UNION ALL
+     SELECT 'user mapping', NULL, format('for %s on server %I', um.usename, um.srvname), NULL FROM pg_user_mappings um
+     UNION ALL
+     SELECT 'event trigger', NULL, quote_ident(evtname), NULL FROM pg_event_trigger
+     UNION ALL
+     SELECT 'publication', NULL, quote_ident(pubname), NULL FROM pg_publication
+     UNION ALL
+     SELECT 'subscription', NULL, quote_ident(subname), NULL FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     UNION ALL
+     SELECT 'rule', NULL, format('%I on %I.%I', r.rulename, n.nspname, c.relname), NULL
+       FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE r.rulename <> '_RETURN' AND ${USER_SCHEMA}
+     UNION ALL
+     SELECT 'row-level security policy', NULL, format('%I on %I.%I', pol.polname, n.nspname, c.relname), NULL
+       FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     UNION ALL
+     SELECT 'row-level security', NULL, format('%I.%I', n.nspname, c.relname), NULL
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND ${USER_SCHEMA} AND NOT pg_has_role(c.relowner, 'USAGE')
+        AND NOT (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)
+     UNION ALL
+     SELECT 'operator', NULL, format('%I.%s', n.nspname, o.oprname), NULL
+       FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_operator", "o")}
+     UNION ALL
+     SELECT 'operator class', NULL, format('%I.%I', n.nspname, oc.opcname), NULL
+       FROM pg_opclass oc JOIN pg_namespace n ON n.oid = oc.opcnamespace WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_opclass", "oc")}
+     UNION ALL
+     SELECT 'operator family', NULL, format('%I.%I', n.nspname, f.opfname), NULL
+       FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_opfamily", "f")}
+     UNION ALL
+     SELECT 'conversion', NULL, format('%I.%I', n.nspname, cv.conname), NULL
+       FROM pg_conversion cv JOIN pg_namespace n ON n.oid = cv.connamespace WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_conversion", "cv")}
+     UNION ALL
+     SELECT 'text search parser', NULL, format('%I.%I', n.nspname, p.prsname), NULL
+       FROM pg_ts_parser p JOIN pg_namespace n ON n.oid = p.prsnamespace WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_ts_parser", "p")}
+     UNION ALL
+     SELECT 'text search template', NULL, format('%I.%I', n.nspname, tt.tmplname), NULL
+       FROM pg_ts_template tt JOIN pg_namespace n ON n.oid = tt.tmplnamespace WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_ts_template", "tt")}
+     UNION ALL
+     SELECT 'cast', NULL, format('(%s AS %s)', format_type(ca.castsource, NULL), format_type(ca.casttarget, NULL)), NULL
+       FROM pg_cast ca WHERE ca.oid >= 16384 AND ${notExtensionMember("pg_cast", "ca")}
+     UNION ALL
+     SELECT 'language', NULL, quote_ident(lg.lanname), NULL FROM pg_language lg WHERE lg.oid >= 16384 AND ${notExtensionMember("pg_language", "lg")}
+     UNION ALL
+     SELECT 'transform', NULL, format('for %s language %s', format_type(tr.trftype, NULL), tr.trflang::regproc::text), NULL
+       FROM pg_transform tr WHERE tr.oid >= 16384 AND ${notExtensionMember("pg_transform", "tr")}
+     UNION ALL
+     SELECT 'access method', NULL, quote_ident(am.amname), NULL FROM pg_am am WHERE am.oid >= 16384 AND ${notExtensionMember("pg_am", "am")}
+     UNION ALL
+     SELECT 'large objects', NULL, count(*)::text, NULL FROM pg_largeobject_metadata HAVING count(*) > 0
+     ORDER BY 1, 3`,
+  );
+  const refused: string[] = [];
+  const leftOut: string[] = [];
+  const extensions: string[] = [];
+  for (const r of rows.rows) {
+    switch (r.cat) {
+      case "relation": {
+        const what = { v: "view", m: "materialized view", f: "foreign table" }[r.kind ?? ""] ?? `relation (relkind ${r.kind})`;
+        if (r.kind === "f") refused.push(`foreign table ${r.name}: ${OUTSIDE} (it reads another server's rows)`);
+        else if (r.kind === "m") refused.push(`materialized view ${r.name}: ${ONLY} (its data is not classified by the rules)`);
+        else refused.push(`${what} ${r.name}: ${ONLY}`);
+        break;
+      }
+      case "function": {
+        const what = { f: "function", p: "procedure", a: "aggregate", w: "window function" }[r.kind ?? ""] ?? "function";
+        if (r.detail === "definer") refused.push(`${what} ${r.name} is SECURITY DEFINER: ${RIGHTS}`);
+        else if (r.kind !== "f" && r.kind !== "p") refused.push(`${what} ${r.name}: ${ONLY}`);
+        else refused.push(`${what} ${r.name} is in language ${r.detail}, which only a superuser may use: ${OUTSIDE}`);
+        break;
+      }
+      case "type":
+        refused.push(`${r.kind === "b" ? "base type" : "shell type"} ${r.name}: ${ONLY}`);
+        break;
+      case "extension":
+        if (r.detail === "fdw" || REACHING_EXTENSIONS.has(r.name) || /fdw/.test(r.name)) refused.push(`extension ${r.name}: ${OUTSIDE}`);
+        else if (COPIED_EXTENSIONS.includes(r.name)) extensions.push(r.name);
+        else if (LEFT_OUT_EXTENSIONS.includes(r.name)) leftOut.push(r.name);
+        else refused.push(`extension ${r.name}: ${EXTENSIONS}`);
+        break;
+      case "foreign-data wrapper":
+      case "foreign server":
+      case "user mapping":
+        refused.push(`${r.cat} ${r.name}: ${OUTSIDE}`);
+        break;
+      case "event trigger":
+        refused.push(`event trigger ${r.name}: ${RIGHTS} (it runs its function on the database's DDL)`);
+        break;
+      case "publication":
+      case "subscription":
+        refused.push(`${r.cat} ${r.name}: ${OUTSIDE} (it replicates rows past the rules)`);
+        break;
+      case "row-level security":
+        refused.push(`table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`);
+        break;
+      case "large objects":
+        refused.push(`${r.name} large object${r.name === "1" ? "" : "s"}: ${ONLY} (their contents are not classified by the rules)`);
+        break;
+      default:
+        refused.push(`${r.cat} ${r.name}: ${ONLY}`);
+    }
+  }
+  return { refused, leftOut, extensions };
+}
+
+/**
+ * What in the copy is not owned by the target's app role (an extension's own
+ * objects aside, and `public`, owned by pg_database_owner, which the app role is
+ * as the database's owner): one line each.
+ */
+export async function notOwnedBy(c: Client, role: string): Promise<string[]> {
+  const r = await c.query<{ what: string; owner: string }>(
+    `WITH me AS (SELECT oid FROM pg_roles WHERE rolname = $1)
+     SELECT what, pg_get_userbyid(owner) AS owner FROM (
+       SELECT format('schema %I', n.nspname) AS what, n.nspowner AS owner FROM pg_namespace n
+        WHERE ${USER_SCHEMA} AND NOT (n.nspname = 'public' AND n.nspowner = 'pg_database_owner'::regrole) AND ${notExtensionMember("pg_namespace", "n")}
+       UNION ALL
+       SELECT format('relation %I.%I', n.nspname, c.relname), c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")}
+       UNION ALL
+       SELECT format('function %I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), p.proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_proc", "p")}
+       UNION ALL
+       SELECT format('type %I.%I', n.nspname, t.typname), t.typowner FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_type", "t")} AND t.typrelid = 0
+          AND NOT EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid)
+       UNION ALL
+       SELECT format('extension %I', x.extname), x.extowner FROM pg_extension x WHERE x.extname <> 'plpgsql'
+       UNION ALL
+       SELECT format('collation %I.%I', n.nspname, co.collname), co.collowner FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+        WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_collation", "co")}
+       UNION ALL
+       SELECT format('text search configuration %I.%I', n.nspname, cf.cfgname), cf.cfgowner FROM pg_ts_config cf JOIN pg_namespace n ON n.oid = cf.cfgnamespace
+        WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_ts_config", "cf")}
+       UNION ALL
+       SELECT format('text search dictionary %I.%I', n.nspname, d.dictname), d.dictowner FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace
+        WHERE ${USER_SCHEMA} AND ${notExtensionMember("pg_ts_dict", "d")}
+       UNION ALL
+       SELECT format('statistics object %I.%I', n.nspname, s.stxname), s.stxowner FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+        WHERE ${USER_SCHEMA}
+     ) o WHERE owner <> (SELECT oid FROM me) ORDER BY 1`,
+    [role],
+  );
+  return r.rows.map((x) => `${x.what} is owned by ${x.owner}, not ${role}`);
+}
+
+/** The name of the setting that holds the hash mask's key, in the source's transaction only. */
+export const HASH_KEY_SETTING = "mina_refresh.hash_key";
+
+/**
+ * Draws the hash mask's key on the source's server, into a setting of the
+ * source's transaction (`set_config(..., true)`): random (gen_random_uuid is
+ * pg_strong_random) and new on every refresh, it is never sent, so it is in no
+ * query text, pg_stat_activity or log, and gone when the transaction ends.
+ */
+export async function drawHashKey(source: Client): Promise<void> {
+  await source.query(
+    `SELECT set_config('${HASH_KEY_SETTING}', encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')), 'hex'), true)`,
+  );
+}
+
+export interface MaskContext {
+  readonly sourceBucket: string;
+  readonly targetBucket: string;
+}
+
+function pick(words: readonly string[], keyExpr: string, salt: string, shift = 0): string {
   const arr = `ARRAY[${words.map((w) => lit(w)).join(", ")}]`;
-  return `(${arr})[1 + mod(hashtext(${keyExpr}::text || ${lit(salt)})::bigint + 2147483648, ${words.length})]`;
+  return `(${arr})[1 + mod(hashtext(${keyExpr}::text || ${lit(salt)})::bigint + ${2147483648 + shift}, ${words.length})]`;
 }
 
-/** The SQL expression a column's masked value is computed with, or undefined for keep. */
-export function maskExpression(m: Mask, column: string, key: string, ctx: { hashKey: string; sourceBucket: string; targetBucket: string }): string | undefined {
+/** The SQL of the made-up name drawn from a row's key (`keyExpr`, SQL); `shift` takes a later first name. */
+export function drawnFakeName(keyExpr: string, shift = 0): string {
+  return `${pick(FAKE_FIRST, keyExpr, ":first", shift)} || ' ' || ${pick(FAKE_LAST, keyExpr, ":last")}`;
+}
+
+/**
+ * The SQL expression a column's masked value is computed with, or undefined for
+ * keep (generated columns are not read at all). fake_name never gives a row its
+ * own value: when the name drawn from the key is the row's (any case), the next
+ * first name is taken.
+ */
+export function maskExpression(m: Mask, column: string, key: string, ctx: MaskContext, drawn?: string): string | undefined {
   const col = ident(column);
   const k = ident(key);
   const unlessNull = (e: string) => `CASE WHEN ${col} IS NULL THEN NULL ELSE ${e} END`;
   switch (m.kind) {
     case "keep":
+    case "generated":
       return undefined;
     case "email":
       return unlessNull(`'user_' || ${k}::text || '@example.invalid'`);
     case "hash":
-      return unlessNull(`encode(sha256(convert_to(${lit(ctx.hashKey)} || ${col}::text, 'UTF8')), 'hex')`);
+      return unlessNull(`encode(sha256(convert_to(current_setting('${HASH_KEY_SETTING}') || ${col}::text, 'UTF8')), 'hex')`);
     case "constant":
       return lit(m.value);
-    case "fake_name":
-      return unlessNull(`${pick(FIRST, k, ":first")} || ' ' || ${pick(LAST, k, ":last")}`);
+    case "fake_name": {
+      const d = drawn ?? drawnFakeName(k);
+      return `CASE WHEN ${col} IS NULL THEN NULL WHEN lower(${col}::text) <> lower(${d}) THEN ${d} ELSE ${drawnFakeName(k, 1)} END`;
+    }
     case "null":
       return "NULL";
     case "rebucket":
@@ -120,18 +486,184 @@ export function maskExpression(m: Mask, column: string, key: string, ctx: { hash
   }
 }
 
+/** A table the refresh copies (or skips), with what it needs to read and write it. */
+export interface CopyTable {
+  readonly rule: TableRule;
+  readonly ref: TableRef;
+  /** The source's columns, in the table's order. */
+  readonly columns: readonly SourceColumn[];
+}
+
+/** The copy plan: every table the rules name, as the source has it (a rule for a table the source lacks is the schema check's to refuse). */
+export function copyTables(rules: Rules, schema: SourceSchema): CopyTable[] {
+  return [...rules.tables.values()].flatMap((rule) => {
+    const t = schema.tables.find((x) => x.table === rule.table && x.kind !== "partition");
+    return t ? [{ rule, ref: t, columns: schema.columns.filter((c) => c.table === rule.table) }] : [];
+  });
+}
+
+/**
+ * The longest key text and the extremes of the key, for the samples a mask writes
+ * (email: user_<key>@example.invalid). An integer key is read at its ends (an
+ * index answers); another key is read through.
+ */
+async function keySamples(c: Client, t: CopyTable): Promise<string[]> {
+  const key = t.columns.find((x) => x.column === t.rule.key);
+  const k = ident(t.rule.key);
+  if (key && /^(smallint|integer|bigint)$/.test(key.dataType)) {
+    const r = await c.query({ text: `SELECT min(${k})::text, max(${k})::text FROM ${rel(t.ref)}`, rowMode: "array" });
+    return (r.rows[0] as Array<string | null>).filter((v): v is string => v !== null);
+  }
+  const r = await c.query({ text: `SELECT ${k}::text FROM ${rel(t.ref)} WHERE ${k} IS NOT NULL ORDER BY length(${k}::text) DESC LIMIT 1`, rowMode: "array" });
+  return r.rows.map((x) => x[0] as string);
+}
+
+const HASH_SAMPLE = createHash("sha256").update("mina refresh sample").digest("hex");
+
+/**
+ * What the schema alone cannot tell: whether each mask's values fit the column as
+ * the target will take them, asked of the source before any data moves. A
+ * length-limited column (varchar(n), char(n), a domain over one) must hold the
+ * longest value the mask writes; a domain's constraints, or a non-text type, must
+ * accept the values (the mask's samples are cast to the column's type: every
+ * fake name, the email of the smallest and largest key, a hash, the constant, NULL).
+ */
+export async function maskFitProblems(c: Client, tables: readonly CopyTable[], ctx: MaskContext): Promise<string[]> {
+  const problems: string[] = [];
+  let n = 0;
+  for (const t of tables) {
+    if (t.rule.skip) continue;
+    for (const col of t.columns) {
+      const m = t.rule.columns.get(col.column);
+      if (!m || m.kind === "keep" || m.kind === "generated" || col.generated) continue;
+      const textual = col.text !== false;
+      if (!textual && m.kind !== "constant" && m.kind !== "null") continue; // refused by the schema check already
+      const where = columnKey(t.rule.table, col.column);
+      let samples: Array<string | null>;
+      switch (m.kind) {
+        case "email": {
+          // (a key the source lacks is the schema check's to name)
+          if ((col.maxLength == null && !col.domain) || !t.columns.some((x) => x.column === t.rule.key)) continue;
+          samples = (
+            await keySamples(c, t).catch((e) => {
+              throw named(`reading the keys of ${t.rule.table} for ${where}`, e);
+            })
+          ).map((k) => `user_${k}@example.invalid`);
+          const longest = Math.max(0, ...samples.map((s) => s!.length));
+          if (col.maxLength != null && longest > col.maxLength) {
+            problems.push(
+              `${where} is ${col.dataType}, and email writes up to ${longest} characters here (user_<${t.rule.key}>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column`,
+            );
+            continue;
+          }
+          break;
+        }
+        case "hash":
+          samples = [HASH_SAMPLE];
+          break;
+        case "fake_name":
+          samples = FAKE_FIRST.flatMap((f) => FAKE_LAST.map((l) => `${f} ${l}`));
+          break;
+        case "constant":
+          samples = [m.value];
+          break;
+        case "null":
+          samples = [null];
+          break;
+        case "rebucket": {
+          if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) continue;
+          const r = await c.query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket]).catch((e) => {
+            throw named(`measuring ${where}`, e);
+          });
+          if (r.rows[0].n > col.maxLength) problems.push(`${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`);
+          continue;
+        }
+      }
+      if (!col.domain && textual && m.kind !== "null") continue; // text takes any text; the lengths were checked with the schema
+      if (!col.domain && m.kind === "null") continue; // NULL of a nullable column (NOT NULL was checked with the schema)
+      const sp = `fit_${n++}`;
+      await c.query(`SAVEPOINT ${sp}`);
+      try {
+        await c.query(`SELECT count(CAST(v AS ${col.dataType})) FROM unnest($1::text[]) v`, [samples]);
+        await c.query(`RELEASE SAVEPOINT ${sp}`);
+      } catch (e) {
+        await c.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+        const why = String((e as Error).message).split("\n")[0];
+        problems.push(`${where} is ${col.dataType}, which refuses what ${describeMask(m)} writes (${why}): write a rule whose values it takes`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Rows of a table, read as the copy reads it; a partitioned table's also per partition. */
+export interface RowCount {
+  readonly total: number;
+  readonly partitions?: ReadonlyMap<string, number>;
+}
+
+export async function rowCount(c: Client, t: TableRef): Promise<RowCount> {
+  if (!t.partitioned) {
+    const r = await c.query(`SELECT count(*)::bigint AS n FROM ${rel(t)}`);
+    return { total: Number(r.rows[0].n) };
+  }
+  const r = await c.query<{ p: string; n: string }>(`SELECT tableoid::regclass::text AS p, count(*)::bigint AS n FROM ${rel(t)} GROUP BY 1`);
+  const partitions = new Map(r.rows.map((x) => [x.p, Number(x.n)]));
+  return { total: [...partitions.values()].reduce((a, b) => a + b, 0), partitions };
+}
+
+export async function rowCounts(c: Client, tables: readonly CopyTable[]): Promise<Map<string, RowCount>> {
+  const out = new Map<string, RowCount>();
+  for (const t of tables) {
+    out.set(
+      t.rule.table,
+      await rowCount(c, t.ref).catch((e) => {
+        throw named(`counting ${t.rule.table}`, e);
+      }),
+    );
+  }
+  return out;
+}
+
+/** An error that says what was under way (its code kept). */
+export function named(what: string, e: unknown): Error {
+  return Object.assign(new Error(`${what}: ${e instanceof Error ? e.message : String(e)}`), { code: (e as { code?: unknown })?.code });
+}
+
+/**
+ * The first 16 hex digits of the md5 of every non-null value of a column (for
+ * "no source value left"; a collision can only stop a refresh, never let one
+ * through). Fetched as one string: far faster than a row per value.
+ */
+export async function valueHashes(c: Client, t: TableRef, column: string): Promise<Set<string>> {
+  const h = `left(md5(${ident(column)}::text), 16)`;
+  const r = await c.query({ text: `SELECT string_agg(h, '') FROM (SELECT DISTINCT ${h} AS h FROM ${rel(t)} WHERE ${ident(column)} IS NOT NULL) d`, rowMode: "array" });
+  const all = (r.rows[0]?.[0] as string | null) ?? "";
+  const out = new Set<string>();
+  for (let i = 0; i < all.length; i += 16) out.add(all.slice(i, i + 16));
+  return out;
+}
+
+/** How many of `hashes` (from {@link valueHashes}) are values of the column: asked of the server, for a small set. */
+export async function countHashesIn(c: Client, t: TableRef, column: string, hashes: ReadonlySet<string>): Promise<number> {
+  const r = await c.query(`SELECT count(DISTINCT left(md5(${ident(column)}::text), 16))::bigint AS n FROM ${rel(t)} WHERE left(md5(${ident(column)}::text), 16) = ANY($1::text[])`, [[...hashes]]);
+  return Number(r.rows[0].n);
+}
+
 /**
  * Copies every copied table's rows from the source into the new database with the
- * masks applied in the stream: `COPY (SELECT <mask expressions> FROM t) TO STDOUT`
- * in the source's snapshot, piped into `COPY t FROM STDIN`. Production's plain values
- * of masked columns never reach the target server at all. Returns the masked values.
+ * masks applied in the stream: `COPY (SELECT <mask expressions> FROM ONLY t) TO
+ * STDOUT` in the source's snapshot, piped into `COPY t (columns) FROM STDIN`.
+ * Production's plain values of masked columns never reach the target server at
+ * all. Each table is read on its own (ONLY: an inheritance child's rows are its
+ * own rule's), a partitioned table through its root (its partitions follow its
+ * rule); generated columns are left to the target to compute. Returns the totals.
  */
 export async function copyMasked(
   source: Client,
   target: Client,
-  rules: Rules,
-  columns: readonly SourceColumn[],
-  ctx: { hashKey: string; sourceBucket: string; targetBucket: string },
+  tables: readonly CopyTable[],
+  ctx: MaskContext,
   onTable: (table: string, rows: number, masked: number, bytes: number) => void = () => undefined,
 ): Promise<{ rows: number; masked: number; bytes: number }> {
   const { to, from } = require("pg-copy-streams") as typeof import("pg-copy-streams");
@@ -139,20 +671,23 @@ export async function copyMasked(
   let rows = 0;
   let masked = 0;
   let bytes = 0;
-  for (const rule of rules.tables.values()) {
-    if (rule.skip) continue;
-    const cols = columns.filter((c) => c.table === rule.table); // in the table's column order
+  for (const t of tables) {
+    if (t.rule.skip) continue;
+    const cols = t.columns.filter((c) => !c.generated);
+    // The made-up name a row's key draws, computed once per row for all its fake_name columns.
+    const fake = [...t.rule.columns.values()].some((m) => m.kind === "fake_name");
+    const readFrom = fake ? `${rel(t.ref)}, LATERAL (SELECT ${drawnFakeName(ident(t.rule.key))} AS mina_refresh_drawn) mina_refresh` : rel(t.ref);
     let maskedHere = 0;
     const select = cols.map((c) => {
-      const m = rule.columns.get(c.column);
-      const e = m ? maskExpression(m, c.column, rule.key, ctx) : undefined;
+      const m = t.rule.columns.get(c.column);
+      const e = m ? maskExpression(m, c.column, t.rule.key, ctx, fake ? "mina_refresh.mina_refresh_drawn" : undefined) : undefined;
       if (e === undefined) return ident(c.column);
       maskedHere++;
       return `${e} AS ${ident(c.column)}`;
     });
     const list = cols.map((c) => ident(c.column)).join(", ");
-    const out = source.query(to(`COPY (SELECT ${select.join(", ")} FROM public.${ident(rule.table)}) TO STDOUT`));
-    const into = target.query(from(`COPY public.${ident(rule.table)} (${list}) FROM STDIN`));
+    const out = source.query(to(`COPY (SELECT ${select.join(", ")} FROM ${readFrom}) TO STDOUT`));
+    const into = target.query(from(`COPY ${qualified(t.ref)} (${list}) FROM STDIN`));
     let tableBytes = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -165,18 +700,19 @@ export async function copyMasked(
     rows += n;
     bytes += tableBytes;
     masked += n * maskedHere;
-    onTable(rule.table, n, n * maskedHere, tableBytes);
+    onTable(t.rule.table, n, n * maskedHere, tableBytes);
   }
   return { rows, masked, bytes };
 }
 
 /** Sets every sequence of the new database to the source's value (the data section's job, when the rows are copied by hand). */
 export async function copySequences(source: Client, target: Client): Promise<void> {
-  const seqs = await source.query(`SELECT schemaname, sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'`);
+  const seqs = await source.query(
+    `SELECT format('%I.%I', schemaname, sequencename) AS name, last_value FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
+  );
   for (const r of seqs.rows) {
-    const name = `public.${ident(r.sequencename)}`;
     if (r.last_value === null) continue;
-    await target.query(`SELECT setval($1::regclass, $2::bigint, true)`, [name, r.last_value]);
+    await target.query(`SELECT setval($1::regclass, $2::bigint, true)`, [r.name, r.last_value]);
   }
 }
 
@@ -197,14 +733,120 @@ export function maskForm(m: Mask): string | undefined {
 }
 
 /** How many non-null values of a column have (`has` true) or lack the form. */
-export async function countForm(c: Client, table: string, column: string, form: string, has: boolean): Promise<number> {
-  const r = await c.query(`SELECT count(*)::bigint AS n FROM public.${ident(table)} WHERE ${ident(column)} IS NOT NULL AND ${has ? "" : "NOT "}(${ident(column)}::text ~ $1)`, [form]);
+export async function countForm(c: Client, t: TableRef, column: string, form: string, has: boolean): Promise<number> {
+  const r = await c.query(`SELECT count(*)::bigint AS n FROM ${rel(t)} WHERE ${ident(column)} IS NOT NULL AND ${has ? "" : "NOT "}(${ident(column)}::text ~ $1)`, [form]);
   return Number(r.rows[0].n);
 }
 
-/** A fresh key for the hash mask: equal values hash equally within one refresh, never across two. */
-export function newHashKey(): string {
-  return randomBytes(32).toString("hex");
+/**
+ * The copy's checks, one line per problem (none: it may be renamed in): the row
+ * count of every table (each on its own, a partitioned table's per partition) is
+ * the source's, skipped ones are empty, and no masked column kept a source value.
+ */
+export async function checkCopy(
+  source: Client,
+  inNew: Client,
+  tables: readonly CopyTable[],
+  counts: ReadonlyMap<string, RowCount>,
+  ctx: MaskContext & { sourceName: string },
+  say: (line: string) => void = () => undefined,
+): Promise<string[]> {
+  const wrong: string[] = [];
+  say("  row counts");
+  for (const t of tables) {
+    const now = await rowCount(inNew, t.ref);
+    const want = t.rule.skip ? { total: 0, partitions: new Map<string, number>() } : counts.get(t.rule.table)!;
+    if (now.total !== want.total) {
+      wrong.push(t.rule.skip ? `${t.rule.table} is skipped but has ${now.total} rows` : `${t.rule.table} has ${now.total} rows, the source ${want.total}`);
+      continue;
+    }
+    for (const [p, n] of want.partitions ?? []) if ((now.partitions?.get(p) ?? 0) !== n) wrong.push(`partition ${p} of ${t.rule.table} has ${now.partitions?.get(p) ?? 0} rows, the source ${n}`);
+  }
+  for (const t of tables) {
+    if (t.rule.skip) continue;
+    const r = t.ref;
+    for (const [col, m] of t.rule.columns) {
+      const where = columnKey(t.rule.table, col);
+      const c = ident(col);
+      if (m.kind === "keep" || m.kind === "generated") continue;
+      if (m.kind === "null") {
+        const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL`);
+        if (Number(left.rows[0].n) > 0) wrong.push(`${where}: ${left.rows[0].n} values were not masked`);
+        continue;
+      }
+      if (m.kind === "rebucket") {
+        const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE strpos(${c}, $1) > 0`, [ctx.sourceBucket]);
+        if (Number(left.rows[0].n) > 0) wrong.push(`${where} still names ${ctx.sourceName}'s bucket in ${left.rows[0].n} rows`);
+        continue;
+      }
+      // A constant: every new value is the constant (a source value equal to it is the constant, not a leak).
+      if (m.kind === "constant") {
+        const type = t.columns.find((x) => x.column === col)?.dataType ?? "text";
+        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c}::text IS DISTINCT FROM CAST($1 AS ${type})::text`, [m.value]);
+        if (Number(off.rows[0].n) > 0) wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
+        say(`  ${where}`);
+        continue;
+      }
+      if (m.kind === "fake_name") {
+        // Every new value is one of the made-up names; real people may bear one too, and that is no leak:
+        // a row that kept its own (in any case) is, asked row by row by key. Both sides at once.
+        const names = FAKE_FIRST.flatMap((first) => FAKE_LAST.map((last) => `${first} ${last}`));
+        const k = ident(t.rule.key);
+        const real = source.query({
+          text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE lower(${c}::text) = ANY($1::text[])`,
+          values: [names.map((n) => n.toLowerCase())],
+          rowMode: "array",
+        });
+        real.catch(() => undefined);
+        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL AND NOT (${c}::text = ANY($1::text[]))`, [names]);
+        if (Number(off.rows[0].n) > 0) {
+          wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
+          continue;
+        }
+        const rows = (await real).rows;
+        const kept =
+          rows.length === 0
+            ? 0
+            : Number(
+                (
+                  await inNew.query(
+                    `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
+                    [rows.map((x) => x[0]), rows.map((x) => x[1])],
+                  )
+                ).rows[0].n,
+              );
+        if (kept > 0) wrong.push(`${where}: ${kept} row${kept === 1 ? "" : "s"} kept ${kept === 1 ? "its" : "their"} source value`);
+        say(`  ${where}`);
+        continue;
+      }
+      // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has it.
+      const form = maskForm(m)!;
+      // Both sides at once: the new values' form on the target, the source's values of that form.
+      const formed = countForm(source, r, col, form, true);
+      formed.catch(() => undefined);
+      const off = await countForm(inNew, r, col, form, false);
+      if (off > 0) {
+        wrong.push(`${where}: ${off} value${off === 1 ? " was" : "s were"} not masked`);
+        continue;
+      }
+      say(`  ${where}`);
+      if ((await formed) === 0) continue; // no source value has the form either: none is left
+      // Source values of the mask's own form (a placeholder email, a stored sha256): the values themselves are compared.
+      const now = await valueHashes(inNew, r, col);
+      const left = now.size <= 5000 ? await countHashesIn(source, r, col, now) : countCommon(now, await valueHashes(source, r, col));
+      if (left > 0) wrong.push(`${where}: ${left} source value${left === 1 ? "" : "s"} left after masking`);
+    }
+  }
+  say("  masked columns: no source value left");
+  wrong.push(...(await brokenForeignKeys(inNew)));
+  say("  foreign keys");
+  return wrong;
+}
+
+function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  let n = 0;
+  for (const h of a) if (b.has(h)) n++;
+  return n;
 }
 
 /**
@@ -234,16 +876,15 @@ export async function brokenForeignKeys(c: Client): Promise<string[]> {
  * Makes the new database the environment's, as the Database component leaves one
  * (handOverStatements in config/databasePrivileges.ts): owned by the app role with
  * every table, view and free-standing sequence in it, and nothing left to PUBLIC.
- * The database first: as its owner the app role has CREATE on `public`
- * (pg_database_owner), which PostgreSQL asks of a table's new owner. The admin
- * needs to be a member of the app role for each step, as the component makes it.
+ * The copy was restored as the app role already (pg_restore --role), so this
+ * changes nothing it made; it is kept so no relation can stay another role's.
  */
 export async function handOver(maintenance: Client, inNew: Client, database: string, role: string): Promise<void> {
   const [owner, revoke] = handOverStatements(database, role);
   await maintenance.query(owner);
   const rels = await inNew.query(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      WHERE ${USER_SCHEMA} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
         AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
       ORDER BY 1`,
   );
@@ -273,21 +914,30 @@ export function dumpAndRestore(opts: {
   source: PostgresUrl;
   target: PostgresUrl;
   newDatabase: string;
-  skipTables: readonly string[];
+  /** Tables whose rows are left out of the data section (pg_dump patterns). */
+  skipTables?: readonly string[];
   snapshot?: string;
+  /** The role the restore runs as (pg_restore --role): it owns everything it creates. */
+  role?: string;
+  /** Only these extensions (pg_dump --extension); default all. */
+  extensions?: readonly string[];
   /** One section of the archive (schema before data, data, indexes and constraints); default all. */
   section?: "pre-data" | "data" | "post-data";
+  /** How long pg_dump waits for each table's lock (a migration holding one) before it fails; default forever. */
+  lockWaitMs?: number;
   env: NodeJS.ProcessEnv;
   secrets: readonly string[];
   onTable?: (table: string) => void;
 }): Promise<{ bytes: number }> {
   const src = libpqArgs(opts.source, opts.source.database, opts.env);
   const dst = libpqArgs(opts.target, opts.newDatabase, opts.env);
-  const dumpArgs = ["--format=custom", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions", ...src.args];
+  const dumpArgs = ["--format=custom", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions", "--no-tablespaces", "--no-security-labels", ...src.args];
   if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
   if (opts.section) dumpArgs.push(`--section=${opts.section}`);
-  for (const t of opts.skipTables) dumpArgs.push(`--exclude-table-data=public.${t}`);
-  const restoreArgs = ["--no-owner", "--no-acl", "--exit-on-error", "--verbose", ...dst.args];
+  if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
+  for (const t of opts.skipTables ?? []) dumpArgs.push(`--exclude-table-data=${t}`);
+  for (const e of opts.extensions ?? []) dumpArgs.push(`--extension="${e.replace(/"/g, '""')}"`);
+  const restoreArgs = ["--no-owner", "--no-acl", "--exit-on-error", "--verbose", ...(opts.role ? [`--role=${opts.role}`] : []), ...dst.args];
   const bin = (name: string) => opts.env[`MINA_${name.toUpperCase()}_BIN`] ?? name;
   const scrub = (s: string) => opts.secrets.reduce((m, secret) => (secret ? m.split(secret).join("***") : m), s);
   return new Promise((resolve, reject) => {
@@ -360,6 +1010,16 @@ export function stamp(d = new Date()): string {
  * a role that is not a superuser, and a session left open stops the rename.
  */
 export async function swapIn(maintenance: Client, target: string, fresh: string, previous: string): Promise<void> {
+  // Sessions it may not end stay: say whose, at once (the rename would wait 5 s for them first). Its own kind reconnecting in between: try again.
+  // (background workers have no role: the rename deals with autovacuum itself; another user's backend_type reads as NULL)
+  const othersOn = async () => {
+    const left = await maintenance.query<{ who: string; me: string }>(
+      "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
+      [target],
+    );
+    if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
+  };
+  await othersOn();
   for (let attempt = 1; ; attempt++) {
     try {
       await maintenance.query("BEGIN");
@@ -374,23 +1034,59 @@ export async function swapIn(maintenance: Client, target: string, fresh: string,
     } catch (e) {
       await maintenance.query("ROLLBACK").catch(() => undefined);
       if (!/being accessed by other users/.test(String((e as Error).message))) throw e;
-      // Sessions it may not end stay: say whose, at once. Its own kind reconnecting in between: try again.
-      const left = await maintenance.query<{ who: string; me: string }>(
-        // (background workers have no role: the rename deals with autovacuum itself; another user's backend_type reads as NULL)
-        "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
-        [target],
-      );
-      if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
+      await othersOn();
       if (attempt >= 3) throw e;
     }
   }
 }
 
+/** `<target>_<what>_<14 digits>`, exactly: the databases of this target's naming pattern. */
+function copiesOf(names: readonly string[], target: string, what: "previous" | "refresh"): string[] {
+  const re = new RegExp(`^${target.replace(/[^a-z0-9_]/g, "")}_${what}_\\d{14}$`);
+  return names.filter((n) => re.test(n));
+}
+
 /** The previous copies of `target` that --prune drops: exactly `<target>_previous_<14 digits>`. */
 export async function previousCopies(maintenance: Client, target: string): Promise<string[]> {
   const r = await maintenance.query("SELECT datname FROM pg_database ORDER BY datname");
-  const re = new RegExp(`^${target.replace(/[^a-z0-9_]/g, "")}_previous_\\d{14}$`);
-  return r.rows.map((row) => row.datname as string).filter((n) => re.test(n));
+  return copiesOf(r.rows.map((row) => row.datname as string), target, "previous");
+}
+
+/**
+ * The copies an interrupted refresh of `target` left (`<target>_refresh_<14
+ * digits>`, never renamed in), with how many sessions use each: one in use may
+ * be another refresh's, and is left alone.
+ */
+export async function leftoverCopies(maintenance: Client, target: string): Promise<Array<{ name: string; sessions: number }>> {
+  const r = await maintenance.query<{ name: string; sessions: number }>(
+    "SELECT d.datname AS name, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname)::int AS sessions FROM pg_database d ORDER BY 1",
+  );
+  const names = new Set(copiesOf(r.rows.map((x) => x.name), target, "refresh"));
+  return r.rows.filter((x) => names.has(x.name));
+}
+
+/**
+ * Drops a leftover copy when no session uses it (no FORCE: a session that came in
+ * between makes it fail, and it stays). Whether it was dropped.
+ */
+export async function dropUnused(maintenance: Client, name: string): Promise<boolean> {
+  try {
+    await maintenance.query(`DROP DATABASE IF EXISTS ${ident(name)}`);
+    return true;
+  } catch (e) {
+    if (/being accessed by other users/.test(String((e as Error).message))) return false;
+    throw e;
+  }
+}
+
+/**
+ * One refresh (or --prune) of a target at a time, server-wide: a session-level
+ * advisory lock on the target's name, taken on the maintenance connection and
+ * released when it closes (a killed refresh releases it too). Whether it was taken.
+ */
+export async function lockTarget(maintenance: Client, target: string): Promise<boolean> {
+  const r = await maintenance.query("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [`mina-refresh:${target}`]);
+  return r.rows[0]?.ok === true;
 }
 
 export async function dropDatabase(maintenance: Client, name: string): Promise<void> {

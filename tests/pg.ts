@@ -38,6 +38,19 @@ function asSuperuser<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   return withClient("postgres", "postgres", fn);
 }
 
+/**
+ * What only the server's owner does (the superuser here, rds_superuser on RDS),
+ * run in `database`: install an untrusted extension (postgres_fdw, dblink),
+ * create an event trigger, a subscription or a function in an untrusted
+ * language. Tests use it to give a source database what a production database
+ * may hold; the code under test never runs as it.
+ */
+export async function asServerOwner(database: string, text: string): Promise<void> {
+  await withClient("postgres", database, async (c) => {
+    await c.query(text);
+  });
+}
+
 export interface Provisioner {
   /** The role's name, e.g. `mina_prov_1a2b3c4d`. */
   readonly name: string;

@@ -10,7 +10,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { loadStackOffline, readAllStacks } from "../config";
 import { brokenForeignKeys } from "../refresh/engine";
-import { checkRulesAgainstSchema, parseRules } from "../refresh/rules";
+import { checkRulesAgainstSchema, parseName, parseRules } from "../refresh/rules";
 import { run, withoutNpm } from "./cli";
 import { REPO, tempProject } from "./helpers";
 import { createProvisioner, PG_HOST, PG_PORT, type Provisioner } from "./pg";
@@ -136,7 +136,7 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
   });
 
-  it("leaves the target as it was when the refresh is killed midway (SIGKILL, no clean-up of its own)", async () => {
+  it("leaves the target as it was when the refresh is killed midway (SIGKILL, no clean-up of its own); --prune then drops the copy it left, once no session uses it", async () => {
     const { spawn } = require("child_process") as typeof import("child_process");
     // A pg_restore that waits before it starts, so the kill lands while the copy is under way.
     const slow = path.join(project.dir, "slow-pg-restore");
@@ -146,16 +146,32 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
       [path.join(REPO, "cli", "main.ts"), "refresh", "--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", "--yes"],
       { cwd: project.dir, env: { ...env, MINA_PG_RESTORE_BIN: slow }, stdio: "ignore", detached: true },
     );
+    let copies: string[] = [];
     try {
       const deadline = Date.now() + 30000;
-      let copies: string[] = [];
       while (Date.now() < deadline && (copies = (await databases()).filter((d) => d.includes("_refresh_"))).length === 0) await new Promise((r) => setTimeout(r, 20));
       assert.equal(copies.length, 1, "the refresh had started its copy");
+      // While it runs, --prune does not run at all: the refresh holds the target's lock.
+      const whileRunning = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
+      assert.equal(whileRunning.status, 1, whileRunning.stdout);
+      assert.match(whileRunning.stderr, /^error: another refresh or --prune of \S+ is running on its server/);
       process.kill(-child.pid!, "SIGKILL");
       await new Promise((r) => child.once("exit", r));
       // The target is untouched and still the target; only the unfinished copy is left behind.
       assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
       assert.deepEqual((await databases()).filter((d) => !d.includes("_refresh_")), [DST_DB]);
+      // Its server sessions end when their connections close; then --prune drops it, and only it.
+      const gone = Date.now() + 10000;
+      while (Date.now() < gone && (await sql<{ n: number }>("postgres", "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [copies[0]]))[0].n > 0) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const dry = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune"], { cwd: project.dir, env });
+      assert.equal(dry.status, 0, dry.stderr);
+      assert.equal(dry.stdout, `would drop ${copies[0]} (left by an interrupted refresh)\ndry run: nothing dropped; run again with --yes to drop\n`);
+      const prune = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
+      assert.equal(prune.status, 0, prune.stderr);
+      assert.match(prune.stdout, new RegExp(`✓ dropped 1 copy left by an interrupted refresh of ${DST_DB}\n$`));
+      assert.deepEqual(await databases(), [DST_DB]);
     } finally {
       try {
         process.kill(-child.pid!, "SIGKILL");
@@ -342,4 +358,25 @@ describe("refresh rules", () => {
     ]);
   });
   it("refuses unknown rules in one line", () => assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      id: scramble\n"), /users\.id: unknown rule "scramble"/));
+  it("names tables and columns as SQL writes them: schema.table, quoted names with their quotes doubled", () => {
+    const r = parseRules(
+      `tables:\n  billing.invoices: skip\n  '"UserEvents"':\n    key: '"userId"'\n    columns:\n      '"userId"': keep\n      '"Email"': email\n  'billing."Odd ""Name"""': skip\n  public.sessions: skip\n`,
+    );
+    assert.deepEqual(
+      [...r.tables.values()].map((t) => [t.table, t.schema, t.name, t.key, [...t.columns.keys()]]),
+      [
+        ["billing.invoices", "billing", "invoices", "id", []],
+        ['"UserEvents"', "public", "UserEvents", "userId", ["userId", "Email"]],
+        ['billing."Odd ""Name"""', "billing", 'Odd "Name"', "id", []],
+        ["sessions", "public", "sessions", "id", []],
+      ],
+    );
+    assert.deepEqual(parseName("a.b.c", 2), { error: '"a.b.c" is not a table name (table or schema.table)' });
+    assert.deepEqual(parseName('"unclosed', 2), { error: '"\\"unclosed" has an unclosed double quote' });
+    assert.deepEqual(parseName('""', 1), { error: '"\\"\\"": a quoted name has 1 to 63 bytes' });
+    assert.throws(() => parseRules("tables:\n  users: skip\n  public.users: skip\n"), /table users has two rules \(public\.users names it again\)/);
+    assert.throws(() => parseRules("tables:\n  Billing.invoices: skip\n"), /table "Billing" is not lowercase: write '"Billing"\.invoices' for the name as it is, or billing$/);
+    assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      createdAt: keep\n"), /users: column "createdAt" is not lowercase: write '"createdAt"'/);
+    assert.throws(() => parseRules("tables:\n  'bad name': skip\n"), /table "bad name" is not a PostgreSQL name/);
+  });
 });
