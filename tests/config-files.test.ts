@@ -10,9 +10,9 @@ import { strict as assert } from "node:assert";
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { ConfigError, ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readAllStacks, SecureValue } from "../config";
+import { ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readAllStacks, SecureValue } from "../config";
 import { validateStack } from "../config/validate";
-import { PRODUCTION_ACCOUNT, productionRaw, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
+import { PRODUCTION_ACCOUNT, productionRaw, projectErrors, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
 
 const PROJECT_FILE = "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n";
 
@@ -25,20 +25,7 @@ function stackYaml(raw: ReturnType<typeof stagingRaw>, extra: Record<string, unk
   return YAML.stringify({ ...extra, config });
 }
 
-/** The error lines of a stack in a project made of these files; [] when it validates. */
-function errorsIn(files: Record<string, string>, stack: string): string[] {
-  const { dir, cleanup } = tempProject(files);
-  try {
-    loadStackOffline(dir, stack);
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  } finally {
-    cleanup();
-  }
-}
+const errorsIn = (files: Record<string, string>, stack: string) => projectErrors(files, stack);
 
 /** The error lines of a raw config validated under the engine against these siblings; [] when it validates. */
 function validationErrors(raw: ReturnType<typeof stagingRaw>, siblings: ReturnType<typeof stagingRaw>[]): string[] {

@@ -125,3 +125,20 @@ export const GIT_ENV: NodeJS.ProcessEnv = {
 
 /** The code a commit of the project needs to plan itself, for tests that copy it into a temporary repository. */
 export const PROJECT_SOURCES = ["bluegreen", "cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+
+/** The error lines of a stack, validated offline in a project made of these files; [] when it validates. */
+export function projectErrors(files: Record<string, string>, stack = "staging", setup?: (dir: string) => void): string[] {
+  const { ConfigError, ConfigErrors, loadStackOffline } = require("../config") as typeof import("../config");
+  const { dir, cleanup } = tempProject(files);
+  try {
+    setup?.(dir);
+    loadStackOffline(dir, stack);
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
+    if (e instanceof ConfigError) return [e.message];
+    throw e;
+  } finally {
+    cleanup();
+  }
+}

@@ -9,10 +9,10 @@
 import { strict as assert } from "node:assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readProject } from "../config";
+import { ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readProject } from "../config";
 import { defaultProjectDir } from "../lib/root";
 import { run as runCommand, spawnCli } from "./cli";
-import { REPO, tempProject } from "./helpers";
+import { projectErrors, REPO, tempProject } from "./helpers";
 
 const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
 const PROJECT_YAML = read("Pulumi.yaml");
@@ -30,21 +30,7 @@ function files(extra: Record<string, string | undefined> = {}): Record<string, s
   return Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-/** The error lines of a stack, offline, in a project made of these files; [] when it validates. */
-function errorsIn(project: Record<string, string>, stack = "staging", setup?: (dir: string) => void): string[] {
-  const { dir, cleanup } = tempProject(project);
-  try {
-    setup?.(dir);
-    loadStackOffline(dir, stack);
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  } finally {
-    cleanup();
-  }
-}
+const errorsIn = projectErrors;
 
 /** A project file with one more top-level text. */
 const projectWith = (text: string) => PROJECT_YAML.replace(/^runtime:[\s\S]*?(?=^config:)/m, "") + text;
