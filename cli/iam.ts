@@ -9,7 +9,8 @@
  */
 import { loadStackOffline, readAllStacks } from "../config";
 import { writeFileAtomic } from "../envfiles/write";
-import { boundaryArn, boundaryName, boundaryPolicy, DeployScope, deployPolicy, GITHUB_OIDC_HOST, iamPath, trustPolicy, UnknownResourceTypes } from "../iam/policy";
+import { appBoundaryArn } from "../config/naming";
+import { boundaryPolicy, DeployScope, deployPolicy, GITHUB_OIDC_HOST, trustPolicy, UnknownResourceTypes } from "../iam/policy";
 import { planStack } from "../plan/plan";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, runCli, UsageError } from "./lib/run";
@@ -58,8 +59,8 @@ export const main = command<{ stack: string; repository?: string; out?: string; 
       stack: o.stack,
       account: scope.account,
       oidcProvider: { url: `https://${GITHUB_OIDC_HOST}`, clientIdList: ["sts.amazonaws.com"], note: "one per account: aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com" },
-      role: { name: `mina-${config.environment}-deploy`, path: iamPath(config.environment), trustPolicy: trustPolicy(scope), permissionsPolicy: permissions },
-      appUserBoundary: { name: boundaryName(config.environment), path: iamPath(config.environment), arn: boundaryArn(scope.account, config.environment), policy: boundaryPolicy(scope) },
+      role: { name: `mina-${config.environment}-deploy`, path: config.names.iamPath, trustPolicy: trustPolicy(scope), permissionsPolicy: permissions },
+      appUserBoundary: { name: config.names.appBoundaryPolicy, path: config.names.iamPath, arn: appBoundaryArn(config.names, scope.account), policy: boundaryPolicy(scope) },
     };
     const text = JSON.stringify(doc, null, 2) + "\n";
     if (o.out) {

@@ -14,7 +14,7 @@
  * environment's path and only with the boundary attached, and may never change
  * the boundary itself, so it cannot mint an administrator.
  */
-import { appBoundaryArn, deriveNames } from "../config/naming";
+import { appBoundaryArn } from "../config/naming";
 import type { StackConfig } from "../config/validate";
 
 export type Statement = {
@@ -46,12 +46,8 @@ export interface DeployScope {
   readonly githubEnvironment: string;
 }
 
-/** The IAM path of every IAM user, group and policy of an environment (config/naming.ts). */
-export const iamPath = (environment: string): string => deriveNames(environment).iamPath;
-
-/** The permissions boundary's name and ARN: created once in bootstrap, never by a stack (config/naming.ts). */
-export const boundaryName = (environment: string): string => deriveNames(environment).appBoundaryPolicy;
-export const boundaryArn = (account: string, environment: string): string => appBoundaryArn(deriveNames(environment), account);
+/** The permissions boundary's ARN in the scope's account: created once in bootstrap, never by a stack (its name and path: config/naming.ts). */
+const boundaryArn = (s: DeployScope): string => appBoundaryArn(s.names, s.account);
 
 /** GitHub's OIDC identity provider, one per account. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
@@ -60,8 +56,8 @@ type Entry = (s: DeployScope) => Statement[];
 
 const arn = {
   bucket: (s: DeployScope) => `arn:aws:s3:::${s.names.bucket}`,
-  iamUser: (s: DeployScope) => `arn:aws:iam::${s.account}:user${iamPath(s.environment)}*`,
-  iamGroup: (s: DeployScope) => `arn:aws:iam::${s.account}:group${iamPath(s.environment)}*`,
+  iamUser: (s: DeployScope) => `arn:aws:iam::${s.account}:user${s.names.iamPath}*`,
+  iamGroup: (s: DeployScope) => `arn:aws:iam::${s.account}:group${s.names.iamPath}*`,
   rds: (s: DeployScope, kind: string, name: string) => `arn:aws:rds:${s.region}:${s.account}:${kind}:${name}`,
   zone: (s: DeployScope) => `arn:aws:route53:::hostedzone/${s.zoneId}`,
   secret: (s: DeployScope) => `arn:aws:secretsmanager:${s.region}:${s.account}:secret:mina/${s.environment}/*`,
@@ -70,7 +66,7 @@ const arn = {
 /** Only resources tagged with the stack's environment (EC2 and RDS describe calls cannot be scoped by name). */
 const taggedAsMine = (s: DeployScope) => ({ StringEquals: { "aws:ResourceTag/environment": s.environment } });
 const taggingAsMine = (s: DeployScope) => ({ StringEquals: { "aws:RequestTag/environment": s.environment } });
-const withBoundary = (s: DeployScope) => ({ StringEquals: { "iam:PermissionsBoundary": boundaryArn(s.account, s.environment) } });
+const withBoundary = (s: DeployScope) => ({ StringEquals: { "iam:PermissionsBoundary": boundaryArn(s) } });
 
 const S3_BUCKET_CONFIG = [
   "s3:CreateBucket",
@@ -222,14 +218,14 @@ const WORKFLOW_ACTIONS: Entry = (s) => [
 /** Guard rails: whatever an Allow above says, these are never allowed. */
 const GUARD_RAILS: Entry = (s) => [
   // An IAM user without the boundary, or with another one, is never created or changed.
-  { Sid: "NoUserWithoutBoundary", Effect: "Deny", Action: ["iam:CreateUser", "iam:PutUserPermissionsBoundary"], Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": boundaryArn(s.account, s.environment) } } },
+  { Sid: "NoUserWithoutBoundary", Effect: "Deny", Action: ["iam:CreateUser", "iam:PutUserPermissionsBoundary"], Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": boundaryArn(s) } } },
   { Sid: "BoundaryStays", Effect: "Deny", Action: ["iam:DeleteUserPermissionsBoundary"], Resource: "*" },
   // The boundary policy itself is bootstrap's: the role can neither change nor delete it.
   {
     Sid: "BoundaryUntouchable",
     Effect: "Deny",
     Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
-    Resource: [boundaryArn(s.account, s.environment)],
+    Resource: [boundaryArn(s)],
   },
   // No role, no managed policy attached to a user or group: policies live inline, on the environment's own (bounded) users and group.
   { Sid: "NoRolesNoManagedPolicies", Effect: "Deny", Action: ["iam:CreateRole", "iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PassRole", "iam:UpdateAssumeRolePolicy", "iam:CreatePolicy"], Resource: "*" },

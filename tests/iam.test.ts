@@ -9,8 +9,8 @@
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { strict as assert } from "node:assert";
 import { loadStackOffline, readAllStacks } from "../config";
-import { deriveNames } from "../config/naming";
-import { boundaryArn, DeployScope, DEPLOY_ACTIONS, deployPolicy, PolicyDocument, Statement } from "../iam/policy";
+import { appBoundaryArn, deriveNames } from "../config/naming";
+import { DeployScope, DEPLOY_ACTIONS, deployPolicy, PolicyDocument, Statement } from "../iam/policy";
 import { planStack } from "../plan/plan";
 import { run, spawnCliAsync } from "./cli";
 import { REPO } from "./helpers";
@@ -35,7 +35,7 @@ const concrete = (pattern: string, s: DeployScope) => pattern.replace(/\*/g, pat
 function context(st: Statement, s: DeployScope): Record<string, string | string[]> {
   const ctx: Record<string, string | string[]> = {};
   const keys = Object.values(st.Condition ?? {}).flatMap((c) => Object.keys(c));
-  if (keys.includes("iam:PermissionsBoundary")) ctx["iam:PermissionsBoundary"] = boundaryArn(s.account, s.environment);
+  if (keys.includes("iam:PermissionsBoundary")) ctx["iam:PermissionsBoundary"] = appBoundaryArn(s.names, s.account);
   if (keys.includes("aws:RequestTag/environment")) ctx["aws:RequestTag/environment"] = s.environment;
   if (keys.includes("aws:ResourceTag/environment")) ctx["aws:ResourceTag/environment"] = s.environment;
   if (keys.includes("route53:ChangeResourceRecordSetsNormalizedRecordNames")) ctx["route53:ChangeResourceRecordSetsNormalizedRecordNames"] = [s.shareDomain];
@@ -120,12 +120,12 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
     const s = scopeOf("staging");
     const policy = deployPolicy(s, types.staging);
     const user = `arn:aws:iam::${s.account}:user/mina/staging/mina-audio-staging`;
-    assert.equal(await decide(policy, "iam:CreateUser", user, s.account, { "iam:PermissionsBoundary": boundaryArn(s.account, "staging") }), "Allowed");
+    assert.equal(await decide(policy, "iam:CreateUser", user, s.account, { "iam:PermissionsBoundary": appBoundaryArn(s.names, s.account) }), "Allowed");
     assert.notEqual(await decide(policy, "iam:CreateUser", user, s.account, {}), "Allowed");
     assert.notEqual(await decide(policy, "iam:CreateUser", user, s.account, { "iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess" }), "Allowed");
-    assert.notEqual(await decide(policy, "iam:CreateUser", `arn:aws:iam::${s.account}:user/admins/eve`, s.account, { "iam:PermissionsBoundary": boundaryArn(s.account, "staging") }), "Allowed");
+    assert.notEqual(await decide(policy, "iam:CreateUser", `arn:aws:iam::${s.account}:user/admins/eve`, s.account, { "iam:PermissionsBoundary": appBoundaryArn(s.names, s.account) }), "Allowed");
     assert.notEqual(await decide(policy, "iam:DeleteUserPermissionsBoundary", user, s.account, {}), "Allowed");
-    assert.notEqual(await decide(policy, "iam:CreatePolicyVersion", boundaryArn(s.account, "staging"), s.account, {}), "Allowed");
+    assert.notEqual(await decide(policy, "iam:CreatePolicyVersion", appBoundaryArn(s.names, s.account), s.account, {}), "Allowed");
     const role = `arn:aws:iam::${s.account}:role/mina/staging/x`;
     for (const [action, resource] of [
       ["iam:CreateRole", role],
