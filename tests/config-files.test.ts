@@ -12,7 +12,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readAllStacks, SecureValue } from "../config";
 import { validateStack } from "../config/validate";
-import { PRODUCTION_ACCOUNT, productionRaw, projectErrors, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
+import { PRODUCTION_ACCOUNT, productionRaw, projectErrors, STAGING_ACCOUNT, stagingRaw, tempProject, validationErrors } from "./helpers";
 
 const PROJECT_FILE = "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n";
 
@@ -27,16 +27,6 @@ function stackYaml(raw: ReturnType<typeof stagingRaw>, extra: Record<string, unk
 
 const errorsIn = (files: Record<string, string>, stack: string) => projectErrors(files, stack);
 
-/** The error lines of a raw config validated under the engine against these siblings; [] when it validates. */
-function validationErrors(raw: ReturnType<typeof stagingRaw>, siblings: ReturnType<typeof stagingRaw>[]): string[] {
-  try {
-    validateStack(raw, { siblings, requireSecrets: true });
-    return [];
-  } catch (e) {
-    if (!(e instanceof ConfigErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-}
 
 const project = (extra: Record<string, string> = {}) => ({
   "Pulumi.yaml": PROJECT_FILE,

@@ -142,3 +142,16 @@ export function projectErrors(files: Record<string, string>, stack = "staging", 
     cleanup();
   }
 }
+
+/** The error lines of a raw config validated under the engine (secrets required) against these siblings; [] when it validates. */
+export function validationErrors(raw: RawStackConfig, siblings: readonly RawStackConfig[]): string[] {
+  const { ConfigErrors } = require("../config/raw") as typeof import("../config/raw");
+  const { validateStack } = require("../config/validate") as typeof import("../config/validate");
+  try {
+    validateStack(raw, { siblings, requireSecrets: true });
+    return [];
+  } catch (e) {
+    if (!(e instanceof ConfigErrors)) throw e;
+    return e.errors.map((x) => x.message);
+  }
+}

@@ -6,21 +6,12 @@
  * and verify --against in tests/audit.test.ts).
  */
 import { strict as assert } from "node:assert";
-import { ConfigErrors } from "../config";
 import { normalizeValue, sharedValueProblems } from "../config/checks";
-import { validateStack } from "../config/validate";
 import { embeddedAddress, hostIdentity, isCanonicalIPv4, wildcardDnsDomain } from "../lib/hosts";
-import { productionRaw, stagingRaw } from "./helpers";
+import { productionRaw, stagingRaw, validationErrors } from "./helpers";
 
-function errorsOf(raw: ReturnType<typeof stagingRaw>, siblings = [raw.stack === "production" ? stagingRaw() : productionRaw(), raw]): string[] {
-  try {
-    validateStack(raw, { siblings, requireSecrets: true });
-    return [];
-  } catch (e) {
-    if (!(e instanceof ConfigErrors)) throw e;
-    return e.errors.map((x) => x.message);
-  }
-}
+const errorsOf = (raw: ReturnType<typeof stagingRaw>, siblings = [raw.stack === "production" ? stagingRaw() : productionRaw(), raw]) => validationErrors(raw, siblings);
+
 
 describe("lib/hosts: the address a name spells out, in every wildcard DNS service's forms", () => {
   it("reads dotted, dashed, hex and IPv6 forms, with a prefix or a subdomain, in any case", () => {

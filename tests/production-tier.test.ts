@@ -6,22 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import { profileFor, readsAsProduction } from "../config/defaults";
-import { ConfigErrors, RawStackConfig, SecureValue } from "../config/raw";
+import { RawStackConfig, SecureValue } from "../config/raw";
 import { tierOfRaw } from "../config/tiers";
 import { validateStack } from "../config/validate";
 import { decideSweep } from "../gate/sweep";
-import { euRaw, productionRaw, stagingRaw } from "./helpers";
+import { euRaw, productionRaw, stagingRaw, validationErrors } from "./helpers";
 
 const named = (raw: RawStackConfig, stack: string): RawStackConfig => ({ ...raw, stack, file: `Pulumi.${stack}.yaml` });
-const errorsOf = (raw: RawStackConfig, others: RawStackConfig[]) => {
-  try {
-    validateStack(raw, { siblings: [raw, ...others], requireSecrets: true });
-    return [];
-  } catch (e) {
-    assert.ok(e instanceof ConfigErrors, String(e));
-    return e.errors.map((x) => x.message);
-  }
-};
+const errorsOf = (raw: RawStackConfig, others: RawStackConfig[]) => validationErrors(raw, [raw, ...others]);
 
 describe("one definition of production", () => {
   it("reads a name as production by its words: production and its aliases, on word boundaries only", () => {

@@ -10,19 +10,8 @@ import { productionEnvironmentNamed } from "../config/review";
 import { KEYS } from "../config/schema";
 import { StackConfig, validateStack } from "../config/validate";
 import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
-import { productionRaw, STAGING_ACCOUNT, stagingRaw } from "./helpers";
-import { ConfigErrors } from "../config/raw";
+import { productionRaw, STAGING_ACCOUNT, stagingRaw, validationErrors } from "./helpers";
 
-/** The error lines of a stack's config, validated against its siblings. */
-function validationErrors(raw: ReturnType<typeof stagingRaw>, all: ReturnType<typeof stagingRaw>[]): string[] {
-  try {
-    validateStack(raw, { siblings: all, requireSecrets: true });
-  } catch (e) {
-    assert.ok(e instanceof ConfigErrors, String(e));
-    return e.errors.map((x) => x.message);
-  }
-  return [];
-}
 
 const REVIEW_ACCOUNT = "345678901234";
 
