@@ -125,7 +125,9 @@ export function editStackFile(text: string, file: string, changes: readonly KeyC
   if (doc.errors.length > 0) throw new CommandError(`${file}: not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
   const config = doc.get("config", true);
   if (!YAML.isMap(config) || config.flow || !config.range || config.items.length === 0) {
-    throw new CommandError(`${file}: config is not a block mapping of keys, so ${changes.map((c) => c.key).join(" and ")} cannot be changed alone; change it by hand`);
+    throw new CommandError(
+      `${file}: config is not a block mapping of keys, so ${changes.map((c) => c.key).join(" and ")} cannot be changed alone; change it by hand`,
+    );
   }
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
   const edits: { at: number; end: number; text: string }[] = [];
@@ -145,7 +147,8 @@ export function editStackFile(text: string, file: string, changes: readonly KeyC
     const first = config.items[0].key as YAML.Node;
     const lineStart = text.lastIndexOf("\n", first.range![0] - 1) + 1;
     const indent = text.slice(lineStart, first.range![0]);
-    if (!/^[ ]+$/.test(indent)) throw new CommandError(`${file}: config's keys are not indented with spaces on lines of their own; add ${added.join(", ")} by hand`);
+    if (!/^[ ]+$/.test(indent))
+      throw new CommandError(`${file}: config's keys are not indented with spaces on lines of their own; add ${added.join(", ")} by hand`);
     const last = config.items[config.items.length - 1];
     const end = ((last.value ?? last.key) as YAML.Node).range![1];
     let at: number;
@@ -175,7 +178,9 @@ export function editStackFile(text: string, file: string, changes: readonly KeyC
     actual = undefined;
   }
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new CommandError(`${file}: cannot change ${changes.map((c) => c.key).join(" and ")} without changing how the rest of the file reads; change it by hand`);
+    throw new CommandError(
+      `${file}: cannot change ${changes.map((c) => c.key).join(" and ")} without changing how the rest of the file reads; change it by hand`,
+    );
   }
   return out;
 }

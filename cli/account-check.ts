@@ -5,7 +5,7 @@
  * exit 1, naming both account ids, unless ID (from `aws sts get-caller-identity`)
  * is one of the `aws:allowedAccountIds` that Pulumi.<stack>.yaml pins.
  */
-import * as path from "path";
+import * as path from "node:path";
 import { allowedAccountIds, checkAccount } from "../gate/deploy";
 import { GateInputError } from "../gate/gate";
 import { defaultProjectDir } from "../lib/root";

@@ -7,11 +7,11 @@
  * of the non-production tier may share is read from the project's stack files
  * (config/tiers.ts); an environment without a readable stack file shares nothing.
  */
-import * as path from "path";
+import * as path from "node:path";
 import { readStacksLeniently } from "../config";
 import { sharingByEnvironment } from "../config/expectations";
 import type { Sharing } from "../config/tiers";
-import { auditEnvs, AuditResult, EnvSource } from "../verify/audit";
+import { auditEnvs, type AuditResult, type EnvSource } from "../verify/audit";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
@@ -32,7 +32,7 @@ export function renderAudit(r: AuditResult): string {
     lines.push(`✓ shared within the non-production tier, as both stack files allow in mina:shareWithinTier (${r.withinTier.length}):`);
     for (const s of r.withinTier) lines.push(`  ${s.environments.join(" + ")}: ${s.key} (${s.fingerprint})`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** What each environment of the project may share; none when the stack files cannot be listed (each then shares nothing). */
@@ -48,13 +48,21 @@ export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
   "audit",
   (c) =>
     c
-      .description("Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack webhook or channel, or Sentry project or environment.")
+      .description(
+        "Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack webhook or channel, or Sentry project or environment.",
+      )
       .argument("[files...]", "env files of different environments")
       .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
-      .option("--dir <dir>", "project directory: its stack files tell what environments may share, and the Pulumi CLI runs there (default: the nearest with a Pulumi.yaml)")
+      .option(
+        "--dir <dir>",
+        "project directory: its stack files tell what environments may share, and the Pulumi CLI runs there (default: the nearest with a Pulumi.yaml)",
+      )
       .option("--json", "print the result as JSON"),
   async ({ opts: o, args: files, io }) => {
-    const stacks = (o.stacks ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const stacks = (o.stacks ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (files.length + stacks.length < 2) throw new UsageError("give at least two env files or stacks to compare");
     const dir = projectDir(io, o.dir);
     if (stacks.length > 0) requireStacks(io, dir, stacks);
@@ -77,7 +85,7 @@ export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
       seen.set(s.environment, s.source);
     }
     const result = auditEnvs(sources);
-    io.stdout.write(o.json ? JSON.stringify(result, null, 2) + "\n" : renderAudit(result));
+    io.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : renderAudit(result));
     return result.ok ? 0 : 1;
   },
 );

@@ -8,10 +8,10 @@
  * everything it created. Not a test: run it by hand. BENCH_TRACE=1 prints the
  * refresh's progress lines with their times, to see where the time goes.
  */
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Client } from "pg";
 import { parsePostgresUrl } from "../lib/connectionUrl";
 import { packageRoot } from "../lib/root";
@@ -55,11 +55,17 @@ export const main = command<Opts>(
     fs.writeFileSync(path.join(dir, "refresh.rules.yaml"), read("refresh.rules.yaml"));
     fs.writeFileSync(
       path.join(dir, `Pulumi.${DST}.yaml`),
-      read("Pulumi.staging.yaml").replace(/staging/g, DST).replace(/STAGING/g, DST.toUpperCase()).replace(/^config:\n/m, `config:\n  mina:refreshFrom: ${SRC}\n`),
+      read("Pulumi.staging.yaml")
+        .replace(/staging/g, DST)
+        .replace(/STAGING/g, DST.toUpperCase())
+        .replace(/^config:\n/m, `config:\n  mina:refreshFrom: ${SRC}\n`),
     );
     fs.writeFileSync(
       path.join(dir, `Pulumi.${SRC}.yaml`),
-      read("Pulumi.production.yaml").replace(/production/g, SRC).replace(/PRODUCTION/g, SRC.toUpperCase()).replace(/^config:\n/m, "config:\n  mina:profile: production\n"),
+      read("Pulumi.production.yaml")
+        .replace(/production/g, SRC)
+        .replace(/PRODUCTION/g, SRC.toUpperCase())
+        .replace(/^config:\n/m, "config:\n  mina:profile: production\n"),
     );
     const users = Math.round(rows * 0.2);
     const meetings = Math.round(rows * 0.35);
@@ -86,7 +92,14 @@ export const main = command<Opts>(
       say("plain pg_dump | pg_restore…");
       const t0 = Date.now();
       const src = parsePostgresUrl(urlFor(srcDb));
-      const { bytes } = await dumpAndRestore({ source: src, target: parsePostgresUrl(urlFor(dstDb)), newDatabase: plainDb, skipTables: [], env: io.env, secrets: [] });
+      const { bytes } = await dumpAndRestore({
+        source: src,
+        target: parsePostgresUrl(urlFor(dstDb)),
+        newDatabase: plainDb,
+        skipTables: [],
+        env: io.env,
+        secrets: [],
+      });
       const plain = (Date.now() - t0) / 1000;
 
       say("refresh…");
@@ -105,8 +118,13 @@ export const main = command<Opts>(
       const timed = (Date.now() - t1) / 1000;
       if (code !== 0) throw new Error(`refresh failed: ${err.trim() || out.trim()}`);
       const mb = bytes / 1e6;
-      const line = (what: string, s: number) => `${what.padEnd(22)} ${s.toFixed(2).padStart(7)} s  ${Math.round(rows / s).toString().padStart(9)} rows/s  ${(mb / s).toFixed(1).padStart(6)} MB/s`;
-      io.stdout.write(`${rows} rows, ${mb.toFixed(1)} MB dumped\n${line("pg_dump | pg_restore", plain)}\n${line("refresh", timed)}\nratio ${(timed / plain).toFixed(2)} (target <= 1.5)\n`);
+      const line = (what: string, s: number) =>
+        `${what.padEnd(22)} ${s.toFixed(2).padStart(7)} s  ${Math.round(rows / s)
+          .toString()
+          .padStart(9)} rows/s  ${(mb / s).toFixed(1).padStart(6)} MB/s`;
+      io.stdout.write(
+        `${rows} rows, ${mb.toFixed(1)} MB dumped\n${line("pg_dump | pg_restore", plain)}\n${line("refresh", timed)}\nratio ${(timed / plain).toFixed(2)} (target <= 1.5)\n`,
+      );
       return 0;
     } finally {
       for (const db of [plainDb, dstDb, srcDb]) await sql("postgres", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);

@@ -11,12 +11,12 @@
  *   transpile-only (as configured) and type-checked, for reference.
  * Medians of several runs; progress on a terminal only.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { packageRoot } from "../lib/root";
-import { command, CommandError, Io, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, type Io, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,7 +28,8 @@ function wall(script: string, args: string[], okCodes = [0]): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [script, ...args], { cwd: packageRoot(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (!okCodes.includes(r.status ?? -1)) throw new CommandError(`${path.basename(script)} ${args.join(" ")} exited ${r.status}: ${(r.stderr || "").trim().split("\n")[0]}`);
+  if (!okCodes.includes(r.status ?? -1))
+    throw new CommandError(`${path.basename(script)} ${args.join(" ")} exited ${r.status}: ${(r.stderr || "").trim().split("\n")[0]}`);
   return ms;
 }
 
@@ -87,11 +88,18 @@ export const main = command<{ runs: string; json?: boolean }>(
       const plan2Ms = measure("plan, 2 generated stacks", () => wall(bin, ["plan", "--json", "--dir", two], [0, 1]));
       const plan20Ms = measure("plan, 20 generated stacks", () => wall(bin, ["plan", "--json", "--dir", twenty], [0, 1]));
       const load = (check: boolean) =>
-        measure(`program load through Pulumi's ts-node${check ? ", type-checked" : ""}`, () => {
-          const r = spawnSync(process.execPath, [path.join(dist, "lib", "tsnodeLoad.js"), ...(check ? ["--check"] : [])], { cwd: packageRoot(), encoding: "utf8" });
-          if (r.status !== 0) throw new CommandError(`program load failed: ${(r.stderr || "").trim().split("\n")[0]}`);
-          return JSON.parse(r.stdout).loadMs as number;
-        }, Math.max(1, Math.min(runs, 3)));
+        measure(
+          `program load through Pulumi's ts-node${check ? ", type-checked" : ""}`,
+          () => {
+            const r = spawnSync(process.execPath, [path.join(dist, "lib", "tsnodeLoad.js"), ...(check ? ["--check"] : [])], {
+              cwd: packageRoot(),
+              encoding: "utf8",
+            });
+            if (r.status !== 0) throw new CommandError(`program load failed: ${(r.stderr || "").trim().split("\n")[0]}`);
+            return JSON.parse(r.stdout).loadMs as number;
+          },
+          Math.max(1, Math.min(runs, 3)),
+        );
       const figures = {
         runs,
         plan: { ms: planMs, floorMs, ratio: Number((planMs / floorMs).toFixed(2)), target: 1.3 },
@@ -110,20 +118,25 @@ export const main = command<{ runs: string; json?: boolean }>(
 function report(
   io: Io,
   json: boolean,
-  f: { runs: number; plan: { ms: number; floorMs: number; ratio: number; target: number }; scale: { ms20: number; ms2: number; ratio: number; target: number }; programLoad: { transpileOnlyMs: number; typeCheckedMs: number } },
+  f: {
+    runs: number;
+    plan: { ms: number; floorMs: number; ratio: number; target: number };
+    scale: { ms20: number; ms2: number; ratio: number; target: number };
+    programLoad: { transpileOnlyMs: number; typeCheckedMs: number };
+  },
 ): void {
   if (json) {
-    io.stdout.write(JSON.stringify(f, null, 2) + "\n");
+    io.stdout.write(`${JSON.stringify(f, null, 2)}\n`);
     return;
   }
   const mark = (ratio: number, target: number) => (ratio <= target ? "✓" : "✗");
   io.stdout.write(
-    [
+    `${[
       `medians of ${f.runs} runs, compiled commands run through the mina-infra bin (node dist/cli/main.js)`,
       `plan, this project's stacks: ${f.plan.ms} ms   floor (node + SDK + providers): ${f.plan.floorMs} ms   ratio ${f.plan.ratio} (target <= ${f.plan.target}) ${mark(f.plan.ratio, f.plan.target)}`,
       `plan, 20 stack files:        ${f.scale.ms20} ms   plan of 2 stack files:           ${f.scale.ms2} ms   ratio ${f.scale.ratio} (target <= ${f.scale.target}) ${mark(f.scale.ratio, f.scale.target)}`,
       `program load as pulumi up does it (Pulumi's ts-node): transpile-only ${f.programLoad.transpileOnlyMs} ms, type-checked ${f.programLoad.typeCheckedMs} ms`,
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
 }
 

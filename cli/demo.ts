@@ -7,16 +7,16 @@
  * credential visibly fake), then runs the commands a developer would, printing
  * each one so it can be repeated. The checkout is left as it was.
  */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { readAllStacks } from "../config";
 import { writeFileAtomic } from "../envfiles/write";
 import { demoOutputs, demoStacks } from "../plan/demo";
 import { main as audit } from "./audit";
 import { main as env } from "./env";
 import { projectDir } from "./lib/project";
-import { command, CommandError, Io, Main, runCli, UsageError } from "./lib/run";
+import { command, CommandError, type Io, type Main, runCli, UsageError } from "./lib/run";
 import { main as verify } from "./verify";
 
 /** Runs one of this project's commands as the user would, printing it first. */
@@ -64,7 +64,7 @@ export const main = command<{ dir?: string; stack?: string[]; project?: string }
         throw new CommandError(`cannot run stack ${stack} under the mock runtime: ${String((e as Error).message).split("\n")[0]}`);
       }
       const file = path.join(scratch, `outputs-${stack}.json`);
-      writeFileAtomic(file, JSON.stringify(outputs, null, 2) + "\n", 0o600);
+      writeFileAtomic(file, `${JSON.stringify(outputs, null, 2)}\n`, 0o600);
       io.stdout.write(`wrote ${file}: what \`pulumi stack output --json --show-secrets --stack ${stack}\` would print (fake credentials)\n`);
     }
 

@@ -12,7 +12,7 @@ import { STSClient } from "@aws-sdk/client-sts";
 import { loadStackOffline, readAllStacks } from "../config";
 import { deriveNames } from "../config/naming";
 import { sharingOfRaw, tierMates } from "../config/tiers";
-import { DOCTOR_ITEMS, DoctorItem, runDoctor } from "../doctor/doctor";
+import { DOCTOR_ITEMS, type DoctorItem, runDoctor } from "../doctor/doctor";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
@@ -31,7 +31,10 @@ export const main = command<{ stack: string; only?: string; resolver?: string; t
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
-    const items = (o.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...DOCTOR_ITEMS]) as DoctorItem[];
+    const items = (o.only
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean) ?? [...DOCTOR_ITEMS]) as DoctorItem[];
     const unknown = items.filter((i) => !(DOCTOR_ITEMS as readonly string[]).includes(i));
     if (unknown.length > 0 || items.length === 0) throw new UsageError(`--only takes ${DOCTOR_ITEMS.join(", ")}; got "${o.only}"`);
     if (o.resolver !== undefined && !/^[A-Za-z0-9.:[\]-]+$/.test(o.resolver)) throw new UsageError(`--resolver must be HOST or HOST:PORT, got "${o.resolver}"`);
@@ -51,7 +54,7 @@ export const main = command<{ stack: string; only?: string; resolver?: string; t
       route53: () => new Route53Client({ region, maxAttempts: 2 }),
     });
     const failed = results.filter((r) => !r.ok).length;
-    if (o.json) io.stdout.write(JSON.stringify({ stack: o.stack, ok: failed === 0, results }, null, 2) + "\n");
+    if (o.json) io.stdout.write(`${JSON.stringify({ stack: o.stack, ok: failed === 0, results }, null, 2)}\n`);
     else {
       io.stdout.write(`doctor ${o.stack}\n`);
       for (const r of results) io.stdout.write(`${r.ok ? "✓" : "✗"} ${r.item}: ${r.reason}${r.fix ? `\n    → ${r.fix}` : ""}\n`);

@@ -5,7 +5,7 @@
  * template `Pulumi.TIER.template.yaml` (the logic is `newEnvironment` in
  * config/template.ts), and prints the commands to run next.
  */
-import * as path from "path";
+import * as path from "node:path";
 import { CREATED_BY_TAG, newEnvironment, NewEnvironmentRefused } from "../config/template";
 import { shownPath } from "../lib/root";
 import { projectDir } from "./lib/project";
@@ -38,16 +38,16 @@ export const main = command<{ from: string; dir?: string; json?: boolean }>(
     const template = shownPath(made.template, io.cwd);
     if (opts.json) {
       const { stack, tier, profile, databaseMode, missingSecrets } = made;
-      io.stdout.write(JSON.stringify({ stack, tier, file, template, profile, databaseMode, tag: CREATED_BY_TAG, missingSecrets, next }, null, 2) + "\n");
+      io.stdout.write(`${JSON.stringify({ stack, tier, file, template, profile, databaseMode, tag: CREATED_BY_TAG, missingSecrets, next }, null, 2)}\n`);
       return 0;
     }
     io.stdout.write(
-      [
+      `${[
         `wrote ${file} from ${template}: environment ${made.stack}, profile ${made.profile}, database mode ${made.databaseMode}`,
         `do not commit it: it is this pull request's environment; the tag ${CREATED_BY_TAG.name}=${CREATED_BY_TAG.value} marks its stack as made by env:new`,
         "next:",
         ...next.map((c) => `  ${c}`),
-      ].join("\n") + "\n",
+      ].join("\n")}\n`,
     );
     return 0;
   },

@@ -6,8 +6,8 @@
  * carrying no other's identifiers),
  * written atomically with mode 0600, never to a path git would commit.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { readStacksLeniently } from "../config";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
 import { tierOfRaw } from "../config/tiers";
@@ -51,11 +51,22 @@ export function productionWarning(stack: string): string {
   return `warning: ${stack} is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging`;
 }
 
-export const main = command<{ stack: string; outputsFile?: string; out?: string; stdout?: boolean; force?: boolean; dir?: string; json?: boolean; githubMask?: boolean }>(
+export const main = command<{
+  stack: string;
+  outputsFile?: string;
+  out?: string;
+  stdout?: boolean;
+  force?: boolean;
+  dir?: string;
+  json?: boolean;
+  githubMask?: boolean;
+}>(
   "env",
   (c) =>
     c
-      .description("Write a stack's env output to .env.<stack>.local (mode 0600, atomically), refusing values of another environment and paths git would commit.")
+      .description(
+        "Write a stack's env output to .env.<stack>.local (mode 0600, atomically), refusing values of another environment and paths git would commit.",
+      )
       .requiredOption("--stack <name>", "the stack (= environment) to export")
       .option("--outputs-file <file>", "read outputs from this JSON file (the output of `pulumi stack output --json --show-secrets`) instead of the Pulumi CLI")
       .option("--out <path>", "where to write (default: .env.<stack>.local in the current directory)")
@@ -68,11 +79,12 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
     if (!ENVIRONMENT_PATTERN.test(o.stack)) throw new UsageError(`--stack "${o.stack}" is not a valid stack name`);
     if (o.stdout && o.out) throw new UsageError("--stdout and --out are exclusive");
     // The workflow commands carry the values: only where the runner reads and hides them.
-    if (o.githubMask && io.env.GITHUB_ACTIONS !== "true") throw new UsageError("--github-mask is for a GitHub Actions job (GITHUB_ACTIONS=true): elsewhere it would print every value");
+    if (o.githubMask && io.env.GITHUB_ACTIONS !== "true")
+      throw new UsageError("--github-mask is for a GitHub Actions job (GITHUB_ACTIONS=true): elsewhere it would print every value");
     if (o.githubMask && (o.stdout || o.json)) throw new UsageError("--github-mask goes with writing the file, not with --stdout or --json");
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
-    if (isProductionTier(dir, o.stack)) io.stderr.write(productionWarning(o.stack) + "\n");
+    if (isProductionTier(dir, o.stack)) io.stderr.write(`${productionWarning(o.stack)}\n`);
 
     const outputsFile = o.outputsFile ? path.resolve(io.cwd, o.outputsFile) : undefined;
     if (!outputsFile) progress(io, o.json === true || o.stdout === true)(`reading stack ${o.stack}'s outputs with pulumi stack output…`);
@@ -104,7 +116,11 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
     } catch (e) {
       throw new CommandError((e as Error).message);
     }
-    const body = (t: string) => t.split("\n").filter((l) => !l.startsWith("#")).join("\n");
+    const body = (t: string) =>
+      t
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .join("\n");
     if (fs.existsSync(target)) {
       const old = fs.readFileSync(target, "utf8");
       if (body(old) !== body(content) && !o.force) {
@@ -117,7 +133,7 @@ export const main = command<{ stack: string; outputsFile?: string; out?: string;
     if (o.githubMask) io.stdout.write(githubMaskCommands(env));
     writeFileAtomic(target, content, 0o600);
     const summary = { stack: o.stack, file: target, variables: Object.keys(env).length, mode: "0600", warnings };
-    io.stdout.write(o.json ? JSON.stringify(summary, null, 2) + "\n" : `wrote ${shown} (${summary.variables} variables, mode 0600)\n`);
+    io.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `wrote ${shown} (${summary.variables} variables, mode 0600)\n`);
     return 0;
   },
 );

@@ -6,7 +6,7 @@
  * PUBLIC), and writes .env.local.local so `verify --live` can be tried end to end.
  * Loopback addresses only: it never touches a real server.
  */
-import * as path from "path";
+import * as path from "node:path";
 import { DEFAULT_ADMIN_URL, DEFAULT_REDIS_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { shownPath } from "../lib/root";
 import { projectDir } from "./lib/project";
@@ -37,16 +37,16 @@ export const main = command<{ out?: string; force?: boolean; adminUrl: string; r
     }
     const file = shownPath(done.file, io.cwd);
     if (o.json) {
-      io.stdout.write(JSON.stringify({ ...done, file }, null, 2) + "\n");
+      io.stdout.write(`${JSON.stringify({ ...done, file }, null, 2)}\n`);
       return 0;
     }
     io.stdout.write(
-      [
+      `${[
         `wrote ${file} (mode 0600): environment ${done.environment}, database ${done.database} owned by ${done.role} on ${done.postgres}, Redis ${done.redis}`,
         ...(done.created.length > 0 ? [`created: ${done.created.join(", ")}`] : []),
         ...(done.reused.length > 0 ? [`kept: ${done.reused.join(", ")} (password set anew)`] : []),
         `next: npm run verify -- ${file} --live --claim`,
-      ].join("\n") + "\n",
+      ].join("\n")}\n`,
     );
     return 0;
   },

@@ -4,7 +4,7 @@
  * (`npx mina-infra plan --stack staging`). Each command is loaded only when asked
  * for, so a command pays for its own dependencies alone.
  */
-import { keepOutputErrorsQuiet, Main, runCli } from "./lib/run";
+import { keepOutputErrorsQuiet, type Main, runCli } from "./lib/run";
 
 export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
   plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
@@ -32,14 +32,16 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return [
-    "Usage: mina-infra <command> [options]",
-    "",
-    "Commands:",
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
-    "",
-    "mina-infra <command> --help shows a command's options.",
-  ].join("\n") + "\n";
+  return (
+    `${[
+      "Usage: mina-infra <command> [options]",
+      "",
+      "Commands:",
+      ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
+      "",
+      "mina-infra <command> --help shows a command's options.",
+    ].join("\n")}\n`
+  );
 }
 
 /** Runs `mina-infra NAME ARGS...` as this process. */

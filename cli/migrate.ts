@@ -5,9 +5,9 @@
  * `flask db upgrade`) in a checkout of the app at the deployed version, with the
  * environment's env file as its environment. The env file must be that stack's.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { loadStackOffline, readAllStacks } from "../config";
 import { maskedValues, maskText } from "../envfiles/mask";
 import { readEnvFile } from "./lib/envSource";
@@ -30,7 +30,10 @@ export const main = command<{ stack: string; appDir: string; envFile: string; di
     if (!fs.existsSync(appDir) || !fs.statSync(appDir).isDirectory()) throw new UsageError(`--app-dir ${o.appDir} is not a directory`);
     const env = readEnvFile(path.resolve(io.cwd, o.envFile), o.envFile);
     // The migrations of one environment run with that environment's credentials only.
-    if (env.ENVIRONMENT !== o.stack) throw new CommandError(`${o.envFile} is ${JSON.stringify(env.ENVIRONMENT ?? "(no ENVIRONMENT)")}'s env file, not ${o.stack}'s: refusing to migrate with it`);
+    if (env.ENVIRONMENT !== o.stack)
+      throw new CommandError(
+        `${o.envFile} is ${JSON.stringify(env.ENVIRONMENT ?? "(no ENVIRONMENT)")}'s env file, not ${o.stack}'s: refusing to migrate with it`,
+      );
     const cmd = loadStackOffline(dir, o.stack, readAllStacks(dir)).config.deploy.migrateCommand;
     progress(io)(`$ ${cmd}   (in ${o.appDir}, with ${o.envFile})`);
     const r = spawnSync("/bin/sh", ["-c", cmd], { cwd: appDir, env: { ...io.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -40,7 +43,10 @@ export const main = command<{ stack: string; appDir: string; envFile: string; di
     if (r.stderr) io.stderr.write(maskText(r.stderr, masked));
     if (r.error) throw new CommandError(`could not run the migrations of ${o.stack} (${cmd}): ${r.error.message}`);
     if (r.status !== 0) {
-      const last = maskText((r.stderr || "").trim(), masked).split("\n").pop() || `exit ${r.status}`;
+      const last =
+        maskText((r.stderr || "").trim(), masked)
+          .split("\n")
+          .pop() || `exit ${r.status}`;
       throw new CommandError(`the migrations of ${o.stack} failed (${cmd}, exit ${r.status}): ${last}`);
     }
     io.stdout.write(`✓ migrations of ${o.stack} ran: ${cmd}\n`);

@@ -42,7 +42,7 @@ export const main = command<{ stack?: string[]; format: string; json?: boolean; 
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    io.stdout.write(format === "json" ? JSON.stringify(plan, null, 2) + "\n" : format === "markdown" ? renderMarkdown(plan) : renderText(plan));
+    io.stdout.write(format === "json" ? `${JSON.stringify(plan, null, 2)}\n` : format === "markdown" ? renderMarkdown(plan) : renderText(plan));
     return plan.ok ? 0 : 1;
   },
 );

@@ -7,13 +7,13 @@
  * must land in its own stack's derived database (checked on the server) before
  * anything that can write connects. See README, Refreshing staging's data.
  */
-import * as path from "path";
+import * as path from "node:path";
 import type { Client } from "pg";
 import { loadStackOffline, readAllStacks } from "../config";
 import { deriveNames } from "../config/naming";
 import { REFRESH_FROM } from "../config/steps";
 import { tierOfRaw } from "../config/tiers";
-import { parsePostgresUrl, PostgresUrl } from "../lib/connectionUrl";
+import { parsePostgresUrl, type PostgresUrl } from "../lib/connectionUrl";
 import {
   checkCopy,
   copyMasked,
@@ -26,7 +26,7 @@ import {
   handOver,
   ident,
   identify,
-  Identity,
+  type Identity,
   inventory,
   leftoverCopies,
   lockTarget,
@@ -46,7 +46,7 @@ import { closePostgres, connectPostgres } from "../verify/live/postgres";
 import { describeError, urlSecrets } from "../verify/live/common";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   from: string;
@@ -74,7 +74,10 @@ function urlOf(io: Io, dir: string, stack: string, envName: string | undefined, 
     raw = v;
     key = envName;
   } else {
-    const env = envFromOutputs(readStackOutputsWithCli(stack, dir, io.env, `pass ${flag} VAR with the name of a variable holding the URL`), `the outputs of ${stack}`);
+    const env = envFromOutputs(
+      readStackOutputsWithCli(stack, dir, io.env, `pass ${flag} VAR with the name of a variable holding the URL`),
+      `the outputs of ${stack}`,
+    );
     if (!env.DATABASE_URL) throw new CommandError(`the outputs of ${stack} have no env.DATABASE_URL; pass ${flag} VAR`);
     raw = env.DATABASE_URL;
     key = `${stack}'s DATABASE_URL`;
@@ -104,14 +107,22 @@ export const main = command<Opts>(
   "refresh",
   (c) =>
     c
-      .description("Refresh a non-production stack's database from another stack's, anonymized by refresh.rules.yaml; the target's stack file must name the source in mina:refreshFrom.")
+      .description(
+        "Refresh a non-production stack's database from another stack's, anonymized by refresh.rules.yaml; the target's stack file must name the source in mina:refreshFrom.",
+      )
       .requiredOption("--from <stack>", "the source stack (e.g. production); only read")
       .requiredOption("--to <stack>", "the target stack (e.g. staging); its stack file must say mina:refreshFrom: <source>")
       .option("--dry-run", "check everything and print the plan; change nothing")
       .option("--yes", "apply without asking")
       .option("--from-url-env <var>", "name of an environment variable holding the source's URL (default: the source's outputs, env.DATABASE_URL)")
-      .option("--to-url-env <var>", "name of an environment variable holding an admin URL on the target's server, to the target's database (CREATEDB, and a member of the target's app role)")
-      .option("--prune", "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>) and those interrupted refreshes left (<target db>_refresh_<time>, unless in use)")
+      .option(
+        "--to-url-env <var>",
+        "name of an environment variable holding an admin URL on the target's server, to the target's database (CREATEDB, and a member of the target's app role)",
+      )
+      .option(
+        "--prune",
+        "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>) and those interrupted refreshes left (<target db>_refresh_<time>, unless in use)",
+      )
       .option("--timeout <ms>", "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)", "10000")
       .option("--quiet", "no progress lines")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
@@ -127,7 +138,8 @@ export const main = command<Opts>(
     if (o.from === o.to) throw new UsageError(`--from and --to are both ${o.to}: a refresh copies from one stack into another`);
     const stacks = readAllStacks(dir);
     const target = stacks.find((s) => s.stack === o.to)!;
-    if (tierOfRaw(target) === "production") throw new UsageError(`refusing to refresh ${o.to}: it is a production-tier stack, and nothing is ever copied into production`);
+    if (tierOfRaw(target) === "production")
+      throw new UsageError(`refusing to refresh ${o.to}: it is a production-tier stack, and nothing is ever copied into production`);
     const declared = target.values[REFRESH_FROM];
     if (declared !== o.from) {
       throw new UsageError(
@@ -178,7 +190,8 @@ export const main = command<Opts>(
       // 3. Where the connections landed, as the servers say.
       const targetDb = await connect(dst.url, dst.url.database, `${o.to}'s database`);
       const targetId = await identify(targetDb);
-      if (targetId.database !== dstNames.databaseName) throw new CommandError(`the target connection landed in ${targetId.database}, not ${dstNames.databaseName}`);
+      if (targetId.database !== dstNames.databaseName)
+        throw new CommandError(`the target connection landed in ${targetId.database}, not ${dstNames.databaseName}`);
       const maintenance = await connect(dst.url, "postgres", `${o.to}'s server (database postgres)`);
       const maintenanceId = await identify(maintenance);
       if (!sameServer(targetId, maintenanceId)) throw new CommandError(`the maintenance connection landed on another server than ${o.to}'s database`);
@@ -196,7 +209,9 @@ export const main = command<Opts>(
         for (const n of old) io.stdout.write(`${apply ? "dropping" : "would drop"} ${n}\n`);
         for (const l of left) {
           io.stdout.write(
-            l.sessions > 0 ? `leaving ${l.name}: ${l.sessions} session${l.sessions === 1 ? " uses" : "s use"} it\n` : `${apply ? "dropping" : "would drop"} ${l.name} (left by an interrupted refresh)\n`,
+            l.sessions > 0
+              ? `leaving ${l.name}: ${l.sessions} session${l.sessions === 1 ? " uses" : "s use"} it\n`
+              : `${apply ? "dropping" : "would drop"} ${l.name} (left by an interrupted refresh)\n`,
           );
         }
         if (!apply) {
@@ -212,7 +227,10 @@ export const main = command<Opts>(
           else io.stdout.write(`leaving ${l.name}: a session uses it\n`);
         }
         const copies = (n: number) => `cop${n === 1 ? "y" : "ies"}`;
-        const what = [old.length > 0 ? `${old.length} previous ${copies(old.length)}` : "", interrupted > 0 ? `${interrupted} ${copies(interrupted)} left by an interrupted refresh` : ""].filter(Boolean);
+        const what = [
+          old.length > 0 ? `${old.length} previous ${copies(old.length)}` : "",
+          interrupted > 0 ? `${interrupted} ${copies(interrupted)} left by an interrupted refresh` : "",
+        ].filter(Boolean);
         io.stdout.write(`✓ dropped ${what.length > 0 ? what.join(" and ") : "nothing"} of ${dstNames.databaseName}\n`);
         return 0;
       }
@@ -221,7 +239,8 @@ export const main = command<Opts>(
       const source = await connect(src.url, src.url.database, `${o.from}'s database`);
       await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       const sourceId = await identify(source);
-      if (sourceId.database !== srcNames.databaseName) throw new CommandError(`the source connection landed in ${sourceId.database}, not ${srcNames.databaseName}`);
+      if (sourceId.database !== srcNames.databaseName)
+        throw new CommandError(`the source connection landed in ${sourceId.database}, not ${srcNames.databaseName}`);
       if (sameServer(sourceId, targetId) && sourceId.database === targetId.database) {
         throw new CommandError(`the source and the target are the same database (${sourceId.database} on ${describeServer(sourceId)})`);
       }
@@ -242,9 +261,13 @@ export const main = command<Opts>(
         throw new CommandError(problems.length === 1 ? problems[0] : `${problems.length} problems, before any data moved: ${problems.join("; ")}`);
       }
       const roleExists = await maintenance.query("SELECT rolname FROM pg_roles WHERE rolname = $1", [dstNames.databaseRole]);
-      if (roleExists.rowCount === 0) throw new CommandError(`${o.to}'s app role ${dstNames.databaseRole} does not exist on its server: the refreshed database would have no owner`);
+      if (roleExists.rowCount === 0)
+        throw new CommandError(`${o.to}'s app role ${dstNames.databaseRole} does not exist on its server: the refreshed database would have no owner`);
       const may = await maintenance.query("SELECT rolsuper OR rolcreatedb AS ok FROM pg_roles WHERE rolname = current_user");
-      if (!may.rows[0]?.ok) throw new CommandError(`${dst.url.user} may not CREATE DATABASE on ${o.to}'s server: pass --to-url-env with an admin URL (see README, Refreshing staging's data)`);
+      if (!may.rows[0]?.ok)
+        throw new CommandError(
+          `${dst.url.user} may not CREATE DATABASE on ${o.to}'s server: pass --to-url-env with an admin URL (see README, Refreshing staging's data)`,
+        );
       // The copy is restored as the app role, handed to it and renamed in place of its database: SET ROLE, the owner's rights, and ending the app's sessions.
       const member = await maintenance.query("SELECT pg_has_role(current_user, $1, 'USAGE') AS ok", [dstNames.databaseRole]);
       if (!member.rows[0]?.ok) {
@@ -268,16 +291,21 @@ export const main = command<Opts>(
       const plan = [
         `refresh ${o.to} (${dstNames.databaseName} on ${dst.url.hostPort}) from ${o.from} (${srcNames.databaseName} on ${src.url.hostPort}), anonymized by ${RULES_FILE}:`,
         ...copied.map((t) => {
-          const masked = [...t.rule.columns].filter(([, m]) => m.kind !== "keep" && m.kind !== "generated").map(([col, m]) => `${quoteName(col)}: ${describeMask(m).replace(/^constant: .*/, "constant")}`);
+          const masked = [...t.rule.columns]
+            .filter(([, m]) => m.kind !== "keep" && m.kind !== "generated")
+            .map(([col, m]) => `${quoteName(col)}: ${describeMask(m).replace(/^constant: .*/, "constant")}`);
           const parts = counts.get(t.rule.table)?.partitions;
           return `  ${t.rule.table}: ${counts.get(t.rule.table)?.total} rows${parts ? ` in ${parts.size} partition${parts.size === 1 ? "" : "s"}` : ""}${masked.length ? `, masks ${masked.join(", ")}` : ", kept as is"}`;
         }),
         ...skipped.map((t) => `  ${t.rule.table}: skipped (schema only, no rows)`),
         ...inv.leftOut.map((e) => `  extension ${e}: not copied (the server's monitoring; no table needs it)`),
-        ...leftovers.map((l) => `  ${l.name}: ${l.sessions > 0 ? `left by an interrupted refresh, in use by ${l.sessions} session${l.sessions === 1 ? "" : "s"}: left alone` : "left by an interrupted refresh: dropped first"}`),
+        ...leftovers.map(
+          (l) =>
+            `  ${l.name}: ${l.sessions > 0 ? `left by an interrupted refresh, in use by ${l.sessions} session${l.sessions === 1 ? "" : "s"}: left alone` : "left by an interrupted refresh: dropped first"}`,
+        ),
         `  copy into ${fresh} as ${dstNames.databaseRole}, mask, check, then rename ${dstNames.databaseName} to ${previous} and ${fresh} to ${dstNames.databaseName}`,
       ];
-      io.stdout.write(plan.join("\n") + "\n");
+      io.stdout.write(`${plan.join("\n")}\n`);
       if (o.dryRun) {
         io.stdout.write("dry run: nothing changed\n");
         return 0;
@@ -324,7 +352,8 @@ export const main = command<Opts>(
         let bytes = (await copy("pre-data")).bytes;
         // What the schema brought, before any row does: nothing the guard refuses, everything the app role's.
         const wrongSchema = [...(await inventory(inNew)).refused, ...(await notOwnedBy(inNew, dstNames.databaseRole))];
-        if (wrongSchema.length > 0) throw new CommandError(`the copy's schema holds what refresh does not copy, ${o.to} is unchanged: ${wrongSchema.join("; ")}`);
+        if (wrongSchema.length > 0)
+          throw new CommandError(`the copy's schema holds what refresh does not copy, ${o.to} is unchanged: ${wrongSchema.join("; ")}`);
         // The rows, masked in the stream: the source's snapshot, its masked SELECT, COPY into the new database.
         const copied_ = await copyMasked(source, inNew, tables, ctx, (t, n, m, b) => say(`  ${t}: ${n} rows, ${(b / 1e6).toFixed(1)} MB, ${m} values masked`));
         const masked = copied_.masked;

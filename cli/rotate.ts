@@ -11,15 +11,15 @@
  * the current git HEAD, as a deploy does, and a work tree that is that commit as
  * it is (nothing changed, staged or untracked).
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { loadStackOffline, readAllStacks } from "../config";
 import { tierOfRaw } from "../config/tiers";
-import { checkCommitApproval, GateDecision, GateInputError, parsePreview, renderDecisionText } from "../gate/gate";
+import { checkCommitApproval, type GateDecision, GateInputError, parsePreview, renderDecisionText } from "../gate/gate";
 import { guardRotation } from "../gate/deploy";
-import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, RotationTarget } from "../gate/rotate";
+import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, type RotationTarget } from "../gate/rotate";
 import { cleanGitEnvironment, workTreeOf } from "../lib/git";
 import { shownPath } from "../lib/root";
 import { runUnderMocks } from "../plan/mockRuntime";
@@ -50,7 +50,10 @@ function gitHead(dir: string): string | undefined {
 function refuseChangedWorkTree(dir: string, stack: string): void {
   const tree = workTreeOf(dir);
   if (!tree || tree.changes.length === 0) return;
-  const shown = tree.changes.slice(0, 3).map((l) => l.trim().replace(/\s+/, " ")).join(", ");
+  const shown = tree.changes
+    .slice(0, 3)
+    .map((l) => l.trim().replace(/\s+/, " "))
+    .join(", ");
   const more = tree.changes.length > 3 ? ` and ${tree.changes.length - 3} more` : "";
   throw new CommandError(
     `refusing to rotate on ${stack} (production tier): the work tree ${tree.root} is not the approved commit as it is (git status: ${shown}${more}); commit, stash (git stash --include-untracked) or discard the changes, so that what runs is what was approved`,
@@ -106,7 +109,9 @@ export const main = command<Opts>(
       // Running the command on a non-production stack is the approval, for the commit it runs from.
       approval = { commit: head, approvedCommit: head };
     } else if (o.yes) {
-      throw new CommandError(`refusing to rotate on ${o.stack}: ${shownPath(dir, io.cwd)} is not in a git checkout with a commit, and a rotation is approved for the commit it runs from`);
+      throw new CommandError(
+        `refusing to rotate on ${o.stack}: ${shownPath(dir, io.cwd)} is not in a git checkout with a commit, and a rotation is approved for the commit it runs from`,
+      );
     }
 
     const say = progress(io, o.json === true);
@@ -124,7 +129,12 @@ export const main = command<Opts>(
 
     const shown = rotationCommands(o.stack, targets);
     const envCommand = `npm run env -- --stack ${o.stack} --force`;
-    const plannedSteps = [shownForShell(shown.preview), `npm run gate on that preview (approved for this rotation${production ? ` by commit ${head?.slice(0, 12)}` : ""})`, shownForShell(shown.up), envCommand];
+    const plannedSteps = [
+      shownForShell(shown.preview),
+      `npm run gate on that preview (approved for this rotation${production ? ` by commit ${head?.slice(0, 12)}` : ""})`,
+      shownForShell(shown.up),
+      envCommand,
+    ];
     const restart = restartLines(targets);
     if (!o.json) {
       io.stdout.write(`rotating on ${o.stack}:\n`);
@@ -136,7 +146,7 @@ export const main = command<Opts>(
     }
     if (!o.yes) {
       if (o.json) {
-        io.stdout.write(JSON.stringify({ stack: o.stack, what, targets, commands: plannedSteps, restart, applied: false }, null, 2) + "\n");
+        io.stdout.write(`${JSON.stringify({ stack: o.stack, what, targets, commands: plannedSteps, restart, applied: false }, null, 2)}\n`);
       } else {
         io.stdout.write(`${plannedSteps.map((c) => `  ${c}`).join("\n")}\ndry run: nothing applied; run again with --yes to apply\n`);
       }
@@ -164,7 +174,10 @@ export const main = command<Opts>(
       }
       decision = gate.decision;
       if (!o.json) io.stdout.write(renderDecisionText(gate.decision));
-      if (!gate.ok) throw new CommandError(`the data-safety gate blocked the rotation of ${o.stack}${gate.decision.incomplete.length > 0 ? `: ${gate.decision.incomplete[0]}` : ""}; nothing was rotated`);
+      if (!gate.ok)
+        throw new CommandError(
+          `the data-safety gate blocked the rotation of ${o.stack}${gate.decision.incomplete.length > 0 ? `: ${gate.decision.incomplete[0]}` : ""}; nothing was rotated`,
+        );
       say(`$ ${shownCommand(shown.up)}`);
       const u = runPulumi(cmds.up, dir, io.env);
       if (!u.ok) throw new CommandError(`${u.problem.replace(planFile, "plan.json")}; check \`pulumi stack history --stack ${o.stack}\` for what was applied`);
@@ -179,7 +192,22 @@ export const main = command<Opts>(
     const code = await env(["--stack", o.stack, "--force", "--dir", dir], { ...io, stdout: { write: (s: string) => (envOut += s) } });
     envWritten = code === 0;
     if (o.json) {
-      io.stdout.write(JSON.stringify({ stack: o.stack, what, targets, commands: plannedSteps, restart, applied: true, gate: decision, envFile: envWritten ? `.env.${o.stack}.local` : null }, null, 2) + "\n");
+      io.stdout.write(
+        `${JSON.stringify(
+          {
+            stack: o.stack,
+            what,
+            targets,
+            commands: plannedSteps,
+            restart,
+            applied: true,
+            gate: decision,
+            envFile: envWritten ? `.env.${o.stack}.local` : null,
+          },
+          null,
+          2,
+        )}\n`,
+      );
       return 0;
     }
     io.stdout.write(`✓ rotated ${targets.map((t) => t.what).join(", ")} on ${o.stack}\n`);

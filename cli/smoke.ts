@@ -7,8 +7,8 @@
  * blue/green front has no app of its own: its share domain is answered by one of
  * its two colours, and only by them.
  */
-import { Front, loadStackOffline, readAllStacks } from "../config";
-import { SmokeResult, smokeCheck } from "../verify/smoke";
+import { type Front, loadStackOffline, readAllStacks } from "../config";
+import { type SmokeResult, smokeCheck } from "../verify/smoke";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
@@ -34,8 +34,10 @@ export const main = command<{ stack: string; url?: string; path: string; timeout
     const url = o.url ?? `https://${config.dns.shareDomain}${o.path}`;
     progress(io, o.json === true)(`checking ${url} (up to ${retries + 1} attempts)…`);
     const front = config.dns.front;
-    const result = front ? frontAnswer(o.stack, front, url, await smokeCheck(url, front.colours[front.live].stack, { timeoutMs, retries })) : await smokeCheck(url, o.stack, { timeoutMs, retries });
-    if (o.json) io.stdout.write(JSON.stringify({ stack: o.stack, url, ...result }, null, 2) + "\n");
+    const result = front
+      ? frontAnswer(o.stack, front, url, await smokeCheck(url, front.colours[front.live].stack, { timeoutMs, retries }))
+      : await smokeCheck(url, o.stack, { timeoutMs, retries });
+    if (o.json) io.stdout.write(`${JSON.stringify({ stack: o.stack, url, ...result }, null, 2)}\n`);
     if (!result.ok) throw new CommandError(`smoke check of ${o.stack} failed: ${result.reason}`);
     if (!o.json) io.stdout.write(`✓ ${result.reason}\n`);
     return 0;
@@ -52,10 +54,17 @@ export function frontAnswer(stack: string, front: Front, url: string, result: Sm
   const other = front.colours[front.live === "blue" ? "green" : "blue"].stack;
   if (result.ok) return { ...result, reason: `${result.reason}: ${stack}'s live colour` };
   if (result.status === 200 && result.environment === other) {
-    return { ...result, ok: true, reason: `GET ${url} answered 200, environment "${other}": ${stack}'s other colour (a resolver's answer from before a swap, or the canary share); ${live} is live` };
+    return {
+      ...result,
+      ok: true,
+      reason: `GET ${url} answered 200, environment "${other}": ${stack}'s other colour (a resolver's answer from before a swap, or the canary share); ${live} is live`,
+    };
   }
   if (result.environment !== undefined) {
-    return { ...result, reason: `GET ${url} reports environment "${result.environment}", but ${stack} is a blue/green front answered by ${live} or ${other} only: another environment is answering here` };
+    return {
+      ...result,
+      reason: `GET ${url} reports environment "${result.environment}", but ${stack} is a blue/green front answered by ${live} or ${other} only: another environment is answering here`,
+    };
   }
   return result;
 }

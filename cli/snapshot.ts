@@ -15,7 +15,9 @@ export const main = command<{ stack: string; commit: string; timeout: string; po
   "snapshot",
   (c) =>
     c
-      .description("Take an RDS snapshot of the stack's instance, named after the commit, and wait until it is available (production deploys run it before pulumi up).")
+      .description(
+        "Take an RDS snapshot of the stack's instance, named after the commit, and wait until it is available (production deploys run it before pulumi up).",
+      )
       .requiredOption("--stack <name>", "the stack (instance mode)")
       .requiredOption("--commit <sha>", "the full SHA of the commit about to be deployed")
       .option("--timeout <minutes>", "give up waiting after this many minutes", "60")
@@ -36,17 +38,23 @@ export const main = command<{ stack: string; commit: string; timeout: string; po
     try {
       const r = await takeSnapshot(
         awsSnapshotClients(config.aws.region),
-        { stack: o.stack, instance: config.names.rdsIdentifier, allowedAccountIds: config.aws.allowedAccountIds, commit: o.commit, timeoutMs: timeout * 60_000, pollMs: poll * 1000 },
+        {
+          stack: o.stack,
+          instance: config.names.rdsIdentifier,
+          allowedAccountIds: config.aws.allowedAccountIds,
+          commit: o.commit,
+          timeoutMs: timeout * 60_000,
+          pollMs: poll * 1000,
+        },
         progress(io, o.json === true),
       );
       const where = config.names.rdsIdentifier;
-      if (o.json) io.stdout.write(JSON.stringify({ stack: o.stack, instance: where, ...r }, null, 2) + "\n");
+      if (o.json) io.stdout.write(`${JSON.stringify({ stack: o.stack, instance: where, ...r }, null, 2)}\n`);
       else if (r.skipped !== undefined) {
         io.stdout.write(`- no snapshot: ${r.skipped}\n`);
         // A visible notice in the workflow run's summary, not only in the log.
         if (io.env.GITHUB_ACTIONS === "true") io.stdout.write(`::notice title=snapshot of ${o.stack}::no snapshot: ${r.skipped}\n`);
-      }
-      else {
+      } else {
         io.stdout.write(
           `✓ snapshot ${r.snapshot} of ${where} is available${r.created ? "" : " (taken by an earlier run of this commit)"}; to roll back: restore it to a new instance (aws rds restore-db-instance-from-db-snapshot) and point the stack at it\n`,
         );

@@ -16,7 +16,9 @@ export const main = command<{ matrix?: boolean; dispatched?: string; json?: bool
   "stacks",
   (c) =>
     c
-      .description("List the stack files and their tier (production: mina:profile: production, or named production); --matrix: the job matrices the workflows read.")
+      .description(
+        "List the stack files and their tier (production: mina:profile: production, or named production); --matrix: the job matrices the workflows read.",
+      )
       .option("--matrix", "print all=, other=, production= and review= lines of JSON for $GITHUB_OUTPUT")
       .option("--dispatched <name>", "with --matrix: the stack a deploy dispatch names; a production-tier one is deployed after all the others")
       .option("--json", "print the stacks as JSON")
@@ -43,8 +45,7 @@ export const main = command<{ matrix?: boolean; dispatched?: string; json?: bool
         throw e;
       }
       io.stdout.write(matrixOutputs(m, review));
-    }
-    else if (o.json) io.stdout.write(JSON.stringify(stacks, null, 2) + "\n");
+    } else if (o.json) io.stdout.write(`${JSON.stringify(stacks, null, 2)}\n`);
     else {
       const width = Math.max(...stacks.map((s) => s.stack.length));
       for (const s of stacks) io.stdout.write(`${s.stack.padEnd(width)}  ${s.tier}${s.why ? ` (${s.why})` : ""}\n`);

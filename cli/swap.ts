@@ -10,21 +10,21 @@
  * (preview, data-safety gate, `pulumi up --plan`). It never runs pulumi.
  */
 import { Option } from "commander";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ConfigErrors, loadStackOffline, parseStackFile, readAllStacks, readProject, stackFilePath, validateStack, withProjectConfig } from "../config";
 import { expectationsFor } from "../config/expectations";
 import { tierOfRaw } from "../config/tiers";
 import { writeFileAtomic } from "../envfiles/write";
 import { gitStatusOf, uncommittedChangesOf } from "../lib/git";
 import { shownPath } from "../lib/root";
-import { Colour, ColourProof, decideSwap, editStackFile, KeyChange, nextSteps, otherColour, swapTarget } from "../bluegreen/swap";
+import { type Colour, type ColourProof, decideSwap, editStackFile, type KeyChange, nextSteps, otherColour, swapTarget } from "../bluegreen/swap";
 import { offlineChecklist } from "../verify/checklist";
-import { checkPostgresLive, checkRedisLive, CheckResult } from "../verify/live";
+import { checkPostgresLive, checkRedisLive, type CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
 import { readEnvFile } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, firstLine, Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, firstLine, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   to: string;
@@ -58,7 +58,10 @@ async function prove(io: Io, dir: string, stack: string, shownFile: string, url:
     const env = readEnvFile(file, shownFile);
     const expected = expectationsFor(dir, stack);
     checklist = offlineChecklist({ file, env, expected });
-    if (env.DATABASE_URL) checklist.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs: opts.timeoutMs })));
+    if (env.DATABASE_URL)
+      checklist.push(
+        ...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs: opts.timeoutMs })),
+      );
     else checklist.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
     if (env.REDIS_URL) checklist.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs: opts.timeoutMs })));
     else checklist.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
@@ -75,7 +78,10 @@ function requireCommitted(file: string, shown: string): void {
   if (!status.inRepo) throw new CommandError(`${shown} is not in a git repository: a swap deploys through a commit of it`);
   if (!status.tracked) throw new CommandError(`${shown} is not committed (git does not track it): commit it first, so the swap's commit holds the swap alone`);
   const changes = uncommittedChangesOf(file);
-  if (changes) throw new CommandError(`${shown} has uncommitted changes (git status: ${changes.split("\n")[0].trim()}): commit or discard them first, so the swap's commit holds the swap alone`);
+  if (changes)
+    throw new CommandError(
+      `${shown} has uncommitted changes (git status: ${changes.split("\n")[0].trim()}): commit or discard them first, so the swap's commit holds the swap alone`,
+    );
 }
 
 const changeText = (c: KeyChange) => `${c.key} ${c.from ?? "(unset)"} → ${c.to}`;
@@ -115,7 +121,14 @@ export const main = command<Opts>(
     const front = config.dns.front;
     if (!front) throw new UsageError(`${o.stack} is not a blue/green front: set mina:liveColour in ${config.file} (see README, Blue/green)`);
 
-    const request = { front: o.stack, current: front.live, to, currentCanary: front.canaryPercent, canary, canarySet: own.values["mina:canaryPercent"] !== undefined };
+    const request = {
+      front: o.stack,
+      current: front.live,
+      to,
+      currentCanary: front.canaryPercent,
+      canary,
+      canarySet: own.values["mina:canaryPercent"] !== undefined,
+    };
     const target = swapTarget(request);
     const other = otherColour(to);
     if (!target.serving.includes(other) && (o.otherEnvFile !== undefined || o.otherUrl !== undefined)) {
@@ -126,7 +139,8 @@ export const main = command<Opts>(
     const say = progress(io, o.json === true);
     if (target.changes.length === 0) {
       const reason = `${to} is already ${o.stack}'s live colour with ${target.canary}% canary: nothing to change`;
-      if (o.json) io.stdout.write(JSON.stringify({ front: o.stack, file: shown, ok: true, reasons: [reason], changes: [], written: false, next: [] }, null, 2) + "\n");
+      if (o.json)
+        io.stdout.write(`${JSON.stringify({ front: o.stack, file: shown, ok: true, reasons: [reason], changes: [], written: false, next: [] }, null, 2)}\n`);
       else io.stdout.write(`✓ ${reason}\n`);
       return 0;
     }
@@ -152,26 +166,35 @@ export const main = command<Opts>(
       proofs[colour] = await prove(io, dir, c.stack, envFile, url, { timeoutMs, retries });
     }
     const decision = decideSwap(request, proofs);
-    const report = { front: o.stack, file: shown, from: { liveColour: front.live, canaryPercent: front.canaryPercent }, to: { liveColour: to, canaryPercent: target.canary }, proofs, ...decision };
+    const report = {
+      front: o.stack,
+      file: shown,
+      from: { liveColour: front.live, canaryPercent: front.canaryPercent },
+      to: { liveColour: to, canaryPercent: target.canary },
+      proofs,
+      ...decision,
+    };
     if (!decision.ok) {
-      if (o.json) io.stdout.write(JSON.stringify({ ...report, written: false, next: [] }, null, 2) + "\n");
-      else io.stderr.write(decision.reasons.map((r) => `✗ ${r}`).join("\n") + "\n");
+      if (o.json) io.stdout.write(`${JSON.stringify({ ...report, written: false, next: [] }, null, 2)}\n`);
+      else io.stderr.write(`${decision.reasons.map((r) => `✗ ${r}`).join("\n")}\n`);
       const stacks = target.serving.map((c) => front.colours[c].stack).join(" and ");
-      throw new CommandError(`refusing to swap ${o.stack} to ${to}: ${stacks} did not prove ${target.serving.length > 1 ? "themselves" : "itself"} (${decision.reasons.length} problem${decision.reasons.length === 1 ? "" : "s"}${o.json ? " in the JSON" : " above"}); ${shown} is unchanged`);
+      throw new CommandError(
+        `refusing to swap ${o.stack} to ${to}: ${stacks} did not prove ${target.serving.length > 1 ? "themselves" : "itself"} (${decision.reasons.length} problem${decision.reasons.length === 1 ? "" : "s"}${o.json ? " in the JSON" : " above"}); ${shown} is unchanged`,
+      );
     }
 
     if (fs.readFileSync(file, "utf8") !== before) throw new CommandError(`${shown} changed while the colours were checked; run swap again`);
     writeFileAtomic(file, after, fs.statSync(file).mode & 0o777);
     const next = nextSteps({ front: o.stack, to, canary: target.canary, file: shown, productionTier: tierOfRaw(own) === "production" });
     if (o.json) {
-      io.stdout.write(JSON.stringify({ ...report, written: true, next }, null, 2) + "\n");
+      io.stdout.write(`${JSON.stringify({ ...report, written: true, next }, null, 2)}\n`);
       return 0;
     }
     for (const colour of target.serving) {
       const p = proofs[colour]!;
       io.stdout.write(`✓ ${p.stack}: all ${p.checklist.length} checklist items passed\n✓ ${p.smoke.reason}\n`);
     }
-    io.stdout.write(decision.reasons.map((r) => `→ ${r}`).join("\n") + "\n");
+    io.stdout.write(`${decision.reasons.map((r) => `→ ${r}`).join("\n")}\n`);
     io.stdout.write(`✓ wrote ${shown}: ${decision.changes.map(changeText).join(", ")} (nothing else in it changed)\n`);
     io.stdout.write(`Nothing is deployed yet. Review, commit and merge the change; the deploy workflow deploys it:\n${next.map((l) => `  ${l}`).join("\n")}\n`);
     return 0;

@@ -7,7 +7,7 @@
  * only with --yes runs `pulumi destroy --yes` then `pulumi stack rm --yes` for
  * each, one by one, stopping at the first failure. Without --yes it is a dry run.
  */
-import { decideSweep, ListedStack, parseStackList, parseTags, parseTtl, renderSweepTable, SweepPlan, SweepRow } from "../gate/sweep";
+import { decideSweep, type ListedStack, parseStackList, parseTags, parseTtl, renderSweepTable, type SweepPlan, type SweepRow } from "../gate/sweep";
 import { productionStackFiles } from "../gate/stacks";
 import { projectDir } from "./lib/project";
 import { runPulumi, shownCommand } from "./lib/pulumi";
@@ -43,7 +43,8 @@ export const main = command<Opts>(
       .option("--dir <dir>", "project directory, where the Pulumi CLI runs (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     if (o.yes && o.dryRun) throw new UsageError("--yes and --dry-run contradict each other: give one");
-    if (o.stack && (o.ttl !== undefined || o.max !== undefined)) throw new UsageError("--stack tears the named stacks down whatever their age: --ttl and --max do not apply to it");
+    if (o.stack && (o.ttl !== undefined || o.max !== undefined))
+      throw new UsageError("--stack tears the named stacks down whatever their age: --ttl and --max do not apply to it");
     const ttlText = o.ttl ?? "72h";
     const ttlMs = parseTtl(ttlText);
     if (ttlMs === undefined) throw new UsageError(`--ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "${ttlText}"`);
@@ -52,8 +53,12 @@ export const main = command<Opts>(
       if (!/^\d{1,6}$/.test(o.max.trim())) throw new UsageError(`--max must be a whole number >= 0, got "${o.max}"`);
       max = Number(o.max);
     }
-    if (o.namePrefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.namePrefix)) throw new UsageError(`--name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.namePrefix}"`);
-    const only = o.stack?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    if (o.namePrefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.namePrefix))
+      throw new UsageError(`--name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.namePrefix}"`);
+    const only = o.stack
+      ?.flatMap((s) => s.split(","))
+      .map((s) => s.trim())
+      .filter(Boolean);
     const dryRun = o.yes !== true;
     const dir = projectDir(io, o.dir);
     const note = progress(io, o.json === true);
@@ -63,7 +68,9 @@ export const main = command<Opts>(
     try {
       production = productionStackFiles(dir);
     } catch (e) {
-      throw new CommandError(`cannot read the stack files, so production's stacks are unknown; refusing to sweep: ${String((e as Error).message).split("\n")[0]}`);
+      throw new CommandError(
+        `cannot read the stack files, so production's stacks are unknown; refusing to sweep: ${String((e as Error).message).split("\n")[0]}`,
+      );
     }
 
     note("listing stacks with pulumi stack ls…");
@@ -104,25 +111,41 @@ export const main = command<Opts>(
     const finish = (code: number) => {
       if (o.json) {
         io.stdout.write(
-          JSON.stringify(
-            { dryRun, ttl: only ? null : ttlText, max: only ? null : (max ?? null), namePrefix: o.namePrefix ?? null, only: only ?? null, stacks: plan.rows.map(rowJson), missing: plan.missing, refused: plan.refused.map((r) => r.stack), destroy: plan.destroy.map((r) => r.stack), destroyed, failed: failed ?? null },
+          `${JSON.stringify(
+            {
+              dryRun,
+              ttl: only ? null : ttlText,
+              max: only ? null : (max ?? null),
+              namePrefix: o.namePrefix ?? null,
+              only: only ?? null,
+              stacks: plan.rows.map(rowJson),
+              missing: plan.missing,
+              refused: plan.refused.map((r) => r.stack),
+              destroy: plan.destroy.map((r) => r.stack),
+              destroyed,
+              failed: failed ?? null,
+            },
             null,
             2,
-          ) + "\n",
+          )}\n`,
         );
       }
       return code;
     };
 
     if (!o.json) {
-      const scope = only ? `teardown of ${only.join(", ")}` : `TTL ${ttlText}${max !== undefined ? `, at most ${max} review stack${max === 1 ? "" : "s"}` : ""}${o.namePrefix ? `, ${o.namePrefix}* stacks only` : ""}`;
+      const scope = only
+        ? `teardown of ${only.join(", ")}`
+        : `TTL ${ttlText}${max !== undefined ? `, at most ${max} review stack${max === 1 ? "" : "s"}` : ""}${o.namePrefix ? `, ${o.namePrefix}* stacks only` : ""}`;
       io.stdout.write(`sweep (${scope}${dryRun ? ", dry run" : ""}): ${plan.rows.length} stack${plan.rows.length === 1 ? "" : "s"}\n`);
       if (plan.rows.length > 0) io.stdout.write(renderSweepTable(plan.rows));
       for (const m of plan.missing) io.stdout.write(`${m}: no such stack; nothing to tear down\n`);
     }
 
     if (plan.refused.length > 0) {
-      io.stderr.write(`error: refusing to sweep: ${plan.refused.map((r) => `${r.stack} is of the production tier yet carries the review marker`).join("; ")}; nothing was destroyed\n`);
+      io.stderr.write(
+        `error: refusing to sweep: ${plan.refused.map((r) => `${r.stack} is of the production tier yet carries the review marker`).join("; ")}; nothing was destroyed\n`,
+      );
       return finish(1);
     }
     const names = plan.destroy.map((r) => r.stack);
@@ -131,7 +154,10 @@ export const main = command<Opts>(
       return finish(0);
     }
     if (dryRun) {
-      if (!o.json) io.stdout.write(`dry run: would destroy ${names.length} stack${names.length === 1 ? "" : "s"} (${names.join(", ")}), oldest-updated first; nothing was destroyed. Pass --yes to destroy them.\n`);
+      if (!o.json)
+        io.stdout.write(
+          `dry run: would destroy ${names.length} stack${names.length === 1 ? "" : "s"} (${names.join(", ")}), oldest-updated first; nothing was destroyed. Pass --yes to destroy them.\n`,
+        );
       return finish(0);
     }
 
@@ -145,9 +171,7 @@ export const main = command<Opts>(
         if (!r.ok) {
           failed = { stack, problem: r.problem };
           const rest = names.slice(i + 1);
-          io.stderr.write(
-            `error: ${r.problem}; stopped there (destroyed: ${destroyed.join(", ") || "none"}; not attempted: ${rest.join(", ") || "none"})\n`,
-          );
+          io.stderr.write(`error: ${r.problem}; stopped there (destroyed: ${destroyed.join(", ") || "none"}; not attempted: ${rest.join(", ") || "none"})\n`);
           return finish(1);
         }
       }

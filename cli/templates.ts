@@ -5,8 +5,8 @@
  * comes from, no secrets), or with --check exits 1 when the committed file differs
  * from what the program would write.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { renderTemplate, TEMPLATE_FILE } from "../envfiles/templates";
 import { projectDir } from "./lib/project";
 import { command, CommandError, runCli } from "./lib/run";

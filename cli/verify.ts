@@ -5,10 +5,10 @@
  * item with ✓ or ✗ and the reason; exit 1 on any ✗. Secret values are never
  * printed, only key names and short fingerprints.
  */
-import * as path from "path";
+import * as path from "node:path";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
 import { expectationsFor } from "../config/expectations";
-import { CheckResult, offlineChecklist } from "../verify/checklist";
+import { type CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "./lib/envSource";
 import { projectDir, requireStacks } from "./lib/project";
@@ -19,7 +19,7 @@ export function renderChecklist(file: string, stack: string, results: readonly C
   const lines = [`verify ${file} (stack ${stack})`];
   for (const r of results) lines.push(`${r.ok ? "✓" : "✗"} ${r.item}: ${r.reason}`);
   lines.push(failed === 0 ? `all ${results.length} checks passed` : `${failed} of ${results.length} checks failed`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** The local recipe's environment (see README): it has no stack file of its own. */
@@ -53,17 +53,19 @@ export const main = command<{ stack?: string; against?: string; live?: boolean; 
     const expected = expectationsFor(dir, stack);
     const againstEnv = o.against ? readEnvFile(path.resolve(io.cwd, o.against), o.against) : undefined;
     // Its environment as audit names it: what the two may share depends on both stack files.
-    const against = o.against && againstEnv ? { file: o.against, env: againstEnv, environment: againstEnv.ENVIRONMENT || stackFromFileName(o.against) } : undefined;
+    const against =
+      o.against && againstEnv ? { file: o.against, env: againstEnv, environment: againstEnv.ENVIRONMENT || stackFromFileName(o.against) } : undefined;
     const results = offlineChecklist({ file, env, expected, against });
     if (o.live) {
       progress(io, o.json === true)(`connecting to PostgreSQL and Redis with ${shown}'s own credentials (at most ${timeoutMs} ms each)…`);
-      if (env.DATABASE_URL) results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
+      if (env.DATABASE_URL)
+        results.push(...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs })));
       else results.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
       if (env.REDIS_URL) results.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs, claim: o.claim === true })));
       else results.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
     }
     const ok = results.every((r) => r.ok);
-    io.stdout.write(o.json ? JSON.stringify({ file: shown, stack, ok, results }, null, 2) + "\n" : renderChecklist(shown, stack, results));
+    io.stdout.write(o.json ? `${JSON.stringify({ file: shown, stack, ok, results }, null, 2)}\n` : renderChecklist(shown, stack, results));
     return ok ? 0 : 1;
   },
 );

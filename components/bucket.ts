@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { appBoundaryArn, Names } from "../config/naming";
+import { appBoundaryArn, type Names } from "../config/naming";
 import type { Protection } from "../config/protection";
 import { replacementOptions } from "../config/replacement";
 
@@ -93,64 +93,104 @@ export class Bucket extends pulumi.ComponentResource {
     const { names, protection } = args;
     const child = { parent: this, provider: args.awsProvider };
     const bucketName = names.bucket;
-    const bucket = new aws.s3.Bucket(`${name}-bucket`, {
-      bucket: bucketName,
-      // Decided in protectionFor: only a review environment's bucket is emptied on destroy.
-      forceDestroy: protection.forceDestroy,
-      tags: { ...names.tags },
-    }, { ...child, protect: protection.protect });
-    const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
-      bucket: bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    }, child);
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    }, child);
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    }, child);
-    if (protection.versioning) {
-      new aws.s3.BucketVersioning(`${name}-versioning`, {
+    const bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      {
+        bucket: bucketName,
+        // Decided in protectionFor: only a review environment's bucket is emptied on destroy.
+        forceDestroy: protection.forceDestroy,
+        tags: { ...names.tags },
+      },
+      { ...child, protect: protection.protect },
+    );
+    const ownership = new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      {
         bucket: bucket.id,
-        versioningConfiguration: { status: "Enabled" },
-      }, child);
+        rule: { objectOwnership: "BucketOwnerEnforced" },
+      },
+      child,
+    );
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      child,
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+      },
+      child,
+    );
+    if (protection.versioning) {
+      new aws.s3.BucketVersioning(
+        `${name}-versioning`,
+        {
+          bucket: bucket.id,
+          versioningConfiguration: { status: "Enabled" },
+        },
+        child,
+      );
     }
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-      bucket: bucket.id,
-      rules: buildLifecycleRules(args.expireDays),
-    }, child);
-    new aws.s3.BucketPolicy(`${name}-tls-only`, {
-      bucket: bucket.id,
-      policy: JSON.stringify(buildTlsOnlyPolicy(bucketName)),
-    }, { ...child, dependsOn: [publicAccess, ownership] });
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: bucket.id,
+        rules: buildLifecycleRules(args.expireDays),
+      },
+      child,
+    );
+    new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: bucket.id,
+        policy: JSON.stringify(buildTlsOnlyPolicy(bucketName)),
+      },
+      { ...child, dependsOn: [publicAccess, ownership] },
+    );
 
     // Fixed names: what a replacement of each does is decided in config/replacement.ts.
     const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: names.iamPath }, child);
-    new aws.iam.GroupPolicy(`${name}-group-policy`, {
-      name: names.bucketPolicy,
-      group: group.name,
-      policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
-    }, { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") });
+    new aws.iam.GroupPolicy(
+      `${name}-group-policy`,
+      {
+        name: names.bucketPolicy,
+        group: group.name,
+        policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
+      },
+      { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") },
+    );
     // The boundary caps whatever a policy grants the user (bootstrap creates it; the deploy role may create users only with it).
     const account = aws.getCallerIdentityOutput({}, { provider: args.awsProvider, parent: this }).accountId;
-    const user = new aws.iam.User(`${name}-user`, {
-      name: names.bucketUser,
-      path: names.iamPath,
-      permissionsBoundary: account.apply((id) => appBoundaryArn(names, id)),
-      tags: { ...names.tags },
-    }, {
-      ...child,
-      ...replacementOptions("aws:iam/user:User"),
-    });
-    new aws.iam.UserGroupMembership(`${name}-membership`, { user: user.name, groups: [group.name] }, {
-      ...child,
-      ...replacementOptions("aws:iam/userGroupMembership:UserGroupMembership"),
-    });
+    const user = new aws.iam.User(
+      `${name}-user`,
+      {
+        name: names.bucketUser,
+        path: names.iamPath,
+        permissionsBoundary: account.apply((id) => appBoundaryArn(names, id)),
+        tags: { ...names.tags },
+      },
+      {
+        ...child,
+        ...replacementOptions("aws:iam/user:User"),
+      },
+    );
+    new aws.iam.UserGroupMembership(
+      `${name}-membership`,
+      { user: user.name, groups: [group.name] },
+      {
+        ...child,
+        ...replacementOptions("aws:iam/userGroupMembership:UserGroupMembership"),
+      },
+    );
     const key = new aws.iam.AccessKey(`${name}-key`, { user: user.name }, child);
 
     this.bucketName = bucketName;

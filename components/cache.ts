@@ -36,10 +36,14 @@ export class Cache extends pulumi.ComponentResource {
   constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mina:index:Cache", name, {}, opts);
     this.databaseName = args.names.redisDatabase;
-    const provider = new upstash.Provider(`${name}-upstash`, {
-      email: args.upstashEmail,
-      apiKey: secretInput(args.upstashApiKey),
-    }, { parent: this });
+    const provider = new upstash.Provider(
+      `${name}-upstash`,
+      {
+        email: args.upstashEmail,
+        apiKey: secretInput(args.upstashApiKey),
+      },
+      { parent: this },
+    );
     const db = new upstash.RedisDatabase(`${name}-redis`, redisDatabaseArgs(args.names, args.primaryRegion, args.budget), {
       parent: this,
       provider,

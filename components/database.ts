@@ -73,10 +73,7 @@ export class Database extends pulumi.ComponentResource {
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mina:index:Database", name, {}, opts);
     this.databaseName = args.names.databaseName;
-    const built =
-      args.config.mode === "instance"
-        ? this.instance(name, args, args.config)
-        : this.server(name, args, args.config);
+    const built = args.config.mode === "instance" ? this.instance(name, args, args.config) : this.server(name, args, args.config);
     this.roleName = args.names.databaseRole;
     this.host = built.host;
     this.url = pulumi.secret(built.url);
@@ -87,65 +84,93 @@ export class Database extends pulumi.ComponentResource {
     const { names, protection } = args;
     const child = { parent: this, provider: args.awsProvider };
     // The master user's password: only in state (the instance's and the provider's inputs), never in an output or env file.
-    const masterPassword = new random.RandomPassword(`${name}-master-password`, {
-      length: 32,
-      special: true,
-      overrideSpecial: RDS_PASSWORD_SPECIALS,
-    }, { parent: this });
+    const masterPassword = new random.RandomPassword(
+      `${name}-master-password`,
+      {
+        length: 32,
+        special: true,
+        overrideSpecial: RDS_PASSWORD_SPECIALS,
+      },
+      { parent: this },
+    );
     // Named by prefix (config/replacement.ts): a replacement is made beside the one the instance uses.
-    const securityGroup = new aws.ec2.SecurityGroup(`${name}-sg`, {
-      namePrefix: names.dbSecurityGroupPrefix,
-      description: `PostgreSQL for ${names.environment} only`,
-      vpcId: cfg.vpcId,
-      ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [...cfg.allowedCidrs], description: "PostgreSQL from app hosts" }],
-      egress: [],
-      tags: { ...names.tags },
-    }, child);
-    const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
-      name: names.dbSubnetGroup,
-      subnetIds: [...cfg.subnetIds],
-      tags: { ...names.tags },
-    }, child);
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        namePrefix: names.dbSecurityGroupPrefix,
+        description: `PostgreSQL for ${names.environment} only`,
+        vpcId: cfg.vpcId,
+        ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: [...cfg.allowedCidrs], description: "PostgreSQL from app hosts" }],
+        egress: [],
+        tags: { ...names.tags },
+      },
+      child,
+    );
+    const subnetGroup = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      {
+        name: names.dbSubnetGroup,
+        subnetIds: [...cfg.subnetIds],
+        tags: { ...names.tags },
+      },
+      child,
+    );
     const major = cfg.engineVersion.split(".")[0];
-    const parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, {
-      namePrefix: dbParameterGroupPrefix(names, cfg.engineVersion),
-      family: `postgres${major}`,
-      parameters: [{ name: "rds.force_ssl", value: "1" }],
-      tags: { ...names.tags },
-    }, child);
-    const instance = new aws.rds.Instance(`${name}-instance`, {
-      ...rdsInstanceArgs(names, cfg, protection),
-      password: masterPassword.result,
-      dbSubnetGroupName: subnetGroup.name,
-      vpcSecurityGroupIds: [securityGroup.id],
-      parameterGroupName: parameterGroup.name,
-    }, { ...child, protect: protection.protect });
+    const parameterGroup = new aws.rds.ParameterGroup(
+      `${name}-params`,
+      {
+        namePrefix: dbParameterGroupPrefix(names, cfg.engineVersion),
+        family: `postgres${major}`,
+        parameters: [{ name: "rds.force_ssl", value: "1" }],
+        tags: { ...names.tags },
+      },
+      child,
+    );
+    const instance = new aws.rds.Instance(
+      `${name}-instance`,
+      {
+        ...rdsInstanceArgs(names, cfg, protection),
+        password: masterPassword.result,
+        dbSubnetGroupName: subnetGroup.name,
+        vpcSecurityGroupIds: [securityGroup.id],
+        parameterGroupName: parameterGroup.name,
+      },
+      { ...child, protect: protection.protect },
+    );
     // The master user (LOGIN CREATEDB CREATEROLE, rds_superuser, never a superuser) creates the app's
     // role and database as server mode's admin does. The deploy runs inside the VPC: its address must
     // be among mina:dbAllowedCidrs to reach the instance.
-    const admin = new postgresql.Provider(`${name}-admin`, {
-      host: instance.address,
-      port: instance.port,
-      username: names.databaseMasterUser,
-      password: masterPassword.result,
-      sslmode: "require",
-      database: "postgres",
-      superuser: false,
-    }, { parent: this });
+    const admin = new postgresql.Provider(
+      `${name}-admin`,
+      {
+        host: instance.address,
+        port: instance.port,
+        username: names.databaseMasterUser,
+        password: masterPassword.result,
+        sslmode: "require",
+        database: "postgres",
+        superuser: false,
+      },
+      { parent: this },
+    );
     const url = this.appDatabase(name, args, admin, names.databaseMasterUser, { host: instance.address, port: instance.port, sslMode: "require" });
     return { url, host: instance.address };
   }
 
   private server(name: string, args: DatabaseArgs, cfg: ServerDatabaseConfig) {
-    const admin = new postgresql.Provider(`${name}-admin`, {
-      host: cfg.host,
-      port: cfg.port,
-      username: cfg.adminUser,
-      password: secretInput(cfg.adminPassword),
-      sslmode: cfg.sslMode,
-      database: "postgres",
-      superuser: false,
-    }, { parent: this });
+    const admin = new postgresql.Provider(
+      `${name}-admin`,
+      {
+        host: cfg.host,
+        port: cfg.port,
+        username: cfg.adminUser,
+        password: secretInput(cfg.adminPassword),
+        sslmode: cfg.sslMode,
+        database: "postgres",
+        superuser: false,
+      },
+      { parent: this },
+    );
     const url = this.appDatabase(name, args, admin, cfg.adminUser, { host: pulumi.output(cfg.host), port: pulumi.output(cfg.port), sslMode: cfg.sslMode });
     return { url, host: pulumi.output(cfg.host) };
   }
@@ -165,29 +190,45 @@ export class Database extends pulumi.ComponentResource {
     const { names, protection } = args;
     const child = { parent: this, provider: admin };
     const password = new random.RandomPassword(`${name}-role-password`, { length: 40, special: false }, { parent: this });
-    const role = new postgresql.Role(`${name}-role`, {
-      name: names.databaseRole,
-      password: password.result,
-      ...APP_ROLE,
-    }, { ...child, protect: protection.protect });
+    const role = new postgresql.Role(
+      `${name}-role`,
+      {
+        name: names.databaseRole,
+        password: password.result,
+        ...APP_ROLE,
+      },
+      { ...child, protect: protection.protect },
+    );
     // Before the database: the provider, finding the admin already a member of the owner, then neither
     // grants nor revokes it around CREATE DATABASE, and the REVOKE below runs with the owner's rights.
-    const membership = new postgresql.GrantRole(`${name}-admin-member`, {
-      role: adminUser,
-      grantRole: role.name,
-      withAdminOption: false,
-    }, { ...child, ...replacementOptions("postgresql:index/grantRole:GrantRole") });
-    const database = new postgresql.Database(`${name}-db`, {
-      name: names.databaseName,
-      owner: role.name,
-      allowConnections: true,
-    }, { ...child, protect: protection.protect, dependsOn: [membership] });
-    new postgresql.Grant(`${name}-revoke-public-connect`, {
-      database: database.name,
-      role: "public",
-      objectType: "database",
-      privileges: [...PUBLIC_DATABASE_PRIVILEGES],
-    }, { ...child, dependsOn: [membership] });
+    const membership = new postgresql.GrantRole(
+      `${name}-admin-member`,
+      {
+        role: adminUser,
+        grantRole: role.name,
+        withAdminOption: false,
+      },
+      { ...child, ...replacementOptions("postgresql:index/grantRole:GrantRole") },
+    );
+    const database = new postgresql.Database(
+      `${name}-db`,
+      {
+        name: names.databaseName,
+        owner: role.name,
+        allowConnections: true,
+      },
+      { ...child, protect: protection.protect, dependsOn: [membership] },
+    );
+    new postgresql.Grant(
+      `${name}-revoke-public-connect`,
+      {
+        database: database.name,
+        role: "public",
+        objectType: "database",
+        privileges: [...PUBLIC_DATABASE_PRIVILEGES],
+      },
+      { ...child, dependsOn: [membership] },
+    );
     return pulumi
       .all([password.result, at.host, at.port])
       .apply(([pw, host, port]) => buildDatabaseUrl({ user: names.databaseRole, password: pw, host, port, database: names.databaseName, sslMode: at.sslMode }));

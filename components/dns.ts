@@ -51,7 +51,12 @@ export function shareRecordArgs(args: Pick<DnsArgs, "shareDomain" | "zoneId" | "
     return { ...common, type: IPV4.test(args.appHost) ? "A" : "CNAME", ttl: 60, records: [args.appHost], weightedRoutingPolicies: [{ weight: 100 }] };
   }
   const { live, canaryPercent, colours } = args.front;
-  return { ...common, type: "A", weightedRoutingPolicies: [{ weight: 100 - canaryPercent }], aliases: [{ name: colours[live].host, zoneId: args.zoneId, evaluateTargetHealth: true }] };
+  return {
+    ...common,
+    type: "A",
+    weightedRoutingPolicies: [{ weight: 100 - canaryPercent }],
+    aliases: [{ name: colours[live].host, zoneId: args.zoneId, evaluateTargetHealth: true }],
+  };
 }
 
 /**

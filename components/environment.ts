@@ -50,24 +50,36 @@ export class Environment extends pulumi.ComponentResource {
     const child = { parent: this };
 
     this.database = new Database(`${name}-database`, { names, config: config.database, protection, awsProvider }, child);
-    this.cache = new Cache(`${name}-cache`, {
-      names,
-      protection,
-      primaryRegion: config.cache.primaryRegion,
-      upstashEmail: config.cache.upstashEmail,
-      upstashApiKey: config.cache.upstashApiKey,
-      budget: config.cache.budget,
-    }, child);
-    this.bucket = new Bucket(`${name}-bucket`, {
-      names,
-      protection,
-      region: config.aws.region,
-      expireDays: config.bucket.expireDays,
-      awsProvider,
-    }, child);
+    this.cache = new Cache(
+      `${name}-cache`,
+      {
+        names,
+        protection,
+        primaryRegion: config.cache.primaryRegion,
+        upstashEmail: config.cache.upstashEmail,
+        upstashApiKey: config.cache.upstashApiKey,
+        budget: config.cache.budget,
+      },
+      child,
+    );
+    this.bucket = new Bucket(
+      `${name}-bucket`,
+      {
+        names,
+        protection,
+        region: config.aws.region,
+        expireDays: config.bucket.expireDays,
+        awsProvider,
+      },
+      child,
+    );
     this.secrets = new Secrets(`${name}-secrets`, { supplied: config.secrets }, child);
     if (config.sentry) this.sentry = new Sentry(`${name}-sentry`, { sentry: config.sentry, name: names.sentryProject, protection }, child);
-    this.dns = new Dns(`${name}-dns`, { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, front: config.dns.front, awsProvider }, child);
+    this.dns = new Dns(
+      `${name}-dns`,
+      { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, front: config.dns.front, awsProvider },
+      child,
+    );
 
     const s = config.settings;
     const flags = Object.fromEntries(Object.entries(s.featureFlags).map(([k, on]) => [featureVariable(k), String(on)]));
@@ -98,14 +110,18 @@ export class Environment extends pulumi.ComponentResource {
         ...flags,
       }),
     );
-    this.appEnv = new AppEnv(`${name}-app-env`, {
-      names,
-      protection,
-      env: this.env,
-      appUser: this.bucket.appUser,
-      accountIds: config.aws.allowedAccountIds,
-      awsProvider,
-    }, child);
+    this.appEnv = new AppEnv(
+      `${name}-app-env`,
+      {
+        names,
+        protection,
+        env: this.env,
+        appUser: this.bucket.appUser,
+        accountIds: config.aws.allowedAccountIds,
+        awsProvider,
+      },
+      child,
+    );
     this.registerOutputs({ env: this.env, appEnvSecretName: this.appEnv.secretName });
   }
 }

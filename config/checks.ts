@@ -4,13 +4,13 @@
  * Each check is a small function from what it reads to a list of problems
  * (`[key, detail]`); `validateStack` turns them into one-line errors.
  */
-import { isIP } from "net";
-import { profileFor, Profile, PROFILES } from "./defaults";
-import { IdentityIndex, describeForeign } from "./isolation";
+import { isIP } from "node:net";
+import { profileFor, type Profile, PROFILES } from "./defaults";
+import { type IdentityIndex, describeForeign } from "./isolation";
 import type { ProjectFile } from "./project";
-import { RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
+import { type RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
 import { KEYS } from "./schema";
-import { mayShareKey, SHARE_WITHIN_TIER, Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "./tiers";
+import { mayShareKey, SHARE_WITHIN_TIER, type Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "./tiers";
 import { hostIdentity, normalizeHost } from "../lib/hosts";
 
 export type Problem = readonly [key: string | undefined, detail: string];
@@ -22,7 +22,10 @@ export { hostIdentity, normalizeHost } from "../lib/hosts";
 
 /** A Route53 hosted zone id, with or without the `/hostedzone/` prefix the API sometimes returns. */
 export function normalizeZoneId(id: string): string {
-  return id.trim().replace(/^\/?hostedzone\//i, "").toUpperCase();
+  return id
+    .trim()
+    .replace(/^\/?hostedzone\//i, "")
+    .toUpperCase();
 }
 
 /** A Slack channel, with or without its leading `#`. */
@@ -141,16 +144,13 @@ function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
   return d[a.length][b.length];
 }
 
 /** ` (did you mean aws:region?)` when a known key is close. */
 export function suggestion(key: string): string {
-  const best = [...Object.keys(KEYS), ...PULUMI_KEYS]
-    .map((k) => ({ k, d: levenshtein(k.toLowerCase(), key.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d)[0];
+  const best = [...Object.keys(KEYS), ...PULUMI_KEYS].map((k) => ({ k, d: levenshtein(k.toLowerCase(), key.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
   return best && best.d <= 3 ? ` (did you mean ${best.k}?)` : "";
 }
 
@@ -164,7 +164,10 @@ export function namespaceProblems(values: Readonly<Record<string, unknown>>): Pr
       const list = Array.isArray(v) ? v.map(String) : [];
       const missing = DISABLED_DEFAULT_PROVIDERS.filter((p) => !list.includes(p) && !list.includes("*"));
       if (missing.length > 0) {
-        out.push([key, `must keep the default ${missing.join(", ")} provider${missing.length > 1 ? "s" : ""} disabled: every resource uses its stack's explicit provider, never the caller's ambient credentials`]);
+        out.push([
+          key,
+          `must keep the default ${missing.join(", ")} provider${missing.length > 1 ? "s" : ""} disabled: every resource uses its stack's explicit provider, never the caller's ambient credentials`,
+        ]);
       }
       continue;
     }
@@ -210,7 +213,10 @@ export function stackFileProblems(raw: RawStackConfig, siblings: readonly RawSta
   for (const m of meta.malformed) out.push([m.key, m.detail]);
   if (meta.environmentProblem) out.push(["environment", meta.environmentProblem]);
   if (meta.secretsProvider !== undefined && !SECRETS_PROVIDERS.test(meta.secretsProvider.trim())) {
-    out.push(["secretsprovider", `"${meta.secretsProvider}" is not a known secrets provider (default, passphrase, awskms://, azurekeyvault://, gcpkms://, hashivault://)`]);
+    out.push([
+      "secretsprovider",
+      `"${meta.secretsProvider}" is not a known secrets provider (default, passphrase, awskms://, azurekeyvault://, gcpkms://, hashivault://)`,
+    ]);
   }
 
   const foreign = (key: string, value: string) => {
@@ -225,24 +231,39 @@ export function stackFileProblems(raw: RawStackConfig, siblings: readonly RawSta
     const theirs = new Set(o.environmentImports.map((i) => i.trim().toLowerCase()));
     for (const imp of meta.environmentImports) {
       if (theirs.has(imp.trim().toLowerCase())) {
-        out.push(["environment", `imports the ESC environment "${imp}", which ${other.file} also imports: its values and secrets would reach both stacks; give each stack an environment of its own`]);
+        out.push([
+          "environment",
+          `imports the ESC environment "${imp}", which ${other.file} also imports: its values and secrets would reach both stacks; give each stack an environment of its own`,
+        ]);
       }
     }
     const sp = meta.secretsProvider?.trim();
     if (sp && !PER_STACK_PROVIDERS.test(sp) && o.secretsProvider?.trim().toLowerCase() === sp.toLowerCase()) {
-      out.push(["secretsprovider", `is the same key as ${other.file}'s: whoever may decrypt one stack's secrets could decrypt the other's; give each stack a key of its own`]);
+      out.push([
+        "secretsprovider",
+        `is the same key as ${other.file}'s: whoever may decrypt one stack's secrets could decrypt the other's; give each stack a key of its own`,
+      ]);
     }
     if (meta.encryptedKey && meta.encryptedKey.trim() === o.encryptedKey?.trim()) {
-      out.push(["encryptedkey", `is byte-identical to ${other.file}'s (a copied stack file): both stacks would share one data key; run pulumi stack change-secrets-provider on one of them`]);
+      out.push([
+        "encryptedkey",
+        `is byte-identical to ${other.file}'s (a copied stack file): both stacks would share one data key; run pulumi stack change-secrets-provider on one of them`,
+      ]);
     }
     if (meta.encryptionSalt && meta.encryptionSalt.trim() === o.encryptionSalt?.trim()) {
-      out.push(["encryptionsalt", `is byte-identical to ${other.file}'s (a copied stack file): with one passphrase both stacks would share one key; run pulumi stack change-secrets-provider passphrase on one of them`]);
+      out.push([
+        "encryptionsalt",
+        `is byte-identical to ${other.file}'s (a copied stack file): with one passphrase both stacks would share one key; run pulumi stack change-secrets-provider passphrase on one of them`,
+      ]);
     }
     const copied = new Map(o.ciphertexts.map((c) => [c.digest, c.key]));
     for (const c of meta.ciphertexts) {
       const theirKey = copied.get(c.digest);
       if (theirKey !== undefined) {
-        out.push([c.key, `its ciphertext is byte-identical to ${other.file}'s ${theirKey} (copied between stack files): the stacks share this secret; set it anew with: pulumi config set --secret ${c.key} <value> --stack ${raw.stack}`]);
+        out.push([
+          c.key,
+          `its ciphertext is byte-identical to ${other.file}'s ${theirKey} (copied between stack files): the stacks share this secret; set it anew with: pulumi config set --secret ${c.key} <value> --stack ${raw.stack}`,
+        ]);
       }
     }
   }
@@ -253,7 +274,13 @@ export function stackFileProblems(raw: RawStackConfig, siblings: readonly RawSta
 export function unreadableSiblingProblems(raw: RawStackConfig, siblings: readonly RawStackConfig[]): Problem[] {
   return siblings
     .filter((s) => s.stack !== raw.stack && s.unreadable)
-    .map((s) => [undefined, `cannot be checked against ${s.file}, which cannot be read (${s.unreadable!.replace(/^[^:]+: /, "")}); fix or remove that file first`] as const);
+    .map(
+      (s) =>
+        [
+          undefined,
+          `cannot be checked against ${s.file}, which cannot be read (${s.unreadable!.replace(/^[^:]+: /, "")}); fix or remove that file first`,
+        ] as const,
+    );
 }
 
 // ---------------------------------------------------------------- values two environments hold
@@ -370,7 +397,11 @@ export function projectProblems(project: ProjectFile | undefined, index: Identit
   const file = project.file;
   for (const [key, v] of Object.entries(project.config)) {
     if (!SHAREABLE_KEYS.includes(key)) {
-      out.push({ file, key, detail: "is set for every stack in the project file: only shared settings may be (an environment's own values and secrets belong in its stack file)" });
+      out.push({
+        file,
+        key,
+        detail: "is set for every stack in the project file: only shared settings may be (an environment's own values and secrets belong in its stack file)",
+      });
       continue;
     }
     for (const s of comparable(key, v)) {
@@ -381,7 +412,11 @@ export function projectProblems(project: ProjectFile | undefined, index: Identit
     if (key !== undefined && SHAREABLE_KEYS.includes(key)) out.push({ file, key, detail });
   }
   if (!("pulumi:disable-default-providers" in project.config)) {
-    out.push({ file, key: "pulumi:disable-default-providers", detail: `is not set: set it to [${DISABLED_DEFAULT_PROVIDERS.join(", ")}] so that no resource falls back to the caller's ambient credentials` });
+    out.push({
+      file,
+      key: "pulumi:disable-default-providers",
+      detail: `is not set: set it to [${DISABLED_DEFAULT_PROVIDERS.join(", ")}] so that no resource falls back to the caller's ambient credentials`,
+    });
   }
   return out;
 }

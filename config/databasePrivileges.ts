@@ -100,7 +100,10 @@ export const ROLE_ATTRIBUTE_SQL: Readonly<Record<keyof RoleAttributes, { readonl
 export const SUPERUSER_ONLY_ATTRIBUTES: readonly (keyof RoleAttributes)[] = ["superuser", "replication", "bypassRowLevelSecurity"];
 
 /** `LOGIN NOSUPERUSER ...`: every attribute, in a fixed order. */
-export function attributesSql(a: RoleAttributes, only: readonly (keyof RoleAttributes)[] = Object.keys(ROLE_ATTRIBUTE_SQL) as (keyof RoleAttributes)[]): string {
+export function attributesSql(
+  a: RoleAttributes,
+  only: readonly (keyof RoleAttributes)[] = Object.keys(ROLE_ATTRIBUTE_SQL) as (keyof RoleAttributes)[],
+): string {
   return only.map((k) => (a[k] ? ROLE_ATTRIBUTE_SQL[k].on : ROLE_ATTRIBUTE_SQL[k].off)).join(" ");
 }
 

@@ -2,7 +2,11 @@
 
 /** A config problem that names the file and the key. */
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly key: string | undefined, readonly detail: string) {
+  constructor(
+    readonly file: string,
+    readonly key: string | undefined,
+    readonly detail: string,
+  ) {
     super(key ? `${file}: ${key}: ${detail}` : `${file}: ${detail}`);
     this.name = "ConfigError";
   }

@@ -1,11 +1,11 @@
 /** Config entry point: load a stack's config from a stack file (offline) or from the engine, validated. */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { firstLine } from "../lib/errors";
 import { ConfigError } from "./errors";
-import { readProject, ProjectFile } from "./project";
-import { ConfigErrors, fromEngine, listStackFiles, parseStackFile, RawStackConfig, stackFilePath } from "./raw";
-import { validateStack, ValidatedStack } from "./validate";
+import { readProject, type ProjectFile } from "./project";
+import { ConfigErrors, fromEngine, listStackFiles, parseStackFile, type RawStackConfig, stackFilePath } from "./raw";
+import { validateStack, type ValidatedStack } from "./validate";
 
 export * from "./raw";
 export * from "./validate";
@@ -66,18 +66,17 @@ export function loadStackOffline(dir: string, stack: string, siblings = readAllS
  * secrets provider, ciphertexts) is read from the file itself. Every required
  * secret must be set. Any problem is a `ConfigError(s)`, one line each.
  */
-export function loadStackFromEngine(
-  dir: string,
-  stack: string,
-  all: Record<string, string>,
-  isSecret: (key: string) => boolean,
-): ValidatedStack {
+export function loadStackFromEngine(dir: string, stack: string, all: Record<string, string>, isSecret: (key: string) => boolean): ValidatedStack {
   const project = readProject(dir);
   const siblings = readAllStacks(dir);
   const file = stackFilePath(dir, stack);
   if (!file) {
     // Config held by the service instead of a file cannot be checked against the other stack files.
-    throw new ConfigError(`Pulumi.${stack}.yaml`, undefined, `no such stack file in ${project.stackDir}: every stack's config lives in its own stack file, where the other stacks are checked against it`);
+    throw new ConfigError(
+      `Pulumi.${stack}.yaml`,
+      undefined,
+      `no such stack file in ${project.stackDir}: every stack's config lives in its own stack file, where the other stacks are checked against it`,
+    );
   }
   const own = siblings.find((s) => s.stack === stack);
   if (own?.unreadable) throw new ConfigErrors([new ConfigError(own.file, undefined, own.unreadable.replace(/^[^:]+: /, ""))]);

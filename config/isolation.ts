@@ -161,7 +161,5 @@ export class IdentityIndex {
 
 /** Formats one match for an error line: `names production (its database name "mina_production")`. */
 export function describeForeign(m: ForeignMatch): string {
-  return m.kind === "environment name"
-    ? `names environment "${m.environment}" ("${m.identifier}")`
-    : `carries ${m.environment}'s ${m.kind} "${m.identifier}"`;
+  return m.kind === "environment name" ? `names environment "${m.environment}" ("${m.identifier}")` : `carries ${m.environment}'s ${m.kind} "${m.identifier}"`;
 }

@@ -176,8 +176,20 @@ export function checkNameLimits(n: Names): string[] {
     if (value.length > max) problems.push(`${what} "${value}" is ${value.length} characters; the limit is ${max}`);
     if (pattern && !pattern.test(value)) problems.push(`${what} "${value}" ${rule}`);
   };
-  check("bucket name", n.bucket, NAME_LIMITS.bucket, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit");
-  check("RDS identifier", n.rdsIdentifier, NAME_LIMITS.rdsIdentifier, /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$/, "must start with a letter and have no double or trailing hyphen");
+  check(
+    "bucket name",
+    n.bucket,
+    NAME_LIMITS.bucket,
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "must be 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit",
+  );
+  check(
+    "RDS identifier",
+    n.rdsIdentifier,
+    NAME_LIMITS.rdsIdentifier,
+    /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$/,
+    "must start with a letter and have no double or trailing hyphen",
+  );
   check("database name", n.databaseName, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("database role", n.databaseRole, NAME_LIMITS.postgresIdentifier, /^[a-z_][a-z0-9_]*$/, "must be a lowercase PostgreSQL identifier");
   check("IAM user", n.bucketUser, NAME_LIMITS.iamUser);
@@ -185,7 +197,13 @@ export function checkNameLimits(n: Names): string[] {
   check("secret name", n.appEnvSecret, NAME_LIMITS.secret, /^[A-Za-z0-9/_+=.@-]+$/, "may hold only letters, digits and / _ + = . @ -");
   check("security group name prefix", n.dbSecurityGroupPrefix, NAME_LIMITS.securityGroup - NAME_PREFIX_SUFFIX_LENGTH);
   // The prefix carries the major version only; a three-digit major is the longest it will see.
-  check("parameter group name prefix", dbParameterGroupPrefix(n, "100"), NAME_LIMITS.dbParameterGroup - NAME_PREFIX_SUFFIX_LENGTH, /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*-$/, "must start with a letter and have no double hyphen");
+  check(
+    "parameter group name prefix",
+    dbParameterGroupPrefix(n, "100"),
+    NAME_LIMITS.dbParameterGroup - NAME_PREFIX_SUFFIX_LENGTH,
+    /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*-$/,
+    "must start with a letter and have no double hyphen",
+  );
   check("Redis database", n.redisDatabase, NAME_LIMITS.upstashDatabase);
   return problems;
 }

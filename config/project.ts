@@ -12,8 +12,8 @@
  * extension, is refused by name, since Pulumi would read the one first, and no
  * check would read the other.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
 import { PROJECT } from "./naming";
 import { firstLine } from "../lib/errors";
@@ -124,11 +124,24 @@ function otherProjectFileProblems(present: readonly string[]): ConfigError[] {
   return present
     .filter((f) => f !== PROJECT_FILE)
     .map((f) => {
-      if (f !== present[0]) return new ConfigError(f, undefined, `a second project file beside ${present[0]}, which Pulumi reads instead (${order}), so nothing reads this one: remove it`);
+      if (f !== present[0])
+        return new ConfigError(
+          f,
+          undefined,
+          `a second project file beside ${present[0]}, which Pulumi reads instead (${order}), so nothing reads this one: remove it`,
+        );
       if (present.includes(PROJECT_FILE)) {
-        return new ConfigError(f, undefined, `is the project file Pulumi reads (${order}), so every check would review ${PROJECT_FILE} while another project runs: remove it; this project's file is ${PROJECT_FILE}`);
+        return new ConfigError(
+          f,
+          undefined,
+          `is the project file Pulumi reads (${order}), so every check would review ${PROJECT_FILE} while another project runs: remove it; this project's file is ${PROJECT_FILE}`,
+        );
       }
-      return new ConfigError(f, undefined, `this project's file is ${PROJECT_FILE}, with stack files Pulumi.<stack>.yaml (Pulumi names stack files after the project file's extension): rename it to ${PROJECT_FILE}`);
+      return new ConfigError(
+        f,
+        undefined,
+        `this project's file is ${PROJECT_FILE}, with stack files Pulumi.<stack>.yaml (Pulumi names stack files after the project file's extension): rename it to ${PROJECT_FILE}`,
+      );
     });
 }
 
@@ -172,7 +185,13 @@ function isProgramEntry(v: unknown): boolean {
 function manifestProblems(dir: string): ConfigError[] {
   const out: ConfigError[] = [];
   if (fs.existsSync(path.join(dir, "package.yaml"))) {
-    out.push(new ConfigError("package.yaml", undefined, "Pulumi's Node.js runtime reads it as the package manifest when there is no package.json: this project's manifest is package.json alone; remove it"));
+    out.push(
+      new ConfigError(
+        "package.yaml",
+        undefined,
+        "Pulumi's Node.js runtime reads it as the package manifest when there is no package.json: this project's manifest is package.json alone; remove it",
+      ),
+    );
   }
   const file = path.join(dir, "package.json");
   if (!fs.existsSync(file)) return out;
@@ -184,10 +203,19 @@ function manifestProblems(dir: string): ConfigError[] {
   }
   if (!isMapping(manifest)) return [...out, new ConfigError("package.json", undefined, "expected an object at the top level")];
   if (manifest.exports !== undefined) {
-    out.push(new ConfigError("package.json", "exports", `Pulumi's Node.js runtime runs the entry it names before main, and every check reviews ${PROGRAM_ENTRY}: remove it`));
+    out.push(
+      new ConfigError(
+        "package.json",
+        "exports",
+        `Pulumi's Node.js runtime runs the entry it names before main, and every check reviews ${PROGRAM_ENTRY}: remove it`,
+      ),
+    );
   }
   if (!isProgramEntry(manifest.main)) {
-    const what = manifest.main === undefined ? "is not set, so Node would run the directory's index.js" : `is ${JSON.stringify(manifest.main)}, which Pulumi's Node.js runtime would run`;
+    const what =
+      manifest.main === undefined
+        ? "is not set, so Node would run the directory's index.js"
+        : `is ${JSON.stringify(manifest.main)}, which Pulumi's Node.js runtime would run`;
     out.push(new ConfigError("package.json", "main", `${what}; every check reviews ${PROGRAM_ENTRY}: set it to ${PROGRAM_ENTRY}`));
   }
   return out;
@@ -229,7 +257,11 @@ export function parseProjectFile(text: string, dir: string, file = "Pulumi.yaml"
   }
   if (typeof doc.config === "string") {
     // Pulumi still honours the old spelling: a string `config:` is the stack files' directory.
-    throw new ConfigError(file, "config", `is a string, Pulumi's old name for stackConfigDir (where the stack files are): write stackConfigDir: ${JSON.stringify(doc.config)} instead`);
+    throw new ConfigError(
+      file,
+      "config",
+      `is a string, Pulumi's old name for stackConfigDir (where the stack files are): write stackConfigDir: ${JSON.stringify(doc.config)} instead`,
+    );
   }
 
   let stackDir = dir;
@@ -282,7 +314,11 @@ function runtimeProblems(runtime: unknown, fail: (key: string, detail: string) =
   }
   for (const [k, v] of Object.entries(options)) {
     const known = RUNTIME_OPTIONS[k];
-    if (k === "nodeargs") fail("runtime", `options: nodeargs passes arguments to node, which can load code before the program (--require, --import) or change how it runs: this project uses none; remove it`);
+    if (k === "nodeargs")
+      fail(
+        "runtime",
+        `options: nodeargs passes arguments to node, which can load code before the program (--require, --import) or change how it runs: this project uses none; remove it`,
+      );
     else if (!known) fail("runtime", `options: unknown option ${JSON.stringify(k)} (this project uses ${Object.keys(RUNTIME_OPTIONS).join(", ")})`);
     else if (!known.accepts(v)) fail("runtime", `options: ${k} is ${JSON.stringify(v)}; it ${known.why}`);
   }

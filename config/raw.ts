@@ -3,9 +3,9 @@
  * - a `Pulumi.<stack>.yaml` file (the offline plan, tests, audits), where secrets are ciphertext;
  * - the Pulumi engine at `pulumi up` time, where secrets arrive decrypted.
  */
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
 import { ConfigError, ConfigErrors } from "./errors";
 import { ENVIRONMENT_PATTERN, PROJECT } from "./naming";
@@ -18,7 +18,10 @@ import { readProject } from "./project";
  */
 export class SecureValue {
   declare readonly ciphertext?: string;
-  constructor(readonly plaintext?: string, ciphertext?: string) {
+  constructor(
+    readonly plaintext?: string,
+    ciphertext?: string,
+  ) {
     // Not enumerable: a ciphertext never reaches a message, a plan or JSON by accident.
     if (ciphertext !== undefined) Object.defineProperty(this, "ciphertext", { value: ciphertext, enumerable: false });
   }
@@ -129,7 +132,9 @@ export function parseStackFile(text: string, stack: string, file: string): RawSt
   try {
     doc = YAML.parse(text);
   } catch (e) {
-    const first = String((e as Error).message).split("\n")[0].replace(/[:\s]+$/, "");
+    const first = String((e as Error).message)
+      .split("\n")[0]
+      .replace(/[:\s]+$/, "");
     throw new ConfigError(file, undefined, `not valid YAML: ${first}`);
   }
   if (doc === null || doc === undefined) doc = {};
@@ -183,7 +188,10 @@ function environmentImports(v: unknown): { imports: string[]; problem?: string }
     const imports = list(o.imports ?? []);
     if (other.length === 0 && imports) return { imports };
     if (other.length > 0) {
-      return { imports: imports ?? [], problem: `an inline environment definition (${other.join(", ")}) is refused: its values would reach the stack's config unseen; import named ESC environments only` };
+      return {
+        imports: imports ?? [],
+        problem: `an inline environment definition (${other.join(", ")}) is refused: its values would reach the stack's config unseen; import named ESC environments only`,
+      };
     }
   }
   return { imports: [], problem: "expected a list of ESC environment names" };
@@ -219,11 +227,7 @@ export function readStackFile(dir: string, stack: string): RawStackConfig {
  * Builds raw config from what the Pulumi engine passes the program: every value is a
  * string (objects and lists JSON-encoded); secrets are decrypted and flagged.
  */
-export function fromEngine(
-  stack: string,
-  all: Record<string, string>,
-  isSecret: (key: string) => boolean,
-): RawStackConfig {
+export function fromEngine(stack: string, all: Record<string, string>, isSecret: (key: string) => boolean): RawStackConfig {
   const values: Record<string, RawValue> = {};
   for (const [k, v] of Object.entries(all)) {
     values[k] = isSecret(k) ? new SecureValue(v) : decodeEngineValue(v);

@@ -231,7 +231,8 @@ export const REPLACEMENTS: Readonly<Record<string, Entry>> = {
     kind: "create-first",
     replacingInputs: ["*"],
     why: "the only grant declared here revokes CONNECT from PUBLIC, which a create-first replacement states again before the old one is removed",
-    unverified: "every input is assumed replacing; the grants of the privileges work need their own decision (a create-first replacement of a grant to the same role revokes what it just granted)",
+    unverified:
+      "every input is assumed replacing; the grants of the privileges work need their own decision (a create-first replacement of a grant to the same role revokes what it just granted)",
   },
   "postgresql:index/grantRole:GrantRole": {
     kind: "delete-first",

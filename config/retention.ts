@@ -7,7 +7,7 @@
  * from a preview document (old and new inputs) and from the offline plan diff (the
  * facts each plan records), through the same two functions.
  */
-import { Profile, PROFILES } from "./defaults";
+import { type Profile, PROFILES } from "./defaults";
 import { protectionFor } from "./protection";
 
 /** The few inputs of a resource that decide how long its data lives, in comparable form. */
@@ -76,11 +76,13 @@ export function retentionLosses(before: RetentionFacts | undefined, after: Reten
     const a = after[k];
     if (typeof a === "number" && (typeof b !== "number" || a < b)) out.push(`${what} after ${days(a)} (before: ${days(b)})`);
   }
-  if (before.versioning === "Enabled" && after.versioning !== "Enabled") out.push(`versioning ${String(after.versioning ?? "removed").toLowerCase()}: overwritten and deleted objects are no longer kept`);
+  if (before.versioning === "Enabled" && after.versioning !== "Enabled")
+    out.push(`versioning ${String(after.versioning ?? "removed").toLowerCase()}: overwritten and deleted objects are no longer kept`);
   if (before.forceDestroy === false && after.forceDestroy === true) out.push("forceDestroy on: deleting the bucket deletes every object in it");
   const rb = before.backupRetentionDays;
   const ra = after.backupRetentionDays;
-  if (typeof rb === "number" && typeof ra === "number" && ra < rb) out.push(`backups kept ${days(ra)} (before: ${days(rb)})${ra === 0 ? ": 0 deletes the automated backups" : ""}`);
+  if (typeof rb === "number" && typeof ra === "number" && ra < rb)
+    out.push(`backups kept ${days(ra)} (before: ${days(rb)})${ra === 0 ? ": 0 deletes the automated backups" : ""}`);
   if (before.deletionProtection === true && after.deletionProtection === false) out.push("deletion protection off");
   if (before.skipFinalSnapshot === false && after.skipFinalSnapshot === true) out.push("the final snapshot is skipped: deleting the instance keeps no copy");
   return out;
@@ -95,6 +97,9 @@ export function profileLosses(before: string | undefined, after: string | undefi
   const drops: string[] = [];
   for (const k of ["protect", "deletionProtection", "finalSnapshot", "versioning"] as const) if (b[k] && !a[k]) drops.push(k);
   if (a.secretRecoveryDays < b.secretRecoveryDays) drops.push(`the env secret's recovery window (${b.secretRecoveryDays} → ${a.secretRecoveryDays} days)`);
-  const parts = [...(drops.length > 0 ? [`drops ${drops.join(", ")}`] : []), ...(!b.forceDestroy && a.forceDestroy ? ["turns forceDestroy on (deleting the bucket deletes its objects)"] : [])];
+  const parts = [
+    ...(drops.length > 0 ? [`drops ${drops.join(", ")}`] : []),
+    ...(!b.forceDestroy && a.forceDestroy ? ["turns forceDestroy on (deleting the bucket deletes its objects)"] : []),
+  ];
   return parts.length > 0 ? [`profile ${before} → ${after} ${parts.join("; ")}`] : [];
 }

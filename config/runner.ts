@@ -21,7 +21,7 @@
  * - labels every runner has (`self-hosted`, `linux`, `x64`...) distinguish nothing:
  *   each stack names at least one label of its own kind.
  */
-import { isIP } from "net";
+import { isIP } from "node:net";
 import type { RawStackConfig } from "./raw";
 import { REVIEW_PROFILE } from "./review";
 import { tierOfRaw } from "./tiers";
@@ -55,10 +55,16 @@ function distinguishing(labels: readonly string[]): string[] {
 
 /** Whether a host is private or cannot be known to be public offline (deny by default). */
 export function isPrivateHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
   if (isIP(h) === 4) {
     const [a, b] = h.split(".").map(Number);
-    return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254);
+    return (
+      a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254)
+    );
   }
   if (isIP(h) === 6) return /^(fc|fd|fe8|fe9|fea|feb)/.test(h) || h === "::1";
   // Names that only resolve inside a network, and single-label names.
@@ -78,21 +84,37 @@ export function runnerProblems(raw: RawStackConfig, siblings: readonly RawStackC
   const out: [string, string][] = [];
   const bad = labels.find((l) => !LABEL.test(l));
   if (labels.length === 0 || bad !== undefined) {
-    return [[DEPLOY_RUNNER, `${bad === undefined ? "names no runner label" : `has ${JSON.stringify(bad)}, which is not a runner label`}: give the labels of the runners this stack's jobs run on, e.g. [self-hosted, mina-${raw.stack}]`]];
+    return [
+      [
+        DEPLOY_RUNNER,
+        `${bad === undefined ? "names no runner label" : `has ${JSON.stringify(bad)}, which is not a runner label`}: give the labels of the runners this stack's jobs run on, e.g. [self-hosted, mina-${raw.stack}]`,
+      ],
+    ];
   }
   if (isGithubHosted(labels)) {
     const mode = raw.values["mina:databaseMode"];
     const host = raw.values["mina:dbServerHost"];
     if (mode !== "server") {
-      out.push([DEPLOY_RUNNER, `asks for a GitHub-hosted runner (${labels.join(", ")}), which cannot reach this stack's private RDS instance: run its jobs on a self-hosted runner inside its VPC`]);
+      out.push([
+        DEPLOY_RUNNER,
+        `asks for a GitHub-hosted runner (${labels.join(", ")}), which cannot reach this stack's private RDS instance: run its jobs on a self-hosted runner inside its VPC`,
+      ]);
     } else if (typeof host !== "string" || isPrivateHost(host)) {
-      out.push([DEPLOY_RUNNER, `asks for a GitHub-hosted runner (${labels.join(", ")}), which cannot reach the database server ${typeof host === "string" ? host : "(not set)"} at a private address: run its jobs on a self-hosted runner in that network`]);
+      out.push([
+        DEPLOY_RUNNER,
+        `asks for a GitHub-hosted runner (${labels.join(", ")}), which cannot reach the database server ${typeof host === "string" ? host : "(not set)"} at a private address: run its jobs on a self-hosted runner in that network`,
+      ]);
     }
     return out;
   }
   const own = distinguishing(labels);
   if (own.length === 0) {
-    return [[DEPLOY_RUNNER, `has only labels every self-hosted runner carries (${labels.join(", ")}): add one that names this environment's runners, e.g. mina-${raw.stack}`]];
+    return [
+      [
+        DEPLOY_RUNNER,
+        `has only labels every self-hosted runner carries (${labels.join(", ")}): add one that names this environment's runners, e.g. mina-${raw.stack}`,
+      ],
+    ];
   }
   const production = tierOfRaw(raw) === "production";
   const review = isReview(raw);
@@ -104,9 +126,15 @@ export function runnerProblems(raw: RawStackConfig, siblings: readonly RawStackC
     const otherProduction = tierOfRaw(other) === "production";
     const otherReview = isReview(other);
     if (production || otherProduction) {
-      out.push([DEPLOY_RUNNER, `asks for runner label ${common}, as ${other.file} does: a production environment's jobs run on runners no other environment uses`]);
+      out.push([
+        DEPLOY_RUNNER,
+        `asks for runner label ${common}, as ${other.file} does: a production environment's jobs run on runners no other environment uses`,
+      ]);
     } else if (review !== otherReview) {
-      out.push([DEPLOY_RUNNER, `asks for runner label ${common}, as ${other.file} does: a review environment runs pull request code, so it never runs on a long-lived environment's runners`]);
+      out.push([
+        DEPLOY_RUNNER,
+        `asks for runner label ${common}, as ${other.file} does: a review environment runs pull request code, so it never runs on a long-lived environment's runners`,
+      ]);
     }
   }
   return out;

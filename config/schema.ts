@@ -5,7 +5,7 @@
  * small parser of its own (the checks are all this program's own rules, so no
  * schema library sits in between: every command starts faster without one).
  */
-import { LOG_LEVELS, Profile, PROFILES } from "./defaults";
+import { LOG_LEVELS, type Profile, PROFILES } from "./defaults";
 import { SecureValue } from "./raw";
 
 export type KeyKind = "string" | "int" | "bool" | "list" | "enum" | "flags" | "secret";
@@ -105,7 +105,8 @@ export const KEYS = {
     values: REDIS_MODES,
     required: "optional",
     default: "database",
-    description: "`database`: an Upstash Redis database of its own, the only mode. `shared-server` / `db-number` (one Redis server, another DB number per environment) are refused.",
+    description:
+      "`database`: an Upstash Redis database of its own, the only mode. `shared-server` / `db-number` (one Redis server, another DB number per environment) are refused.",
   },
   "mina:redisPrimaryRegion": { kind: "string", required: "optional", default: "us-east-1", description: "Upstash primary region of the Redis database." },
   "mina:redisBudget": {
@@ -133,19 +134,22 @@ export const KEYS = {
   "mina:appHost": {
     kind: "string",
     required: "always",
-    description: "Where the share domain points: an IPv4 address (A record) or a hostname (CNAME, not at the zone apex). Not set on a blue/green front (mina:liveColour).",
+    description:
+      "Where the share domain points: an IPv4 address (A record) or a hostname (CNAME, not at the zone apex). Not set on a blue/green front (mina:liveColour).",
   },
   "mina:migrateCommand": {
     kind: "string",
     required: "optional",
     default: "flask db upgrade",
-    description: "The app's migration command, run by the deploy job after pulumi up in a checkout of the app at the deployed version, with the environment's env file (npm run migrate).",
+    description:
+      "The app's migration command, run by the deploy job after pulumi up in a checkout of the app at the deployed version, with the environment's env file (npm run migrate).",
   },
   "mina:liveColour": {
     kind: "enum",
     values: ["blue", "green"],
     required: "optional",
-    description: "Makes this non-production stack the blue/green front: its share domain points at the live colour's stack (<stack>-blue or <stack>-green, at blue.<share domain> / green.<share domain>) through weighted records. Changed by npm run swap.",
+    description:
+      "Makes this non-production stack the blue/green front: its share domain points at the live colour's stack (<stack>-blue or <stack>-green, at blue.<share domain> / green.<share domain>) through weighted records. Changed by npm run swap.",
   },
   "mina:canaryPercent": {
     kind: "int",
@@ -157,14 +161,24 @@ export const KEYS = {
   "mina:sentryOrganization": {
     kind: "string",
     required: "optional",
-    description: "Sentry organization slug: turns Sentry on; the environment declares its own project and key there, and SENTRY_DSN is that key's DSN. Absent: Sentry is off.",
+    description:
+      "Sentry organization slug: turns Sentry on; the environment declares its own project and key there, and SENTRY_DSN is that key's DSN. Absent: Sentry is off.",
   },
-  "mina:sentryTeam": { kind: "string", required: "optional", description: "Sentry team slug that owns the environment's project (required with mina:sentryOrganization)." },
-  "mina:sentryToken": { kind: "secret", required: "optional", description: "Sentry auth token for this stack's Sentry provider (required with mina:sentryOrganization)." },
+  "mina:sentryTeam": {
+    kind: "string",
+    required: "optional",
+    description: "Sentry team slug that owns the environment's project (required with mina:sentryOrganization).",
+  },
+  "mina:sentryToken": {
+    kind: "secret",
+    required: "optional",
+    description: "Sentry auth token for this stack's Sentry provider (required with mina:sentryOrganization).",
+  },
   "mina:sentrySharedProject": {
     kind: "string",
     required: "optional",
-    description: "Non-production only: the slug of an existing project shared within the tier; the environment gets its own key in it and is told apart by SENTRY_ENVIRONMENT. Both stacks list it in mina:shareWithinTier.",
+    description:
+      "Non-production only: the slug of an existing project shared within the tier; the environment gets its own key in it and is told apart by SENTRY_ENVIRONMENT. Both stacks list it in mina:shareWithinTier.",
   },
   "mina:sendgridApiKey": { kind: "secret", required: "optional", description: "SendGrid API key; required when email is enabled." },
   "mina:emailEnabled": { kind: "bool", required: "optional", default: "true / false", description: "Whether the app sends email." },
@@ -181,7 +195,13 @@ export const KEYS = {
     default: "#mina-alerts / #mina-<environment>-alerts",
     description: "Slack alert channel.",
   },
-  "mina:logLevel": { kind: "enum", values: LOG_LEVELS, required: "optional", default: "INFO", description: "LOG_LEVEL; every profile logs at INFO unless the stack sets another level." },
+  "mina:logLevel": {
+    kind: "enum",
+    values: LOG_LEVELS,
+    required: "optional",
+    default: "INFO",
+    description: "LOG_LEVEL; every profile logs at INFO unless the stack sets another level.",
+  },
   "mina:rateLimitPerMinute": { kind: "int", required: "optional", default: "100 / 200", description: "RATE_LIMIT_PER_MINUTE." },
   "mina:rateLimitPerHour": { kind: "int", required: "optional", default: "1000 / 2000", description: "RATE_LIMIT_PER_HOUR." },
   "mina:featureFlags": {
@@ -209,7 +229,7 @@ export type ConfigKey = keyof typeof KEYS;
 /** Describes a non-secret input for an error message. */
 function shown(v: unknown): string {
   if (v instanceof SecureValue) return "a secret";
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? v.slice(0, 57) + "..." : v);
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
   if (Array.isArray(v)) return "a list";
   if (v === null) return "null";
   if (typeof v === "object") return "a mapping";
@@ -246,8 +266,10 @@ const list = (): Parser => (v) => {
   return bad(`expected a non-empty list of strings, got ${shown(v)}`);
 };
 
-const oneOf = (values: readonly string[]): Parser => (v) =>
-  typeof v === "string" && values.includes(v) ? ok(v) : bad(`expected one of ${values.join(", ")}, got ${shown(v)}`);
+const oneOf =
+  (values: readonly string[]): Parser =>
+  (v) =>
+    typeof v === "string" && values.includes(v) ? ok(v) : bad(`expected one of ${values.join(", ")}, got ${shown(v)}`);
 
 const flags = (): Parser => (v) => {
   if (!(v && typeof v === "object" && !Array.isArray(v) && !(v instanceof SecureValue))) {
@@ -263,8 +285,10 @@ const flags = (): Parser => (v) => {
 };
 
 /** A secret must arrive as a secure value: plaintext in a stack file is refused. */
-const secret = (key: string): Parser => (v) =>
-  v instanceof SecureValue ? ok(v) : bad(`is a secret but is stored in plaintext; remove it and run: pulumi config set --secret ${key} <value>`);
+const secret =
+  (key: string): Parser =>
+  (v) =>
+    v instanceof SecureValue ? ok(v) : bad(`is a secret but is stored in plaintext; remove it and run: pulumi config set --secret ${key} <value>`);
 
 function parserFor(key: string, spec: KeySpec): Parser {
   switch (spec.kind) {

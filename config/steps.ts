@@ -3,16 +3,27 @@
  * context, reports what it refuses through `fail` (the order of the report is the
  * order of the steps) and returns the part of the `StackConfig` it settles, if any.
  */
-import { defaultsFor, LogLevel, MAX_REDIS_BUDGET, MIN_PRODUCTION_BACKUP_DAYS, Profile, ProfileDefaults, profileFor, PRODUCTION_NAME_WORDS, readsAsProduction, REVIEW_PROFILE } from "./defaults";
+import {
+  defaultsFor,
+  type LogLevel,
+  MAX_REDIS_BUDGET,
+  MIN_PRODUCTION_BACKUP_DAYS,
+  type Profile,
+  type ProfileDefaults,
+  profileFor,
+  PRODUCTION_NAME_WORDS,
+  readsAsProduction,
+  REVIEW_PROFILE,
+} from "./defaults";
 import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
-import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
+import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, type Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
 import { protectionFor } from "./protection";
 import { DEPLOY_RUNNER, runnerProblems } from "./runner";
 import {
   namespaceProblems,
   normalizeHost,
   normalizeZoneId,
-  Problem,
+  type Problem,
   projectProblems,
   shapeProblems,
   sharedValueProblems,
@@ -22,11 +33,11 @@ import {
 } from "./checks";
 import { percentDecoded } from "../lib/connectionUrl";
 import { embeddedAddress, isCanonicalIPv4, wildcardDnsDomain } from "../lib/hosts";
-import { isIP } from "net";
+import { isIP } from "node:net";
 import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
 import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
-import { ConfigError, ConfigErrors, RawStackConfig, SecureValue } from "./raw";
-import { ConfigKey, DatabaseMode, KEYS, ParsedValues, parseRawConfig, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
+import { ConfigError, ConfigErrors, type RawStackConfig, SecureValue } from "./raw";
+import { type ConfigKey, type DatabaseMode, KEYS, type ParsedValues, parseRawConfig, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
 import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
 
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -352,7 +363,10 @@ function serverDatabase(ctx: ParsedContext): ServerDatabaseConfig {
   if (database.port < 1 || database.port > 65535) ctx.fail("mina:dbServerPort", `${database.port} is not a TCP port`);
   // The superuser's usual names: the program's admin is a non-superuser (config/databasePrivileges.ts).
   if (["postgres", "rdsadmin", "azure_superuser", "cloudsqladmin"].includes(database.adminUser.toLowerCase())) {
-    ctx.fail("mina:dbServerAdminUser", `is "${database.adminUser}", the server's superuser: use a role with exactly LOGIN CREATEDB CREATEROLE and no SUPERUSER (README, Database modes; npm run doctor checks it)`);
+    ctx.fail(
+      "mina:dbServerAdminUser",
+      `is "${database.adminUser}", the server's superuser: use a role with exactly LOGIN CREATEDB CREATEROLE and no SUPERUSER (README, Database modes; npm run doctor checks it)`,
+    );
   }
   return database;
 }
@@ -373,9 +387,16 @@ export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"
   if (shareDomain && zoneName && shareDomain !== zoneName && !shareDomain.endsWith(`.${zoneName}`)) {
     fail("mina:shareDomain", `"${shareDomain}" is not inside the hosted zone "${zoneName}" (mina:dnsZoneName)`);
   }
-  for (const [key, name] of [["mina:shareDomain", shareDomain], ["mina:dnsZoneName", v["mina:dnsZoneName"] !== undefined ? zoneName : ""]] as const) {
+  for (const [key, name] of [
+    ["mina:shareDomain", shareDomain],
+    ["mina:dnsZoneName", v["mina:dnsZoneName"] !== undefined ? zoneName : ""],
+  ] as const) {
     const service = name ? wildcardDnsDomain(name) : undefined;
-    if (service) fail(key, `"${name}" is a name of the wildcard DNS service ${service}, whose names resolve by their text, not by the records of this stack's hosted zone`);
+    if (service)
+      fail(
+        key,
+        `"${name}" is a name of the wildcard DNS service ${service}, whose names resolve by their text, not by the records of this stack's hosted zone`,
+      );
   }
   const problem = appHost ? appHostProblem(appHost, shareDomain, zoneName) : undefined;
   if (problem) fail("mina:appHost", problem);
@@ -391,7 +412,8 @@ export function dnsConfig(ctx: ParsedContext): Omit<StackConfig["dns"], "zoneId"
  */
 function appHostProblem(appHost: string, shareDomain: string, zoneName: string): string | undefined {
   if (isCanonicalIPv4(appHost)) return undefined;
-  if (isIP(appHost) === 0 && /^(?:\d+|0x[0-9a-f]*)$/.test(appHost.split(".").pop()!)) return `"${appHost}" is not an IPv4 address written as a.b.c.d (decimal, no leading zeros)`;
+  if (isIP(appHost) === 0 && /^(?:\d+|0x[0-9a-f]*)$/.test(appHost.split(".").pop()!))
+    return `"${appHost}" is not an IPv4 address written as a.b.c.d (decimal, no leading zeros)`;
   if (!HOSTNAME.test(appHost)) return `"${appHost}" is neither an IPv4 address nor a hostname`;
   const service = wildcardDnsDomain(appHost);
   if (service) {
@@ -425,7 +447,10 @@ export function frontConfig(ctx: ParsedContext): Front | undefined {
     return undefined;
   }
   if (ctx.profile === "production") {
-    fail("mina:liveColour", "is refused in production: the colours would share production's hosted zone with other stacks; run blue/green in the non-production tier");
+    fail(
+      "mina:liveColour",
+      "is refused in production: the colours would share production's hosted zone with other stacks; run blue/green in the non-production tier",
+    );
     return undefined;
   }
   if (raw.values["mina:appHost"] !== undefined) fail("mina:appHost", "is set on a blue/green front, whose share domain points at the live colour; remove it");
@@ -449,7 +474,10 @@ export function frontConfig(ctx: ParsedContext): Front | undefined {
       fail("mina:liveColour", `${sibling.file} must have mina:shareDomain ${host}, the ${colour} colour's host under this front`);
     }
     if (typeof sv["mina:dnsZoneId"] !== "string" || normalizeZoneId(sv["mina:dnsZoneId"]) !== zoneId) {
-      fail("mina:liveColour", `${sibling.file} must use this front's hosted zone (mina:dnsZoneId ${zoneId}): the weighted records alias the colours' records in it`);
+      fail(
+        "mina:liveColour",
+        `${sibling.file} must use this front's hosted zone (mina:dnsZoneId ${zoneId}): the weighted records alias the colours' records in it`,
+      );
     }
     if (typeof sv["mina:appHost"] !== "string" || !isCanonicalIPv4(sv["mina:appHost"])) {
       fail("mina:liveColour", `${sibling.file} must point its host at an IPv4 address (an A record): the front's A alias can only target an A record`);
@@ -464,12 +492,18 @@ export function checkSentry(ctx: ParsedContext): void {
   const org = v["mina:sentryOrganization"];
   const others = ["mina:sentryTeam", "mina:sentryToken", "mina:sentrySharedProject"] as const;
   if (org === undefined) {
-    for (const k of others) if (raw.values[k] !== undefined && !ctx.failedKeys.has(k)) fail(k, "is set without mina:sentryOrganization: Sentry is off for this stack");
+    for (const k of others)
+      if (raw.values[k] !== undefined && !ctx.failedKeys.has(k)) fail(k, "is set without mina:sentryOrganization: Sentry is off for this stack");
     return;
   }
-  if (raw.values["mina:sentryTeam"] === undefined) fail("mina:sentryTeam", `is required with mina:sentryOrganization; set it with: pulumi config set mina:sentryTeam <team slug> --stack ${raw.stack}`);
+  if (raw.values["mina:sentryTeam"] === undefined)
+    fail("mina:sentryTeam", `is required with mina:sentryOrganization; set it with: pulumi config set mina:sentryTeam <team slug> --stack ${raw.stack}`);
   if (raw.values["mina:sentryToken"] === undefined) {
-    if (ctx.opts.requireSecrets) fail("mina:sentryToken", `is required with mina:sentryOrganization; set it with: pulumi config set --secret mina:sentryToken <value> --stack ${raw.stack}`);
+    if (ctx.opts.requireSecrets)
+      fail(
+        "mina:sentryToken",
+        `is required with mina:sentryOrganization; set it with: pulumi config set --secret mina:sentryToken <value> --stack ${raw.stack}`,
+      );
     else ctx.missingSecrets.push("mina:sentryToken");
   }
   if (v["mina:sentrySharedProject"] !== undefined && ctx.profile === "production") {
@@ -536,7 +570,8 @@ export function bucketConfig(ctx: ParsedContext): StackConfig["bucket"] {
 export function redisBudget(ctx: ParsedContext): number {
   const budget = ctx.v["mina:redisBudget"] ?? ctx.defaults.redisBudget;
   if (budget < 1) ctx.fail("mina:redisBudget", `is ${budget}; the budget is in whole US dollars per month, at least 1`);
-  else if (budget > MAX_REDIS_BUDGET) ctx.fail("mina:redisBudget", `is ${budget}; at most ${MAX_REDIS_BUDGET} US dollars per month (a larger bill is a mistake, not a cache)`);
+  else if (budget > MAX_REDIS_BUDGET)
+    ctx.fail("mina:redisBudget", `is ${budget}; at most ${MAX_REDIS_BUDGET} US dollars per month (a larger bill is a mistake, not a cache)`);
   return budget;
 }
 
@@ -572,7 +607,13 @@ export function assemble(ctx: ParsedContext, { names, database, dns, emailEnable
         }
       : {}),
     // The zone id is read only here: once every problem is known, it is set and well formed.
-    dns: { shareDomain: dns.shareDomain, zoneId: normalizeZoneId(v["mina:dnsZoneId"]!), zoneName: dns.zoneName, appHost: dns.appHost, ...(dns.front ? { front: dns.front } : {}) },
+    dns: {
+      shareDomain: dns.shareDomain,
+      zoneId: normalizeZoneId(v["mina:dnsZoneId"]!),
+      zoneName: dns.zoneName,
+      appHost: dns.appHost,
+      ...(dns.front ? { front: dns.front } : {}),
+    },
     secrets: {
       openaiApiKey: requiredSecret(v, "mina:openaiApiKey"),
       sendgridApiKey: emailEnabled ? requiredSecret(v, "mina:sendgridApiKey") : undefined,

@@ -6,8 +6,8 @@
  * result (the real validation, against every stack file of the project), and only
  * then writes `Pulumi.<name>.yaml`, never over an existing file.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
 import { writeFileAtomic } from "../envfiles/write";
 import { ConfigError, ConfigErrors } from "./errors";
@@ -15,7 +15,7 @@ import { withProjectConfig, readAllStacks } from "./index";
 import { identity, IdentityIndex, describeForeign } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH } from "./naming";
 import { readProject } from "./project";
-import { parseStackFile, RawStackConfig, SecureValue, stackFilePath, TEMPLATE_FILE } from "./raw";
+import { parseStackFile, type RawStackConfig, SecureValue, stackFilePath, TEMPLATE_FILE } from "./raw";
 import { productionEnvironmentNamed, REVIEW_PROFILE } from "./review";
 import { identityIndexFor, validateStack } from "./validate";
 
@@ -84,10 +84,12 @@ export function listTemplates(dir: string): string[] {
 export function environmentNameProblems(name: string): string[] {
   if (ENVIRONMENT_PATTERN.test(name)) return [];
   const why: string[] = [];
-  if (name.length > MAX_ENVIRONMENT_LENGTH) why.push(`is ${name.length} characters; the limit is ${MAX_ENVIRONMENT_LENGTH}, so that every derived name fits its provider's limit`);
+  if (name.length > MAX_ENVIRONMENT_LENGTH)
+    why.push(`is ${name.length} characters; the limit is ${MAX_ENVIRONMENT_LENGTH}, so that every derived name fits its provider's limit`);
   if (name.length < 2) why.push("needs at least 2 characters");
   if (/[A-Z]/.test(name)) why.push("has uppercase letters: S3 bucket and RDS names are lowercase");
-  if (/[^A-Za-z0-9-]/.test(name)) why.push(`has characters other than letters, digits and hyphens (${JSON.stringify([...new Set(name.replace(/[A-Za-z0-9-]/g, ""))].join(""))})`);
+  if (/[^A-Za-z0-9-]/.test(name))
+    why.push(`has characters other than letters, digits and hyphens (${JSON.stringify([...new Set(name.replace(/[A-Za-z0-9-]/g, ""))].join(""))})`);
   if (name !== "" && !/^[A-Za-z]/.test(name)) why.push("must start with a letter");
   if (name.includes("--")) why.push("has a double hyphen, which an RDS identifier cannot");
   if (name.endsWith("-")) why.push("ends with a hyphen, which an RDS identifier cannot");
@@ -185,7 +187,8 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
   }
   if (name === tier) problems.push(`"${name}" is the tier's own name: every environment made from ${tname} carries it, so none may be named so`);
   // Any file Pulumi or a reader could take for this stack's: Pulumi.<name>.yml and .json too.
-  const existing = stackFilePath(dir, name) ?? [".yml", ".json"].map((ext) => path.join(project.stackDir, `Pulumi.${name}${ext}`)).find((f) => fs.existsSync(f));
+  const existing =
+    stackFilePath(dir, name) ?? [".yml", ".json"].map((ext) => path.join(project.stackDir, `Pulumi.${name}${ext}`)).find((f) => fs.existsSync(f));
   if (existing) problems.push(`${path.basename(existing)} already exists: env:new never replaces a stack file; pick another name`);
 
   // The template, as a template.
@@ -199,14 +202,18 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
   if (templateRaw) {
     const top = Object.keys((YAML.parse(templateText) ?? {}) as object);
     for (const key of top.filter((k) => k !== "config")) {
-      problems.push(`${tname}: ${key}: a template holds config only: every environment made from it would share this field; pulumi stack init gives each stack its own`);
+      problems.push(
+        `${tname}: ${key}: a template holds config only: every environment made from it would share this field; pulumi stack init gives each stack its own`,
+      );
     }
     for (const key of new Set(templateRaw.meta?.ciphertexts.map((c) => c.key))) {
       problems.push(`${tname}: ${key}: a template holds no secret: every environment would share it; each sets its own with pulumi config set --secret`);
     }
     const profile = templateRaw.values["mina:profile"];
     if (profile !== REVIEW_PROFILE) {
-      problems.push(`${tname}: mina:profile: is ${profile === undefined ? "not set" : JSON.stringify(profile)}; env:new makes review environments only: set mina:profile: ${REVIEW_PROFILE}`);
+      problems.push(
+        `${tname}: mina:profile: is ${profile === undefined ? "not set" : JSON.stringify(profile)}; env:new makes review environments only: set mina:profile: ${REVIEW_PROFILE}`,
+      );
     }
   }
   const placeholders = [...templateText.matchAll(/\$\{([^}\n]*)\}/g)].map((m) => m[0]);
@@ -218,7 +225,8 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
   const bodyText = body(templateText).split(PLACEHOLDER).join(name);
   const text = head + bodyText;
   text.split("\n").forEach((l, i) => {
-    if (l.includes("${")) problems.push(`${fileName} line ${i + 1}: a placeholder is left after substitution (${JSON.stringify(l.trim())}); the only one is ${PLACEHOLDER}`);
+    if (l.includes("${"))
+      problems.push(`${fileName} line ${i + 1}: a placeholder is left after substitution (${JSON.stringify(l.trim())}); the only one is ${PLACEHOLDER}`);
   });
   let raw: RawStackConfig | undefined;
   try {
@@ -235,7 +243,8 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
     }
     const bucket = typeof raw.values["mina:bucketName"] === "string" ? (raw.values["mina:bucketName"] as string) : undefined;
     for (const p of checkNameLimits(deriveNames(name, { bucket }))) problems.push(`${fileName}: ${p}`);
-    if (name.length > PULUMI_STACK_NAME_LIMIT) problems.push(`${fileName}: stack name "${name}" is ${name.length} characters; Pulumi's limit is ${PULUMI_STACK_NAME_LIMIT}`);
+    if (name.length > PULUMI_STACK_NAME_LIMIT)
+      problems.push(`${fileName}: stack name "${name}" is ${name.length} characters; Pulumi's limit is ${PULUMI_STACK_NAME_LIMIT}`);
     const domain = raw.values["mina:shareDomain"];
     if (typeof domain === "string" && !new IdentityIndex([identity(name)]).names(domain, name)) {
       problems.push(`${tname}: mina:shareDomain: "${domain}" does not carry ${PLACEHOLDER}: every environment needs a share domain of its own`);

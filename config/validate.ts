@@ -4,13 +4,13 @@
  * stack file and the key; all problems are reported together.
  */
 import type { LogLevel, Profile } from "./defaults";
-import { BUILTIN_ENVIRONMENTS, EnvironmentIdentity, identity, Identifier, IdentityIndex } from "./isolation";
-import { deriveNames, Names } from "./naming";
+import { BUILTIN_ENVIRONMENTS, type EnvironmentIdentity, identity, type Identifier, IdentityIndex } from "./isolation";
+import { deriveNames, type Names } from "./naming";
 import type { Protection } from "./protection";
 import { normalizeHost, normalizeSlackChannel, normalizeZoneId } from "./checks";
 import type { ProjectFile } from "./project";
 import { checkReviewProfile } from "./review";
-import { ConfigErrors, RawStackConfig } from "./raw";
+import { ConfigErrors, type RawStackConfig } from "./raw";
 import { shareGroupOfRaw } from "./tiers";
 import {
   assemble,
@@ -158,7 +158,8 @@ export interface ValidatedStack {
 export function identityOfRaw(raw: RawStackConfig): EnvironmentIdentity {
   const v = raw.values;
   const str = (k: string) => (typeof v[k] === "string" ? [v[k] as string] : []);
-  const strs = (k: string) => (Array.isArray(v[k]) ? (v[k] as unknown[]).map(String) : typeof v[k] === "string" || typeof v[k] === "number" ? [String(v[k])] : []);
+  const strs = (k: string) =>
+    Array.isArray(v[k]) ? (v[k] as unknown[]).map(String) : typeof v[k] === "string" || typeof v[k] === "number" ? [String(v[k])] : [];
   const bucketOverride = str("mina:bucketName")[0];
   const names = deriveNames(raw.stack, { bucket: bucketOverride });
   const ids: Identifier[] = [

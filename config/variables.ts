@@ -16,7 +16,12 @@ export interface VariableSpec {
 
 export const VARIABLES: readonly VariableSpec[] = [
   { name: "ENVIRONMENT", secret: false, source: "derived", from: "the stack name" },
-  { name: "DATABASE_URL", secret: true, source: "generated", from: "Database component: postgresql://role:password@host:port/db?sslmode=..., credentials URL-encoded" },
+  {
+    name: "DATABASE_URL",
+    secret: true,
+    source: "generated",
+    from: "Database component: postgresql://role:password@host:port/db?sslmode=..., credentials URL-encoded",
+  },
   { name: "REDIS_URL", secret: true, source: "generated", from: "Cache component: rediss://default:password@endpoint:port (Upstash, TLS)" },
   { name: "AWS_S3_BUCKET", secret: false, source: "derived", from: "Bucket component: mina-audio-<environment>" },
   { name: "AWS_REGION", secret: false, source: "config", from: "aws:region" },
@@ -29,7 +34,12 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: "SENTRY_ENVIRONMENT", secret: false, source: "derived", from: "the environment name" },
   { name: "EMAIL_ENABLED", secret: false, source: "config", from: "mina:emailEnabled (production true, others false)" },
   { name: "SENDGRID_API_KEY", secret: true, source: "secret config", from: "mina:sendgridApiKey (empty when email is disabled)" },
-  { name: "EMAIL_REDIRECT_TO", secret: false, source: "config", from: "mina:emailRedirectTo: one inbox that receives every message (non-production with email on; empty in production and when email is off)" },
+  {
+    name: "EMAIL_REDIRECT_TO",
+    secret: false,
+    source: "config",
+    from: "mina:emailRedirectTo: one inbox that receives every message (non-production with email on; empty in production and when email is off)",
+  },
   { name: "SLACK_WEBHOOK_URL", secret: true, source: "secret config", from: "mina:slackWebhookUrl (empty: no Slack alerts)" },
   { name: "SLACK_CHANNEL", secret: false, source: "config", from: "mina:slackChannel (#mina-alerts / #mina-<environment>-alerts)" },
   { name: "SHARE_BASE_URL", secret: false, source: "derived", from: "Dns component: https://<mina:shareDomain>" },

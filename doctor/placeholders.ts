@@ -9,7 +9,7 @@
  * that resolve only inside a network (`.internal`) are checked by a resolver the
  * caller gives: a name that does not resolve there is a placeholder.
  */
-import { isIP } from "net";
+import { isIP } from "node:net";
 import type { RawStackConfig } from "../config/raw";
 import { SecureValue } from "../config/raw";
 
@@ -21,7 +21,17 @@ export interface Placeholder {
 }
 
 /** Account ids AWS's documentation uses, and this repository's own examples. */
-const EXAMPLE_ACCOUNTS = new Set(["123456789012", "111122223333", "444455556666", "777788889999", "555555555555", "210987654321", "345678901234", "012345678901", "098765432109"]);
+const EXAMPLE_ACCOUNTS = new Set([
+  "123456789012",
+  "111122223333",
+  "444455556666",
+  "777788889999",
+  "555555555555",
+  "210987654321",
+  "345678901234",
+  "012345678901",
+  "098765432109",
+]);
 
 /** RFC 5737 and RFC 3849: addresses reserved for documentation. */
 const DOCUMENTATION_V4 = [
@@ -46,11 +56,16 @@ export function placeholderReason(value: string): string | undefined {
   if (/^\d{12}$/.test(v) && (EXAMPLE_ACCOUNTS.has(v) || patterned(v))) return "is an example AWS account id (from documentation or this repository's examples)";
   for (const m of v.matchAll(/\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/\d{1,2})?\b/g)) {
     const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    if (DOCUMENTATION_V4.some(([x, y, z]) => a === x && b === y && c === z)) return `${m[0]} is in a range reserved for documentation (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24)`;
+    if (DOCUMENTATION_V4.some(([x, y, z]) => a === x && b === y && c === z))
+      return `${m[0]} is in a range reserved for documentation (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24)`;
   }
   if (isIP(lower.replace(/\/\d+$/, "")) === 6 && /^2001:0?db8:/.test(lower)) return "is in 2001:db8::/32, reserved for documentation";
-  const host = lower.replace(/^[a-z][a-z0-9+.-]*:\/\//, "").replace(/^[^@/]*@/, "").split(/[/:?#]/)[0];
-  if (/(^|\.)(example\.(com|org|net)|example|test|invalid|localhost)$/.test(host) && host.includes(".")) return `${host} is a domain reserved for documentation and tests (RFC 2606)`;
+  const host = lower
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
+    .replace(/^[^@/]*@/, "")
+    .split(/[/:?#]/)[0];
+  if (/(^|\.)(example\.(com|org|net)|example|test|invalid|localhost)$/.test(host) && host.includes("."))
+    return `${host} is a domain reserved for documentation and tests (RFC 2606)`;
   if (/^(vpc|subnet|sg|igw)-/.test(lower) && /0a1b2c3d4e5f|x{4,}|0{8,}/.test(lower)) return "is an example resource id";
   if (/^(changeme|placeholder|todo|tbd|xxx+|your[-_].*)$/i.test(v)) return "is a placeholder word";
   return undefined;

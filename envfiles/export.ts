@@ -53,11 +53,14 @@ export function unexpectedVariables(env: Readonly<Record<string, string>>): stri
   const unknown = Object.keys(env).filter((k) => !isProgramVariable(k));
   if (unknown.length === 0) return undefined;
   const name = (k: string) => (KEY_PATTERN.test(k) && k.length <= 64 ? k : shown(k, 40));
-  const list = (names: string[]) => (names.length > 20 ? `${names.slice(0, 20).map(name).join(", ")} and ${names.length - 20} more` : names.map(name).join(", "));
+  const list = (names: string[]) =>
+    names.length > 20 ? `${names.slice(0, 20).map(name).join(", ")} and ${names.length - 20} more` : names.map(name).join(", ");
   const dangerous = unknown.filter(isDangerousVariable);
   return (
     `env output has variables the program does not emit: ${list(unknown)}` +
-    (dangerous.length > 0 ? ` (dangerous: ${list(dangerous)} change${dangerous.length === 1 ? "s" : ""} what programs run or load when the file is sourced)` : "")
+    (dangerous.length > 0
+      ? ` (dangerous: ${list(dangerous)} change${dangerous.length === 1 ? "s" : ""} what programs run or load when the file is sourced)`
+      : "")
   );
 }
 
@@ -69,7 +72,9 @@ export function orderedEntries(env: Readonly<Record<string, string>>): [string, 
       .map((k) => [k.slice(FEATURE_PREFIX.length).toLowerCase(), true]),
   );
   const known = variableNames(flags);
-  const rest = Object.keys(env).filter((k) => !known.includes(k)).sort();
+  const rest = Object.keys(env)
+    .filter((k) => !known.includes(k))
+    .sort();
   return [...known.filter((k) => k in env), ...rest].map((k) => [k, env[k]]);
 }
 
@@ -83,7 +88,10 @@ export function orderedEntries(env: Readonly<Record<string, string>>): [string, 
 export function foreignProblems(env: Readonly<Record<string, string>>, stack: string, dir: string): string[] {
   const problems: string[] = [];
   if (env.ENVIRONMENT !== stack) problems.push(`ENVIRONMENT is ${JSON.stringify(env.ENVIRONMENT ?? "(missing)")}, not "${stack}"`);
-  const urls: [string, (raw: string, key: string) => unknown][] = [["DATABASE_URL", parsePostgresUrl], ["REDIS_URL", parseRedisUrl]];
+  const urls: [string, (raw: string, key: string) => unknown][] = [
+    ["DATABASE_URL", parsePostgresUrl],
+    ["REDIS_URL", parseRedisUrl],
+  ];
   for (const [key, parse] of urls) {
     const v = env[key];
     if (!v) continue;

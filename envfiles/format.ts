@@ -30,7 +30,7 @@ export type Parser = (typeof PARSERS)[number];
 export const KEY_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 
 /** Characters that need no quoting for any reader (no `&`: it ends a shell command). */
-const PLAIN = /^[A-Za-z0-9_.\/:@%+,=?-]*$/;
+const PLAIN = /^[A-Za-z0-9_./:@%+,=?-]*$/;
 
 /** python-dotenv's own interpolation pattern (dotenv/variables.py): expanded even inside single quotes. */
 const PYTHON_INTERPOLATION = /\$\{[^}:]*(?::-[^}]*)?\}/;
@@ -110,7 +110,7 @@ function candidates(value: string): Quoted[] {
   }
 
   if (!value.includes('"') && !endsWithBackslash) {
-    const escaped = value.replace(/[\\"$`]/g, (c) => "\\" + c);
+    const escaped = value.replace(/[\\"$`]/g, (c) => `\\${c}`);
     list.push({
       style: "double",
       text: `"${escaped}"`,
@@ -122,7 +122,7 @@ function candidates(value: string): Quoted[] {
     });
   }
 
-  const word = value.replace(/[^'\\]+|['\\]/g, (run) => (run === "'" || run === "\\" ? "\\" + run : `'${run}'`));
+  const word = value.replace(/[^'\\]+|['\\]/g, (run) => (run === "'" || run === "\\" ? `\\${run}` : `'${run}'`));
   list.push({
     style: "word",
     text: word === "" ? "''" : word,
@@ -192,7 +192,7 @@ export function serializeEnvFile(opts: EnvFileContent): string {
     seen.add(key);
     lines.push(`${key}=${quoteValue(value).text}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** Reads an env file the way npm `dotenv` does (what `verify` and `audit` compare against). */

@@ -5,7 +5,7 @@
  * nothing in it) and holds no secret; a developer's real file comes from
  * `npm run env -- --stack NAME`.
  */
-import { defaultsFor, Profile } from "../config/defaults";
+import { defaultsFor, type Profile } from "../config/defaults";
 import { featureVariable, VARIABLES } from "../config/variables";
 import { quoteValue } from "./format";
 
@@ -46,5 +46,5 @@ export function renderTemplate(): string {
     lines.push(`# defaults by profile: ${PROFILES.map((p) => `${p}: ${String(defaultsFor(p).featureFlags[f] ?? false)}`).join(", ")}`);
     lines.push(`${featureVariable(f)}=${quoteValue(placeholder).text}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -3,18 +3,7 @@
  * would pick them up (the git questions are in lib/git.ts).
  */
 import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
 /** The file's content, or a function producing it (called once the temporary file exists). */
@@ -85,4 +74,3 @@ function syncDirectory(dir: string): void {
     if (fd !== undefined) closeSync(fd);
   }
 }
-

@@ -3,8 +3,8 @@
  * destroy, no protection bypass, in the command or in the environment) and the
  * AWS account check (the credentials are for the account the stack file pins).
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseStackFile, stackFilePath } from "../config";
 import { GateInputError } from "./gate";
 
@@ -40,7 +40,10 @@ export function guardDeploy(stack: string, command: string, env: Readonly<Record
       out.push(`environment variable ${k} is set`);
     }
   }
-  return out.map((r) => `refusing to deploy stack ${stack}: ${r}; no workflow destroys a stack or bypasses protection${stack === "production" ? " (production least of all)" : ""}`);
+  return out.map(
+    (r) =>
+      `refusing to deploy stack ${stack}: ${r}; no workflow destroys a stack or bypasses protection${stack === "production" ? " (production least of all)" : ""}`,
+  );
 }
 
 /**

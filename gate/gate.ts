@@ -9,11 +9,11 @@
  * for a deploy the commit SHA a person approved. A document that does not add up
  * blocks even with approval. The deploy guard and the account check are in deploy.ts.
  */
-import { ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
-import { RetentionFacts, retentionFacts, retentionLosses } from "../config/retention";
+import { type ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
+import { type RetentionFacts, retentionFacts, retentionLosses } from "../config/retention";
 import { replacementNote } from "../config/replacement";
 import { md, oneLine } from "../lib/markdown";
-import { approvalsOf, ChangedField, DEFAULT_APPROVAL_LABEL, PlanDiff } from "../plan/diff";
+import { approvalsOf, type ChangedField, DEFAULT_APPROVAL_LABEL, type PlanDiff } from "../plan/diff";
 import { shortType } from "../plan/render";
 import { parseUrn } from "../lib/urn";
 
@@ -129,7 +129,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 
 /** A value from a document, quoted for a message: one line, at most 80 characters. */
 const quote = (v: unknown) => {
-  const s = oneLine(typeof v === "string" ? v : JSON.stringify(v) ?? String(v));
+  const s = oneLine(typeof v === "string" ? v : (JSON.stringify(v) ?? String(v)));
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 79)}…` : s);
 };
 
@@ -181,7 +181,15 @@ export function dangerousFromPreview(preview: PreviewDigest): DangerousOp[] {
       for (const type of types) {
         const fields = credentialInputsChanged(type, changedProperties(step));
         if (fields.length > 0 && !byUrn.has(step.urn)) {
-          byUrn.set(step.urn, { ...stack, kind: "rotates a credential", op: "update", type, name, source: "preview", detail: `sets ${fields.join(", ")} anew` });
+          byUrn.set(step.urn, {
+            ...stack,
+            kind: "rotates a credential",
+            op: "update",
+            type,
+            name,
+            source: "preview",
+            detail: `sets ${fields.join(", ")} anew`,
+          });
         }
         // Data lost over time: an expiry, fewer backups, a guard against loss removed (config/retention.ts).
         const losses = retentionLosses(retentionFacts(type, step.oldState?.inputs), retentionFacts(type, step.newState?.inputs));
@@ -249,7 +257,8 @@ export function previewProblems(preview: PreviewDigest, source = "preview"): str
       }
     }
   }
-  if (preview.maybeCorrupt !== undefined && preview.maybeCorrupt !== null && preview.maybeCorrupt !== false) out.push(`${source}: the preview says its result may be corrupt`);
+  if (preview.maybeCorrupt !== undefined && preview.maybeCorrupt !== null && preview.maybeCorrupt !== false)
+    out.push(`${source}: the preview says its result may be corrupt`);
   return out;
 }
 
@@ -298,10 +307,18 @@ export function readPlanDiff(diff: unknown): { dangerous: DangerousOp[]; incompl
         }))
       : [];
     const pc = isObject(s.profileChange) ? s.profileChange : undefined;
-    const profileChange = pc ? { ...(typeof pc.before === "string" ? { before: pc.before } : {}), ...(typeof pc.after === "string" ? { after: pc.after } : {}) } : undefined;
-    const mayBeReplaced = (s.mayBeReplaced as Record<string, unknown>[]).map((m) => ({ ...resources([m])[0], ...(typeof m.reason === "string" ? { reason: m.reason } : {}) }));
+    const profileChange = pc
+      ? { ...(typeof pc.before === "string" ? { before: pc.before } : {}), ...(typeof pc.after === "string" ? { after: pc.after } : {}) }
+      : undefined;
+    const mayBeReplaced = (s.mayBeReplaced as Record<string, unknown>[]).map((m) => ({
+      ...resources([m])[0],
+      ...(typeof m.reason === "string" ? { reason: m.reason } : {}),
+    }));
     const removedReason = s.status === "removed" ? "its stack file was removed" : "no longer declared";
-    for (const a of approvalsOf(s.stack, resources(s.removed as unknown[]), changed, mayBeReplaced, removedReason, { ...(profileChange ? { profileChange } : {}), settingsChanged })) {
+    for (const a of approvalsOf(s.stack, resources(s.removed as unknown[]), changed, mayBeReplaced, removedReason, {
+      ...(profileChange ? { profileChange } : {}),
+      settingsChanged,
+    })) {
       dangerous.push({ stack: a.stack, kind: a.kind, op: a.op, type: a.type, name: a.name, source: "plan-diff", detail: a.reason });
     }
     if (s.status === "invalid") incomplete.push(`plan diff: stack ${s.stack} has an invalid config at this commit, so it has no resource diff`);
@@ -349,7 +366,13 @@ export function checkCommitApproval(commit: string | undefined, approvedCommit: 
   if (approved === "") return { approved: false };
   if (!SHA.test(approved)) return { approved: false, problem: `--approved-commit ${quote(approved)} is not a full 40-hex commit SHA: no approval` };
   if (!SHA.test(current)) {
-    return { approved: false, problem: current === "" ? `--approved-commit ${short(approved)} needs --commit, the SHA being deployed: no approval` : `--commit ${quote(current)} is not a full 40-hex commit SHA: no approval` };
+    return {
+      approved: false,
+      problem:
+        current === ""
+          ? `--approved-commit ${short(approved)} needs --commit, the SHA being deployed: no approval`
+          : `--commit ${quote(current)} is not a full 40-hex commit SHA: no approval`,
+    };
   }
   if (approved.toLowerCase() !== current.toLowerCase()) {
     return { approved: false, problem: `the approval is for commit ${short(approved)}, but this is commit ${short(current)}: no approval` };
@@ -357,7 +380,14 @@ export function checkCommitApproval(commit: string | undefined, approvedCommit: 
   return { approved: true };
 }
 
-const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "loses data over time": 2, "changes what a deploy runs": 3, "rotates a credential": 4, "may be replaced": 5 };
+const KIND_RANK: Record<ApprovalKind, number> = {
+  delete: 0,
+  replace: 1,
+  "loses data over time": 2,
+  "changes what a deploy runs": 3,
+  "rotates a credential": 4,
+  "may be replaced": 5,
+};
 
 function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
   const seen = new Map<string, DangerousOp>();
@@ -368,7 +398,8 @@ function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
     if (!prior || (prior.source === "plan-diff" && o.source === "preview")) seen.set(k, o);
   }
   return [...seen.values()].sort(
-    (a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.stack ?? "").localeCompare(b.stack ?? "") || a.type.localeCompare(b.type) || a.name.localeCompare(b.name),
+    (a, b) =>
+      KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.stack ?? "").localeCompare(b.stack ?? "") || a.type.localeCompare(b.type) || a.name.localeCompare(b.name),
   );
 }
 
@@ -438,19 +469,25 @@ export function renderDecisionText(d: GateDecision): string {
   }
   for (const i of d.incomplete) out.push(`✗ ${oneLine(i)}`);
   if (d.dangerous.length > 0 && d.approvalProblem) out.push(`✗ ${oneLine(d.approvalProblem)}`);
-  if (d.incomplete.length > 0) out.push("✗ BLOCKED: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
+  if (d.incomplete.length > 0)
+    out.push("✗ BLOCKED: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
   else if (d.dangerous.length === 0) out.push("✓ data-safety gate: nothing is deleted or replaced that needs approval, and no credential is rotated.");
   else if (d.approved) out.push(`⚠ APPROVED ${approvedBy(d)}: these operations were accepted on purpose.`);
   else out.push(`✗ BLOCKED: ${howToApprove(d)} to accept these operations, or change the program so that it does not need them.`);
   const s = summaryLine(d);
   if (s) out.push(oneLine(s));
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 export function renderDecisionMarkdown(d: GateDecision): string {
   const out: string[] = ["### Data-safety gate", ""];
   if (d.dangerous.length > 0) {
-    out.push(`${d.dangerous.length} operation${d.dangerous.length === 1 ? " needs" : "s need"} approval:`, "", "| Stack | Kind | Type | Name | Detail |", "|---|---|---|---|---|");
+    out.push(
+      `${d.dangerous.length} operation${d.dangerous.length === 1 ? " needs" : "s need"} approval:`,
+      "",
+      "| Stack | Kind | Type | Name | Detail |",
+      "|---|---|---|---|---|",
+    );
     for (const o of d.dangerous) {
       out.push(`| ${o.stack ? md(o.stack) : "-"} | **${o.kind}** | ${md(shortType(o.type), "code")} | ${md(o.name)} | ${md(o.detail ?? "")} |`);
     }
@@ -459,15 +496,19 @@ export function renderDecisionMarkdown(d: GateDecision): string {
   for (const i of d.incomplete) out.push(`- ❌ ${md(i)}`);
   if (d.dangerous.length > 0 && d.approvalProblem) out.push(`- ❌ ${md(d.approvalProblem)}`);
   if (d.incomplete.length > 0 || (d.dangerous.length > 0 && d.approvalProblem)) out.push("");
-  if (d.incomplete.length > 0) out.push("❌ **Blocked**: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
+  if (d.incomplete.length > 0)
+    out.push("❌ **Blocked**: the input is incomplete, so the gate cannot tell what the change deletes or replaces (no approval overrides this).");
   else if (d.dangerous.length === 0) out.push("✅ Nothing is deleted or replaced that needs approval, and no credential is rotated.");
   else if (d.approved) {
-    out.push(`⚠️ **Approved** ${d.approvalBy === "commit" ? `for commit ${md(short(d.commit ?? ""), "code")}` : `by the label ${md(d.approvalLabel, "code")}`}: these operations were accepted on purpose.`);
+    out.push(
+      `⚠️ **Approved** ${d.approvalBy === "commit" ? `for commit ${md(short(d.commit ?? ""), "code")}` : `by the label ${md(d.approvalLabel, "code")}`}: these operations were accepted on purpose.`,
+    );
   } else {
-    const how = d.approvalBy === "commit" ? "deploy again with `--approved-commit` set to this commit's full SHA" : `add the label ${md(d.approvalLabel, "code")}`;
+    const how =
+      d.approvalBy === "commit" ? "deploy again with `--approved-commit` set to this commit's full SHA" : `add the label ${md(d.approvalLabel, "code")}`;
     out.push(`❌ **Blocked**: ${how} to accept these operations, or change the program so that it does not need them.`);
   }
   const s = summaryLine(d);
   if (s) out.push("", md(s));
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -8,7 +8,7 @@
  */
 import type { RecordedResource } from "../plan/mockRuntime";
 import { parseUrn } from "../lib/urn";
-import { decide, DangerousOp, dangerousFromPreview, GateDecision, PreviewDigest, previewProblems, sumChangeSummaries } from "./gate";
+import { decide, type DangerousOp, dangerousFromPreview, type GateDecision, type PreviewDigest, previewProblems, sumChangeSummaries } from "./gate";
 
 /** What can be rotated, as `npm run rotate -- --stack S WHAT` names it. */
 export const ROTATE_CHOICES = ["secret-key", "session-secret", "database-password", "redis", "aws-key", "all"] as const;
@@ -50,7 +50,8 @@ export const RESTART: Readonly<Record<string, string>> = {
   SESSION_SECRET: "SESSION_SECRET: restart every web process; existing sessions are invalidated, so every user logs in again",
   DATABASE_URL: "DATABASE_URL: restart web processes and workers so they reconnect with the new password; new connections with the old one fail at once",
   REDIS_URL: "REDIS_URL: restart web processes and workers so they reconnect to Redis",
-  AWS_ACCESS_KEY_ID: "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: restart every process holding the S3 client (web and workers); the old key is deleted with the replacement, so its calls fail at once",
+  AWS_ACCESS_KEY_ID:
+    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: restart every process holding the S3 client (web and workers); the old key is deleted with the replacement, so its calls fail at once",
 };
 
 /** The URN the engine gives a resource: its parents' types joined with `$` (the stack's own type left out). */
@@ -166,6 +167,11 @@ export function gateRotation(preview: PreviewDigest, targets: readonly RotationT
     ...unexpected.map((o) => `the preview also has ${o.kind} of ${o.type} ${o.name}, which is not part of this rotation: deploy that change on its own first`),
     ...missing.map((u) => `the preview does not replace ${parseUrn(u)?.name ?? u}`),
   ];
-  const decision = decide(dangerous, [], { incomplete, changeSummary: sumChangeSummaries([preview]), commit: approval.commit, approvedCommit: approval.approvedCommit });
+  const decision = decide(dangerous, [], {
+    incomplete,
+    changeSummary: sumChangeSummaries([preview]),
+    commit: approval.commit,
+    approvedCommit: approval.approvedCommit,
+  });
   return { ok: decision.ok, decision, unexpected, missing };
 }

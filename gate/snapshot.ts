@@ -67,7 +67,11 @@ export async function takeSnapshot(clients: SnapshotClients, req: SnapshotReques
     const tags = { stack: req.stack, commit: req.commit.toLowerCase(), "created-by": "mina-infra snapshot" };
     try {
       await clients.rds.send(
-        new CreateDBSnapshotCommand({ DBSnapshotIdentifier: snapshot, DBInstanceIdentifier: req.instance, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+        new CreateDBSnapshotCommand({
+          DBSnapshotIdentifier: snapshot,
+          DBInstanceIdentifier: req.instance,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
       );
     } catch (e) {
       throw new SnapshotError(`instance ${req.instance} (${instance}) cannot be snapshotted: ${firstLine(e)}: the deploy stops here, before pulumi up`);
@@ -80,7 +84,8 @@ export async function takeSnapshot(clients: SnapshotClients, req: SnapshotReques
     if (status !== "creating" && status !== "pending" && status !== "backing-up") {
       throw new SnapshotError(`snapshot ${snapshot} is ${status ?? "gone"}, not available: the deploy stops here, before pulumi up`);
     }
-    if (Date.now() > deadline) throw new SnapshotError(`snapshot ${snapshot} was not available in time (still ${status}): the deploy stops here, before pulumi up`);
+    if (Date.now() > deadline)
+      throw new SnapshotError(`snapshot ${snapshot} was not available in time (still ${status}): the deploy stops here, before pulumi up`);
     // A referenced timer: the wait keeps the process alive until the next check.
     await sleep(req.pollMs ?? 15_000);
     status = await snapshotStatus(clients.rds, snapshot);

@@ -9,8 +9,8 @@
  * `mina:profile: production`, or it is named `production`) only by dispatch, after
  * every other stack succeeded in the same run; every other stack on each push to main.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "../config";
 import { readProject } from "../config/project";
 import type { RawStackConfig } from "../config/raw";
@@ -78,7 +78,10 @@ export function workflowStacks(dir: string): WorkflowStack[] {
     const production = tierOfRaw(raw) === "production";
     const why = !production ? "" : declared === "production" ? `${raw.file} sets mina:profile: production` : `its name reads as production`;
     const runner = runsOn(raw);
-    if (runner.length === 0) throw new StackListError(`${raw.file}: ${DEPLOY_RUNNER} is not set, so its jobs have nowhere to run (its database is reachable only from inside its network)`);
+    if (runner.length === 0)
+      throw new StackListError(
+        `${raw.file}: ${DEPLOY_RUNNER} is not set, so its jobs have nowhere to run (its database is reachable only from inside its network)`,
+      );
     out.push({ stack: raw.stack, tier: production ? "production" : "non-production", key: stackKey(raw.stack), why, runner });
   }
   return out.sort((a, b) => a.stack.localeCompare(b.stack));

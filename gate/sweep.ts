@@ -189,7 +189,11 @@ export function decideSweep(stacks: readonly ListedStack[], opts: SweepOptions):
     const excess = within.length - opts.max;
     const oldest = [...within].sort((i, j) => byLastUpdate(rows[i], rows[j])).slice(0, excess);
     for (const i of oldest) {
-      rows[i] = { ...rows[i], decision: "destroy", reason: `over --max ${opts.max}: ${within.length} review stacks idle within the TTL, the oldest-updated go first` };
+      rows[i] = {
+        ...rows[i],
+        decision: "destroy",
+        reason: `over --max ${opts.max}: ${within.length} review stacks idle within the TTL, the oldest-updated go first`,
+      };
     }
   }
 
@@ -213,7 +217,7 @@ export function renderSweepTable(rows: readonly SweepRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]))).join("  ");
-  return [line(header), ...cells.map(line)].join("\n") + "\n";
+  return `${[line(header), ...cells.map(line)].join("\n")}\n`;
 }
 
 /**
@@ -229,7 +233,13 @@ export function parseStackList(doc: unknown): { stacks: ListedStack[]; skipped: 
   const stacks: ListedStack[] = [];
   const skipped: string[] = [];
   doc.forEach((e, i) => {
-    if (typeof e !== "object" || e === null || Array.isArray(e) || typeof (e as { name?: unknown }).name !== "string" || (e as { name: string }).name.trim() === "") {
+    if (
+      typeof e !== "object" ||
+      e === null ||
+      Array.isArray(e) ||
+      typeof (e as { name?: unknown }).name !== "string" ||
+      (e as { name: string }).name.trim() === ""
+    ) {
       skipped.push(`entry ${i} has no stack name`);
       return;
     }

@@ -106,8 +106,12 @@ const S3_BUCKET_CONFIG = [
  */
 export const DEPLOY_ACTIONS: Readonly<Record<string, Entry>> = {
   "aws:s3/bucket:Bucket": (s) => [{ Sid: "Bucket", Effect: "Allow", Action: S3_BUCKET_CONFIG, Resource: [arn.bucket(s)] }],
-  "aws:s3/bucketPolicy:BucketPolicy": (s) => [{ Sid: "BucketPolicy", Effect: "Allow", Action: ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"], Resource: [arn.bucket(s)] }],
-  "aws:s3/bucketVersioning:BucketVersioning": (s) => [{ Sid: "BucketVersioning", Effect: "Allow", Action: ["s3:GetBucketVersioning", "s3:PutBucketVersioning"], Resource: [arn.bucket(s)] }],
+  "aws:s3/bucketPolicy:BucketPolicy": (s) => [
+    { Sid: "BucketPolicy", Effect: "Allow", Action: ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"], Resource: [arn.bucket(s)] },
+  ],
+  "aws:s3/bucketVersioning:BucketVersioning": (s) => [
+    { Sid: "BucketVersioning", Effect: "Allow", Action: ["s3:GetBucketVersioning", "s3:PutBucketVersioning"], Resource: [arn.bucket(s)] },
+  ],
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (s) => [
     { Sid: "BucketLifecycle", Effect: "Allow", Action: ["s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"], Resource: [arn.bucket(s)] },
   ],
@@ -121,40 +125,117 @@ export const DEPLOY_ACTIONS: Readonly<Record<string, Entry>> = {
     { Sid: "BucketEncryption", Effect: "Allow", Action: ["s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"], Resource: [arn.bucket(s)] },
   ],
   "aws:iam/user:User": (s) => [
-    { Sid: "UserCreateWithBoundary", Effect: "Allow", Action: ["iam:CreateUser", "iam:PutUserPermissionsBoundary"], Resource: [arn.iamUser(s)], Condition: withBoundary(s) },
+    {
+      Sid: "UserCreateWithBoundary",
+      Effect: "Allow",
+      Action: ["iam:CreateUser", "iam:PutUserPermissionsBoundary"],
+      Resource: [arn.iamUser(s)],
+      Condition: withBoundary(s),
+    },
     {
       Sid: "User",
       Effect: "Allow",
-      Action: ["iam:GetUser", "iam:UpdateUser", "iam:DeleteUser", "iam:TagUser", "iam:UntagUser", "iam:ListUserTags", "iam:ListGroupsForUser", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:ListMFADevices", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials", "iam:DeleteLoginProfile", "iam:GetLoginProfile"],
+      Action: [
+        "iam:GetUser",
+        "iam:UpdateUser",
+        "iam:DeleteUser",
+        "iam:TagUser",
+        "iam:UntagUser",
+        "iam:ListUserTags",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedUserPolicies",
+        "iam:ListUserPolicies",
+        "iam:ListMFADevices",
+        "iam:ListSigningCertificates",
+        "iam:ListSSHPublicKeys",
+        "iam:ListServiceSpecificCredentials",
+        "iam:DeleteLoginProfile",
+        "iam:GetLoginProfile",
+      ],
       Resource: [arn.iamUser(s)],
     },
   ],
   // Inline policies on the environment's own users only (capped by the boundary they all carry).
-  "aws:iam/userPolicy:UserPolicy": (s) => [{ Sid: "UserPolicy", Effect: "Allow", Action: ["iam:PutUserPolicy", "iam:GetUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies"], Resource: [arn.iamUser(s)] }],
-  "aws:iam/accessKey:AccessKey": (s) => [{ Sid: "AccessKey", Effect: "Allow", Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:GetAccessKeyLastUsed"], Resource: [arn.iamUser(s)] }],
-  "aws:iam/group:Group": (s) => [{ Sid: "Group", Effect: "Allow", Action: ["iam:CreateGroup", "iam:GetGroup", "iam:UpdateGroup", "iam:DeleteGroup", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies"], Resource: [arn.iamGroup(s)] }],
-  "aws:iam/groupPolicy:GroupPolicy": (s) => [{ Sid: "GroupPolicy", Effect: "Allow", Action: ["iam:PutGroupPolicy", "iam:GetGroupPolicy", "iam:DeleteGroupPolicy", "iam:ListGroupPolicies"], Resource: [arn.iamGroup(s)] }],
+  "aws:iam/userPolicy:UserPolicy": (s) => [
+    {
+      Sid: "UserPolicy",
+      Effect: "Allow",
+      Action: ["iam:PutUserPolicy", "iam:GetUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies"],
+      Resource: [arn.iamUser(s)],
+    },
+  ],
+  "aws:iam/accessKey:AccessKey": (s) => [
+    {
+      Sid: "AccessKey",
+      Effect: "Allow",
+      Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey", "iam:GetAccessKeyLastUsed"],
+      Resource: [arn.iamUser(s)],
+    },
+  ],
+  "aws:iam/group:Group": (s) => [
+    {
+      Sid: "Group",
+      Effect: "Allow",
+      Action: ["iam:CreateGroup", "iam:GetGroup", "iam:UpdateGroup", "iam:DeleteGroup", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies"],
+      Resource: [arn.iamGroup(s)],
+    },
+  ],
+  "aws:iam/groupPolicy:GroupPolicy": (s) => [
+    {
+      Sid: "GroupPolicy",
+      Effect: "Allow",
+      Action: ["iam:PutGroupPolicy", "iam:GetGroupPolicy", "iam:DeleteGroupPolicy", "iam:ListGroupPolicies"],
+      Resource: [arn.iamGroup(s)],
+    },
+  ],
   "aws:iam/userGroupMembership:UserGroupMembership": (s) => [
     { Sid: "GroupMembership", Effect: "Allow", Action: ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"], Resource: [arn.iamGroup(s)] },
     { Sid: "GroupMembershipRead", Effect: "Allow", Action: ["iam:ListGroupsForUser"], Resource: [arn.iamUser(s)] },
   ],
   "aws:ec2/securityGroup:SecurityGroup": (s) => [
-    { Sid: "SecurityGroupCreate", Effect: "Allow", Action: ["ec2:CreateSecurityGroup", "ec2:CreateTags"], Resource: [`arn:aws:ec2:${s.region}:${s.account}:security-group/*`], Condition: taggingAsMine(s) },
+    {
+      Sid: "SecurityGroupCreate",
+      Effect: "Allow",
+      Action: ["ec2:CreateSecurityGroup", "ec2:CreateTags"],
+      Resource: [`arn:aws:ec2:${s.region}:${s.account}:security-group/*`],
+      Condition: taggingAsMine(s),
+    },
     { Sid: "SecurityGroupInVpc", Effect: "Allow", Action: ["ec2:CreateSecurityGroup"], Resource: [`arn:aws:ec2:${s.region}:${s.account}:vpc/*`] },
     {
       Sid: "SecurityGroup",
       Effect: "Allow",
-      Action: ["ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags", "ec2:DeleteTags"],
+      Action: [
+        "ec2:DeleteSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+      ],
       Resource: [`arn:aws:ec2:${s.region}:${s.account}:security-group/*`],
       Condition: taggedAsMine(s),
     },
-    { Sid: "Ec2Describe", Effect: "Allow", Action: ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces"], Resource: "*" },
+    {
+      Sid: "Ec2Describe",
+      Effect: "Allow",
+      Action: ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces"],
+      Resource: "*",
+    },
   ],
   "aws:rds/subnetGroup:SubnetGroup": (s) => [
     {
       Sid: "DbSubnetGroup",
       Effect: "Allow",
-      Action: ["rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup", "rds:DescribeDBSubnetGroups", "rds:AddTagsToResource", "rds:RemoveTagsFromResource", "rds:ListTagsForResource"],
+      Action: [
+        "rds:CreateDBSubnetGroup",
+        "rds:ModifyDBSubnetGroup",
+        "rds:DeleteDBSubnetGroup",
+        "rds:DescribeDBSubnetGroups",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+        "rds:ListTagsForResource",
+      ],
       Resource: [arn.rds(s, "subgrp", `${s.names.dbSubnetGroup}*`)],
     },
   ],
@@ -162,7 +243,16 @@ export const DEPLOY_ACTIONS: Readonly<Record<string, Entry>> = {
     {
       Sid: "DbParameterGroup",
       Effect: "Allow",
-      Action: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:DeleteDBParameterGroup", "rds:DescribeDBParameterGroups", "rds:DescribeDBParameters", "rds:AddTagsToResource", "rds:RemoveTagsFromResource", "rds:ListTagsForResource"],
+      Action: [
+        "rds:CreateDBParameterGroup",
+        "rds:ModifyDBParameterGroup",
+        "rds:DeleteDBParameterGroup",
+        "rds:DescribeDBParameterGroups",
+        "rds:DescribeDBParameters",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+        "rds:ListTagsForResource",
+      ],
       Resource: [arn.rds(s, "pg", `${s.names.dbParameterGroup}*`)],
     },
   ],
@@ -170,13 +260,32 @@ export const DEPLOY_ACTIONS: Readonly<Record<string, Entry>> = {
     {
       Sid: "DbInstance",
       Effect: "Allow",
-      Action: ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:RebootDBInstance", "rds:DescribeDBInstances", "rds:AddTagsToResource", "rds:RemoveTagsFromResource", "rds:ListTagsForResource"],
+      Action: [
+        "rds:CreateDBInstance",
+        "rds:ModifyDBInstance",
+        "rds:DeleteDBInstance",
+        "rds:RebootDBInstance",
+        "rds:DescribeDBInstances",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+        "rds:ListTagsForResource",
+      ],
       Resource: [arn.rds(s, "db", s.names.rdsIdentifier)],
     },
     // CreateDBInstance also names the instance's subnet group, parameter group and (final) snapshot.
-    { Sid: "DbInstanceParts", Effect: "Allow", Action: ["rds:CreateDBInstance", "rds:ModifyDBInstance"], Resource: [arn.rds(s, "subgrp", `${s.names.dbSubnetGroup}*`), arn.rds(s, "pg", `${s.names.dbParameterGroup}*`)] },
+    {
+      Sid: "DbInstanceParts",
+      Effect: "Allow",
+      Action: ["rds:CreateDBInstance", "rds:ModifyDBInstance"],
+      Resource: [arn.rds(s, "subgrp", `${s.names.dbSubnetGroup}*`), arn.rds(s, "pg", `${s.names.dbParameterGroup}*`)],
+    },
     // Deleting a protected instance takes its final snapshot.
-    { Sid: "DbFinalSnapshot", Effect: "Allow", Action: ["rds:CreateDBSnapshot", "rds:AddTagsToResource"], Resource: [arn.rds(s, "snapshot", `${s.names.dbFinalSnapshot}*`)] },
+    {
+      Sid: "DbFinalSnapshot",
+      Effect: "Allow",
+      Action: ["rds:CreateDBSnapshot", "rds:AddTagsToResource"],
+      Resource: [arn.rds(s, "snapshot", `${s.names.dbFinalSnapshot}*`)],
+    },
   ],
   "aws:route53/record:Record": (s) => [
     {
@@ -194,15 +303,35 @@ export const DEPLOY_ACTIONS: Readonly<Record<string, Entry>> = {
     {
       Sid: "AppEnvSecret",
       Effect: "Allow",
-      Action: ["secretsmanager:CreateSecret", "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret", "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:GetResourcePolicy", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"],
+      Action: [
+        "secretsmanager:CreateSecret",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+        "secretsmanager:GetResourcePolicy",
+        "secretsmanager:PutResourcePolicy",
+        "secretsmanager:DeleteResourcePolicy",
+      ],
       Resource: [arn.secret(s)],
     },
   ],
   "aws:secretsmanager/secretVersion:SecretVersion": (s) => [
-    { Sid: "AppEnvSecretVersion", Effect: "Allow", Action: ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:UpdateSecretVersionStage"], Resource: [arn.secret(s)] },
+    {
+      Sid: "AppEnvSecretVersion",
+      Effect: "Allow",
+      Action: ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:UpdateSecretVersionStage"],
+      Resource: [arn.secret(s)],
+    },
   ],
   "aws:secretsmanager/secretPolicy:SecretPolicy": (s) => [
-    { Sid: "AppEnvSecretPolicy", Effect: "Allow", Action: ["secretsmanager:GetResourcePolicy", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"], Resource: [arn.secret(s)] },
+    {
+      Sid: "AppEnvSecretPolicy",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetResourcePolicy", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"],
+      Resource: [arn.secret(s)],
+    },
   ],
 };
 
@@ -211,14 +340,25 @@ const NOT_AWS = /^(pulumi:|mina:|random:|postgresql:|upstash:|sentry:)/;
 
 /** What the deploy jobs run besides Pulumi: the account check, and the snapshot before a production deploy. */
 const WORKFLOW_ACTIONS: Entry = (s) => [
-  { Sid: "SnapshotBeforeDeploy", Effect: "Allow", Action: ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots", "rds:AddTagsToResource"], Resource: [arn.rds(s, "snapshot", `${s.names.rdsIdentifier}-pre-*`), arn.rds(s, "db", s.names.rdsIdentifier)] },
+  {
+    Sid: "SnapshotBeforeDeploy",
+    Effect: "Allow",
+    Action: ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots", "rds:AddTagsToResource"],
+    Resource: [arn.rds(s, "snapshot", `${s.names.rdsIdentifier}-pre-*`), arn.rds(s, "db", s.names.rdsIdentifier)],
+  },
   { Sid: "SnapshotInstanceLookup", Effect: "Allow", Action: ["rds:DescribeDBInstances"], Resource: [arn.rds(s, "db", s.names.rdsIdentifier)] },
 ];
 
 /** Guard rails: whatever an Allow above says, these are never allowed. */
 const GUARD_RAILS: Entry = (s) => [
   // An IAM user without the boundary, or with another one, is never created or changed.
-  { Sid: "NoUserWithoutBoundary", Effect: "Deny", Action: ["iam:CreateUser", "iam:PutUserPermissionsBoundary"], Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": boundaryArn(s) } } },
+  {
+    Sid: "NoUserWithoutBoundary",
+    Effect: "Deny",
+    Action: ["iam:CreateUser", "iam:PutUserPermissionsBoundary"],
+    Resource: "*",
+    Condition: { StringNotEquals: { "iam:PermissionsBoundary": boundaryArn(s) } },
+  },
   { Sid: "BoundaryStays", Effect: "Deny", Action: ["iam:DeleteUserPermissionsBoundary"], Resource: "*" },
   // The boundary policy itself is bootstrap's: the role can neither change nor delete it.
   {
@@ -228,7 +368,21 @@ const GUARD_RAILS: Entry = (s) => [
     Resource: [boundaryArn(s)],
   },
   // No role, no managed policy attached to a user or group: policies live inline, on the environment's own (bounded) users and group.
-  { Sid: "NoRolesNoManagedPolicies", Effect: "Deny", Action: ["iam:CreateRole", "iam:AttachUserPolicy", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PassRole", "iam:UpdateAssumeRolePolicy", "iam:CreatePolicy"], Resource: "*" },
+  {
+    Sid: "NoRolesNoManagedPolicies",
+    Effect: "Deny",
+    Action: [
+      "iam:CreateRole",
+      "iam:AttachUserPolicy",
+      "iam:AttachGroupPolicy",
+      "iam:AttachRolePolicy",
+      "iam:PutRolePolicy",
+      "iam:PassRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:CreatePolicy",
+    ],
+    Resource: "*",
+  },
 ];
 
 export class UnknownResourceTypes extends Error {}
@@ -241,7 +395,9 @@ export function deployPolicy(scope: DeployScope, types: Iterable<string>): Polic
   const all = [...new Set(types)].sort();
   const unknown = all.filter((t) => !NOT_AWS.test(t) && !(t in DEPLOY_ACTIONS));
   if (unknown.length > 0) {
-    throw new UnknownResourceTypes(`no reviewed IAM actions for ${unknown.join(", ")}: add them to DEPLOY_ACTIONS in iam/policy.ts before the program declares them`);
+    throw new UnknownResourceTypes(
+      `no reviewed IAM actions for ${unknown.join(", ")}: add them to DEPLOY_ACTIONS in iam/policy.ts before the program declares them`,
+    );
   }
   const statements = all.filter((t) => t in DEPLOY_ACTIONS).flatMap((t) => DEPLOY_ACTIONS[t](scope));
   // Sids are unique in a policy: entries that share a statement (the bucket's parts) keep the first.

@@ -23,7 +23,7 @@
  * Errors are one line starting with the key, naming the part that is wrong and
  * never showing the password.
  */
-import { isIP } from "net";
+import { isIP } from "node:net";
 
 /** A URL that is refused; the message is one line and carries no secret. */
 export class ConnectionUrlError extends Error {}
@@ -438,10 +438,11 @@ export function normaliseHttpUrl(raw: string): string | undefined {
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") return undefined;
   const host = u.hostname.endsWith(".") ? u.hostname.slice(0, -1) : u.hostname;
-  const unreserved = (s: string) => s.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
-    const c = String.fromCharCode(parseInt(hex, 16));
-    return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
-  });
+  const unreserved = (s: string) =>
+    s.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+      const c = String.fromCharCode(parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
+    });
   const userinfo = u.username || u.password ? `${unreserved(u.username)}${u.password ? `:${unreserved(u.password)}` : ""}@` : "";
   return `${u.protocol}//${userinfo}${host}${u.port ? `:${u.port}` : ""}${unreserved(u.pathname)}${unreserved(u.search)}`;
 }

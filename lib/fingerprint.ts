@@ -1,4 +1,4 @@
-import { createHash } from "crypto";
+import { createHash } from "node:crypto";
 
 /** A short, one-way fingerprint of a value, to tell values apart without showing them. */
 export function fingerprint(value: string): string {

@@ -84,7 +84,10 @@ const ENV_FILE_NAME = /^\.env\.[^/\\]+\.local$/;
 
 /** Escapes what .gitignore would read as a pattern, a comment or a negation. */
 function gitignoreLiteral(path: string): string {
-  return path.replace(/[\\*?[\]]/g, "\\$&").replace(/^[#!]/, "\\$&").replace(/ $/, "\\ ");
+  return path
+    .replace(/[\\*?[\]]/g, "\\$&")
+    .replace(/^[#!]/, "\\$&")
+    .replace(/ $/, "\\ ");
 }
 
 /**
@@ -94,7 +97,7 @@ function gitignoreLiteral(path: string): string {
 export function gitignoreLineFor(path: string, repoRoot: string): string {
   const { real } = locate(path);
   if (ENV_FILE_NAME.test(basename(real))) return ".env.*.local";
-  return "/" + gitignoreLiteral(relative(realpathSync(repoRoot), real).split(sep).join("/"));
+  return `/${gitignoreLiteral(relative(realpathSync(repoRoot), real).split(sep).join("/"))}`;
 }
 
 /**
@@ -109,9 +112,7 @@ export function refuseUnsafePath(path: string): void {
   const line = gitignoreLineFor(path, status.repoRoot);
   const gitignore = join(status.repoRoot, ".gitignore");
   if (status.tracked) {
-    throw new Error(
-      `refusing to write ${shown}: it is tracked by git; run \`git rm --cached -- ${shown}\` and add this line to ${gitignore}: ${line}`,
-    );
+    throw new Error(`refusing to write ${shown}: it is tracked by git; run \`git rm --cached -- ${shown}\` and add this line to ${gitignore}: ${line}`);
   }
   if (!status.ignored) {
     throw new Error(`refusing to write ${shown}: it is not ignored by git; add this line to ${gitignore}: ${line}`);

@@ -9,7 +9,7 @@
  * (`localtest.me`, `lvh.me`). Such a name is that address, whatever it looks like:
  * another environment's address must not come back under a name.
  */
-import { isIP } from "net";
+import { isIP } from "node:net";
 import { isLoopbackHost } from "./loopback";
 
 /** A host name as DNS compares it: case-folded, without the root's trailing dot. */

@@ -4,7 +4,7 @@
  * PostgreSQL server over TLS; `local` (verify/local.ts) runs against the
  * PostgreSQL and Redis on 127.0.0.1, which speak plain TCP.
  */
-import { isIP } from "net";
+import { isIP } from "node:net";
 
 /** The environment verify/local.ts sets up on this machine's servers. */
 export const LOCAL_ENVIRONMENT = "local";

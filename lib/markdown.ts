@@ -23,7 +23,7 @@ export function oneLine(value: unknown): string {
  */
 export function md(value: unknown, as: "text" | "code" = "text"): string {
   const s = oneLine(value);
-  if (as === "code" && s.trim() !== "" && !/[`|\\<>&]/.test(s)) return "`" + s + "`";
+  if (as === "code" && s.trim() !== "" && !/[`|\\<>&]/.test(s)) return `\`${s}\``;
   return s
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")

@@ -3,8 +3,8 @@
  * command works on (found as Pulumi finds it: the nearest `Pulumi.yaml` at or
  * above the current directory).
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 let cached: string | undefined;
 

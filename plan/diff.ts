@@ -5,16 +5,16 @@
  * this commit is planned in-process. Like the plan itself, the diff is of what
  * the program declares, not of deployed state (only `pulumi preview` shows that).
  */
-import { execFileSync, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { listStackFiles, stackOfFileName } from "../config";
-import { ApprovalKind, approvalKindOf, credentialChangeReason, CREDENTIAL_TYPES } from "../config/protection";
+import { type ApprovalKind, approvalKindOf, credentialChangeReason, CREDENTIAL_TYPES } from "../config/protection";
 import { replacementNote } from "../config/replacement";
-import { profileLosses, RetentionFacts, retentionLosses } from "../config/retention";
+import { profileLosses, type RetentionFacts, retentionLosses } from "../config/retention";
 import { WORKFLOW_KEYS } from "../config/workflowKeys";
-import { PLAN_NOTE, planAll, Plan, PlannedResource, StackPlan } from "./plan";
+import { PLAN_NOTE, planAll, type Plan, type PlannedResource, type StackPlan } from "./plan";
 import { md, oneLine } from "../lib/markdown";
 import { policyChecker } from "./policyCheck";
 import { renderMarkdown as renderPlanMarkdown, shortType } from "./render";
@@ -149,7 +149,14 @@ export function providerLabel(ref: string): string {
   return `${type.startsWith("pulumi:providers:") ? type.slice("pulumi:providers:".length) : type} provider ${ref.slice(i + 2)}`;
 }
 
-const KIND_RANK: Record<ApprovalKind, number> = { delete: 0, replace: 1, "loses data over time": 2, "changes what a deploy runs": 3, "rotates a credential": 4, "may be replaced": 5 };
+const KIND_RANK: Record<ApprovalKind, number> = {
+  delete: 0,
+  replace: 1,
+  "loses data over time": 2,
+  "changes what a deploy runs": 3,
+  "rotates a credential": 4,
+  "may be replaced": 5,
+};
 
 /**
  * What of a stack's changes needs approval, by type (deny by default, see
@@ -176,7 +183,14 @@ export function approvalsOf(
   }
   for (const c of whole.settingsChanged ?? []) {
     const why = WORKFLOW_KEYS[c.key] ?? "a workflow or command acts on it";
-    out.push({ stack, kind: "changes what a deploy runs", op: "update", type: c.key, name: stack, reason: `${c.key}: ${c.before ?? "(unset)"} → ${c.after ?? "(unset)"}: ${why}` });
+    out.push({
+      stack,
+      kind: "changes what a deploy runs",
+      op: "update",
+      type: c.key,
+      name: stack,
+      reason: `${c.key}: ${c.before ?? "(unset)"} → ${c.after ?? "(unset)"}: ${why}`,
+    });
   }
   for (const r of removed) {
     const kind = approvalKindOf(r.type, "delete");
@@ -189,16 +203,42 @@ export function approvalsOf(
       const reason = `physical name ${c.before.physicalName ?? "(provider-assigned)"} → ${c.after.physicalName ?? "(provider-assigned)"}${note ? `: ${note}` : ""}`;
       if (kind) out.push({ stack, kind, op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason });
     } else if (c.fields.includes("inputs") && CREDENTIAL_TYPES.includes(c.type)) {
-      out.push({ stack, kind: "rotates a credential", op: "replace", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: credentialChangeReason(c.type) });
+      out.push({
+        stack,
+        kind: "rotates a credential",
+        op: "replace",
+        type: c.type,
+        name: c.name,
+        physicalName: c.before.physicalName,
+        reason: credentialChangeReason(c.type),
+      });
     } else {
       const losses = retentionLosses(c.before.retention, c.after.retention);
       if (c.before.protected === true && c.after.protected === false) losses.push("protect off: the engine no longer refuses to delete it");
-      if (losses.length > 0) out.push({ stack, kind: "loses data over time", op: "update", type: c.type, name: c.name, physicalName: c.before.physicalName, reason: losses.join("; ") });
+      if (losses.length > 0)
+        out.push({
+          stack,
+          kind: "loses data over time",
+          op: "update",
+          type: c.type,
+          name: c.name,
+          physicalName: c.before.physicalName,
+          reason: losses.join("; "),
+        });
     }
   }
   const listed = new Set(out.map(key));
   for (const m of mayBeReplaced) {
-    if (!listed.has(key(m))) out.push({ stack, kind: "may be replaced", op: "replace", type: m.type, name: m.name, physicalName: m.physicalName, reason: m.reason ?? "its provider changes" });
+    if (!listed.has(key(m)))
+      out.push({
+        stack,
+        kind: "may be replaced",
+        op: "replace",
+        type: m.type,
+        name: m.name,
+        physicalName: m.physicalName,
+        reason: m.reason ?? "its provider changes",
+      });
   }
   return out.sort((a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
 }
@@ -221,7 +261,7 @@ function diffResources(base: readonly PlannedResource[], head: readonly PlannedR
   return { added, removed, changed: sortResources(changed) };
 }
 
-const shown = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v) ?? "null");
+const shown = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? "null"));
 
 /** The changed inputs of one provider present in both plans; secret ones are named, never shown. */
 export function providerInputChanges(before: PlannedResource["providerInputs"] = {}, after: PlannedResource["providerInputs"] = {}): ProviderInputChange[] {
@@ -274,7 +314,13 @@ function diffProviders(base: readonly PlannedResource[], head: readonly PlannedR
     if (!before || isProvider(after)) continue;
     const p = after.provider !== undefined ? changedProviders.get(after.provider) : undefined;
     if (p) {
-      mayBeReplaced.push({ type: after.type, name: after.name, physicalName: after.physicalName, provider: after.provider!, reason: `${providerLabel(after.provider!)} changes: ${inputChangesText(p.inputs)}` });
+      mayBeReplaced.push({
+        type: after.type,
+        name: after.name,
+        physicalName: after.physicalName,
+        provider: after.provider!,
+        reason: `${providerLabel(after.provider!)} changes: ${inputChangesText(p.inputs)}`,
+      });
     } else if (before.provider !== undefined && after.provider !== undefined && before.provider !== after.provider) {
       mayBeReplaced.push({
         type: after.type,
@@ -295,7 +341,21 @@ function diffNames(base: readonly { name: string }[], head: readonly { name: str
 }
 
 function emptyStackDiff(stack: string, status: StackDiffStatus, notes: string[] = []): StackDiff {
-  return { stack, status, added: [], removed: [], changed: [], variablesAdded: [], variablesRemoved: [], providerChanges: [], mayBeReplaced: [], needsApproval: [], unprotected: [], settingsChanged: [], notes };
+  return {
+    stack,
+    status,
+    added: [],
+    removed: [],
+    changed: [],
+    variablesAdded: [],
+    variablesRemoved: [],
+    providerChanges: [],
+    mayBeReplaced: [],
+    needsApproval: [],
+    unprotected: [],
+    settingsChanged: [],
+    notes,
+  };
 }
 
 function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan | undefined, baseLabel: string): StackDiff {
@@ -332,7 +392,15 @@ function diffStack(stack: string, base: StackPlan | undefined, head: StackPlan |
     settingsChanged: settingChanges(base.settings ?? {}, head.settings ?? {}),
   };
   const any =
-    added.length + removed.length + changed.length + providers.mayBeReplaced.length + vars.added.length + vars.removed.length + whole.settingsChanged!.length + (whole.profileChange ? 1 : 0) > 0;
+    added.length +
+      removed.length +
+      changed.length +
+      providers.mayBeReplaced.length +
+      vars.added.length +
+      vars.removed.length +
+      whole.settingsChanged!.length +
+      (whole.profileChange ? 1 : 0) >
+    0;
   return {
     stack,
     status: any ? "changed" : "unchanged",
@@ -437,7 +505,9 @@ function approvalLineMd(d: ApprovalChange): string {
 export function renderPlanDiffText(diff: PlanDiff): string {
   const out: string[] = [`Plan diff against ${diff.base}${diff.baseCommit ? ` (${diff.baseCommit.slice(0, 12)})` : ""}`, diff.note, ""];
   if (diff.needsApproval.length > 0) {
-    out.push(`!! NEEDS APPROVAL: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources:`);
+    out.push(
+      `!! NEEDS APPROVAL: ${plural(diff.needsApproval.length, "change")} would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources:`,
+    );
     for (const d of diff.needsApproval) out.push(`   ${d.stack}: ${approvalLine(d)}`);
     out.push("");
   }
@@ -461,7 +531,7 @@ export function renderPlanDiffText(diff: PlanDiff): string {
   }
   if (diff.head.ok) out.push("This commit's plan: ✓ every stack valid, no policy violations, isolation audit passed");
   else out.push("This commit's plan: ✗ fails:", ...diff.head.problems.map((p) => `   ${p}`));
-  return out.map(oneLine).join("\n") + "\n";
+  return `${out.map(oneLine).join("\n")}\n`;
 }
 
 export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
@@ -489,7 +559,12 @@ export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
     out.push(`### ${md(s.stack, "code")}: ${STATUS_TEXT[s.status]}${counts ? ` (${counts})` : ""}`, "");
     for (const n of s.notes) out.push(`_${md(n)}_`, "");
     if (s.providerChanges.length > 0) {
-      out.push(`⚠️ **Provider inputs change** (every resource under the provider may be replaced):`, "", ...s.providerChanges.map((p) => `- ${md(providerLabel(providerRef(p)))}: ${md(inputChangesText(p.inputs))}`), "");
+      out.push(
+        `⚠️ **Provider inputs change** (every resource under the provider may be replaced):`,
+        "",
+        ...s.providerChanges.map((p) => `- ${md(providerLabel(providerRef(p)))}: ${md(inputChangesText(p.inputs))}`),
+        "",
+      );
     }
     if (s.needsApproval.length > 0) {
       out.push(`⚠️ **Needs approval:**`, "", ...s.needsApproval.map((d) => `- ${approvalLineMd(d)}`), "");
@@ -499,11 +574,14 @@ export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
     }
     const held = new Set(s.needsApproval.map(key));
     const rows: string[][] = [];
-    for (const r of s.removed) if (!held.has(key(r))) rows.push(["➖ remove", md(shortType(r.type), "code"), md(r.name), r.physicalName ? md(r.physicalName, "code") : "-", ""]);
+    for (const r of s.removed)
+      if (!held.has(key(r))) rows.push(["➖ remove", md(shortType(r.type), "code"), md(r.name), r.physicalName ? md(r.physicalName, "code") : "-", ""]);
     for (const c of s.changed) {
-      if (!held.has(key(c))) rows.push(["✏️ change", md(shortType(c.type), "code"), md(c.name), c.after.physicalName ? md(c.after.physicalName, "code") : "-", md(changeDetail(c))]);
+      if (!held.has(key(c)))
+        rows.push(["✏️ change", md(shortType(c.type), "code"), md(c.name), c.after.physicalName ? md(c.after.physicalName, "code") : "-", md(changeDetail(c))]);
     }
-    for (const r of s.added) rows.push(["➕ add", md(shortType(r.type), "code"), md(r.name), r.physicalName ? md(r.physicalName, "code") : "-", r.stateful ? "stateful" : ""]);
+    for (const r of s.added)
+      rows.push(["➕ add", md(shortType(r.type), "code"), md(r.name), r.physicalName ? md(r.physicalName, "code") : "-", r.stateful ? "stateful" : ""]);
     if (rows.length > 0) {
       out.push("| Change | Type | Name | Physical name | Details |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`), "");
     }
@@ -517,7 +595,7 @@ export function renderPlanDiffMarkdown(diff: PlanDiff, head?: Plan): string {
 }
 
 export function renderPlanDiff(diff: PlanDiff, format: string, head?: Plan): string {
-  if (format === "json") return JSON.stringify(diff, null, 2) + "\n";
+  if (format === "json") return `${JSON.stringify(diff, null, 2)}\n`;
   if (format === "markdown") return renderPlanDiffMarkdown(diff, head);
   return renderPlanDiffText(diff);
 }
@@ -532,7 +610,10 @@ function git(cwd: string, args: string[]): string {
 
 /** The line of a failed command's stderr that says what went wrong: its `error:` line, else its first. */
 const errorLine = (s: string) => {
-  const lines = s.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = s
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /^error:|Error:/.test(l)) ?? lines[0] ?? "";
 };
 
@@ -645,7 +726,9 @@ export async function computePlanDiff(
     const known = new Set([...listStackFiles(dir).map((s) => s.stack), ...stacksAtCommit(top, rel, commit)]);
     const unknown = stacks.filter((s) => !known.has(s));
     if (unknown.length > 0) {
-      throw new UsageError(`no stack file for ${unknown.map((s) => `"${s}"`).join(", ")} at ${baseRef} or in ${dir} (stacks: ${[...known].sort().join(", ") || "none"})`);
+      throw new UsageError(
+        `no stack file for ${unknown.map((s) => `"${s}"`).join(", ")} at ${baseRef} or in ${dir} (stacks: ${[...known].sort().join(", ") || "none"})`,
+      );
     }
   }
   say(`planning ${baseRef} (${commit.slice(0, 12)}) in a temporary worktree, and this checkout, both under the mock runtime…`);
@@ -663,4 +746,3 @@ export async function computePlanDiff(
   const h = only(head, stacks);
   return { diff: diffPlans(only(base, stacks), h, { base: baseRef, baseCommit: commit }), head: h };
 }
-

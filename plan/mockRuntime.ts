@@ -4,7 +4,7 @@
  * sends the engine (`protect`, `deleteBeforeReplace`, parent, provider). Nothing is deployed: computed
  * values (endpoints, passwords, ARNs) are given realistic fake values here.
  */
-import { createHash } from "crypto";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface RecordedResource {
@@ -55,7 +55,15 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
     }
     case "sentry:index/sentryKey:SentryKey": {
       const key = `mock${hex(`${name}-sentry`, 28)}`;
-      return { id: hex(name, 32), state: { ...inputs, public: key, secret: `mock${hex(`${name}-sentry-secret`, 28)}`, dsnPublic: `https://${key}@sentry.invalid/${parseInt(hex(name, 6), 16)}` } };
+      return {
+        id: hex(name, 32),
+        state: {
+          ...inputs,
+          public: key,
+          secret: `mock${hex(`${name}-sentry-secret`, 28)}`,
+          dsnPublic: `https://${key}@sentry.invalid/${parseInt(hex(name, 6), 16)}`,
+        },
+      };
     }
     case "sentry:index/sentryProject:SentryProject":
       return { id: `${s("organization")}/${s("slug")}`, state: { ...inputs, projectId: String(parseInt(hex(name, 6), 16)) } };
@@ -73,7 +81,13 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
     default: {
       // A name prefix is completed the provider's way: 26 digits after it.
       const prefix = s("namePrefix");
-      const completed = prefix !== undefined ? `${prefix}${BigInt(`0x${hex(name, 20)}`).toString().padStart(26, "0").slice(0, 26)}` : undefined;
+      const completed =
+        prefix !== undefined
+          ? `${prefix}${BigInt(`0x${hex(name, 20)}`)
+              .toString()
+              .padStart(26, "0")
+              .slice(0, 26)}`
+          : undefined;
       const physical = s("name") ?? completed ?? s("identifier") ?? `${name}-${hex(name, 7)}`;
       const state = { ...inputs, ...(completed !== undefined ? { name: completed } : {}), arn: `arn:mock:${type}:${physical}` };
       return { id: type.startsWith("pulumi:providers:") ? `mock-${name}` : physical, state };
@@ -106,7 +120,9 @@ function holdsSecret(v: unknown): boolean {
 /** The top-level inputs of a registration that are secret or hold a secret, from its serialized object. */
 function secretKeys(req: Req): string[] {
   const obj = req.getObject()?.toJavaScript() ?? {};
-  return Object.keys(obj).filter((k) => holdsSecret(obj[k])).sort();
+  return Object.keys(obj)
+    .filter((k) => holdsSecret(obj[k]))
+    .sort();
 }
 
 /** The SDK's RPC queue drain, internal to its settings module. */
@@ -126,7 +142,8 @@ export async function runUnderMocks<T>(project: string, stack: string, program: 
       },
       call(args) {
         // The account of the credentials: invented, as every computed value here is.
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/mock", userId: "MOCK", id: "000000000000" };
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
+          return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/mock", userId: "MOCK", id: "000000000000" };
         return {};
       },
     },

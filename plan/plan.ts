@@ -3,10 +3,10 @@
  * program under Pulumi's mock runtime, and record what it declares. Then audit
  * isolation across all stacks. Nothing here talks to a cloud or to the Pulumi CLI.
  */
-import { RetentionFacts, retentionFacts } from "../config/retention";
+import { type RetentionFacts, retentionFacts } from "../config/retention";
 import { workflowSettings } from "../config/workflowKeys";
-import { createHash, scryptSync } from "crypto";
-import * as path from "path";
+import { createHash, scryptSync } from "node:crypto";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigErrors, listStackFiles, misnamedStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../config";
 import { checkStackName } from "../config/steps";
@@ -15,11 +15,10 @@ import { STATEFUL_TYPES } from "../config/protection";
 import type { StackConfig } from "../config/validate";
 import { isSecretVariable } from "../config/variables";
 import { shareGroupOfRaw, tierMates } from "../config/tiers";
-import { promiseOf, RecordedResource, runUnderMocks } from "./mockRuntime";
+import { promiseOf, type RecordedResource, runUnderMocks } from "./mockRuntime";
 
 export const PLAN_NOTE =
   "This is a plan of what the program declares for each stack, run offline under Pulumi's mock runtime; it is not a diff against deployed state (only `pulumi preview` shows that).";
-
 
 export interface PlannedResource {
   readonly type: string;
@@ -82,10 +81,7 @@ export interface Plan {
 }
 
 /** Hook for rules run over planned resources (the policy pack plugs in here). */
-export type ResourceChecker = (
-  resources: readonly RecordedResource[],
-  config: StackConfig,
-) => { rule: string; resource: string; message: string }[];
+export type ResourceChecker = (resources: readonly RecordedResource[], config: StackConfig) => { rule: string; resource: string; message: string }[];
 
 /** Inputs that hold a physical name; a `namePrefix` (completed by the provider) stands for the name it starts. */
 const PHYSICAL_NAME_KEYS = ["bucket", "identifier", "databaseName", "name", "namePrefix"] as const;
@@ -136,7 +132,8 @@ const SCRYPT_COST = 4096;
  */
 export function secretFingerprint(value: unknown, where: string): string {
   const text = stableJson(unwrapSecret(value));
-  if (/^"<unset:[a-z]+:[A-Za-z]+>"$/.test(text)) return createHash("sha256").update(`mina-plan-placeholder\u0000${where}\u0000${text}`).digest("hex").slice(0, 32);
+  if (/^"<unset:[a-z]+:[A-Za-z]+>"$/.test(text))
+    return createHash("sha256").update(`mina-plan-placeholder\u0000${where}\u0000${text}`).digest("hex").slice(0, 32);
   return scryptSync(text, `mina-plan-secret\u0000${where}`, 16, { N: SCRYPT_COST }).toString("hex");
 }
 
@@ -159,12 +156,7 @@ function secretCommand(key: string, stack: string): string {
 }
 
 /** Plans one stack. A config error is reported in the result, not thrown. */
-export async function planStack(
-  dir: string,
-  stack: string,
-  siblings = readAllStacks(dir),
-  check?: ResourceChecker,
-): Promise<StackPlan> {
+export async function planStack(dir: string, stack: string, siblings = readAllStacks(dir), check?: ResourceChecker): Promise<StackPlan> {
   const raw = siblings.find((s) => s.stack === stack);
   const file = raw?.file ?? `Pulumi.${stack}.yaml`;
   const empty = { resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] };
@@ -219,7 +211,9 @@ export async function planStack(
       command: secretCommand(key, stack) + (KEYS[key as keyof typeof KEYS]?.required === "optional" ? "  # or set mina:emailEnabled false" : ""),
     })),
     notes: config.sentry
-      ? [`Sentry is on: ${config.sentry.shared ? `a key of its own in the shared project ${config.sentry.project}` : `a project and key of its own, ${config.sentry.project}`} in ${config.sentry.organization}`]
+      ? [
+          `Sentry is on: ${config.sentry.shared ? `a key of its own in the shared project ${config.sentry.project}` : `a project and key of its own, ${config.sentry.project}`} in ${config.sentry.organization}`,
+        ]
       : ["Sentry is off: no mina:sentryOrganization, so SENTRY_DSN is empty"],
     outputs,
     violations: check ? check(resources, config) : [],
@@ -262,7 +256,8 @@ const TIER_SHARED_PLAN_KINDS = ["AWS account id", "hosted zone"];
  */
 export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<string, Record<string, unknown>>): Plan["audit"] {
   const tier = (stack: string) => shareGroupOfRaw({ stack, values: rawByStack.get(stack) ?? {} });
-  const allowed = (kind: string, stacks: readonly string[]) => TIER_SHARED_PLAN_KINDS.includes(kind) && stacks.every((s) => tierMates(tier(s), tier(stacks[0])));
+  const allowed = (kind: string, stacks: readonly string[]) =>
+    TIER_SHARED_PLAN_KINDS.includes(kind) && stacks.every((s) => tierMates(tier(s), tier(stacks[0])));
   const seen = new Map<string, { kind: string; value: string; stacks: Set<string> }>();
   for (const p of plans) {
     if (!p.ok) continue;
@@ -303,7 +298,17 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
   for (const stack of all) {
     const error = siblings.errors.get(stack);
     if (error) {
-      stacks.push({ stack, file: `Pulumi.${stack}.yaml`, ok: false, errors: [error.message], resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] });
+      stacks.push({
+        stack,
+        file: `Pulumi.${stack}.yaml`,
+        ok: false,
+        errors: [error.message],
+        resources: [],
+        variables: [],
+        missingSecrets: [],
+        outputs: {},
+        violations: [],
+      });
       continue;
     }
     stacks.push(await planStack(dir, stack, siblings.stacks, check));
@@ -311,7 +316,17 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
   // A file named like a stack file that no environment can use fails the plan, named (not skipped).
   if (!only || only.length === 0) {
     for (const { stack, file } of misnamedStackFiles(dir)) {
-      stacks.push({ stack, file: path.basename(file), ok: false, errors: [misnamedProblem(stack, path.basename(file))], resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] });
+      stacks.push({
+        stack,
+        file: path.basename(file),
+        ok: false,
+        errors: [misnamedProblem(stack, path.basename(file))],
+        resources: [],
+        variables: [],
+        missingSecrets: [],
+        outputs: {},
+        violations: [],
+      });
     }
   }
   const audit = auditPlans(stacks, new Map(siblings.stacks.map((s) => [s.stack, s.values as Record<string, unknown>])));

@@ -12,7 +12,12 @@ export const shortType = (type: string) => {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function outputsLine(s: StackPlan): string {
@@ -50,12 +55,14 @@ export function renderText(plan: Plan): string {
     out.push("");
   }
   out.push(...renderAuditText(plan));
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 function renderAuditText(plan: Plan): string[] {
   if (plan.audit.ok) {
-    return ["== Isolation audit across all stacks: ✓ no two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares)"];
+    return [
+      "== Isolation audit across all stacks: ✓ no two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares)",
+    ];
   }
   return [
     "== Isolation audit across all stacks: ✗ shared between stacks:",
@@ -74,9 +81,13 @@ export function renderMarkdown(plan: Plan): string {
     }
     const custom = s.resources.filter((r) => r.custom || r.type.startsWith("pulumi:providers:"));
     out.push("", `Profile ${md(s.profile, "code")}, database mode ${md(s.databaseMode, "code")}, ${custom.length} resources.`, "");
-    if (s.violations.length > 0) out.push(`❌ **Policy violations**`, "", ...s.violations.map((v) => `- ${md(v.rule, "code")} ${md(v.resource)}: ${md(v.message)}`), "");
+    if (s.violations.length > 0)
+      out.push(`❌ **Policy violations**`, "", ...s.violations.map((v) => `- ${md(v.rule, "code")} ${md(v.resource)}: ${md(v.message)}`), "");
     out.push("<details><summary>Resources</summary>", "", "| Type | Name | Physical name | Protected |", "|---|---|---|---|");
-    for (const r of custom) out.push(`| ${md(shortType(r.type), "code")} | ${md(r.name)} | ${r.physicalName ? md(r.physicalName, "code") : "-"} | ${r.protected ? "🔒 yes" : "no"} |`);
+    for (const r of custom)
+      out.push(
+        `| ${md(shortType(r.type), "code")} | ${md(r.name)} | ${r.physicalName ? md(r.physicalName, "code") : "-"} | ${r.protected ? "🔒 yes" : "no"} |`,
+      );
     out.push("", "</details>", "");
     out.push(`**Env variables** (values never shown): ${s.variables.map((v) => md(v.name, "code")).join(", ")}`, "");
     if (s.missingSecrets.length > 0) {
@@ -86,7 +97,15 @@ export function renderMarkdown(plan: Plan): string {
     for (const n of s.notes ?? []) out.push(`- ${md(n)}`, "");
   }
   out.push("### Isolation audit", "");
-  if (plan.audit.ok) out.push("✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares).");
-  else out.push("❌ Shared between stacks:", "", ...plan.audit.conflicts.map((c) => `- ${md(c.kind)} ${md(c.value, "code")}: ${c.stacks.map((x) => md(x)).join(", ")}`));
-  return out.join("\n") + "\n";
+  if (plan.audit.ok)
+    out.push(
+      "✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares).",
+    );
+  else
+    out.push(
+      "❌ Shared between stacks:",
+      "",
+      ...plan.audit.conflicts.map((c) => `- ${md(c.kind)} ${md(c.value, "code")}: ${c.stacks.map((x) => md(x)).join(", ")}`),
+    );
+  return `${out.join("\n")}\n`;
 }

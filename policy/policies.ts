@@ -10,19 +10,19 @@
  * pack's environment; it is the fallback for a stack validation with no resources.) The
  * rest of the context comes from the project's stack files, as config validation builds it.
  */
-import * as path from "path";
+import * as path from "node:path";
 import {
-  PolicyPackArgs,
-  PolicyResource,
-  ReportViolation,
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationPolicy,
+  type PolicyPackArgs,
+  type PolicyResource,
+  type ReportViolation,
+  type ResourceValidationArgs,
+  type ResourceValidationPolicy,
+  type StackValidationPolicy,
   UnknownValueError,
 } from "@pulumi/policy";
 import { readAllStacks } from "../config";
 import { PROJECT } from "../config/naming";
-import { ALL_RULES, parseUrn, PlannedResource, Rule, RuleContext, ruleContext, UNKNOWN } from "./rules";
+import { ALL_RULES, parseUrn, type PlannedResource, type Rule, type RuleContext, ruleContext, UNKNOWN } from "./rules";
 
 export const PACK_NAME = "mina-isolation";
 
@@ -115,7 +115,10 @@ export function stackPolicy(rule: Rule, contextFor: ContextLookup): StackValidat
 }
 
 /** One policy per rule, all mandatory. */
-export function buildPolicies(rules: readonly Rule[] = ALL_RULES, contextFor: ContextLookup = contextsFrom(PROJECT_DIR)): (ResourceValidationPolicy | StackValidationPolicy)[] {
+export function buildPolicies(
+  rules: readonly Rule[] = ALL_RULES,
+  contextFor: ContextLookup = contextsFrom(PROJECT_DIR),
+): (ResourceValidationPolicy | StackValidationPolicy)[] {
   return rules.map((rule) => (rule.scope === "resource" ? resourcePolicy(rule, contextFor) : stackPolicy(rule, contextFor)));
 }
 

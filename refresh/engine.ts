@@ -6,13 +6,13 @@
  * the copy, and only then rename it in place of the target. Any failure before
  * the rename drops the new database: the target is left as it was.
  */
-import { spawn } from "child_process";
-import { createHash } from "crypto";
-import { Transform } from "stream";
-import { Client, escapeIdentifier as ident, escapeLiteral as lit } from "pg";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { Transform } from "node:stream";
+import { type Client, escapeIdentifier as ident, escapeLiteral as lit } from "pg";
 import { handOverStatements } from "../config/databasePrivileges";
 import type { PostgresUrl } from "../lib/connectionUrl";
-import { columnKey, describeMask, FAKE_FIRST, FAKE_LAST, Mask, Rules, SourceColumn, SourceTable, TableRule, tableKey } from "./rules";
+import { columnKey, describeMask, FAKE_FIRST, FAKE_LAST, type Mask, type Rules, type SourceColumn, type SourceTable, type TableRule, tableKey } from "./rules";
 
 /** Where a connection landed: the server (as far as it says) and the database. */
 export interface Identity {
@@ -92,7 +92,15 @@ const VARCHAR = 1043;
 const BPCHAR = 1042;
 
 export async function sourceSchema(c: Client): Promise<SourceSchema> {
-  const t = await c.query<{ oid: string; schema: string; name: string; partitioned: boolean; partition: boolean; root_schema: string | null; root_name: string | null }>(
+  const t = await c.query<{
+    oid: string;
+    schema: string;
+    name: string;
+    partitioned: boolean;
+    partition: boolean;
+    root_schema: string | null;
+    root_name: string | null;
+  }>(
     `SELECT c.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned, c.relispartition AS partition,
             rn.nspname AS root_schema, r.relname AS root_name
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -234,7 +242,18 @@ export const LEFT_OUT_EXTENSIONS: readonly string[] = [
 ];
 
 /** Extensions known to reach outside the database (beyond any that brings a foreign-data wrapper). */
-const REACHING_EXTENSIONS = new Set(["dblink", "adminpack", "aws_s3", "aws_lambda", "aws_commons", "pg_cron", "pg_background", "http", "pgsql_http", "log_fdw"]);
+const REACHING_EXTENSIONS = new Set([
+  "dblink",
+  "adminpack",
+  "aws_s3",
+  "aws_lambda",
+  "aws_commons",
+  "pg_cron",
+  "pg_background",
+  "http",
+  "pgsql_http",
+  "log_fdw",
+]);
 
 const OUTSIDE = "refresh copies nothing that can reach outside the database";
 const RIGHTS = "refresh copies nothing that runs with another role's rights";
@@ -372,7 +391,9 @@ export async function inventory(c: Client): Promise<Inventory> {
         refused.push(`${r.cat} ${r.name}: ${OUTSIDE} (it replicates rows past the rules)`);
         break;
       case "row-level security":
-        refused.push(`table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`);
+        refused.push(
+          `table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`,
+        );
         break;
       case "large objects":
         refused.push(`${r.name} large object${r.name === "1" ? "" : "s"}: ${ONLY} (their contents are not classified by the rules)`);
@@ -572,10 +593,15 @@ export async function maskFitProblems(c: Client, tables: readonly CopyTable[], c
           break;
         case "rebucket": {
           if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) continue;
-          const r = await c.query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket]).catch((e) => {
-            throw named(`measuring ${where}`, e);
-          });
-          if (r.rows[0].n > col.maxLength) problems.push(`${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`);
+          const r = await c
+            .query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket])
+            .catch((e) => {
+              throw named(`measuring ${where}`, e);
+            });
+          if (r.rows[0].n > col.maxLength)
+            problems.push(
+              `${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`,
+            );
           continue;
         }
       }
@@ -637,7 +663,10 @@ export function named(what: string, e: unknown): Error {
  */
 export async function valueHashes(c: Client, t: TableRef, column: string): Promise<Set<string>> {
   const h = `left(md5(${ident(column)}::text), 16)`;
-  const r = await c.query({ text: `SELECT string_agg(h, '') FROM (SELECT DISTINCT ${h} AS h FROM ${rel(t)} WHERE ${ident(column)} IS NOT NULL) d`, rowMode: "array" });
+  const r = await c.query({
+    text: `SELECT string_agg(h, '') FROM (SELECT DISTINCT ${h} AS h FROM ${rel(t)} WHERE ${ident(column)} IS NOT NULL) d`,
+    rowMode: "array",
+  });
   const all = (r.rows[0]?.[0] as string | null) ?? "";
   const out = new Set<string>();
   for (let i = 0; i < all.length; i += 16) out.add(all.slice(i, i + 16));
@@ -646,7 +675,10 @@ export async function valueHashes(c: Client, t: TableRef, column: string): Promi
 
 /** How many of `hashes` (from {@link valueHashes}) are values of the column: asked of the server, for a small set. */
 export async function countHashesIn(c: Client, t: TableRef, column: string, hashes: ReadonlySet<string>): Promise<number> {
-  const r = await c.query(`SELECT count(DISTINCT left(md5(${ident(column)}::text), 16))::bigint AS n FROM ${rel(t)} WHERE left(md5(${ident(column)}::text), 16) = ANY($1::text[])`, [[...hashes]]);
+  const r = await c.query(
+    `SELECT count(DISTINCT left(md5(${ident(column)}::text), 16))::bigint AS n FROM ${rel(t)} WHERE left(md5(${ident(column)}::text), 16) = ANY($1::text[])`,
+    [[...hashes]],
+  );
   return Number(r.rows[0].n);
 }
 
@@ -667,7 +699,7 @@ export async function copyMasked(
   onTable: (table: string, rows: number, masked: number, bytes: number) => void = () => undefined,
 ): Promise<{ rows: number; masked: number; bytes: number }> {
   const { to, from } = require("pg-copy-streams") as typeof import("pg-copy-streams");
-  const { pipeline } = require("stream/promises") as typeof import("stream/promises");
+  const { pipeline } = require("node:stream/promises") as typeof import("stream/promises");
   let rows = 0;
   let masked = 0;
   let bytes = 0;
@@ -734,7 +766,10 @@ export function maskForm(m: Mask): string | undefined {
 
 /** How many non-null values of a column have (`has` true) or lack the form. */
 export async function countForm(c: Client, t: TableRef, column: string, form: string, has: boolean): Promise<number> {
-  const r = await c.query(`SELECT count(*)::bigint AS n FROM ${rel(t)} WHERE ${ident(column)} IS NOT NULL AND ${has ? "" : "NOT "}(${ident(column)}::text ~ $1)`, [form]);
+  const r = await c.query(
+    `SELECT count(*)::bigint AS n FROM ${rel(t)} WHERE ${ident(column)} IS NOT NULL AND ${has ? "" : "NOT "}(${ident(column)}::text ~ $1)`,
+    [form],
+  );
   return Number(r.rows[0].n);
 }
 
@@ -760,7 +795,8 @@ export async function checkCopy(
       wrong.push(t.rule.skip ? `${t.rule.table} is skipped but has ${now.total} rows` : `${t.rule.table} has ${now.total} rows, the source ${want.total}`);
       continue;
     }
-    for (const [p, n] of want.partitions ?? []) if ((now.partitions?.get(p) ?? 0) !== n) wrong.push(`partition ${p} of ${t.rule.table} has ${now.partitions?.get(p) ?? 0} rows, the source ${n}`);
+    for (const [p, n] of want.partitions ?? [])
+      if ((now.partitions?.get(p) ?? 0) !== n) wrong.push(`partition ${p} of ${t.rule.table} has ${now.partitions?.get(p) ?? 0} rows, the source ${n}`);
   }
   for (const t of tables) {
     if (t.rule.skip) continue;
@@ -931,7 +967,16 @@ export function dumpAndRestore(opts: {
 }): Promise<{ bytes: number }> {
   const src = libpqArgs(opts.source, opts.source.database, opts.env);
   const dst = libpqArgs(opts.target, opts.newDatabase, opts.env);
-  const dumpArgs = ["--format=custom", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions", "--no-tablespaces", "--no-security-labels", ...src.args];
+  const dumpArgs = [
+    "--format=custom",
+    "--no-owner",
+    "--no-acl",
+    "--no-publications",
+    "--no-subscriptions",
+    "--no-tablespaces",
+    "--no-security-labels",
+    ...src.args,
+  ];
   if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
   if (opts.section) dumpArgs.push(`--section=${opts.section}`);
   if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
@@ -971,7 +1016,7 @@ export function dumpAndRestore(opts: {
       for (const line of lines) {
         const m = /processing data for table "(?:public\.)?([^"]+)"/.exec(line);
         if (m) opts.onTable?.(m[1]);
-        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) restoreErr += line + "\n";
+        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) restoreErr += `${line}\n`;
       }
     });
     const done = () => {
@@ -992,7 +1037,10 @@ export function dumpAndRestore(opts: {
 }
 
 function lastLine(s: string): string {
-  const lines = s.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !/^pg_(dump|restore): (warning: )?errors ignored/.test(l));
+  const lines = s
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !/^pg_(dump|restore): (warning: )?errors ignored/.test(l));
   const err = lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1] ?? "";
   return err.replace(/^pg_(dump|restore): (error: )?/, "");
 }
@@ -1017,7 +1065,8 @@ export async function swapIn(maintenance: Client, target: string, fresh: string,
       "SELECT DISTINCT usename::text AS who, current_user AS me FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND usesysid IS NOT NULL AND NOT pg_has_role(usesysid, 'USAGE') ORDER BY 1",
       [target],
     );
-    if (left.rows.length > 0) throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
+    if (left.rows.length > 0)
+      throw new Error(`${target} has sessions of ${left.rows.map((r) => r.who).join(", ")}, which ${left.rows[0]!.me} may not end: end them and run again`);
   };
   await othersOn();
   for (let attempt = 1; ; attempt++) {
@@ -1049,7 +1098,11 @@ function copiesOf(names: readonly string[], target: string, what: "previous" | "
 /** The previous copies of `target` that --prune drops: exactly `<target>_previous_<14 digits>`. */
 export async function previousCopies(maintenance: Client, target: string): Promise<string[]> {
   const r = await maintenance.query("SELECT datname FROM pg_database ORDER BY datname");
-  return copiesOf(r.rows.map((row) => row.datname as string), target, "previous");
+  return copiesOf(
+    r.rows.map((row) => row.datname as string),
+    target,
+    "previous",
+  );
 }
 
 /**
@@ -1061,7 +1114,13 @@ export async function leftoverCopies(maintenance: Client, target: string): Promi
   const r = await maintenance.query<{ name: string; sessions: number }>(
     "SELECT d.datname AS name, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname)::int AS sessions FROM pg_database d ORDER BY 1",
   );
-  const names = new Set(copiesOf(r.rows.map((x) => x.name), target, "refresh"));
+  const names = new Set(
+    copiesOf(
+      r.rows.map((x) => x.name),
+      target,
+      "refresh",
+    ),
+  );
   return r.rows.filter((x) => names.has(x.name));
 }
 

@@ -9,7 +9,7 @@
  * table of schema billing, and a name that is not lowercase is double-quoted
  * (`'"UserEvents"'` in YAML, `billing."Invoices"`, a column `'"createdAt"'`).
  */
-import * as fs from "fs";
+import * as fs from "node:fs";
 import { parse } from "yaml";
 
 export const RULES_FILE = "refresh.rules.yaml";
@@ -113,7 +113,7 @@ export function parseName(text: string, maxParts: 1 | 2): string[] | { error: st
       const part = text.slice(i, j);
       if (!IDENT.test(part)) {
         if (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part)) {
-          const quoted = text.slice(0, i) + `"${part}"` + text.slice(j);
+          const quoted = `${text.slice(0, i)}"${part}"${text.slice(j)}`;
           return { error: `${JSON.stringify(part)} is not lowercase: write ${yamlKey(quoted)} for the name as it is, or ${part.toLowerCase()}` };
         }
         return { error: `${JSON.stringify(text.slice(0, 70))} is not a PostgreSQL name (lowercase, or in double quotes)` };
@@ -122,7 +122,8 @@ export function parseName(text: string, maxParts: 1 | 2): string[] | { error: st
       i = j;
     }
     if (i === text.length) break;
-    if (text[i] !== "." || parts.length >= maxParts) return { error: `${JSON.stringify(text.slice(0, 70))} is not ${maxParts === 1 ? "a column name" : "a table name (table or schema.table)"}` };
+    if (text[i] !== "." || parts.length >= maxParts)
+      return { error: `${JSON.stringify(text.slice(0, 70))} is not ${maxParts === 1 ? "a column name" : "a table name (table or schema.table)"}` };
     i++;
   }
   return parts;
@@ -167,7 +168,8 @@ export function parseRules(text: string, file = RULES_FILE): Rules {
   const extra = Object.keys(doc).filter((k) => k !== "tables");
   if (extra.length > 0) throw new RulesError(`${file}: unknown field ${JSON.stringify(extra[0])} (only "tables")`);
   const tablesRaw = (doc as Record<string, unknown>).tables;
-  if (!tablesRaw || typeof tablesRaw !== "object" || Array.isArray(tablesRaw)) throw new RulesError(`${file}: "tables" must be a mapping of table name to its rule`);
+  if (!tablesRaw || typeof tablesRaw !== "object" || Array.isArray(tablesRaw))
+    throw new RulesError(`${file}: "tables" must be a mapping of table name to its rule`);
   const tables = new Map<string, TableRule>();
   for (const [written, t] of Object.entries(tablesRaw as Record<string, unknown>)) {
     const parsed = parseName(written, 2);
@@ -179,14 +181,16 @@ export function parseRules(text: string, file = RULES_FILE): Rules {
       tables.set(table, { table, schema, name, skip: true, key: "id", columns: new Map() });
       continue;
     }
-    if (!t || typeof t !== "object" || Array.isArray(t)) throw new RulesError(`${file}: ${table}: expected skip, or a mapping with "columns" (and optionally "key")`);
+    if (!t || typeof t !== "object" || Array.isArray(t))
+      throw new RulesError(`${file}: ${table}: expected skip, or a mapping with "columns" (and optionally "key")`);
     const extraT = Object.keys(t).filter((k) => k !== "columns" && k !== "key");
     if (extraT.length > 0) throw new RulesError(`${file}: ${table}: unknown field ${JSON.stringify(extraT[0])} (only "key" and "columns")`);
     const { key: keyRaw = "id", columns } = t as { key?: unknown; columns?: unknown };
     const keyParsed = typeof keyRaw === "string" ? parseName(keyRaw, 1) : { error: "" };
     if (!Array.isArray(keyParsed)) throw new RulesError(`${file}: ${table}.key must be a column name${keyParsed.error ? `: ${keyParsed.error}` : ""}`);
     const key = keyParsed[0];
-    if (!columns || typeof columns !== "object" || Array.isArray(columns)) throw new RulesError(`${file}: ${table}.columns must be a mapping of column name to rule`);
+    if (!columns || typeof columns !== "object" || Array.isArray(columns))
+      throw new RulesError(`${file}: ${table}.columns must be a mapping of column name to rule`);
     const cols = new Map<string, Mask>();
     for (const [writtenColumn, rule] of Object.entries(columns as Record<string, unknown>)) {
       const c = parseName(writtenColumn, 1);
@@ -195,7 +199,10 @@ export function parseRules(text: string, file = RULES_FILE): Rules {
       cols.set(c[0], parseMask(`${file}: ${columnKey(table, c[0])}`, rule));
     }
     const keyed = [...cols.entries()].find(([, m]) => m.kind === "email" || m.kind === "fake_name");
-    if (keyed && !cols.has(key)) throw new RulesError(`${file}: ${columnKey(table, keyed[0])} is ${keyed[1].kind}, which reads the row's key, but ${table} has no column ${quoteName(key)} (set key:)`);
+    if (keyed && !cols.has(key))
+      throw new RulesError(
+        `${file}: ${columnKey(table, keyed[0])} is ${keyed[1].kind}, which reads the row's key, but ${table} has no column ${quoteName(key)} (set key:)`,
+      );
     if (keyed && cols.get(key)?.kind !== "keep") throw new RulesError(`${file}: ${columnKey(table, key)} is the key of row-keyed masks: its rule must be keep`);
     tables.set(table, { table, schema, name, skip: false, key, columns: cols });
   }
@@ -249,7 +256,24 @@ const isText = (c: SourceColumn) => c.text ?? TEXT_TYPES.has(c.dataType.replace(
 
 /** The made-up names of fake_name; the longest is what a column must take. */
 export const FAKE_FIRST = ["Alex", "Sam", "Robin", "Jo", "Kim", "Noor", "Lee", "Ari", "Dana", "Eli", "Rene", "Toni", "Jules", "Max", "Sasha", "Yael"];
-export const FAKE_LAST = ["Archer", "Baker", "Carter", "Dalton", "Ellis", "Fisher", "Grant", "Hayes", "Iverson", "Jensen", "Keller", "Lowe", "Moreno", "Nash", "Okafor", "Price"];
+export const FAKE_LAST = [
+  "Archer",
+  "Baker",
+  "Carter",
+  "Dalton",
+  "Ellis",
+  "Fisher",
+  "Grant",
+  "Hayes",
+  "Iverson",
+  "Jensen",
+  "Keller",
+  "Lowe",
+  "Moreno",
+  "Nash",
+  "Okafor",
+  "Price",
+];
 export const FAKE_NAME_MAX = Math.max(...FAKE_FIRST.map((f) => f.length)) + 1 + Math.max(...FAKE_LAST.map((l) => l.length));
 
 /** How many characters a mask writes at most, where that does not depend on the data (email does: the engine asks). */
@@ -286,7 +310,9 @@ export function checkRulesAgainstSchema(rules: Rules, columns: readonly SourceCo
       continue;
     }
     if (!rule) {
-      problems.push(`table ${table} has no rule (add it to ${RULES_FILE}${table.includes('"') ? ` as ${yamlKey(table)}` : ""}: skip, or a rule for each column)`);
+      problems.push(
+        `table ${table} has no rule (add it to ${RULES_FILE}${table.includes('"') ? ` as ${yamlKey(table)}` : ""}: skip, or a rule for each column)`,
+      );
       continue;
     }
     if (rule.skip) continue;

@@ -58,7 +58,9 @@ const sharedKeys = (r: AuditResult) => r.shared.map((s) => s.key);
 
 /** Every secret of STAGING: whole values of secret keys and the passwords inside its URLs. */
 const STAGING_SECRETS = [
-  ...["DATABASE_URL", "REDIS_URL", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENTRY_DSN", "SLACK_WEBHOOK_URL"].map((k) => STAGING[k]!),
+  ...["DATABASE_URL", "REDIS_URL", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SENTRY_DSN", "SLACK_WEBHOOK_URL"].map(
+    (k) => STAGING[k]!,
+  ),
   "stagingDbPass1",
   "stagingRedisPass1",
   "stagingkey",
@@ -94,7 +96,10 @@ describe("audit: parsed, normalised comparison", () => {
         assert.deepEqual(sharedKeys(r), ["REDIS_URL server"]);
         assert.equal(r.shared[0]!.fingerprint, fingerprint("mina-staging-0a9fe.upstash.io:6379"));
         assert.deepEqual(r.shared[0]!.environments, ["production", "staging"]);
-        assert.match(r.shared[0]!.reason ?? "", /one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both/);
+        assert.match(
+          r.shared[0]!.reason ?? "",
+          /one memory limit and eviction policy for both, a FLUSHALL or a runaway key space in one hits the other, one password for both/,
+        );
         assert.equal(r.ok, false);
       });
     }
@@ -122,10 +127,18 @@ describe("audit: parsed, normalised comparison", () => {
       assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, DATABASE_URL: url })), ["DATABASE_URL server"]);
       const tierMates = auditEnvs([
         { environment: "staging", source: ".env.staging.local", env: STAGING, sharing: { tier: "non-production", group: "non-production", marked: [] } },
-        { environment: "review", source: ".env.review.local", env: { ...PRODUCTION, DATABASE_URL: url }, sharing: { tier: "non-production", group: "non-production", marked: [] } },
+        {
+          environment: "review",
+          source: ".env.review.local",
+          env: { ...PRODUCTION, DATABASE_URL: url },
+          sharing: { tier: "non-production", group: "non-production", marked: [] },
+        },
       ]);
       assert.deepEqual(sharedKeys(tierMates), []);
-      assert.deepEqual(tierMates.withinTier.map((s) => s.key), ["DATABASE_URL server"]);
+      assert.deepEqual(
+        tierMates.withinTier.map((s) => s.key),
+        ["DATABASE_URL server"],
+      );
     });
   });
 
@@ -171,10 +184,19 @@ describe("audit: parsed, normalised comparison", () => {
         assert.deepEqual(sharedKeys(r), ["SENTRY_DSN project"], dsn);
       }
       // The same key, in any spelling: the client key is shared as well.
-      for (const dsn of ["HTTPS://stagingkey@O1.Ingest.Sentry.IO.:443/11", "https://STAGINGKEY@o1.ingest.us.sentry.io/11/", "http://stagingkey@o1.ingest.sentry.io:80/11", " https://stagingkey@o1.ingest.sentry.io/11 "]) {
+      for (const dsn of [
+        "HTTPS://stagingkey@O1.Ingest.Sentry.IO.:443/11",
+        "https://STAGINGKEY@o1.ingest.us.sentry.io/11/",
+        "http://stagingkey@o1.ingest.sentry.io:80/11",
+        " https://stagingkey@o1.ingest.sentry.io/11 ",
+      ]) {
         assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: dsn })), ["SENTRY_DSN key", "SENTRY_DSN project"], dsn);
       }
-      assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://stagingkey@o1.ingest.sentry.io/12" })), ["SENTRY_DSN key"], "the same key in another project");
+      assert.deepEqual(
+        sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://stagingkey@o1.ingest.sentry.io/12" })),
+        ["SENTRY_DSN key"],
+        "the same key in another project",
+      );
       assert.deepEqual(sharedKeys(audit(STAGING, { ...PRODUCTION, SENTRY_DSN: "https://prodkey@o1.ingest.sentry.io/12" })), [], "another project (control)");
     });
 
@@ -183,13 +205,21 @@ describe("audit: parsed, normalised comparison", () => {
       for (const dsn of ["http://otherkey@SENTRY.mina.app.:443/prefix/11/", "https://otherkey@sentry.mina.app/PREFIX/11"]) {
         assert.deepEqual(sharedKeys(audit(selfHosted, { ...PRODUCTION, SENTRY_DSN: dsn })), ["SENTRY_DSN project"], dsn);
       }
-      for (const dsn of ["https://otherkey@sentry.mina.app:9000/prefix/11", "https://otherkey@sentry.mina.app/other/11", "https://otherkey@o1.ingest.sentry.io/11"]) {
+      for (const dsn of [
+        "https://otherkey@sentry.mina.app:9000/prefix/11",
+        "https://otherkey@sentry.mina.app/other/11",
+        "https://otherkey@o1.ingest.sentry.io/11",
+      ]) {
         assert.deepEqual(sharedKeys(audit(selfHosted, { ...PRODUCTION, SENTRY_DSN: dsn })), [], dsn);
       }
       for (const dsn of ["https://o1.ingest.sentry.io/11", "https://key@o1.ingest.sentry.io/", "not a dsn", "https://key@o1.ingest.sentry.io/project"]) {
         const r = audit(STAGING, { ...PRODUCTION, SENTRY_DSN: dsn });
         assert.equal(r.ok, false, dsn);
-        assert.deepEqual(r.problems.map((p) => [p.environment, p.problem]), [["production", "SENTRY_DSN: is not a Sentry DSN (https://KEY@HOST/PROJECT_ID), so it cannot be compared"]], dsn);
+        assert.deepEqual(
+          r.problems.map((p) => [p.environment, p.problem]),
+          [["production", "SENTRY_DSN: is not a Sentry DSN (https://KEY@HOST/PROJECT_ID), so it cannot be compared"]],
+          dsn,
+        );
       }
       // Sentry off: an empty DSN is no value.
       assert.deepEqual(audit({ ...STAGING, SENTRY_DSN: "" }, { ...PRODUCTION, SENTRY_DSN: "" }).problems, []);
@@ -225,20 +255,34 @@ describe("audit: parsed, normalised comparison", () => {
     });
 
     it("a server named by a wildcard DNS name of its address, or by another loopback name, is one server", () => {
-      const byAddress = { ...STAGING, DATABASE_URL: "postgresql://mina_staging_app:stagingDbPass1@203.0.113.50:5432/mina_staging", REDIS_URL: "rediss://default:stagingRedisPass1@203.0.113.60:6379" };
+      const byAddress = {
+        ...STAGING,
+        DATABASE_URL: "postgresql://mina_staging_app:stagingDbPass1@203.0.113.50:5432/mina_staging",
+        REDIS_URL: "rediss://default:stagingRedisPass1@203.0.113.60:6379",
+      };
       for (const host of ["203.0.113.50.nip.io", "203-0-113-50.sslip.io", "app-cb007132.nip.io", "www.203.0.113.50.xip.io"]) {
         const r = audit(byAddress, { ...PRODUCTION, DATABASE_URL: `postgresql://mina_production_admin:prodDbPass1@${host}:5432/mina_production` });
         assert.deepEqual(sharedKeys(r), ["DATABASE_URL server"], host);
         assert.equal(r.shared[0]!.fingerprint, fingerprint("203.0.113.50:5432"));
       }
       for (const host of ["203-0-113-60.traefik.me", "203.0.113.60.sslip.io"]) {
-        assert.deepEqual(sharedKeys(audit(byAddress, { ...PRODUCTION, REDIS_URL: `rediss://default:prodRedisPass1@${host}:6379` })), ["REDIS_URL server"], host);
+        assert.deepEqual(
+          sharedKeys(audit(byAddress, { ...PRODUCTION, REDIS_URL: `rediss://default:prodRedisPass1@${host}:6379` })),
+          ["REDIS_URL server"],
+          host,
+        );
       }
       const local = { ...STAGING, REDIS_URL: "rediss://default:stagingRedisPass1@localhost:6379" };
       for (const host of ["127.0.0.1", "[::1]", "app.localtest.me", "127-0-0-1.nip.io"]) {
         assert.deepEqual(sharedKeys(audit(local, { ...PRODUCTION, REDIS_URL: `rediss://default:prodRedisPass1@${host}:6379` })), ["REDIS_URL server"], host);
       }
-      assert.deepEqual(sharedKeys(audit(byAddress, { ...PRODUCTION, DATABASE_URL: "postgresql://mina_production_admin:prodDbPass1@203.0.113.51.nip.io:5432/mina_production" })), [], "another address (control)");
+      assert.deepEqual(
+        sharedKeys(
+          audit(byAddress, { ...PRODUCTION, DATABASE_URL: "postgresql://mina_production_admin:prodDbPass1@203.0.113.51.nip.io:5432/mina_production" }),
+        ),
+        [],
+        "another address (control)",
+      );
     });
 
     it("a share domain, a bucket, an access key id and a Sentry environment in another case, and a secret with whitespace around it", () => {
@@ -266,7 +310,14 @@ describe("audit: parsed, normalised comparison", () => {
   });
 
   it("never reports a value, only fingerprints", () => {
-    const leaky = { ...PRODUCTION, DATABASE_URL: STAGING.DATABASE_URL, REDIS_URL: STAGING.REDIS_URL, SENTRY_DSN: STAGING.SENTRY_DSN, SLACK_WEBHOOK_URL: STAGING.SLACK_WEBHOOK_URL, SECRET_KEY: STAGING.SECRET_KEY };
+    const leaky = {
+      ...PRODUCTION,
+      DATABASE_URL: STAGING.DATABASE_URL,
+      REDIS_URL: STAGING.REDIS_URL,
+      SENTRY_DSN: STAGING.SENTRY_DSN,
+      SLACK_WEBHOOK_URL: STAGING.SLACK_WEBHOOK_URL,
+      SECRET_KEY: STAGING.SECRET_KEY,
+    };
     const r = audit(STAGING, leaky);
     assert.ok(r.shared.length >= 7, JSON.stringify(r.shared));
     for (const s of r.shared) assert.match(s.fingerprint, /^sha256:[0-9a-f]{8}$/);
@@ -287,7 +338,12 @@ describe("verify --against: the credentials item compares parsed values", () => 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const credentials = (other: Record<string, string>) => {
-    const results = offlineChecklist({ file, env: STAGING, expected: expectationsFor(REPO, "staging"), against: { file: ".env.production.local", env: other } });
+    const results = offlineChecklist({
+      file,
+      env: STAGING,
+      expected: expectationsFor(REPO, "staging"),
+      against: { file: ".env.production.local", env: other },
+    });
     const item = results.find((r) => r.item === ITEMS.credentials);
     assert.ok(item);
     assertNoSecrets(results);
@@ -320,14 +376,26 @@ describe("verify --against: the credentials item compares parsed values", () => 
       SENTRY_DSN: "https://prodkey@O1.ingest.sentry.io/11",
     });
     assert.equal(item.ok, false);
-    assert.match(item.reason, /^shared with \.env\.production\.local: DATABASE_URL server \(sha256:[0-9a-f]{8}\), DATABASE_URL server\+database \(sha256:[0-9a-f]{8}\), SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/);
+    assert.match(
+      item.reason,
+      /^shared with \.env\.production\.local: DATABASE_URL server \(sha256:[0-9a-f]{8}\), DATABASE_URL server\+database \(sha256:[0-9a-f]{8}\), SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/,
+    );
   });
 
   it("fails for the same Sentry project or Slack webhook spelt another way, and the same key with whitespace around it", () => {
-    const item = credentials({ ...PRODUCTION, SENTRY_DSN: "http://prodkey@o1.ingest.us.sentry.io/11/", SLACK_WEBHOOK_URL: "http://hooks.slack.com/services/T0/B1/stagingHook/" });
+    const item = credentials({
+      ...PRODUCTION,
+      SENTRY_DSN: "http://prodkey@o1.ingest.us.sentry.io/11/",
+      SLACK_WEBHOOK_URL: "http://hooks.slack.com/services/T0/B1/stagingHook/",
+    });
     assert.equal(item.ok, false);
     assert.match(item.reason, /^shared with \.env\.production\.local: SENTRY_DSN project \(sha256:[0-9a-f]{8}\), SLACK_WEBHOOK_URL \(sha256:[0-9a-f]{8}\)$/);
-    const results = offlineChecklist({ file, env: STAGING, expected: expectationsFor(REPO, "staging"), against: { file: ".env.production.local", env: { ...PRODUCTION, OPENAI_API_KEY: `${STAGING.OPENAI_API_KEY} ` } } });
+    const results = offlineChecklist({
+      file,
+      env: STAGING,
+      expected: expectationsFor(REPO, "staging"),
+      against: { file: ".env.production.local", env: { ...PRODUCTION, OPENAI_API_KEY: `${STAGING.OPENAI_API_KEY} ` } },
+    });
     const openai = results.find((r) => r.item === ITEMS.openai)!;
     assert.equal(openai.ok, false);
     assert.match(openai.reason, /^OPENAI_API_KEY is the same as in \.env\.production\.local/);
@@ -381,12 +449,18 @@ describe("verify: the email item outside production wants one catch-all inbox an
 
   it("fails without EMAIL_REDIRECT_TO", () => {
     const item = email({ ...EMAIL_ON, EMAIL_REDIRECT_TO: "" });
-    assert.deepEqual([item.ok, item.reason], [false, "EMAIL_ENABLED=true in a non-production environment but EMAIL_REDIRECT_TO is empty: every message must go to one catch-all inbox"]);
+    assert.deepEqual(
+      [item.ok, item.reason],
+      [false, "EMAIL_ENABLED=true in a non-production environment but EMAIL_REDIRECT_TO is empty: every message must go to one catch-all inbox"],
+    );
   });
 
   it("fails for an inbox at the production domain", () => {
     const item = email({ ...EMAIL_ON, EMAIL_REDIRECT_TO: "support@mina.app" });
-    assert.deepEqual([item.ok, item.reason], [false, "EMAIL_REDIRECT_TO is an address at the production domain mina.app: the catch-all inbox must not be a production mailbox"]);
+    assert.deepEqual(
+      [item.ok, item.reason],
+      [false, "EMAIL_REDIRECT_TO is an address at the production domain mina.app: the catch-all inbox must not be a production mailbox"],
+    );
   });
 
   it("fails for the production SendGrid key", () => {
@@ -396,15 +470,25 @@ describe("verify: the email item outside production wants one catch-all inbox an
 
   it("fails for a redirect while email is off, and for one in production", () => {
     assert.equal(email({ ...STAGING, EMAIL_ENABLED: "false", EMAIL_REDIRECT_TO: "qa-inbox@example.com" }).ok, false);
-    const production = email({ ...PRODUCTION, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.production-own", EMAIL_REDIRECT_TO: "qa-inbox@example.com" }, undefined, "production");
-    assert.deepEqual([production.ok, production.reason], [false, "EMAIL_REDIRECT_TO is set in a production environment: production sends to its users, never to one inbox"]);
+    const production = email(
+      { ...PRODUCTION, EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.production-own", EMAIL_REDIRECT_TO: "qa-inbox@example.com" },
+      undefined,
+      "production",
+    );
+    assert.deepEqual(
+      [production.ok, production.reason],
+      [false, "EMAIL_REDIRECT_TO is set in a production environment: production sends to its users, never to one inbox"],
+    );
   });
 });
 
 describe("audit and verify --against through the bin: spellings of one value are one value", function () {
   this.timeout(60_000);
   let dir: string;
-  const envText = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n";
+  const envText = (env: Record<string, string>) =>
+    `${Object.entries(env)
+      .map(([k, v]) => `${k}='${v}'`)
+      .join("\n")}\n`;
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-audit-bin-"));
     fs.writeFileSync(path.join(dir, ".env.staging.local"), envText(STAGING), { mode: 0o600 });
@@ -427,6 +511,9 @@ describe("audit and verify --against through the bin: spellings of one value are
   it("verify --against fails its credentials item", () => {
     const r = spawnCli("verify", [".env.staging.local", "--against", ".env.production.local", "--dir", REPO], { cwd: dir });
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stdout, /^✗ no credential shared with the other environment: shared with \.env\.production\.local: SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/m);
+    assert.match(
+      r.stdout,
+      /^✗ no credential shared with the other environment: shared with \.env\.production\.local: SENTRY_DSN project \(sha256:[0-9a-f]{8}\)$/m,
+    );
   });
 });

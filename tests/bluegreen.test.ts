@@ -6,9 +6,9 @@
  * and through the bin, against real PostgreSQL, Redis over TLS and version endpoints.
  */
 import { strict as assert } from "node:assert";
-import * as http from "http";
-import type { AddressInfo } from "net";
-import { ColourProof, decideSwap, editStackFile, KeyChange, nextSteps, SwapRequest, swapTarget } from "../bluegreen/swap";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { type ColourProof, decideSwap, editStackFile, type KeyChange, nextSteps, type SwapRequest, swapTarget } from "../bluegreen/swap";
 import { CANARY_SET_IDENTIFIER, canaryRecordArgs, SHARE_SET_IDENTIFIER, shareRecordArgs } from "../components/dns";
 import { CommandError } from "../lib/errors";
 import type { Front } from "../config/validate";
@@ -17,7 +17,9 @@ import { smokeCheck } from "../verify/smoke";
 import { GIT_ENV, PROJECT_SOURCES } from "./helpers";
 
 /** A server on 127.0.0.1 whose answers the test sets per request path. */
-function server(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ url: string; close: () => Promise<void>; hits: () => number }> {
+function server(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<{ url: string; close: () => Promise<void>; hits: () => number }> {
   let hits = 0;
   const s = http.createServer((req, res) => {
     hits++;
@@ -149,15 +151,21 @@ describe("swap decision", () => {
   });
 
   it("refuses when any checklist item failed, naming it, and changes nothing", () => {
-    const d = decideSwap(request(), { green: proof("staging-green", { checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }) });
+    const d = decideSwap(request(), {
+      green: proof("staging-green", { checklist: [...ok, { item: "postgres: connect", ok: false, reason: "cannot connect" }] }),
+    });
     assert.equal(d.ok, false);
     assert.deepEqual(d.reasons, ["staging-green: ✗ postgres: connect: cannot connect"]);
     assert.deepEqual(d.changes, []);
   });
 
   it("refuses when the smoke check failed, verify did not run, or the colour was not checked at all", () => {
-    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } }) }).reasons, ["staging-green: smoke check failed: GET x answered 500"]);
-    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { checklist: [] }) }).reasons, ["staging-green: no checklist result: verify did not run"]);
+    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { smoke: { ok: false, reason: "GET x answered 500", attempts: 3 } }) }).reasons, [
+      "staging-green: smoke check failed: GET x answered 500",
+    ]);
+    assert.deepEqual(decideSwap(request(), { green: proof("staging-green", { checklist: [] }) }).reasons, [
+      "staging-green: no checklist result: verify did not run",
+    ]);
     assert.deepEqual(decideSwap(request(), { blue: proof("staging-blue") }).reasons, ["staging-green: not checked, but it would take 100% of the traffic"]);
   });
 
@@ -166,9 +174,14 @@ describe("swap decision", () => {
     assert.deepEqual([t.live, t.canary, t.serving], ["blue", 10, ["blue", "green"]]);
     assert.deepEqual(t.changes, [{ key: "mina:canaryPercent", from: 0, to: 10 }]);
     // blue is live and proved; green would get 10% and did not prove itself
-    const refused = decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue"), green: proof("staging-green", { smoke: { ok: false, reason: "GET y answered 502", attempts: 1 } }) });
+    const refused = decideSwap(request({ to: "blue", canary: 10 }), {
+      blue: proof("staging-blue"),
+      green: proof("staging-green", { smoke: { ok: false, reason: "GET y answered 502", attempts: 1 } }),
+    });
     assert.deepEqual([refused.ok, refused.reasons], [false, ["staging-green: smoke check failed: GET y answered 502"]]);
-    assert.deepEqual(decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue") }).reasons, ["staging-green: not checked, but it would take 10% of the traffic"]);
+    assert.deepEqual(decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue") }).reasons, [
+      "staging-green: not checked, but it would take 10% of the traffic",
+    ]);
     const both = decideSwap(request({ to: "blue", canary: 10 }), { blue: proof("staging-blue"), green: proof("staging-green") });
     assert.equal(both.ok, true);
     assert.match(both.reasons[0], /90% of traffic to blue and 10% to green \(was: blue live, 0% canary\); roll back with --to blue --canary 0$/);
@@ -226,7 +239,9 @@ config:
   it("adds a key the file lacks as the last entry of config, indented like the others, after a nested value", () => {
     const out = editStackFile(FILE, "Pulumi.staging.yaml", [{ key: "mina:canaryPercent", to: 10 }]);
     assert.deepEqual(differing(FILE, out), { removed: [], added: ["  mina:canaryPercent: 10"], lines: [10, 11] });
-    assert.ok(out.indexOf("  mina:canaryPercent: 10\n") > out.indexOf("secure: v1:") && out.indexOf("  mina:canaryPercent: 10\n") < out.indexOf("# after config"));
+    assert.ok(
+      out.indexOf("  mina:canaryPercent: 10\n") > out.indexOf("secure: v1:") && out.indexOf("  mina:canaryPercent: 10\n") < out.indexOf("# after config"),
+    );
   });
 
   it("finds a key written without its namespace, and a quoted value; keeps CRLF line ends", () => {
@@ -236,7 +251,10 @@ config:
       { key: "mina:canaryPercent", from: 5, to: 20 },
     ]);
     assert.equal(out, "config:\r\n  liveColour: green\r\n  mina:canaryPercent: 20\r\n");
-    assert.equal(editStackFile("config:\r\n  mina:liveColour: blue", "f", [{ key: "mina:canaryPercent", to: 1 }]), "config:\r\n  mina:liveColour: blue\r\n  mina:canaryPercent: 1\r\n");
+    assert.equal(
+      editStackFile("config:\r\n  mina:liveColour: blue", "f", [{ key: "mina:canaryPercent", to: 1 }]),
+      "config:\r\n  mina:liveColour: blue\r\n  mina:canaryPercent: 1\r\n",
+    );
   });
 
   it("refuses, in one line naming the file, what it cannot change alone", () => {
@@ -250,7 +268,10 @@ config:
       }
       assert.fail("not refused");
     };
-    assert.match(refused("config: {mina:liveColour: blue}\n"), /^Pulumi\.staging\.yaml: config is not a block mapping of keys, so mina:liveColour cannot be changed alone; change it by hand$/);
+    assert.match(
+      refused("config: {mina:liveColour: blue}\n"),
+      /^Pulumi\.staging\.yaml: config is not a block mapping of keys, so mina:liveColour cannot be changed alone; change it by hand$/,
+    );
     assert.match(refused("config:\n  mina:liveColour: &c blue\n  other: *c\n"), /^Pulumi\.staging\.yaml: mina:liveColour is not a plain value/);
     assert.match(refused("config:\n  mina:liveColour: [blue]\n"), /^Pulumi\.staging\.yaml: mina:liveColour is not a plain value/);
     assert.match(refused("config:\n  a: 1\n  a: 2\n"), /^Pulumi\.staging\.yaml: not valid YAML: /);
@@ -268,16 +289,37 @@ describe("the share domain's weighted records", () => {
 
   it("outside a front: one record, weighted 100 under the set identifier every stack keeps, A for an IPv4 address and CNAME for a hostname", () => {
     const a = shareRecordArgs({ ...base, appHost: "203.0.113.20" });
-    assert.deepEqual(a, { zoneId: "Z0STAGING", name: "staging.mina.app", setIdentifier: SHARE_SET_IDENTIFIER, allowOverwrite: false, type: "A", ttl: 60, records: ["203.0.113.20"], weightedRoutingPolicies: [{ weight: 100 }] });
+    assert.deepEqual(a, {
+      zoneId: "Z0STAGING",
+      name: "staging.mina.app",
+      setIdentifier: SHARE_SET_IDENTIFIER,
+      allowOverwrite: false,
+      type: "A",
+      ttl: 60,
+      records: ["203.0.113.20"],
+      weightedRoutingPolicies: [{ weight: 100 }],
+    });
     const cname = shareRecordArgs({ shareDomain: "app.staging.mina.app", zoneId: "Z0STAGING", appHost: "mina-staging.example.net" });
-    assert.deepEqual([cname.type, cname.setIdentifier, cname.weightedRoutingPolicies, cname.records], ["CNAME", "live", [{ weight: 100 }], ["mina-staging.example.net"]]);
+    assert.deepEqual(
+      [cname.type, cname.setIdentifier, cname.weightedRoutingPolicies, cname.records],
+      ["CNAME", "live", [{ weight: 100 }], ["mina-staging.example.net"]],
+    );
   });
 
   it("on a front: the same record aliases the live colour, weighted 100 - canary; a second weighted alias sends the canary share to the other colour", () => {
     const share = shareRecordArgs({ ...base, appHost: "", front });
     const canary = canaryRecordArgs({ ...base, front });
     assert.deepEqual(
-      [share, canary].map((r) => [r.name, r.type, r.setIdentifier, r.weightedRoutingPolicies[0].weight, r.aliases![0].name, r.aliases![0].zoneId, r.ttl, r.records]),
+      [share, canary].map((r) => [
+        r.name,
+        r.type,
+        r.setIdentifier,
+        r.weightedRoutingPolicies[0].weight,
+        r.aliases![0].name,
+        r.aliases![0].zoneId,
+        r.ttl,
+        r.records,
+      ]),
       [
         ["staging.mina.app", "A", "live", 90, "green.staging.mina.app", "Z0STAGING", undefined, undefined],
         ["staging.mina.app", "A", "canary", 10, "blue.staging.mina.app", "Z0STAGING", undefined, undefined],
@@ -292,7 +334,16 @@ describe("a blue/green front in config", () => {
   const { ConfigErrors } = require("../config/raw") as typeof import("../config/raw");
   const { productionRaw, stagingRaw } = require("./helpers") as typeof import("./helpers");
   const colour = (c: "blue" | "green", over: Record<string, unknown> = {}) =>
-    stagingRaw({ "mina:shareDomain": `${c}.staging.mina.app`, "mina:dnsZoneName": "staging.mina.app", "mina:dnsZoneId": "Z0STAGINGZONE", "mina:appHost": c === "blue" ? "203.0.113.21" : "203.0.113.22", ...over }, `staging-${c}`);
+    stagingRaw(
+      {
+        "mina:shareDomain": `${c}.staging.mina.app`,
+        "mina:dnsZoneName": "staging.mina.app",
+        "mina:dnsZoneId": "Z0STAGINGZONE",
+        "mina:appHost": c === "blue" ? "203.0.113.21" : "203.0.113.22",
+        ...over,
+      },
+      `staging-${c}`,
+    );
   const front = (over: Record<string, unknown> = {}) => stagingRaw({ "mina:liveColour": "blue", "mina:appHost": undefined, ...over });
   const errorsOf = (raw: ReturnType<typeof stagingRaw>, siblings = [raw, colour("blue"), colour("green"), productionRaw()]) => {
     try {
@@ -311,23 +362,51 @@ describe("a blue/green front in config", () => {
       canaryPercent: 10,
       colours: { blue: { stack: "staging-blue", host: "blue.staging.mina.app" }, green: { stack: "staging-green", host: "green.staging.mina.app" } },
     });
-    for (const c of ["blue", "green"] as const) assert.deepEqual(errorsOf(colour(c), [front(), colour("blue"), colour("green"), productionRaw()]).errors, [], c);
+    for (const c of ["blue", "green"] as const)
+      assert.deepEqual(errorsOf(colour(c), [front(), colour("blue"), colour("green"), productionRaw()]).errors, [], c);
   });
 
   it("refuses a front in the production tier, without its colours, or with colours elsewhere", () => {
     const prod = errorsOf(productionRaw({ "mina:liveColour": "green", "mina:appHost": undefined }), [productionRaw(), stagingRaw()]);
-    assert.ok(prod.errors.some((l) => /^Pulumi\.production\.yaml: mina:liveColour: is refused in production/.test(l)), prod.errors.join("\n"));
+    assert.ok(
+      prod.errors.some((l) => /^Pulumi\.production\.yaml: mina:liveColour: is refused in production/.test(l)),
+      prod.errors.join("\n"),
+    );
     const lonely = errorsOf(front(), [front(), productionRaw()]);
-    assert.ok(lonely.errors.includes("Pulumi.staging.yaml: mina:liveColour: needs the blue colour's stack file Pulumi.staging-blue.yaml"), lonely.errors.join("\n"));
-    const elsewhere = errorsOf(front(), [front(), colour("blue", { "mina:shareDomain": "blue.staging.mina.app", "mina:dnsZoneId": "Z0OTHERZONE" }), colour("green", { "mina:appHost": "app.example.net", "mina:shareDomain": "green.staging.mina.app" }), productionRaw()]);
-    assert.ok(elsewhere.errors.some((l) => l.includes("Pulumi.staging-blue.yaml must use this front's hosted zone")), elsewhere.errors.join("\n"));
-    assert.ok(elsewhere.errors.some((l) => l.includes("Pulumi.staging-green.yaml must point its host at an IPv4 address")), elsewhere.errors.join("\n"));
+    assert.ok(
+      lonely.errors.includes("Pulumi.staging.yaml: mina:liveColour: needs the blue colour's stack file Pulumi.staging-blue.yaml"),
+      lonely.errors.join("\n"),
+    );
+    const elsewhere = errorsOf(front(), [
+      front(),
+      colour("blue", { "mina:shareDomain": "blue.staging.mina.app", "mina:dnsZoneId": "Z0OTHERZONE" }),
+      colour("green", { "mina:appHost": "app.example.net", "mina:shareDomain": "green.staging.mina.app" }),
+      productionRaw(),
+    ]);
+    assert.ok(
+      elsewhere.errors.some((l) => l.includes("Pulumi.staging-blue.yaml must use this front's hosted zone")),
+      elsewhere.errors.join("\n"),
+    );
+    assert.ok(
+      elsewhere.errors.some((l) => l.includes("Pulumi.staging-green.yaml must point its host at an IPv4 address")),
+      elsewhere.errors.join("\n"),
+    );
   });
 
   it("refuses an app host on the front, a canary above 50, and a canary without a front", () => {
-    assert.ok(errorsOf(front({ "mina:appHost": "203.0.113.20" })).errors.includes("Pulumi.staging.yaml: mina:appHost: is set on a blue/green front, whose share domain points at the live colour; remove it"));
-    assert.ok(errorsOf(front({ "mina:canaryPercent": 60 })).errors.includes("Pulumi.staging.yaml: mina:canaryPercent: is 60; at most 50 (above that, swap instead)"));
-    assert.ok(errorsOf(stagingRaw({ "mina:canaryPercent": 5 })).errors.includes("Pulumi.staging.yaml: mina:canaryPercent: is set without mina:liveColour: only a blue/green front splits traffic"));
+    assert.ok(
+      errorsOf(front({ "mina:appHost": "203.0.113.20" })).errors.includes(
+        "Pulumi.staging.yaml: mina:appHost: is set on a blue/green front, whose share domain points at the live colour; remove it",
+      ),
+    );
+    assert.ok(
+      errorsOf(front({ "mina:canaryPercent": 60 })).errors.includes("Pulumi.staging.yaml: mina:canaryPercent: is 60; at most 50 (above that, swap instead)"),
+    );
+    assert.ok(
+      errorsOf(stagingRaw({ "mina:canaryPercent": 5 })).errors.includes(
+        "Pulumi.staging.yaml: mina:canaryPercent: is set without mina:liveColour: only a blue/green front splits traffic",
+      ),
+    );
   });
 });
 
@@ -342,7 +421,6 @@ interface BlueGreenOptions {
 
 /** The share domain of a front named `front` in staging's zone. */
 
-
 /** The share domain of a front named `front`: staging's, or its own, which is also its zone's name. */
 const shareOf = (front: string) => (front === "staging" ? "staging.mina.app" : `${front}.mina.app`);
 
@@ -355,8 +433,8 @@ function ownZone(doc: import("yaml").Document, front: string): void {
 
 /** The front's stack file: staging's, as a front (or not yet), with a comment on mina:liveColour. */
 function frontFile(o: BlueGreenOptions = {}): string {
-  const fs = require("fs") as typeof import("fs");
-  const path = require("path") as typeof import("path");
+  const fs = require("node:fs") as typeof import("fs");
+  const path = require("node:path") as typeof import("path");
   const YAML = require("yaml") as typeof import("yaml");
   const { REPO } = require("./helpers") as typeof import("./helpers");
   const front = o.front ?? "staging";
@@ -378,15 +456,22 @@ function frontFile(o: BlueGreenOptions = {}): string {
 
 /** Blue/green staging as the README sets it up, in a temporary project: the front and its two colours, from staging's file. */
 function blueGreenProject(o: BlueGreenOptions = {}): { dir: string; cleanup: () => void } {
-  const fs = require("fs") as typeof import("fs");
-  const path = require("path") as typeof import("path");
+  const fs = require("node:fs") as typeof import("fs");
+  const path = require("node:path") as typeof import("path");
   const YAML = require("yaml") as typeof import("yaml");
   const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
   const front = o.front ?? "staging";
   const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
   const frontText = frontFile(o);
-  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml"), [`Pulumi.${front}.yaml`]: frontText });
-  for (const [colour, ip] of [["blue", "203.0.113.21"], ["green", "203.0.113.22"]] as const) {
+  const project = tempProject({
+    "Pulumi.yaml": read("Pulumi.yaml"),
+    "Pulumi.production.yaml": read("Pulumi.production.yaml"),
+    [`Pulumi.${front}.yaml`]: frontText,
+  });
+  for (const [colour, ip] of [
+    ["blue", "203.0.113.21"],
+    ["green", "203.0.113.22"],
+  ] as const) {
     const doc = YAML.parseDocument(read("Pulumi.staging.yaml"));
     doc.setIn(["config", "mina:shareDomain"], `${colour}.${shareOf(front)}`);
     ownZone(doc, front);
@@ -412,7 +497,8 @@ describe("the policy pack and a front's alias records", () => {
     urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-front-x",
     props: { name: "staging.mina.app", type: "A", zoneId: "Z0STAGING0EXAMPLE", aliases: [{ name, zoneId: "Z0STAGING0EXAMPLE", evaluateTargetHealth: true }] },
   });
-  const check = (name: string, stack = "staging") => isolationForeignIdentifiers().checkResource!(alias(name) as never, ruleContext(stack, readAllStacks(project.dir)), []);
+  const check = (name: string, stack = "staging") =>
+    isolationForeignIdentifiers().checkResource!(alias(name) as never, ruleContext(stack, readAllStacks(project.dir)), []);
 
   it("lets the front alias exactly its own colours' hosts", () => {
     assert.deepEqual(check("blue.staging.mina.app"), []);
@@ -437,7 +523,13 @@ describe("blue/green staging, set up as the README says, plans", function () {
       for (const s of plan.stacks) assert.deepEqual([s.stack, s.errors, s.violations], [s.stack, [], []]);
       assert.equal(plan.audit.ok, true, JSON.stringify(plan.audit));
       const front = plan.stacks.find((s) => s.stack === "staging")!;
-      assert.deepEqual(front.resources.filter((r) => r.type === "aws:route53/record:Record").map((r) => r.name).sort(), ["mina-staging-dns-canary", "mina-staging-dns-share"]);
+      assert.deepEqual(
+        front.resources
+          .filter((r) => r.type === "aws:route53/record:Record")
+          .map((r) => r.name)
+          .sort(),
+        ["mina-staging-dns-canary", "mina-staging-dns-share"],
+      );
     } finally {
       cleanup();
     }
@@ -461,14 +553,30 @@ describe("becoming a front, and a swap, update the share record: the same resour
     }
   };
   const shape = (r: Recorded) => {
-    const i = r.inputs as { name: string; type: string; setIdentifier?: string; weightedRoutingPolicies?: { weight: number }[]; records?: string[]; aliases?: { name: string }[] };
-    return { urn: r.urn, name: i.name, type: i.type, setIdentifier: i.setIdentifier, weight: i.weightedRoutingPolicies?.[0]?.weight, to: i.records?.[0] ?? i.aliases?.[0]?.name };
+    const i = r.inputs as {
+      name: string;
+      type: string;
+      setIdentifier?: string;
+      weightedRoutingPolicies?: { weight: number }[];
+      records?: string[];
+      aliases?: { name: string }[];
+    };
+    return {
+      urn: r.urn,
+      name: i.name,
+      type: i.type,
+      setIdentifier: i.setIdentifier,
+      weight: i.weightedRoutingPolicies?.[0]?.weight,
+      to: i.records?.[0] ?? i.aliases?.[0]?.name,
+    };
   };
   /** Route53's rule: for one name and type, either one simple record or only weighted ones with distinct set identifiers. */
   const route53Accepts = (rs: Recorded[]) => {
     const sets = new Map<string, (string | undefined)[]>();
     for (const s of rs.map(shape)) sets.set(`${s.name} ${s.type}`, [...(sets.get(`${s.name} ${s.type}`) ?? []), s.setIdentifier]);
-    return [...sets.values()].every((ids) => (ids.length === 1 && ids[0] === undefined) || (ids.every((id) => id !== undefined) && new Set(ids).size === ids.length));
+    return [...sets.values()].every(
+      (ids) => (ids.length === 1 && ids[0] === undefined) || (ids.every((id) => id !== undefined) && new Set(ids).size === ids.length),
+    );
   };
   let plain: Recorded[];
   let front: Recorded[];
@@ -480,12 +588,28 @@ describe("becoming a front, and a swap, update the share record: the same resour
   });
 
   it("declares the share record weighted before the stack is a front", () => {
-    assert.deepEqual(plain.map(shape), [{ urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-share", name: "staging.mina.app", type: "A", setIdentifier: "live", weight: 100, to: "203.0.113.20" }]);
+    assert.deepEqual(plain.map(shape), [
+      {
+        urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-share",
+        name: "staging.mina.app",
+        type: "A",
+        setIdentifier: "live",
+        weight: 100,
+        to: "203.0.113.20",
+      },
+    ]);
   });
 
   it("as a front, keeps that record (same URN, name, type and set identifier) and adds one weighted record; nothing is replaced or removed", () => {
     assert.deepEqual(front.map(shape), [
-      { urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-canary", name: "staging.mina.app", type: "A", setIdentifier: "canary", weight: 0, to: "green.staging.mina.app" },
+      {
+        urn: "urn:pulumi:staging::mina::aws:route53/record:Record::mina-staging-dns-canary",
+        name: "staging.mina.app",
+        type: "A",
+        setIdentifier: "canary",
+        weight: 0,
+        to: "green.staging.mina.app",
+      },
       { urn: plain[0].urn, name: "staging.mina.app", type: "A", setIdentifier: "live", weight: 100, to: "blue.staging.mina.app" },
     ]);
     for (const rs of [plain, front, swapped]) assert.ok(route53Accepts(rs), JSON.stringify(rs.map(shape)));
@@ -493,11 +617,17 @@ describe("becoming a front, and a swap, update the share record: the same resour
 
   it("creates the canary record only after the share record is updated (a CNAME share record must be an A record first)", () => {
     const canary = front.find((r) => r.name === "mina-staging-dns-canary")!;
-    assert.ok(canary.dependencies!.some((u) => u.endsWith("$aws:route53/record:Record::mina-staging-dns-share")), JSON.stringify(canary.dependencies));
+    assert.ok(
+      canary.dependencies!.some((u) => u.endsWith("$aws:route53/record:Record::mina-staging-dns-share")),
+      JSON.stringify(canary.dependencies),
+    );
   });
 
   it("a swap with a canary share changes only weights and alias targets of the same two records", () => {
-    assert.deepEqual(swapped.map((r) => r.urn), front.map((r) => r.urn));
+    assert.deepEqual(
+      swapped.map((r) => r.urn),
+      front.map((r) => r.urn),
+    );
     assert.deepEqual(
       swapped.map(shape).map((s) => [s.setIdentifier, s.type, s.weight, s.to]),
       [
@@ -508,13 +638,11 @@ describe("becoming a front, and a swap, update the share record: the same resour
   });
 });
 
-
-
 describe("npm run plan -- --base: becoming a front and swapping are updates of the share record, which the gate passes", function () {
   this.timeout(300000);
-  const fs = require("fs") as typeof import("fs");
-  const path = require("path") as typeof import("path");
-  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const fs = require("node:fs") as typeof import("fs");
+  const path = require("node:path") as typeof import("path");
+  const { execFileSync } = require("node:child_process") as typeof import("child_process");
   const { run } = require("./cli") as typeof import("./cli");
   const { readPlanDiff, decide } = require("../gate/gate") as typeof import("../gate/gate");
   const { REPO } = require("./helpers") as typeof import("./helpers");
@@ -546,8 +674,14 @@ describe("npm run plan -- --base: becoming a front and swapping are updates of t
     commit("staging becomes the blue/green front");
     const diff = await diffOfLast();
     const staging = diff.stacks.find((s) => s.stack === "staging")!;
-    assert.deepEqual(staging.changed.filter((c) => c.type === RECORD).map((c) => [c.name, c.fields]), [["mina-staging-dns-share", ["inputs"]]]);
-    assert.deepEqual(staging.added.map((r) => [r.type, r.name]), [[RECORD, "mina-staging-dns-canary"]]);
+    assert.deepEqual(
+      staging.changed.filter((c) => c.type === RECORD).map((c) => [c.name, c.fields]),
+      [["mina-staging-dns-share", ["inputs"]]],
+    );
+    assert.deepEqual(
+      staging.added.map((r) => [r.type, r.name]),
+      [[RECORD, "mina-staging-dns-canary"]],
+    );
     assert.deepEqual(staging.removed, []);
     assert.deepEqual(staging.mayBeReplaced, []);
     assert.deepEqual(diff.needsApproval, []);
@@ -562,10 +696,13 @@ describe("npm run plan -- --base: becoming a front and swapping are updates of t
     commit("staging: swap to green, 10% canary on blue");
     const diff = await diffOfLast();
     const staging = diff.stacks.find((s) => s.stack === "staging")!;
-    assert.deepEqual(staging.changed.map((c) => [c.type, c.name, c.fields]), [
-      [RECORD, "mina-staging-dns-canary", ["inputs"]],
-      [RECORD, "mina-staging-dns-share", ["inputs"]],
-    ]);
+    assert.deepEqual(
+      staging.changed.map((c) => [c.type, c.name, c.fields]),
+      [
+        [RECORD, "mina-staging-dns-canary", ["inputs"]],
+        [RECORD, "mina-staging-dns-share", ["inputs"]],
+      ],
+    );
     assert.deepEqual([staging.added, staging.removed, diff.needsApproval], [[], [], []]);
   });
 });
@@ -613,7 +750,7 @@ interface Servers {
 }
 
 function startServers(front: string, tlsFiles?: { key: string; cert: string }): Promise<Servers> {
-  const { spawn } = require("child_process") as typeof import("child_process");
+  const { spawn } = require("node:child_process") as typeof import("child_process");
   const child = spawn(process.execPath, ["-e", SERVERS, front, ...(tlsFiles ? [tlsFiles.key, tlsFiles.cert] : [])], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
@@ -635,9 +772,9 @@ function startServers(front: string, tlsFiles?: { key: string; cert: string }): 
 
 /** A blue/green project in a git repository, committed, with env files ignored. */
 function blueGreenRepo(o: BlueGreenOptions = {}): { dir: string; git: (...args: string[]) => string; cleanup: () => void } {
-  const fs = require("fs") as typeof import("fs");
-  const path = require("path") as typeof import("path");
-  const { execFileSync } = require("child_process") as typeof import("child_process");
+  const fs = require("node:fs") as typeof import("fs");
+  const path = require("node:path") as typeof import("path");
+  const { execFileSync } = require("node:child_process") as typeof import("child_process");
   const project = blueGreenProject(o);
   const git = (...args: string[]) => execFileSync("git", args, { cwd: project.dir, env: GIT_ENV, encoding: "utf8" }).trim();
   git("init", "-q", "-b", "main");
@@ -649,8 +786,8 @@ function blueGreenRepo(o: BlueGreenOptions = {}): { dir: string; git: (...args: 
 
 describe("npm run swap: refusals, in-process and through the bin; the stack file stays as it was", function () {
   this.timeout(60000);
-  const fs = require("fs") as typeof import("fs");
-  const path = require("path") as typeof import("path");
+  const fs = require("node:fs") as typeof import("fs");
+  const path = require("node:path") as typeof import("path");
   const { run, spawnCli } = require("./cli") as typeof import("./cli");
   const { missingStack } = require("./helpers") as typeof import("./helpers");
   let repo: ReturnType<typeof blueGreenRepo>;
@@ -684,8 +821,16 @@ describe("npm run swap: refusals, in-process and through the bin; the stack file
     for (const r of await both(["--to", "green", "--url", servers.url("production")])) {
       assert.equal(r.status, 1, `${r.how}: ${r.stderr}`);
       assert.match(r.stderr, /^✗ staging-green: ✗ env file: cannot read \.env\.staging-green\.local: no such file$/m, r.how);
-      assert.match(r.stderr, /^✗ staging-green: smoke check failed: GET http:\/\/127\.0\.0\.1:\d+\/production\/api\/version reports environment "production", but this is staging-green's host/m, r.how);
-      assert.match(r.stderr, /\nerror: refusing to swap staging to green: staging-green did not prove itself \(2 problems above\); Pulumi\.staging\.yaml is unchanged\n$/, r.how);
+      assert.match(
+        r.stderr,
+        /^✗ staging-green: smoke check failed: GET http:\/\/127\.0\.0\.1:\d+\/production\/api\/version reports environment "production", but this is staging-green's host/m,
+        r.how,
+      );
+      assert.match(
+        r.stderr,
+        /\nerror: refusing to swap staging to green: staging-green did not prove itself \(2 problems above\); Pulumi\.staging\.yaml is unchanged\n$/,
+        r.how,
+      );
       assert.equal(r.stdout, "", r.how);
       noTrace(r.stderr);
     }
@@ -695,9 +840,17 @@ describe("npm run swap: refusals, in-process and through the bin; the stack file
     for (const r of await both(["--to", "green", "--url", servers.url("error"), "--json"])) {
       assert.equal(r.status, 1, r.how);
       const out = JSON.parse(r.stdout);
-      assert.deepEqual([out.ok, out.written, out.changes, out.serving, out.front, out.file], [false, false, [], ["green"], "staging", "Pulumi.staging.yaml"], r.how);
+      assert.deepEqual(
+        [out.ok, out.written, out.changes, out.serving, out.front, out.file],
+        [false, false, [], ["green"], "staging", "Pulumi.staging.yaml"],
+        r.how,
+      );
       assert.deepEqual(out.proofs.green.smoke.status, 500);
-      assert.match(r.stderr, /^error: refusing to swap staging to green: staging-green did not prove itself \(2 problems in the JSON\); Pulumi\.staging\.yaml is unchanged\n$/, r.how);
+      assert.match(
+        r.stderr,
+        /^error: refusing to swap staging to green: staging-green did not prove itself \(2 problems in the JSON\); Pulumi\.staging\.yaml is unchanged\n$/,
+        r.how,
+      );
     }
   });
 
@@ -718,12 +871,16 @@ describe("npm run swap: refusals, in-process and through the bin; the stack file
     try {
       for (const r of await both(["--to", "green", "--url", servers.url("green")])) {
         assert.equal(r.status, 1, r.how);
-        assert.equal(r.stderr, "error: Pulumi.staging.yaml has uncommitted changes (git status: M Pulumi.staging.yaml): commit or discard them first, so the swap's commit holds the swap alone\n", r.how);
+        assert.equal(
+          r.stderr,
+          "error: Pulumi.staging.yaml has uncommitted changes (git status: M Pulumi.staging.yaml): commit or discard them first, so the swap's commit holds the swap alone\n",
+          r.how,
+        );
         assert.equal(stackFile(), dirty, r.how);
       }
       repo.git("add", "Pulumi.staging.yaml");
       const [staged] = await both(["--to", "green"]);
-      assert.match(staged.stderr, /^error: Pulumi\.staging\.yaml has uncommitted changes \(git status: M  ?Pulumi\.staging\.yaml\)/);
+      assert.match(staged.stderr, /^error: Pulumi\.staging\.yaml has uncommitted changes \(git status: M {1,2}Pulumi\.staging\.yaml\)/);
     } finally {
       repo.git("reset", "-q", "--", "Pulumi.staging.yaml");
       fs.writeFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), original);
@@ -738,14 +895,22 @@ describe("npm run swap: refusals, in-process and through the bin; the stack file
     }
     for (const r of await both(["--to", "green", "--stack", "staging-blue"])) {
       assert.equal(r.status, 2, r.how);
-      assert.equal(r.stderr, "error: staging-blue is not a blue/green front: set mina:liveColour in Pulumi.staging-blue.yaml (see README, Blue/green)\n", r.how);
+      assert.equal(
+        r.stderr,
+        "error: staging-blue is not a blue/green front: set mina:liveColour in Pulumi.staging-blue.yaml (see README, Blue/green)\n",
+        r.how,
+      );
     }
   });
 
   it("refuses --yes, which used to run pulumi up, saying the swap now deploys through a commit; and a canary above 50", async () => {
     for (const r of await both(["--to", "green", "--yes"])) {
       assert.equal(r.status, 2, r.how);
-      assert.equal(r.stderr, `error: --yes is refused: swap no longer runs pulumi; it writes the front's stack file, and the swap deploys through a commit of it (pull request, merge, the deploy workflow's gate); run it without --yes\n`, r.how);
+      assert.equal(
+        r.stderr,
+        `error: --yes is refused: swap no longer runs pulumi; it writes the front's stack file, and the swap deploys through a commit of it (pull request, merge, the deploy workflow's gate); run it without --yes\n`,
+        r.how,
+      );
     }
     for (const r of await both(["--to", "green", "--canary", "60"])) {
       assert.equal(r.status, 2, r.how);
@@ -766,11 +931,11 @@ describe("npm run swap: refusals, in-process and through the bin; the stack file
 
 describe("npm run swap through the bin, with colours that prove themselves (real PostgreSQL, Redis over TLS, version endpoints)", function () {
   this.timeout(120000);
-  const fs = require("fs") as typeof import("fs");
-  const os = require("os") as typeof import("os");
-  const path = require("path") as typeof import("path");
-  const { execFileSync } = require("child_process") as typeof import("child_process");
-  const { randomBytes } = require("crypto") as typeof import("crypto");
+  const fs = require("node:fs") as typeof import("fs");
+  const os = require("node:os") as typeof import("os");
+  const path = require("node:path") as typeof import("path");
+  const { execFileSync } = require("node:child_process") as typeof import("child_process");
+  const { randomBytes } = require("node:crypto") as typeof import("crypto");
   const { Client } = require("pg") as typeof import("pg");
   const { createClient } = require("redis") as typeof import("redis");
   const { spawnCli, withoutNpm } = require("./cli") as typeof import("./cli");
@@ -809,7 +974,23 @@ describe("npm run swap through the bin, with colours that prove themselves (real
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=mina test CA");
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "redis.key", "-out", "redis.csr", "-subj", "/CN=127.0.0.1");
     fs.writeFileSync(path.join(work, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-    openssl("x509", "-req", "-in", "redis.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "redis.crt", "-days", "1", "-extfile", "san.ext");
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      "redis.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "redis.crt",
+      "-days",
+      "1",
+      "-extfile",
+      "san.ext",
+    );
     servers = await startServers(front, { key: path.join(work, "redis.key"), cert: path.join(work, "redis.crt") });
 
     const r = createClient({ url: "redis://127.0.0.1:6379" });
@@ -850,7 +1031,13 @@ describe("npm run swap through the bin, with colours that prove themselves (real
         EMAIL_ENABLED: "false",
         SENDGRID_API_KEY: "",
       };
-      fs.writeFileSync(path.join(repo.dir, `.env.${stack}.local`), Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+      fs.writeFileSync(
+        path.join(repo.dir, `.env.${stack}.local`),
+        `${Object.entries(values)
+          .map(([k, v]) => `${k}='${v}'`)
+          .join("\n")}\n`,
+        { mode: 0o600 },
+      );
     }
   });
 
@@ -881,14 +1068,25 @@ describe("npm run swap through the bin, with colours that prove themselves (real
     fs.mkdirSync(bin);
     const called = path.join(work, "pulumi-was-called");
     fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\ntouch '${called}'\n`, { mode: 0o755 });
-    const r = swap(["--to", "green", "--url", servers.url("green")], { PATH: `${bin}${path.delimiter}${process.env.PATH}`, MINA_PULUMI_BIN: path.join(bin, "pulumi") });
+    const r = swap(["--to", "green", "--url", servers.url("green")], {
+      PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+      MINA_PULUMI_BIN: path.join(bin, "pulumi"),
+    });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.equal(r.stderr, "");
-    assert.match(r.stdout, new RegExp(`^✓ ${front}-green: all \\d+ checklist items passed\n✓ GET http://127\\.0\\.0\\.1:\\d+/green/api/version answered 200, environment "${front}-green"\n`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^✓ ${front}-green: all \\d+ checklist items passed\n✓ GET http://127\\.0\\.0\\.1:\\d+/green/api/version answered 200, environment "${front}-green"\n`,
+      ),
+    );
     assert.match(r.stdout, new RegExp(`\n→ ${front} sends 100% of traffic to green \\(was: blue live, 0% canary\\); roll back with --to blue\n`));
     assert.match(r.stdout, new RegExp(`\n✓ wrote ${fileName.replace(/\./g, "\\.")}: mina:liveColour blue → green \\(nothing else in it changed\\)\n`));
     assert.ok(r.stdout.includes(`  git switch -c swap-${front}-green\n`), r.stdout);
-    assert.ok(r.stdout.includes(`  merge it: on the push to main the deploy workflow deploys ${front} through preview, the data-safety gate and pulumi up --plan\n`), r.stdout);
+    assert.ok(
+      r.stdout.includes(`  merge it: on the push to main the deploy workflow deploys ${front} through preview, the data-safety gate and pulumi up --plan\n`),
+      r.stdout,
+    );
     assert.equal(fs.existsSync(called), false, "pulumi was not run");
 
     const after = stackFile();
@@ -917,10 +1115,22 @@ describe("npm run swap through the bin, with colours that prove themselves (real
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const out = JSON.parse(r.stdout);
     assert.deepEqual([out.ok, out.written, out.serving, out.changes], [true, true, ["green", "blue"], [{ key: "mina:canaryPercent", to: 10 }]]);
-    assert.deepEqual([out.from, out.to], [{ liveColour: "green", canaryPercent: 0 }, { liveColour: "green", canaryPercent: 10 }]);
-    for (const colour of COLOURS) assert.deepEqual([out.proofs[colour].stack, out.proofs[colour].smoke.ok, out.proofs[colour].checklist.every((c: { ok: boolean }) => c.ok)], [`${front}-${colour}`, true, true]);
+    assert.deepEqual(
+      [out.from, out.to],
+      [
+        { liveColour: "green", canaryPercent: 0 },
+        { liveColour: "green", canaryPercent: 10 },
+      ],
+    );
+    for (const colour of COLOURS)
+      assert.deepEqual(
+        [out.proofs[colour].stack, out.proofs[colour].smoke.ok, out.proofs[colour].checklist.every((c: { ok: boolean }) => c.ok)],
+        [`${front}-${colour}`, true, true],
+      );
     assert.ok(out.next.some((l: string) => l.startsWith(`git switch -c swap-${front}-green-canary-10`)));
-    const added = stackFile().split("\n").filter((l) => !before.split("\n").includes(l));
+    const added = stackFile()
+      .split("\n")
+      .filter((l) => !before.split("\n").includes(l));
     assert.deepEqual(added, ["  mina:canaryPercent: 10"]);
     assert.equal(repo.git("diff", "--numstat"), `1\t0\t${fileName}`);
     assert.equal(loadStackOffline(repo.dir, front).config.dns.front!.canaryPercent, 10);
@@ -940,7 +1150,10 @@ describe("npm run smoke", function () {
       assert.equal(ok.stdout, `✓ GET ${good.url} answered 200, environment "staging"\n`);
       const bad = await run("smoke", ["--stack", "staging", "--url", wrong.url, "--retries", "0"]);
       assert.equal(bad.status, 1);
-      assert.equal(bad.stderr, `error: smoke check of staging failed: GET ${wrong.url} reports environment "production", but this is staging's host: another environment is answering here\n`);
+      assert.equal(
+        bad.stderr,
+        `error: smoke check of staging failed: GET ${wrong.url} reports environment "production", but this is staging's host: another environment is answering here\n`,
+      );
     } finally {
       await good.close();
       await wrong.close();
@@ -953,15 +1166,28 @@ describe("npm run smoke", function () {
     try {
       const smoke = (s: { url: string }) => run("smoke", ["--stack", "staging", "--dir", dir, "--url", s.url, "--retries", "0"], { cwd: dir });
       const [blue, green, own, production] = await Promise.all(answers.map(smoke));
-      assert.deepEqual([blue.status, blue.stdout], [0, `✓ GET ${answers[0].url} answered 200, environment "staging-blue": staging's live colour\n`], blue.stderr);
+      assert.deepEqual(
+        [blue.status, blue.stdout],
+        [0, `✓ GET ${answers[0].url} answered 200, environment "staging-blue": staging's live colour\n`],
+        blue.stderr,
+      );
       assert.deepEqual(
         [green.status, green.stdout],
-        [0, `✓ GET ${answers[1].url} answered 200, environment "staging-green": staging's other colour (a resolver's answer from before a swap, or the canary share); staging-blue is live\n`],
+        [
+          0,
+          `✓ GET ${answers[1].url} answered 200, environment "staging-green": staging's other colour (a resolver's answer from before a swap, or the canary share); staging-blue is live\n`,
+        ],
         green.stderr,
       );
-      for (const [r, environment, a] of [[own, "staging", answers[2]], [production, "production", answers[3]]] as const) {
+      for (const [r, environment, a] of [
+        [own, "staging", answers[2]],
+        [production, "production", answers[3]],
+      ] as const) {
         assert.equal(r.status, 1);
-        assert.equal(r.stderr, `error: smoke check of staging failed: GET ${a.url} reports environment "${environment}", but staging is a blue/green front answered by staging-blue or staging-green only: another environment is answering here\n`);
+        assert.equal(
+          r.stderr,
+          `error: smoke check of staging failed: GET ${a.url} reports environment "${environment}", but staging is a blue/green front answered by staging-blue or staging-green only: another environment is answering here\n`,
+        );
       }
     } finally {
       await Promise.all(answers.map((a) => a.close()));

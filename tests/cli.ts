@@ -5,9 +5,9 @@
  * for the few end-to-end tests (it falls back to the TypeScript sources when
  * dist/ is older than them, so a test never checks a stale build).
  */
-import { spawn, spawnSync, SpawnSyncReturns } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Main } from "../cli/lib/run";
 import { REPO } from "./helpers";
 
@@ -86,7 +86,11 @@ export function cliCommand(args: readonly string[]): [string, string[]] {
 }
 
 /** Runs a command end to end, as a separate process through the bin (or the sources when the build is stale). */
-export function spawnCli(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
+export function spawnCli(
+  name: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): SpawnSyncReturns<string> {
   const [cmd, argv] = cliCommand([name, ...args]);
   return spawnSync(cmd, argv, { cwd: opts.cwd ?? REPO, env: opts.env ?? withoutNpm(process.env), input: opts.input ?? "", encoding: "utf8" });
 }

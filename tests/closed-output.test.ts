@@ -31,7 +31,11 @@ describe("a closed standard output ends a command quietly, with its own exit cod
   this.timeout(60_000);
 
   /** `mina-infra ARGS` as a shell word list, for pipelines. */
-  const shell = (args: readonly string[]) => cliCommand(args).flat().map((w) => `'${w}'`).join(" ");
+  const shell = (args: readonly string[]) =>
+    cliCommand(args)
+      .flat()
+      .map((w) => `'${w}'`)
+      .join(" ");
 
   it("a command that succeeds exits 0 and prints no error, in text, JSON and help", async () => {
     // A command's text, its JSON, a command's help and the bin's own help: each exits 0 as it would with a reader.

@@ -7,8 +7,8 @@
  * normalising, and values that become parts of URLs checked for what they are.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import YAML from "yaml";
 import { ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readAllStacks, SecureValue } from "../config";
 import { validateStack } from "../config/validate";
@@ -27,7 +27,6 @@ function stackYaml(raw: ReturnType<typeof stagingRaw>, extra: Record<string, unk
 
 const errorsIn = (files: Record<string, string>, stack: string) => projectErrors(files, stack);
 
-
 const project = (extra: Record<string, string> = {}) => ({
   "Pulumi.yaml": PROJECT_FILE,
   "Pulumi.staging.yaml": stackYaml(stagingRaw()),
@@ -44,7 +43,9 @@ describe("stack files: every field is read, and what is not understood is refuse
   it("refuses unknown top-level keys, naming the file and the key", () => {
     for (const key of ["enviroment", "backend", "configs", "secretprovider"]) {
       const lines = errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { [key]: "x" }) }), "staging");
-      assert.deepEqual(lines, [`Pulumi.staging.yaml: ${key}: unknown top-level key of a stack file (known: config, environment, secretsprovider, encryptedkey, encryptionsalt)`]);
+      assert.deepEqual(lines, [
+        `Pulumi.staging.yaml: ${key}: unknown top-level key of a stack file (known: config, environment, secretsprovider, encryptedkey, encryptionsalt)`,
+      ]);
     }
   });
 
@@ -61,7 +62,10 @@ describe("stack files: every field is read, and what is not understood is refuse
         }),
         "staging",
       );
-      assert.ok(lines.some((l) => l.startsWith("Pulumi.staging.yaml: environment: imports the ESC environment") && l.includes("Pulumi.production.yaml also imports")), lines.join("\n"));
+      assert.ok(
+        lines.some((l) => l.startsWith("Pulumi.staging.yaml: environment: imports the ESC environment") && l.includes("Pulumi.production.yaml also imports")),
+        lines.join("\n"),
+      );
     }
   });
 
@@ -69,10 +73,18 @@ describe("stack files: every field is read, and what is not understood is refuse
     assert.deepEqual(errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { environment: ["mina/production"] }) }), "staging"), [
       'Pulumi.staging.yaml: environment: names environment "production" ("production")',
     ]);
-    const inline = errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { environment: { imports: ["mina/staging"], values: { pulumiConfig: { "aws:region": "x" } } } }) }), "staging");
+    const inline = errorsIn(
+      project({
+        "Pulumi.staging.yaml": stackYaml(stagingRaw(), { environment: { imports: ["mina/staging"], values: { pulumiConfig: { "aws:region": "x" } } } }),
+      }),
+      "staging",
+    );
     assert.equal(inline.length, 1);
     assert.match(inline[0], /^Pulumi\.staging\.yaml: environment: an inline environment definition \(values\) is refused/);
-    assert.match(errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { environment: "mina/staging" }) }), "staging")[0], /environment: expected a list of ESC environment names/);
+    assert.match(
+      errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { environment: "mina/staging" }) }), "staging")[0],
+      /environment: expected a list of ESC environment names/,
+    );
   });
 
   it("refuses a secrets provider key, data key or salt that another stack file also uses", () => {
@@ -84,20 +96,38 @@ describe("stack files: every field is read, and what is not understood is refuse
       [{ encryptionsalt: "v1:c2FsdA==:v1:aXY=:dGFn" }, { encryptionsalt: "v1:c2FsdA==:v1:aXY=:dGFn" }, /encryptionsalt: is byte-identical/],
     ];
     for (const [mine, theirs, expected] of cases) {
-      const lines = errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), mine), "Pulumi.production.yaml": stackYaml(productionRaw(), theirs) }), "staging");
+      const lines = errorsIn(
+        project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), mine), "Pulumi.production.yaml": stackYaml(productionRaw(), theirs) }),
+        "staging",
+      );
       assert.equal(lines.length, 1, lines.join("\n"));
       assert.match(lines[0], expected);
     }
     // Per-stack keys: the passphrase provider and Pulumi Cloud's default are not shared keys.
-    assert.deepEqual(errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { secretsprovider: "passphrase" }), "Pulumi.production.yaml": stackYaml(productionRaw(), { secretsprovider: "passphrase" }) }), "staging"), []);
-    assert.match(errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { secretsprovider: "vaultish://x" }) }), "staging")[0], /secretsprovider: "vaultish:\/\/x" is not a known secrets provider/);
-    assert.match(errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { secretsprovider: ["a"] }) }), "staging")[0], /secretsprovider: expected a string/);
+    assert.deepEqual(
+      errorsIn(
+        project({
+          "Pulumi.staging.yaml": stackYaml(stagingRaw(), { secretsprovider: "passphrase" }),
+          "Pulumi.production.yaml": stackYaml(productionRaw(), { secretsprovider: "passphrase" }),
+        }),
+        "staging",
+      ),
+      [],
+    );
+    assert.match(
+      errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { secretsprovider: "vaultish://x" }) }), "staging")[0],
+      /secretsprovider: "vaultish:\/\/x" is not a known secrets provider/,
+    );
+    assert.match(
+      errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw(), { secretsprovider: ["a"] }) }), "staging")[0],
+      /secretsprovider: expected a string/,
+    );
   });
 
   it("refuses a secure ciphertext copied from another stack file, under another key too, never printing it", () => {
     const ciphertext = "v1:AAAABBBBCCCCopiedCiphertext==";
-    const staging = stackYaml(stagingRaw()).replace(/mina:openaiApiKey:\n    secure: .*\n/, `mina:openaiApiKey:\n    secure: ${ciphertext}\n`);
-    const production = stackYaml(productionRaw()).replace(/mina:sendgridApiKey:\n    secure: .*\n/, `mina:sendgridApiKey:\n    secure: ${ciphertext}\n`);
+    const staging = stackYaml(stagingRaw()).replace(/mina:openaiApiKey:\n {4}secure: .*\n/, `mina:openaiApiKey:\n    secure: ${ciphertext}\n`);
+    const production = stackYaml(productionRaw()).replace(/mina:sendgridApiKey:\n {4}secure: .*\n/, `mina:sendgridApiKey:\n    secure: ${ciphertext}\n`);
     const lines = errorsIn(project({ "Pulumi.staging.yaml": staging, "Pulumi.production.yaml": production }), "staging");
     assert.deepEqual(lines, [
       "Pulumi.staging.yaml: mina:openaiApiKey: its ciphertext is byte-identical to Pulumi.production.yaml's mina:sendgridApiKey (copied between stack files): the stacks share this secret; set it anew with: pulumi config set --secret mina:openaiApiKey <value> --stack staging",
@@ -108,20 +138,27 @@ describe("stack files: every field is read, and what is not understood is refuse
 
   it("fails closed on a sibling that cannot be read, offline and under the engine, in one line naming it", () => {
     const files = project({ "Pulumi.demo.yaml": "config: [unclosed\n" });
-    const expected = /^Pulumi\.staging\.yaml: cannot be checked against Pulumi\.demo\.yaml, which cannot be read \(not valid YAML: .*\); fix or remove that file first$/;
+    const expected =
+      /^Pulumi\.staging\.yaml: cannot be checked against Pulumi\.demo\.yaml, which cannot be read \(not valid YAML: .*\); fix or remove that file first$/;
     const offline = errorsIn(files, "staging");
     assert.equal(offline.length, 1, offline.join("\n"));
     assert.match(offline[0], expected);
     const { dir, cleanup } = tempProject(files);
     try {
-      assert.throws(() => loadStackFromEngine(dir, "staging", engineConfig(stagingRaw()), isSecretIn(stagingRaw())), (e: unknown) => {
-        assert.ok(e instanceof ConfigErrors, String(e));
-        assert.equal(e.errors.length, 1);
-        assert.match(e.errors[0].message, expected);
-        return true;
-      });
+      assert.throws(
+        () => loadStackFromEngine(dir, "staging", engineConfig(stagingRaw()), isSecretIn(stagingRaw())),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigErrors, String(e));
+          assert.equal(e.errors.length, 1);
+          assert.match(e.errors[0].message, expected);
+          return true;
+        },
+      );
       // The broken file's own stack gets its own parse error, still one line.
-      assert.throws(() => loadStackFromEngine(dir, "demo", {}, () => false), (e: unknown) => e instanceof ConfigErrors && /^Pulumi\.demo\.yaml: not valid YAML/.test(e.message));
+      assert.throws(
+        () => loadStackFromEngine(dir, "demo", {}, () => false),
+        (e: unknown) => e instanceof ConfigErrors && /^Pulumi\.demo\.yaml: not valid YAML/.test(e.message),
+      );
     } finally {
       cleanup();
     }
@@ -130,7 +167,10 @@ describe("stack files: every field is read, and what is not understood is refuse
   it("refuses under the engine a stack with no stack file of its own", () => {
     const { dir, cleanup } = tempProject(project());
     try {
-      assert.throws(() => loadStackFromEngine(dir, "ghost", {}, () => false), /^ConfigError: Pulumi\.ghost\.yaml: no such stack file in .*: every stack's config lives in its own stack file/);
+      assert.throws(
+        () => loadStackFromEngine(dir, "ghost", {}, () => false),
+        /^ConfigError: Pulumi\.ghost\.yaml: no such stack file in .*: every stack's config lives in its own stack file/,
+      );
     } finally {
       cleanup();
     }
@@ -138,11 +178,14 @@ describe("stack files: every field is read, and what is not understood is refuse
 
   it("checks a copied ciphertext under the engine too, where the own values arrive decrypted", () => {
     const ciphertext = "v1:SameCipher==";
-    const staging = stackYaml(stagingRaw()).replace(/mina:openaiApiKey:\n    secure: .*\n/, `mina:openaiApiKey:\n    secure: ${ciphertext}\n`);
-    const production = stackYaml(productionRaw()).replace(/mina:openaiApiKey:\n    secure: .*\n/, `mina:openaiApiKey:\n    secure: ${ciphertext}\n`);
+    const staging = stackYaml(stagingRaw()).replace(/mina:openaiApiKey:\n {4}secure: .*\n/, `mina:openaiApiKey:\n    secure: ${ciphertext}\n`);
+    const production = stackYaml(productionRaw()).replace(/mina:openaiApiKey:\n {4}secure: .*\n/, `mina:openaiApiKey:\n    secure: ${ciphertext}\n`);
     const { dir, cleanup } = tempProject(project({ "Pulumi.staging.yaml": staging, "Pulumi.production.yaml": production }));
     try {
-      assert.throws(() => loadStackFromEngine(dir, "staging", engineConfig(stagingRaw()), isSecretIn(stagingRaw())), /mina:openaiApiKey: its ciphertext is byte-identical to Pulumi\.production\.yaml's mina:openaiApiKey/);
+      assert.throws(
+        () => loadStackFromEngine(dir, "staging", engineConfig(stagingRaw()), isSecretIn(stagingRaw())),
+        /mina:openaiApiKey: its ciphertext is byte-identical to Pulumi\.production\.yaml's mina:openaiApiKey/,
+      );
     } finally {
       cleanup();
     }
@@ -151,14 +194,17 @@ describe("stack files: every field is read, and what is not understood is refuse
 
 describe("the project file: stackConfigDir and project-level config", () => {
   it("reads stack files from stackConfigDir, where Pulumi reads them", () => {
-    const { dir, cleanup } = tempProject({ "Pulumi.yaml": PROJECT_FILE + "stackConfigDir: stacks\n" });
+    const { dir, cleanup } = tempProject({ "Pulumi.yaml": `${PROJECT_FILE}stackConfigDir: stacks\n` });
     try {
       fs.mkdirSync(path.join(dir, "stacks"));
       fs.writeFileSync(path.join(dir, "stacks", "Pulumi.staging.yaml"), stackYaml(stagingRaw()));
       fs.writeFileSync(path.join(dir, "stacks", "Pulumi.production.yaml"), stackYaml(productionRaw()));
       // A stray file beside Pulumi.yaml is not a stack: Pulumi would not read it.
       fs.writeFileSync(path.join(dir, "Pulumi.stray.yaml"), "config: {}\n");
-      assert.deepEqual(listStackFiles(dir).map((s) => s.stack), ["production", "staging"]);
+      assert.deepEqual(
+        listStackFiles(dir).map((s) => s.stack),
+        ["production", "staging"],
+      );
       assert.equal(loadStackOffline(dir, "staging").config.environment, "staging");
       // Production's identifiers are still foreign to staging when they live in stackConfigDir.
       fs.writeFileSync(path.join(dir, "stacks", "Pulumi.staging.yaml"), stackYaml(stagingRaw({ "aws:allowedAccountIds": [PRODUCTION_ACCOUNT] })));
@@ -174,14 +220,16 @@ describe("the project file: stackConfigDir and project-level config", () => {
       ["/etc", /stackConfigDir: "\/etc" is absolute/],
       ["nope", /stackConfigDir: "nope" is not a directory/],
     ] as const) {
-      const lines = errorsIn({ "Pulumi.yaml": PROJECT_FILE + `stackConfigDir: ${value}\n`, "Pulumi.staging.yaml": stackYaml(stagingRaw()) }, "staging");
+      const lines = errorsIn({ "Pulumi.yaml": `${PROJECT_FILE}stackConfigDir: ${value}\n`, "Pulumi.staging.yaml": stackYaml(stagingRaw()) }, "staging");
       assert.equal(lines.length, 1);
-      assert.match(lines[0], new RegExp("^Pulumi\\.yaml: " + expected.source));
+      assert.match(lines[0], new RegExp(`^Pulumi\\.yaml: ${expected.source}`));
     }
   });
 
   it("applies project-level settings to every stack, as Pulumi does", () => {
-    const { dir, cleanup } = tempProject(project({ "Pulumi.yaml": PROJECT_FILE + "  mina:logLevel: WARNING\n  rateLimitPerHour:\n    type: integer\n    default: 1500\n" }));
+    const { dir, cleanup } = tempProject(
+      project({ "Pulumi.yaml": `${PROJECT_FILE}  mina:logLevel: WARNING\n  rateLimitPerHour:\n    type: integer\n    default: 1500\n` }),
+    );
     try {
       const staging = loadStackOffline(dir, "staging").config;
       assert.equal(staging.settings.logLevel, "WARNING");
@@ -193,22 +241,40 @@ describe("the project file: stackConfigDir and project-level config", () => {
 
   it("refuses project-level values that are an environment's own, name an environment, or are secret", () => {
     const cases: [string, RegExp][] = [
-      ["  mina:slackChannel: \"#mina-alerts\"\n", /^Pulumi\.yaml: mina:slackChannel: is set for every stack in the project file: only shared settings may be/],
-      ["  aws:allowedAccountIds: [\"123456789012\"]\n", /^Pulumi\.yaml: aws:allowedAccountIds: is set for every stack/],
-      ["  mina:featureFlags:\n    staging_only: true\n", /^Pulumi\.yaml: mina:featureFlags: names environment "staging" \("staging"\): a value in the project file applies to every stack/],
+      ['  mina:slackChannel: "#mina-alerts"\n', /^Pulumi\.yaml: mina:slackChannel: is set for every stack in the project file: only shared settings may be/],
+      ['  aws:allowedAccountIds: ["123456789012"]\n', /^Pulumi\.yaml: aws:allowedAccountIds: is set for every stack/],
+      [
+        "  mina:featureFlags:\n    staging_only: true\n",
+        /^Pulumi\.yaml: mina:featureFlags: names environment "staging" \("staging"\): a value in the project file applies to every stack/,
+      ],
       ["  mina:openaiApiKey:\n    secure: v1:abc\n", /^Pulumi\.yaml: mina:openaiApiKey: a secret in the project file would be every stack's secret/],
       ["  mina:logLevel:\n    value: INFO\n    colour: blue\n", /^Pulumi\.yaml: mina:logLevel: unknown attribute colour of a typed config entry/],
     ];
     for (const [config, expected] of cases) {
       const lines = errorsIn(project({ "Pulumi.yaml": PROJECT_FILE + config }), "staging");
-      assert.ok(lines.some((l) => expected.test(l)), `${config}\n${lines.join("\n")}`);
+      assert.ok(
+        lines.some((l) => expected.test(l)),
+        `${config}\n${lines.join("\n")}`,
+      );
     }
   });
 
   it("refuses an unknown project-file key, another project name, and default providers left on", () => {
-    assert.ok(errorsIn(project({ "Pulumi.yaml": PROJECT_FILE + "stackConfigDirectory: x\n" }), "staging").some((l) => /^Pulumi\.yaml: stackConfigDirectory: unknown top-level key of a project file/.test(l)));
-    assert.ok(errorsIn(project({ "Pulumi.yaml": PROJECT_FILE.replace("name: mina", "name: other") }), "staging").some((l) => /^Pulumi\.yaml: name: is "other"; this program reads the config namespace "mina"/.test(l)));
-    assert.ok(errorsIn(project({ "Pulumi.yaml": "name: mina\nruntime: nodejs\n" }), "staging").some((l) => /^Pulumi\.yaml: pulumi:disable-default-providers: is not set/.test(l)));
+    assert.ok(
+      errorsIn(project({ "Pulumi.yaml": `${PROJECT_FILE}stackConfigDirectory: x\n` }), "staging").some((l) =>
+        /^Pulumi\.yaml: stackConfigDirectory: unknown top-level key of a project file/.test(l),
+      ),
+    );
+    assert.ok(
+      errorsIn(project({ "Pulumi.yaml": PROJECT_FILE.replace("name: mina", "name: other") }), "staging").some((l) =>
+        /^Pulumi\.yaml: name: is "other"; this program reads the config namespace "mina"/.test(l),
+      ),
+    );
+    assert.ok(
+      errorsIn(project({ "Pulumi.yaml": "name: mina\nruntime: nodejs\n" }), "staging").some((l) =>
+        /^Pulumi\.yaml: pulumi:disable-default-providers: is not set/.test(l),
+      ),
+    );
     // A stack file cannot switch them back on either.
     const lines = errorsIn(project({ "Pulumi.staging.yaml": stackYaml(stagingRaw({ "pulumi:disable-default-providers": ["aws"] })) }), "staging");
     assert.deepEqual(lines, [
@@ -223,7 +289,9 @@ describe("namespaces: every key the program or a provider could read is known", 
   it("refuses provider credentials in plaintext, in every namespace, never printing them", () => {
     for (const key of ["aws:secretKey", "aws:accessKey", "aws:token", "postgresql:password", "postgresql:username"]) {
       const lines = errorsOf(stagingRaw({ [key]: "AKIAPLAINTEXTVALUE" }));
-      assert.deepEqual(lines, [`Pulumi.staging.yaml: ${key}: is a credential stored in plaintext: remove it (and rotate it: it is in the file's history); each stack's explicit provider never reads it`]);
+      assert.deepEqual(lines, [
+        `Pulumi.staging.yaml: ${key}: is a credential stored in plaintext: remove it (and rotate it: it is in the file's history); each stack's explicit provider never reads it`,
+      ]);
       assert.ok(!lines.join("").includes("PLAINTEXT"));
     }
     assert.deepEqual(errorsOf(stagingRaw({ "upstash:apiKey": "plain" })), [
@@ -254,7 +322,10 @@ describe("identifiers are compared after normalising", () => {
       ["mina:slackChannel", "#MINA-ALERTS"],
     ]) {
       const lines = errorsOf(stagingRaw({ [key]: value }));
-      assert.ok(lines.some((l) => l.startsWith(`Pulumi.staging.yaml: ${key}: carries production's`)), `${key}=${value}\n${lines.join("\n")}`);
+      assert.ok(
+        lines.some((l) => l.startsWith(`Pulumi.staging.yaml: ${key}: carries production's`)),
+        `${key}=${value}\n${lines.join("\n")}`,
+      );
     }
   });
 
@@ -278,25 +349,68 @@ describe("a production environment shares no supplied value", () => {
     const cases: [Record<string, unknown>, Record<string, unknown>, string][] = [
       [{ "upstash:email": "platform@mina.app" }, { "upstash:email": "Platform@Mina.App" }, "upstash:email"],
       [{ "mina:appHost": "203.0.113.10" }, {}, "mina:appHost"],
-      [{ "mina:databaseMode": "instance", "mina:vpcId": "vpc-0a1b2c3d4e5f60009", "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60031", "subnet-0a1b2c3d4e5f60032"], "mina:dbAllowedCidrs": ["10.30.0.0/16", "10.20.0.0/16"] }, {}, "mina:dbAllowedCidrs"],
+      [
+        {
+          "mina:databaseMode": "instance",
+          "mina:vpcId": "vpc-0a1b2c3d4e5f60009",
+          "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60031", "subnet-0a1b2c3d4e5f60032"],
+          "mina:dbAllowedCidrs": ["10.30.0.0/16", "10.20.0.0/16"],
+        },
+        {},
+        "mina:dbAllowedCidrs",
+      ],
     ];
     for (const [mine, theirs, key] of cases) {
       const staging = stagingRaw(mine);
       const production = productionRaw({ ...theirs, ...(key === "upstash:email" ? { "upstash:email": "platform@mina.app" } : {}) });
       const fromStaging = errorsOf(staging, [staging, production]);
-      assert.ok(fromStaging.some((l) => l.startsWith(`Pulumi.staging.yaml: ${key}: holds `) && l.endsWith("production, a production environment, shares no supplied value with another environment")), fromStaging.join("\n"));
+      assert.ok(
+        fromStaging.some(
+          (l) =>
+            l.startsWith(`Pulumi.staging.yaml: ${key}: holds `) &&
+            l.endsWith("production, a production environment, shares no supplied value with another environment"),
+        ),
+        fromStaging.join("\n"),
+      );
       const fromProduction = errorsOf(production, [staging, production]);
-      assert.ok(fromProduction.some((l) => l.startsWith(`Pulumi.production.yaml: ${key}: holds `) && l.includes("as Pulumi.staging.yaml does: production shares no supplied value")), fromProduction.join("\n"));
+      assert.ok(
+        fromProduction.some(
+          (l) => l.startsWith(`Pulumi.production.yaml: ${key}: holds `) && l.includes("as Pulumi.staging.yaml does: production shares no supplied value"),
+        ),
+        fromProduction.join("\n"),
+      );
     }
   });
 
   it("lets any stack be production-like with mina:profile, with production's protections and production's isolation", () => {
-    const eu = productionRaw({ "aws:allowedAccountIds": ["444444444444"], "mina:profile": "production", "mina:deployRunner": ["self-hosted", "mina-eu"], "mina:shareDomain": "eu.mina.app", "mina:dnsZoneId": "Z0EUZONE", "mina:vpcId": "vpc-0a1b2c3d4e5f60004", "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"], "mina:dbAllowedCidrs": ["10.40.0.0/16"], "mina:appHost": "203.0.113.40", "upstash:email": "upstash-eu@mina.app", "upstash:apiKey": new SecureValue("u-eu"), "mina:openaiApiKey": new SecureValue("sk-eu"), "mina:sendgridApiKey": new SecureValue("SG.eu"), "mina:sentryToken": new SecureValue("sntrys_eu_token") });
+    const eu = productionRaw({
+      "aws:allowedAccountIds": ["444444444444"],
+      "mina:profile": "production",
+      "mina:deployRunner": ["self-hosted", "mina-eu"],
+      "mina:shareDomain": "eu.mina.app",
+      "mina:dnsZoneId": "Z0EUZONE",
+      "mina:vpcId": "vpc-0a1b2c3d4e5f60004",
+      "mina:dbSubnetIds": ["subnet-0a1b2c3d4e5f60041", "subnet-0a1b2c3d4e5f60042"],
+      "mina:dbAllowedCidrs": ["10.40.0.0/16"],
+      "mina:appHost": "203.0.113.40",
+      "upstash:email": "upstash-eu@mina.app",
+      "upstash:apiKey": new SecureValue("u-eu"),
+      "mina:openaiApiKey": new SecureValue("sk-eu"),
+      "mina:sendgridApiKey": new SecureValue("SG.eu"),
+      "mina:sentryToken": new SecureValue("sntrys_eu_token"),
+    });
     const euRaw = { ...eu, stack: "eu", file: "Pulumi.eu.yaml" };
     const siblings = [stagingRaw(), productionRaw(), euRaw];
     const { config } = validateStack(euRaw, { siblings, requireSecrets: true });
     assert.equal(config.profile, "production");
-    assert.deepEqual(config.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false, secretRecoveryDays: 30 });
+    assert.deepEqual(config.protection, {
+      protect: true,
+      deletionProtection: true,
+      finalSnapshot: true,
+      versioning: true,
+      forceDestroy: false,
+      secretRecoveryDays: 30,
+    });
     // A staging value equal to eu's is refused: eu is production-like.
     const staging = stagingRaw({ "mina:appHost": "203.0.113.40" });
     assert.ok(errorsOf(staging, [staging, productionRaw(), euRaw]).some((l) => l.includes("eu, a production environment, shares no supplied value")));
@@ -320,8 +434,20 @@ describe("values that become parts of URLs and names are checked for what they a
   };
 
   it("refuses URL syntax in the database server host", () => {
-    for (const host of ["pg.example.com/other", "admin@pg.example.com", "pg.example.com:5433", "pg1.example.com,pg2.example.com", "pg.example.com?host=evil", "postgresql://pg.example.com", "pg.example.com#x"]) {
-      assert.deepEqual(errorsOf({ "mina:dbServerHost": host }), [`Pulumi.staging.yaml: mina:dbServerHost: ${JSON.stringify(host)} is not a bare host name or IP address (no scheme, user, port, path or list)`], host);
+    for (const host of [
+      "pg.example.com/other",
+      "admin@pg.example.com",
+      "pg.example.com:5433",
+      "pg1.example.com,pg2.example.com",
+      "pg.example.com?host=evil",
+      "postgresql://pg.example.com",
+      "pg.example.com#x",
+    ]) {
+      assert.deepEqual(
+        errorsOf({ "mina:dbServerHost": host }),
+        [`Pulumi.staging.yaml: mina:dbServerHost: ${JSON.stringify(host)} is not a bare host name or IP address (no scheme, user, port, path or list)`],
+        host,
+      );
     }
     assert.deepEqual(errorsOf({ "mina:dbServerHost": "10.0.0.5" }), []);
     assert.deepEqual(errorsOf({ "mina:dbServerHost": "fd00::5" }), []);
@@ -363,7 +489,7 @@ function readAllStacks_(files: Record<string, string>) {
 /** What the engine passes the program: every value a string, secrets decrypted. */
 function engineConfig(raw: ReturnType<typeof stagingRaw>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(raw.values).map(([k, v]) => [k, v instanceof SecureValue ? v.plaintext ?? "" : typeof v === "string" ? v : JSON.stringify(v)]),
+    Object.entries(raw.values).map(([k, v]) => [k, v instanceof SecureValue ? (v.plaintext ?? "") : typeof v === "string" ? v : JSON.stringify(v)]),
   );
 }
 
@@ -376,7 +502,10 @@ describe("percent-encoding hides no identifier from config validation", () => {
     const raw = stagingRaw({ "mina:slackWebhookUrl": new SecureValue("https://hooks.example.com/%6d%69%6e%61_%70roduction") });
     assert.throws(
       () => validateStack(raw, { siblings: [raw, productionRaw()], requireSecrets: true }),
-      (e: unknown) => e instanceof ConfigErrors && e.errors.some((x) => x.message === 'Pulumi.staging.yaml: mina:slackWebhookUrl: carries production\'s database name "mina_production"') && !e.message.includes("hooks.example"),
+      (e: unknown) =>
+        e instanceof ConfigErrors &&
+        e.errors.some((x) => x.message === 'Pulumi.staging.yaml: mina:slackWebhookUrl: carries production\'s database name "mina_production"') &&
+        !e.message.includes("hooks.example"),
     );
   });
 });

@@ -48,9 +48,7 @@ describe("config validation: one line per problem, naming the file and the key",
     assert.deepEqual(errorsOf(stagingRaw({ "mina:rateLimitPerMinute": "lots" })), [
       'Pulumi.staging.yaml: mina:rateLimitPerMinute: expected a whole number >= 0, got "lots"',
     ]);
-    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": "yes" })), [
-      'Pulumi.staging.yaml: mina:emailEnabled: expected true or false, got "yes"',
-    ]);
+    assert.deepEqual(errorsOf(stagingRaw({ "mina:emailEnabled": "yes" })), ['Pulumi.staging.yaml: mina:emailEnabled: expected true or false, got "yes"']);
   });
 
   it("refuses an unknown database mode", () => {
@@ -61,7 +59,10 @@ describe("config validation: one line per problem, naming the file and the key",
 
   it("refuses the shared-database schema mode and says why", () => {
     const [line] = errorsOf(stagingRaw({ "mina:databaseMode": "schema" }));
-    assert.match(line, /^Pulumi\.staging\.yaml: mina:databaseMode: expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share/);
+    assert.match(
+      line,
+      /^Pulumi\.staging\.yaml: mina:databaseMode: expected one of instance, server, got "schema": one database with a schema per environment is refused, because staging and production would share/,
+    );
     assert.match(line, /a staging credential could read production data/);
   });
 
@@ -78,7 +79,11 @@ describe("config validation: one line per problem, naming the file and the key",
 
   it("accepts mina:redisMode database in both environments, and refuses any other mode", () => {
     assert.deepEqual(errorsOf(stagingRaw({ "mina:redisMode": "database" })), []);
-    assert.equal(validateStack(productionRaw({ "mina:redisMode": "database" }), { requireSecrets: true, siblings: [stagingRaw({ "mina:redisMode": "database" })] }).config.environment, "production");
+    assert.equal(
+      validateStack(productionRaw({ "mina:redisMode": "database" }), { requireSecrets: true, siblings: [stagingRaw({ "mina:redisMode": "database" })] }).config
+        .environment,
+      "production",
+    );
     assert.deepEqual(errorsOf(stagingRaw({ "mina:redisMode": "cluster" })), ['Pulumi.staging.yaml: mina:redisMode: expected one of database, got "cluster"']);
   });
 
@@ -160,9 +165,15 @@ describe("config validation: one line per problem, naming the file and the key",
     assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.example.net" })), [
       'Pulumi.staging.yaml: mina:appHost: is a hostname, which needs a CNAME record, and DNS forbids a CNAME at the zone apex "staging.mina.app"; use an IPv4 address or a share domain below the apex',
     ]);
-    assert.deepEqual(errorsOf(stagingRaw({ "mina:appHost": "app.staging.mina.app", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })), []);
+    assert.deepEqual(
+      errorsOf(stagingRaw({ "mina:appHost": "app.staging.mina.app", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })),
+      [],
+    );
     // Below the apex, a name outside the zone is refused too (tests/hosts.test.ts).
-    assert.equal(errorsOf(stagingRaw({ "mina:appHost": "app.example.net", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })).length, 1);
+    assert.equal(
+      errorsOf(stagingRaw({ "mina:appHost": "app.example.net", "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" })).length,
+      1,
+    );
   });
 
   it("needs a SendGrid key when email is on", () => {
@@ -177,12 +188,21 @@ describe("config validation: one line per problem, naming the file and the key",
       assert.deepEqual(errorsOf(stagingRaw(sendgrid)), [
         "Pulumi.staging.yaml: mina:emailRedirectTo: is required because email is enabled in a non-production environment: every message must go to one inbox; set it with: pulumi config set mina:emailRedirectTo <address> --stack staging, or set mina:emailEnabled false",
       ]);
-      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, "mina:profile": "review" })).map((l) => l.split(": ")[1]), ["mina:emailRedirectTo"]);
+      assert.deepEqual(
+        errorsOf(stagingRaw({ ...sendgrid, "mina:profile": "review" })).map((l) => l.split(": ")[1]),
+        ["mina:emailRedirectTo"],
+      );
     });
     it("is emitted when email is on, and empty when it is off", () => {
-      const on = validateStack(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa-inbox@example.com" }), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config;
+      const on = validateStack(stagingRaw({ ...sendgrid, "mina:emailRedirectTo": "qa-inbox@example.com" }), {
+        requireSecrets: true,
+        siblings: [stagingRaw(), productionRaw()],
+      }).config;
       assert.deepEqual([on.settings.emailEnabled, on.settings.emailRedirectTo], [true, "qa-inbox@example.com"]);
-      const off = validateStack(stagingRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" }), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config;
+      const off = validateStack(stagingRaw({ "mina:emailRedirectTo": "qa-inbox@example.com" }), {
+        requireSecrets: true,
+        siblings: [stagingRaw(), productionRaw()],
+      }).config;
       assert.deepEqual([off.settings.emailEnabled, off.settings.emailRedirectTo], [false, ""]);
       assert.equal(validateStack(productionRaw(), { requireSecrets: true, siblings: [stagingRaw(), productionRaw()] }).config.settings.emailRedirectTo, "");
     });
@@ -197,7 +217,14 @@ describe("config validation: one line per problem, naming the file and the key",
     });
     it("may be the same inbox in two non-production stacks", () => {
       const inbox = { "mina:emailRedirectTo": "qa-inbox@example.com" };
-      assert.deepEqual(errorsOf(stagingRaw({ ...sendgrid, ...inbox }), [stagingRaw(), productionRaw(), stagingRaw({ ...inbox, "mina:appHost": "203.0.113.21" }, "staging-blue")]), []);
+      assert.deepEqual(
+        errorsOf(stagingRaw({ ...sendgrid, ...inbox }), [
+          stagingRaw(),
+          productionRaw(),
+          stagingRaw({ ...inbox, "mina:appHost": "203.0.113.21" }, "staging-blue"),
+        ]),
+        [],
+      );
       // the control: the same inbox in a production stack is refused there, whatever the tier-mates do
       assert.deepEqual(errorsOf(productionRaw(inbox)).length, 1);
     });
@@ -269,8 +296,22 @@ describe("config: defaults per profile", () => {
   it("protects production only", () => {
     const s = validateStack(stagingRaw(), { requireSecrets: true }).config;
     const p = validateStack(productionRaw(), { requireSecrets: true }).config;
-    assert.deepEqual(p.protection, { protect: true, deletionProtection: true, finalSnapshot: true, versioning: true, forceDestroy: false, secretRecoveryDays: 30 });
-    assert.deepEqual(s.protection, { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: false, secretRecoveryDays: 7 });
+    assert.deepEqual(p.protection, {
+      protect: true,
+      deletionProtection: true,
+      finalSnapshot: true,
+      versioning: true,
+      forceDestroy: false,
+      secretRecoveryDays: 30,
+    });
+    assert.deepEqual(s.protection, {
+      protect: false,
+      deletionProtection: false,
+      finalSnapshot: false,
+      versioning: false,
+      forceDestroy: false,
+      secretRecoveryDays: 7,
+    });
   });
 });
 
@@ -302,7 +343,10 @@ describe("config: the Upstash budget (mina:redisBudget)", () => {
   });
 
   it("is a setting production may hold the same value of as another environment", () => {
-    assert.deepEqual(errorsOf(productionRaw({ "mina:redisBudget": 50 }), [stagingRaw({ "mina:redisBudget": 50 }), productionRaw({ "mina:redisBudget": 50 })]), []);
+    assert.deepEqual(
+      errorsOf(productionRaw({ "mina:redisBudget": 50 }), [stagingRaw({ "mina:redisBudget": 50 }), productionRaw({ "mina:redisBudget": 50 })]),
+      [],
+    );
   });
 });
 
@@ -322,7 +366,11 @@ describe("config sources", () => {
     const raw = fromEngine(
       "staging",
       {
-        ...Object.fromEntries(Object.entries(stagingRaw().values).filter(([, v]) => !(v instanceof SecureValue)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+        ...Object.fromEntries(
+          Object.entries(stagingRaw().values)
+            .filter(([, v]) => !(v instanceof SecureValue))
+            .map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+        ),
         "mina:emailEnabled": "false",
         "mina:rateLimitPerMinute": "250",
         "mina:openaiApiKey": "sk-x",

@@ -39,7 +39,15 @@ describe("DATABASE_URL parser", () => {
     const u = parsePostgresUrl("postgresql://mina_staging_app:p%40ss%3Aw%2Frd@pg-shared.internal.mina.app:5432/mina_staging?sslmode=require");
     assert.deepEqual(
       { host: u.host, port: u.port, hostPort: u.hostPort, user: u.user, password: u.password, database: u.database, sslMode: u.sslMode },
-      { host: "pg-shared.internal.mina.app", port: 5432, hostPort: "pg-shared.internal.mina.app:5432", user: "mina_staging_app", password: "p@ss:w/rd", database: "mina_staging", sslMode: "require" },
+      {
+        host: "pg-shared.internal.mina.app",
+        port: 5432,
+        hostPort: "pg-shared.internal.mina.app:5432",
+        user: "mina_staging_app",
+        password: "p@ss:w/rd",
+        database: "mina_staging",
+        sslMode: "require",
+      },
     );
     assert.deepEqual([...u.secrets].sort(), ["p%40ss%3Aw%2Frd", "p@ss:w/rd"].sort());
     const bare = parsePostgresUrl("postgres://u@db.internal/app");
@@ -50,7 +58,9 @@ describe("DATABASE_URL parser", () => {
 
   it("accepts exactly the allowlisted query parameters", () => {
     assert.deepEqual([...POSTGRES_QUERY_PARAMETERS], ["sslmode", "sslrootcert", "connect_timeout", "application_name"]);
-    const u = parsePostgresUrl(pg("db.internal:6432/mina_staging?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=10&application_name=mina%20web"));
+    const u = parsePostgresUrl(
+      pg("db.internal:6432/mina_staging?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=10&application_name=mina%20web"),
+    );
     assert.equal(u.sslMode, "verify-full");
     assert.equal(u.sslRootCert, "/etc/ca.pem");
     assert.equal(u.connectTimeoutSeconds, 10);
@@ -62,12 +72,18 @@ describe("DATABASE_URL parser", () => {
     const accepted = "only sslmode, sslrootcert, connect_timeout, application_name are accepted";
     for (const name of ["host", "hostaddr", "port", "dbname", "user", "options", "service", "target_session_attrs", "load_balance_hosts", "replication"]) {
       it(name, () => {
-        refused(() => parsePostgresUrl(pg(`db.internal/mina_staging?sslmode=require&${name}=elsewhere`)), `DATABASE_URL: query parameter "${name}" can redirect the connection; ${accepted}`);
+        refused(
+          () => parsePostgresUrl(pg(`db.internal/mina_staging?sslmode=require&${name}=elsewhere`)),
+          `DATABASE_URL: query parameter "${name}" can redirect the connection; ${accepted}`,
+        );
       });
     }
     for (const name of ["passfile", "sslcert", "sslkey", "sslpassword", "password"]) {
       it(name, () => {
-        refused(() => parsePostgresUrl(pg(`db.internal/mina_staging?${name}=%2Ftmp%2Fx`)), `DATABASE_URL: query parameter "${name}" brings credentials or keys from outside the URL; ${accepted}`);
+        refused(
+          () => parsePostgresUrl(pg(`db.internal/mina_staging?${name}=%2Ftmp%2Fx`)),
+          `DATABASE_URL: query parameter "${name}" brings credentials or keys from outside the URL; ${accepted}`,
+        );
       });
     }
     it("anything else, including pg-connection-string's ssl and a differently cased sslmode", () => {
@@ -84,7 +100,10 @@ describe("DATABASE_URL parser", () => {
   });
 
   it("refuses a repeated parameter, even an accepted one", () => {
-    refused(() => parsePostgresUrl(pg("db.internal/mina_staging?sslmode=require&sslmode=disable")), `DATABASE_URL: query parameter "sslmode" is given more than once`);
+    refused(
+      () => parsePostgresUrl(pg("db.internal/mina_staging?sslmode=require&sslmode=disable")),
+      `DATABASE_URL: query parameter "sslmode" is given more than once`,
+    );
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?sslmode=require&ss%6cmode=disable")), /"sslmode" is given more than once/);
   });
 
@@ -93,7 +112,10 @@ describe("DATABASE_URL parser", () => {
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?sslmode=require&")), /part without "="/);
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?application_name=a=b")), /second "="/);
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?=x")), /parameter without a name/);
-    refused(() => parsePostgresUrl(pg("db.internal/mina_staging?sslmode=maybe")), /sslmode "maybe" is not one of disable, allow, prefer, require, verify-ca, verify-full/);
+    refused(
+      () => parsePostgresUrl(pg("db.internal/mina_staging?sslmode=maybe")),
+      /sslmode "maybe" is not one of disable, allow, prefer, require, verify-ca, verify-full/,
+    );
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?connect_timeout=5s")), /connect_timeout "5s" is not a whole number/);
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?sslrootcert=system&sslmode=require")), /sslrootcert=system needs sslmode=verify-full/);
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging?application_name=a%0Ab")), /application_name contains a control character/);
@@ -108,7 +130,10 @@ describe("DATABASE_URL parser", () => {
   it("refuses an empty host and a Unix socket path", () => {
     refused(() => parsePostgresUrl(pg("/mina_staging")), "DATABASE_URL: has no host");
     refused(() => parsePostgresUrl("postgresql:///mina_staging?host=/var/run/postgresql"), /"host" can redirect/);
-    refused(() => parsePostgresUrl(pg("%2Fvar%2Frun%2Fpostgresql/mina_staging")), "DATABASE_URL: host is a Unix socket path; only a TCP host name or address is accepted");
+    refused(
+      () => parsePostgresUrl(pg("%2Fvar%2Frun%2Fpostgresql/mina_staging")),
+      "DATABASE_URL: host is a Unix socket path; only a TCP host name or address is accepted",
+    );
   });
 
   it("normalises hosts: case, trailing dot, IPv6 brackets and spelling", () => {
@@ -135,7 +160,10 @@ describe("DATABASE_URL parser", () => {
 
   it("checks the database name after percent-decoding", () => {
     assert.equal(parsePostgresUrl(pg("db.internal/%6d%69%6e%61_production")).database, "mina_production");
-    refused(() => parsePostgresUrl(pg("db.internal/mina_staging%2F..%2Fmina_production")), `DATABASE_URL: the database name contains "/" (written as / or %2F)`);
+    refused(
+      () => parsePostgresUrl(pg("db.internal/mina_staging%2F..%2Fmina_production")),
+      `DATABASE_URL: the database name contains "/" (written as / or %2F)`,
+    );
     refused(() => parsePostgresUrl(pg("db.internal/mina_staging/x")), /database name contains "\/"/);
     refused(() => parsePostgresUrl(pg("db.internal/mina%20staging")), /database name "mina staging" is not a plain PostgreSQL name/);
     refused(() => parsePostgresUrl(pg("db.internal/mina%00")), /contains %00/);
@@ -183,7 +211,15 @@ describe("REDIS_URL parser", () => {
     const u = parseRedisUrl(`rediss://default:${PASSWORD}@Mina-Staging-0a9fe.Upstash.io.:6379`);
     assert.deepEqual(
       { tls: u.tls, host: u.host, port: u.port, hostPort: u.hostPort, username: u.username, password: u.password, database: u.database },
-      { tls: true, host: "mina-staging-0a9fe.upstash.io", port: 6379, hostPort: "mina-staging-0a9fe.upstash.io:6379", username: "default", password: PASSWORD, database: 0 },
+      {
+        tls: true,
+        host: "mina-staging-0a9fe.upstash.io",
+        port: 6379,
+        hostPort: "mina-staging-0a9fe.upstash.io:6379",
+        username: "default",
+        password: PASSWORD,
+        database: 0,
+      },
     );
     const local = parseRedisUrl("redis://127.0.0.1/3");
     assert.deepEqual([local.tls, local.port, local.database, local.username, local.password], [false, 6379, 3, undefined, undefined]);
@@ -191,8 +227,16 @@ describe("REDIS_URL parser", () => {
   });
 
   it("refuses every query parameter, naming it", () => {
-    refused(() => parseRedisUrl(`rediss://default:${PASSWORD}@r.upstash.io:6379?db=3`), /^REDIS_URL: query parameter "db" is not accepted: REDIS_URL takes no query parameters/, "REDIS_URL");
-    refused(() => parseRedisUrl(`rediss://default:${PASSWORD}@r.upstash.io:6379/0?ssl_cert_reqs=none`), /query parameter "ssl_cert_reqs" is not accepted/, "REDIS_URL");
+    refused(
+      () => parseRedisUrl(`rediss://default:${PASSWORD}@r.upstash.io:6379?db=3`),
+      /^REDIS_URL: query parameter "db" is not accepted: REDIS_URL takes no query parameters/,
+      "REDIS_URL",
+    );
+    refused(
+      () => parseRedisUrl(`rediss://default:${PASSWORD}@r.upstash.io:6379/0?ssl_cert_reqs=none`),
+      /query parameter "ssl_cert_reqs" is not accepted/,
+      "REDIS_URL",
+    );
     refused(() => parseRedisUrl(`rediss://r.upstash.io:6379?%68ost=x`), /query parameter "host" is not accepted/, "REDIS_URL");
     refused(() => parseRedisUrl(`rediss://r.upstash.io:6379?`), /takes no query parameters/, "REDIS_URL");
   });
@@ -235,13 +279,28 @@ describe("helpers", () => {
 
   it("httpEndpoint is one endpoint for http and https, a default port, a trailing slash", () => {
     const a = httpEndpoint("https://hooks.slack.com/services/T000/B000/XXXX");
-    for (const v of ["http://hooks.slack.com/services/T000/B000/XXXX", "https://HOOKS.slack.com.:443/services/T000/B000/XXXX/", "http://hooks.slack.com:80/services/T000/B000/XXXX#x"]) assert.equal(httpEndpoint(v), a, v);
-    for (const v of ["https://hooks.slack.com:8443/services/T000/B000/XXXX", "https://hooks.slack.com/services/T000/B000/xxxx", "https://hooks.slack.com/services/T000/B000/XXXX?a=1"]) assert.notEqual(httpEndpoint(v), a, v);
+    for (const v of [
+      "http://hooks.slack.com/services/T000/B000/XXXX",
+      "https://HOOKS.slack.com.:443/services/T000/B000/XXXX/",
+      "http://hooks.slack.com:80/services/T000/B000/XXXX#x",
+    ])
+      assert.equal(httpEndpoint(v), a, v);
+    for (const v of [
+      "https://hooks.slack.com:8443/services/T000/B000/XXXX",
+      "https://hooks.slack.com/services/T000/B000/xxxx",
+      "https://hooks.slack.com/services/T000/B000/XXXX?a=1",
+    ])
+      assert.notEqual(httpEndpoint(v), a, v);
     assert.equal(httpEndpoint("mailto:x@y"), undefined);
   });
 
   it("parseSentryDsn reads every spelling of one project as one, and refuses what is not a DSN", () => {
-    const saas = ["https://abc@o1.ingest.sentry.io/42", "HTTP://ABC@O1.Ingest.US.Sentry.IO.:80/42/", "https://abc@o7.ingest.de.sentry.io/042", "https://abc:old@sentry.io/42?x#y"];
+    const saas = [
+      "https://abc@o1.ingest.sentry.io/42",
+      "HTTP://ABC@O1.Ingest.US.Sentry.IO.:80/42/",
+      "https://abc@o7.ingest.de.sentry.io/042",
+      "https://abc:old@sentry.io/42?x#y",
+    ];
     for (const v of saas) {
       const d = parseSentryDsn(v);
       assert.deepEqual([d?.project, d?.publicKey], ["sentry.io/42", "abc"], v);
@@ -250,6 +309,7 @@ describe("helpers", () => {
     assert.equal(parseSentryDsn("https://abc@sentry.mina.app:9000/base/42/")?.project, "sentry.mina.app:9000/base/42");
     assert.equal(parseSentryDsn("http://abc@Sentry.Mina.App:443/Base/42")?.project, "sentry.mina.app/base/42");
     assert.notEqual(parseSentryDsn("https://abc@sentry.mina.app/42")?.project, parseSentryDsn("https://abc@o1.ingest.sentry.io/42")?.project);
-    for (const v of ["https://o1.ingest.sentry.io/42", "https://abc@o1.ingest.sentry.io/", "https://abc@o1.ingest.sentry.io/p42", "ftp://abc@x/1", "abc", ""]) assert.equal(parseSentryDsn(v), undefined, v);
+    for (const v of ["https://o1.ingest.sentry.io/42", "https://abc@o1.ingest.sentry.io/", "https://abc@o1.ingest.sentry.io/p42", "ftp://abc@x/1", "abc", ""])
+      assert.equal(parseSentryDsn(v), undefined, v);
   });
 });

@@ -69,7 +69,8 @@ async function session(role: string, database: string): Promise<{ pid: number; c
 
 /** Drops an environment's databases and role as the provisioner, a member of the role again first (the cases below take that away). */
 async function dropEnvironment(p: Provisioner, n: ReturnType<typeof deriveNames>): Promise<void> {
-  if ((await p.sql("postgres", "SELECT 1 FROM pg_roles WHERE rolname = $1", [n.databaseRole])).length === 1) await p.sql("postgres", `GRANT ${q(n.databaseRole)} TO ${q(p.name)}`);
+  if ((await p.sql("postgres", "SELECT 1 FROM pg_roles WHERE rolname = $1", [n.databaseRole])).length === 1)
+    await p.sql("postgres", `GRANT ${q(n.databaseRole)} TO ${q(p.name)}`);
   const dbs = await p.sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1", [`${n.databaseName}%`]);
   for (const { datname } of dbs) await p.sql("postgres", `DROP DATABASE IF EXISTS ${q(datname)} WITH (FORCE)`);
   await p.sql("postgres", `DROP ROLE IF EXISTS ${q(n.databaseRole)}`);
@@ -127,7 +128,10 @@ describe("database privileges: the SQL of server mode's resources on the real Po
       await assert.rejects(p.sql("postgres", `ALTER DATABASE ${q(C.databaseName)} RENAME TO ${q(`${C.databaseName}_previous`)}`), /must be owner of database/);
       await assert.rejects(p.sql("postgres", `ALTER DATABASE ${q(C.databaseName)} OWNER TO ${q(p.name)}`), /must be owner of database/);
       await assert.rejects(p.sql("postgres", `DROP DATABASE ${q(C.databaseName)}`), /must be owner of database/);
-      await assert.rejects(p.sql("postgres", "SELECT pg_terminate_backend($1)", [app.pid]), /must be a member of the role whose process is being terminated or member of pg_signal_backend/);
+      await assert.rejects(
+        p.sql("postgres", "SELECT pg_terminate_backend($1)", [app.pid]),
+        /must be a member of the role whose process is being terminated or member of pg_signal_backend/,
+      );
       // the membership this project declares gives each of them back
       await p.sql("postgres", `GRANT ${q(C.databaseRole)} TO ${q(p.name)}`);
       assert.deepEqual(await p.sql("postgres", "SELECT pg_terminate_backend($1) AS ok", [app.pid]), [{ ok: true }]);
@@ -144,8 +148,14 @@ describe("database privileges: the SQL of server mode's resources on the real Po
 
     it("the statements are the component's resources, in the order the provider runs them", () => {
       const s = provisionStatements({ admin: p.name, appRole: A.databaseRole, database: A.databaseName, password: "pw" });
-      assert.deepEqual(s.map((x) => x.resource), ["postgresql.Role", "postgresql.GrantRole", "postgresql.Database", "postgresql.Grant"]);
-      assert.deepEqual(s.map((x) => x.database), ["postgres", "postgres", "postgres", A.databaseName]);
+      assert.deepEqual(
+        s.map((x) => x.resource),
+        ["postgresql.Role", "postgresql.GrantRole", "postgresql.Database", "postgresql.Grant"],
+      );
+      assert.deepEqual(
+        s.map((x) => x.database),
+        ["postgres", "postgres", "postgres", A.databaseName],
+      );
       assert.equal(s[1]!.sql, `GRANT "${A.databaseRole}" TO "${p.name}"`);
     });
 
@@ -161,13 +171,22 @@ describe("database privileges: the SQL of server mode's resources on the real Po
 
     it("the app role logs in to its own database and creates tables in public; another environment's app role cannot connect", async () => {
       await withClient(A.databaseRole, A.databaseName, (c) => c.query("CREATE TABLE sessions (id text PRIMARY KEY)"));
-      await assert.rejects(withClient(B.databaseRole, A.databaseName, (c) => c.query("SELECT 1")), /permission denied for database "[^"]+"/);
-      await assert.rejects(withClient(A.databaseRole, B.databaseName, (c) => c.query("SELECT 1")), /permission denied for database "[^"]+"/);
+      await assert.rejects(
+        withClient(B.databaseRole, A.databaseName, (c) => c.query("SELECT 1")),
+        /permission denied for database "[^"]+"/,
+      );
+      await assert.rejects(
+        withClient(A.databaseRole, B.databaseName, (c) => c.query("SELECT 1")),
+        /permission denied for database "[^"]+"/,
+      );
     });
 
     it("the grant's read and re-apply (pulumi refresh, an update): connected to the database, the admin reads PUBLIC's privileges and revokes again without a warning", async () => {
       await withClient(p.name, A.databaseName, async (c) => {
-        const read = await c.query("SELECT array_agg(privilege_type) AS p FROM (SELECT (aclexplode(datacl)).* FROM pg_database WHERE datname = $1) x WHERE grantee = 0", [A.databaseName]);
+        const read = await c.query(
+          "SELECT array_agg(privilege_type) AS p FROM (SELECT (aclexplode(datacl)).* FROM pg_database WHERE datname = $1) x WHERE grantee = 0",
+          [A.databaseName],
+        );
         assert.deepEqual(read.rows, [{ p: null }]);
         assert.deepEqual(await withNotices(c, revokePublicSql(A.databaseName)), []);
       });
@@ -186,7 +205,11 @@ describe("database privileges: the SQL of server mode's resources on the real Po
       await p.sql("postgres", revoke!);
       const app = await session(A.databaseRole, A.databaseName);
       sessions.push(app.client);
-      const ended = await p.sql("postgres", "SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pg_has_role(usesysid, 'USAGE')", [A.databaseName]);
+      const ended = await p.sql(
+        "postgres",
+        "SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pg_has_role(usesysid, 'USAGE')",
+        [A.databaseName],
+      );
       assert.deepEqual(ended, [{ pid: app.pid, ok: true }]);
       await p.sql("postgres", `ALTER DATABASE ${q(A.databaseName)} RENAME TO ${q(previous)}`);
       await p.sql("postgres", `ALTER DATABASE ${q(copy)} RENAME TO ${q(A.databaseName)}`);
@@ -194,7 +217,10 @@ describe("database privileges: the SQL of server mode's resources on the real Po
       assert.deepEqual(await withClient(p.name, "postgres", (c) => publicPrivileges(c, A.databaseName)), []);
       assert.deepEqual(await p.sql(A.databaseName, "SELECT tableowner FROM pg_tables WHERE tablename = 'sessions'"), [{ tableowner: A.databaseRole }]);
       await withClient(A.databaseRole, A.databaseName, (c) => c.query("INSERT INTO sessions VALUES ('after')"));
-      await assert.rejects(withClient(B.databaseRole, A.databaseName, (c) => c.query("SELECT 1")), /permission denied for database/);
+      await assert.rejects(
+        withClient(B.databaseRole, A.databaseName, (c) => c.query("SELECT 1")),
+        /permission denied for database/,
+      );
       await p.sql("postgres", `DROP DATABASE ${q(previous)} WITH (FORCE)`);
     });
 
@@ -215,7 +241,11 @@ describe("database privileges: the SQL of server mode's resources on the real Po
         await c.query(`DROP ROLE ${q(B.databaseRole)}`);
         await c.query("COMMIT");
       });
-      const left = await p.sql("postgres", "SELECT (SELECT count(*) FROM pg_database WHERE datname = $1)::int AS dbs, (SELECT count(*) FROM pg_roles WHERE rolname = $2)::int AS roles", [B.databaseName, B.databaseRole]);
+      const left = await p.sql(
+        "postgres",
+        "SELECT (SELECT count(*) FROM pg_database WHERE datname = $1)::int AS dbs, (SELECT count(*) FROM pg_roles WHERE rolname = $2)::int AS roles",
+        [B.databaseName, B.databaseRole],
+      );
       assert.deepEqual(left, [{ dbs: 0, roles: 0 }]);
     });
   });

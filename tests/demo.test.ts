@@ -6,10 +6,10 @@
  * checkout as it was.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { isSecretVariable } from "../config/variables";
 import { demoOutputs, demoSecret } from "../plan/demo";
 import { run, spawnCli } from "./cli";
@@ -42,14 +42,14 @@ describe("npm run demo", function () {
     try {
       const r = spawnCli("demo", ["--dir", scratch]);
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      for (const cmd of ["env -- --stack staging", "env -- --stack production", "verify -- ", "audit -- "]) assert.ok(r.stdout.includes(`$ npm run -s ${cmd}`), cmd);
+      for (const cmd of ["env -- --stack staging", "env -- --stack production", "verify -- ", "audit -- "])
+        assert.ok(r.stdout.includes(`$ npm run -s ${cmd}`), cmd);
       assert.match(r.stdout, /✓ demo passed/);
       for (const f of ["outputs-staging.json", "outputs-production.json", ".env.staging.local", ".env.production.local"]) {
         assert.equal(fs.statSync(path.join(scratch, f)).mode & 0o777, 0o600, f);
       }
       const outputs = JSON.parse(fs.readFileSync(path.join(scratch, "outputs-staging.json"), "utf8"));
       assert.equal(typeof outputs.env.DATABASE_URL, "string");
-
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
@@ -61,14 +61,15 @@ describe("npm run demo", function () {
     try {
       const r = await run("demo", ["--dir", scratch, "--stack", "staging", "production"]);
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      const shown = r.stdout.split(scratch + "/").join("");
+      const shown = r.stdout.split(`${scratch}/`).join("");
       const checklist = (text: string) => {
         const start = text.indexOf("verify .env.staging.local (stack staging)");
         return text.slice(start, text.indexOf("checks passed", start)).trim().split("\n");
       };
       const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
       assert.deepEqual(checklist(readme.slice(readme.indexOf("### An example session"))), checklist(shown));
-      for (const s of ["staging", "production"]) assert.ok(readme.includes(shown.match(new RegExp(`wrote \\.env\\.${s}\\.local \\(\\d+ variables, mode 0600\\)`))![0]), s);
+      for (const s of ["staging", "production"])
+        assert.ok(readme.includes(shown.match(new RegExp(`wrote \\.env\\.${s}\\.local \\(\\d+ variables, mode 0600\\)`))![0]), s);
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }

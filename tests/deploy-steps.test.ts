@@ -3,9 +3,9 @@
  * a real directory). The snapshot before it has tests/snapshot.test.ts.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { run } from "./cli";
 describe("the migrations after pulumi up", () => {
   let work: string;
@@ -20,7 +20,11 @@ describe("the migrations after pulumi up", () => {
     try {
       const { REPO } = require("./helpers") as typeof import("./helpers");
       for (const f of ["Pulumi.yaml", "Pulumi.production.yaml"]) fs.copyFileSync(path.join(REPO, f), path.join(project, f));
-      fs.writeFileSync(path.join(project, "Pulumi.staging.yaml"), fs.readFileSync(path.join(REPO, "Pulumi.staging.yaml"), "utf8") + '  mina:migrateCommand: echo "migrating $ENVIRONMENT in $(basename "$PWD")" > migrated.txt\n');
+      fs.writeFileSync(
+        path.join(project, "Pulumi.staging.yaml"),
+        fs.readFileSync(path.join(REPO, "Pulumi.staging.yaml"), "utf8") +
+          '  mina:migrateCommand: echo "migrating $ENVIRONMENT in $(basename "$PWD")" > migrated.txt\n',
+      );
       fs.writeFileSync(path.join(work, ".env.staging.local"), "ENVIRONMENT=staging\n", { mode: 0o600 });
       const r = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", ".env.staging.local", "--dir", project], { cwd: work });
       assert.equal(r.status, 0, r.stderr);
@@ -35,7 +39,7 @@ describe("the migrations after pulumi up", () => {
     fs.writeFileSync(path.join(work, "prod.env"), "ENVIRONMENT=production\n", { mode: 0o600 });
     const wrong = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", "prod.env"], { cwd: work });
     assert.equal(wrong.status, 1);
-    assert.equal(wrong.stderr, 'error: prod.env is "production"\'s env file, not staging\'s: refusing to migrate with it\n');
+    assert.equal(wrong.stderr, "error: prod.env is \"production\"'s env file, not staging's: refusing to migrate with it\n");
     fs.writeFileSync(path.join(work, "staging.env"), "ENVIRONMENT=staging\n", { mode: 0o600 });
     const failing = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", "staging.env"], { cwd: work, env: { PATH: "/nonexistent" } });
     assert.equal(failing.status, 1);

@@ -8,17 +8,17 @@
 import { GetHostedZoneCommand, NoSuchHostedZone, Route53Client } from "@aws-sdk/client-route-53";
 import { mockClient } from "aws-sdk-client-mock";
 import { strict as assert } from "node:assert";
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as http from "http";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Client } from "pg";
 import { placeholderReason, placeholders } from "../doctor/placeholders";
 import { run, spawnCliAsync, withoutNpm } from "./cli";
 import { PRODUCTION_ACCOUNT, productionRaw, REPO, stagingRaw } from "./helpers";
-import { Moto, startMoto } from "./moto";
+import { type Moto, startMoto } from "./moto";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 /** The account of the stack the live items check: moto's, not one of the documentation's examples. */
@@ -55,7 +55,16 @@ describe("doctor: example values in a stack file", () => {
     ] as const) {
       assert.match(placeholderReason(value) ?? "(none)", why, value);
     }
-    for (const real of ["493827160553", "Z04417391TQ2ZP6HLMJXA", "52.44.10.8", "10.20.0.0/16", "pg.staging.mina.app", "vpc-07e3b5a9c1d2f4e61", "upstash-staging@mina.app", "mina-staging"]) {
+    for (const real of [
+      "493827160553",
+      "Z04417391TQ2ZP6HLMJXA",
+      "52.44.10.8",
+      "10.20.0.0/16",
+      "pg.staging.mina.app",
+      "vpc-07e3b5a9c1d2f4e61",
+      "upstash-staging@mina.app",
+      "mina-staging",
+    ]) {
       assert.equal(placeholderReason(real), undefined, real);
     }
   });
@@ -63,7 +72,10 @@ describe("doctor: example values in a stack file", () => {
   it("finds them in every key and list entry, never reading a secret", () => {
     const found = placeholders(stagingRaw()).map((p) => p.key);
     assert.deepEqual(found.sort(), ["aws:allowedAccountIds[0]", "mina:appHost"].sort());
-    assert.deepEqual(placeholders(productionRaw()).map((p) => p.key), ["aws:allowedAccountIds[0]", "mina:vpcId", "mina:dbSubnetIds[0]", "mina:dbSubnetIds[1]", "mina:appHost"]);
+    assert.deepEqual(
+      placeholders(productionRaw()).map((p) => p.key),
+      ["aws:allowedAccountIds[0]", "mina:vpcId", "mina:dbSubnetIds[0]", "mina:dbSubnetIds[1]", "mina:appHost"],
+    );
   });
 
   it("refuses the committed stack files as they are (their values are examples), in one line with exit 1, through the bin", async () => {
@@ -86,7 +98,8 @@ async function dnsServer(zones: Record<string, string[]>): Promise<{ resolver: s
       const name = q.name.toLowerCase().replace(/\.$/, "");
       const ns = zones[name];
       if (!ns) response.header.rcode = 3;
-      else if (q.type === Packet.TYPE.NS) for (const n of ns) response.answers.push({ name: q.name, type: Packet.TYPE.NS, class: Packet.CLASS.IN, ttl: 60, ns: n });
+      else if (q.type === Packet.TYPE.NS)
+        for (const n of ns) response.answers.push({ name: q.name, type: Packet.TYPE.NS, class: Packet.CLASS.IN, ttl: 60, ns: n });
       send(response);
     },
   });
@@ -140,8 +153,12 @@ describe("doctor: live items against local servers", function () {
     zoneId = "Z04417391TQ2ZP6HLMJXA";
     nameServers = ["ns-1536.awsdns-00.co.uk", "ns-0.awsdns-00.com", "ns-1024.awsdns-00.org", "ns-512.awsdns-00.net"];
     // Route53 as the SDK sees it (moto's zone ids do not have Route53's form).
-    route53.on(GetHostedZoneCommand, { Id: zoneId }).resolves({ HostedZone: { Id: `/hostedzone/${zoneId}`, Name: `${zoneName}.`, CallerReference: id }, DelegationSet: { NameServers: nameServers } });
-    route53.on(GetHostedZoneCommand, { Id: "Z0MISSING1ZONE" }).rejects(new NoSuchHostedZone({ message: "No hosted zone found with ID: Z0MISSING1ZONE", $metadata: {} }));
+    route53
+      .on(GetHostedZoneCommand, { Id: zoneId })
+      .resolves({ HostedZone: { Id: `/hostedzone/${zoneId}`, Name: `${zoneName}.`, CallerReference: id }, DelegationSet: { NameServers: nameServers } });
+    route53
+      .on(GetHostedZoneCommand, { Id: "Z0MISSING1ZONE" })
+      .rejects(new NoSuchHostedZone({ message: "No hosted zone found with ID: Z0MISSING1ZONE", $metadata: {} }));
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-doctor-"));
   });
 
@@ -174,7 +191,13 @@ describe("doctor: live items against local servers", function () {
       "mina:sentryTeam": "core",
       ...over,
     };
-    fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), "config:\n" + Object.entries(values).map(([k, v]) => `  ${k}: ${v}\n`).join(""));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.staging.yaml"),
+      "config:\n" +
+        Object.entries(values)
+          .map(([k, v]) => `  ${k}: ${v}\n`)
+          .join(""),
+    );
     return dir;
   };
 
@@ -183,19 +206,42 @@ describe("doctor: live items against local servers", function () {
     const upstash = await apiServer(`Basic ${Buffer.from("ops+staging@mina.app:upstash-key-123").toString("base64")}`);
     const sentry = await apiServer("Bearer sentry-token-456");
     try {
-      const env = { ...(await moto.env(ACCOUNT)), DB_SERVER_ADMIN_PASSWORD: "doc-pass", UPSTASH_API_KEY: "upstash-key-123", SENTRY_AUTH_TOKEN: "sentry-token-456", MINA_UPSTASH_API: upstash.url, MINA_SENTRY_API: sentry.url };
+      const env = {
+        ...(await moto.env(ACCOUNT)),
+        DB_SERVER_ADMIN_PASSWORD: "doc-pass",
+        UPSTASH_API_KEY: "upstash-key-123",
+        SENTRY_AUTH_TOKEN: "sentry-token-456",
+        MINA_UPSTASH_API: upstash.url,
+        MINA_SENTRY_API: sentry.url,
+      };
       const dir = project();
-      const r = await spawnCliAsync("doctor", ["--stack", "staging", "--dir", dir, "--only", "placeholders,aws,database,upstash,sentry", "--resolver", dns.resolver, "--json", "--timeout", "2000"], { env });
+      const r = await spawnCliAsync(
+        "doctor",
+        ["--stack", "staging", "--dir", dir, "--only", "placeholders,aws,database,upstash,sentry", "--resolver", dns.resolver, "--json", "--timeout", "2000"],
+        { env },
+      );
       assert.ok(r.stdout.startsWith("{"), r.stderr);
       const out = JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] };
-      assert.deepEqual(out.results.filter((x) => !x.ok), [], r.stdout);
+      assert.deepEqual(
+        out.results.filter((x) => !x.ok),
+        [],
+        r.stdout,
+      );
       assert.equal(out.ok, true);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(out.results.map((x) => x.item), ["placeholders", "aws", "database", "upstash", "sentry"]);
+      assert.deepEqual(
+        out.results.map((x) => x.item),
+        ["placeholders", "aws", "database", "upstash", "sentry"],
+      );
       // The zone item, in-process: the Route53 client mocked, the DNS server real.
-      const zone = await run("doctor", ["--stack", "staging", "--dir", dir, "--only", "zone", "--resolver", dns.resolver, "--json"], { env: withoutNpm(process.env) });
+      const zone = await run("doctor", ["--stack", "staging", "--dir", dir, "--only", "zone", "--resolver", dns.resolver, "--json"], {
+        env: withoutNpm(process.env),
+      });
       assert.equal(zone.status, 0, zone.stdout);
-      assert.match(JSON.parse(zone.stdout).results[0].reason, new RegExp(`${zoneName.replace(/\./g, "\\.")} \\(${zoneId}\\) is in the account and delegated to its 4 name servers`));
+      assert.match(
+        JSON.parse(zone.stdout).results[0].reason,
+        new RegExp(`${zoneName.replace(/\./g, "\\.")} \\(${zoneId}\\) is in the account and delegated to its 4 name servers`),
+      );
       assert.deepEqual(upstash.paths, ["/v2/redis/databases"]);
       assert.deepEqual(sentry.paths, ["/api/0/organizations/mina/"]);
       for (const secret of ["doc-pass", "upstash-key-123", "sentry-token-456"]) assert.ok(!(r.stdout + r.stderr).includes(secret), secret);
@@ -207,13 +253,21 @@ describe("doctor: live items against local servers", function () {
   it("fails the account item for another account's credentials, and the zone item for a zone that is not delegated or not there", async () => {
     const dns = await dnsServer({ [zoneName]: ["ns1.other-dns.net", "ns2.other-dns.net"] });
     try {
-      const wrong = await spawnCliAsync("doctor", ["--stack", "staging", "--dir", project(), "--only", "aws", "--json"], { env: await moto.env(PRODUCTION_ACCOUNT) });
+      const wrong = await spawnCliAsync("doctor", ["--stack", "staging", "--dir", project(), "--only", "aws", "--json"], {
+        env: await moto.env(PRODUCTION_ACCOUNT),
+      });
       assert.equal(wrong.status, 1);
-      assert.match(JSON.parse(wrong.stdout).results[0].reason, new RegExp(`the credentials are for account ${PRODUCTION_ACCOUNT}, but Pulumi\\.staging\\.yaml pins ${ACCOUNT}`));
+      assert.match(
+        JSON.parse(wrong.stdout).results[0].reason,
+        new RegExp(`the credentials are for account ${PRODUCTION_ACCOUNT}, but Pulumi\\.staging\\.yaml pins ${ACCOUNT}`),
+      );
       const env = withoutNpm(process.env);
       const undelegated = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "zone", "--resolver", dns.resolver, "--json"], { env });
       assert.equal(undelegated.status, 1);
-      assert.match(JSON.parse(undelegated.stdout).results[0].reason, /is delegated to ns1\.other-dns\.net, ns2\.other-dns\.net, not to the zone's name servers/);
+      assert.match(
+        JSON.parse(undelegated.stdout).results[0].reason,
+        /is delegated to ns1\.other-dns\.net, ns2\.other-dns\.net, not to the zone's name servers/,
+      );
       const nowhere = await dnsServer({});
       try {
         const none = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "zone", "--resolver", nowhere.resolver, "--json"], { env });
@@ -221,7 +275,9 @@ describe("doctor: live items against local servers", function () {
       } finally {
         await nowhere.close();
       }
-      const missing = await run("doctor", ["--stack", "staging", "--dir", project({ "mina:dnsZoneId": "Z0MISSING1ZONE" }), "--only", "zone", "--json"], { env });
+      const missing = await run("doctor", ["--stack", "staging", "--dir", project({ "mina:dnsZoneId": "Z0MISSING1ZONE" }), "--only", "zone", "--json"], {
+        env,
+      });
       assert.match(JSON.parse(missing.stdout).results[0].reason, /hosted zone Z0MISSING1ZONE does not exist in this account/);
     } finally {
       await dns.close();
@@ -230,7 +286,11 @@ describe("doctor: live items against local servers", function () {
 
   it("judges the admin role: exactly LOGIN, CREATEDB, CREATEROLE and no superuser; too much and too little both fail", async () => {
     const db = (user: string, extra: Record<string, string> = {}) =>
-      run("doctor", ["--stack", "staging", "--dir", project({ "mina:dbServerAdminUser": user, ...extra }), "--only", "database", "--json", "--timeout", "1000"], { env: { ...withoutNpm(process.env), DB_SERVER_ADMIN_PASSWORD: "doc-pass" } });
+      run(
+        "doctor",
+        ["--stack", "staging", "--dir", project({ "mina:dbServerAdminUser": user, ...extra }), "--only", "database", "--json", "--timeout", "1000"],
+        { env: { ...withoutNpm(process.env), DB_SERVER_ADMIN_PASSWORD: "doc-pass" } },
+      );
     const right = await db(roles.right);
     assert.equal(right.status, 0, right.stdout);
     const tooMuch = JSON.parse((await db(roles.superuser)).stdout).results[0];
@@ -253,7 +313,13 @@ describe("doctor: live items against local servers", function () {
     const upstash = await apiServer("Basic nothing-matches");
     const sentry = await apiServer("Bearer nothing-matches");
     try {
-      const env = { ...withoutNpm(process.env), UPSTASH_API_KEY: "wrong", SENTRY_AUTH_TOKEN: "wrong", MINA_UPSTASH_API: upstash.url, MINA_SENTRY_API: sentry.url };
+      const env = {
+        ...withoutNpm(process.env),
+        UPSTASH_API_KEY: "wrong",
+        SENTRY_AUTH_TOKEN: "wrong",
+        MINA_UPSTASH_API: upstash.url,
+        MINA_SENTRY_API: sentry.url,
+      };
       const r = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "upstash,sentry", "--json"], { env });
       const [u, s] = JSON.parse(r.stdout).results;
       assert.equal(r.status, 1);
@@ -261,11 +327,19 @@ describe("doctor: live items against local servers", function () {
       assert.equal(s.reason, "the Sentry API did not accept the token for mina: answered 401");
       const unset = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "upstash"], { env: withoutNpm(process.env) });
       // A key that reaches production's Redis database is production's account, whatever the email says.
-      const shared = await apiServer(`Basic ${Buffer.from("ops+staging@mina.app:k").toString("base64")}`, [{ database_name: "mina-staging-old", customer_id: "x" }, { database_name: "mina-production", customer_id: "x" }]);
+      const shared = await apiServer(`Basic ${Buffer.from("ops+staging@mina.app:k").toString("base64")}`, [
+        { database_name: "mina-staging-old", customer_id: "x" },
+        { database_name: "mina-production", customer_id: "x" },
+      ]);
       try {
-        const p = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "upstash", "--json"], { env: { ...withoutNpm(process.env), UPSTASH_API_KEY: "k", MINA_UPSTASH_API: shared.url } });
+        const p = await run("doctor", ["--stack", "staging", "--dir", project(), "--only", "upstash", "--json"], {
+          env: { ...withoutNpm(process.env), UPSTASH_API_KEY: "k", MINA_UPSTASH_API: shared.url },
+        });
         assert.equal(p.status, 1);
-        assert.equal(JSON.parse(p.stdout).results[0].reason, "ops+staging@mina.app's key reaches production's Redis database mina-production: this is production's Upstash account");
+        assert.equal(
+          JSON.parse(p.stdout).results[0].reason,
+          "ops+staging@mina.app's key reaches production's Redis database mina-production: this is production's Upstash account",
+        );
       } finally {
         await shared.close();
       }

@@ -4,7 +4,15 @@
  * written or percent-decoded) and connection URLs the strict parser refuses.
  */
 import { strict as assert } from "node:assert";
-import { FEATURE_VARIABLE, foreignProblems, isDangerousVariable, isProgramVariable, renderEnvFile, renderStoredEnvFile, unexpectedVariables } from "../envfiles/export";
+import {
+  FEATURE_VARIABLE,
+  foreignProblems,
+  isDangerousVariable,
+  isProgramVariable,
+  renderEnvFile,
+  renderStoredEnvFile,
+  unexpectedVariables,
+} from "../envfiles/export";
 import { parseEnvFile } from "../envfiles/format";
 import { featureVariable, VARIABLES } from "../config/variables";
 import { REPO } from "./helpers";
@@ -36,11 +44,15 @@ describe("env export: foreign identifiers and connection URLs", () => {
     assert.deepEqual(problemsWith({ REDIS_URL: "rediss://default:p@mina-%70roduction-7c1d2.upstash.io:6379" }), [
       `REDIS_URL names environment "production" ("production") once percent-decoded`,
     ]);
-    assert.deepEqual(problemsWith({ AWS_S3_BUCKET: "mina-audio-%70roduction" }), [`AWS_S3_BUCKET carries production's bucket "mina-audio-production" once percent-decoded`]);
+    assert.deepEqual(problemsWith({ AWS_S3_BUCKET: "mina-audio-%70roduction" }), [
+      `AWS_S3_BUCKET carries production's bucket "mina-audio-production" once percent-decoded`,
+    ]);
   });
 
   it("still names an identifier written plainly without the note", () => {
-    assert.deepEqual(problemsWith({ DATABASE_URL: "postgresql://u:p@host/mina_production" }), [`DATABASE_URL carries production's database name "mina_production"`]);
+    assert.deepEqual(problemsWith({ DATABASE_URL: "postgresql://u:p@host/mina_production" }), [
+      `DATABASE_URL carries production's database name "mina_production"`,
+    ]);
   });
 
   it("refuses a DATABASE_URL whose query redirects the connection, by parameter name", () => {
@@ -53,7 +65,9 @@ describe("env export: foreign identifiers and connection URLs", () => {
     assert.deepEqual(problemsWith({ REDIS_URL: `${STAGING.REDIS_URL}?db=2` }), [
       `REDIS_URL: query parameter "db" is not accepted: REDIS_URL takes no query parameters (redis-py reads db, ssl_cert_reqs and other connection settings from them, over the URL's own)`,
     ]);
-    assert.deepEqual(problemsWith({ REDIS_URL: "rediss://default:pw@a.upstash.io,b.upstash.io:6379" }), [`REDIS_URL: lists more than one host ("host1,host2"): only one host is accepted`]);
+    assert.deepEqual(problemsWith({ REDIS_URL: "rediss://default:pw@a.upstash.io,b.upstash.io:6379" }), [
+      `REDIS_URL: lists more than one host ("host1,host2"): only one host is accepted`,
+    ]);
   });
 });
 
@@ -89,9 +103,36 @@ describe("env export: only the program's own variables", () => {
 
   it("knows the dangerous names", () => {
     const dangerous = [
-      "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "BASH_ENV", "ENV", "NODE_OPTIONS", "PYTHONPATH", "PYTHONSTARTUP",
-      "PYTHONHOME", "PERL5OPT", "PERL5LIB", "RUBYOPT", "IFS", "PS4", "SHELLOPTS", "PROMPT_COMMAND", "BASH_FUNC_ls%%", "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL",
-      "PGHOST", "PGPASSFILE", "PGSERVICEFILE", "FLASK_APP", "FLASK_DEBUG", "HTTPS_PROXY", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "JAVA_TOOL_OPTIONS",
+      "PATH",
+      "LD_PRELOAD",
+      "LD_LIBRARY_PATH",
+      "LD_AUDIT",
+      "DYLD_INSERT_LIBRARIES",
+      "BASH_ENV",
+      "ENV",
+      "NODE_OPTIONS",
+      "PYTHONPATH",
+      "PYTHONSTARTUP",
+      "PYTHONHOME",
+      "PERL5OPT",
+      "PERL5LIB",
+      "RUBYOPT",
+      "IFS",
+      "PS4",
+      "SHELLOPTS",
+      "PROMPT_COMMAND",
+      "BASH_FUNC_ls%%",
+      "GIT_SSH_COMMAND",
+      "GIT_CONFIG_GLOBAL",
+      "PGHOST",
+      "PGPASSFILE",
+      "PGSERVICEFILE",
+      "FLASK_APP",
+      "FLASK_DEBUG",
+      "HTTPS_PROXY",
+      "SSL_CERT_FILE",
+      "REQUESTS_CA_BUNDLE",
+      "JAVA_TOOL_OPTIONS",
     ];
     for (const name of dangerous) assert.ok(isDangerousVariable(name), name);
     for (const name of ["EXTRA", "DATABASE_URL", "FEATURE_PATH", "PAGE_SIZE", "ENVIRONMENT", "MY_PATH"]) assert.ok(!isDangerousVariable(name), name);
@@ -111,7 +152,7 @@ describe("env export: only the program's own variables", () => {
 
 describe("env export and verify fail closed on a stack file that cannot be read", () => {
   it("refuses to export, and verify fails an item, naming the broken file", () => {
-    const fs = require("fs") as typeof import("fs");
+    const fs = require("node:fs") as typeof import("fs");
     const { tempProject } = require("./helpers") as typeof import("./helpers");
     const { expectationsFor } = require("../config/expectations") as typeof import("../config/expectations");
     const { offlineChecklist, ITEMS } = require("../verify/checklist") as typeof import("../verify/checklist");
@@ -137,7 +178,7 @@ describe("env export and verify fail closed on a stack file that cannot be read"
 });
 
 describe("env export: the text the app env secret stores", () => {
-  const env = { ...STAGING, SECRET_KEY: "pa ss/w$rd \"x\"", LOG_LEVEL: "INFO" };
+  const env = { ...STAGING, SECRET_KEY: 'pa ss/w$rd "x"', LOG_LEVEL: "INFO" };
 
   it("is the env file's lines, in the same order and quoting as npm run env writes, loading back to the same values", () => {
     const stored = renderStoredEnvFile(env, "staging", "mina/staging/app-env");

@@ -4,20 +4,13 @@
  * the result does not hold; the result validates and plans.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { listStackFiles, loadStackOffline, readAllStacks } from "../config";
 import { checkNameLimits, deriveNames } from "../config/naming";
 import { parseStackFile } from "../config/raw";
-import {
-  CREATED_BY_TAG,
-  environmentNameProblems,
-  listTemplates,
-  newEnvironment,
-  NewEnvironmentRefused,
-  prepareNewEnvironment,
-} from "../config/template";
+import { CREATED_BY_TAG, environmentNameProblems, listTemplates, newEnvironment, NewEnvironmentRefused, prepareNewEnvironment } from "../config/template";
 import { identityIndexFor } from "../config/validate";
 import { writeFileAtomic } from "../envfiles/write";
 import { planAll, planStack } from "../plan/plan";
@@ -33,7 +26,13 @@ function projectCopy(files: Record<string, string> = {}): { dir: string; listing
   const copy = ["Pulumi.yaml", TEMPLATE, ...listStackFiles(REPO).map((s) => path.basename(s.file))];
   for (const f of copy) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
   for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
-  const listing = () => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+  const listing = () =>
+    Object.fromEntries(
+      fs
+        .readdirSync(dir)
+        .sort()
+        .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]),
+    );
   return { dir, listing, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -138,7 +137,9 @@ describe("env:new: names", () => {
       ["prd", "production"],
       ["prod-hotfix", "production"],
     ]) {
-      assert.deepEqual(refusal(name).problems, [`"${name}" names the production environment "${env}": env:new never makes an environment with a production name`]);
+      assert.deepEqual(refusal(name).problems, [
+        `"${name}" names the production environment "${env}": env:new never makes an environment with a production name`,
+      ]);
     }
     assert.deepEqual(refusal("eu-2", { "Pulumi.eu.yaml": "config:\n  mina:profile: production\n" }).problems, [
       '"eu-2" names the production environment "eu": env:new never makes an environment with a production name',
@@ -150,13 +151,18 @@ describe("env:new: names", () => {
 
   it("refuses a name that already has a stack file, and never replaces one", () => {
     assert.deepEqual(refusal("staging").problems, ["Pulumi.staging.yaml already exists: env:new never replaces a stack file; pick another name"]);
-    assert.deepEqual(refusal("pr-5", { "Pulumi.pr-5.yml": "config: {}\n" }).problems, ["Pulumi.pr-5.yml already exists: env:new never replaces a stack file; pick another name"]);
+    assert.deepEqual(refusal("pr-5", { "Pulumi.pr-5.yml": "config: {}\n" }).problems, [
+      "Pulumi.pr-5.yml already exists: env:new never replaces a stack file; pick another name",
+    ]);
     // A file made between the checks and the write is not replaced either.
     const p = projectCopy({ "Pulumi.pr-6.yaml": "mine\n" });
     try {
       assert.throws(() => writeFileAtomic(path.join(p.dir, "Pulumi.pr-6.yaml"), "theirs\n", 0o644, { exclusive: true }), { code: "EEXIST" });
       assert.equal(fs.readFileSync(path.join(p.dir, "Pulumi.pr-6.yaml"), "utf8"), "mine\n");
-      assert.deepEqual(fs.readdirSync(p.dir).filter((f) => f.endsWith(".tmp")), []);
+      assert.deepEqual(
+        fs.readdirSync(p.dir).filter((f) => f.endsWith(".tmp")),
+        [],
+      );
     } finally {
       p.cleanup();
     }
@@ -170,12 +176,17 @@ describe("env:new: the template and the result", () => {
       'Pulumi.pr-7.yaml line 9: a placeholder is left after substitution ("upstash:email: upstash-${nmae}@mina.app"); the only one is ${name}',
     ]);
     const r = refusal("pr-7", templateWith("#mina-${name}-alerts", "#mina-${name-alerts"));
-    assert.ok(r.problems.some((l) => /^Pulumi\.pr-7\.yaml line \d+: a placeholder is left after substitution/.test(l)), r.problems.join("\n"));
+    assert.ok(
+      r.problems.some((l) => /^Pulumi\.pr-7\.yaml line \d+: a placeholder is left after substitution/.test(l)),
+      r.problems.join("\n"),
+    );
   });
 
   it("refuses a template that carries another environment's identifiers, in a value or a comment", () => {
     // Staging's account is the non-production tier's to share; production's is nobody's.
-    assert.deepEqual(refusal("pr-7", templateWith('"345678901234"', '"123456789012"')).problems, [`Pulumi.pr-7.yaml: aws:allowedAccountIds: carries production's account id "123456789012"`]);
+    assert.deepEqual(refusal("pr-7", templateWith('"345678901234"', '"123456789012"')).problems, [
+      `Pulumi.pr-7.yaml: aws:allowedAccountIds: carries production's account id "123456789012"`,
+    ]);
     assert.deepEqual(refusal("pr-7", templateWith("Z0REVIEW0EXAMPLE", "Z0PRODUCTION0EXAMPLE")).problems, [
       `Pulumi.pr-7.yaml: mina:dnsZoneId: carries production's hosted zone "Z0PRODUCTION0EXAMPLE"`,
     ]);
@@ -188,7 +199,7 @@ describe("env:new: the template and the result", () => {
     assert.deepEqual(refusal("pr-7", templateWith("  aws:region:", "  mina:openaiApiKey:\n    secure: AAABAKz3\n  aws:region:")).problems, [
       "Pulumi.review.template.yaml: mina:openaiApiKey: a template holds no secret: every environment would share it; each sets its own with pulumi config set --secret",
     ]);
-    assert.deepEqual(refusal("pr-7", { [TEMPLATE]: templateText() + "encryptionsalt: v1:abc\n" }).problems, [
+    assert.deepEqual(refusal("pr-7", { [TEMPLATE]: `${templateText()}encryptionsalt: v1:abc\n` }).problems, [
       "Pulumi.review.template.yaml: encryptionsalt: a template holds config only: every environment made from it would share this field; pulumi stack init gives each stack its own",
     ]);
     assert.deepEqual(refusal("pr-7", templateWith("mina:profile: review", "mina:profile: staging")).problems, [
@@ -197,7 +208,12 @@ describe("env:new: the template and the result", () => {
     const fixed = templateText().replace(/\$\{name\}/g, "fixed");
     const r = refusal("pr-7", { [TEMPLATE]: fixed }).problems;
     assert.ok(r.includes("Pulumi.review.template.yaml: has no ${name}: every environment made from it would be the same environment"), r.join("\n"));
-    assert.ok(r.includes('Pulumi.review.template.yaml: mina:shareDomain: "fixed.review.mina.app" does not carry ${name}: every environment needs a share domain of its own'), r.join("\n"));
+    assert.ok(
+      r.includes(
+        'Pulumi.review.template.yaml: mina:shareDomain: "fixed.review.mina.app" does not carry ${name}: every environment needs a share domain of its own',
+      ),
+      r.join("\n"),
+    );
   });
 
   it("refuses a value whose type the name changes", () => {
@@ -220,7 +236,10 @@ describe("env:new: the template and the result", () => {
       const text = fs.readFileSync(made.file, "utf8");
       assert.equal(text, made.text);
       assert.equal(fs.statSync(made.file).mode & 0o777, 0o644);
-      assert.deepEqual(fs.readdirSync(p.dir).filter((f) => f.endsWith(".tmp")), []);
+      assert.deepEqual(
+        fs.readdirSync(p.dir).filter((f) => f.endsWith(".tmp")),
+        [],
+      );
       assert.ok(!text.includes("${"), text);
       assert.ok(!/staging/i.test(text), text);
       const siblings = readAllStacks(p.dir);
@@ -256,7 +275,10 @@ describe("env:new: the template and the result", () => {
       assert.deepEqual(plan.violations, []);
       assert.equal(plan.outputs.shareUrl, "https://pr-42.review.mina.app");
       assert.ok(plan.resources.every((r) => !r.protected));
-      assert.deepEqual(plan.missingSecrets.map((m) => m.key), made.missingSecrets);
+      assert.deepEqual(
+        plan.missingSecrets.map((m) => m.key),
+        made.missingSecrets,
+      );
       // Every stack of the project still plans, and none shares anything with the new one.
       assert.equal((await planAll(p.dir)).ok, true);
     } finally {
@@ -271,7 +293,11 @@ describe("env:new: the template and the result", () => {
       newEnvironment(p.dir, "pr-2", "review");
       const plan = await planAll(p.dir);
       assert.equal(plan.ok, true, JSON.stringify(plan.stacks.map((s) => s.errors)));
-      const names = (stack: string) => plan.stacks.find((s) => s.stack === stack)!.resources.map((r) => r.physicalName).filter(Boolean);
+      const names = (stack: string) =>
+        plan.stacks
+          .find((s) => s.stack === stack)!
+          .resources.map((r) => r.physicalName)
+          .filter(Boolean);
       const shared = names("pr-1").filter((n) => names("pr-2").includes(n));
       assert.deepEqual(shared, [], "no physical name is shared");
       // A key the template does not mark is still refused when two review files hold the same value.

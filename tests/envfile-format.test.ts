@@ -13,15 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as dotenvParse } from "dotenv";
 import { buildDatabaseUrl, buildRedisUrl } from "../components/urls";
-import {
-  assertSerializable,
-  PARSERS,
-  type Parser,
-  parseEnvFile,
-  portabilityProblems,
-  quoteValue,
-  serializeEnvFile,
-} from "../envfiles/format";
+import { assertSerializable, PARSERS, type Parser, parseEnvFile, portabilityProblems, quoteValue, serializeEnvFile } from "../envfiles/format";
 
 type Loaded = Record<Parser, Record<string, string | undefined>>;
 
@@ -132,7 +124,7 @@ const HOSTILE: readonly string[] = [
   "''",
   '"double quoted"',
   '""',
-  "say \"hi\"",
+  'say "hi"',
   `both ' and "`,
   `both'and"`,
   "back\\slash",
@@ -172,7 +164,7 @@ const HOSTILE: readonly string[] = [
 
 /** Values the program itself generates: none may be reported, all must load everywhere. */
 function generatedValues(): string[] {
-  const passwords = ["Zq3-xY_9.abc", "p@ss:w/rd?#&=", "quote'star*bang!(paren)~", "sp ace$dollar\\back`tick\"", "ünï😀"];
+  const passwords = ["Zq3-xY_9.abc", "p@ss:w/rd?#&=", "quote'star*bang!(paren)~", 'sp ace$dollar\\back`tick"', "ünï😀"];
   return [
     "staging",
     "production",
@@ -194,7 +186,14 @@ function generatedValues(): string[] {
     randomBytes(32).toString("hex"),
     randomBytes(32).toString("hex"),
     ...passwords.map((password) =>
-      buildDatabaseUrl({ user: "mina_staging_app", password, host: "mina-staging.abc123.us-east-1.rds.amazonaws.com", port: 5432, database: "mina_staging", sslMode: "require" }),
+      buildDatabaseUrl({
+        user: "mina_staging_app",
+        password,
+        host: "mina-staging.abc123.us-east-1.rds.amazonaws.com",
+        port: 5432,
+        database: "mina_staging",
+        sslMode: "require",
+      }),
     ),
     ...passwords.map((password) => buildRedisUrl({ password, endpoint: "mina-staging-12345.upstash.io", port: 6379 })),
   ];
@@ -247,7 +246,15 @@ describe("env file format", () => {
 
     it("rejects a variable listed twice", () => {
       assert.throws(
-        () => serializeEnvFile({ stack: STACK, generatedAt: GENERATED_AT, entries: [["A", "1"], ["A", "2"]] }),
+        () =>
+          serializeEnvFile({
+            stack: STACK,
+            generatedAt: GENERATED_AT,
+            entries: [
+              ["A", "1"],
+              ["A", "2"],
+            ],
+          }),
         /variable A is listed twice/,
       );
     });

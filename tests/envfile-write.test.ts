@@ -127,13 +127,17 @@ describe("env file writing", () => {
       assert.throws(() => writeFileAtomic(join(repo, "missing", ENV_FILE), "A=1\n"), { code: "ENOENT" });
       assert.deepEqual(readdirSync(repo), [".git"]);
     });
-
   });
 
   describe("gitStatusOf", () => {
     it("reports a path in a repository that ignores it, whether or not the file exists", () => {
       writeFileSync(join(repo, ".gitignore"), ".env.*.local\n");
-      const expected = { inRepo: true, tracked: false, ignored: true, repoRoot: execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: repo, encoding: "utf8" }).trim() };
+      const expected = {
+        inRepo: true,
+        tracked: false,
+        ignored: true,
+        repoRoot: execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: repo, encoding: "utf8" }).trim(),
+      };
       assert.deepEqual(gitStatusOf(join(repo, ENV_FILE)), expected);
       writeFileSync(join(repo, ENV_FILE), "A=1\n");
       assert.deepEqual(gitStatusOf(join(repo, ENV_FILE)), expected);
@@ -242,7 +246,17 @@ describe("env file writing", () => {
     };
 
     it("cleanGitEnvironment removes every GIT_ variable and keeps the rest", () => {
-      const env = cleanGitEnvironment({ PATH: "/usr/bin", HOME: "/home/dev", GIT_DIR: "x", GIT_CEILING_DIRECTORIES: "/", GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "k", GIT_CONFIG_VALUE_0: "v", GIT_ANYTHING_NEW: "y", git_dir: "z" });
+      const env = cleanGitEnvironment({
+        PATH: "/usr/bin",
+        HOME: "/home/dev",
+        GIT_DIR: "x",
+        GIT_CEILING_DIRECTORIES: "/",
+        GIT_CONFIG_COUNT: "1",
+        GIT_CONFIG_KEY_0: "k",
+        GIT_CONFIG_VALUE_0: "v",
+        GIT_ANYTHING_NEW: "y",
+        git_dir: "z",
+      });
       assert.deepEqual(env, { PATH: "/usr/bin", HOME: "/home/dev", LC_ALL: "C", LANGUAGE: "" });
     });
 

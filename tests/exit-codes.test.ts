@@ -6,11 +6,11 @@
  * event loop alive); these can.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as http from "http";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { run, spawnCliAsync, spawnProcess } from "./cli";
 import { REPO } from "./helpers";
 
@@ -148,7 +148,7 @@ describe("failure paths end to end, through the bin", function () {
         `DATABASE_URL='postgresql://mina_staging:not-a-real-password@127.0.0.1:${dbPort}/mina_staging?sslmode=disable'`,
         `REDIS_URL='redis://127.0.0.1:${redisPort}/0'`,
       ];
-      fs.writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+      fs.writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
       return file;
     };
 
@@ -156,7 +156,10 @@ describe("failure paths end to end, through the bin", function () {
       const port = await closedPort();
       const r = await spawnCliAsync("verify", [envFile(port, port), "--stack", "staging", "--live", "--timeout", "1000"]);
       assert.equal(r.status, 1);
-      assert.match(r.stdout, new RegExp(`^✗ postgres: connect: cannot connect to 127\\.0\\.0\\.1:${port}/mina_staging as mina_staging: connect ECONNREFUSED`, "m"));
+      assert.match(
+        r.stdout,
+        new RegExp(`^✗ postgres: connect: cannot connect to 127\\.0\\.0\\.1:${port}/mina_staging as mina_staging: connect ECONNREFUSED`, "m"),
+      );
       assert.match(r.stdout, new RegExp(`^✗ redis: connect: cannot connect to 127\\.0\\.0\\.1:${port}/0: connect ECONNREFUSED`, "m"));
       assert.ok(!(r.stdout + r.stderr).includes("not-a-real-password"));
     });
@@ -180,11 +183,19 @@ describe("failure paths end to end, through the bin", function () {
   });
 
   describe("refresh refusals", () => {
-    for (const [i, [args, message]] of ([
-      [["--from", "staging", "--to", "production"], "error: refusing to refresh production: it is a production-tier stack, and nothing is ever copied into production\n"],
-      [["--from", "production", "--to", "production"], "error: --from and --to are both production: a refresh copies from one stack into another\n"],
-      [["--from", "production", "--to", "staging"], "error: refusing to refresh staging: its stack file Pulumi.staging.yaml does not declare mina:refreshFrom: production\n"],
-    ] as const).entries()) {
+    for (const [i, [args, message]] of (
+      [
+        [
+          ["--from", "staging", "--to", "production"],
+          "error: refusing to refresh production: it is a production-tier stack, and nothing is ever copied into production\n",
+        ],
+        [["--from", "production", "--to", "production"], "error: --from and --to are both production: a refresh copies from one stack into another\n"],
+        [
+          ["--from", "production", "--to", "staging"],
+          "error: refusing to refresh staging: its stack file Pulumi.staging.yaml does not declare mina:refreshFrom: production\n",
+        ],
+      ] as const
+    ).entries()) {
       it(`refresh ${args.join(" ")} exits 2 in one line${i === 0 ? " (through the bin)" : ""}`, async () => {
         const r = i === 0 ? await spawnCliAsync("refresh", [...args]) : await run("refresh", [...args]);
         assert.equal(r.status, 2);
@@ -198,7 +209,7 @@ describe("failure paths end to end, through the bin", function () {
     it("a blocked preview exits 1; an unreadable one exits 2", async () => {
       const blocked = await spawnCliAsync("gate", ["--preview", path.join(REPO, "tests", "fixtures", "preview", "rds-delete.json")]);
       assert.equal(blocked.status, 1, blocked.stderr);
-      assert.match(blocked.stdout, /^2 operations need approval:\n  production: DELETE aws:rds:Instance /);
+      assert.match(blocked.stdout, /^2 operations need approval:\n {2}production: DELETE aws:rds:Instance /);
       assert.match(blocked.stdout, /^✗ BLOCKED: /m);
       const missing = await run("gate", ["--preview", path.join(REPO, "tests", "fixtures", "preview", "no-such-file.json")]);
       assert.equal(missing.status, 2);

@@ -3,9 +3,9 @@
  * offline plan diffs; the deploy guard; the AWS account check.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import {
   checkCommitApproval,
   dangerousFromPlanDiff,
@@ -15,8 +15,8 @@ import {
   parseLabels,
   parsePreview,
   parseUrn,
-  PreviewDigest,
-  PreviewStep,
+  type PreviewDigest,
+  type PreviewStep,
   previewProblems,
   readPlanDiff,
   renderDecisionMarkdown,
@@ -78,7 +78,10 @@ describe("data-safety gate: pulumi preview --json", () => {
       },
     ]);
     const text = renderDecisionText(d);
-    assert.match(text.split("\n")[1], /^  staging: REPLACE aws:s3:Bucket mina-staging-bucket-bucket \(replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first\)$/);
+    assert.match(
+      text.split("\n")[1],
+      /^ {2}staging: REPLACE aws:s3:Bucket mina-staging-bucket-bucket \(replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first\)$/,
+    );
     assert.match(text, /✗ BLOCKED: add the label "allow-data-loss" to the pull request/);
   });
 
@@ -97,10 +100,17 @@ describe("data-safety gate: pulumi preview --json", () => {
   it("lets the operations through with the approval label, saying so", async () => {
     const d = decideOn(["bucket-replace.json", "rds-delete.json"], ["allow-data-loss"]);
     assert.deepEqual([d.ok, d.approved, d.approvalBy, d.dangerous.length], [true, true, "label", 3]);
-    assert.deepEqual(d.dangerous.map((o) => o.kind), ["delete", "replace", "rotates a credential"], "deletions first, then replacements, then credentials");
+    assert.deepEqual(
+      d.dangerous.map((o) => o.kind),
+      ["delete", "replace", "rotates a credential"],
+      "deletions first, then replacements, then credentials",
+    );
     assert.match(renderDecisionText(d), /⚠ APPROVED by the label "allow-data-loss"/);
     assert.match(renderDecisionMarkdown(d), /\| production \| \*\*delete\*\* \| `aws:rds:Instance` \| mina-production-database-instance \|/);
-    assert.match(renderDecisionMarkdown(d), /\| production \| \*\*rotates a credential\*\* \| `random:RandomPassword` \| mina-production-database-master-password \|/);
+    assert.match(
+      renderDecisionMarkdown(d),
+      /\| production \| \*\*rotates a credential\*\* \| `random:RandomPassword` \| mina-production-database-master-password \|/,
+    );
   });
 
   it("takes a configurable approval label", async () => {
@@ -175,7 +185,11 @@ describe("data-safety gate: deny by default", () => {
     assert.equal(new Set(NO_DATA_TYPES).size, NO_DATA_TYPES.length);
     const source = fs.readFileSync(path.join(REPO, "config", "protection.ts"), "utf8");
     const list = source.slice(source.indexOf("export const NO_DATA_TYPES"), source.indexOf("];", source.indexOf("export const NO_DATA_TYPES")));
-    const lines = list.split("\n").slice(1).map((l) => l.trim()).filter(Boolean);
+    const lines = list
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim())
+      .filter(Boolean);
     lines.forEach((l, i) => {
       if (l.startsWith('"')) assert.ok(lines[i - 1]?.startsWith("//"), `${l} has a comment line saying why it holds no data`);
     });
@@ -207,7 +221,10 @@ describe("data-safety gate: deny by default", () => {
         ["rotates a credential", "delete", "s"],
       ],
     );
-    assert.match(renderDecisionText(d), /^  production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m);
+    assert.match(
+      renderDecisionText(d),
+      /^ {2}production: ROTATES A CREDENTIAL random:RandomBytes mina-production-secrets-secret-key \(replaced because of: length\)$/m,
+    );
   });
 
   it("lets a new version of the app's env secret pass (its credentials are judged on their own resources), and its policies; the secret itself needs approval", async () => {
@@ -225,9 +242,7 @@ describe("data-safety gate: deny by default", () => {
     );
     assert.deepEqual(
       d.dangerous.map((o) => [o.kind, o.op, o.name, o.detail]),
-      [
-        ["delete", "delete", "mina-production-app-env-secret", undefined],
-      ],
+      [["delete", "delete", "mina-production-app-env-secret", undefined]],
     );
   });
 
@@ -241,7 +256,12 @@ describe("data-safety gate: deny by default", () => {
           { op: "update", urn: rds, diffReasons: ["password"] },
           { op: "update", urn: role, detailedDiff: { password: { kind: "update", inputDiff: true } } },
           { op: "update", urn: cluster, oldState: { inputs: { masterPassword: "a" } }, newState: { inputs: { masterPassword: "b" } } },
-          { op: "update", urn: urn("aws:rds/instance:Instance", "other"), diffReasons: ["tags", "backupRetentionPeriod"], detailedDiff: { "tags.Name": { kind: "update" } } },
+          {
+            op: "update",
+            urn: urn("aws:rds/instance:Instance", "other"),
+            diffReasons: ["tags", "backupRetentionPeriod"],
+            detailedDiff: { "tags.Name": { kind: "update" } },
+          },
           { op: "update", urn: urn("aws:s3/bucket:Bucket", "b"), diffReasons: ["password"] },
         ]),
       ),
@@ -273,14 +293,20 @@ describe("data-safety gate: deny by default", () => {
       "replaced because of: engine; it holds data and keeps its name, so the replacement fails (already exists) before the old one is deleted: replacing it needs a new name and a data migration",
     );
     assert.match(detail("mina-production-cache-redis")!, /^it holds data and keeps its name, so the replacement fails \(already exists\)/);
-    assert.match(detail("mina-production-bucket-bucket")!, /^replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first$/);
+    assert.match(
+      detail("mina-production-bucket-bucket")!,
+      /^replaced because of: bucket; the new one starts empty and the old one is deleted with its data: migrate the data first$/,
+    );
     assert.equal(detail("other"), undefined, "a deletion is a deletion");
     assert.equal(detail("mina-production-bucket-group"), undefined, "a group holds no data");
   });
 
   it("takes the type that needs approval when the URN and the state disagree", async () => {
     const d = dangerousFromPreview(previewOf([{ op: "delete", urn: urn("aws:rds/instance:Instance", "db"), oldState: { type: "aws:route53/record:Record" } }]));
-    assert.deepEqual(d.map((o) => o.type), ["aws:rds/instance:Instance"]);
+    assert.deepEqual(
+      d.map((o) => o.type),
+      ["aws:rds/instance:Instance"],
+    );
     assert.equal(dangerousFromPreview(previewOf([{ op: "delete", urn: "not-a-urn" }]))[0].kind, "delete", "an unknown type needs approval");
   });
 });
@@ -303,7 +329,9 @@ describe("data-safety gate: documents that do not add up block, even with approv
     ]);
     assert.deepEqual(previewProblems(parsePreview({ changeSummary: { same: 3, update: 2, create: 1 } })), [], "uncounted same/update/create steps are fine");
     assert.deepEqual(previewProblems(preview("bucket-replace.json")), []);
-    assert.deepEqual(previewProblems(parsePreview({ changeSummary: { delete: 1 } }), "x"), ["x: changeSummary counts 1 delete but the steps show 0: the step list is incomplete"]);
+    assert.deepEqual(previewProblems(parsePreview({ changeSummary: { delete: 1 } }), "x"), [
+      "x: changeSummary counts 1 delete but the steps show 0: the step list is incomplete",
+    ]);
     assert.match(previewProblems(parsePreview({ steps: [], changeSummary: { obliterate: 1 } }))[0], /changeSummary counts "obliterate", not a Pulumi step op/);
     assert.match(previewProblems(parsePreview({ steps: [], changeSummary: { delete: "2" } }))[0], /count of delete is not a count/);
     assert.match(previewProblems(parsePreview({ steps: [], changeSummary: [1] }))[0], /"changeSummary" is not an object/);
@@ -346,7 +374,12 @@ describe("data-safety gate: documents that do not add up block, even with approv
 
   it("blocks a step whose op is not a Pulumi step op", async () => {
     assert.equal(STEP_OPS.length, 15);
-    const p = parsePreview({ steps: [{ op: "obliterate", urn: urn("aws:s3/bucket:Bucket", "b") }, { op: "same", urn: urn("aws:s3/bucket:Bucket", "c") }] });
+    const p = parsePreview({
+      steps: [
+        { op: "obliterate", urn: urn("aws:s3/bucket:Bucket", "b") },
+        { op: "same", urn: urn("aws:s3/bucket:Bucket", "c") },
+      ],
+    });
     const d = approved(p);
     assert.equal(d.ok, false);
     assert.deepEqual(d.incomplete, ['p.json: steps[0] has op "obliterate", not a Pulumi step op']);
@@ -463,7 +496,10 @@ describe("data-safety gate: offline plan diff", () => {
   it("reads a changed random secret as a rotated credential, and a stack with an invalid config as incomplete", async () => {
     const secret = (hash: string) => ({ ...r("random:index/randomBytes:RandomBytes", "mina-staging-secrets-secret-key", false), inputsHash: hash });
     const d = diffPlans(plan([sp("staging", [secret("1")])]), plan([sp("staging", [secret("2")])]));
-    assert.deepEqual(dangerousFromPlanDiff(d).map((o) => [o.kind, o.name]), [["rotates a credential", "mina-staging-secrets-secret-key"]]);
+    assert.deepEqual(
+      dangerousFromPlanDiff(d).map((o) => [o.kind, o.name]),
+      [["rotates a credential", "mina-staging-secrets-secret-key"]],
+    );
     const invalid = diffPlans(base, plan([{ ...sp("staging", []), ok: false, errors: ["Pulumi.staging.yaml: broken"] }]));
     const read = readPlanDiff(JSON.parse(JSON.stringify(invalid)));
     assert.deepEqual(read.incomplete, ["plan diff: stack staging has an invalid config at this commit, so it has no resource diff"]);
@@ -482,7 +518,10 @@ describe("data-safety gate: offline plan diff", () => {
       providerInputs: { region: { value: region }, allowedAccountIds: { value: '["210987654321"]' } },
     });
     const under = (res: PlannedResource): PlannedResource => ({ ...res, provider: "pulumi:providers:aws::mina-staging-aws" });
-    const resources = [under(r("aws:s3/bucket:Bucket", "mina-staging-bucket-bucket", true, "mina-audio-staging")), under(r("aws:route53/record:Record", "mina-staging-dns-share", false))];
+    const resources = [
+      under(r("aws:s3/bucket:Bucket", "mina-staging-bucket-bucket", true, "mina-audio-staging")),
+      under(r("aws:route53/record:Record", "mina-staging-dns-share", false)),
+    ];
     const d = diffPlans(plan([sp("staging", [aws("us-east-1"), ...resources])]), plan([sp("staging", [aws("eu-west-1"), ...resources])]));
     const ops = dangerousFromPlanDiff(d);
     assert.deepEqual(
@@ -494,7 +533,10 @@ describe("data-safety gate: offline plan diff", () => {
     );
     const decision = decide(ops, []);
     assert.equal(decision.ok, false);
-    assert.match(renderDecisionText(decision), /^  staging: MAY BE REPLACED aws:s3:Bucket mina-staging-bucket-bucket \(aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1\)$/m);
+    assert.match(
+      renderDecisionText(decision),
+      /^ {2}staging: MAY BE REPLACED aws:s3:Bucket mina-staging-bucket-bucket \(aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1\)$/m,
+    );
     assert.equal(decide(ops, ["allow-data-loss"]).ok, true);
   });
 
@@ -502,7 +544,10 @@ describe("data-safety gate: offline plan diff", () => {
     const fromPreview = dangerousFromPreview(preview("bucket-replace.json"));
     const d = decide([...dangerousFromPlanDiff(diff), ...fromPreview], []);
     const bucket = d.dangerous.filter((o) => o.name === "mina-staging-bucket-bucket");
-    assert.deepEqual(bucket.map((o) => o.source), ["preview"]);
+    assert.deepEqual(
+      bucket.map((o) => o.source),
+      ["preview"],
+    );
     assert.equal(d.dangerous.length, 3);
   });
 
@@ -523,7 +568,7 @@ describe("data-safety gate: offline plan diff", () => {
     });
 
     it("exits 1 on a dangerous preview, printing what needs approval first, with its kind", async () => {
-      const g = (await gate("--preview", fixture("rds-delete.json"), fixture("harmless-update.json"), "--labels", '["infra"]'));
+      const g = await gate("--preview", fixture("rds-delete.json"), fixture("harmless-update.json"), "--labels", '["infra"]');
       assert.equal(g.status, 1, g.stderr);
       const lines = g.stdout.split("\n");
       assert.equal(lines[0], "2 operations need approval:");
@@ -533,7 +578,7 @@ describe("data-safety gate: offline plan diff", () => {
     });
 
     it("exits 0 with the approval label, and gives the decision as JSON", async () => {
-      const g = (await gate("--preview", fixture("bucket-replace.json"), "--labels", "infra,allow-data-loss", "--json"));
+      const g = await gate("--preview", fixture("bucket-replace.json"), "--labels", "infra,allow-data-loss", "--json");
       assert.equal(g.status, 0, g.stderr);
       const d = JSON.parse(g.stdout);
       assert.deepEqual([d.ok, d.approved, d.dangerous.length, d.dangerous[0].kind, d.dangerous[0].op], [true, true, 1, "replace", "replace"]);
@@ -543,16 +588,16 @@ describe("data-safety gate: offline plan diff", () => {
       const sha = "89abcdef0123456789abcdef0123456789abcdef";
       const other = "1111111111111111111111111111111111111111";
       const rds = fixture("rds-delete.json");
-      const ok = (await gate("--preview", rds, "--commit", sha, "--approved-commit", sha.toUpperCase()));
+      const ok = await gate("--preview", rds, "--commit", sha, "--approved-commit", sha.toUpperCase());
       assert.equal(ok.status, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /⚠ APPROVED for commit 89abcdef0123/);
-      const wrong = (await gate("--preview", rds, "--commit", sha, "--approved-commit", other, "--labels", "allow-data-loss"));
+      const wrong = await gate("--preview", rds, "--commit", sha, "--approved-commit", other, "--labels", "allow-data-loss");
       assert.equal(wrong.status, 1);
       assert.equal(wrong.stdout.split("\n").filter((l) => l.includes("111111111111") && l.includes("89abcdef0123")).length, 1, wrong.stdout);
-      const bad = (await gate("--preview", rds, "--commit", sha, "--approved-commit", "89abcde"));
+      const bad = await gate("--preview", rds, "--commit", sha, "--approved-commit", "89abcde");
       assert.equal(bad.status, 1);
       assert.match(bad.stdout, /--approved-commit "89abcde" is not a full 40-hex commit SHA/);
-      const empty = (await gate("--preview", rds, "--commit", sha, "--approved-commit", "", "--labels", "allow-data-loss", "--json"));
+      const empty = await gate("--preview", rds, "--commit", sha, "--approved-commit", "", "--labels", "allow-data-loss", "--json");
       assert.equal(empty.status, 1, empty.stderr);
       assert.deepEqual([JSON.parse(empty.stdout).approved, JSON.parse(empty.stdout).approvalBy], [false, "commit"]);
     });
@@ -560,18 +605,31 @@ describe("data-safety gate: offline plan diff", () => {
     it("blocks, without a crash, a preview whose diagnostics have odd shapes or whose summary hides steps", async () => {
       fs.writeFileSync(
         path.join(tmp, "odd.json"),
-        JSON.stringify({ steps: [{ op: "teleport", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::b" }], diagnostics: [null, { severity: "error", message: { nested: true } }, { severity: "panic" }], changeSummary: { delete: 2 }, maybeCorrupt: true }),
+        JSON.stringify({
+          steps: [{ op: "teleport", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::b" }],
+          diagnostics: [null, { severity: "error", message: { nested: true } }, { severity: "panic" }],
+          changeSummary: { delete: 2 },
+          maybeCorrupt: true,
+        }),
       );
-      const g = (await gate("--preview", path.join(tmp, "odd.json"), "--labels", "allow-data-loss"));
+      const g = await gate("--preview", path.join(tmp, "odd.json"), "--labels", "allow-data-loss");
       assert.equal(g.status, 1, g.stderr);
       assert.equal(g.stderr, "");
-      for (const re of [/diagnostics\[0\] is not an object/, /reported an error: \(no message\)/, /severity "panic"/, /op "teleport"/, /counts 2 delete but the steps show 0/, /may be corrupt/, /no approval overrides this/]) {
+      for (const re of [
+        /diagnostics\[0\] is not an object/,
+        /reported an error: \(no message\)/,
+        /severity "panic"/,
+        /op "teleport"/,
+        /counts 2 delete but the steps show 0/,
+        /may be corrupt/,
+        /no approval overrides this/,
+      ]) {
         assert.match(g.stdout, re);
       }
     });
 
     it("reads the plan diff with --plan-diff", async () => {
-      const g = (await gate("--plan-diff", path.join(tmp, "diff.json"), "--format", "markdown"));
+      const g = await gate("--plan-diff", path.join(tmp, "diff.json"), "--format", "markdown");
       assert.equal(g.status, 1, g.stderr);
       assert.match(g.stdout, /\| staging \| \*\*delete\*\* \| `postgresql:Database` \| mina-staging-database-db \|/);
       assert.equal((await gate("--plan-diff", path.join(tmp, "diff.json"), "--labels", "allow-data-loss")).status, 0);
@@ -584,7 +642,7 @@ describe("data-safety gate: offline plan diff", () => {
         [["--preview", path.join(REPO, "package.json")], /^error: .*package\.json: not a pulumi preview --json document/],
         [[], /^error: give --preview FILE/],
       ] as const) {
-        const g = (await gate(...args));
+        const g = await gate(...args);
         assert.equal(g.status, 2, g.stdout);
         assert.match(g.stderr, msg);
         assert.equal(g.stderr.trim().split("\n").length, 1);
@@ -604,7 +662,15 @@ describe("deploy guard", () => {
   });
 
   it("refuses destroy, protection bypasses and forced replacements, for production above all", async () => {
-    for (const cmd of ["destroy", "up --yes && pulumi destroy --yes", "up --ignore-protect", "state unprotect urn", "destroy --exclude-protected", "up --replace urn:x", "stack rm production"]) {
+    for (const cmd of [
+      "destroy",
+      "up --yes && pulumi destroy --yes",
+      "up --ignore-protect",
+      "state unprotect urn",
+      "destroy --exclude-protected",
+      "up --replace urn:x",
+      "stack rm production",
+    ]) {
       const reasons = guardDeploy("production", cmd);
       assert.ok(reasons.length > 0, cmd);
       assert.match(reasons[0], /^refusing to deploy stack production: .* \(production least of all\)$/);
@@ -616,7 +682,7 @@ describe("deploy guard", () => {
   it("runs as npm run gate -- --guard-command CMD --stack NAME", async function () {
     this.timeout(60000);
     assert.equal((await gate("--guard-command", "up", "--stack", "production")).status, 0);
-    const g = (await gate("--guard-command", "destroy", "--stack", "production"));
+    const g = await gate("--guard-command", "destroy", "--stack", "production");
     assert.equal(g.status, 1);
     assert.match(g.stderr, /refusing to deploy stack production: command "destroy"/);
   });
@@ -641,10 +707,13 @@ describe("AWS account check", () => {
   it("runs as cli/account-check.ts, exit 1 on a mismatch", async function () {
     this.timeout(60000);
     const check = (...args: string[]) => run("account-check", args);
-    const ok = (await check("--stack", "staging", "--account", STAGING_ACCOUNT));
+    const ok = await check("--stack", "staging", "--account", STAGING_ACCOUNT);
     assert.equal(ok.status, 0, ok.stderr);
-    const bad = (await check("--stack", "staging", "--account", PRODUCTION_ACCOUNT));
+    const bad = await check("--stack", "staging", "--account", PRODUCTION_ACCOUNT);
     assert.equal(bad.status, 1);
-    assert.match(bad.stderr, new RegExp(`credentials are for account ${PRODUCTION_ACCOUNT}, but Pulumi\\.staging\\.yaml pins aws:allowedAccountIds ${STAGING_ACCOUNT}`));
+    assert.match(
+      bad.stderr,
+      new RegExp(`credentials are for account ${PRODUCTION_ACCOUNT}, but Pulumi\\.staging\\.yaml pins aws:allowedAccountIds ${STAGING_ACCOUNT}`),
+    );
   });
 });

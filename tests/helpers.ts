@@ -1,8 +1,8 @@
 /** Shared test fixtures: realistic raw stack configs, as the engine would pass them. */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { RawStackConfig, SecureValue } from "../config/raw";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type RawStackConfig, SecureValue } from "../config/raw";
 
 export const STAGING_ACCOUNT = "210987654321";
 export const PRODUCTION_ACCOUNT = "123456789012";
@@ -124,7 +124,22 @@ export const GIT_ENV: NodeJS.ProcessEnv = {
 };
 
 /** The code a commit of the project needs to plan itself, for tests that copy it into a temporary repository. */
-export const PROJECT_SOURCES = ["bluegreen", "cli", "config", "components", "envfiles", "gate", "lib", "plan", "policy", "verify", "index.ts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+export const PROJECT_SOURCES = [
+  "bluegreen",
+  "cli",
+  "config",
+  "components",
+  "envfiles",
+  "gate",
+  "lib",
+  "plan",
+  "policy",
+  "verify",
+  "index.ts",
+  "Pulumi.yaml",
+  "package.json",
+  "tsconfig.json",
+];
 
 /** The error lines of a stack, validated offline in a project made of these files; [] when it validates. */
 export function projectErrors(files: Record<string, string>, stack = "staging", setup?: (dir: string) => void): string[] {

@@ -10,8 +10,8 @@ import { normalizeValue, sharedValueProblems } from "../config/checks";
 import { embeddedAddress, hostIdentity, isCanonicalIPv4, wildcardDnsDomain } from "../lib/hosts";
 import { productionRaw, stagingRaw, validationErrors } from "./helpers";
 
-const errorsOf = (raw: ReturnType<typeof stagingRaw>, siblings = [raw.stack === "production" ? stagingRaw() : productionRaw(), raw]) => validationErrors(raw, siblings);
-
+const errorsOf = (raw: ReturnType<typeof stagingRaw>, siblings = [raw.stack === "production" ? stagingRaw() : productionRaw(), raw]) =>
+  validationErrors(raw, siblings);
 
 describe("lib/hosts: the address a name spells out, in every wildcard DNS service's forms", () => {
   it("reads dotted, dashed, hex and IPv6 forms, with a prefix or a subdomain, in any case", () => {
@@ -72,16 +72,42 @@ describe("mina:appHost: an IPv4 address or a name in the stack's own zone", () =
   const share = { "mina:shareDomain": "share.staging.mina.app", "mina:dnsZoneName": "staging.mina.app" };
 
   it("refuses production's address under a wildcard DNS name, in every form, from either side", () => {
-    for (const host of ["203.0.113.10.nip.io", "app.203.0.113.10.nip.io", "203-0-113-10.sslip.io", "www-203-0-113-10.sslip.io", "cb00710a.nip.io", "203.0.113.10.xip.io", "203-0-113-10.traefik.me"]) {
+    for (const host of [
+      "203.0.113.10.nip.io",
+      "app.203.0.113.10.nip.io",
+      "203-0-113-10.sslip.io",
+      "www-203-0-113-10.sslip.io",
+      "cb00710a.nip.io",
+      "203.0.113.10.xip.io",
+      "203-0-113-10.traefik.me",
+    ]) {
       const lines = errorsOf(stagingRaw({ ...share, "mina:appHost": host }));
-      assert.ok(lines.includes('Pulumi.staging.yaml: mina:appHost: holds "203.0.113.10", as Pulumi.production.yaml does: production, a production environment, shares no supplied value with another environment'), `${host}\n${lines.join("\n")}`);
-      assert.ok(lines.some((l) => new RegExp(`^Pulumi\\.staging\\.yaml: mina:appHost: "${host.toLowerCase().replace(/\./g, "\\.")}" is a name of the wildcard DNS service [a-z.]+, which resolves it to 203\\.0\\.113\\.10 by its text alone: write the address itself$`).test(l)), `${host}\n${lines.join("\n")}`);
+      assert.ok(
+        lines.includes(
+          'Pulumi.staging.yaml: mina:appHost: holds "203.0.113.10", as Pulumi.production.yaml does: production, a production environment, shares no supplied value with another environment',
+        ),
+        `${host}\n${lines.join("\n")}`,
+      );
+      assert.ok(
+        lines.some((l) =>
+          new RegExp(
+            `^Pulumi\\.staging\\.yaml: mina:appHost: "${host.toLowerCase().replace(/\./g, "\\.")}" is a name of the wildcard DNS service [a-z.]+, which resolves it to 203\\.0\\.113\\.10 by its text alone: write the address itself$`,
+          ).test(l),
+        ),
+        `${host}\n${lines.join("\n")}`,
+      );
     }
     // From production's side: staging's address under a name.
     const production = productionRaw({ "mina:appHost": "203-0-113-20.sslip.io" });
     const lines = errorsOf(production, [stagingRaw(), production]);
-    assert.ok(lines.some((l) => l.startsWith('Pulumi.production.yaml: mina:appHost: holds "203.0.113.20", as Pulumi.staging.yaml does')), lines.join("\n"));
-    assert.ok(lines.some((l) => l.startsWith('Pulumi.production.yaml: mina:appHost: "203-0-113-20.sslip.io" is a name of the wildcard DNS service sslip.io')), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith('Pulumi.production.yaml: mina:appHost: holds "203.0.113.20", as Pulumi.staging.yaml does')),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('Pulumi.production.yaml: mina:appHost: "203-0-113-20.sslip.io" is a name of the wildcard DNS service sslip.io')),
+      lines.join("\n"),
+    );
   });
 
   it("refuses any wildcard DNS name, even of an address no one else has", () => {
@@ -100,11 +126,15 @@ describe("mina:appHost: an IPv4 address or a name in the stack's own zone", () =
     for (const host of ["app.example.net", "mina.app", "app.mina.app", "staging.mina.app.example.net", "app.production.mina.app"]) {
       const lines = errorsOf(stagingRaw({ ...share, "mina:appHost": host }));
       assert.ok(
-        lines.includes(`Pulumi.staging.yaml: mina:appHost: "${host}" is outside this stack's hosted zone "staging.mina.app": where a name outside it resolves is not this stack's to say (another environment's address could come back under it); use an IPv4 address, or a name in the zone`),
+        lines.includes(
+          `Pulumi.staging.yaml: mina:appHost: "${host}" is outside this stack's hosted zone "staging.mina.app": where a name outside it resolves is not this stack's to say (another environment's address could come back under it); use an IPv4 address, or a name in the zone`,
+        ),
         `${host}\n${lines.join("\n")}`,
       );
     }
-    assert.deepEqual(errorsOf(stagingRaw({ ...share, "mina:appHost": "Share.Staging.Mina.App." })), ["Pulumi.staging.yaml: mina:appHost: is the share domain itself: its record cannot point at its own name"]);
+    assert.deepEqual(errorsOf(stagingRaw({ ...share, "mina:appHost": "Share.Staging.Mina.App." })), [
+      "Pulumi.staging.yaml: mina:appHost: is the share domain itself: its record cannot point at its own name",
+    ]);
   });
 
   it("accepts an IPv4 address and a name inside the zone (control)", () => {
@@ -115,14 +145,28 @@ describe("mina:appHost: an IPv4 address or a name in the stack's own zone", () =
 
   it("refuses an address that is not written as a.b.c.d", () => {
     for (const host of ["203.0.113.010", "203.0.113", "01.2.3.4", "3405803786"]) {
-      assert.deepEqual(errorsOf(stagingRaw({ ...share, "mina:appHost": host })), [`Pulumi.staging.yaml: mina:appHost: "${host}" is not an IPv4 address written as a.b.c.d (decimal, no leading zeros)`], host);
+      assert.deepEqual(
+        errorsOf(stagingRaw({ ...share, "mina:appHost": host })),
+        [`Pulumi.staging.yaml: mina:appHost: "${host}" is not an IPv4 address written as a.b.c.d (decimal, no leading zeros)`],
+        host,
+      );
     }
   });
 
   it("refuses a share domain or hosted zone of a wildcard DNS service", () => {
     const lines = errorsOf(stagingRaw({ "mina:shareDomain": "staging.203.0.113.10.nip.io", "mina:dnsZoneName": "nip.io", "mina:appHost": "203.0.113.20" }));
-    assert.ok(lines.includes('Pulumi.staging.yaml: mina:shareDomain: "staging.203.0.113.10.nip.io" is a name of the wildcard DNS service nip.io, whose names resolve by their text, not by the records of this stack\'s hosted zone'), lines.join("\n"));
-    assert.ok(lines.includes('Pulumi.staging.yaml: mina:dnsZoneName: "nip.io" is a name of the wildcard DNS service nip.io, whose names resolve by their text, not by the records of this stack\'s hosted zone'), lines.join("\n"));
+    assert.ok(
+      lines.includes(
+        'Pulumi.staging.yaml: mina:shareDomain: "staging.203.0.113.10.nip.io" is a name of the wildcard DNS service nip.io, whose names resolve by their text, not by the records of this stack\'s hosted zone',
+      ),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.includes(
+        'Pulumi.staging.yaml: mina:dnsZoneName: "nip.io" is a name of the wildcard DNS service nip.io, whose names resolve by their text, not by the records of this stack\'s hosted zone',
+      ),
+      lines.join("\n"),
+    );
   });
 
   it("compares app hosts and database servers by address between stack files", () => {
@@ -130,7 +174,11 @@ describe("mina:appHost: an IPv4 address or a name in the stack's own zone", () =
       assert.equal(normalizeValue(key, "10-0-0-5.sslip.io"), normalizeValue(key, "10.0.0.5"));
       assert.equal(normalizeValue(key, "localhost"), normalizeValue(key, "127.0.0.1"));
     }
-    const eu = { ...productionRaw({ "mina:profile": "production", "mina:databaseMode": "server", "mina:dbServerHost": "10.0.0.5" }), stack: "eu", file: "Pulumi.eu.yaml" };
+    const eu = {
+      ...productionRaw({ "mina:profile": "production", "mina:databaseMode": "server", "mina:dbServerHost": "10.0.0.5" }),
+      stack: "eu",
+      file: "Pulumi.eu.yaml",
+    };
     const staging = stagingRaw({ "mina:dbServerHost": "10-0-0-5.nip.io" });
     assert.deepEqual(
       sharedValueProblems(staging, [staging, eu]).filter(([k]) => k === "mina:dbServerHost"),

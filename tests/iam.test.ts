@@ -10,7 +10,7 @@ import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { strict as assert } from "node:assert";
 import { loadStackOffline, readAllStacks } from "../config";
 import { appBoundaryArn, deriveNames } from "../config/naming";
-import { DeployScope, DEPLOY_ACTIONS, deployPolicy, PolicyDocument, Statement } from "../iam/policy";
+import { type DeployScope, DEPLOY_ACTIONS, deployPolicy, type PolicyDocument, type Statement } from "../iam/policy";
 import { planStack } from "../plan/plan";
 import { run, spawnCliAsync } from "./cli";
 import { REPO } from "./helpers";
@@ -19,7 +19,16 @@ const REPOSITORY = "mina/mina-infra";
 
 function scopeOf(stack: string, account?: string): DeployScope {
   const { config } = loadStackOffline(REPO, stack);
-  return { environment: config.environment, account: account ?? config.aws.allowedAccountIds[0], region: config.aws.region, names: config.names, zoneId: config.dns.zoneId, shareDomain: config.dns.shareDomain, repository: REPOSITORY, githubEnvironment: stack };
+  return {
+    environment: config.environment,
+    account: account ?? config.aws.allowedAccountIds[0],
+    region: config.aws.region,
+    names: config.names,
+    zoneId: config.dns.zoneId,
+    shareDomain: config.dns.shareDomain,
+    repository: REPOSITORY,
+    githubEnvironment: stack,
+  };
 }
 
 /** Another environment in the same account, zone and region: what a tier-mate looks like. */
@@ -29,7 +38,8 @@ function tierMate(of: DeployScope, environment: string): DeployScope {
 }
 
 /** A concrete resource for an ARN pattern: each `*` becomes a name of the scope's own. */
-const concrete = (pattern: string, s: DeployScope) => pattern.replace(/\*/g, pattern.includes(":user/") || pattern.includes(":group/") ? s.names.bucketUser : "x1");
+const concrete = (pattern: string, s: DeployScope) =>
+  pattern.replace(/\*/g, pattern.includes(":user/") || pattern.includes(":group/") ? s.names.bucketUser : "x1");
 
 /** The request context a statement's conditions read, as the scope's own deploy would send it. */
 function context(st: Statement, s: DeployScope): Record<string, string | string[]> {
@@ -78,7 +88,10 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
       assert.ok(aws.length > 5, stack);
       for (const t of aws) assert.ok(t in DEPLOY_ACTIONS, `${stack}: ${t} has no entry in DEPLOY_ACTIONS`);
     }
-    assert.throws(() => deployPolicy(scopeOf("staging"), [...types.staging, "aws:lambda/function:Function"]), /no reviewed IAM actions for aws:lambda\/function:Function: add them to DEPLOY_ACTIONS/);
+    assert.throws(
+      () => deployPolicy(scopeOf("staging"), [...types.staging, "aws:lambda/function:Function"]),
+      /no reviewed IAM actions for aws:lambda\/function:Function: add them to DEPLOY_ACTIONS/,
+    );
   });
 
   for (const stack of ["staging", "production"]) {
@@ -106,14 +119,35 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
     const blue = tierMate(staging, "staging-blue");
     const policy = deployPolicy(staging, types.staging);
     const zone = `arn:aws:route53:::hostedzone/${staging.zoneId}`;
-    assert.equal(await decide(policy, "route53:ChangeResourceRecordSets", zone, staging.account, { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [staging.shareDomain] }), "Allowed");
-    assert.notEqual(await decide(policy, "route53:ChangeResourceRecordSets", zone, staging.account, { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [blue.shareDomain] }), "Allowed");
-    assert.notEqual(await decide(policy, "route53:ChangeResourceRecordSets", zone, staging.account, { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [staging.shareDomain, blue.shareDomain] }), "Allowed");
+    assert.equal(
+      await decide(policy, "route53:ChangeResourceRecordSets", zone, staging.account, {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [staging.shareDomain],
+      }),
+      "Allowed",
+    );
+    assert.notEqual(
+      await decide(policy, "route53:ChangeResourceRecordSets", zone, staging.account, {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [blue.shareDomain],
+      }),
+      "Allowed",
+    );
+    assert.notEqual(
+      await decide(policy, "route53:ChangeResourceRecordSets", zone, staging.account, {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [staging.shareDomain, blue.shareDomain],
+      }),
+      "Allowed",
+    );
     const production = scopeOf("production");
     const prodPolicy = deployPolicy(production, types.production);
     const sg = `arn:aws:ec2:us-east-1:${production.account}:security-group/sg-0123456789abcdef0`;
-    assert.equal(await decide(prodPolicy, "ec2:AuthorizeSecurityGroupIngress", sg, production.account, { "aws:ResourceTag/environment": "production" }), "Allowed");
-    assert.notEqual(await decide(prodPolicy, "ec2:AuthorizeSecurityGroupIngress", sg, production.account, { "aws:ResourceTag/environment": "staging" }), "Allowed");
+    assert.equal(
+      await decide(prodPolicy, "ec2:AuthorizeSecurityGroupIngress", sg, production.account, { "aws:ResourceTag/environment": "production" }),
+      "Allowed",
+    );
+    assert.notEqual(
+      await decide(prodPolicy, "ec2:AuthorizeSecurityGroupIngress", sg, production.account, { "aws:ResourceTag/environment": "staging" }),
+      "Allowed",
+    );
   });
 
   it("cannot mint an administrator: no user without the boundary, no change to the boundary, no role, no managed policy, no iam:* on *", async () => {
@@ -122,8 +156,16 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
     const user = `arn:aws:iam::${s.account}:user/mina/staging/mina-audio-staging`;
     assert.equal(await decide(policy, "iam:CreateUser", user, s.account, { "iam:PermissionsBoundary": appBoundaryArn(s.names, s.account) }), "Allowed");
     assert.notEqual(await decide(policy, "iam:CreateUser", user, s.account, {}), "Allowed");
-    assert.notEqual(await decide(policy, "iam:CreateUser", user, s.account, { "iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess" }), "Allowed");
-    assert.notEqual(await decide(policy, "iam:CreateUser", `arn:aws:iam::${s.account}:user/admins/eve`, s.account, { "iam:PermissionsBoundary": appBoundaryArn(s.names, s.account) }), "Allowed");
+    assert.notEqual(
+      await decide(policy, "iam:CreateUser", user, s.account, { "iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess" }),
+      "Allowed",
+    );
+    assert.notEqual(
+      await decide(policy, "iam:CreateUser", `arn:aws:iam::${s.account}:user/admins/eve`, s.account, {
+        "iam:PermissionsBoundary": appBoundaryArn(s.names, s.account),
+      }),
+      "Allowed",
+    );
     assert.notEqual(await decide(policy, "iam:DeleteUserPermissionsBoundary", user, s.account, {}), "Allowed");
     assert.notEqual(await decide(policy, "iam:CreatePolicyVersion", appBoundaryArn(s.names, s.account), s.account, {}), "Allowed");
     const role = `arn:aws:iam::${s.account}:role/mina/staging/x`;
@@ -138,14 +180,20 @@ describe("iam: the deploy role's policy, proven with a policy simulator", functi
       assert.notEqual(await decide(policy, action, resource, s.account, {}), "Allowed", action);
     }
     assert.ok(!policy.Statement.some((st) => st.Effect === "Allow" && st.Action.some((a) => a === "*" || a === "iam:*")), "no wildcard action");
-    assert.ok(!policy.Statement.some((st) => st.Effect === "Allow" && st.Resource === "*" && st.Action.some((a) => !/:(Describe|List|Get)/.test(a))), "only read calls on *");
+    assert.ok(
+      !policy.Statement.some((st) => st.Effect === "Allow" && st.Resource === "*" && st.Action.some((a) => !/:(Describe|List|Get)/.test(a))),
+      "only read calls on *",
+    );
   });
 
   it("is a command: prints the role, its trust pinned to the stack's GitHub environment, and refuses without a repository (through the bin)", async () => {
     const r = await run("iam", ["--stack", "production", "--repository", REPOSITORY]);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.equal(doc.role.trustPolicy.Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"], "repo:mina/mina-infra:environment:production");
+    assert.equal(
+      doc.role.trustPolicy.Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"],
+      "repo:mina/mina-infra:environment:production",
+    );
     assert.equal(doc.appUserBoundary.arn, "arn:aws:iam::123456789012:policy/mina/production/mina-production-app-boundary");
     assert.equal(doc.oidcProvider.url, "https://token.actions.githubusercontent.com");
     const none = await spawnCliAsync("iam", ["--stack", "production"], { env: { PATH: process.env.PATH } });

@@ -65,7 +65,7 @@ describe("isolation: which environment a value belongs to", () => {
 describe("isolation: an unreadable stack file hides no other environment", () => {
   it("still knows production's account id when a sibling stack file is broken", () => {
     const { tempProject, REPO } = require("./helpers") as typeof import("./helpers");
-    const fs = require("fs") as typeof import("fs");
+    const fs = require("node:fs") as typeof import("fs");
     const { expectationsFor } = require("../config/expectations") as typeof import("../config/expectations");
     const { dir, cleanup } = tempProject({
       "Pulumi.production.yaml": fs.readFileSync(`${REPO}/Pulumi.production.yaml`, "utf8"),
@@ -74,7 +74,10 @@ describe("isolation: an unreadable stack file hides no other environment", () =>
     try {
       const expected = expectationsFor(dir, "staging");
       const found = expected.index.findForeign("arn:aws:iam::123456789012:user/x", "staging");
-      assert.deepEqual(found.map((m) => `${m.environment}/${m.kind}`), ["production/account id"]);
+      assert.deepEqual(
+        found.map((m) => `${m.environment}/${m.kind}`),
+        ["production/account id"],
+      );
       // And the broken file is named, so env export and verify fail closed on it.
       assert.equal(expected.unreadable?.length, 1);
       assert.match(expected.unreadable![0], /^Pulumi\.qa\.yaml: not valid YAML/);

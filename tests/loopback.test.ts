@@ -4,9 +4,9 @@
  * anywhere else, still needs TLS.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expectationsFor } from "../config/expectations";
 import { isLoopbackHost, plainTransportAccepted } from "../lib/loopback";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
@@ -20,7 +20,20 @@ describe("loopback hosts", () => {
   });
 
   it("refuses every other host, including look-alikes", () => {
-    for (const host of ["0.0.0.0", "128.0.0.1", "10.0.0.1", "1.127.0.0", "::", "::ffff:127.0.0.1", "::2", "foo.localhost", "localhost.example.com", "127.0.0.1.nip.io", "pg-shared.internal.mina.app", ""]) {
+    for (const host of [
+      "0.0.0.0",
+      "128.0.0.1",
+      "10.0.0.1",
+      "1.127.0.0",
+      "::",
+      "::ffff:127.0.0.1",
+      "::2",
+      "foo.localhost",
+      "localhost.example.com",
+      "127.0.0.1.nip.io",
+      "pg-shared.internal.mina.app",
+      "",
+    ]) {
       assert.equal(isLoopbackHost(host), false, host);
     }
   });
@@ -71,7 +84,11 @@ describe("verify: the REDIS_URL item and TLS", () => {
     for (const url of ["redis://10.0.0.5:6379/0", "redis://cache.example.com:6379", "redis://0.0.0.0:6379", "redis://localhost.example.com:6379"]) {
       const item = redisItem("local", url);
       assert.equal(item.ok, false, url);
-      assert.match(item.reason, /^REDIS_URL uses redis:\/\/ \(no TLS\) to .+, which is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\): plain redis:\/\/ is accepted only for the local environment on this machine$/, url);
+      assert.match(
+        item.reason,
+        /^REDIS_URL uses redis:\/\/ \(no TLS\) to .+, which is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\): plain redis:\/\/ is accepted only for the local environment on this machine$/,
+        url,
+      );
     }
   });
 

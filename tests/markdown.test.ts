@@ -5,7 +5,7 @@
  * ones, and the two outputs must have the same structure line by line.
  */
 import { strict as assert } from "node:assert";
-import { decide, DangerousOp, renderDecisionMarkdown } from "../gate/gate";
+import { decide, type DangerousOp, renderDecisionMarkdown } from "../gate/gate";
 import { md, oneLine } from "../lib/markdown";
 import type { Plan, PlannedResource, StackPlan } from "../plan/plan";
 import { diffPlans, renderPlanDiffMarkdown } from "../plan/diff";
@@ -84,7 +84,12 @@ function assertSafe(text: string, plain: string, what: string) {
 
 function assertSafeFor(render: (v: (s: string) => string) => string, what: string) {
   const plain = render((s) => s);
-  for (const h of HOSTILE) assertSafe(render((s) => `${h}${s}`), plain, `${what} with ${JSON.stringify(h)}`);
+  for (const h of HOSTILE)
+    assertSafe(
+      render((s) => `${h}${s}`),
+      plain,
+      `${what} with ${JSON.stringify(h)}`,
+    );
 }
 
 const resource = (v: (s: string) => string, name: string, extra: Partial<PlannedResource> = {}): PlannedResource => ({

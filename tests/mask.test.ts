@@ -4,10 +4,10 @@
  * its child's output through the same list.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { loadStackOffline } from "../config";
 import { githubMaskCommands, maskedValues, maskText } from "../envfiles/mask";
 import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
@@ -29,10 +29,23 @@ const ENV = {
 describe("masking an env file's values", () => {
   it("masks every value, a URL's credentials as written and decoded, and each line of a multi-line value, longest first", () => {
     const m = maskedValues({ ...ENV, SLACK_WEBHOOK_URL: "line-one-secret\nline-two-secret" });
-    for (const v of [ENV.DATABASE_URL, ENV.REDIS_URL, ENV.SECRET_KEY, ENV.AWS_S3_BUCKET, "p%40ss%2Fword-123456", "p@ss/word-123456", "redis-secret-abcdef", "line-one-secret", "line-two-secret"]) {
+    for (const v of [
+      ENV.DATABASE_URL,
+      ENV.REDIS_URL,
+      ENV.SECRET_KEY,
+      ENV.AWS_S3_BUCKET,
+      "p%40ss%2Fword-123456",
+      "p@ss/word-123456",
+      "redis-secret-abcdef",
+      "line-one-secret",
+      "line-two-secret",
+    ]) {
       assert.ok(m.includes(v), v);
     }
-    assert.deepEqual([...m].sort((a, b) => b.length - a.length), m);
+    assert.deepEqual(
+      [...m].sort((a, b) => b.length - a.length),
+      m,
+    );
   });
 
   it("leaves only booleans, small numbers, log levels and the environment's name unmasked, and never a secret variable's value", () => {
@@ -81,13 +94,21 @@ describe("env --github-mask and migrate's output", function () {
     const ci = await spawnCliAsync("env", args, { cwd: work, env: { ...withoutNpm(process.env), GITHUB_ACTIONS: "true" } });
     assert.equal(ci.status, 0, ci.stderr);
     const written = require("dotenv").parse(fs.readFileSync(path.join(work, ".env.staging.local"), "utf8")) as Record<string, string>;
-    const masks = new Set(ci.stdout.split("\n").filter((l) => l.startsWith("::add-mask::")).map((l) => l.slice("::add-mask::".length)));
+    const masks = new Set(
+      ci.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("::add-mask::"))
+        .map((l) => l.slice("::add-mask::".length)),
+    );
     for (const [k, v] of Object.entries(written)) {
       if (maskedValues({ [k]: v, ENVIRONMENT: "staging" }).length > 0) assert.ok(masks.has(v), `${k} is masked`);
     }
     assert.ok(masks.has(written.DATABASE_URL) && masks.has(written.SECRET_KEY));
     assert.match(ci.stdout, /^wrote \.env\.staging\.local \(\d+ variables, mode 0600\)$/m);
-    const stdoutOnly = await run("env", ["--stack", "staging", "--outputs-file", outputs, "--dir", REPO, "--github-mask", "--stdout"], { cwd: work, env: { ...withoutNpm(process.env), GITHUB_ACTIONS: "true" } });
+    const stdoutOnly = await run("env", ["--stack", "staging", "--outputs-file", outputs, "--dir", REPO, "--github-mask", "--stdout"], {
+      cwd: work,
+      env: { ...withoutNpm(process.env), GITHUB_ACTIONS: "true" },
+    });
     assert.equal(stdoutOnly.status, 2);
   });
 

@@ -4,9 +4,9 @@
  * on a terminal.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parseStackFile } from "../config/raw";
 import { run } from "./cli";
 import { REPO, stacksOf } from "./helpers";
@@ -43,7 +43,9 @@ describe("messages", () => {
   });
 
   it("audit --stacks without a Pulumi CLI suggests what audit takes (env files), not another command's flag", async () => {
-    const r = await run("audit", ["--stacks", "staging,production", "--dir", REPO], { env: { PATH: process.env.PATH, MINA_PULUMI_BIN: "/nonexistent/pulumi" } });
+    const r = await run("audit", ["--stacks", "staging,production", "--dir", REPO], {
+      env: { PATH: process.env.PATH, MINA_PULUMI_BIN: "/nonexistent/pulumi" },
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: the Pulumi CLI is not installed .*; install it, or give env files \(written by npm run env\) instead of --stacks\n$/);
     assert.doesNotMatch(r.stderr, /--outputs-file/);
@@ -66,8 +68,12 @@ describe("messages", () => {
   });
 
   it("progress goes to a terminal only: plan --base says what it is doing, quietly when piped", async () => {
-    const { execFileSync } = require("child_process") as typeof import("child_process");
-    const git = (...a: string[]) => execFileSync("git", a, { cwd: work, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x.invalid" } });
+    const { execFileSync } = require("node:child_process") as typeof import("child_process");
+    const git = (...a: string[]) =>
+      execFileSync("git", a, {
+        cwd: work,
+        env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x.invalid", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x.invalid" },
+      });
     git("init", "-q");
     fs.writeFileSync(path.join(work, "README"), "x\n");
     git("add", "-A");
@@ -89,7 +95,14 @@ describe("progress", () => {
     const { main } = require("../cli/plan") as typeof import("../cli/plan");
     const runWith = async (args: string[], progress: boolean) => {
       let stderr = "";
-      await main(args, { cwd: REPO, stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, interactive: false, progress, confirm: async () => false });
+      await main(args, {
+        cwd: REPO,
+        stdout: { write: () => true },
+        stderr: { write: (s: string) => (stderr += s) },
+        interactive: false,
+        progress,
+        confirm: async () => false,
+      });
       return stderr;
     };
     assert.equal(await runWith(["--stack", "staging"], true), "planning staging under the mock runtime…\n");

@@ -5,8 +5,8 @@
  * (`AWS_ENDPOINT_URL` points the SDK at it). Each test file starts its own server
  * on a free port and stops it; its state is its own.
  */
-import { ChildProcess, spawn } from "child_process";
-import * as net from "net";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as net from "node:net";
 
 export interface Moto {
   /** `http://127.0.0.1:PORT`. */

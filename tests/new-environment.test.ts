@@ -5,10 +5,10 @@
  * the repository's stack files pass there too, with no code, test or workflow change.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import YAML from "yaml";
 import { run, withoutNpm } from "./cli";
 import { REPO } from "./helpers";
@@ -61,7 +61,14 @@ describe("a new environment is a file (the README's recipe, on a copy of the rep
     const r = await run("plan", ["--json", "--dir", copy]);
     assert.equal(r.status, 0, r.stdout.slice(0, 2000) + r.stderr);
     const plan = JSON.parse(r.stdout) as { stacks: { stack: string; ok: boolean }[]; audit: { ok: boolean } };
-    assert.deepEqual(plan.stacks.map((s) => [s.stack, s.ok]), [["demo", true], ["production", true], ["staging", true]]);
+    assert.deepEqual(
+      plan.stacks.map((s) => [s.stack, s.ok]),
+      [
+        ["demo", true],
+        ["production", true],
+        ["staging", true],
+      ],
+    );
     assert.equal(plan.audit.ok, true);
   });
 

@@ -7,16 +7,9 @@
  * as the app roles it provisions. The local server trusts loopback connections,
  * so no role needs a password to log in.
  */
-import { randomBytes } from "crypto";
+import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import {
-  ADMIN_ROLE,
-  attributeMismatches,
-  createAdminRoleSql,
-  LOCAL_ADMIN_ROLE,
-  provisionStatements,
-  quoteIdent,
-} from "../config/databasePrivileges";
+import { ADMIN_ROLE, attributeMismatches, createAdminRoleSql, LOCAL_ADMIN_ROLE, provisionStatements, quoteIdent } from "../config/databasePrivileges";
 
 export const PG_HOST = "127.0.0.1";
 export const PG_PORT = 5432;
@@ -75,7 +68,9 @@ function provisioner(name: string): Provisioner {
     },
     async drop() {
       await asSuperuser(async (c) => {
-        const owned = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)", [name]);
+        const owned = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)", [
+          name,
+        ]);
         for (const r of owned.rows) await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(r.datname)} WITH (FORCE)`);
         await c.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`);
       });
@@ -118,6 +113,7 @@ export async function sharedProvisioner(): Promise<Omit<Provisioner, "drop">> {
   const { drop: _never, ...p } = provisioner(LOCAL_ADMIN_ROLE);
   const [row] = await p.sql("postgres", "SELECT * FROM pg_roles WHERE rolname = current_user");
   const wrong = attributeMismatches(row!, ADMIN_ROLE);
-  if (wrong.length > 0) throw new Error(`${LOCAL_ADMIN_ROLE} on this machine does not have the documented attributes: it lacks ${wrong.join(" ")} (see README, Database modes)`);
+  if (wrong.length > 0)
+    throw new Error(`${LOCAL_ADMIN_ROLE} on this machine does not have the documented attributes: it lacks ${wrong.join(" ")} (see README, Database modes)`);
   return p;
 }

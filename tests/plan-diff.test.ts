@@ -5,17 +5,16 @@
  * runs as a child process, as `npm run plan` runs it (under tsx).
  */
 import { strict as assert } from "node:assert";
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionText } from "../gate/gate";
-import { Plan, PlannedResource, planStack, StackPlan } from "../plan/plan";
-import { diffPlans, PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
+import { type Plan, type PlannedResource, planStack, type StackPlan } from "../plan/plan";
+import { diffPlans, type PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
 import { SecureValue } from "../config/raw";
 import { run } from "./cli";
 import { GIT_ENV, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
-
 
 // ---------------------------------------------------------------- pure diff
 
@@ -23,7 +22,12 @@ function res(type: string, name: string, extra: Partial<PlannedResource> = {}): 
   return { type, name, protected: false, stateful: false, custom: true, inputsHash: "aaaaaaaaaaaaaaaa", ...extra };
 }
 
-function stackPlan(stack: string, resources: PlannedResource[], variables: string[] = ["ENVIRONMENT", "DATABASE_URL"], extra: Partial<StackPlan> = {}): StackPlan {
+function stackPlan(
+  stack: string,
+  resources: PlannedResource[],
+  variables: string[] = ["ENVIRONMENT", "DATABASE_URL"],
+  extra: Partial<StackPlan> = {},
+): StackPlan {
   return {
     stack,
     file: `Pulumi.${stack}.yaml`,
@@ -82,21 +86,41 @@ describe("diffPlans (pure)", () => {
     assert.deepEqual(diff.stacksRemoved, ["staging-old"]);
     assert.deepEqual(
       diff.stacks.map((s) => [s.stack, s.status]),
-      [["production", "changed"], ["staging", "changed"], ["staging-blue", "added"], ["staging-old", "removed"]],
+      [
+        ["production", "changed"],
+        ["staging", "changed"],
+        ["staging-blue", "added"],
+        ["staging-old", "removed"],
+      ],
     );
   });
 
   it("finds resources added, removed and changed (inputs, physical name, protection)", async () => {
     const staging = diff.stacks.find((s) => s.stack === "staging")!;
-    assert.deepEqual(staging.added.map((r) => r.name), ["mina-staging-database-instance"]);
-    assert.deepEqual(staging.removed.map((r) => r.name), ["mina-staging-database-revoke-public-connect", "mina-staging-database-role"]);
+    assert.deepEqual(
+      staging.added.map((r) => r.name),
+      ["mina-staging-database-instance"],
+    );
+    assert.deepEqual(
+      staging.removed.map((r) => r.name),
+      ["mina-staging-database-revoke-public-connect", "mina-staging-database-role"],
+    );
     assert.deepEqual(
       staging.changed.map((c) => [c.name, c.fields]),
-      [["mina-staging-bucket-bucket", ["inputs", "physicalName"]], ["mina-staging-bucket-tls-only", ["inputs", "physicalName"]]],
+      [
+        ["mina-staging-bucket-bucket", ["inputs", "physicalName"]],
+        ["mina-staging-bucket-tls-only", ["inputs", "physicalName"]],
+      ],
     );
     const production = diff.stacks.find((s) => s.stack === "production")!;
-    assert.deepEqual(production.changed.map((c) => [c.name, c.fields]), [["mina-production-database-instance", ["protected"]]]);
-    assert.deepEqual(production.unprotected.map((c) => c.name), ["mina-production-database-instance"]);
+    assert.deepEqual(
+      production.changed.map((c) => [c.name, c.fields]),
+      [["mina-production-database-instance", ["protected"]]],
+    );
+    assert.deepEqual(
+      production.unprotected.map((c) => c.name),
+      ["mina-production-database-instance"],
+    );
   });
 
   it("finds env variable names added and removed", async () => {
@@ -151,14 +175,20 @@ describe("diffPlans (pure)", () => {
     for (const s of ["### `production`", "### `staging`", "### `staging-blue`", "### `staging-old`"]) {
       assert.ok(md.indexOf(s) > warning, `${s} comes after the data-loss warning`);
     }
-    assert.match(md, /\*\*Needs approval: 4 changes would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources\.\*\*/);
+    assert.match(
+      md,
+      /\*\*Needs approval: 4 changes would delete or replace a resource that may hold data, lose data over time, rotate a credential, change what a deploy runs, or may replace resources\.\*\*/,
+    );
     assert.match(md, /`allow-data-loss`/);
     const staging = md.slice(md.indexOf("### `staging`"), md.indexOf("### `staging-blue`"));
     const firstRow = staging.indexOf("| ➖ remove");
     assert.ok(staging.indexOf("**delete** `postgresql:Role` mina-staging-database-role") < firstRow, staging);
     assert.ok(staging.indexOf("**replace** `aws:s3:Bucket` mina-staging-bucket-bucket") < firstRow, staging);
     assert.match(staging, /\| ➖ remove \| `postgresql:Grant` \| mina-staging-database-revoke-public-connect/);
-    assert.match(staging, /\| ✏️ change \| `aws:s3:BucketPolicy` \| mina-staging-bucket-tls-only \| `mina-audio-staging-media` \| physical name mina-audio-staging → mina-audio-staging-media; inputs changed \|/);
+    assert.match(
+      staging,
+      /\| ✏️ change \| `aws:s3:BucketPolicy` \| mina-staging-bucket-tls-only \| `mina-audio-staging-media` \| physical name mina-audio-staging → mina-audio-staging-media; inputs changed \|/,
+    );
     assert.match(staging, /\| ➕ add \| `aws:rds:Instance` \| mina-staging-database-instance \| `mina-staging` \| stateful \|/);
     assert.match(staging, /\*\*Env variables added:\*\* `FEATURE_NEW_PLAYER`/);
     assert.match(md, /Protection removed:\*\* `aws:rds:Instance` mina-production-database-instance/);
@@ -167,9 +197,9 @@ describe("diffPlans (pure)", () => {
 
     const text = renderPlanDiffText(diff);
     assert.ok(text.indexOf("!! NEEDS APPROVAL: 3 changes") < text.indexOf("== production"), text);
-    assert.match(text, /   staging: delete postgresql:Role mina-staging-database-role \(mina_staging_app\): no longer declared/);
-    assert.match(text, /   \+ aws:rds:Instance mina-staging-database-instance \(mina-staging\)/);
-    assert.match(text, /   - postgresql:Grant mina-staging-database-revoke-public-connect/);
+    assert.match(text, / {3}staging: delete postgresql:Role mina-staging-database-role \(mina_staging_app\): no longer declared/);
+    assert.match(text, / {3}\+ aws:rds:Instance mina-staging-database-instance \(mina-staging\)/);
+    assert.match(text, / {3}- postgresql:Grant mina-staging-database-revoke-public-connect/);
   });
 
   it("has a json rendering that is the diff itself", async () => {
@@ -188,7 +218,10 @@ describe("diffPlans (pure)", () => {
   it("does not call everything removed when the head config of a stack is invalid; the head's problems fail it", async () => {
     const broken = plan([
       base.stacks[0],
-      stackPlan("staging", [], [], { ok: false, errors: ['Pulumi.staging.yaml: mina:bucketName: "mina-audio-prod" does not contain the environment name "staging"'] }),
+      stackPlan("staging", [], [], {
+        ok: false,
+        errors: ['Pulumi.staging.yaml: mina:bucketName: "mina-audio-prod" does not contain the environment name "staging"'],
+      }),
       base.stacks[2],
     ]);
     const d = diffPlans(base, broken);
@@ -201,9 +234,12 @@ describe("diffPlans (pure)", () => {
   });
 
   it("names policy violations and isolation conflicts of the head as problems", async () => {
-    const bad = plan([stackPlan("staging", [], [], { violations: [{ rule: "bucket-encrypted", resource: "mina-staging-bucket-bucket", message: "no encryption" }] })], {
-      audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }] },
-    });
+    const bad = plan(
+      [stackPlan("staging", [], [], { violations: [{ rule: "bucket-encrypted", resource: "mina-staging-bucket-bucket", message: "no encryption" }] })],
+      {
+        audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }] },
+      },
+    );
     const d = diffPlans(plan([]), bad);
     assert.deepEqual(d.head.problems, [
       "staging: policy [bucket-encrypted] mina-staging-bucket-bucket: no encryption",
@@ -220,8 +256,20 @@ describe("provider inputs: what the offline diff cannot clear", function () {
   it("names changed provider inputs: old -> new when not secret, only 'changed' when secret", async () => {
     assert.deepEqual(
       providerInputChanges(
-        { region: { value: "us-east-1" }, endpoint: { value: "https://a" }, token: { secret: true, fingerprint: "aa" }, same: { value: 1 }, gone: { value: ["x"] } },
-        { region: { value: "eu-west-1" }, endpoint: { secret: true, fingerprint: "bb" }, token: { secret: true, fingerprint: "cc" }, same: { value: 1 }, added: { value: true } },
+        {
+          region: { value: "us-east-1" },
+          endpoint: { value: "https://a" },
+          token: { secret: true, fingerprint: "aa" },
+          same: { value: 1 },
+          gone: { value: ["x"] },
+        },
+        {
+          region: { value: "eu-west-1" },
+          endpoint: { secret: true, fingerprint: "bb" },
+          token: { secret: true, fingerprint: "cc" },
+          same: { value: 1 },
+          added: { value: true },
+        },
       ),
       [
         { input: "added", secret: false, after: "true" },
@@ -245,21 +293,36 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     assert.deepEqual(staging.providerChanges, [
       { type: "pulumi:providers:aws", name: "mina-staging-aws", inputs: [{ input: "region", secret: false, before: "us-east-1", after: "eu-west-1" }] },
     ]);
-    const underAws = head.stacks[0].resources.filter((r) => r.provider === AWS).map((r) => r.name).sort();
+    const underAws = head.stacks[0].resources
+      .filter((r) => r.provider === AWS)
+      .map((r) => r.name)
+      .sort();
     assert.ok(underAws.includes("mina-staging-bucket-bucket") && underAws.includes("mina-staging-dns-share"), underAws.join(","));
     assert.deepEqual(staging.mayBeReplaced.map((m) => m.name).sort(), underAws);
-    assert.ok(!staging.mayBeReplaced.some((m) => m.type.startsWith("upstash:") || m.type.startsWith("postgresql:")), "other providers' resources are not touched");
+    assert.ok(
+      !staging.mayBeReplaced.some((m) => m.type.startsWith("upstash:") || m.type.startsWith("postgresql:")),
+      "other providers' resources are not touched",
+    );
     const mayBe = staging.needsApproval.filter((a) => a.kind === "may be replaced");
     // The app env secret's version is under the provider too: it may be replaced like the rest.
     assert.deepEqual(mayBe.map((a) => a.name).sort(), underAws);
-    assert.deepEqual(staging.needsApproval.filter((a) => a.name === "mina-staging-app-env-version").map((a) => a.kind), ["may be replaced"]);
+    assert.deepEqual(
+      staging.needsApproval.filter((a) => a.name === "mina-staging-app-env-version").map((a) => a.kind),
+      ["may be replaced"],
+    );
     assert.match(mayBe[0].reason, /^aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1$/);
 
     const text = renderPlanDiffText(diff);
     assert.match(text, /!! aws provider mina-staging-aws inputs change: region us-east-1 -> eu-west-1/);
-    assert.match(text, /!! may be replaced aws:s3:Bucket mina-staging-bucket-bucket \(mina-audio-staging\): aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1/);
+    assert.match(
+      text,
+      /!! may be replaced aws:s3:Bucket mina-staging-bucket-bucket \(mina-audio-staging\): aws provider mina-staging-aws changes: region us-east-1 -> eu-west-1/,
+    );
     const md = renderPlanDiffMarkdown(diff);
-    assert.match(md, /\*\*Provider inputs change\*\* \(every resource under the provider may be replaced\):\n\n- aws provider mina-staging-aws: region us-east-1 -&gt; eu-west-1/);
+    assert.match(
+      md,
+      /\*\*Provider inputs change\*\* \(every resource under the provider may be replaced\):\n\n- aws provider mina-staging-aws: region us-east-1 -&gt; eu-west-1/,
+    );
 
     const d = decide(dangerousFromPlanDiff(JSON.parse(JSON.stringify(diff))), []);
     assert.equal(d.ok, false);
@@ -275,8 +338,16 @@ describe("provider inputs: what the offline diff cannot clear", function () {
     const head = await planOf({ "mina:dbServerAdminPassword": new SecureValue(after) });
     const diff = diffPlans(base, head, { base: "origin/main" });
     const staging = diff.stacks[0];
-    assert.deepEqual(staging.providerChanges.map((p) => [p.name, p.inputs]), [["mina-staging-database-admin", [{ input: "password", secret: true }]]]);
-    assert.deepEqual(staging.mayBeReplaced.map((m) => m.type).sort(), ["postgresql:index/database:Database", "postgresql:index/grant:Grant", "postgresql:index/grantRole:GrantRole", "postgresql:index/role:Role"]);
+    assert.deepEqual(
+      staging.providerChanges.map((p) => [p.name, p.inputs]),
+      [["mina-staging-database-admin", [{ input: "password", secret: true }]]],
+    );
+    assert.deepEqual(staging.mayBeReplaced.map((m) => m.type).sort(), [
+      "postgresql:index/database:Database",
+      "postgresql:index/grant:Grant",
+      "postgresql:index/grantRole:GrantRole",
+      "postgresql:index/role:Role",
+    ]);
     assert.match(renderPlanDiffText(diff), /postgresql provider mina-staging-database-admin inputs change: password changed/);
     const decision = decide(dangerousFromPlanDiff(diff), []);
     const outputs = [
@@ -295,7 +366,6 @@ describe("provider inputs: what the offline diff cannot clear", function () {
 
 // ---------------------------------------------------------------- on a real git repository
 
-
 const STAGING_BLUE = `config:
   aws:region: us-east-1
   aws:allowedAccountIds:
@@ -311,7 +381,6 @@ const STAGING_BLUE = `config:
   mina:dnsZoneName: staging-blue.mina.app
 `;
 
-
 describe("npm run plan -- --base REF (git worktree of a temporary repository)", function () {
   this.timeout(180000);
   let dir: string;
@@ -323,11 +392,14 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
   const edit = (file: string, f: (s: string) => string) => fs.writeFileSync(path.join(dir, file), f(fs.readFileSync(path.join(dir, file), "utf8")));
   const cli = (...args: string[]) => run("plan", ["--dir", dir, ...args], { cwd: dir });
   const diffOf = async (ref: string, ...args: string[]): Promise<PlanDiff> => {
-    const r = await (await cli("--base", ref, "--json", ...args));
+    const r = await await cli("--base", ref, "--json", ...args);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as PlanDiff;
   };
-  const worktrees = () => git("worktree", "list", "--porcelain").split("\n").filter((l) => l.startsWith("worktree ")).length;
+  const worktrees = () =>
+    git("worktree", "list", "--porcelain")
+      .split("\n")
+      .filter((l) => l.startsWith("worktree ")).length;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-plan-diff-repo-"));
@@ -347,7 +419,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
   });
 
   it("plans a base without cli/plan.ts as empty: every stack is added", async () => {
-    const diff = (await diffOf("HEAD~1"));
+    const diff = await diffOf("HEAD~1");
     assert.deepEqual(diff.stacksAdded, ["production", "staging"]);
     assert.deepEqual(diff.stacksRemoved, []);
     assert.ok(diff.stacks.every((s) => s.status === "added" && s.added.length > 20));
@@ -355,11 +427,13 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
   });
 
   it("names the changed bucket (a replacement: data loss) and the added stack", async () => {
-    edit("Pulumi.staging.yaml", (s) => s.replace("  mina:appHost: 203.0.113.20\n", "  mina:appHost: 203.0.113.20\n  mina:bucketName: mina-audio-staging-media\n"));
+    edit("Pulumi.staging.yaml", (s) =>
+      s.replace("  mina:appHost: 203.0.113.20\n", "  mina:appHost: 203.0.113.20\n  mina:bucketName: mina-audio-staging-media\n"),
+    );
     fs.writeFileSync(path.join(dir, "Pulumi.staging-blue.yaml"), STAGING_BLUE);
     commit("staging: own bucket name; new stack staging-blue");
 
-    const diff = (await diffOf("HEAD~1"));
+    const diff = await diffOf("HEAD~1");
     assert.equal(diff.baseCommit, git("rev-parse", "HEAD~1"));
     assert.deepEqual(diff.stacksAdded, ["staging-blue"]);
     assert.equal(diff.stacks.find((s) => s.stack === "production")!.status, "unchanged");
@@ -375,7 +449,7 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
       ],
     );
 
-    const r = (await cli("--base", "HEAD~1", "--format", "markdown"));
+    const r = await cli("--base", "HEAD~1", "--format", "markdown");
     assert.equal(r.status, 0, r.stderr);
     const md = r.stdout;
     assert.ok(
@@ -403,15 +477,23 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     fs.rmSync(path.join(dir, "Pulumi.staging-blue.yaml"));
     commit("staging: RDS instance of its own; staging-blue retired");
 
-    const r = (await cli("--base", "HEAD~1", "--format", "markdown"));
+    const r = await cli("--base", "HEAD~1", "--format", "markdown");
     assert.equal(r.status, 0, r.stderr);
     const md = r.stdout;
     assert.match(md, /^## mina-infra plan: changes against `HEAD~1`/);
     assert.match(md, /\*\*Stacks removed:\*\* `staging-blue`/);
     const warning = md.slice(md.indexOf("[!WARNING]"), md.indexOf("### "));
-    const admin = /postgresql provider mina-staging-database-admin changes: host pg-shared\.internal\.mina\.app -&gt; mina-staging\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com; password changed; username mina\\_provisioner -&gt; mina\\_staging\\_admin/.source;
-    assert.match(warning, new RegExp(`\`staging\`: \\*\\*may be replaced\\*\\* \`postgresql:Database\` mina-staging-database-db \\(\`mina_staging\`\\): ${admin}`));
-    assert.match(warning, new RegExp(`\`staging\`: \\*\\*may be replaced\\*\\* \`postgresql:Role\` mina-staging-database-role \\(\`mina_staging_app\`\\): ${admin}`));
+    const admin =
+      /postgresql provider mina-staging-database-admin changes: host pg-shared\.internal\.mina\.app -&gt; mina-staging\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com; password changed; username mina\\_provisioner -&gt; mina\\_staging\\_admin/
+        .source;
+    assert.match(
+      warning,
+      new RegExp(`\`staging\`: \\*\\*may be replaced\\*\\* \`postgresql:Database\` mina-staging-database-db \\(\`mina_staging\`\\): ${admin}`),
+    );
+    assert.match(
+      warning,
+      new RegExp(`\`staging\`: \\*\\*may be replaced\\*\\* \`postgresql:Role\` mina-staging-database-role \\(\`mina_staging_app\`\\): ${admin}`),
+    );
     for (const line of [
       "`staging-blue`: **delete** `aws:s3:Bucket` mina-staging-blue-bucket-bucket (`mina-audio-staging-blue`): its stack file was removed",
       "`staging-blue`: **delete** `upstash:RedisDatabase` mina-staging-blue-cache-redis (`mina-staging-blue`): its stack file was removed",
@@ -427,12 +509,12 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
   });
 
   it("gives json with --json, and text by default", async () => {
-    const j = (await cli("--base", "HEAD~1", "--json"));
+    const j = await cli("--base", "HEAD~1", "--json");
     assert.equal(j.status, 0, j.stderr);
     const diff = JSON.parse(j.stdout) as PlanDiff;
     assert.deepEqual(diff.stacksRemoved, ["staging-blue"]);
     assert.ok(diff.needsApproval.some((d) => d.stack === "staging" && d.kind === "may be replaced" && d.type === "postgresql:index/role:Role"));
-    const t = (await cli("--base", "HEAD~1", "--stack", "production"));
+    const t = await cli("--base", "HEAD~1", "--stack", "production");
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout, /^Plan diff against HEAD~1/);
     assert.match(t.stdout, /== production: no changes/);
@@ -442,10 +524,10 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
   it("exits 1 when this checkout's plan fails (an uncommitted invalid stack file), as a plain plan does", async () => {
     edit("Pulumi.staging.yaml", (s) => s.replace("mina:bucketName: mina-audio-staging-media", "mina:bucketName: mina-audio-shared"));
     try {
-      const r = (await cli("--base", "HEAD", "--format", "text"));
+      const r = await cli("--base", "HEAD", "--format", "text");
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /== staging: invalid config/);
-      assert.match(r.stdout, /This commit's plan: ✗ fails:\n   staging: invalid config: .*mina:bucketName/);
+      assert.match(r.stdout, /This commit's plan: ✗ fails:\n {3}staging: invalid config: .*mina:bucketName/);
       assert.equal(worktrees(), 1);
     } finally {
       git("checkout", "--", "Pulumi.staging.yaml");
@@ -455,21 +537,21 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
   it("fails in one line when the base's own plan cannot run, and still removes the worktree", async () => {
     const planTs = path.join(dir, "cli", "plan.ts");
     const good = fs.readFileSync(planTs, "utf8");
-    fs.writeFileSync(planTs, 'throw new Error("the base plan is broken");\n' + good);
+    fs.writeFileSync(planTs, `throw new Error("the base plan is broken");\n${good}`);
     commit("a broken plan command");
     fs.writeFileSync(planTs, good);
     commit("the plan command mended");
-    const r = (await cli("--base", "HEAD~1"));
+    const r = await cli("--base", "HEAD~1");
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: the plan of base commit [0-9a-f]{12} failed \(exit 1\): Error: the base plan is broken\n$/);
     assert.equal(worktrees(), 1);
   });
 
   it("refuses an unknown ref or stack in one line (exit 2)", async () => {
-    const r = (await cli("--base", "no-such-branch"));
+    const r = await cli("--base", "no-such-branch");
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^error: --base no-such-branch: no such commit in .*\n$/);
-    const s = (await cli("--base", "HEAD~1", "--stack", "qa"));
+    const s = await cli("--base", "HEAD~1", "--stack", "qa");
     assert.equal(s.status, 2);
     assert.match(s.stderr, /^error: no stack file for "qa"/);
     assert.equal(worktrees(), 1);

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
-import { auditPlans, Plan, planAll, planStack, StackPlan } from "../plan/plan";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { auditPlans, type Plan, planAll, planStack, type StackPlan } from "../plan/plan";
 import { policyChecker } from "../plan/policyCheck";
 import { renderText } from "../plan/render";
 import { SecureValue } from "../config/raw";
@@ -20,7 +20,10 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     assert.equal(r.status, 0, r.stderr);
     const p = JSON.parse(r.stdout) as Plan;
     assert.match(p.note, /not a diff against deployed state/);
-    assert.deepEqual(p.stacks.map((s) => s.stack), stacksOf());
+    assert.deepEqual(
+      p.stacks.map((s) => s.stack),
+      stacksOf(),
+    );
     assert.equal(p.audit.ok, true);
     const staging = p.stacks.find((s) => s.stack === "staging")!;
     assert.ok(staging.missingSecrets.some((m) => m.command === "pulumi config set --secret mina:openaiApiKey <value> --stack staging"));
@@ -41,7 +44,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
   it("records each explicit provider's inputs (a secret one as a fingerprint, never its value) and each resource's provider", async () => {
     const plan = async (adminPassword: string) =>
       planStack(REPO, "staging", [stagingRaw({ "mina:dbServerAdminPassword": new SecureValue(adminPassword) }), productionRaw()]);
-    const s = await (await plan("first admin secret"));
+    const s = await await plan("first admin secret");
     const byName = (n: string) => s.resources.find((r) => r.name === n)!;
     assert.deepEqual(byName("mina-staging-aws").providerInputs!.region, { value: "us-east-1" });
     assert.deepEqual(byName("mina-staging-aws").providerInputs!.allowedAccountIds, { value: '["210987654321"]' });
@@ -55,8 +58,8 @@ describe("npm run plan (offline, under the mock runtime)", function () {
     assert.equal(byName("mina-staging-bucket-bucket").providerInputs, undefined, "only providers carry their inputs");
     const json = JSON.stringify(s);
     for (const secret of ["first admin secret", "upstash-staging-key", "sk-staging-openai"]) assert.ok(!json.includes(secret), secret);
-    const again = await (await plan("first admin secret"));
-    const other = await (await plan("second admin secret"));
+    const again = await await plan("first admin secret");
+    const other = await await plan("second admin secret");
     const fingerprint = (p: StackPlan) => JSON.stringify(p.resources.find((r) => r.name === "mina-staging-database-admin")!.providerInputs!.password);
     assert.equal(fingerprint(again), fingerprint(s), "the same value gives the same fingerprint");
     assert.notEqual(fingerprint(other), fingerprint(s), "another value gives another fingerprint");
@@ -81,7 +84,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
       "Pulumi.staging-blue.yaml": blue,
     });
     try {
-      const r = (await plan("--json", "--dir", dir));
+      const r = await plan("--json", "--dir", dir);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const p = JSON.parse(r.stdout) as Plan;
       const s = p.stacks.find((x) => x.stack === "staging-blue")!;
@@ -98,7 +101,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
       "Pulumi.production.yaml": stackFile("Pulumi.production.yaml"),
     });
     try {
-      const r = (await plan("--dir", dir));
+      const r = await plan("--dir", dir);
       assert.equal(r.status, 1);
       assert.match(r.stdout, /Pulumi\.staging\.yaml: mina:dbServerHost: names environment "production" \("production"\)/);
       assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, "no stack trace");
@@ -115,7 +118,7 @@ describe("npm run plan (offline, under the mock runtime)", function () {
   });
 
   it("has --help", async () => {
-    const r = (await plan("--help"));
+    const r = await plan("--help");
     assert.equal(r.status, 0);
     assert.match(r.stdout, /--stack <name\.\.\.>/);
     assert.match(r.stdout, /--format <format>/);
@@ -128,7 +131,10 @@ describe("policy rules inside the plan", function () {
   it("runs the policy pack's rules over the planned resources: none violated by the committed stacks", async () => {
     const p = await planAll(REPO, undefined, policyChecker(REPO));
     assert.equal(p.ok, true);
-    assert.deepEqual(p.stacks.flatMap((s) => s.violations), []);
+    assert.deepEqual(
+      p.stacks.flatMap((s) => s.violations),
+      [],
+    );
   });
 
   it("fails the plan and prints a violation the rules report", async () => {
@@ -143,7 +149,7 @@ describe("policy rules inside the plan", function () {
     const v = p.stacks[0].violations;
     assert.equal(v.length, 1);
     assert.equal(v[0].rule, "rds-not-public");
-    assert.match(renderText(p), /✗ Policy violations \(1\):\n    \[rds-not-public\] mina-production-database-instance: /);
+    assert.match(renderText(p), /✗ Policy violations \(1\):\n {4}\[rds-not-public\] mina-production-database-instance: /);
   });
 });
 
@@ -153,7 +159,9 @@ describe("isolation audit across stacks", () => {
     file: `Pulumi.${name}.yaml`,
     ok: true,
     errors: [],
-    resources: [{ type: "aws:s3/bucket:Bucket", name: `${name}-bucket`, physicalName: bucket, protected: false, stateful: true, custom: true, inputsHash: "x" }],
+    resources: [
+      { type: "aws:s3/bucket:Bucket", name: `${name}-bucket`, physicalName: bucket, protected: false, stateful: true, custom: true, inputsHash: "x" },
+    ],
     variables: [],
     missingSecrets: [],
     outputs: { bucketName: bucket, databaseName: `mina_${name}` },
@@ -161,12 +169,24 @@ describe("isolation audit across stacks", () => {
   });
 
   it("passes when nothing is shared", async () => {
-    const a = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": ["222222222222"] }]]));
+    const a = auditPlans(
+      [stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")],
+      new Map([
+        ["a", { "aws:allowedAccountIds": ["111111111111"] }],
+        ["b", { "aws:allowedAccountIds": ["222222222222"] }],
+      ]),
+    );
     assert.deepEqual(a, { ok: true, conflicts: [] });
   });
 
   it("fails on a shared bucket and a shared account, naming both stacks", async () => {
-    const a = auditPlans([stack("a", "shared", "1"), stack("b", "shared", "2")], new Map([["a", { "aws:allowedAccountIds": ["111111111111"] }], ["b", { "aws:allowedAccountIds": "111111111111", "mina:profile": "production" }]]));
+    const a = auditPlans(
+      [stack("a", "shared", "1"), stack("b", "shared", "2")],
+      new Map([
+        ["a", { "aws:allowedAccountIds": ["111111111111"] }],
+        ["b", { "aws:allowedAccountIds": "111111111111", "mina:profile": "production" }],
+      ]),
+    );
     assert.equal(a.ok, false);
     assert.deepEqual(
       a.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`),
@@ -176,11 +196,35 @@ describe("isolation audit across stacks", () => {
 
   it("lets two non-production stacks share an account and a hosted zone, never a share domain (config/tiers.ts)", async () => {
     const shared = { "aws:allowedAccountIds": ["111111111111"], "mina:dnsZoneId": "Z0SHARED" };
-    const tierMates = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map<string, Record<string, unknown>>([["a", shared], ["b", { ...shared, "mina:profile": "staging" }]]));
+    const tierMates = auditPlans(
+      [stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")],
+      new Map<string, Record<string, unknown>>([
+        ["a", shared],
+        ["b", { ...shared, "mina:profile": "staging" }],
+      ]),
+    );
     assert.deepEqual(tierMates, { ok: true, conflicts: [] });
-    const domain = auditPlans([stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")], new Map([["a", { ...shared, "mina:shareDomain": "x.mina.app" }], ["b", { ...shared, "mina:shareDomain": "x.mina.app" }]]));
-    assert.deepEqual(domain.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`), ["share domain=x.mina.app:a+b"]);
-    const withProduction = auditPlans([stack("a", "bucket-a", "1"), stack("production", "bucket-b", "2")], new Map([["a", shared], ["production", shared]]));
-    assert.deepEqual(withProduction.conflicts.map((c) => `${c.kind}:${c.stacks.join("+")}`), ["AWS account id:a+production", "hosted zone:a+production"]);
+    const domain = auditPlans(
+      [stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")],
+      new Map([
+        ["a", { ...shared, "mina:shareDomain": "x.mina.app" }],
+        ["b", { ...shared, "mina:shareDomain": "x.mina.app" }],
+      ]),
+    );
+    assert.deepEqual(
+      domain.conflicts.map((c) => `${c.kind}=${c.value}:${c.stacks.join("+")}`),
+      ["share domain=x.mina.app:a+b"],
+    );
+    const withProduction = auditPlans(
+      [stack("a", "bucket-a", "1"), stack("production", "bucket-b", "2")],
+      new Map([
+        ["a", shared],
+        ["production", shared],
+      ]),
+    );
+    assert.deepEqual(
+      withProduction.conflicts.map((c) => `${c.kind}:${c.stacks.join("+")}`),
+      ["AWS account id:a+production", "hosted zone:a+production"],
+    );
   });
 });

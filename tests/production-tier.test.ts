@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { profileFor, readsAsProduction } from "../config/defaults";
-import { RawStackConfig, SecureValue } from "../config/raw";
+import { type RawStackConfig, SecureValue } from "../config/raw";
 import { tierOfRaw } from "../config/tiers";
 import { validateStack } from "../config/validate";
 import { decideSweep } from "../gate/sweep";
@@ -41,7 +41,12 @@ describe("one definition of production", () => {
     const prodEu = named(stagingRaw({ "mina:deployRunner": ["self-hosted", "mina-prod-eu"] }, "prod-eu"), "prod-eu");
     const lines = errorsOf(prodEu, [stagingRaw()]);
     assert.ok(lines.includes(`Pulumi.prod-eu.yaml: aws:allowedAccountIds: carries staging's account id "210987654321"`), lines.join("\n"));
-    assert.ok(lines.some((l) => l.startsWith("Pulumi.prod-eu.yaml: mina:dbServerHost: holds ") && l.endsWith("production shares no supplied value with another environment")), lines.join("\n"));
+    assert.ok(
+      lines.some(
+        (l) => l.startsWith("Pulumi.prod-eu.yaml: mina:dbServerHost: holds ") && l.endsWith("production shares no supplied value with another environment"),
+      ),
+      lines.join("\n"),
+    );
   });
 
   it("keeps the sweeper's rule the same: a prod-named review stack is kept, one whose name only contains the letters is swept", () => {

@@ -7,9 +7,9 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { BUILTIN_ENVIRONMENTS } from "../config/isolation";
 import { SecureValue } from "../config/raw";
-import { identityIndexFor, StackConfig, validateStack } from "../config/validate";
+import { identityIndexFor, type StackConfig, validateStack } from "../config/validate";
 import { VARIABLES } from "../config/variables";
-import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
+import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { STATEFUL_TYPES } from "../config/protection";
 import { replacementFor } from "../config/replacement";
 import { APP_ROLE, PUBLIC_DATABASE_PRIVILEGES } from "../config/databasePrivileges";
@@ -93,7 +93,7 @@ describe("program under the mock runtime", function () {
           const pkg = x.type.split(":")[0];
           assert.match(x.provider, new RegExp(`[:$]pulumi:providers:${pkg}::mina-${stack}-`), `${x.type} ${x.name}`);
         }
-        const pulumiYaml = require("yaml").parse(require("fs").readFileSync(require("path").join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+        const pulumiYaml = require("yaml").parse(require("node:fs").readFileSync(require("node:path").join(__dirname, "..", "Pulumi.yaml"), "utf8"));
         assert.deepEqual(pulumiYaml.config["pulumi:disable-default-providers"], ["aws", "upstash", "postgresql", "sentry"]);
       });
 
@@ -129,7 +129,9 @@ describe("program under the mock runtime", function () {
         })) {
           assert.equal(await pulumi.isSecret(o), true, what);
         }
-        const secretValues = VARIABLES.filter((v) => v.secret).map((v) => r.env[v.name]).filter((v) => v.length >= 8);
+        const secretValues = VARIABLES.filter((v) => v.secret)
+          .map((v) => r.env[v.name])
+          .filter((v) => v.length >= 8);
         const supplied = Object.values(stack === "production" ? productionRaw().values : stagingRaw({}, stack).values)
           .filter((v): v is SecureValue => v instanceof SecureValue)
           .map((v) => v.plaintext!);
@@ -180,7 +182,10 @@ describe("program under the mock runtime", function () {
         const policy = one(r, "aws:secretsmanager/secretPolicy:SecretPolicy");
         assert.equal(policy.inputs.blockPublicPolicy, true);
         const fence = JSON.parse(String(policy.inputs.policy)).Statement;
-        assert.ok(fence.every((st: { Effect: string }) => st.Effect === "Deny"), "the resource policy only denies");
+        assert.ok(
+          fence.every((st: { Effect: string }) => st.Effect === "Deny"),
+          "the resource policy only denies",
+        );
         assert.deepEqual(fence[0].Condition, { StringNotEquals: { "aws:PrincipalAccount": r.config.aws.allowedAccountIds } });
         assert.deepEqual(fence[1].Condition.ArnLike, { "aws:PrincipalArn": "arn:*:iam::*:user/mina/*" });
         assert.match(fence[1].Condition.ArnNotEquals["aws:PrincipalArn"], new RegExp(`mina-audio-${stack}$`));
@@ -231,7 +236,11 @@ describe("program under the mock runtime", function () {
   }
 
   it("protects production's stateful resources and only production's", () => {
-    for (const [stack, expected] of [["production", true], ["staging", false], ["staging-blue", false]] as const) {
+    for (const [stack, expected] of [
+      ["production", true],
+      ["staging", false],
+      ["staging-blue", false],
+    ] as const) {
       const stateful = runs[stack].resources.filter((x) => STATEFUL_TYPES.includes(x.type));
       assert.ok(stateful.length >= 3, stack);
       for (const x of stateful) assert.equal(x.protect, expected, `${stack} ${x.type}`);
@@ -243,7 +252,11 @@ describe("program under the mock runtime", function () {
     const staging = one(runs.staging, "aws:secretsmanager/secret:Secret");
     assert.deepEqual([prod.protect, prod.inputs.recoveryWindowInDays], [true, 30]);
     assert.deepEqual([staging.protect, staging.inputs.recoveryWindowInDays], [false, 7]);
-    assert.equal(one(runs.production, "aws:secretsmanager/secretVersion:SecretVersion").protect, false, "a protected version could not be replaced by the next env");
+    assert.equal(
+      one(runs.production, "aws:secretsmanager/secretVersion:SecretVersion").protect,
+      false,
+      "a protected version could not be replaced by the next env",
+    );
   });
 
   it("gives production an RDS instance with deletion protection, final snapshot, 7+ days of backups and Multi-AZ", () => {
@@ -272,7 +285,10 @@ describe("program under the mock runtime", function () {
     assert.deepEqual(Object.fromEntries(Object.keys(APP_ROLE).map((k) => [k, role.inputs[k]])), APP_ROLE);
     assert.deepEqual([member.inputs.role, member.inputs.grantRole, member.inputs.withAdminOption], [adminUser, n.databaseRole, false]);
     assert.deepEqual([db.inputs.name, db.inputs.owner], [n.databaseName, n.databaseRole]);
-    assert.deepEqual([grant.inputs.database, grant.inputs.role, grant.inputs.objectType, grant.inputs.privileges], [n.databaseName, "public", "database", [...PUBLIC_DATABASE_PRIVILEGES]]);
+    assert.deepEqual(
+      [grant.inputs.database, grant.inputs.role, grant.inputs.objectType, grant.inputs.privileges],
+      [n.databaseName, "public", "database", [...PUBLIC_DATABASE_PRIVILEGES]],
+    );
     // the membership first: the provider then runs CREATE DATABASE and the REVOKE with the owner's rights
     const waitsFor = (x: RecordedResource, y: RecordedResource) => (x.dependencies ?? []).some((u) => u.endsWith(`$${y.type}::${y.name}`));
     assert.ok(waitsFor(db, member), "the database waits for the admin's membership");
@@ -292,10 +308,17 @@ describe("program under the mock runtime", function () {
     const provider = appDatabase(r, "mina_production_admin");
     assert.match(String(provider.inputs.host), /^mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com$/);
     assert.deepEqual([provider.inputs.port, provider.inputs.sslmode, provider.inputs.database], ["5432", "require", "postgres"]);
-    assert.match(r.env.DATABASE_URL, /^postgresql:\/\/mina_production_app:[A-Za-z0-9]{40}@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/);
+    assert.match(
+      r.env.DATABASE_URL,
+      /^postgresql:\/\/mina_production_app:[A-Za-z0-9]{40}@mina-production\.[a-z0-9]+\.us-east-1\.rds\.amazonaws\.com:5432\/mina_production\?sslmode=require$/,
+    );
     const { mockState } = require("../plan/mockRuntime") as typeof import("../plan/mockRuntime");
-    const masterPassword = String(mockState("random:index/randomPassword:RandomPassword", "mina-production-database-master-password", { length: 32 }).state.result);
-    const outputs = JSON.stringify(await Promise.all(Object.values(r.outputs).map((o) => (pulumi.Output.isInstance(o) ? promiseOf(o as pulumi.Output<unknown>) : o))));
+    const masterPassword = String(
+      mockState("random:index/randomPassword:RandomPassword", "mina-production-database-master-password", { length: 32 }).state.result,
+    );
+    const outputs = JSON.stringify(
+      await Promise.all(Object.values(r.outputs).map((o) => (pulumi.Output.isInstance(o) ? promiseOf(o as pulumi.Output<unknown>) : o))),
+    );
     assert.ok(!outputs.includes(masterPassword), "no output carries the master password");
     assert.ok(!Object.values(r.env).some((v) => v.includes(masterPassword)), "no variable carries the master password");
     // the search finds a password where there is one: the app role's, in DATABASE_URL
@@ -355,7 +378,19 @@ describe("program under the mock runtime", function () {
 
   it("shares no value that must be unique between any two environments", () => {
     const stacks = Object.keys(runs);
-    const unique = ["DATABASE_URL", "REDIS_URL", "AWS_S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "SECRET_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "SHARE_BASE_URL", "SLACK_CHANNEL", "SENTRY_ENVIRONMENT"];
+    const unique = [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "AWS_S3_BUCKET",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "SECRET_KEY",
+      "SESSION_SECRET",
+      "OPENAI_API_KEY",
+      "SHARE_BASE_URL",
+      "SLACK_CHANNEL",
+      "SENTRY_ENVIRONMENT",
+    ];
     for (const key of unique) {
       const values = stacks.map((s) => runs[s].env[key]);
       assert.equal(new Set(values).size, stacks.length, key);

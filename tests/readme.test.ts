@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { KEYS } from "../config/schema";
 import { VARIABLES } from "../config/variables";
 import { REPO } from "./helpers";

@@ -5,10 +5,10 @@
  * shapes that used to fail late, a copy large enough to outlast --timeout,
  * and what an interrupted refresh leaves behind.
  */
-import * as assert from "assert";
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import * as assert from "node:assert";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { spawnCliAsync, run, withoutNpm } from "./cli";
 import { REPO, tempProject } from "./helpers";
 import { Client } from "pg";
@@ -29,9 +29,20 @@ async function fixture(schema: string, rules: string) {
   const f = { SRC, DST, SRC_DB: `mina_${SRC}`, DST_DB: `mina_${DST}`, APP_ROLE: `mina_${DST}_app` };
   const admin: Provisioner = await createProvisioner();
   const env: NodeJS.ProcessEnv = { ...withoutNpm(process.env), SRC_URL: admin.url(f.SRC_DB), DST_URL: admin.url(f.DST_DB) };
-  const staging = read("Pulumi.staging.yaml").replace(/staging/g, DST).replace(/STAGING/g, DST.toUpperCase()).replace(/^config:\n/m, `config:\n  mina:refreshFrom: ${SRC}\n`);
-  const source = read("Pulumi.production.yaml").replace(/production/g, SRC).replace(/PRODUCTION/g, SRC.toUpperCase()).replace(/^config:\n/m, "config:\n  mina:profile: production\n");
-  const project = tempProject({ "Pulumi.yaml": read("Pulumi.yaml"), [`Pulumi.${DST}.yaml`]: staging, [`Pulumi.${SRC}.yaml`]: source, "refresh.rules.yaml": rules });
+  const staging = read("Pulumi.staging.yaml")
+    .replace(/staging/g, DST)
+    .replace(/STAGING/g, DST.toUpperCase())
+    .replace(/^config:\n/m, `config:\n  mina:refreshFrom: ${SRC}\n`);
+  const source = read("Pulumi.production.yaml")
+    .replace(/production/g, SRC)
+    .replace(/PRODUCTION/g, SRC.toUpperCase())
+    .replace(/^config:\n/m, "config:\n  mina:profile: production\n");
+  const project = tempProject({
+    "Pulumi.yaml": read("Pulumi.yaml"),
+    [`Pulumi.${DST}.yaml`]: staging,
+    [`Pulumi.${SRC}.yaml`]: source,
+    "refresh.rules.yaml": rules,
+  });
   const sql = <T = Record<string, unknown>>(database: string, text: string, params: unknown[] = []): Promise<T[]> => admin.sql<T>(database, text, params);
   const roles: string[] = [];
   const cleanup = async () => {
@@ -61,7 +72,8 @@ async function fixture(schema: string, rules: string) {
     rules: (text: string) => fs.writeFileSync(path.join(project.dir, "refresh.rules.yaml"), text),
     refresh: (...more: string[]) => run("refresh", [...args, ...more], { cwd: project.dir, env }),
     bin: (...more: string[]) => spawnCliAsync("refresh", [...args, ...more], { cwd: project.dir, env }),
-    databases: async () => (await sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [`${f.DST_DB}%`])).map((r) => r.datname),
+    databases: async () =>
+      (await sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [`${f.DST_DB}%`])).map((r) => r.datname),
     marker: async () => (await sql<{ v: string }>(f.DST_DB, "SELECT v FROM marker")).map((r) => r.v),
     cleanup,
     /** A role of the test's own (created by the admin, dropped after the databases). */
@@ -105,7 +117,9 @@ describe("refresh: a table larger than --timeout allows for one statement", func
     const done = new RegExp(`refreshed from ${f.SRC}: 1 tables, ${ROWS} rows, ${ROWS} values masked, 0 skipped, [\\d.]+ MB in ([\\d.]+) s`).exec(r.stdout);
     assert.ok(done, r.stdout);
     assert.ok(Number(done[1]) > 1, `the run outlasted the bound many times over (${done[1]} s)`);
-    assert.deepEqual(await f.sql(f.DST_DB, "SELECT count(*)::int AS n, count(DISTINCT kind)::int AS k, min(length(kind))::int AS l FROM events"), [{ n: ROWS, k: 7, l: 64 }]);
+    assert.deepEqual(await f.sql(f.DST_DB, "SELECT count(*)::int AS n, count(DISTINCT kind)::int AS k, min(length(kind))::int AS l FROM events"), [
+      { n: ROWS, k: 7, l: 64 },
+    ]);
   });
 
   it("still bounds waiting for a lock by --timeout: a table another session holds ends the run in one line, before any data moves", async () => {
@@ -120,7 +134,10 @@ describe("refresh: a table larger than --timeout allows for one statement", func
         await c.query("ROLLBACK");
       }
     });
-    assert.deepEqual((await f.databases()).filter((d) => d.includes("_refresh_")), []);
+    assert.deepEqual(
+      (await f.databases()).filter((d) => d.includes("_refresh_")),
+      [],
+    );
   });
 });
 
@@ -131,7 +148,8 @@ describe("refresh: a source holding what can reach outside the database or run w
   const SUB_PASSWORD = `subpw${randomBytes(6).toString("hex")}`;
   const RULES = "tables:\n  users:\n    columns:\n      id: keep\n      email: email\n";
   // (created without connecting, it has no slot to drop)
-  const DROP_SUBSCRIPTION = "DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_subscription WHERE subname = 'mirror') THEN ALTER SUBSCRIPTION mirror SET (slot_name = NONE); DROP SUBSCRIPTION mirror; END IF; END$$";
+  const DROP_SUBSCRIPTION =
+    "DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_subscription WHERE subname = 'mirror') THEN ALTER SUBSCRIPTION mirror SET (slot_name = NONE); DROP SUBSCRIPTION mirror; END IF; END$$";
   before(async () => {
     f = await fixture("CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL); INSERT INTO users (email) VALUES ('a@real.example.com');", RULES);
   });
@@ -331,7 +349,10 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
   };
 
   it("refuses, before any data moves, rules the schema cannot take: each says what to write", async () => {
-    const rules = RULES.replace("      updated_at: keep\n", "      updated_at: keep\n      handle:\n        constant: x\n      domain_copy: keep\n      label: generated\n")
+    const rules = RULES.replace(
+      "      updated_at: keep\n",
+      "      updated_at: keep\n      handle:\n        constant: x\n      domain_copy: keep\n      label: generated\n",
+    )
       .replace("  staff: skip\n", "  staff: skip\n  events_2024:\n    columns:\n      id: keep\n      at: keep\n      email: keep\n")
       .replace("      agency: keep\n", "      agency: keep\n")
       .replace("  contractors:\n    columns:\n      id: keep\n      email: email\n", "  contractors:\n    columns:\n      id: keep\n      email: keep\n");
@@ -346,7 +367,10 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
         const r = await f.refresh("--yes");
         assert.equal(r.status, 1, r.stdout);
         oneLine(r.stderr);
-        const problems = r.stderr.replace(/^error: \d+ problems, before any data moved: /, "").trim().split("; ");
+        const problems = r.stderr
+          .replace(/^error: \d+ problems, before any data moved: /, "")
+          .trim()
+          .split("; ");
         assert.deepEqual(problems, [
           // the source role is not the table's owner: it would read only the rows the policy lets it see
           "table billing.invoices has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)",
@@ -380,7 +404,10 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
         const r = await f.refresh("--yes");
         assert.equal(r.status, 1, r.stdout);
         oneLine(r.stderr);
-        const problems = r.stderr.replace(/^error: \d+ problems, before any data moved: /, "").trim().split("; ");
+        const problems = r.stderr
+          .replace(/^error: \d+ problems, before any data moved: /, "")
+          .trim()
+          .split("; ");
         assert.deepEqual(problems, [
           "users.nick is character(10), and hash writes up to 64 characters: write a rule whose values fit (constant: VALUE, null) or widen the column",
           "users.short_email is character varying(20), and email writes up to 23 characters here (user_<id>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column",
@@ -438,8 +465,15 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
     for (const db of [inUse, ...others]) assert.ok(dbs.includes(db), `${db} was left alone`);
 
     // The mask key was drawn on the source's server: no statement carried it, the COPY read it from the transaction's setting.
-    assert.ok(sent.some((t) => t.includes("COPY (SELECT") && t.includes("current_setting('mina_refresh.hash_key')")), "the hash mask reads the key from the setting");
-    assert.deepEqual(sent.filter((t) => /[0-9a-f]{32,}/i.test(t)), [], "no statement holds a key-like hex string");
+    assert.ok(
+      sent.some((t) => t.includes("COPY (SELECT") && t.includes("current_setting('mina_refresh.hash_key')")),
+      "the hash mask reads the key from the setting",
+    );
+    assert.deepEqual(
+      sent.filter((t) => /[0-9a-f]{32,}/i.test(t)),
+      [],
+      "no statement holds a key-like hex string",
+    );
 
     const src = <T = Record<string, unknown>>(q: string) => f.sql<T>(f.SRC_DB, q);
     const dst = <T = Record<string, unknown>>(q: string) => f.sql<T>(f.DST_DB, q);
@@ -453,7 +487,10 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
        UNION ALL SELECT 'extension ' || extname, pg_get_userbyid(extowner) FROM pg_extension WHERE extname <> 'plpgsql'`,
     );
     assert.ok(owners.length > 20, `${owners.length} objects`);
-    assert.deepEqual(owners.filter((o) => o.owner !== f.APP_ROLE), []);
+    assert.deepEqual(
+      owners.filter((o) => o.owner !== f.APP_ROLE),
+      [],
+    );
     assert.ok(owners.some((o) => o.what === "function touch()") && owners.some((o) => o.what === "extension citext"));
     assert.deepEqual(await dst("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"), [{ tgname: "users_touch" }]);
 
@@ -475,12 +512,17 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
     assert.deepEqual(await dst("SELECT last_value::int AS v FROM ticket_no"), await src("SELECT last_value::int AS v FROM ticket_no"));
     assert.deepEqual(await dst("SELECT nextval('users_id_seq')::int AS v"), [{ v: 31 }]);
     // Another schema, a mixed-case table and column.
-    assert.deepEqual(await dst("SELECT count(*)::int AS n, min(memo) AS memo, max(memo) AS m2 FROM billing.invoices"), [{ n: 50, memo: "invoice", m2: "invoice" }]);
+    assert.deepEqual(await dst("SELECT count(*)::int AS n, min(memo) AS memo, max(memo) AS m2 FROM billing.invoices"), [
+      { n: 50, memo: "invoice", m2: "invoice" },
+    ]);
     assert.deepEqual(await dst(`SELECT count(*)::int AS n FROM "UserEvents" WHERE "Detail" ~ '^[0-9a-f]{64}$'`), [{ n: 20 }]);
     // Inheritance: each table on its own; the skipped child's rows are nowhere, not even in its parent's copy.
-    assert.deepEqual(await dst("SELECT (SELECT count(*) FROM ONLY people)::int AS people, (SELECT count(*) FROM staff)::int AS staff, (SELECT count(*) FROM contractors)::int AS contractors, (SELECT count(*) FROM people)::int AS all"), [
-      { people: 10, staff: 0, contractors: 4, all: 14 },
-    ]);
+    assert.deepEqual(
+      await dst(
+        "SELECT (SELECT count(*) FROM ONLY people)::int AS people, (SELECT count(*) FROM staff)::int AS staff, (SELECT count(*) FROM contractors)::int AS contractors, (SELECT count(*) FROM people)::int AS all",
+      ),
+      [{ people: 10, staff: 0, contractors: 4, all: 14 }],
+    );
     // Partitions: every row in the partition it came from, masked.
     const parts = "SELECT tableoid::regclass::text AS p, count(*)::int AS n FROM events GROUP BY 1 ORDER BY 1";
     assert.deepEqual(await dst(parts), await src(parts));

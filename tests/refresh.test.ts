@@ -3,10 +3,10 @@
  * source database, a target, and a temporary project whose stacks have unique
  * names (so their derived databases are this test's own, dropped after).
  */
-import * as assert from "assert";
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import * as assert from "node:assert";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Client } from "pg";
 import { loadStackOffline, readAllStacks } from "../config";
 import { brokenForeignKeys } from "../refresh/engine";
@@ -31,8 +31,14 @@ const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
 
 /** The target from staging's file, the source from production's, renamed; refreshFrom added to the target. */
 function projectFiles(extraTarget = `  mina:refreshFrom: ${SRC}\n`): Record<string, string> {
-  const staging = read("Pulumi.staging.yaml").replace(/staging/g, DST).replace(/STAGING/g, DST.toUpperCase()).replace(/^config:\n/m, `config:\n${extraTarget}`);
-  const source = read("Pulumi.production.yaml").replace(/production/g, SRC).replace(/PRODUCTION/g, SRC.toUpperCase()).replace(/^config:\n/m, "config:\n  mina:profile: production\n");
+  const staging = read("Pulumi.staging.yaml")
+    .replace(/staging/g, DST)
+    .replace(/STAGING/g, DST.toUpperCase())
+    .replace(/^config:\n/m, `config:\n${extraTarget}`);
+  const source = read("Pulumi.production.yaml")
+    .replace(/production/g, SRC)
+    .replace(/PRODUCTION/g, SRC.toUpperCase())
+    .replace(/^config:\n/m, "config:\n  mina:profile: production\n");
   return {
     "Pulumi.yaml": read("Pulumi.yaml"),
     [`Pulumi.${DST}.yaml`]: staging,
@@ -46,8 +52,10 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
   this.timeout(60000);
   let project: { dir: string; cleanup: () => void };
   const env: NodeJS.ProcessEnv = withoutNpm(process.env);
-  const refresh = (...args: string[]) => run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", ...args], { cwd: project.dir, env });
-  const databases = async () => (await sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [`${DST_DB}%`])).map((r) => r.datname);
+  const refresh = (...args: string[]) =>
+    run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "SRC_URL", "--to-url-env", "DST_URL", ...args], { cwd: project.dir, env });
+  const databases = async () =>
+    (await sql<{ datname: string }>("postgres", "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", [`${DST_DB}%`])).map((r) => r.datname);
 
   before(async () => {
     admin = await createProvisioner();
@@ -93,7 +101,10 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     const toProd = await run("refresh", ["--from", SRC, "--to", "production", "--yes"], { cwd: project.dir, env });
     assert.equal(toProd.status, 2);
     assert.match(toProd.stderr, /^error: refusing to refresh production: it is a production-tier stack/);
-    const reversed = await run("refresh", ["--from", DST, "--to", SRC, "--yes", "--from-url-env", "DST_URL", "--to-url-env", "SRC_URL"], { cwd: project.dir, env });
+    const reversed = await run("refresh", ["--from", DST, "--to", SRC, "--yes", "--from-url-env", "DST_URL", "--to-url-env", "SRC_URL"], {
+      cwd: project.dir,
+      env,
+    });
     assert.equal(reversed.status, 2);
     assert.match(reversed.stderr, new RegExp(`refusing to refresh ${SRC}: it is a production-tier stack`));
     const undeclared = await run("refresh", ["--from", "production", "--to", DST, "--yes"], { cwd: project.dir, env });
@@ -137,7 +148,7 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
   });
 
   it("leaves the target as it was when the refresh is killed midway (SIGKILL, no clean-up of its own); --prune then drops the copy it left, once no session uses it", async () => {
-    const { spawn } = require("child_process") as typeof import("child_process");
+    const { spawn } = require("node:child_process") as typeof import("child_process");
     // A pg_restore that waits before it starts, so the kill lands while the copy is under way.
     const slow = path.join(project.dir, "slow-pg-restore");
     fs.writeFileSync(slow, '#!/bin/sh\nsleep 10\nexec pg_restore "$@"\n', { mode: 0o755 });
@@ -149,7 +160,8 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     let copies: string[] = [];
     try {
       const deadline = Date.now() + 30000;
-      while (Date.now() < deadline && (copies = (await databases()).filter((d) => d.includes("_refresh_"))).length === 0) await new Promise((r) => setTimeout(r, 20));
+      while (Date.now() < deadline && (copies = (await databases()).filter((d) => d.includes("_refresh_"))).length === 0)
+        await new Promise((r) => setTimeout(r, 20));
       assert.equal(copies.length, 1, "the refresh had started its copy");
       // While it runs, --prune does not run at all: the refresh holds the target's lock.
       const whileRunning = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });
@@ -159,10 +171,16 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
       await new Promise((r) => child.once("exit", r));
       // The target is untouched and still the target; only the unfinished copy is left behind.
       assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
-      assert.deepEqual((await databases()).filter((d) => !d.includes("_refresh_")), [DST_DB]);
+      assert.deepEqual(
+        (await databases()).filter((d) => !d.includes("_refresh_")),
+        [DST_DB],
+      );
       // Its server sessions end when their connections close; then --prune drops it, and only it.
       const gone = Date.now() + 10000;
-      while (Date.now() < gone && (await sql<{ n: number }>("postgres", "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [copies[0]]))[0].n > 0) {
+      while (
+        Date.now() < gone &&
+        (await sql<{ n: number }>("postgres", "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [copies[0]]))[0].n > 0
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
       const dry = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune"], { cwd: project.dir, env });
@@ -201,7 +219,12 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     try {
       const r = await refresh("--dry-run");
       assert.equal(r.status, 1);
-      assert.match(r.stderr, new RegExp(`^error: cannot connect to ${DST}'s database \\(127\\.0\\.0\\.1:5432/${DST_DB} as ${admin.name}\\): permission denied for database "${DST_DB}"`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^error: cannot connect to ${DST}'s database \\(127\\.0\\.0\\.1:5432/${DST_DB} as ${admin.name}\\): permission denied for database "${DST_DB}"`,
+        ),
+      );
       assert.equal(r.stderr.trim().split("\n").length, 1);
     } finally {
       await sql("postgres", `GRANT ${APP_ROLE} TO ${admin.name}`);
@@ -219,7 +242,10 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     try {
       const r = await refresh("--yes");
       assert.equal(r.status, 1);
-      assert.equal(r.stderr, `error: refresh failed, ${DST} is unchanged: ${DST_DB} has sessions of ${other}, which ${admin.name} may not end: end them and run again\n`);
+      assert.equal(
+        r.stderr,
+        `error: refresh failed, ${DST} is unchanged: ${DST_DB} has sessions of ${other}, which ${admin.name} may not end: end them and run again\n`,
+      );
       assert.deepEqual(await databases(), [DST_DB]);
     } finally {
       await held.end().catch(() => undefined);
@@ -269,7 +295,9 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
       const db = await c.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = current_database()");
       assert.deepEqual(db.rows, [{ owner: APP_ROLE }]);
       // PUBLIC keeps nothing on the copy, as the Database component leaves the database it replaces
-      const acl = await c.query("SELECT datacl IS NOT NULL AS set, (SELECT count(*) FROM aclexplode(datacl) WHERE grantee = 0)::int AS public FROM pg_database WHERE datname = current_database()");
+      const acl = await c.query(
+        "SELECT datacl IS NOT NULL AS set, (SELECT count(*) FROM aclexplode(datacl) WHERE grantee = 0)::int AS public FROM pg_database WHERE datname = current_database()",
+      );
       assert.deepEqual(acl.rows, [{ set: true, public: 0 }]);
     } finally {
       await c.end();
@@ -288,7 +316,10 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     try {
       const r = await refresh("--yes");
       assert.equal(r.status, 1);
-      assert.match(r.stderr, new RegExp(`^error: the refreshed copy failed its checks, ${DST} is unchanged: users\\.email: 1 source value left after masking\n$`));
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: the refreshed copy failed its checks, ${DST} is unchanged: users\\.email: 1 source value left after masking\n$`),
+      );
       assert.deepEqual(await databases(), [DST_DB]);
       assert.deepEqual(await sql(DST_DB, "SELECT email FROM users ORDER BY id LIMIT 1"), before);
     } finally {
@@ -299,7 +330,11 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
 
 describe("mina:refreshFrom in a stack file", () => {
   const files = (staging: string, production = "") => {
-    const f = { "Pulumi.yaml": read("Pulumi.yaml"), "Pulumi.staging.yaml": read("Pulumi.staging.yaml"), "Pulumi.production.yaml": read("Pulumi.production.yaml") };
+    const f = {
+      "Pulumi.yaml": read("Pulumi.yaml"),
+      "Pulumi.staging.yaml": read("Pulumi.staging.yaml"),
+      "Pulumi.production.yaml": read("Pulumi.production.yaml"),
+    };
     f["Pulumi.staging.yaml"] = f["Pulumi.staging.yaml"].replace(/^config:\n/m, `config:\n${staging}`);
     f["Pulumi.production.yaml"] = f["Pulumi.production.yaml"].replace(/^config:\n/m, `config:\n${production}`);
     return f;
@@ -317,7 +352,8 @@ describe("mina:refreshFrom in a stack file", () => {
   };
 
   it("is accepted in staging naming production", () => assert.equal(problems("  mina:refreshFrom: production\n"), ""));
-  it("is refused in production", () => assert.match(problems("", "  mina:refreshFrom: staging\n", "production"), /mina:refreshFrom.*refused in a production environment/));
+  it("is refused in production", () =>
+    assert.match(problems("", "  mina:refreshFrom: staging\n", "production"), /mina:refreshFrom.*refused in a production environment/));
   it("is refused naming the stack itself", () => assert.match(problems("  mina:refreshFrom: staging\n"), /names this stack itself/));
   it("is refused naming a stack without a file", () => assert.match(problems("  mina:refreshFrom: nosuch\n"), /"nosuch" is not a stack of this project/));
 });
@@ -343,21 +379,35 @@ describe("refresh rules", () => {
       ["audio", "duration_seconds", "integer", true],
       ["audio", "created_at", "timestamp with time zone", false],
       ...extra,
-    ].map(([table, column, dataType, nullable]) => ({ table: table as string, column: column as string, dataType: dataType as string, nullable: nullable as boolean }));
+    ].map(([table, column, dataType, nullable]) => ({
+      table: table as string,
+      column: column as string,
+      dataType: dataType as string,
+      nullable: nullable as boolean,
+    }));
 
   it("the committed rules classify the app's schema", () => assert.deepEqual(checkRulesAgainstSchema(rules, cols()), []));
   it("refuses an unknown table, a vanished column and null for NOT NULL", () => {
     const strict = parseRules("tables:\n  users:\n    columns:\n      id: keep\n      email: 'null'\n      gone: keep\n");
-    assert.deepEqual(checkRulesAgainstSchema(strict, cols().filter((c) => c.table === "users" || c.table === "extra").concat([{ table: "extra", column: "x", dataType: "text", nullable: true }])), [
-      "table extra has no rule (add it to refresh.rules.yaml: skip, or a rule for each column)",
-      "users.email is NOT NULL: its rule cannot be null",
-      "users.name has no rule",
-      "users.password_hash has no rule",
-      "users.created_at has no rule",
-      "users.gone has a rule but no longer exists",
-    ]);
+    assert.deepEqual(
+      checkRulesAgainstSchema(
+        strict,
+        cols()
+          .filter((c) => c.table === "users" || c.table === "extra")
+          .concat([{ table: "extra", column: "x", dataType: "text", nullable: true }]),
+      ),
+      [
+        "table extra has no rule (add it to refresh.rules.yaml: skip, or a rule for each column)",
+        "users.email is NOT NULL: its rule cannot be null",
+        "users.name has no rule",
+        "users.password_hash has no rule",
+        "users.created_at has no rule",
+        "users.gone has a rule but no longer exists",
+      ],
+    );
   });
-  it("refuses unknown rules in one line", () => assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      id: scramble\n"), /users\.id: unknown rule "scramble"/));
+  it("refuses unknown rules in one line", () =>
+    assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      id: scramble\n"), /users\.id: unknown rule "scramble"/));
   it("names tables and columns as SQL writes them: schema.table, quoted names with their quotes doubled", () => {
     const r = parseRules(
       `tables:\n  billing.invoices: skip\n  '"UserEvents"':\n    key: '"userId"'\n    columns:\n      '"userId"': keep\n      '"Email"': email\n  'billing."Odd ""Name"""': skip\n  public.sessions: skip\n`,
@@ -375,8 +425,14 @@ describe("refresh rules", () => {
     assert.deepEqual(parseName('"unclosed', 2), { error: '"\\"unclosed" has an unclosed double quote' });
     assert.deepEqual(parseName('""', 1), { error: '"\\"\\"": a quoted name has 1 to 63 bytes' });
     assert.throws(() => parseRules("tables:\n  users: skip\n  public.users: skip\n"), /table users has two rules \(public\.users names it again\)/);
-    assert.throws(() => parseRules("tables:\n  Billing.invoices: skip\n"), /table "Billing" is not lowercase: write '"Billing"\.invoices' for the name as it is, or billing$/);
-    assert.throws(() => parseRules("tables:\n  users:\n    columns:\n      createdAt: keep\n"), /users: column "createdAt" is not lowercase: write '"createdAt"'/);
+    assert.throws(
+      () => parseRules("tables:\n  Billing.invoices: skip\n"),
+      /table "Billing" is not lowercase: write '"Billing"\.invoices' for the name as it is, or billing$/,
+    );
+    assert.throws(
+      () => parseRules("tables:\n  users:\n    columns:\n      createdAt: keep\n"),
+      /users: column "createdAt" is not lowercase: write '"createdAt"'/,
+    );
     assert.throws(() => parseRules("tables:\n  'bad name': skip\n"), /table "bad name" is not a PostgreSQL name/);
   });
 });

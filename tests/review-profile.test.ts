@@ -8,10 +8,9 @@ import { defaultsFor, PROFILES } from "../config/defaults";
 import { protectionFor } from "../config/protection";
 import { productionEnvironmentNamed } from "../config/review";
 import { KEYS } from "../config/schema";
-import { StackConfig, validateStack } from "../config/validate";
-import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
+import { type StackConfig, validateStack } from "../config/validate";
+import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { productionRaw, STAGING_ACCOUNT, stagingRaw, validationErrors } from "./helpers";
-
 
 const REVIEW_ACCOUNT = "345678901234";
 
@@ -41,7 +40,14 @@ describe("review profile: the decisions", () => {
   });
 
   it("force-destroys the bucket of a review environment only, and protects nothing of it", () => {
-    assert.deepEqual(protectionFor("review"), { protect: false, deletionProtection: false, finalSnapshot: false, versioning: false, forceDestroy: true, secretRecoveryDays: 0 });
+    assert.deepEqual(protectionFor("review"), {
+      protect: false,
+      deletionProtection: false,
+      finalSnapshot: false,
+      versioning: false,
+      forceDestroy: true,
+      secretRecoveryDays: 0,
+    });
     assert.equal(protectionFor("staging").forceDestroy, false);
     assert.equal(protectionFor("production").forceDestroy, false);
     assert.equal(protectionFor("production").protect, true);
@@ -69,7 +75,10 @@ describe("review profile: the decisions", () => {
     assert.equal(config.profile, "review");
     assert.equal(config.protection.forceDestroy, true);
     assert.equal(config.bucket.expireDays, 7);
-    const plain = validateStack(stagingRaw({ "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.88" }, "pr-8"), { siblings: siblings(), requireSecrets: true }).config;
+    const plain = validateStack(stagingRaw({ "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.88" }, "pr-8"), {
+      siblings: siblings(),
+      requireSecrets: true,
+    }).config;
     assert.equal(plain.profile, "staging");
     assert.equal(plain.protection.forceDestroy, false);
   });
@@ -98,7 +107,9 @@ describe("review profile: never on a production name", () => {
     const prod = reviewRaw({}, "prod-fix");
     assert.deepEqual(
       validationErrors(prod, siblings(prod)).filter((l) => l.includes("mina:profile")),
-      ['Pulumi.prod-fix.yaml: mina:profile: is review, but the stack name "prod-fix" names the production environment "production": a throwaway environment never carries a production name'],
+      [
+        'Pulumi.prod-fix.yaml: mina:profile: is review, but the stack name "prod-fix" names the production environment "production": a throwaway environment never carries a production name',
+      ],
     );
   });
 });
@@ -119,14 +130,21 @@ describe("review profile: pull request code never holds a long-lived environment
     const shared = reviewRaw({ "upstash:email": "platform@mina.app", "mina:shareWithinTier": ["upstash:email"] });
     const stagingMarks = stagingRaw({ "upstash:email": "platform@mina.app", "mina:shareWithinTier": ["upstash:email"] });
     assert.ok(
-      validationErrors(shared, [stagingMarks, productionRaw(), shared]).some((l) => l.includes("pr-7 is a review environment (its deploy runs pull request code), so it shares no account, server, admin role, zone or credential with staging")),
+      validationErrors(shared, [stagingMarks, productionRaw(), shared]).some((l) =>
+        l.includes(
+          "pr-7 is a review environment (its deploy runs pull request code), so it shares no account, server, admin role, zone or credential with staging",
+        ),
+      ),
     );
   });
 
   it("lets review environments share their own tier's server and account with each other", () => {
     const a = reviewRaw({}, "pr-7");
     const b = reviewRaw({}, "pr-8");
-    assert.deepEqual(validationErrors(a, siblings(a, b)).filter((l) => /dbServerHost|allowedAccountIds|dbServerAdminUser/.test(l)), []);
+    assert.deepEqual(
+      validationErrors(a, siblings(a, b)).filter((l) => /dbServerHost|allowedAccountIds|dbServerAdminUser/.test(l)),
+      [],
+    );
   });
 });
 
@@ -182,7 +200,9 @@ describe("review profile: the program under the mock runtime", function () {
     assert.ok(r.length >= 10);
     for (const x of r) assert.equal(x.protect, false, `${x.type} ${x.name}`);
     assert.equal(r.filter((x) => x.type === "aws:s3/bucketVersioning:BucketVersioning").length, 0);
-    const rules = r.find((x) => x.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")!.inputs.rules as { expiration?: { days: number } }[];
+    const rules = r.find((x) => x.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")!.inputs.rules as {
+      expiration?: { days: number };
+    }[];
     assert.ok(rules.some((x) => x.expiration?.days === 7));
   });
 

@@ -5,15 +5,15 @@
  * against a fake `pulumi` that records its calls.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { loadStackOffline } from "../config";
 import { guardDeploy, guardRotation } from "../gate/deploy";
 import { parsePreview } from "../gate/gate";
-import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, RotationTarget } from "../gate/rotate";
-import { promiseOf, RecordedResource, runUnderMocks } from "../plan/mockRuntime";
+import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, type RotationTarget } from "../gate/rotate";
+import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { run, spawnCliAsync } from "./cli";
 import { REPO, tempProject } from "./helpers";
 
@@ -23,7 +23,10 @@ function program(stack: string) {
     const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
     declared.set(
       stack,
-      runUnderMocks("mina", stack, () => defineEnvironment(loadStackOffline(REPO, stack).config)).then(async ({ result, resources }) => ({ resources, env: await promiseOf(result.env) })),
+      runUnderMocks("mina", stack, () => defineEnvironment(loadStackOffline(REPO, stack).config)).then(async ({ result, resources }) => ({
+        resources,
+        env: await promiseOf(result.env),
+      })),
     );
   }
   return declared.get(stack)!;
@@ -53,12 +56,18 @@ function previewOf(targets: readonly RotationTarget[], extra: object[] = []) {
   const steps: object[] = [];
   for (const t of targets) {
     steps.push({ op: "replace", urn: t.urn, oldState: { type: t.type }, newState: { type: t.type }, replaceReasons: [] });
-    if (t.updated) steps.push({ op: "update", urn: t.updated.urn, oldState: { type: t.updated.type }, newState: { type: t.updated.type }, diffReasons: ["password"] });
+    if (t.updated)
+      steps.push({ op: "update", urn: t.updated.urn, oldState: { type: t.updated.type }, newState: { type: t.updated.type }, diffReasons: ["password"] });
   }
   const delivered = targets[0]?.delivered;
-  if (delivered) steps.push({ op: "replace", urn: delivered.urn, oldState: { type: delivered.type }, newState: { type: delivered.type }, replaceReasons: ["secretString"] });
+  if (delivered)
+    steps.push({ op: "replace", urn: delivered.urn, oldState: { type: delivered.type }, newState: { type: delivered.type }, replaceReasons: ["secretString"] });
   steps.push(...extra);
-  return { steps, diagnostics: [], changeSummary: { replace: targets.length + (delivered ? 1 : 0), update: targets.filter((t) => t.updated).length, same: 30 } };
+  return {
+    steps,
+    diagnostics: [],
+    changeSummary: { replace: targets.length + (delivered ? 1 : 0), update: targets.filter((t) => t.updated).length, same: 30 },
+  };
 }
 
 describe("rotate: which resources are replaced (the program under the mock runtime)", function () {
@@ -70,13 +79,24 @@ describe("rotate: which resources are replaced (the program under the mock runti
       const urns = new Set(resources.map((r) => `${r.type}::${r.name}`));
       for (const [what, expected] of Object.entries(EXPECTED[stack])) {
         const targets = chooseRotation(parseChoice(what), resources, stack);
-        assert.deepEqual(targets.map((t) => t.urn), expected, what);
+        assert.deepEqual(
+          targets.map((t) => t.urn),
+          expected,
+          what,
+        );
         for (const t of targets) assert.ok(urns.has(`${t.type}::${t.name}`), `${t.urn} is declared`);
       }
       const all = chooseRotation("all", resources, stack);
-      assert.deepEqual(all.map((t) => t.urn), ALL_SAFE.flatMap((w) => EXPECTED[stack][w]));
+      assert.deepEqual(
+        all.map((t) => t.urn),
+        ALL_SAFE.flatMap((w) => EXPECTED[stack][w]),
+      );
       // Nothing else is ever chosen: only random secrets and the access key.
-      assert.deepEqual([...new Set(all.map((t) => t.type))].sort(), ["aws:iam/accessKey:AccessKey", "random:index/randomBytes:RandomBytes", "random:index/randomPassword:RandomPassword"]);
+      assert.deepEqual([...new Set(all.map((t) => t.type))].sort(), [
+        "aws:iam/accessKey:AccessKey",
+        "random:index/randomBytes:RandomBytes",
+        "random:index/randomPassword:RandomPassword",
+      ]);
     });
   }
 
@@ -105,7 +125,10 @@ describe("rotate: which resources are replaced (the program under the mock runti
 
   it("refuses redis (no password input at Upstash; replacing it loses data) and unknown choices, one line each", async () => {
     const { resources } = await program("staging");
-    assert.throws(() => chooseRotation("redis", resources, "staging"), (e: Error) => e instanceof RotationError && /Upstash console/.test(e.message) && !e.message.includes("\n"));
+    assert.throws(
+      () => chooseRotation("redis", resources, "staging"),
+      (e: Error) => e instanceof RotationError && /Upstash console/.test(e.message) && !e.message.includes("\n"),
+    );
     assert.throws(() => parseChoice("redis-password"), new RotationError(`cannot rotate "redis-password": choose one of ${ROTATE_CHOICES.join(", ")}`));
     assert.ok(!ALL_SAFE.includes("redis" as never));
   });
@@ -128,7 +151,9 @@ describe("rotate: the gate on the rotation's preview, and the guard", function (
     assert.equal(ok.decision.dangerous.length, 5, "four replacements and the role's password (the env secret's new version needs no approval of its own)");
     assert.ok(ok.decision.dangerous.every((o) => o.kind === "rotates a credential"));
     const extra = gateRotation(
-      parsePreview(previewOf(targets, [{ op: "delete", urn: "urn:pulumi:staging::mina::upstash:index/redisDatabase:RedisDatabase::mina-staging-cache-redis" }])),
+      parsePreview(
+        previewOf(targets, [{ op: "delete", urn: "urn:pulumi:staging::mina::upstash:index/redisDatabase:RedisDatabase::mina-staging-cache-redis" }]),
+      ),
       targets,
       { commit: SHA, approvedCommit: SHA },
     );
@@ -199,8 +224,15 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     fs.writeFileSync(path.join(dir, "calls.log"), "");
     return dir;
   }
-  const calls = (dir: string) => fs.readFileSync(path.join(dir, "calls.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as string[]).slice(0, 3).join(" "));
-  const rotate = (dir: string, args: string[]) => run("rotate", ["--dir", REPO, ...args], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+  const calls = (dir: string) =>
+    fs
+      .readFileSync(path.join(dir, "calls.log"), "utf8")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as string[]).slice(0, 3).join(" "));
+  const rotate = (dir: string, args: string[]) =>
+    run("rotate", ["--dir", REPO, ...args], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
 
   it("dry run: prints the URNs, the variables and the commands; runs nothing", async () => {
     const dir = await backend("staging", "aws-key");
@@ -208,7 +240,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.includes(EXPECTED.staging["aws-key"][0]));
     assert.match(r.stdout, /changes AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY/);
-    assert.match(r.stdout, /^ {2}pulumi preview --stack staging --json --save-plan plan\.json --show-replacement-steps --policy-pack policy --replace 'urn:pulumi:staging::/m);
+    assert.match(
+      r.stdout,
+      /^ {2}pulumi preview --stack staging --json --save-plan plan\.json --show-replacement-steps --policy-pack policy --replace 'urn:pulumi:staging::/m,
+    );
     assert.match(r.stdout, /^ {2}pulumi up --stack staging --yes --plan plan\.json --policy-pack policy --replace /m);
     assert.match(r.stdout, /^dry run: nothing applied/m);
     assert.deepEqual(calls(dir), []);
@@ -230,11 +265,16 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
   });
 
   it("--yes: a preview that does more than the rotation is blocked before up", async () => {
-    const dir = await backend("staging", "session-secret", [{ op: "delete", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::mina-staging-bucket-bucket" }]);
+    const dir = await backend("staging", "session-secret", [
+      { op: "delete", urn: "urn:pulumi:staging::mina::aws:s3/bucket:Bucket::mina-staging-bucket-bucket" },
+    ]);
     const r = await rotate(dir, ["--stack", "staging", "session-secret", "--yes"]);
     assert.equal(r.status, 1);
     assert.deepEqual(calls(dir), ["preview --stack staging"]);
-    assert.match(r.stderr, /^error: the data-safety gate blocked the rotation of staging: the preview also has delete of aws:s3\/bucket:Bucket .*nothing was rotated\n$/);
+    assert.match(
+      r.stderr,
+      /^error: the data-safety gate blocked the rotation of staging: the preview also has delete of aws:s3\/bucket:Bucket .*nothing was rotated\n$/,
+    );
   });
 
   /**
@@ -242,11 +282,20 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
    * production rotation runs from the approved commit, and the test changes the tree at will.
    */
   function gitProject(): { dir: string; head: () => string; git: (...args: string[]) => string; cleanup: () => void } {
-    const files = Object.fromEntries(fs.readdirSync(REPO).filter((f) => /^Pulumi\..*yaml$/.test(f)).map((f) => [f, fs.readFileSync(path.join(REPO, f), "utf8")]));
+    const files = Object.fromEntries(
+      fs
+        .readdirSync(REPO)
+        .filter((f) => /^Pulumi\..*yaml$/.test(f))
+        .map((f) => [f, fs.readFileSync(path.join(REPO, f), "utf8")]),
+    );
     const project = tempProject({ ...files, ".gitignore": ".env.*.local\n", "notes.txt": "committed\n" });
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^GIT_/i.test(k)));
     const git = (...args: string[]) => {
-      const r = spawnSync("git", ["-c", "user.name=Rotation Test", "-c", "user.email=rotation@example.com", "-c", "commit.gpgsign=false", ...args], { cwd: project.dir, env, encoding: "utf8" });
+      const r = spawnSync("git", ["-c", "user.name=Rotation Test", "-c", "user.email=rotation@example.com", "-c", "commit.gpgsign=false", ...args], {
+        cwd: project.dir,
+        env,
+        encoding: "utf8",
+      });
       assert.equal(r.status, 0, `git ${args.join(" ")}: ${r.stderr}`);
       return r.stdout.trim();
     };
@@ -284,10 +333,18 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const approved = project.head();
     const file = (name: string) => path.join(project.dir, name);
     const forms: [string, () => void, RegExp][] = [
-      ["a changed tracked file", () => fs.appendFileSync(file("Pulumi.production.yaml"), "# edited after the approval\n"), /git status: M Pulumi\.production\.yaml\)/],
+      [
+        "a changed tracked file",
+        () => fs.appendFileSync(file("Pulumi.production.yaml"), "# edited after the approval\n"),
+        /git status: M Pulumi\.production\.yaml\)/,
+      ],
       ["a staged change", () => (fs.appendFileSync(file("Pulumi.yaml"), "# staged\n"), project.git("add", "Pulumi.yaml")), /git status: M Pulumi\.yaml\)/],
       ["a deleted tracked file", () => fs.rmSync(file("notes.txt")), /git status: D notes\.txt\)/],
-      ["an untracked file, in a new directory too", () => (fs.mkdirSync(file("components")), fs.writeFileSync(file("components/extra.ts"), "export {};\n")), /git status: \?\? components\/extra\.ts\)/],
+      [
+        "an untracked file, in a new directory too",
+        () => (fs.mkdirSync(file("components")), fs.writeFileSync(file("components/extra.ts"), "export {};\n")),
+        /git status: \?\? components\/extra\.ts\)/,
+      ],
       [
         "many changes, the first three named",
         () => ["a", "b", "c", "d", "e"].forEach((n) => fs.writeFileSync(file(`${n}.txt`), n)),
@@ -300,16 +357,26 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
       for (const args of [["--yes"], []]) {
         const r = await rotateIn(project.dir, dir, ["--stack", "production", "aws-key", "--approved-commit", approved, ...args]);
         assert.equal(r.status, 1, `${what} ${args}: ${r.stdout}`);
-        assert.match(r.stderr, /^error: refusing to rotate on production \(production tier\): the work tree .* is not the approved commit as it is \(git status: [^\n]*\); commit, stash \(git stash --include-untracked\) or discard the changes, so that what runs is what was approved\n$/, what);
+        assert.match(
+          r.stderr,
+          /^error: refusing to rotate on production \(production tier\): the work tree .* is not the approved commit as it is \(git status: [^\n]*\); commit, stash \(git stash --include-untracked\) or discard the changes, so that what runs is what was approved\n$/,
+          what,
+        );
         assert.match(r.stderr, named, what);
         assert.equal(r.stdout, "", what);
       }
       assert.deepEqual(calls(dir), [], what);
       if (what === "a changed tracked file") {
         // The same refusal through the compiled bin, as a deploy job runs it.
-        const r = await spawnCliAsync("rotate", ["--dir", project.dir, "--stack", "production", "aws-key", "--approved-commit", approved, "--yes"], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+        const r = await spawnCliAsync("rotate", ["--dir", project.dir, "--stack", "production", "aws-key", "--approved-commit", approved, "--yes"], {
+          cwd: work,
+          env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir },
+        });
         assert.equal(r.status, 1, r.stderr);
-        assert.match(r.stderr, /^error: refusing to rotate on production \(production tier\): the work tree .* \(git status: M Pulumi\.production\.yaml\); [^\n]*\n$/);
+        assert.match(
+          r.stderr,
+          /^error: refusing to rotate on production \(production tier\): the work tree .* \(git status: M Pulumi\.production\.yaml\); [^\n]*\n$/,
+        );
         assert.deepEqual(calls(dir), []);
       }
       project.git("reset", "-q", "--hard");
@@ -322,7 +389,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const dir = await backend("production", "aws-key");
     let r = await rotateIn(project.dir, dir, ["--stack", "production", "aws-key", "--approved-commit", approved, "--yes"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, new RegExp(`^error: .*the approval is for commit ${approved.slice(0, 12)}, but this is commit ${project.head().slice(0, 12)}: no approval\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: .*the approval is for commit ${approved.slice(0, 12)}, but this is commit ${project.head().slice(0, 12)}: no approval\n$`),
+    );
     assert.deepEqual(calls(dir), []);
 
     // Ignored files (an env file) are not the tree's: the approved commit runs.
@@ -355,11 +425,19 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
   });
 
   it("--yes outside a git checkout is refused: the approval is for the commit it runs from", async () => {
-    const files = Object.fromEntries(fs.readdirSync(REPO).filter((f) => /^Pulumi\..*yaml$/.test(f)).map((f) => [f, fs.readFileSync(path.join(REPO, f), "utf8")]));
+    const files = Object.fromEntries(
+      fs
+        .readdirSync(REPO)
+        .filter((f) => /^Pulumi\..*yaml$/.test(f))
+        .map((f) => [f, fs.readFileSync(path.join(REPO, f), "utf8")]),
+    );
     const project = tempProject(files);
     try {
       const dir = await backend("staging", "secret-key");
-      const r = await run("rotate", ["--dir", project.dir, "--stack", "staging", "secret-key", "--yes"], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir } });
+      const r = await run("rotate", ["--dir", project.dir, "--stack", "staging", "secret-key", "--yes"], {
+        cwd: work,
+        env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir },
+      });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /^error: refusing to rotate on staging: .* is not in a git checkout with a commit, .*\n$/);
       assert.deepEqual(calls(dir), []);
@@ -373,7 +451,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const r = await rotate(dir, ["--stack", "staging", "all", "--json"]);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual(doc.targets.map((t: RotationTarget) => t.what), ALL_SAFE);
+    assert.deepEqual(
+      doc.targets.map((t: RotationTarget) => t.what),
+      ALL_SAFE,
+    );
     assert.equal(doc.applied, false);
     const applied = JSON.parse((await rotate(dir, ["--stack", "staging", "all", "--json", "--yes"])).stdout);
     assert.equal(applied.applied, true);

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { SecureValue } from "../config/raw";
 import { validateStack } from "../config/validate";
-import { ConfigErrors } from "../config/raw";
+import type { ConfigErrors } from "../config/raw";
 import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
 import { productionRaw, stagingRaw } from "./helpers";
 
@@ -46,36 +46,67 @@ describe("Sentry per environment", function () {
   it("declares nothing and leaves SENTRY_DSN empty when the stack has no Sentry organization", async () => {
     const { env, resources } = await declare(stagingRaw(), [stagingRaw(), productionRaw()]);
     assert.equal(env.SENTRY_DSN, "");
-    assert.deepEqual(resources.filter((r) => r.type.startsWith("sentry:") || r.type === "pulumi:providers:sentry"), []);
+    assert.deepEqual(
+      resources.filter((r) => r.type.startsWith("sentry:") || r.type === "pulumi:providers:sentry"),
+      [],
+    );
   });
 
   it("gives two non-production environments keys of their own in a project they both name and mark shared", async () => {
-    const shared = { "mina:sentryOrganization": "mina", "mina:sentryTeam": "platform", "mina:sentryToken": new SecureValue("t"), "mina:sentrySharedProject": "mina-nonprod", "mina:shareWithinTier": ["mina:sentrySharedProject"] };
+    const shared = {
+      "mina:sentryOrganization": "mina",
+      "mina:sentryTeam": "platform",
+      "mina:sentryToken": new SecureValue("t"),
+      "mina:sentrySharedProject": "mina-nonprod",
+      "mina:shareWithinTier": ["mina:sentrySharedProject"],
+    };
     const staging = stagingRaw(shared);
     const blue = stagingRaw({ ...shared, "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.77" }, "staging-blue");
     const siblings = [staging, blue, productionRaw()];
     const a = await declare(staging, siblings);
     const b = await declare(blue, siblings);
-    for (const r of [a, b]) assert.deepEqual(r.resources.filter((x) => x.type === "sentry:index/sentryProject:SentryProject"), [], "a shared project is not declared by its users");
+    for (const r of [a, b])
+      assert.deepEqual(
+        r.resources.filter((x) => x.type === "sentry:index/sentryProject:SentryProject"),
+        [],
+        "a shared project is not declared by its users",
+      );
     const keyOf = (r: typeof a) => r.resources.find((x) => x.type === "sentry:index/sentryKey:SentryKey")!;
     assert.deepEqual([keyOf(a).inputs.project, keyOf(b).inputs.project], ["mina-nonprod", "mina-nonprod"]);
     assert.notEqual(a.env.SENTRY_DSN, b.env.SENTRY_DSN, "each environment has a key of its own");
     assert.notEqual(a.env.SENTRY_ENVIRONMENT, b.env.SENTRY_ENVIRONMENT);
     // Unmarked on one side, the same shared project is refused.
-    const unmarked = stagingRaw({ ...shared, "mina:shareWithinTier": undefined, "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.77" }, "staging-blue");
+    const unmarked = stagingRaw(
+      { ...shared, "mina:shareWithinTier": undefined, "aws:allowedAccountIds": ["333333333333"], "mina:appHost": "203.0.113.77" },
+      "staging-blue",
+    );
     assert.ok(errorsOf(unmarked, [staging, unmarked, productionRaw()]).some((l) => l.startsWith("Pulumi.staging-blue.yaml: mina:sentrySharedProject: holds")));
   });
 
   it("refuses a shared project in production, a pasted DSN, and an organization without its team or token", () => {
     const siblings = [stagingRaw(), productionRaw()];
-    assert.ok(errorsOf(productionRaw({ "mina:sentrySharedProject": "mina-nonprod" }), siblings).includes("Pulumi.production.yaml: mina:sentrySharedProject: is refused in production: production has a Sentry project and key of its own, shared with no environment"));
+    assert.ok(
+      errorsOf(productionRaw({ "mina:sentrySharedProject": "mina-nonprod" }), siblings).includes(
+        "Pulumi.production.yaml: mina:sentrySharedProject: is refused in production: production has a Sentry project and key of its own, shared with no environment",
+      ),
+    );
     const pasted = errorsOf(stagingRaw({ "mina:sentryDsn": new SecureValue("https://abc@o1.ingest.sentry.io/2") }), siblings);
     assert.deepEqual(pasted, [
       "Pulumi.staging.yaml: mina:sentryDsn: is no longer read: a DSN is not pasted any more; each environment declares its own Sentry project and key (mina:sentryOrganization, mina:sentryTeam, mina:sentryToken); remove it",
     ]);
     const half = errorsOf(stagingRaw({ "mina:sentryOrganization": "mina" }), siblings);
-    assert.ok(half.some((l) => l.startsWith("Pulumi.staging.yaml: mina:sentryTeam: is required with mina:sentryOrganization")), half.join("\n"));
-    assert.ok(half.some((l) => l.startsWith("Pulumi.staging.yaml: mina:sentryToken: is required with mina:sentryOrganization")), half.join("\n"));
-    assert.ok(errorsOf(stagingRaw({ "mina:sentryTeam": "platform" }), siblings).includes("Pulumi.staging.yaml: mina:sentryTeam: is set without mina:sentryOrganization: Sentry is off for this stack"));
+    assert.ok(
+      half.some((l) => l.startsWith("Pulumi.staging.yaml: mina:sentryTeam: is required with mina:sentryOrganization")),
+      half.join("\n"),
+    );
+    assert.ok(
+      half.some((l) => l.startsWith("Pulumi.staging.yaml: mina:sentryToken: is required with mina:sentryOrganization")),
+      half.join("\n"),
+    );
+    assert.ok(
+      errorsOf(stagingRaw({ "mina:sentryTeam": "platform" }), siblings).includes(
+        "Pulumi.staging.yaml: mina:sentryTeam: is set without mina:sentryOrganization: Sentry is off for this stack",
+      ),
+    );
   });
 });

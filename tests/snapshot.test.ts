@@ -5,14 +5,23 @@
  * compiled bin against moto's local AWS API, where its exit code is what a deploy
  * job sees.
  */
-import { CreateDBInstanceCommand, CreateDBSnapshotCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, DBInstanceNotFoundFault, DBSnapshotNotFoundFault, InvalidDBInstanceStateFault, RDSClient } from "@aws-sdk/client-rds";
+import {
+  CreateDBInstanceCommand,
+  CreateDBSnapshotCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  DBInstanceNotFoundFault,
+  DBSnapshotNotFoundFault,
+  InvalidDBInstanceStateFault,
+  RDSClient,
+} from "@aws-sdk/client-rds";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { strict as assert } from "node:assert";
 import { snapshotName, SnapshotError, takeSnapshot } from "../gate/snapshot";
 import { run, spawnCliAsync } from "./cli";
 import { PRODUCTION_ACCOUNT, STAGING_ACCOUNT } from "./helpers";
-import { Moto, startMoto } from "./moto";
+import { type Moto, startMoto } from "./moto";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const SNAPSHOT = "mina-production-pre-0123456789ab";
@@ -37,7 +46,11 @@ describe("the snapshot before a production deploy: decisions (SDK clients mocked
   });
 
   it("is named after the commit, taken with the commit's tags, and waited for until available", async () => {
-    rds.on(DescribeDBSnapshotsCommand).rejectsOnce(notFound).resolvesOnce({ DBSnapshots: [{ Status: "creating" }] }).resolves({ DBSnapshots: [{ Status: "available" }] });
+    rds
+      .on(DescribeDBSnapshotsCommand)
+      .rejectsOnce(notFound)
+      .resolvesOnce({ DBSnapshots: [{ Status: "creating" }] })
+      .resolves({ DBSnapshots: [{ Status: "available" }] });
     rds.on(CreateDBSnapshotCommand).resolves(meta);
     assert.deepEqual(await takeSnapshot(clients(), req), { snapshot: SNAPSHOT, created: true });
     const create = rds.commandCalls(CreateDBSnapshotCommand);
@@ -54,7 +67,10 @@ describe("the snapshot before a production deploy: decisions (SDK clients mocked
 
   it("refuses credentials of another account before any RDS call", async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Account: STAGING_ACCOUNT });
-    await assert.rejects(takeSnapshot(clients(), req), (e: Error) => e instanceof SnapshotError && /AWS account mismatch for stack production: the credentials are for account 210987654321/.test(e.message));
+    await assert.rejects(
+      takeSnapshot(clients(), req),
+      (e: Error) => e instanceof SnapshotError && /AWS account mismatch for stack production: the credentials are for account 210987654321/.test(e.message),
+    );
     assert.equal(rds.calls().length, 0);
   });
 
@@ -67,9 +83,14 @@ describe("the snapshot before a production deploy: decisions (SDK clients mocked
 
   it("stops when the instance exists but cannot be snapshotted, and on any other describe error", async () => {
     rds.on(DescribeDBSnapshotsCommand).rejects(notFound);
-    rds.on(CreateDBSnapshotCommand).rejects(new InvalidDBInstanceStateFault({ message: "Instance mina-production is not currently in the available state.", $metadata: {} }));
+    rds
+      .on(CreateDBSnapshotCommand)
+      .rejects(new InvalidDBInstanceStateFault({ message: "Instance mina-production is not currently in the available state.", $metadata: {} }));
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceStatus: "storage-full" }] });
-    await assert.rejects(takeSnapshot(clients(), req), /^Error: instance mina-production \(storage-full\) cannot be snapshotted: Instance mina-production is not currently in the available state\.: the deploy stops here, before pulumi up$/);
+    await assert.rejects(
+      takeSnapshot(clients(), req),
+      /^Error: instance mina-production \(storage-full\) cannot be snapshotted: Instance mina-production is not currently in the available state\.: the deploy stops here, before pulumi up$/,
+    );
     rds.on(DescribeDBInstancesCommand).rejects(new Error("AccessDenied: not authorized to perform rds:DescribeDBInstances"));
     await assert.rejects(takeSnapshot(clients(), req), /AccessDenied/);
   });
@@ -98,10 +119,13 @@ describe("mina-infra snapshot end to end (the bin against moto's local AWS API)"
     moto = await startMoto();
   });
   after(() => moto?.stop());
-  const snapshot = async (account: string, ...extra: string[]) => spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA, "--poll", "0", ...extra], { env: await moto.env(account) });
+  const snapshot = async (account: string, ...extra: string[]) =>
+    spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA, "--poll", "0", ...extra], { env: await moto.env(account) });
 
   it("before the first deploy: no instance, a notice (in a workflow, one in its summary too), exit 0", async () => {
-    const r = await spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA], { env: { ...(await moto.env(PRODUCTION_ACCOUNT)), GITHUB_ACTIONS: "true" } });
+    const r = await spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA], {
+      env: { ...(await moto.env(PRODUCTION_ACCOUNT)), GITHUB_ACTIONS: "true" },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(
       r.stdout,
@@ -119,7 +143,16 @@ describe("mina-infra snapshot end to end (the bin against moto's local AWS API)"
 
   it("takes the snapshot of an existing instance and waits until it is available", async () => {
     const rds = new RDSClient({ region: "us-east-1", endpoint: moto.url, credentials: { accessKeyId: PRODUCTION_ACCOUNT, secretAccessKey: "x" } });
-    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: "mina-production", Engine: "postgres", DBInstanceClass: "db.t4g.medium", AllocatedStorage: 20, MasterUsername: "mina_admin", MasterUserPassword: "local-password-1" }));
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: "mina-production",
+        Engine: "postgres",
+        DBInstanceClass: "db.t4g.medium",
+        AllocatedStorage: 20,
+        MasterUsername: "mina_admin",
+        MasterUserPassword: "local-password-1",
+      }),
+    );
     const r = await snapshot(PRODUCTION_ACCOUNT, "--json");
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { stack: "production", instance: "mina-production", snapshot: SNAPSHOT, created: true });
@@ -129,7 +162,9 @@ describe("mina-infra snapshot end to end (the bin against moto's local AWS API)"
   });
 
   it("fails in one line, exit 1, when the AWS API cannot be reached", async () => {
-    const r = await spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA], { env: { ...(await moto.env(PRODUCTION_ACCOUNT)), AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" } });
+    const r = await spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA], {
+      env: { ...(await moto.env(PRODUCTION_ACCOUNT)), AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" },
+    });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^error: snapshot of mina-production failed: [^\n]+\n$/);
   });

@@ -1,7 +1,7 @@
 /** Which files are stacks: `Pulumi.<environment>.yaml` only; a template never is, and a misnamed file fails the plan. */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { listStackFiles, misnamedStackFiles, stackOfFileName } from "../config/raw";
 import { planAll } from "../plan/plan";
 import { REPO, tempProject } from "./helpers";
@@ -11,7 +11,18 @@ describe("stack files are named after an environment", () => {
     assert.equal(stackOfFileName("Pulumi.staging.yaml"), "staging");
     assert.equal(stackOfFileName("Pulumi.pr-42.yaml"), "pr-42");
     // Pulumi reads stack files with the project file's extension, .yaml: the others are refused by name (tests/project-files.test.ts).
-    for (const f of ["Pulumi.pr-42.yml", "Pulumi.staging.json", "Pulumi.review.template.yaml", "Pulumi.Staging.yaml", "Pulumi.pr_1.yaml", "Pulumi.pr--1.yaml", "Pulumi.yaml", "Pulumi.a.yaml", `Pulumi.${"a".repeat(25)}.yaml`, "Pulumi..yaml"]) {
+    for (const f of [
+      "Pulumi.pr-42.yml",
+      "Pulumi.staging.json",
+      "Pulumi.review.template.yaml",
+      "Pulumi.Staging.yaml",
+      "Pulumi.pr_1.yaml",
+      "Pulumi.pr--1.yaml",
+      "Pulumi.yaml",
+      "Pulumi.a.yaml",
+      `Pulumi.${"a".repeat(25)}.yaml`,
+      "Pulumi..yaml",
+    ]) {
       assert.equal(stackOfFileName(f), undefined, f);
     }
   });
@@ -19,7 +30,10 @@ describe("stack files are named after an environment", () => {
   it("never lists a template as a stack named <tier>.template", () => {
     const { dir, cleanup } = tempProject({ "Pulumi.staging.yaml": "config: {}\n", "Pulumi.review.template.yaml": "config:\n  mina:profile: review\n" });
     try {
-      assert.deepEqual(listStackFiles(dir).map((s) => s.stack), ["staging"]);
+      assert.deepEqual(
+        listStackFiles(dir).map((s) => s.stack),
+        ["staging"],
+      );
       assert.deepEqual(misnamedStackFiles(dir), []);
     } finally {
       cleanup();
@@ -40,11 +54,23 @@ describe("stack files are named after an environment", () => {
       "Pulumi.Staging_1.yaml": staging,
     });
     try {
-      assert.deepEqual(listStackFiles(dir).map((s) => s.stack), ["staging"]);
-      assert.deepEqual(misnamedStackFiles(dir).map((s) => path.basename(s.file)), ["Pulumi.Staging_1.yaml"]);
+      assert.deepEqual(
+        listStackFiles(dir).map((s) => s.stack),
+        ["staging"],
+      );
+      assert.deepEqual(
+        misnamedStackFiles(dir).map((s) => path.basename(s.file)),
+        ["Pulumi.Staging_1.yaml"],
+      );
       const plan = await planAll(dir);
       assert.equal(plan.ok, false);
-      assert.deepEqual(plan.stacks.map((s) => [s.stack, s.ok]), [["staging", true], ["Staging_1", false]]);
+      assert.deepEqual(
+        plan.stacks.map((s) => [s.stack, s.ok]),
+        [
+          ["staging", true],
+          ["Staging_1", false],
+        ],
+      );
       assert.deepEqual(plan.stacks[1].errors, [
         'Pulumi.Staging_1.yaml: stack name "Staging_1" cannot name an environment: use lowercase letters, digits and single hyphens, starting with a letter, at most 24 characters (a template is named Pulumi.<tier>.template.yaml)',
       ]);

@@ -3,8 +3,8 @@
  * stack's tier, from the repository's stack files.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { matrices, StackListError, workflowStacks } from "../gate/stacks";
 import { run } from "./cli";
 import { REPO, tempProject } from "./helpers";
@@ -47,12 +47,25 @@ describe("stacks: the workflows' stack list and tiers", () => {
         ],
       );
       const m = matrices(stacks, "eu");
-      assert.deepEqual(m.all.map((s) => s.stack), ["eu", "production", "staging", "staging-blue"]);
-      assert.deepEqual(m.other.map((s) => s.stack), ["staging", "staging-blue"]);
-      assert.deepEqual(m.production.map((s) => s.stack), ["eu"], "only the stack the dispatch names");
+      assert.deepEqual(
+        m.all.map((s) => s.stack),
+        ["eu", "production", "staging", "staging-blue"],
+      );
+      assert.deepEqual(
+        m.other.map((s) => s.stack),
+        ["staging", "staging-blue"],
+      );
+      assert.deepEqual(
+        m.production.map((s) => s.stack),
+        ["eu"],
+        "only the stack the dispatch names",
+      );
       assert.deepEqual(matrices(stacks).production, [], "a push deploys no production-tier stack");
       assert.deepEqual(matrices(stacks, "staging").production, [], "a dispatch naming a non-production stack adds none");
-      assert.throws(() => matrices(stacks, "prod"), (e: Error) => e instanceof StackListError && e.message === "no stack named prod (stacks: eu, production, staging, staging-blue)");
+      assert.throws(
+        () => matrices(stacks, "prod"),
+        (e: Error) => e instanceof StackListError && e.message === "no stack named prod (stacks: eu, production, staging, staging-blue)",
+      );
     } finally {
       p.cleanup();
     }
@@ -67,12 +80,19 @@ describe("stacks: the workflows' stack list and tiers", () => {
       [{ "Pulumi.abcdefghijklmnopqrstuvwxy.yaml": STAGING }, /is not a stack name/],
       [{ "Pulumi.review.example.yaml": STAGING }, /"review\.example" is not a stack name .*a template must be named Pulumi\.<name>\.template\.yaml$/],
       [{ "Pulumi.eu.yaml": "config: [" }, /^Pulumi\.eu\.yaml cannot be read, so its tier is unknown: /],
-      [{ "Pulumi.eu.yaml": withProfile(STAGING, "Production") }, /^Pulumi\.eu\.yaml: mina:profile is "Production", not production, staging, review, so its tier is unknown$/],
+      [
+        { "Pulumi.eu.yaml": withProfile(STAGING, "Production") },
+        /^Pulumi\.eu\.yaml: mina:profile is "Production", not production, staging, review, so its tier is unknown$/,
+      ],
     ];
     for (const [files, re] of cases) {
       const p = tempProject({ "Pulumi.yaml": PROJECT, "Pulumi.staging.yaml": STAGING, ...files });
       try {
-        assert.throws(() => workflowStacks(p.dir), (e: Error) => e instanceof StackListError && re.test(e.message) && !e.message.includes("\n"), Object.keys(files)[0]);
+        assert.throws(
+          () => workflowStacks(p.dir),
+          (e: Error) => e instanceof StackListError && re.test(e.message) && !e.message.includes("\n"),
+          Object.keys(files)[0],
+        );
       } finally {
         p.cleanup();
       }
@@ -80,12 +100,15 @@ describe("stacks: the workflows' stack list and tiers", () => {
   });
 
   it("reads stack files where Pulumi does (stackConfigDir)", () => {
-    const p = tempProject({ "Pulumi.yaml": PROJECT + "stackConfigDir: stacks\n" });
+    const p = tempProject({ "Pulumi.yaml": `${PROJECT}stackConfigDir: stacks\n` });
     try {
       fs.mkdirSync(path.join(p.dir, "stacks"));
       fs.writeFileSync(path.join(p.dir, "stacks", "Pulumi.staging.yaml"), STAGING);
       fs.writeFileSync(path.join(p.dir, "Pulumi.ignored.yaml"), STAGING);
-      assert.deepEqual(workflowStacks(p.dir).map((s) => s.stack), ["staging"]);
+      assert.deepEqual(
+        workflowStacks(p.dir).map((s) => s.stack),
+        ["staging"],
+      );
     } finally {
       p.cleanup();
     }
@@ -113,7 +136,10 @@ describe("stacks: the workflows' stack list and tiers", () => {
       const r = await run("stacks", ["--dir", REPO]);
       assert.equal(r.stdout, "production  production (its name reads as production)\nstaging     non-production\n");
       const j = await run("stacks", ["--json", "--dir", REPO]);
-      assert.deepEqual(JSON.parse(j.stdout).map((s: { stack: string }) => s.stack), ["production", "staging"]);
+      assert.deepEqual(
+        JSON.parse(j.stdout).map((s: { stack: string }) => s.stack),
+        ["production", "staging"],
+      );
     });
 
     it("refuses in one line: an unknown dispatched stack, --dispatched without --matrix, a folder without stack files", async () => {

@@ -3,10 +3,10 @@
  * command end to end in-process against a fake `pulumi` that records its calls.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { decideSweep, formatAge, ListedStack, parseStackList, parseTtl, SweepOptions } from "../gate/sweep";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { decideSweep, formatAge, type ListedStack, parseStackList, parseTtl, type SweepOptions } from "../gate/sweep";
 import { run } from "./cli";
 import { REPO } from "./helpers";
 
@@ -21,7 +21,8 @@ function recorded(): ListedStack[] {
   const tags = JSON.parse(fs.readFileSync(path.join(FIXTURES, "tags.json"), "utf8")) as Record<string, Record<string, string>>;
   return stacks.map((s) => ({ ...s, tags: tags[s.name] }));
 }
-const decide = (stacks: ListedStack[], opts: Partial<SweepOptions> = {}) => decideSweep(stacks, { now: NOW, ttlMs: TTL, ttlText: "72h", productionStackFiles: ["production"], ...opts });
+const decide = (stacks: ListedStack[], opts: Partial<SweepOptions> = {}) =>
+  decideSweep(stacks, { now: NOW, ttlMs: TTL, ttlText: "72h", productionStackFiles: ["production"], ...opts });
 const decisions = (stacks: ListedStack[], opts: Partial<SweepOptions> = {}) => Object.fromEntries(decide(stacks, opts).rows.map((r) => [r.stack, r.decision]));
 const reasonOf = (stacks: ListedStack[], name: string, opts: Partial<SweepOptions> = {}) => decide(stacks, opts).rows.find((r) => r.stack === name)?.reason;
 const marked = (name: string, hoursAgo: number | undefined, extra: Record<string, string> = {}): ListedStack => ({
@@ -39,7 +40,10 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
     assert.equal(stacks.find((s) => s.name === "pr-104")?.lastUpdate, undefined);
     assert.equal(stacks.find((s) => s.name === "pr-105")?.updateInProgress, true);
     assert.equal(stacks.find((s) => s.name === "staging")?.resourceCount, 36);
-    assert.ok(stacks.every((s) => s.tags === undefined), "the listing carries no tags");
+    assert.ok(
+      stacks.every((s) => s.tags === undefined),
+      "the listing carries no tags",
+    );
   });
 
   it("decides every recorded stack, with its reason", () => {
@@ -57,7 +61,11 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
         ["staging", "keep", "not created by env:new (no tag mina:created-by=env:new)"],
       ],
     );
-    assert.deepEqual(plan.destroy.map((r) => r.stack), ["demo-alice", "pr-101"], "oldest-updated first");
+    assert.deepEqual(
+      plan.destroy.map((r) => r.stack),
+      ["demo-alice", "pr-101"],
+      "oldest-updated first",
+    );
     assert.deepEqual(plan.refused, []);
   });
 
@@ -79,13 +87,35 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
   });
 
   it("caps the review stacks with --max: beyond it the oldest-updated go first, the TTL's first", () => {
-    const stacks = [marked("pr-1", 10), marked("pr-2", 50), marked("pr-3", 5), marked("pr-4", 30), marked("pr-5", 100), marked("pr-6", 20, { "mina:keep": "true" })];
+    const stacks = [
+      marked("pr-1", 10),
+      marked("pr-2", 50),
+      marked("pr-3", 5),
+      marked("pr-4", 30),
+      marked("pr-5", 100),
+      marked("pr-6", 20, { "mina:keep": "true" }),
+    ];
     const plan = decide(stacks, { max: 2 });
-    assert.deepEqual(plan.destroy.map((r) => r.stack), ["pr-5", "pr-2", "pr-4"], "past the TTL, then the oldest within it");
+    assert.deepEqual(
+      plan.destroy.map((r) => r.stack),
+      ["pr-5", "pr-2", "pr-4"],
+      "past the TTL, then the oldest within it",
+    );
     assert.equal(plan.rows.find((r) => r.stack === "pr-2")?.reason, "over --max 2: 4 review stacks idle within the TTL, the oldest-updated go first");
-    assert.deepEqual(plan.rows.filter((r) => r.decision === "keep").map((r) => r.stack), ["pr-1", "pr-3", "pr-6"], "the two newest, and the kept one (not counted)");
-    assert.deepEqual(decide(stacks, { max: 4 }).destroy.map((r) => r.stack), ["pr-5"], "within the cap: only the TTL");
-    assert.deepEqual(decide(stacks, { max: 0 }).destroy.map((r) => r.stack), ["pr-5", "pr-2", "pr-4", "pr-1", "pr-3"]);
+    assert.deepEqual(
+      plan.rows.filter((r) => r.decision === "keep").map((r) => r.stack),
+      ["pr-1", "pr-3", "pr-6"],
+      "the two newest, and the kept one (not counted)",
+    );
+    assert.deepEqual(
+      decide(stacks, { max: 4 }).destroy.map((r) => r.stack),
+      ["pr-5"],
+      "within the cap: only the TTL",
+    );
+    assert.deepEqual(
+      decide(stacks, { max: 0 }).destroy.map((r) => r.stack),
+      ["pr-5", "pr-2", "pr-4", "pr-1", "pr-3"],
+    );
   });
 
   it("never touches a stack env:new did not create", () => {
@@ -110,8 +140,17 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
     ];
     for (const [s, why] of cases) {
       const plan = decide([s, marked("pr-1", 500)], { productionStackFiles: ["production", "eu"] });
-      assert.deepEqual(plan.refused.map((r) => r.stack), [s.name], why);
-      assert.match(plan.refused[0].reason, new RegExp(`^production tier \\(.*${why.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*\\) yet tagged mina:created-by=env:new: never destroyed; remove the tag$`));
+      assert.deepEqual(
+        plan.refused.map((r) => r.stack),
+        [s.name],
+        why,
+      );
+      assert.match(
+        plan.refused[0].reason,
+        new RegExp(
+          `^production tier \\(.*${why.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*\\) yet tagged mina:created-by=env:new: never destroyed; remove the tag$`,
+        ),
+      );
       assert.ok(!plan.destroy.some((r) => r.stack === s.name));
     }
     // Unmarked, a production-tier stack is simply kept.
@@ -134,9 +173,20 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
 
   it("tears down named stacks whatever their age, with every other rule", () => {
     let plan = decide(recorded(), { only: ["pr-102", "pr-104", "pr-103", "pr-404"] });
-    assert.deepEqual(plan.rows.map((r) => [r.stack, r.decision]), [["pr-102", "destroy"], ["pr-103", "keep"], ["pr-104", "destroy"]]);
+    assert.deepEqual(
+      plan.rows.map((r) => [r.stack, r.decision]),
+      [
+        ["pr-102", "destroy"],
+        ["pr-103", "keep"],
+        ["pr-104", "destroy"],
+      ],
+    );
     assert.deepEqual(plan.missing, ["pr-404"]);
-    assert.deepEqual(plan.destroy.map((r) => r.stack), ["pr-102", "pr-104"], "known last updates first, the never-updated after");
+    assert.deepEqual(
+      plan.destroy.map((r) => r.stack),
+      ["pr-102", "pr-104"],
+      "known last updates first, the never-updated after",
+    );
     plan = decide(recorded(), { only: ["staging", "production"] });
     assert.deepEqual(plan.destroy, []);
   });
@@ -239,7 +289,13 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     fs.writeFileSync(path.join(dir, "calls.log"), "");
     return dir;
   }
-  const calls = (dir: string) => fs.readFileSync(path.join(dir, "calls.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as string[]).join(" "));
+  const calls = (dir: string) =>
+    fs
+      .readFileSync(path.join(dir, "calls.log"), "utf8")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as string[]).join(" "));
   const sweep = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
     run("sweep", ["--dir", project, ...args], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir, ...env } });
   const M = { "mina:created-by": "env:new" };
@@ -263,7 +319,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     assert.match(lines[1], /^STACK +LAST UPDATE +AGE +DECISION +REASON$/);
     assert.match(r.stdout, /^pr-1 +\d{4}-\d\d-\d\dT\d\d:\d\dZ +4d 4h +destroy +idle 4d 4h, past the TTL of 72h$/m);
     assert.match(r.stdout, /^pr-4 .* keep +tag mina:keep=true$/m);
-    assert.match(r.stdout, /^production .* keep +production tier \(tag mina:tier=production; its name reads as production; Pulumi\.production\.yaml is production's\)$/m);
+    assert.match(
+      r.stdout,
+      /^production .* keep +production tier \(tag mina:tier=production; its name reads as production; Pulumi\.production\.yaml is production's\)$/m,
+    );
     assert.match(r.stdout, /^dry run: would destroy 2 stacks \(pr-3, pr-1\), oldest-updated first; nothing was destroyed\. Pass --yes to destroy them\.$/m);
     assert.deepEqual(calls(dir), [
       "stack ls --json",
@@ -285,12 +344,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const dir = usual();
     const r = await sweep(dir, ["--ttl", "72h", "--max", "20", "--yes"]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(calls(dir).filter((c) => !c.startsWith("stack ls") && !c.startsWith("stack tag")), [
-      "destroy --yes --stack pr-3",
-      "stack rm --yes --stack pr-3",
-      "destroy --yes --stack pr-1",
-      "stack rm --yes --stack pr-1",
-    ]);
+    assert.deepEqual(
+      calls(dir).filter((c) => !c.startsWith("stack ls") && !c.startsWith("stack tag")),
+      ["destroy --yes --stack pr-3", "stack rm --yes --stack pr-3", "destroy --yes --stack pr-1", "stack rm --yes --stack pr-1"],
+    );
     assert.match(r.stdout, /^✓ pr-3: destroyed and removed\n✓ pr-1: destroyed and removed\ndestroyed 2 stacks\n$/m);
     // The table comes before anything is done.
     assert.ok(r.stdout.indexOf("DECISION") < r.stdout.indexOf("✓ pr-3"));
@@ -300,7 +357,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const dir = backend([1, 2, 3, 4, 5].map((h) => ({ name: `pr-${h}`, hoursAgo: h * 10, tags: M })));
     const r = await sweep(dir, ["--max", "3", "--yes"]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(calls(dir).filter((c) => c.startsWith("destroy")), ["destroy --yes --stack pr-5", "destroy --yes --stack pr-4"]);
+    assert.deepEqual(
+      calls(dir).filter((c) => c.startsWith("destroy")),
+      ["destroy --yes --stack pr-5", "destroy --yes --stack pr-4"],
+    );
   });
 
   it("stops at the first failure, in one line naming what was done and what was not", async () => {
@@ -318,7 +378,10 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
       r.stderr,
       "error: pulumi destroy --yes --stack pr-2 failed: update failed: deleting urn:pulumi:pr-2::mina::aws:rds/instance:Instance::db: protected; stopped there (destroyed: pr-1; not attempted: pr-3)\n",
     );
-    assert.deepEqual(calls(dir).filter((c) => !c.startsWith("stack ls") && !c.startsWith("stack tag")), ["destroy --yes --stack pr-1", "stack rm --yes --stack pr-1", "destroy --yes --stack pr-2"]);
+    assert.deepEqual(
+      calls(dir).filter((c) => !c.startsWith("stack ls") && !c.startsWith("stack tag")),
+      ["destroy --yes --stack pr-1", "stack rm --yes --stack pr-1", "destroy --yes --stack pr-2"],
+    );
   });
 
   it("refuses loudly, and destroys nothing, when a production-tier stack carries the marker", async () => {
@@ -329,12 +392,18 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     const r = await sweep(dir, ["--yes"]);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, "error: refusing to sweep: production is of the production tier yet carries the review marker; nothing was destroyed\n");
-    assert.match(r.stdout, /^production .* refuse +production tier \(its name reads as production; Pulumi\.production\.yaml is production's\) yet tagged mina:created-by=env:new: never destroyed; remove the tag$/m);
+    assert.match(
+      r.stdout,
+      /^production .* refuse +production tier \(its name reads as production; Pulumi\.production\.yaml is production's\) yet tagged mina:created-by=env:new: never destroyed; remove the tag$/m,
+    );
     assert.ok(!calls(dir).some((c) => c.startsWith("destroy")));
   });
 
   it("a stack file with mina:profile: production makes its stack production-tier", async () => {
-    fs.writeFileSync(path.join(project, "Pulumi.eu.yaml"), fs.readFileSync(path.join(project, "Pulumi.production.yaml"), "utf8").replace(/^config:\n/m, "config:\n  mina:profile: production\n"));
+    fs.writeFileSync(
+      path.join(project, "Pulumi.eu.yaml"),
+      fs.readFileSync(path.join(project, "Pulumi.production.yaml"), "utf8").replace(/^config:\n/m, "config:\n  mina:profile: production\n"),
+    );
     try {
       const dir = backend([{ name: "eu", hoursAgo: 300, tags: M }]);
       const r = await sweep(dir, ["--yes"]);
@@ -375,7 +444,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     for (const [args, line] of cases) {
       const r = await sweep(dir, args);
       assert.equal(r.status, 2, args.join(" "));
-      assert.equal(r.stderr, line + "\n");
+      assert.equal(r.stderr, `${line}\n`);
     }
     assert.deepEqual(calls(dir), [], "nothing ran");
   });
@@ -389,7 +458,9 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
     r = await sweep(dir, []);
     assert.equal(r.stderr, "error: pulumi stack ls --json did not print JSON\n");
     const out = path.join(work, "logged-out");
-    fs.writeFileSync(out, "#!/bin/sh\necho 'error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions' >&2\nexit 255\n", { mode: 0o755 });
+    fs.writeFileSync(out, "#!/bin/sh\necho 'error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions' >&2\nexit 255\n", {
+      mode: 0o755,
+    });
     r = await sweep(dir, [], { MINA_PULUMI_BIN: out });
     assert.equal(r.stderr, "error: the Pulumi CLI is not logged in: run `pulumi login` (or set PULUMI_ACCESS_TOKEN), then retry\n");
   });

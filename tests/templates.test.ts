@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parse as dotenvParse } from "dotenv";
 import { listStackFiles, loadStackOffline } from "../config";
 import { TEMPLATE_FILE } from "../envfiles/templates";

@@ -11,14 +11,14 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { ConfigErrors, RawStackConfig, SecureValue } from "../config/raw";
+import { ConfigErrors, type RawStackConfig, SecureValue } from "../config/raw";
 import { validateStack } from "../config/validate";
 import { expectationsFor } from "../config/expectations";
 import { mayShareKey, sharingOfRaw, tierOf, tierOfRaw, TIER_MARKABLE_KEYS } from "../config/tiers";
 import { foreignProblems } from "../envfiles/export";
 import { isolationForeignIdentifiers, isolationPhysicalNames } from "../policy/rules/isolation";
-import { PlannedResource, ruleContext } from "../policy/rules";
-import { auditEnvs, EnvSource } from "../verify/audit";
+import { type PlannedResource, ruleContext } from "../policy/rules";
+import { auditEnvs, type EnvSource } from "../verify/audit";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
 import { run } from "./cli";
 import { euRaw, PRODUCTION_ACCOUNT, productionRaw, STAGING_ACCOUNT, stagingRaw, tempProject } from "./helpers";
@@ -136,19 +136,28 @@ describe("tiers at config validation", () => {
       const a = review({ "mina:shareWithinTier": undefined });
       const b = staging({ "mina:shareWithinTier": undefined });
       const lines = errorsOf(a, project({ review: a, staging: b }));
-      assert.deepEqual(lines.map((l) => l.split(":").slice(1, 3).join(":").trim()), ["upstash:email", "mina:appHost"]);
-      assert.ok(lines.every((l) => l.endsWith("(Pulumi.review.yaml and Pulumi.staging.yaml do not)")), lines.join("\n"));
+      assert.deepEqual(
+        lines.map((l) => l.split(":").slice(1, 3).join(":").trim()),
+        ["upstash:email", "mina:appHost"],
+      );
+      assert.ok(
+        lines.every((l) => l.endsWith("(Pulumi.review.yaml and Pulumi.staging.yaml do not)")),
+        lines.join("\n"),
+      );
     });
 
     it("refuse in mina:shareWithinTier, by name, any key but the reviewed few, and show no value that is not a key name", () => {
       const r = review({ "mina:shareWithinTier": ["mina:openaiApiKey", "mina:dbServerAdminPassword", "mina:shareDomain", "sk-live-pasted-by-mistake"] });
       const only = `only ${TIER_MARKABLE_KEYS.join(", ")} can be`;
       const lines = errorsOf(r, project({ review: r }));
-      assert.deepEqual(lines.filter((l) => l.includes("mina:shareWithinTier:")), [
-        `Pulumi.review.yaml: mina:shareWithinTier: "mina:dbServerAdminPassword" cannot be shared within the non-production tier: ${only}`,
-        `Pulumi.review.yaml: mina:shareWithinTier: "mina:shareDomain" cannot be shared within the non-production tier: ${only}`,
-        `Pulumi.review.yaml: mina:shareWithinTier: entry 4 is not a config key name: ${only}`,
-      ]);
+      assert.deepEqual(
+        lines.filter((l) => l.includes("mina:shareWithinTier:")),
+        [
+          `Pulumi.review.yaml: mina:shareWithinTier: "mina:dbServerAdminPassword" cannot be shared within the non-production tier: ${only}`,
+          `Pulumi.review.yaml: mina:shareWithinTier: "mina:shareDomain" cannot be shared within the non-production tier: ${only}`,
+          `Pulumi.review.yaml: mina:shareWithinTier: entry 4 is not a config key name: ${only}`,
+        ],
+      );
       assert.ok(!lines.join("\n").includes("sk-live"));
     });
 
@@ -156,15 +165,26 @@ describe("tiers at config validation", () => {
       const cases: [Record<string, unknown>, string, RegExp][] = [
         [{ "mina:shareDomain": "staging.preview.mina.app" }, "mina:shareDomain", /carries staging's share domain "staging\.preview\.mina\.app"/],
         [{ "mina:bucketName": "mina-audio-staging" }, "mina:bucketName", /carries staging's bucket "mina-audio-staging"/],
-        [{ "mina:sentryDsn": new SecureValue("https://k@sentry.example.com/mina_staging") }, "mina:sentryDsn", /carries staging's database name "mina_staging"/],
+        [
+          { "mina:sentryDsn": new SecureValue("https://k@sentry.example.com/mina_staging") },
+          "mina:sentryDsn",
+          /carries staging's database name "mina_staging"/,
+        ],
         [{ "mina:dbServerAdminUser": "mina_staging_app" }, "mina:dbServerAdminUser", /carries staging's database role "mina_staging_app"/],
-        [{ "mina:slackWebhookUrl": new SecureValue("https://hooks.example.com/mina-staging") }, "mina:slackWebhookUrl", /carries staging's (RDS instance|Redis database) "mina-staging"/],
+        [
+          { "mina:slackWebhookUrl": new SecureValue("https://hooks.example.com/mina-staging") },
+          "mina:slackWebhookUrl",
+          /carries staging's (RDS instance|Redis database) "mina-staging"/,
+        ],
         [{ "mina:slackChannel": "#mina-staging-alerts" }, "mina:slackChannel", /carries staging's Slack channel "#mina-staging-alerts"/],
       ];
       for (const [overrides, key, expected] of cases) {
         const r = review(overrides);
         const lines = errorsOf(r, project({ review: r }));
-        assert.ok(lines.some((l) => l.startsWith(`Pulumi.review.yaml: ${key}: `) && expected.test(l)), `${key}\n${lines.join("\n")}`);
+        assert.ok(
+          lines.some((l) => l.startsWith(`Pulumi.review.yaml: ${key}: `) && expected.test(l)),
+          `${key}\n${lines.join("\n")}`,
+        );
         assert.ok(!lines.join("\n").includes("sentry.example.com") && !lines.join("\n").includes("hooks.example.com"), "no secret shown");
       }
     });
@@ -175,24 +195,43 @@ describe("tiers at config validation", () => {
       assert.deepEqual(errorsOf(apex, [...project(), apex]), []);
       // but not its share domain
       const same = review({ "mina:shareDomain": "preview.mina.app" });
-      assert.ok(errorsOf(same, [...project({ review: same }), apex]).includes('Pulumi.review.yaml: mina:shareDomain: carries demo\'s share domain "preview.mina.app"'));
+      assert.ok(
+        errorsOf(same, [...project({ review: same }), apex]).includes('Pulumi.review.yaml: mina:shareDomain: carries demo\'s share domain "preview.mina.app"'),
+      );
     });
   });
 
   describe("production / non-production", () => {
     it("refuse an account, a hosted zone or a database server shared, from either side", () => {
-      const server = { "mina:databaseMode": "server", "mina:dbServerHost": "pg-shared.internal.mina.app", "mina:dbServerAdminPassword": new SecureValue("p"), "mina:vpcId": undefined, "mina:dbSubnetIds": undefined, "mina:dbAllowedCidrs": undefined };
+      const server = {
+        "mina:databaseMode": "server",
+        "mina:dbServerHost": "pg-shared.internal.mina.app",
+        "mina:dbServerAdminPassword": new SecureValue("p"),
+        "mina:vpcId": undefined,
+        "mina:dbSubnetIds": undefined,
+        "mina:dbAllowedCidrs": undefined,
+      };
       const cases: [Record<string, unknown>, string, RegExp][] = [
         [{ "aws:allowedAccountIds": [STAGING_ACCOUNT] }, "aws:allowedAccountIds", /carries (staging|review)'s account id "210987654321"/],
         [PREVIEW_ZONE, "mina:dnsZoneId", /carries (staging|review)'s hosted zone "Z0PREVIEWZONE"/],
-        [server, "mina:dbServerHost", /holds "pg-shared\.internal\.mina\.app", as Pulumi\.(staging|review)\.yaml does: production shares no supplied value with another environment/],
+        [
+          server,
+          "mina:dbServerHost",
+          /holds "pg-shared\.internal\.mina\.app", as Pulumi\.(staging|review)\.yaml does: production shares no supplied value with another environment/,
+        ],
       ];
       for (const [overrides, key, expected] of cases) {
         const p = productionRaw(overrides);
         const fromProduction = errorsOf(p, project({ production: p }));
-        assert.ok(fromProduction.some((l) => l.startsWith(`Pulumi.production.yaml: ${key}: `) && expected.test(l)), `${key}\n${fromProduction.join("\n")}`);
+        assert.ok(
+          fromProduction.some((l) => l.startsWith(`Pulumi.production.yaml: ${key}: `) && expected.test(l)),
+          `${key}\n${fromProduction.join("\n")}`,
+        );
         const fromStaging = errorsOf(staging(), project({ production: p }));
-        assert.ok(fromStaging.some((l) => l.startsWith(`Pulumi.staging.yaml: ${key}: `)), `${key}\n${fromStaging.join("\n")}`);
+        assert.ok(
+          fromStaging.some((l) => l.startsWith(`Pulumi.staging.yaml: ${key}: `)),
+          `${key}\n${fromStaging.join("\n")}`,
+        );
       }
     });
 
@@ -215,7 +254,14 @@ describe("tiers at config validation", () => {
 
   describe("production / production", () => {
     it("refuse an account, a hosted zone, a database server and a supplied value shared, and mina:shareWithinTier", () => {
-      const serverMode = (host: string) => ({ "mina:databaseMode": "server", "mina:dbServerHost": host, "mina:dbServerAdminPassword": new SecureValue("p"), "mina:vpcId": undefined, "mina:dbSubnetIds": undefined, "mina:dbAllowedCidrs": undefined });
+      const serverMode = (host: string) => ({
+        "mina:databaseMode": "server",
+        "mina:dbServerHost": host,
+        "mina:dbServerAdminPassword": new SecureValue("p"),
+        "mina:vpcId": undefined,
+        "mina:dbSubnetIds": undefined,
+        "mina:dbAllowedCidrs": undefined,
+      });
       const cases: [Record<string, unknown>, Record<string, unknown>, string][] = [
         [{ "aws:allowedAccountIds": [PRODUCTION_ACCOUNT] }, {}, "aws:allowedAccountIds"],
         [{ "mina:dnsZoneId": "Z0PRODUCTIONZONE" }, {}, "mina:dnsZoneId"],
@@ -226,7 +272,10 @@ describe("tiers at config validation", () => {
       for (const [mine, theirs, key] of cases) {
         const e = eu(mine);
         const lines = errorsOf(e, project({ eu: e, production: productionRaw(theirs) }));
-        assert.ok(lines.some((l) => l.startsWith(`Pulumi.eu.yaml: ${key}: `)), `${key}\n${lines.join("\n")}`);
+        assert.ok(
+          lines.some((l) => l.startsWith(`Pulumi.eu.yaml: ${key}: `)),
+          `${key}\n${lines.join("\n")}`,
+        );
       }
     });
   });
@@ -238,36 +287,67 @@ describe("tiers in the policy pack's context", () => {
   const stacks = project();
   const foreign = isolationForeignIdentifiers();
   const names = isolationPhysicalNames();
-  const provider = (accounts: string[]): PlannedResource => ({ type: "pulumi:providers:aws", name: "aws", props: { region: "us-east-1", allowedAccountIds: accounts }, protect: false });
-  const record = (zoneId: string, name: string): PlannedResource => ({ type: "aws:route53/record:Record", name: "share", props: { zoneId, name, type: "A", records: ["203.0.113.20"] }, protect: false });
+  const provider = (accounts: string[]): PlannedResource => ({
+    type: "pulumi:providers:aws",
+    name: "aws",
+    props: { region: "us-east-1", allowedAccountIds: accounts },
+    protect: false,
+  });
+  const record = (zoneId: string, name: string): PlannedResource => ({
+    type: "aws:route53/record:Record",
+    name: "share",
+    props: { zoneId, name, type: "A", records: ["203.0.113.20"] },
+    protect: false,
+  });
   const policy = (account: string, bucket: string): PlannedResource => ({
     type: "aws:iam/groupPolicy:GroupPolicy",
     name: "rw",
-    props: { name: `${bucket}-rw`, policy: JSON.stringify({ Statement: [{ Resource: [`arn:aws:s3:::${bucket}/*`, `arn:aws:iam::${account}:user/${bucket}`] }] }) },
+    props: {
+      name: `${bucket}-rw`,
+      policy: JSON.stringify({ Statement: [{ Resource: [`arn:aws:s3:::${bucket}/*`, `arn:aws:iam::${account}:user/${bucket}`] }] }),
+    },
     protect: false,
   });
-  const check = (r: PlannedResource, stack: string) => [...foreign.checkResource!(r, ruleContext(stack, stacks), []), ...names.checkResource!(r, ruleContext(stack, stacks), [])];
+  const check = (r: PlannedResource, stack: string) => [
+    ...foreign.checkResource!(r, ruleContext(stack, stacks), []),
+    ...names.checkResource!(r, ruleContext(stack, stacks), []),
+  ];
 
   it("non-production / non-production: the shared account, zone and database server pass; a tier-mate's bucket, database, Redis database or share domain fails", () => {
     assert.deepEqual(check(provider([STAGING_ACCOUNT]), "review"), []);
     assert.deepEqual(check(record("Z0PREVIEWZONE", "review.preview.mina.app"), "review"), []);
     assert.deepEqual(check(policy(STAGING_ACCOUNT, "mina-audio-review"), "review"), []);
-    const server: PlannedResource = { type: "pulumi:providers:postgresql", name: "pg", props: { host: "pg-shared.internal.mina.app", port: 5432, username: "postgres" }, protect: false };
+    const server: PlannedResource = {
+      type: "pulumi:providers:postgresql",
+      name: "pg",
+      props: { host: "pg-shared.internal.mina.app", port: 5432, username: "postgres" },
+      protect: false,
+    };
     assert.deepEqual(check(server, "review"), []);
-    assert.deepEqual(check(record("Z0PREVIEWZONE", "staging.preview.mina.app"), "review"), ['name "staging.preview.mina.app" carries staging\'s share domain "staging.preview.mina.app"']);
+    assert.deepEqual(check(record("Z0PREVIEWZONE", "staging.preview.mina.app"), "review"), [
+      'name "staging.preview.mina.app" carries staging\'s share domain "staging.preview.mina.app"',
+    ]);
     assert.deepEqual(check(policy(STAGING_ACCOUNT, "mina-audio-staging"), "review"), [
       'policy carries staging\'s bucket "mina-audio-staging"',
       'name "mina-audio-staging-rw" names environment "staging" ("staging")',
     ]);
     const db: PlannedResource = { type: "postgresql:index/database:Database", name: "db", props: { name: "mina_staging" }, protect: false };
     assert.deepEqual(check(db, "review"), ['name "mina_staging" carries staging\'s database name "mina_staging"']);
-    const redis: PlannedResource = { type: "upstash:index/redisDatabase:RedisDatabase", name: "redis", props: { databaseName: "mina-staging" }, protect: false };
+    const redis: PlannedResource = {
+      type: "upstash:index/redisDatabase:RedisDatabase",
+      name: "redis",
+      props: { databaseName: "mina-staging" },
+      protect: false,
+    };
     assert.equal(check(redis, "review").length, 1);
     assert.match(check(redis, "review")[0], /^databaseName "mina-staging" carries staging's/);
   });
 
   it("production / non-production: a shared account or zone fails from either side", () => {
-    assert.deepEqual(check(provider([STAGING_ACCOUNT]), "production"), ['allowedAccountIds[0] carries staging\'s account id "210987654321"', 'allowedAccountIds[0] carries review\'s account id "210987654321"']);
+    assert.deepEqual(check(provider([STAGING_ACCOUNT]), "production"), [
+      'allowedAccountIds[0] carries staging\'s account id "210987654321"',
+      'allowedAccountIds[0] carries review\'s account id "210987654321"',
+    ]);
     assert.deepEqual(check(record("Z0PRODUCTIONZONE", "review.preview.mina.app"), "review"), ['zoneId carries production\'s hosted zone "Z0PRODUCTIONZONE"']);
   });
 
@@ -301,7 +381,8 @@ function envOf(environment: string, change: Record<string, string> = {}): Record
     OPENAI_API_KEY: `sk-${environment}`,
     SENTRY_ENVIRONMENT: environment,
     SLACK_CHANNEL: `#mina-${environment}-alerts`,
-    SHARE_BASE_URL: environment === "production" ? "https://mina.app" : environment === "eu" ? "https://eu.mina.app" : `https://${environment}.preview.mina.app`,
+    SHARE_BASE_URL:
+      environment === "production" ? "https://mina.app" : environment === "eu" ? "https://eu.mina.app" : `https://${environment}.preview.mina.app`,
     ...change,
   };
 }
@@ -311,7 +392,11 @@ describe("tiers at env export, verify and audit", () => {
   let cleanup: () => void;
   before(() => {
     const files = Object.fromEntries(project().map((s) => [s.file, stackYaml(s)]));
-    ({ dir, cleanup } = tempProject({ "Pulumi.yaml": "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n", ...files, ".gitignore": ".env.*.local\n" }));
+    ({ dir, cleanup } = tempProject({
+      "Pulumi.yaml": "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n",
+      ...files,
+      ".gitignore": ".env.*.local\n",
+    }));
     execFileSync("git", ["init", "-q"], { cwd: dir });
   });
   after(() => cleanup());
@@ -321,15 +406,27 @@ describe("tiers at env export, verify and audit", () => {
 
     it("non-production / non-production: a value with the shared account or zone, and the shared database server, pass", () => {
       assert.deepEqual(exportProblems("review", {}), []);
-      assert.deepEqual(exportProblems("review", { SENTRY_DSN: `https://k@sentry.example.com/${STAGING_ACCOUNT}`, SLACK_WEBHOOK_URL: "https://hooks.example.com/Z0PREVIEWZONE" }), []);
+      assert.deepEqual(
+        exportProblems("review", {
+          SENTRY_DSN: `https://k@sentry.example.com/${STAGING_ACCOUNT}`,
+          SLACK_WEBHOOK_URL: "https://hooks.example.com/Z0PREVIEWZONE",
+        }),
+        [],
+      );
     });
 
     it("non-production / non-production: a tier-mate's share domain, bucket, database, role or Redis database is refused", () => {
       const cases: [Record<string, string>, string][] = [
         [{ SHARE_BASE_URL: "https://staging.preview.mina.app" }, `SHARE_BASE_URL carries staging's share domain "staging.preview.mina.app"`],
         [{ AWS_S3_BUCKET: "mina-audio-staging" }, `AWS_S3_BUCKET carries staging's bucket "mina-audio-staging"`],
-        [{ DATABASE_URL: "postgresql://mina_review_app:p@pg-shared.internal.mina.app:5432/mina_staging" }, `DATABASE_URL carries staging's database name "mina_staging"`],
-        [{ DATABASE_URL: "postgresql://mina_staging_app:p@pg-shared.internal.mina.app:5432/mina_review" }, `DATABASE_URL carries staging's database role "mina_staging_app"`],
+        [
+          { DATABASE_URL: "postgresql://mina_review_app:p@pg-shared.internal.mina.app:5432/mina_staging" },
+          `DATABASE_URL carries staging's database name "mina_staging"`,
+        ],
+        [
+          { DATABASE_URL: "postgresql://mina_staging_app:p@pg-shared.internal.mina.app:5432/mina_review" },
+          `DATABASE_URL carries staging's database role "mina_staging_app"`,
+        ],
         [{ REDIS_URL: "rediss://default:p@mina-staging.upstash.io:6379" }, `REDIS_URL carries staging's RDS instance "mina-staging"`],
       ];
       for (const [change, expected] of cases) assert.deepEqual(exportProblems("review", change), [expected], JSON.stringify(change));
@@ -340,8 +437,12 @@ describe("tiers at env export, verify and audit", () => {
       const shared = exportProblems("production", { SENTRY_DSN: `https://k@sentry.example.com/${STAGING_ACCOUNT}` });
       assert.equal(shared.length, 1);
       assert.match(shared[0], new RegExp(`^SENTRY_DSN carries (staging|review)'s account id "${STAGING_ACCOUNT}"$`));
-      assert.deepEqual(exportProblems("review", { SLACK_WEBHOOK_URL: "https://hooks.example.com/Z0PRODUCTIONZONE" }), [`SLACK_WEBHOOK_URL carries production's hosted zone "Z0PRODUCTIONZONE"`]);
-      assert.deepEqual(exportProblems("eu", { SENTRY_DSN: `https://k@sentry.example.com/${PRODUCTION_ACCOUNT}` }), [`SENTRY_DSN carries production's account id "${PRODUCTION_ACCOUNT}"`]);
+      assert.deepEqual(exportProblems("review", { SLACK_WEBHOOK_URL: "https://hooks.example.com/Z0PRODUCTIONZONE" }), [
+        `SLACK_WEBHOOK_URL carries production's hosted zone "Z0PRODUCTIONZONE"`,
+      ]);
+      assert.deepEqual(exportProblems("eu", { SENTRY_DSN: `https://k@sentry.example.com/${PRODUCTION_ACCOUNT}` }), [
+        `SENTRY_DSN carries production's account id "${PRODUCTION_ACCOUNT}"`,
+      ]);
     });
   });
 
@@ -362,16 +463,25 @@ describe("tiers at env export, verify and audit", () => {
       assert.equal(verify("review", envOf("review", { DATABASE_URL: url(STAGING_ACCOUNT) }))(ITEMS.database).ok, true);
       const bad = verify("review", envOf("review", { DATABASE_URL: url(PRODUCTION_ACCOUNT) }))(ITEMS.database);
       assert.deepEqual([bad.ok, bad.reason], [false, `DATABASE_URL carries production's account id "${PRODUCTION_ACCOUNT}"`]);
-      assert.equal(verify("eu", envOf("eu", { DATABASE_URL: `postgresql://mina_eu_admin:p@db.${PRODUCTION_ACCOUNT}.internal:5432/mina_eu` }))(ITEMS.database).ok, false);
+      assert.equal(
+        verify("eu", envOf("eu", { DATABASE_URL: `postgresql://mina_eu_admin:p@db.${PRODUCTION_ACCOUNT}.internal:5432/mina_eu` }))(ITEMS.database).ok,
+        false,
+      );
     });
 
     it("non-production / non-production: a marked key and the database server may be shared; an unmarked key, a database or a generated secret may not", () => {
       const against = { file: ".env.staging.local", env: envOf("staging", { OPENAI_API_KEY: "sk-shared" }) };
       const item = verify("review", envOf("review", { OPENAI_API_KEY: "sk-shared" }), against);
       assert.equal(item(ITEMS.openai).ok, true);
-      assert.match(item(ITEMS.openai).reason, /^the same as in \.env\.staging\.local \(sha256:[0-9a-f]{8}\), which both stack files allow \(mina:openaiApiKey in mina:shareWithinTier, non-production tier\)$/);
+      assert.match(
+        item(ITEMS.openai).reason,
+        /^the same as in \.env\.staging\.local \(sha256:[0-9a-f]{8}\), which both stack files allow \(mina:openaiApiKey in mina:shareWithinTier, non-production tier\)$/,
+      );
       assert.equal(item(ITEMS.credentials).ok, true);
-      assert.match(item(ITEMS.credentials).reason, /beyond what both stack files allow within the non-production tier: DATABASE_URL server \(sha256:[0-9a-f]{8}\), OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)$/);
+      assert.match(
+        item(ITEMS.credentials).reason,
+        /beyond what both stack files allow within the non-production tier: DATABASE_URL server \(sha256:[0-9a-f]{8}\), OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)$/,
+      );
 
       const email = { EMAIL_ENABLED: "true", SENDGRID_API_KEY: "SG.shared" };
       const unmarked = verify("review", envOf("review", email), { file: ".env.staging.local", env: envOf("staging", email) });
@@ -380,7 +490,10 @@ describe("tiers at env export, verify and audit", () => {
 
       const generated = verify("review", envOf("review", { SECRET_KEY: "secret-key-staging" }), { file: ".env.staging.local", env: envOf("staging") });
       assert.match(generated(ITEMS.credentials).reason, /^shared with \.env\.staging\.local: SECRET_KEY \(sha256:[0-9a-f]{8}\)$/);
-      const database = verify("review", envOf("review", { DATABASE_URL: envOf("staging").DATABASE_URL }), { file: ".env.staging.local", env: envOf("staging") });
+      const database = verify("review", envOf("review", { DATABASE_URL: envOf("staging").DATABASE_URL }), {
+        file: ".env.staging.local",
+        env: envOf("staging"),
+      });
       assert.equal(database(ITEMS.credentials).ok, false);
     });
 
@@ -388,7 +501,10 @@ describe("tiers at env export, verify and audit", () => {
       const shared = { OPENAI_API_KEY: "sk-shared" };
       const withProduction = verify("review", envOf("review", shared), { file: ".env.production.local", env: envOf("production", shared) });
       assert.equal(withProduction(ITEMS.openai).ok, false);
-      assert.match(withProduction(ITEMS.credentials).reason, /^shared with \.env\.production\.local: DATABASE_URL server \(sha256:[0-9a-f]{8}\), OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)$/);
+      assert.match(
+        withProduction(ITEMS.credentials).reason,
+        /^shared with \.env\.production\.local: DATABASE_URL server \(sha256:[0-9a-f]{8}\), OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)$/,
+      );
       const prodProd = verify("eu", envOf("eu", shared), { file: ".env.production.local", env: envOf("production", shared) });
       assert.equal(prodProd(ITEMS.openai).ok, false);
       assert.equal(prodProd(ITEMS.credentials).ok, false);
@@ -442,7 +558,10 @@ describe("tiers at env export, verify and audit", () => {
     });
 
     it("non-production / non-production: an unmarked supplied key, or a marked one in another variable, fails", () => {
-      const unmarked = audit(["staging", envOf("staging", { SENTRY_DSN: "https://a@o1.ingest.sentry.io/7" })], ["review", envOf("review", { SENTRY_DSN: "https://b@o1.ingest.sentry.io/7" })]);
+      const unmarked = audit(
+        ["staging", envOf("staging", { SENTRY_DSN: "https://a@o1.ingest.sentry.io/7" })],
+        ["review", envOf("review", { SENTRY_DSN: "https://b@o1.ingest.sentry.io/7" })],
+      );
       assert.deepEqual(keys(unmarked.shared), ["SENTRY_DSN project"]);
       const crossed = audit(["staging", envOf("staging", { OPENAI_API_KEY: "k-1" })], ["review", envOf("review", { SESSION_SECRET: "k-1" })]);
       assert.deepEqual(keys(crossed.shared), ["OPENAI_API_KEY = SESSION_SECRET"]);
@@ -468,7 +587,13 @@ describe("tiers at env export, verify and audit", () => {
     it("the command reads the stack files of --dir and lists what the tier shares apart, never a value", async () => {
       const write = (name: string, env: Record<string, string>) => {
         const f = path.join(dir, name);
-        fs.writeFileSync(f, Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n"), { mode: 0o600 });
+        fs.writeFileSync(
+          f,
+          Object.entries(env)
+            .map(([k, v]) => `${k}='${v}'`)
+            .join("\n"),
+          { mode: 0o600 },
+        );
         return f;
       };
       const a = write(".env.staging.local", envOf("staging", { OPENAI_API_KEY: "sk-shared-value" }));
@@ -477,13 +602,16 @@ describe("tiers at env export, verify and audit", () => {
       assert.equal(ok.status, 0, ok.stdout + ok.stderr);
       assert.match(
         ok.stdout,
-        /^✓ 2 environments share no isolation-critical value beyond what their stack files allow\n✓ shared within the non-production tier, as both stack files allow in mina:shareWithinTier \(2\):\n  review \+ staging: DATABASE_URL server \(sha256:[0-9a-f]{8}\)\n  review \+ staging: OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)\n$/,
+        /^✓ 2 environments share no isolation-critical value beyond what their stack files allow\n✓ shared within the non-production tier, as both stack files allow in mina:shareWithinTier \(2\):\n {2}review \+ staging: DATABASE_URL server \(sha256:[0-9a-f]{8}\)\n {2}review \+ staging: OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)\n$/,
       );
       assert.ok(!ok.stdout.includes("sk-shared-value"));
       const c = write(".env.production.local", envOf("production", { OPENAI_API_KEY: "sk-shared-value" }));
       const failed = await run("audit", [a, c, "--dir", dir]);
       assert.equal(failed.status, 1);
-      assert.match(failed.stdout, /^✗ shared between environments \(2\):\n  production \+ staging: DATABASE_URL server \(sha256:[0-9a-f]{8}\)\n  production \+ staging: OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)\n$/);
+      assert.match(
+        failed.stdout,
+        /^✗ shared between environments \(2\):\n {2}production \+ staging: DATABASE_URL server \(sha256:[0-9a-f]{8}\)\n {2}production \+ staging: OPENAI_API_KEY \(sha256:[0-9a-f]{8}\)\n$/,
+      );
     });
   });
 });

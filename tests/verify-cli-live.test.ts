@@ -4,11 +4,11 @@
  * by a provisioner that is not a superuser (tests/pg.ts).
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "child_process";
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { createClient } from "redis";
 import { buildDatabaseUrl } from "../components/urls";
 import { deriveNames } from "../config/naming";
@@ -79,20 +79,33 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
       SENDGRID_API_KEY: "",
     };
     const file = path.join(work, `.env.${environment}.local`);
-    fs.writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+    fs.writeFileSync(
+      file,
+      `${Object.entries(values)
+        .map(([k, v]) => `${k}='${v}'`)
+        .join("\n")}\n`,
+      { mode: 0o600 },
+    );
     return file;
   };
   const verify = async (file: string, ...extra: string[]) => {
     const r = await run("verify", [file, "--live", "--json", ...extra, "--dir", work, "--timeout", "3000"]);
-    return { status: r.status, out: JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] }, raw: r.stdout + r.stderr };
+    return {
+      status: r.status,
+      out: JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] },
+      raw: r.stdout + r.stderr,
+    };
   };
   const marker = (r: Awaited<ReturnType<typeof verify>>) => r.out.results.find((x) => x.item === "redis: environment marker")!;
 
   it("without --claim, an unmarked Redis database fails the marker item and stays unmarked", async () => {
-    const r = (await verify(envFile(env)));
+    const r = await verify(envFile(env));
     assert.equal(r.status, 1);
     assert.equal(marker(r).ok, false);
-    assert.equal(marker(r).reason, `no environment marker on 127.0.0.1:6379/${redisIndex}: the deploy job claims it with verify --live --claim right after pulumi up`);
+    assert.equal(
+      marker(r).reason,
+      `no environment marker on 127.0.0.1:6379/${redisIndex}: the deploy job claims it with verify --live --claim right after pulumi up`,
+    );
     const c = createClient({ url: `redis://127.0.0.1:6379/${redisIndex}` });
     await c.connect();
     try {
@@ -110,24 +123,42 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
   });
 
   it("with --claim passes every live item with the file's own credentials, and proves the role cannot open the other environments' databases", async () => {
-    const r = (await verify(envFile(env), "--claim"));
+    const r = await verify(envFile(env), "--claim");
     const live = r.out.results.filter((x) => /^(postgres|redis):/.test(x.item));
-    assert.deepEqual(live.filter((x) => !x.ok), [], r.raw);
-    for (const item of ["postgres: connect", "postgres: database", "postgres: no access to mina_staging", "postgres: no access to mina_production", "postgres: sessions table", "redis: PING", "redis: environment marker"]) {
-      assert.ok(live.some((x) => x.item === item), item);
+    assert.deepEqual(
+      live.filter((x) => !x.ok),
+      [],
+      r.raw,
+    );
+    for (const item of [
+      "postgres: connect",
+      "postgres: database",
+      "postgres: no access to mina_staging",
+      "postgres: no access to mina_production",
+      "postgres: sessions table",
+      "redis: PING",
+      "redis: environment marker",
+    ]) {
+      assert.ok(
+        live.some((x) => x.item === item),
+        item,
+      );
     }
     assert.match(marker(r).reason, new RegExp(`claimed for ${env}$`));
     // Locally Redis has no TLS: the offline item says so, and it is the only failure.
-    assert.deepEqual(r.out.results.filter((x) => !x.ok).map((x) => x.item), ["REDIS_URL is this environment's Redis, over TLS"]);
+    assert.deepEqual(
+      r.out.results.filter((x) => !x.ok).map((x) => x.item),
+      ["REDIS_URL is this environment's Redis, over TLS"],
+    );
     assert.equal(r.status, 1);
     assert.ok(!r.raw.includes(password) && !r.raw.includes(encodeURIComponent(password)), "no password printed");
     // afterwards a plain verify reads the marker and passes it
-    assert.equal(marker((await verify(envFile(env)))).ok, true);
+    assert.equal(marker(await verify(envFile(env))).ok, true);
   });
 
   it("fails loudly when another environment's file points at the same Redis database, even with --claim", async () => {
     for (const extra of [[], ["--claim"]]) {
-      const r = (await verify(envFile(other), ...extra));
+      const r = await verify(envFile(other), ...extra);
       assert.equal(marker(r).ok, false);
       assert.match(marker(r).reason, new RegExp(`this Redis database belongs to ${env}`));
       const db = r.out.results.find((x) => x.item === "postgres: database")!;

@@ -12,14 +12,7 @@ import { Client } from "pg";
 import { createClient } from "redis";
 import { deriveNames, type Names } from "../config/naming";
 import { buildDatabaseUrl } from "../components/urls";
-import {
-  checkPostgresLive,
-  checkRedisLive,
-  PG_ITEMS,
-  REDIS_ITEMS,
-  REDIS_MARKER_KEY,
-  type CheckResult,
-} from "../verify/live";
+import { checkPostgresLive, checkRedisLive, PG_ITEMS, REDIS_ITEMS, REDIS_MARKER_KEY, type CheckResult } from "../verify/live";
 import { createProvisioner, withClient, type Provisioner } from "./pg";
 
 const PG_HOST = "127.0.0.1";
@@ -104,11 +97,13 @@ async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
 }
 
 describe("verify --live: PostgreSQL", () => {
-
   before(async () => {
     provisioner = await createProvisioner();
     // as components/database.ts (server mode): login role, no other powers, the admin its member, PUBLIC revoked
-    for (const [names, password] of [[namesA, passwordA], [namesB, passwordB]] as const) {
+    for (const [names, password] of [
+      [namesA, passwordA],
+      [namesB, passwordB],
+    ] as const) {
       await provisioner.provision({ appRole: names.databaseRole, database: names.databaseName, password });
     }
     // the app's sessions table, created by the app's own role: on PostgreSQL 15+
@@ -128,7 +123,8 @@ describe("verify --live: PostgreSQL", () => {
     await admin(async (c) => {
       const dbs = [namesA.databaseName, namesB.databaseName];
       for (const db of dbs) await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(db)} WITH (FORCE)`);
-      for (const role of [namesA.databaseRole, namesB.databaseRole, namesA.databaseMasterUser]) await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`);
+      for (const role of [namesA.databaseRole, namesB.databaseRole, namesA.databaseMasterUser])
+        await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(role)}`);
     });
     await provisioner.drop();
   });
@@ -151,14 +147,10 @@ describe("verify --live: PostgreSQL", () => {
   it("happy path, environment A: every item passes, sessions counted", async () => {
     const results = record(await checkPostgresLive(urlA, { environment: envA, otherDatabases: [namesB.databaseName, missingDatabase] }));
     assertAllOk(results);
-    assert.deepEqual(results.map((r) => r.item), [
-      PG_ITEMS.connect,
-      PG_ITEMS.database,
-      PG_ITEMS.role,
-      PG_ITEMS.isolation(namesB.databaseName),
-      PG_ITEMS.isolation(missingDatabase),
-      PG_ITEMS.sessions,
-    ]);
+    assert.deepEqual(
+      results.map((r) => r.item),
+      [PG_ITEMS.connect, PG_ITEMS.database, PG_ITEMS.role, PG_ITEMS.isolation(namesB.databaseName), PG_ITEMS.isolation(missingDatabase), PG_ITEMS.sessions],
+    );
     assert.match(byItem(results, PG_ITEMS.connect).reason, new RegExp(`${PG_HOST}:${PG_PORT}/${namesA.databaseName} as ${namesA.databaseRole} without TLS`));
     assert.match(byItem(results, PG_ITEMS.database).reason, new RegExp(`is ${namesA.databaseName}\\b`));
     assert.match(byItem(results, PG_ITEMS.isolation(namesB.databaseName)).reason, /permission denied for database/);
@@ -217,7 +209,10 @@ describe("verify --live: PostgreSQL", () => {
       assert.equal(byItem(results, PG_ITEMS.database).ok, true);
       const role = byItem(results, PG_ITEMS.role);
       assert.equal(role.ok, false);
-      assert.equal(role.reason, `connected as ${master}, but ${envA} connects as ${namesA.databaseRole}: ${master} is the RDS master user, whose password stays in the deploy's state and never in an env file`);
+      assert.equal(
+        role.reason,
+        `connected as ${master}, but ${envA} connects as ${namesA.databaseRole}: ${master} is the RDS master user, whose password stays in the deploy's state and never in an env file`,
+      );
     } finally {
       await admin(async (c) => {
         await c.query(`REVOKE CONNECT ON DATABASE ${c.escapeIdentifier(namesA.databaseName)} FROM ${c.escapeIdentifier(master)}`);
@@ -291,10 +286,24 @@ describe("verify --live: PostgreSQL", () => {
   });
 
   it("a URL whose query would redirect the connection is refused before any connection, by parameter name", async () => {
-    for (const [param, value] of [["host", "127.0.0.1"], ["dbname", namesB.databaseName], ["user", namesB.databaseRole], ["options", "-c search_path=x"], ["%68ost", "127.0.0.1"]] as const) {
+    for (const [param, value] of [
+      ["host", "127.0.0.1"],
+      ["dbname", namesB.databaseName],
+      ["user", namesB.databaseRole],
+      ["options", "-c search_path=x"],
+      ["%68ost", "127.0.0.1"],
+    ] as const) {
       const results = record(await checkPostgresLive(`${urlA}&${param}=${encodeURIComponent(value)}`, { environment: envA, otherDatabases: [] }));
-      assert.deepEqual(results.map((r) => [r.item, r.ok]), [[PG_ITEMS.connect, false]]);
-      assert.match(results[0]!.reason, new RegExp(`^DATABASE_URL: query parameter "${decodeURIComponent(param)}" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted$`));
+      assert.deepEqual(
+        results.map((r) => [r.item, r.ok]),
+        [[PG_ITEMS.connect, false]],
+      );
+      assert.match(
+        results[0]!.reason,
+        new RegExp(
+          `^DATABASE_URL: query parameter "${decodeURIComponent(param)}" can redirect the connection; only sslmode, sslrootcert, connect_timeout, application_name are accepted$`,
+        ),
+      );
     }
   });
 
@@ -318,7 +327,9 @@ describe("verify --live: PostgreSQL", () => {
 
   it("an unreachable port gives one ✗ with host and error, quickly", async () => {
     const port = await closedPort();
-    const { value: results, ms } = await timed(checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, port), { environment: envA, otherDatabases: [namesB.databaseName], timeoutMs: 2000 }));
+    const { value: results, ms } = await timed(
+      checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, port), { environment: envA, otherDatabases: [namesB.databaseName], timeoutMs: 2000 }),
+    );
     record(results);
     assert.equal(results.length, 1);
     assert.equal(results[0]!.item, PG_ITEMS.connect);
@@ -331,7 +342,9 @@ describe("verify --live: PostgreSQL", () => {
   it("a server that never answers gives one ✗ within the timeout", async () => {
     const silent = await silentServer();
     try {
-      const { value: results, ms } = await timed(checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, silent.port), { environment: envA, otherDatabases: [], timeoutMs: 1500 }));
+      const { value: results, ms } = await timed(
+        checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, silent.port), { environment: envA, otherDatabases: [], timeoutMs: 1500 }),
+      );
       record(results);
       assert.equal(results.length, 1);
       assert.equal(results[0]!.ok, false);
@@ -343,7 +356,9 @@ describe("verify --live: PostgreSQL", () => {
   });
 
   it("a URL that is not a URL is one ✗ that does not echo it", async () => {
-    const results = record(await checkPostgresLive(`postgresql://${namesA.databaseRole}:${encodeURIComponent(passwordA)}@`, { environment: envA, otherDatabases: [] }));
+    const results = record(
+      await checkPostgresLive(`postgresql://${namesA.databaseRole}:${encodeURIComponent(passwordA)}@`, { environment: envA, otherDatabases: [] }),
+    );
     assert.equal(results.length, 1);
     assert.equal(results[0]!.ok, false);
     assert.match(results[0]!.reason, /not a valid URL|no host/);
@@ -405,7 +420,15 @@ describe("verify --live: Redis", () => {
 
   it("a plain verify of an unmarked database fails, says who claims it, and writes nothing", async () => {
     const results = await check(envA);
-    assert.deepEqual(results.map((r) => [r.item, r.ok]), [[REDIS_ITEMS.connect, true], [REDIS_ITEMS.ping, true], [REDIS_ITEMS.server, true], [REDIS_ITEMS.marker, false]]);
+    assert.deepEqual(
+      results.map((r) => [r.item, r.ok]),
+      [
+        [REDIS_ITEMS.connect, true],
+        [REDIS_ITEMS.ping, true],
+        [REDIS_ITEMS.server, true],
+        [REDIS_ITEMS.marker, false],
+      ],
+    );
     assert.equal(
       byItem(results, REDIS_ITEMS.marker).reason,
       `no environment marker on ${REDIS_HOST}:${REDIS_PORT}/${index}: the deploy job claims it with verify --live --claim right after pulumi up`,
@@ -416,7 +439,10 @@ describe("verify --live: Redis", () => {
   it("--claim on an unmarked database sets the marker for A, in the URL's database index", async () => {
     const results = await check(envA, true);
     assertAllOk(results);
-    assert.deepEqual(results.map((r) => r.item), [REDIS_ITEMS.connect, REDIS_ITEMS.ping, REDIS_ITEMS.server, REDIS_ITEMS.marker]);
+    assert.deepEqual(
+      results.map((r) => r.item),
+      [REDIS_ITEMS.connect, REDIS_ITEMS.ping, REDIS_ITEMS.server, REDIS_ITEMS.marker],
+    );
     assert.equal(byItem(results, REDIS_ITEMS.ping).reason, "PING answered PONG");
     const version = /^redis_version:(.+)$/m.exec(await admin.info("server"))![1]!.trim();
     assert.equal(byItem(results, REDIS_ITEMS.server).reason, `Redis ${version}, database index ${index}`);
@@ -466,7 +492,10 @@ describe("verify --live: Redis", () => {
 
   it("a REDIS_URL with a query parameter is refused before any connection", async () => {
     const results = await checkRedisLive(`${redisUrl()}?db=0`, { environment: envA, claim: true, markerKey });
-    assert.deepEqual(results.map((r) => [r.item, r.ok]), [[REDIS_ITEMS.connect, false]]);
+    assert.deepEqual(
+      results.map((r) => [r.item, r.ok]),
+      [[REDIS_ITEMS.connect, false]],
+    );
     assert.match(results[0]!.reason, /^REDIS_URL: query parameter "db" is not accepted/);
     assert.equal(await markerOn(0), null);
   });
@@ -487,7 +516,13 @@ describe("verify --live: Redis", () => {
     try {
       // database 0 and no password: node-redis sends nothing while connecting, so the connect succeeds
       const { value: results, ms } = await timed(checkRedisLive(`redis://${REDIS_HOST}:${silent.port}`, { environment: envA, timeoutMs: 1000 }));
-      assert.deepEqual(results.map((r) => [r.item, r.ok]), [[REDIS_ITEMS.connect, true], [REDIS_ITEMS.ping, false]]);
+      assert.deepEqual(
+        results.map((r) => [r.item, r.ok]),
+        [
+          [REDIS_ITEMS.connect, true],
+          [REDIS_ITEMS.ping, false],
+        ],
+      );
       assert.match(results[1]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}/0 failed: PING: no answer within 1000 ms`));
       assert.ok(ms >= 900 && ms < 2000, `took ${ms} ms`);
     } finally {
@@ -498,7 +533,9 @@ describe("verify --live: Redis", () => {
   it("a Redis that never answers gives one ✗ within the timeout", async () => {
     const silent = await silentServer();
     try {
-      const { value: results, ms } = await timed(checkRedisLive(`redis://:secret-pw@${REDIS_HOST}:${silent.port}/${index}`, { environment: envA, timeoutMs: 1500 }));
+      const { value: results, ms } = await timed(
+        checkRedisLive(`redis://:secret-pw@${REDIS_HOST}:${silent.port}/${index}`, { environment: envA, timeoutMs: 1500 }),
+      );
       assert.equal(results.length, 1, JSON.stringify(results));
       assert.equal(results[0]!.ok, false);
       assert.match(results[0]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}`));

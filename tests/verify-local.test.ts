@@ -79,13 +79,23 @@ async function freeIndex(taken: readonly number[] = []): Promise<number> {
  */
 async function verifier(role: string): Promise<string | null> {
   // pg_authid is the superuser's alone: read here to check the code's work, never by the code under test
-  return withClient("postgres", "postgres", async (c) => (await c.query<{ p: string | null }>("SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1", [role])).rows[0]!.p);
+  return withClient(
+    "postgres",
+    "postgres",
+    async (c) => (await c.query<{ p: string | null }>("SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1", [role])).rows[0]!.p,
+  );
 }
 
 /** Whether `password` is the one a stored verifier was made from (SCRAM-SHA-256, or md5 on older settings). */
 function isPasswordOf(password: string, role: string, stored: string | null): boolean {
   if (stored === null) return false;
-  if (stored.startsWith("md5")) return stored === `md5${createHash("md5").update(password + role).digest("hex")}`;
+  if (stored.startsWith("md5"))
+    return (
+      stored ===
+      `md5${createHash("md5")
+        .update(password + role)
+        .digest("hex")}`
+    );
   const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(stored);
   if (!m) return false;
   const salted = pbkdf2Sync(password, Buffer.from(m[2]!, "base64"), Number(m[1]), 32, "sha256");
@@ -160,7 +170,10 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     const member = await admin(async (c) => (await c.query("SELECT pg_has_role(current_user, $1, 'USAGE') AS ok", [names.databaseRole])).rows[0]);
     assert.deepEqual(member, { ok: true }, "the admin is a member of the role, as components/database.ts declares it");
 
-    const db = await admin(async (c) => (await c.query("SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = $1", [names.databaseName])).rows[0]);
+    const db = await admin(
+      async (c) =>
+        (await c.query("SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = $1", [names.databaseName])).rows[0],
+    );
     assert.equal(db.owner, names.databaseRole);
     assert.doesNotMatch(db.acl, /[{,]=/, `PUBLIC still holds a privilege: ${db.acl}`);
 
@@ -181,7 +194,8 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     assert.deepEqual([env.EMAIL_ENABLED, env.SENDGRID_API_KEY, env.SENTRY_DSN, env.SLACK_WEBHOOK_URL], ["false", "", "", ""]);
     assert.deepEqual([env.LOG_LEVEL, env.RATE_LIMIT_PER_MINUTE, env.RATE_LIMIT_PER_HOUR, env.JSON_LOGS], ["INFO", "200", "2000", "true"]);
     assert.deepEqual([env.FEATURE_BETA_FEATURES, env.FEATURE_DEBUG_TOOLBAR], ["true", "false"]);
-    for (const key of ["OPENAI_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) assert.match(env[key]!, new RegExp(`^fake-not-a-secret-${environment}-`), key);
+    for (const key of ["OPENAI_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"])
+      assert.match(env[key]!, new RegExp(`^fake-not-a-secret-${environment}-`), key);
     for (const key of ["SECRET_KEY", "SESSION_SECRET"]) assert.match(env[key]!, /^[0-9a-f]{64}$/, key);
     assert.notEqual(env.SECRET_KEY, env.SESSION_SECRET);
   });
@@ -229,7 +243,11 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
   it("verify --live --claim: every live item passes; offline only the TLS item fails, as the name is not local", async () => {
     const results = await verifyLive(file, environment, true);
     const failed = results.filter((x) => !x.ok);
-    assert.deepEqual(failed.map((x) => x.item), [ITEMS.redis], JSON.stringify(results, null, 2));
+    assert.deepEqual(
+      failed.map((x) => x.item),
+      [ITEMS.redis],
+      JSON.stringify(results, null, 2),
+    );
     assert.equal(failed[0]!.reason, "REDIS_URL uses redis:// (no TLS); Upstash databases are reached with rediss://");
     assert.ok(results.some((x) => x.item === "postgres: no access to mina_staging" && x.ok));
     assert.ok(results.some((x) => x.item === "postgres: no access to mina_production" && x.ok));
@@ -245,13 +263,16 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     /** A Redis database of the refusals' own: the one above now belongs to the first environment. */
     let free: number;
     const refused = async (opts: Parameters<typeof setUpLocal>[0], message: RegExp) => {
-      await assert.rejects(setUpLocal({ environment: fresh, out: freshFile(), adminUrl: provisioner.url(), redisUrl: `redis://127.0.0.1:6379/${free}`, ...opts }), (e: Error) => {
-        assert.ok(e instanceof LocalSetUpError, String(e));
-        assert.match(e.message, message);
-        assert.ok(!e.message.includes("\n"), e.message);
-        assert.doesNotMatch(e.message, /hunter2|\n\s+at /);
-        return true;
-      });
+      await assert.rejects(
+        setUpLocal({ environment: fresh, out: freshFile(), adminUrl: provisioner.url(), redisUrl: `redis://127.0.0.1:6379/${free}`, ...opts }),
+        (e: Error) => {
+          assert.ok(e instanceof LocalSetUpError, String(e));
+          assert.match(e.message, message);
+          assert.ok(!e.message.includes("\n"), e.message);
+          assert.doesNotMatch(e.message, /hunter2|\n\s+at /);
+          return true;
+        },
+      );
       assert.deepEqual(await exists(fresh), { role: false, database: false });
       assert.equal(fs.existsSync(freshFile()), false);
     };
@@ -266,12 +287,18 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
 
     it("an admin URL whose host is not a loopback address", async () => {
       for (const host of ["10.0.0.5", "pg.example.com", "0.0.0.0", "[::ffff:127.0.0.1]", "localhost.example.com"]) {
-        await refused({ adminUrl: `postgresql://postgres:hunter2@${host}:5432/postgres` }, /^refusing to set up t\w+: the admin URL's host ".+" is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\); this recipe only touches servers on this machine$/);
+        await refused(
+          { adminUrl: `postgresql://postgres:hunter2@${host}:5432/postgres` },
+          /^refusing to set up t\w+: the admin URL's host ".+" is not a loopback address \(127\.0\.0\.0\/8, ::1, localhost\); this recipe only touches servers on this machine$/,
+        );
       }
     });
 
     it("a Redis URL whose host is not a loopback address", async () => {
-      await refused({ redisUrl: "redis://:hunter2@cache.example.com:6379/0" }, /^refusing to set up t\w+: the Redis URL's host "cache\.example\.com" is not a loopback address/);
+      await refused(
+        { redisUrl: "redis://:hunter2@cache.example.com:6379/0" },
+        /^refusing to set up t\w+: the Redis URL's host "cache\.example\.com" is not a loopback address/,
+      );
     });
 
     it("a deployed environment's name, or not an environment name", async () => {
@@ -289,7 +316,10 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
       try {
         spawnSync("git", ["init", "-q"], { cwd: repo });
         const target = path.join(repo, `.env.${fresh}.local`);
-        await assert.rejects(setUpLocal({ environment: fresh, out: target, redisUrl: `redis://127.0.0.1:6379/${free}` }), /refusing to write \.env\.t\w+\.local: it is not ignored by git; add this line to .*\.gitignore: \.env\.\*\.local/);
+        await assert.rejects(
+          setUpLocal({ environment: fresh, out: target, redisUrl: `redis://127.0.0.1:6379/${free}` }),
+          /refusing to write \.env\.t\w+\.local: it is not ignored by git; add this line to .*\.gitignore: \.env\.\*\.local/,
+        );
         assert.equal(fs.existsSync(target), false);
       } finally {
         fs.rmSync(repo, { recursive: true, force: true });
@@ -299,7 +329,10 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
 
     it("a folder that does not exist", async () => {
       const target = path.join(work, "missing", `.env.${fresh}.local`);
-      await assert.rejects(setUpLocal({ environment: fresh, out: target, redisUrl: `redis://127.0.0.1:6379/${free}` }), /: its folder .*missing does not exist$/);
+      await assert.rejects(
+        setUpLocal({ environment: fresh, out: target, redisUrl: `redis://127.0.0.1:6379/${free}` }),
+        /: its folder .*missing does not exist$/,
+      );
       assert.deepEqual(await exists(fresh), { role: false, database: false });
     });
 
@@ -317,7 +350,10 @@ describe("setUpLocal: an environment on this machine's PostgreSQL and Redis", fu
     });
 
     it("servers that do not answer: the error names the host, never the password", async () => {
-      await refused({ adminUrl: "postgresql://postgres:hunter2@127.0.0.1:1/postgres" }, /^cannot connect to 127\.0\.0\.1:1\/postgres as postgres: .*ECONNREFUSED/);
+      await refused(
+        { adminUrl: "postgresql://postgres:hunter2@127.0.0.1:1/postgres" },
+        /^cannot connect to 127\.0\.0\.1:1\/postgres as postgres: .*ECONNREFUSED/,
+      );
       await refused({ redisUrl: "redis://:hunter2@127.0.0.1:1/0" }, /^cannot connect to Redis at 127\.0\.0\.1:1\/0: .*ECONNREFUSED/);
     });
   });
@@ -363,7 +399,12 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
     assert.equal(r.file, ".env.local.local");
     assert.deepEqual(r.created, ["role mina_local_app", "database mina_local"]);
     assert.equal(parsePostgresUrl(DEFAULT_ADMIN_URL).user, LOCAL_ADMIN_ROLE);
-    const member = await withClient(LOCAL_ADMIN_ROLE, "postgres", async (c) => (await c.query("SELECT pg_has_role(current_user, 'mina_local_app', 'USAGE') AS ok, rolsuper FROM pg_roles WHERE rolname = current_user")).rows[0]);
+    const member = await withClient(
+      LOCAL_ADMIN_ROLE,
+      "postgres",
+      async (c) =>
+        (await c.query("SELECT pg_has_role(current_user, 'mina_local_app', 'USAGE') AS ok, rolsuper FROM pg_roles WHERE rolname = current_user")).rows[0],
+    );
     assert.deepEqual(member, { ok: true, rolsuper: false }, "made by an admin that is not a superuser, and a member of the role");
     const env = readEnv(file);
     assert.match(env.DATABASE_URL!, /^postgresql:\/\/mina_local_app:[0-9a-f]{64}@127\.0\.0\.1:5432\/mina_local\?sslmode=disable$/);
@@ -374,16 +415,34 @@ describe("npm run local, then verify .env.local.local --stack local --live --cla
     const verified = await cli("verify", [".env.local.local", "--live", "--claim", "--json"], { cwd: work });
     const results = (JSON.parse(verified.stdout) as { results: CheckResult[] }).results;
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
-    assert.deepEqual(results.filter((x) => !x.ok), [], JSON.stringify(results, null, 2));
+    assert.deepEqual(
+      results.filter((x) => !x.ok),
+      [],
+      JSON.stringify(results, null, 2),
+    );
     assert.match(results.find((x) => x.item === ITEMS.redis)!.reason, /; plain redis:\/\/ accepted: local environment on a loopback address$/);
     assert.match(results.find((x) => x.item === "redis: environment marker")!.reason, /claimed for local$/);
-    for (const item of ["postgres: connect", "postgres: database", "postgres: role", "postgres: no access to mina_staging", "postgres: no access to mina_production", "postgres: sessions table", "redis: PING"]) {
-      assert.ok(results.some((x) => x.item === item), item);
+    for (const item of [
+      "postgres: connect",
+      "postgres: database",
+      "postgres: role",
+      "postgres: no access to mina_staging",
+      "postgres: no access to mina_production",
+      "postgres: sessions table",
+      "redis: PING",
+    ]) {
+      assert.ok(
+        results.some((x) => x.item === item),
+        item,
+      );
     }
     const password = parsePostgresUrl(env.DATABASE_URL!).password!;
     for (const x of results) assert.ok(!x.reason.includes(password), `a reason shows the password: ${x.reason}`);
 
     // afterwards a plain verify --live (no --claim) passes too
-    assert.deepEqual((await verifyLive(file, "local", false)).filter((x) => !x.ok), []);
+    assert.deepEqual(
+      (await verifyLive(file, "local", false)).filter((x) => !x.ok),
+      [],
+    );
   });
 });

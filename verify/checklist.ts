@@ -3,7 +3,7 @@
  * line with ✓ or ✗ and the reason. Secret values are never shown, only key names
  * and short fingerprints.
  */
-import * as fs from "fs";
+import * as fs from "node:fs";
 import type { Expected } from "../config/expectations";
 import { MARKABLE_VARIABLES, mayShareKey } from "../config/tiers";
 import { gitStatusOf } from "../lib/git";
@@ -16,7 +16,6 @@ import { auditEnvs, comparableValue } from "./audit";
 import type { CheckResult } from "./live";
 
 export type { CheckResult };
-
 
 export interface ChecklistInput {
   readonly file: string;
@@ -79,7 +78,9 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   /** Whether `variable` may hold the same value as in the other file: both non-production, and both stack files mark its key. */
   const sharedWithinTier = (variable: string): boolean => {
     const key = MARKABLE_VARIABLES[variable];
-    return key !== undefined && otherEnvironment !== undefined && otherEnvironment !== own && mayShareKey(key, x.sharing.get(own), x.sharing.get(otherEnvironment));
+    return (
+      key !== undefined && otherEnvironment !== undefined && otherEnvironment !== own && mayShareKey(key, x.sharing.get(own), x.sharing.get(otherEnvironment))
+    );
   };
   const withinTier = (variable: string, file: string, value: string) =>
     `the same as in ${file} (${fingerprint(value)}), which both stack files allow (${MARKABLE_VARIABLES[variable]} in mina:shareWithinTier, non-production tier)`;
@@ -96,7 +97,12 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     add(ITEMS.stackFiles, false, `cannot check against ${x.unreadable.join("; ")}: fix or remove that file first`);
   }
 
-  item(ITEMS.environment, "ENVIRONMENT", (v) => (v === own ? undefined : `ENVIRONMENT is "${v}", the stack is "${own}"`), () => `ENVIRONMENT=${own}`);
+  item(
+    ITEMS.environment,
+    "ENVIRONMENT",
+    (v) => (v === own ? undefined : `ENVIRONMENT is "${v}", the stack is "${own}"`),
+    () => `ENVIRONMENT=${own}`,
+  );
 
   item(
     ITEMS.database,
@@ -127,23 +133,41 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     },
   );
 
-  item(ITEMS.bucket, "AWS_S3_BUCKET", (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`), (v) => v);
+  item(
+    ITEMS.bucket,
+    "AWS_S3_BUCKET",
+    (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`),
+    (v) => v,
+  );
 
   item(
     ITEMS.share,
     "SHARE_BASE_URL",
     (v) => {
       const u = safeUrl(v);
-      if (!u || u.protocol !== "https:") return "SHARE_BASE_URL is not an https:// URL";
+      if (u?.protocol !== "https:") return "SHARE_BASE_URL is not an https:// URL";
       if (x.shareDomain && u.hostname !== x.shareDomain) return `SHARE_BASE_URL host is "${u.hostname}", expected "${x.shareDomain}"`;
       return undefined;
     },
     (v) => v,
   );
 
-  item(ITEMS.sentry, "SENTRY_ENVIRONMENT", (v) => (v === x.sentryEnvironment ? undefined : `SENTRY_ENVIRONMENT is "${v}", expected "${x.sentryEnvironment}"`), (v) => v);
+  item(
+    ITEMS.sentry,
+    "SENTRY_ENVIRONMENT",
+    (v) => (v === x.sentryEnvironment ? undefined : `SENTRY_ENVIRONMENT is "${v}", expected "${x.sentryEnvironment}"`),
+    (v) => v,
+  );
   // A channel with or without its `#` is one channel, as the config checks and audit compare it.
-  item(ITEMS.slack, "SLACK_CHANNEL", (v) => (comparableValue("SLACK_CHANNEL", v) === comparableValue("SLACK_CHANNEL", x.slackChannel) ? undefined : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`), (v) => v);
+  item(
+    ITEMS.slack,
+    "SLACK_CHANNEL",
+    (v) =>
+      comparableValue("SLACK_CHANNEL", v) === comparableValue("SLACK_CHANNEL", x.slackChannel)
+        ? undefined
+        : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`,
+    (v) => v,
+  );
 
   add(ITEMS.email, ...emailItem(input, own, otherEnvironment, sharedWithinTier, withinTier));
 
@@ -160,7 +184,12 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     const sameEnvironment = otherEnvironment === own;
     const audited = auditEnvs([
       { environment: "this", source: input.file, env, sharing: sameEnvironment ? undefined : x.sharing.get(own) },
-      { environment: "other", source: other.file, env: other.env, sharing: sameEnvironment || otherEnvironment === undefined ? undefined : x.sharing.get(otherEnvironment) },
+      {
+        environment: "other",
+        source: other.file,
+        env: other.env,
+        sharing: sameEnvironment || otherEnvironment === undefined ? undefined : x.sharing.get(otherEnvironment),
+      },
     ]);
     const shared = audited.shared.filter((s) => s.keys.some((k) => credentials.has(k)));
     const allowed = audited.withinTier.filter((s) => s.keys.some((k) => credentials.has(k)));
@@ -169,8 +198,13 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
       ITEMS.credentials,
       shared.length === 0,
       shared.length > 0
-        ? `shared with ${other.file}: ${list(shared)}` + shared.filter((s) => s.reason).map((s) => `; ${s.key}: ${s.reason}`).join("")
-        : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` + (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
+        ? `shared with ${other.file}: ${list(shared)}` +
+            shared
+              .filter((s) => s.reason)
+              .map((s) => `; ${s.key}: ${s.reason}`)
+              .join("")
+        : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` +
+            (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
     );
   } else {
     add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
@@ -215,11 +249,16 @@ function emailItem(
     if (redirect !== "") return [false, "EMAIL_REDIRECT_TO is set in a production environment: production sends to its users, never to one inbox"];
     inbox = "";
   } else {
-    if (redirect === "") return [false, "EMAIL_ENABLED=true in a non-production environment but EMAIL_REDIRECT_TO is empty: every message must go to one catch-all inbox"];
+    if (redirect === "")
+      return [false, "EMAIL_ENABLED=true in a non-production environment but EMAIL_REDIRECT_TO is empty: every message must go to one catch-all inbox"];
     if (!EMAIL_ADDRESS.test(redirect)) return [false, "EMAIL_REDIRECT_TO is not an email address"];
-    const againstDomain = input.against && (otherEnvironment === "production" || (otherEnvironment !== undefined && x.sharing.get(otherEnvironment)?.tier === "production")) ? safeUrl(input.against.env.SHARE_BASE_URL)?.hostname : undefined;
+    const againstDomain =
+      input.against && (otherEnvironment === "production" || (otherEnvironment !== undefined && x.sharing.get(otherEnvironment)?.tier === "production"))
+        ? safeUrl(input.against.env.SHARE_BASE_URL)?.hostname
+        : undefined;
     const domain = productionDomainOf(redirect, [...(x.productionDomains ?? []), ...(againstDomain ? [againstDomain] : [])], x.shareDomain);
-    if (domain !== undefined) return [false, `EMAIL_REDIRECT_TO is an address at the production domain ${domain}: the catch-all inbox must not be a production mailbox`];
+    if (domain !== undefined)
+      return [false, `EMAIL_REDIRECT_TO is an address at the production domain ${domain}: the catch-all inbox must not be a production mailbox`];
     inbox = `, every message to EMAIL_REDIRECT_TO (${redirect.slice(redirect.lastIndexOf("@"))})`;
   }
   const against = input.against;

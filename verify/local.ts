@@ -51,16 +51,7 @@ import { writeFileAtomic } from "../envfiles/write";
 import { parsePostgresUrl, parseRedisUrl, shown, type PostgresUrl, type RedisUrl } from "../lib/connectionUrl";
 import { refuseUnsafePath } from "../lib/git";
 import { isLoopbackHost, LOCAL_ENVIRONMENT, LOOPBACK_ADDRESSES } from "../lib/loopback";
-import {
-  closePostgres,
-  connectPostgres,
-  DEFAULT_TIMEOUT_MS,
-  describeError,
-  newRedisClient,
-  positiveTimeout,
-  REDIS_MARKER_KEY,
-  withDeadline,
-} from "./live";
+import { closePostgres, connectPostgres, DEFAULT_TIMEOUT_MS, describeError, newRedisClient, positiveTimeout, REDIS_MARKER_KEY, withDeadline } from "./live";
 
 /**
  * The admin connection used unless told otherwise: the machine's provisioner role
@@ -366,7 +357,9 @@ async function setUpPostgres(
     } else {
       const refused = attributeMismatches(existing, APP_ROLE).filter((a) => SUPERUSER_ONLY_ATTRIBUTES.some((k) => ROLE_ATTRIBUTE_SQL[k].off === a));
       if (refused.length > 0) {
-        throw new LocalSetUpError(`role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`);
+        throw new LocalSetUpError(
+          `role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`,
+        );
       }
       step = `set a new password for role ${role}`;
       const settable = (Object.keys(APP_ROLE) as (keyof typeof APP_ROLE)[]).filter((k) => !SUPERUSER_ONLY_ATTRIBUTES.includes(k));

@@ -36,7 +36,7 @@ async function attempt(url: URL, expected: string, timeoutMs: number): Promise<O
     res = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err.cause?.code ?? err.message.split("\n")[0];
+    const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message.split("\n")[0]);
     return { ok: false, retry: true, reason: `${where}: ${why}` };
   }
   if (res.status >= 300 && res.status < 400) {
@@ -47,7 +47,12 @@ async function attempt(url: URL, expected: string, timeoutMs: number): Promise<O
     } catch {
       // keep the header as it is
     }
-    return { ok: false, retry: false, status: res.status, reason: `${where} answered ${res.status}, a redirect to ${host}: the version endpoint must answer itself` };
+    return {
+      ok: false,
+      retry: false,
+      status: res.status,
+      reason: `${where} answered ${res.status}, a redirect to ${host}: the version endpoint must answer itself`,
+    };
   }
   if (res.status !== 200) return { ok: false, retry: res.status >= 500, status: res.status, reason: `${where} answered ${res.status}` };
   let body: unknown;
@@ -59,11 +64,24 @@ async function attempt(url: URL, expected: string, timeoutMs: number): Promise<O
   const environment = body && typeof body === "object" ? (body as { environment?: unknown }).environment : undefined;
   if (typeof environment !== "string") return { ok: false, retry: false, status: 200, reason: `${where} answered 200 with no "environment"` };
   if (environment !== expected) {
-    return { ok: false, retry: false, status: 200, environment, reason: `${where} reports environment "${environment}", but this is ${expected}'s host: another environment is answering here` };
+    return {
+      ok: false,
+      retry: false,
+      status: 200,
+      environment,
+      reason: `${where} reports environment "${environment}", but this is ${expected}'s host: another environment is answering here`,
+    };
   }
   const reported = (body as { version?: unknown }).version;
   const version = typeof reported === "string" && reported !== "" ? reported : undefined;
-  return { ok: true, retry: false, status: 200, environment, ...(version !== undefined ? { version } : {}), reason: `${where} answered 200, environment "${environment}"` };
+  return {
+    ok: true,
+    retry: false,
+    status: 200,
+    environment,
+    ...(version !== undefined ? { version } : {}),
+    reason: `${where} answered 200, environment "${environment}"`,
+  };
 }
 
 /** Runs the smoke check against `url` for `expected`, with retries for a deploy still rolling out. */

@@ -1,6 +1,6 @@
 /** Reads an env file for verify/audit, with one-line errors. */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseEnvFile } from "../../envfiles/format";
 import { CommandError } from "./run";
 
@@ -11,7 +11,7 @@ export function readEnvFile(file: string, shown = file): Record<string, string> 
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CommandError(`cannot read ${shown}: ${code === "ENOENT" ? "no such file" : code ?? (e as Error).message}`);
+    throw new CommandError(`cannot read ${shown}: ${code === "ENOENT" ? "no such file" : (code ?? (e as Error).message)}`);
   }
   return parseEnvFile(text);
 }

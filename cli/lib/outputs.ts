@@ -3,8 +3,8 @@
  * (`pulumi stack output --json --show-secrets --stack NAME`), or from a file of
  * exactly that JSON shape (pipelines, tests). Returns the `env` output.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import { CommandError } from "./run";
 
 export type EnvOutput = Record<string, string>;
@@ -39,7 +39,9 @@ export function readStackOutputsWithCli(
       throw new CommandError(`the Pulumi CLI is not logged in: run \`pulumi login\` (or set PULUMI_ACCESS_TOKEN), then retry`);
     }
     if (/no stack named|stack .* not found|does not exist/i.test(err)) {
-      throw new CommandError(`stack "${stack}" does not exist for this project: run \`pulumi stack ls\` to see the stacks, or \`pulumi up --stack ${stack}\` to create it`);
+      throw new CommandError(
+        `stack "${stack}" does not exist for this project: run \`pulumi stack ls\` to see the stacks, or \`pulumi up --stack ${stack}\` to create it`,
+      );
     }
     throw new CommandError(`pulumi stack output --stack ${stack} failed: ${first.replace(/^error:\s*/i, "")}`);
   }

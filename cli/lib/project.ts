@@ -1,5 +1,5 @@
 /** The project a command works on, and the stacks it has: checked once, with one clear line. */
-import * as path from "path";
+import * as path from "node:path";
 import { listStackFiles } from "../../config";
 import { defaultProjectDir, shownPath } from "../../lib/root";
 import type { Io } from "./run";
@@ -18,7 +18,8 @@ export function requireStacks(io: Io, dir: string, names: readonly string[]): st
   } catch (e) {
     throw new UsageError(String((e as Error).message).split("\n")[0]);
   }
-  if (stacks.length === 0) throw new UsageError(`no stack files (Pulumi.<stack>.yaml) in ${shownPath(dir, io.cwd) || "."}; pass --dir with the project directory`);
+  if (stacks.length === 0)
+    throw new UsageError(`no stack files (Pulumi.<stack>.yaml) in ${shownPath(dir, io.cwd) || "."}; pass --dir with the project directory`);
   const unknown = names.filter((n) => !stacks.includes(n));
   if (unknown.length > 0) {
     throw new UsageError(`no stack named ${unknown.join(", ")} (stacks: ${stacks.join(", ")})`);

@@ -3,7 +3,7 @@
  * binary is `MINA_PULUMI_BIN` or `pulumi`, as for `env` (outputs.ts). A failure
  * comes back as one line: what ran, and Pulumi's own first error line.
  */
-import { spawnSync } from "child_process";
+import { spawnSync } from "node:child_process";
 import { CommandError } from "./run";
 
 export interface PulumiResult {
@@ -25,7 +25,8 @@ export function runPulumi(args: readonly string[], cwd: string, env: NodeJS.Proc
   const bin = env.MINA_PULUMI_BIN ?? "pulumi";
   const r = spawnSync(bin, [...args], { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
   if (r.error) {
-    if ((r.error as NodeJS.ErrnoException).code === "ENOENT") throw new CommandError(`the Pulumi CLI is not installed (no "${bin}" on PATH); install it and log in (pulumi login)`);
+    if ((r.error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new CommandError(`the Pulumi CLI is not installed (no "${bin}" on PATH); install it and log in (pulumi login)`);
     return { ok: false, stdout: r.stdout ?? "", problem: `${shownCommand(args)} did not finish: ${r.error.message}` };
   }
   if (r.status === 0) return { ok: true, stdout: r.stdout, problem: "" };
@@ -33,7 +34,10 @@ export function runPulumi(args: readonly string[], cwd: string, env: NodeJS.Proc
   if (/not logged in|PULUMI_ACCESS_TOKEN must be set|pulumi login/i.test(r.stderr ?? "")) {
     throw new CommandError(`the Pulumi CLI is not logged in: run \`pulumi login\` (or set PULUMI_ACCESS_TOKEN), then retry`);
   }
-  const lines = err.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = err
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const first = lines.find((l) => /^error:/i.test(l)) ?? lines[0] ?? "";
   const why = first.replace(/^error:\s*/i, "") || `exit ${r.status ?? r.signal}`;
   return { ok: false, stdout: r.stdout, problem: `${shownCommand(args)} failed: ${why}` };

@@ -5,8 +5,8 @@
  * to stderr and returns a non-zero code, never a stack trace.
  */
 import { Command, CommanderError } from "commander";
-import * as path from "path";
-import * as readline from "readline";
+import * as path from "node:path";
+import * as readline from "node:readline";
 
 import { CommandError, firstLine, UsageError } from "../../lib/errors";
 
@@ -201,7 +201,8 @@ export function keepOutputErrorsQuiet(): void {
       const first = !outputLost;
       outputLost = true;
       process.exitCode = 1;
-      if (first && stream !== process.stderr) process.stderr.write(`error: cannot write to standard output (${e.code ?? firstLine(e)}): treat the command as failed\n`);
+      if (first && stream !== process.stderr)
+        process.stderr.write(`error: cannot write to standard output (${e.code ?? firstLine(e)}): treat the command as failed\n`);
     });
   }
 }

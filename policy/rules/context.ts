@@ -3,8 +3,8 @@
  * identities config validation uses, so the plan, the policy pack and `validate`
  * agree on what belongs to which environment.
  */
-import { profileFor, Profile, PROFILES } from "../../config/defaults";
-import { deriveNames, Names, PROJECT } from "../../config/naming";
+import { profileFor, type Profile, PROFILES } from "../../config/defaults";
+import { deriveNames, type Names, PROJECT } from "../../config/naming";
 import type { RawStackConfig } from "../../config/raw";
 import { identityIndexFor } from "../../config/validate";
 import type { RuleContext } from "./types";

@@ -4,7 +4,7 @@
  */
 import { namesOf } from "./context";
 import { parseDocument, s3Arn } from "./document";
-import { Rule } from "./types";
+import type { Rule } from "./types";
 
 /** Types that carry an inline or managed policy document in `policy`. */
 export const IAM_POLICY_TYPES = [
@@ -46,8 +46,10 @@ export function iamNoWildcards(): Rule {
         if (s.effect !== "Allow") continue;
         for (const a of s.actions.filter(isWildcardAction)) out.push(`statement ${s.label} allows the wildcard action "${a}"; list the actions the app needs`);
         if (s.notActions.length > 0) out.push(`statement ${s.label} allows with NotAction, which grants every other action; list the actions the app needs`);
-        for (const res of s.resources.filter(isWildcardResource)) out.push(`statement ${s.label} allows on the wildcard resource "${res}"; name the environment's own resources`);
-        if (s.notResources.length > 0) out.push(`statement ${s.label} allows with NotResource, which grants every other resource; name the environment's own resources`);
+        for (const res of s.resources.filter(isWildcardResource))
+          out.push(`statement ${s.label} allows on the wildcard resource "${res}"; name the environment's own resources`);
+        if (s.notResources.length > 0)
+          out.push(`statement ${s.label} allows with NotResource, which grants every other resource; name the environment's own resources`);
       }
       return out;
     },
@@ -78,7 +80,8 @@ export function iamBucketPolicyOwnBucket(): Rule {
             out.push(`statement ${s.label} names "${res}"; the bucket group's policy names only its own bucket ${own} and its objects`);
           }
         }
-        if (s.notResources.length > 0) out.push(`statement ${s.label} uses NotResource; the bucket group's policy names only its own bucket ${own} and its objects`);
+        if (s.notResources.length > 0)
+          out.push(`statement ${s.label} uses NotResource; the bucket group's policy names only its own bucket ${own} and its objects`);
       }
       return out;
     },

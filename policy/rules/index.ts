@@ -4,23 +4,11 @@
  * the policy pack (policy/index.ts) wraps the same rules for the Pulumi engine.
  */
 import { iamBucketPolicyOwnBucket, iamNoWildcards } from "./iam";
-import {
-  isolationEnvironmentTag,
-  isolationForeignIdentifiers,
-  isolationOneEnvironment,
-  isolationPhysicalNames,
-  isolationStackReferences,
-} from "./isolation";
+import { isolationEnvironmentTag, isolationForeignIdentifiers, isolationOneEnvironment, isolationPhysicalNames, isolationStackReferences } from "./isolation";
 import { protectStatefulInProduction } from "./protection";
-import {
-  rdsBackupRetentionInProduction,
-  rdsDeletionProtectionInProduction,
-  rdsNoDefaultUsername,
-  rdsNotPublic,
-  rdsStorageEncrypted,
-} from "./rds";
+import { rdsBackupRetentionInProduction, rdsDeletionProtectionInProduction, rdsNoDefaultUsername, rdsNotPublic, rdsStorageEncrypted } from "./rds";
 import { s3Encryption, s3PublicAccessBlock, s3TlsOnly, s3VersioningInProduction } from "./s3";
-import { PlannedResource, Rule, RuleContext, STACK_SUBJECT, Violation } from "./types";
+import { type PlannedResource, type Rule, type RuleContext, STACK_SUBJECT, type Violation } from "./types";
 import { upstashTls } from "./upstash";
 
 export * from "./types";

@@ -4,7 +4,7 @@
  */
 import { describeForeign } from "../../config/isolation";
 import { PROJECT } from "../../config/naming";
-import { isRecord, isUnknown, isWrappedSecret, objectProp, PlannedResource, Rule, RuleContext } from "./types";
+import { isRecord, isUnknown, isWrappedSecret, objectProp, type PlannedResource, type Rule, type RuleContext } from "./types";
 
 /** Properties that hold a resource's physical name (or the name of the bucket it configures, or the prefix the provider completes). */
 export const PHYSICAL_NAME_PROPS = ["bucket", "identifier", "name", "namePrefix", "databaseName", "dbName"] as const;
@@ -129,7 +129,6 @@ export function isolationForeignIdentifiers(): Rule {
           const { environment: _checkedByTagRule, ...rest } = v;
           stringsIn(rest, k, strings);
         } else if (k === "defaultTags" && r.type === AWS_PROVIDER) {
-          continue; // checked by isolation-environment-tag
         } else {
           stringsIn(v, k, strings);
         }
@@ -206,8 +205,7 @@ export function isolationOneEnvironment(): Rule {
         others.set(env, [...(others.get(env) ?? []), r.name]);
       }
       return [...others].map(
-        ([env, names]) =>
-          `the ${ctx.environment} stack holds resources tagged environment "${env}" (${names.join(", ")}): a stack holds one environment`,
+        ([env, names]) => `the ${ctx.environment} stack holds resources tagged environment "${env}" (${names.join(", ")}): a stack holds one environment`,
       );
     },
   };

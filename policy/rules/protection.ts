@@ -1,6 +1,6 @@
 /** Protection rule: in production, the resources that hold data cannot be deleted by a Pulumi run. */
 import { STATEFUL_TYPES } from "../../config/protection";
-import { Rule } from "./types";
+import type { Rule } from "./types";
 
 /** In production every stateful resource has `protect: true`. */
 export function protectStatefulInProduction(): Rule {

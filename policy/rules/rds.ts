@@ -4,7 +4,7 @@
  * is never an engine default that every environment would share.
  */
 import { MIN_PRODUCTION_BACKUP_DAYS } from "../../config/defaults";
-import { isUnknown, PlannedResource, Rule } from "./types";
+import { isUnknown, type PlannedResource, type Rule } from "./types";
 
 export const RDS_INSTANCE = "aws:rds/instance:Instance";
 

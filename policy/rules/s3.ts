@@ -5,8 +5,8 @@
  * bucket's name or (during preview, where a new bucket's id is unknown) when the
  * engine reports its `bucket` property depends on the bucket.
  */
-import { conditionValues, isEveryone, parseDocument, s3Arn, Statement } from "./document";
-import { isUnknown, PlannedResource, Rule } from "./types";
+import { conditionValues, isEveryone, parseDocument, s3Arn, type Statement } from "./document";
+import { isUnknown, type PlannedResource, type Rule } from "./types";
 
 export const BUCKET_TYPES = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"] as const;
 export const PUBLIC_ACCESS_BLOCK_TYPES = ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"] as const;
@@ -55,9 +55,7 @@ export function s3PublicAccessBlock(): Rule {
     scope: "stack",
     checkResource(r, _ctx, stack) {
       if (isOneOf(BUCKET_TYPES, r)) {
-        return configuring(PUBLIC_ACCESS_BLOCK_TYPES, r, stack).length === 0
-          ? [`${label(r)} has no public access block (aws:s3/bucketPublicAccessBlock)`]
-          : [];
+        return configuring(PUBLIC_ACCESS_BLOCK_TYPES, r, stack).length === 0 ? [`${label(r)} has no public access block (aws:s3/bucketPublicAccessBlock)`] : [];
       }
       if (isOneOf(PUBLIC_ACCESS_BLOCK_TYPES, r)) {
         const off = PUBLIC_ACCESS_SETTINGS.filter((k) => !isUnknown(r.props[k]) && r.props[k] !== true);
@@ -147,7 +145,9 @@ export function s3VersioningInProduction(): Rule {
         if (isUnknown(cfg)) return [];
         const status = typeof cfg === "object" && cfg !== null ? (cfg as Record<string, unknown>).status : undefined;
         if (isUnknown(status) || status === "Enabled") return [];
-        return [`versioning status is ${status === undefined ? "not set" : `"${String(status)}"`}; production buckets keep every object version (status Enabled)`];
+        return [
+          `versioning status is ${status === undefined ? "not set" : `"${String(status)}"`}; production buckets keep every object version (status Enabled)`,
+        ];
       }
       return [];
     },

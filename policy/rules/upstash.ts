@@ -1,5 +1,5 @@
 /** Upstash rule: an environment's Redis database accepts TLS connections only. */
-import { isUnknown, Rule } from "./types";
+import { isUnknown, type Rule } from "./types";
 
 export const REDIS_DATABASE = "upstash:index/redisDatabase:RedisDatabase";
 

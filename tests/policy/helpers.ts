@@ -4,11 +4,11 @@
  * to take one resource as a happy path and mutate it.
  */
 import * as assert from "node:assert/strict";
-import * as path from "path";
+import * as path from "node:path";
 import { loadStackOffline, readAllStacks } from "../../config";
 import { runUnderMocks } from "../../plan/mockRuntime";
 import { defineEnvironment } from "../../components/environment";
-import { fromRecorded, PlannedResource, Rule, RuleContext, ruleContext } from "../../policy/rules";
+import { fromRecorded, type PlannedResource, type Rule, type RuleContext, ruleContext } from "../../policy/rules";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -20,9 +20,7 @@ const recordings = new Map<CommittedStack, Promise<PlannedResource[]>>();
 export async function recorded(stack: CommittedStack): Promise<PlannedResource[]> {
   let p = recordings.get(stack);
   if (!p) {
-    p = runUnderMocks("mina", stack, () => defineEnvironment(loadStackOffline(ROOT, stack).config)).then(({ resources }) =>
-      resources.map(fromRecorded),
-    );
+    p = runUnderMocks("mina", stack, () => defineEnvironment(loadStackOffline(ROOT, stack).config)).then(({ resources }) => resources.map(fromRecorded));
     recordings.set(stack, p);
   }
   return structuredClone(await p);
@@ -49,7 +47,10 @@ export function withProps(r: PlannedResource, patch: Record<string, unknown>): P
 
 /** The stack with `r` in place of the resource of the same name. */
 export function replaced(stack: readonly PlannedResource[], r: PlannedResource): PlannedResource[] {
-  assert.ok(stack.some((x) => x.name === r.name), `no resource ${r.name} in the stack`);
+  assert.ok(
+    stack.some((x) => x.name === r.name),
+    `no resource ${r.name} in the stack`,
+  );
   return stack.map((x) => (x.name === r.name ? r : x));
 }
 
@@ -60,10 +61,7 @@ export function without(stack: readonly PlannedResource[], type: string): Planne
 
 /** Runs one rule over a stack (every resource, plus the stack check); messages only. */
 export function run(rule: Rule, resources: readonly PlannedResource[], ctx: RuleContext): string[] {
-  return [
-    ...resources.flatMap((r) => rule.checkResource?.(r, ctx, resources) ?? []),
-    ...(rule.checkStack?.(resources, ctx) ?? []),
-  ];
+  return [...resources.flatMap((r) => rule.checkResource?.(r, ctx, resources) ?? []), ...(rule.checkStack?.(resources, ctx) ?? [])];
 }
 
 /** Runs one rule on one resource (its stack: `stack`, default just itself). */

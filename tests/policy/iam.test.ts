@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { readAllStacks } from "../../config";
 import { iamBucketPolicyOwnBucket, iamNoWildcards } from "../../policy/rules/iam";
-import { PlannedResource, ruleContext } from "../../policy/rules";
+import { type PlannedResource, ruleContext } from "../../policy/rules";
 import { assertNoViolations, contextOf, only, recorded, ROOT, runOn, withProps } from "./helpers";
 
 const GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy";
@@ -34,13 +34,17 @@ describe("policy: IAM rules", () => {
     it('fails on Action "*"', async () => {
       const { policy, doc } = await happyPath("production");
       doc.Statement[0].Action = "*";
-      assert.deepEqual(runOn(rule, withDoc(policy, doc), production), ['statement "ListOwnBucket" allows the wildcard action "*"; list the actions the app needs']);
+      assert.deepEqual(runOn(rule, withDoc(policy, doc), production), [
+        'statement "ListOwnBucket" allows the wildcard action "*"; list the actions the app needs',
+      ]);
     });
 
     it('fails on a whole-service wildcard "s3:*"', async () => {
       const { policy, doc } = await happyPath("staging");
       doc.Statement[1].Action = ["s3:GetObject", "s3:*"];
-      assert.deepEqual(runOn(rule, withDoc(policy, doc), staging), ['statement "ReadWriteOwnObjects" allows the wildcard action "s3:*"; list the actions the app needs']);
+      assert.deepEqual(runOn(rule, withDoc(policy, doc), staging), [
+        'statement "ReadWriteOwnObjects" allows the wildcard action "s3:*"; list the actions the app needs',
+      ]);
     });
 
     it('fails on Resource "*"', async () => {
@@ -70,7 +74,12 @@ describe("policy: IAM rules", () => {
 
     it("passes on wildcards in a Deny statement", async () => {
       const { policy, doc } = await happyPath("production");
-      doc.Statement.push({ Sid: "DenyAllElse", Effect: "Deny", Action: "*", NotResource: ["arn:aws:s3:::mina-audio-production", "arn:aws:s3:::mina-audio-production/*"] });
+      doc.Statement.push({
+        Sid: "DenyAllElse",
+        Effect: "Deny",
+        Action: "*",
+        NotResource: ["arn:aws:s3:::mina-audio-production", "arn:aws:s3:::mina-audio-production/*"],
+      });
       assertNoViolations(runOn(rule, withDoc(policy, doc), production));
     });
 

@@ -7,7 +7,7 @@ import {
   isolationPhysicalNames,
   isolationStackReferences,
 } from "../../policy/rules/isolation";
-import { PlannedResource, ruleContext, UNKNOWN } from "../../policy/rules";
+import { type PlannedResource, ruleContext, UNKNOWN } from "../../policy/rules";
 import { assertHasViolation, assertNoViolations, contextOf, only, recorded, replaced, ROOT, run, runOn, withProps } from "./helpers";
 
 describe("policy: isolation rules", () => {
@@ -144,7 +144,9 @@ describe("policy: isolation rules", () => {
     });
 
     it("fails for a reference to any other stack of this project", () => {
-      assert.deepEqual(runOn(rule, ref("acme/mina/qa"), staging), ['StackReference "acme/mina/qa" reads the mina stack "qa": a stack reads no other environment\'s outputs']);
+      assert.deepEqual(runOn(rule, ref("acme/mina/qa"), staging), [
+        'StackReference "acme/mina/qa" reads the mina stack "qa": a stack reads no other environment\'s outputs',
+      ]);
     });
   });
 
@@ -163,7 +165,10 @@ describe("policy: isolation rules", () => {
       assert.deepEqual(rule.checkStack?.(mixed, production), [
         'the production stack holds resources tagged environment "staging" (mina-production-bucket-bucket): a stack holds one environment',
       ]);
-      assertHasViolation(run(rule, mixed, production), 'the production stack holds resources tagged environment "staging" (mina-production-bucket-bucket): a stack holds one environment');
+      assertHasViolation(
+        run(rule, mixed, production),
+        'the production stack holds resources tagged environment "staging" (mina-production-bucket-bucket): a stack holds one environment',
+      );
     });
   });
 });

@@ -6,18 +6,18 @@
  * the engine does.
  */
 import * as assert from "node:assert/strict";
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as path from "node:path";
 import {
-  PolicyResource,
-  ResourceValidationArgs,
-  ResourceValidationPolicy,
-  StackValidationArgs,
-  StackValidationPolicy,
+  type PolicyResource,
+  type ResourceValidationArgs,
+  type ResourceValidationPolicy,
+  type StackValidationArgs,
+  type StackValidationPolicy,
   unknownCheckingProxy,
 } from "@pulumi/policy";
 import { buildPolicies, contextsFrom, PACK_NAME, packArgs, policies, toPlain } from "../../policy/policies";
-import { ALL_RULES, PlannedResource, UNKNOWN } from "../../policy/rules";
+import { ALL_RULES, type PlannedResource, UNKNOWN } from "../../policy/rules";
 import { only, recorded, replaced, ROOT, withProps } from "./helpers";
 
 const EMPTY_OPTIONS = {
@@ -203,7 +203,10 @@ describe("policy: the pack", () => {
       const bucket = only(stack, "aws:s3/bucket:Bucket");
       const mixed = stackArgs("production", replaced(stack, withProps(bucket, { tags: { environment: "staging" } })));
       assert.deepEqual(await runStackPolicy(byName("isolation-one-environment") as StackValidationPolicy, mixed), [
-        { message: 'the production stack holds resources tagged environment "staging" (mina-production-bucket-bucket): a stack holds one environment', urn: undefined },
+        {
+          message: 'the production stack holds resources tagged environment "staging" (mina-production-bucket-bucket): a stack holds one environment',
+          urn: undefined,
+        },
       ]);
     });
 
@@ -215,7 +218,7 @@ describe("policy: the pack", () => {
       const bucketResource = args.resources.find((r) => r.name === bucket.name)!;
       for (const r of args.resources) {
         if (r.type.startsWith("aws:s3/bucket") && r.name !== bucket.name) {
-          (r as { props: Record<string, unknown> }).props = unknownCheckingProxy({ ...toPlain(r.props) as object, bucket: unknownString });
+          (r as { props: Record<string, unknown> }).props = unknownCheckingProxy({ ...(toPlain(r.props) as object), bucket: unknownString });
           r.propertyDependencies = { bucket: [bucketResource] };
         }
       }
@@ -267,7 +270,10 @@ describe("policy: the pack", () => {
       return res;
     }
 
-    async function analyzeStack(stack: string, resources: readonly PlannedResource[]): Promise<{ policy: string; level: number; message: string; urn: string }[]> {
+    async function analyzeStack(
+      stack: string,
+      resources: readonly PlannedResource[],
+    ): Promise<{ policy: string; level: number; message: string; urn: string }[]> {
       const req = new pb.AnalyzeStackRequest();
       req.setResourcesList(resources.map((r) => resource(stack, r)));
       const resp = await call<{ getDiagnosticsList(): { getPolicyname(): string; getEnforcementlevel(): number; getMessage(): string; getUrn(): string }[] }>(
@@ -327,7 +333,7 @@ describe("policy: the pack", () => {
         resp.getDiagnosticsList().map((d) => `${d.getPolicyname()}: ${d.getMessage().split("\n").pop()}`),
         [
           'isolation-physical-names: identifier "mina-staging" carries staging\'s RDS instance "mina-staging"',
-          "rds-no-default-username: username \"postgres\" is an engine default; the master user is the environment's own (e.g. mina_<environment>_admin)",
+          'rds-no-default-username: username "postgres" is an engine default; the master user is the environment\'s own (e.g. mina_<environment>_admin)',
           "protect-stateful-production: is not protected; in production a resource that holds data is declared with protect: true",
         ],
       );
@@ -344,7 +350,12 @@ describe("policy: the pack", () => {
       assert.ok(diags.length > 0);
       for (const d of diags) assert.equal(d.level, pb.EnforcementLevel.MANDATORY);
       assert.ok(
-        diags.some((d) => d.policy === "s3-public-access-block" && d.urn === urnOf("production", bucket) && d.message.endsWith('bucket "mina-audio-staging" has no public access block (aws:s3/bucketPublicAccessBlock)')),
+        diags.some(
+          (d) =>
+            d.policy === "s3-public-access-block" &&
+            d.urn === urnOf("production", bucket) &&
+            d.message.endsWith('bucket "mina-audio-staging" has no public access block (aws:s3/bucketPublicAccessBlock)'),
+        ),
         JSON.stringify(diags, null, 2),
       );
     });

@@ -7,7 +7,7 @@ import {
   rdsNotPublic,
   rdsStorageEncrypted,
 } from "../../policy/rules/rds";
-import { PlannedResource, UNKNOWN } from "../../policy/rules";
+import { type PlannedResource, UNKNOWN } from "../../policy/rules";
 import { assertNoViolations, contextOf, only, recorded, runOn, withProps } from "./helpers";
 
 describe("policy: RDS rules", () => {
@@ -100,7 +100,9 @@ describe("policy: RDS rules", () => {
 
     it("fails in production when not set", async () => {
       const db = withProps(await happyPath(), { backupRetentionPeriod: undefined });
-      assert.deepEqual(runOn(rule, db, production), [`backupRetentionPeriod is not set; production keeps backups for at least ${MIN_PRODUCTION_BACKUP_DAYS} days`]);
+      assert.deepEqual(runOn(rule, db, production), [
+        `backupRetentionPeriod is not set; production keeps backups for at least ${MIN_PRODUCTION_BACKUP_DAYS} days`,
+      ]);
     });
 
     it("does not apply outside production", async () => {

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { s3Encryption, s3PublicAccessBlock, s3TlsOnly, s3VersioningInProduction } from "../../policy/rules/s3";
-import { PlannedResource, UNKNOWN } from "../../policy/rules";
+import { type PlannedResource, UNKNOWN } from "../../policy/rules";
 import { assertNoViolations, contextOf, only, recorded, replaced, run, withProps, without } from "./helpers";
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -41,7 +41,9 @@ describe("policy: S3 rules", () => {
 
     it("fails when settings are left unset", async () => {
       const stack = await productionWith(PUBLIC_ACCESS, { ignorePublicAcls: undefined, restrictPublicBuckets: undefined });
-      assert.deepEqual(run(rule, stack, production), ["public access block leaves ignorePublicAcls, restrictPublicBuckets not true; all four settings must be true"]);
+      assert.deepEqual(run(rule, stack, production), [
+        "public access block leaves ignorePublicAcls, restrictPublicBuckets not true; all four settings must be true",
+      ]);
     });
 
     it("fails when the only public access block configures another bucket", async () => {

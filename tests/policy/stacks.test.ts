@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { loadStackOffline, readAllStacks } from "../../config";
-import { ALL_RULES, checkResources, contextForConfig, PlannedResource, STACK_SUBJECT } from "../../policy/rules";
+import { ALL_RULES, checkResources, contextForConfig, type PlannedResource, STACK_SUBJECT } from "../../policy/rules";
 import { contextOf, only, recorded, replaced, ROOT, withProps } from "./helpers";
 
 /** Every string in a value, with `from` replaced by `to` (a bucket name moved everywhere). */
@@ -32,13 +32,16 @@ describe("policy: the committed stacks", () => {
     const stack = await recorded("production");
     const bucket = only(stack, "aws:s3/bucket:Bucket");
     const violations = checkResources(replaced(stack, withProps(bucket, { bucket: "mina-audio-staging" })), contextOf("production"));
-    assert.deepEqual(violations.filter((v) => v.rule.startsWith("isolation-")), [
-      {
-        rule: "isolation-physical-names",
-        resource: "mina-production-bucket-bucket",
-        message: 'bucket "mina-audio-staging" carries staging\'s bucket "mina-audio-staging"',
-      },
-    ]);
+    assert.deepEqual(
+      violations.filter((v) => v.rule.startsWith("isolation-")),
+      [
+        {
+          rule: "isolation-physical-names",
+          resource: "mina-production-bucket-bucket",
+          message: 'bucket "mina-audio-staging" carries staging\'s bucket "mina-audio-staging"',
+        },
+      ],
+    );
   });
 
   it("production's bucket renamed everywhere it is named (as a bad override would) is caught on every resource", async () => {
@@ -68,7 +71,10 @@ describe("policy: the committed stacks", () => {
       "mina-production-bucket-membership",
       "mina-production-bucket-tls-only",
     ]);
-    assert.ok(violations.every((v) => v.message.includes("mina-audio-staging")), "every message names the offending identifier");
+    assert.ok(
+      violations.every((v) => v.message.includes("mina-audio-staging")),
+      "every message names the offending identifier",
+    );
   });
 
   it("a violation of the stack as a whole is reported on the stack", async () => {

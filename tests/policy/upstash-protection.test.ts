@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { STATEFUL_TYPES } from "../../config/protection";
 import { protectStatefulInProduction } from "../../policy/rules/protection";
 import { upstashTls } from "../../policy/rules/upstash";
-import { PlannedResource } from "../../policy/rules";
+import type { PlannedResource } from "../../policy/rules";
 import { assertNoViolations, contextOf, only, recorded, run, runOn, withProps } from "./helpers";
 
 describe("policy: Upstash and protection rules", () => {

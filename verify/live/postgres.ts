@@ -5,13 +5,13 @@
  * exactly the parsed parts of the URL (lib/connectionUrl.ts), never the raw
  * string and never a default from the environment (PGHOST, PGOPTIONS, ~/.pgpass).
  */
-import { readFileSync } from "fs";
-import { isIP } from "net";
-import type { ConnectionOptions } from "tls";
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import { Client, type ClientConfig } from "pg";
 import { deriveNames } from "../../config/naming";
 import { parsePostgresUrl, type PostgresUrl } from "../../lib/connectionUrl";
-import { assertEnvironment, CheckResult, DEFAULT_TIMEOUT_MS, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
+import { assertEnvironment, type CheckResult, DEFAULT_TIMEOUT_MS, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
 
 export interface PostgresLiveOptions {
   /** The environment the env file belongs to (its database name is derived from it). */
@@ -207,16 +207,16 @@ export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveO
   try {
     ({ client, ssl } = await connectFirst(target, target.database, attempts, timeoutMs));
   } catch (err) {
-    return [{
-      item: PG_ITEMS.connect,
-      ok: false,
-      reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(err, secrets)}`,
-    }];
+    return [
+      {
+        item: PG_ITEMS.connect,
+        ok: false,
+        reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(err, secrets)}`,
+      },
+    ];
   }
 
-  const results: CheckResult[] = [
-    { item: PG_ITEMS.connect, ok: true, reason: `connected to ${where(target.database)} ${as} ${tlsLabel(ssl)}` },
-  ];
+  const results: CheckResult[] = [{ item: PG_ITEMS.connect, ok: true, reason: `connected to ${where(target.database)} ${as} ${tlsLabel(ssl)}` }];
   try {
     // (b) this environment's database, (b') this environment's role
     try {
@@ -245,7 +245,11 @@ export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveO
             },
       );
     } catch (err) {
-      results.push({ item: PG_ITEMS.database, ok: false, reason: `cannot query current_database() on ${where(target.database)}: ${describeError(err, secrets)}` });
+      results.push({
+        item: PG_ITEMS.database,
+        ok: false,
+        reason: `cannot query current_database() on ${where(target.database)}: ${describeError(err, secrets)}`,
+      });
     }
 
     // (c) the other environments' databases stay closed to this role

@@ -3,10 +3,10 @@
  * answers PING on the URL's database index, and its environment marker names
  * this environment (claimed only with `--claim`, by the deploy job).
  */
-import { isIP } from "net";
+import { isIP } from "node:net";
 import { createClient } from "redis";
 import { parseRedisUrl, shown, type RedisUrl } from "../../lib/connectionUrl";
-import { assertEnvironment, CheckResult, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
+import { assertEnvironment, type CheckResult, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
 
 export interface RedisLiveOptions {
   /** The environment the env file belongs to (compared with the marker key). */
@@ -84,11 +84,13 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
       // connectTimeout bounds the TCP/TLS connect; the deadline also bounds AUTH and SELECT
       await withDeadline(client.connect(), timeoutMs, "connect");
     } catch (err) {
-      return [{
-        item: REDIS_ITEMS.connect,
-        ok: false,
-        reason: `cannot connect to ${where}${target.tls ? " over TLS" : ""}: ${describeError(err ?? socketError, secrets)}`,
-      }];
+      return [
+        {
+          item: REDIS_ITEMS.connect,
+          ok: false,
+          reason: `cannot connect to ${where}${target.tls ? " over TLS" : ""}: ${describeError(err ?? socketError, secrets)}`,
+        },
+      ];
     }
     results.push({ item: REDIS_ITEMS.connect, ok: true, reason: `connected to ${where} ${target.tls ? "over TLS" : "without TLS"}` });
 
@@ -163,13 +165,7 @@ interface MarkerStore {
   get(): Promise<string | null>;
 }
 
-async function checkMarker(
-  store: MarkerStore,
-  environment: string,
-  claim: boolean,
-  where: string,
-  secrets: readonly string[],
-): Promise<CheckResult> {
+async function checkMarker(store: MarkerStore, environment: string, claim: boolean, where: string, secrets: readonly string[]): Promise<CheckResult> {
   const item = REDIS_ITEMS.marker;
   try {
     if (claim) {
