@@ -110,8 +110,17 @@ export const main = command<Opts>(
       const code = await refresh(["--from", SRC, "--to", DST, "--from-url-env", "BENCH_SRC_URL", "--to-url-env", "BENCH_DST_URL", "--yes"], {
         cwd: dir,
         env,
-        stdout: { write: (s: string) => (out += s) },
-        stderr: { write: (s: string) => (io.env.BENCH_TRACE ? process.stderr.write(`${((Date.now() - t1) / 1000).toFixed(2)} ${s}`) : (err += s)) },
+        stdout: {
+          write: (s: string) => {
+            out += s;
+          },
+        },
+        stderr: {
+          write: (s: string) => {
+            if (io.env.BENCH_TRACE) process.stderr.write(`${((Date.now() - t1) / 1000).toFixed(2)} ${s}`);
+            else err += s;
+          },
+        },
         interactive: false,
         progress: io.env.BENCH_TRACE !== undefined,
       });

@@ -32,16 +32,14 @@ export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; read
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return (
-    `${[
-      "Usage: mina-infra <command> [options]",
-      "",
-      "Commands:",
-      ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
-      "",
-      "mina-infra <command> --help shows a command's options.",
-    ].join("\n")}\n`
-  );
+  return `${[
+    "Usage: mina-infra <command> [options]",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
+    "",
+    "mina-infra <command> --help shows a command's options.",
+  ].join("\n")}\n`;
 }
 
 /** Runs `mina-infra NAME ARGS...` as this process. */

@@ -91,7 +91,10 @@ export class IdentityIndex {
       for (const id of ident.identifiers) {
         const value = id.value.toLowerCase();
         let e = entries.get(value);
-        if (!e) entries.set(value, (e = { value, owners: new Map(), word: WORD.identifier }));
+        if (!e) {
+          e = { value, owners: new Map(), word: WORD.identifier };
+          entries.set(value, e);
+        }
         if (id.hostname) e.word = WORD.hostname;
         else if (id.kind === "environment name") e.word = WORD.name;
         if (!e.owners.has(ident.environment)) e.owners.set(ident.environment, id.kind);

@@ -97,7 +97,9 @@ export function newContext(raw: RawStackConfig, opts: ValidateOptions, index: Id
   const fail = (key: string | undefined, detail: string) => {
     errors.push(new ConfigError(raw.file, key, detail));
   };
-  const report = (problems: readonly Problem[]) => problems.forEach(([key, detail]) => fail(key, detail));
+  const report = (problems: readonly Problem[]) => {
+    for (const [key, detail] of problems) fail(key, detail);
+  };
   return { raw, opts, environment: raw.stack, siblings: opts.siblings ?? [], index, errors, missingSecrets: [], fail, report };
 }
 

@@ -332,6 +332,7 @@ export function parsePostgresUrl(raw: string, key = "DATABASE_URL"): PostgresUrl
     connectTimeoutSeconds = Number(timeout);
   }
   const applicationName = params.get("application_name");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (applicationName !== undefined && /[\x00-\x1f\x7f]/.test(applicationName)) fail("application_name contains a control character");
 
   return {

@@ -9,6 +9,7 @@
 /** Line breaks of any kind, which would end a table row or a list item. */
 const LINE_BREAKS = /\r\n|[\r\n\u0085\u2028\u2029]/g;
 /** Control, zero-width and bidirectional-override characters, which can hide or reorder text. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const HIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 
 /** A value on one line, with nothing invisible: for terminal output and log lines too. */

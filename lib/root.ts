@@ -14,7 +14,10 @@ export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     const pkg = path.join(dir, "package.json");
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "mina-infra") return (cached = dir);
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "mina-infra") {
+      cached = dir;
+      return dir;
+    }
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`cannot find the mina-infra package above ${__dirname}`);
     dir = up;

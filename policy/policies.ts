@@ -41,7 +41,10 @@ export function contextsFrom(dir: string): ContextLookup {
     const stack = parsed?.stack ?? process.env.PULUMI_STACK ?? process.env.PULUMI_NODEJS_STACK;
     if (!stack) return undefined;
     let ctx = cache.get(stack);
-    if (!ctx) cache.set(stack, (ctx = ruleContext(stack, readAllStacks(dir))));
+    if (!ctx) {
+      ctx = ruleContext(stack, readAllStacks(dir));
+      cache.set(stack, ctx);
+    }
     return ctx;
   };
 }

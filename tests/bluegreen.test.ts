@@ -121,7 +121,11 @@ describe("smoke check: GET /api/version reports the environment", function () {
   });
 
   it("fails on a body that is not JSON or has no environment", async () => {
-    const s = await server((req, res) => (req.url === "/api/version" ? (res.writeHead(200), res.end("<html>")) : json(200, { version: 1 })(req, res)));
+    const s = await server((req, res) => {
+      if (req.url !== "/api/version") return json(200, { version: 1 })(req, res);
+      res.writeHead(200);
+      res.end("<html>");
+    });
     try {
       assert.equal((await smokeCheck(s.url, "staging")).reason, `GET ${s.url} answered 200 but not JSON`);
       const other = s.url.replace("/api/version", "/other");

@@ -69,7 +69,10 @@ let fresh: boolean | undefined;
 /** Whether dist/ was built after the last change to any TypeScript source of the project (tests aside). */
 function distIsFresh(): boolean {
   if (fresh !== undefined) return fresh;
-  if (!fs.existsSync(BIN)) return (fresh = false);
+  if (!fs.existsSync(BIN)) {
+    fresh = false;
+    return fresh;
+  }
   const built = fs.statSync(BIN).mtimeMs;
   const newest = (dir: string): number =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
@@ -77,7 +80,8 @@ function distIsFresh(): boolean {
       const p = path.join(dir, e.name);
       return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? fs.statSync(p).mtimeMs : 0);
     }, 0);
-  return (fresh = newest(REPO) <= built);
+  fresh = newest(REPO) <= built;
+  return fresh;
 }
 
 /** The program and arguments that run `mina-infra ARGS...`: the bin, or the sources when the build is stale. */

@@ -79,7 +79,7 @@ function assertSafe(text: string, plain: string, what: string) {
   for (const tag of ["<details>", "</details>", "<summary>", "</summary>", "<script"]) {
     assert.equal(outside.split(tag).length, unfenced(plain).split(tag).length, `${what}: ${tag}`);
   }
-  outside.split("\n").forEach((line, i) => assert.equal(count(line, "`") % 2, 0, `${what}: backticks balanced on line ${i + 1}: ${line}`));
+  for (const [i, line] of outside.split("\n").entries()) assert.equal(count(line, "`") % 2, 0, `${what}: backticks balanced on line ${i + 1}: ${line}`);
 }
 
 function assertSafeFor(render: (v: (s: string) => string) => string, what: string) {

@@ -26,7 +26,7 @@ const STACK_READING_TESTS = [
 ];
 
 /** The README's recipe: `cp Pulumi.staging.yaml Pulumi.NAME.yaml`, then give it identifiers of its own. */
-export function newEnvironmentFile(dir: string, name: string, own: { account: string; appHost: string }): string {
+function newEnvironmentFile(dir: string, name: string, own: { account: string; appHost: string }): string {
   const doc = YAML.parseDocument(fs.readFileSync(path.join(dir, "Pulumi.staging.yaml"), "utf8"));
   doc.setIn(["config", "aws:allowedAccountIds"], [own.account]);
   doc.setIn(["config", "upstash:email"], `upstash-${name}@mina.app`);

@@ -154,7 +154,7 @@ describe("policy rules inside the plan", function () {
 });
 
 describe("isolation audit across stacks", () => {
-  const stack = (name: string, bucket: string, account: string): StackPlan => ({
+  const stack = (name: string, bucket: string): StackPlan => ({
     stack: name,
     file: `Pulumi.${name}.yaml`,
     ok: true,
@@ -170,7 +170,7 @@ describe("isolation audit across stacks", () => {
 
   it("passes when nothing is shared", async () => {
     const a = auditPlans(
-      [stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")],
+      [stack("a", "bucket-a"), stack("b", "bucket-b")],
       new Map([
         ["a", { "aws:allowedAccountIds": ["111111111111"] }],
         ["b", { "aws:allowedAccountIds": ["222222222222"] }],
@@ -181,7 +181,7 @@ describe("isolation audit across stacks", () => {
 
   it("fails on a shared bucket and a shared account, naming both stacks", async () => {
     const a = auditPlans(
-      [stack("a", "shared", "1"), stack("b", "shared", "2")],
+      [stack("a", "shared"), stack("b", "shared")],
       new Map([
         ["a", { "aws:allowedAccountIds": ["111111111111"] }],
         ["b", { "aws:allowedAccountIds": "111111111111", "mina:profile": "production" }],
@@ -197,7 +197,7 @@ describe("isolation audit across stacks", () => {
   it("lets two non-production stacks share an account and a hosted zone, never a share domain (config/tiers.ts)", async () => {
     const shared = { "aws:allowedAccountIds": ["111111111111"], "mina:dnsZoneId": "Z0SHARED" };
     const tierMates = auditPlans(
-      [stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")],
+      [stack("a", "bucket-a"), stack("b", "bucket-b")],
       new Map<string, Record<string, unknown>>([
         ["a", shared],
         ["b", { ...shared, "mina:profile": "staging" }],
@@ -205,7 +205,7 @@ describe("isolation audit across stacks", () => {
     );
     assert.deepEqual(tierMates, { ok: true, conflicts: [] });
     const domain = auditPlans(
-      [stack("a", "bucket-a", "1"), stack("b", "bucket-b", "2")],
+      [stack("a", "bucket-a"), stack("b", "bucket-b")],
       new Map([
         ["a", { ...shared, "mina:shareDomain": "x.mina.app" }],
         ["b", { ...shared, "mina:shareDomain": "x.mina.app" }],
@@ -216,7 +216,7 @@ describe("isolation audit across stacks", () => {
       ["share domain=x.mina.app:a+b"],
     );
     const withProduction = auditPlans(
-      [stack("a", "bucket-a", "1"), stack("production", "bucket-b", "2")],
+      [stack("a", "bucket-a"), stack("production", "bucket-b")],
       new Map([
         ["a", shared],
         ["production", shared],

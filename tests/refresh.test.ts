@@ -160,8 +160,11 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     let copies: string[] = [];
     try {
       const deadline = Date.now() + 30000;
-      while (Date.now() < deadline && (copies = (await databases()).filter((d) => d.includes("_refresh_"))).length === 0)
+      while (Date.now() < deadline) {
+        copies = (await databases()).filter((d) => d.includes("_refresh_"));
+        if (copies.length > 0) break;
         await new Promise((r) => setTimeout(r, 20));
+      }
       assert.equal(copies.length, 1, "the refresh had started its copy");
       // While it runs, --prune does not run at all: the refresh holds the target's lock.
       const whileRunning = await run("refresh", ["--from", SRC, "--to", DST, "--to-url-env", "DST_URL", "--prune", "--yes"], { cwd: project.dir, env });

@@ -211,7 +211,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
   const projects: (() => void)[] = [];
   after(() => {
     fs.rmSync(work, { recursive: true, force: true });
-    projects.forEach((cleanup) => cleanup());
+    for (const cleanup of projects) cleanup();
   });
 
   async function backend(stack: string, what: string, extra: object[] = []): Promise<string> {
@@ -338,16 +338,28 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
         () => fs.appendFileSync(file("Pulumi.production.yaml"), "# edited after the approval\n"),
         /git status: M Pulumi\.production\.yaml\)/,
       ],
-      ["a staged change", () => (fs.appendFileSync(file("Pulumi.yaml"), "# staged\n"), project.git("add", "Pulumi.yaml")), /git status: M Pulumi\.yaml\)/],
+      [
+        "a staged change",
+        () => {
+          fs.appendFileSync(file("Pulumi.yaml"), "# staged\n");
+          project.git("add", "Pulumi.yaml");
+        },
+        /git status: M Pulumi\.yaml\)/,
+      ],
       ["a deleted tracked file", () => fs.rmSync(file("notes.txt")), /git status: D notes\.txt\)/],
       [
         "an untracked file, in a new directory too",
-        () => (fs.mkdirSync(file("components")), fs.writeFileSync(file("components/extra.ts"), "export {};\n")),
+        () => {
+          fs.mkdirSync(file("components"));
+          fs.writeFileSync(file("components/extra.ts"), "export {};\n");
+        },
         /git status: \?\? components\/extra\.ts\)/,
       ],
       [
         "many changes, the first three named",
-        () => ["a", "b", "c", "d", "e"].forEach((n) => fs.writeFileSync(file(`${n}.txt`), n)),
+        () => {
+          for (const n of ["a", "b", "c", "d", "e"]) fs.writeFileSync(file(`${n}.txt`), n);
+        },
         /git status: \?\? a\.txt, \?\? b\.txt, \?\? c\.txt and 2 more\)/,
       ],
     ];

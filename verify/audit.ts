@@ -199,7 +199,10 @@ export function auditEnvs(sources: readonly EnvSource[]): AuditResult {
     for (const f of facets) {
       const id = `${f.facet}\u0000${f.value}`;
       let e = index.get(id);
-      if (!e) index.set(id, (e = { value: f.value, labels: new Set(), keys: new Set(), environments: new Set() }));
+      if (!e) {
+        e = { value: f.value, labels: new Set(), keys: new Set(), environments: new Set() };
+        index.set(id, e);
+      }
       e.labels.add(f.label);
       e.keys.add(f.key);
       e.environments.add(s.environment);

@@ -104,7 +104,7 @@ function stringsIn(v: unknown, path: string, out: { path: string; value: string 
   if (typeof v === "string") {
     out.push({ path, value: v });
   } else if (Array.isArray(v)) {
-    v.forEach((x, i) => stringsIn(x, `${path}[${i}]`, out));
+    for (const [i, x] of v.entries()) stringsIn(x, `${path}[${i}]`, out);
   } else if (isRecord(v)) {
     for (const [k, x] of Object.entries(v)) if (!SECRET_KEY.test(k)) stringsIn(x, path ? `${path}.${k}` : k, out);
   }
