@@ -251,13 +251,15 @@ describe("database privileges: the SQL of server mode's resources on the real Po
   });
 });
 
-describe("the README states the model as config/databasePrivileges.ts has it", () => {
-  const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### The admin role and the app role"), readme.indexOf("## Sentry, per environment"));
+describe("the docs state the model as config/databasePrivileges.ts has it", () => {
+  const guide = (file: string) => fs.readFileSync(path.join(REPO, "docs", "guides", file), "utf8");
+  const modes = guide("database-modes.md");
+  const section = modes.slice(modes.indexOf("## The admin role and the app role"));
 
   it("the admin's CREATE ROLE, where a server's operator and a developer read it", () => {
     assert.ok(section.includes(`${createAdminRoleSql(LOCAL_ADMIN_ROLE)} PASSWORD '...';`), "Database modes");
-    const local = readme.slice(readme.indexOf("### Trying `verify --live` locally"), readme.indexOf("## Pull requests and deploys"));
+    const envFiles = guide("env-files.md");
+    const local = envFiles.slice(envFiles.indexOf("## Trying `verify --live` locally"));
     assert.ok(local.includes(createAdminRoleSql(LOCAL_ADMIN_ROLE)), "Trying verify --live locally");
     assert.ok(local.includes(`postgresql://${LOCAL_ADMIN_ROLE}@127.0.0.1:5432/postgres`));
   });

@@ -56,7 +56,7 @@ describe("npm run demo", function () {
     assert.equal(spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: REPO, encoding: "utf8" }).stdout, before);
   });
 
-  it("is the README's example session: on staging and production, its checklist lines match the README's, line for line", async () => {
+  it("is the docs' example session: on staging and production, its checklist lines match the docs', line for line", async () => {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-readme-"));
     try {
       const r = await run("demo", ["--dir", scratch, "--stack", "staging", "production"]);
@@ -66,10 +66,11 @@ describe("npm run demo", function () {
         const start = text.indexOf("verify .env.staging.local (stack staging)");
         return text.slice(start, text.indexOf("checks passed", start)).trim().split("\n");
       };
-      const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
-      assert.deepEqual(checklist(readme.slice(readme.indexOf("### An example session"))), checklist(shown));
+      const guide = fs.readFileSync(path.join(REPO, "docs", "guides", "env-files.md"), "utf8");
+      assert.ok(guide.includes("## An example session"));
+      assert.deepEqual(checklist(guide.slice(guide.indexOf("## An example session"))), checklist(shown));
       for (const s of ["staging", "production"])
-        assert.ok(readme.includes(shown.match(new RegExp(`wrote \\.env\\.${s}\\.local \\(\\d+ variables, mode 0600\\)`))![0]), s);
+        assert.ok(guide.includes(shown.match(new RegExp(`wrote \\.env\\.${s}\\.local \\(\\d+ variables, mode 0600\\)`))![0]), s);
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }

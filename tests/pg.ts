@@ -114,6 +114,8 @@ export async function sharedProvisioner(): Promise<Omit<Provisioner, "drop">> {
   const [row] = await p.sql("postgres", "SELECT * FROM pg_roles WHERE rolname = current_user");
   const wrong = attributeMismatches(row!, ADMIN_ROLE);
   if (wrong.length > 0)
-    throw new Error(`${LOCAL_ADMIN_ROLE} on this machine does not have the documented attributes: it lacks ${wrong.join(" ")} (see README, Database modes)`);
+    throw new Error(
+      `${LOCAL_ADMIN_ROLE} on this machine does not have the documented attributes: it lacks ${wrong.join(" ")} (see docs/guides/database-modes.md)`,
+    );
   return p;
 }

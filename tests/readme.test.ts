@@ -1,21 +1,15 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KEYS } from "../config/schema";
-import { VARIABLES } from "../config/variables";
 import { REPO } from "./helpers";
 
+/**
+ * The README itself. What it used to list (config keys, variables, every command
+ * and option) is in the generated reference pages now, checked by tests/docs.test.ts.
+ */
 describe("README documents what the code does", () => {
   const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8");
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
-
-  it("has a table row for every config key", () => {
-    for (const key of Object.keys(KEYS)) assert.match(readme, new RegExp(`^\\| \`${key}\` \\|`, "m"), key);
-  });
-
-  it("has a table row for every emitted variable", () => {
-    for (const v of VARIABLES) assert.match(readme, new RegExp(`^\\| \`${v.name}\` \\| ${v.secret ? "yes" : "no"} \\|`, "m"), v.name);
-  });
 
   it("gives a fresh machine exactly the two commands, and both exist", () => {
     assert.match(readme, /^npm ci && npm run plan/m);
@@ -23,16 +17,14 @@ describe("README documents what the code does", () => {
     assert.ok(pkg.scripts.plan && pkg.scripts.test);
   });
 
-  it("documents every command and every option it takes, in the Commands table", async () => {
-    const { run } = require("./cli") as typeof import("./cli");
-    const table = readme.slice(readme.indexOf("## Commands"), readme.indexOf("## Stack files and the project file"));
-    const { COMMANDS } = require("../cli/main") as typeof import("../cli/main");
-    for (const name of Object.keys(COMMANDS)) {
-      const row = table.split("\n").find((l) => l.startsWith(`| \`${name}\` |`));
-      assert.ok(row, `no row for ${name}`);
-      const help = await run(name, ["--help"]);
-      const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]).filter((o) => o !== "--help");
-      for (const o of options) assert.ok(row.includes(`\`${o}`) || row.includes(` ${o}`), `${name}: ${o} is not documented`);
+  it("says how to run one test file, with a script that exists", () => {
+    assert.ok(readme.includes("npm run test:one -- tests/"), "npm run test:one");
+    assert.ok(pkg.scripts["test:one"]);
+  });
+
+  it("points at the generated reference pages", () => {
+    for (const page of ["docs/reference/commands.md", "docs/reference/config-keys.md", "docs/reference/variables.md"]) {
+      assert.ok(readme.includes(`(${page})`), page);
     }
   });
 
