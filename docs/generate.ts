@@ -165,27 +165,29 @@ export function parseHelp(text: string): Help {
   };
 }
 
-/** The guide that says more about a command. */
-const GUIDES: Readonly<Record<string, string>> = {
-  plan: "../guides/getting-started.md",
-  env: "../guides/env-files.md",
-  "env:new": "../guides/environments.md#review-environments",
-  verify: "../guides/env-files.md",
-  audit: "../guides/env-files.md",
-  demo: "../guides/env-files.md#an-example-session",
-  local: "../guides/env-files.md#trying-verify---live-locally",
-  doctor: "../bootstrap.md",
-  iam: "../guides/pull-requests-and-deploys.md",
-  snapshot: "../guides/pull-requests-and-deploys.md",
-  migrate: "../guides/pull-requests-and-deploys.md",
-  smoke: "../guides/pull-requests-and-deploys.md",
-  swap: "../guides/environments.md#bluegreen-staging",
-  gate: "../guides/pull-requests-and-deploys.md",
-  stacks: "../guides/pull-requests-and-deploys.md",
-  rotate: "../guides/leaked-key.md",
-  refresh: "../guides/refresh.md",
-  sweep: "../guides/environments.md#the-sweeper",
-  bench: "benchmark.md",
+/** The page that says more about a command: its title and link. */
+const GUIDES: Readonly<Record<string, readonly [string, string]>> = {
+  plan: ["Getting started", "../guides/getting-started.md"],
+  env: ["Env files for developers", "../guides/env-files.md"],
+  "env:new": ["Review environments", "../guides/environments.md#review-environments"],
+  verify: ["Env files for developers", "../guides/env-files.md"],
+  audit: ["Env files for developers", "../guides/env-files.md"],
+  demo: ["An example session", "../guides/env-files.md#an-example-session"],
+  local: ["Trying verify --live locally", "../guides/env-files.md#trying-verify---live-locally"],
+  doctor: ["Bootstrap", "../bootstrap.md"],
+  iam: ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  snapshot: ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  migrate: ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  smoke: ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  swap: ["Blue/green staging", "../guides/environments.md#bluegreen-staging"],
+  gate: ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  "account-check": ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  stacks: ["Pull requests and deploys", "../guides/pull-requests-and-deploys.md"],
+  rotate: ["A staging key leaked: what to do", "../guides/leaked-key.md"],
+  refresh: ["Refreshing staging's data", "../guides/refresh.md"],
+  sweep: ["The sweeper", "../guides/environments.md#the-sweeper"],
+  templates: ["Env files for developers", "../guides/env-files.md"],
+  bench: ["Benchmark", "benchmark.md"],
 };
 
 const anchor = (name: string) => name.replace(/[^a-z0-9_-]/g, "");
@@ -217,7 +219,7 @@ export async function commandsReference(): Promise<string> {
       "```",
       ...table("Argument", h.arguments),
       ...table("Option", h.options),
-      ...(guide ? ["", `More: [${guide.replace(/^\.\.\//, "docs/").replace(/^benchmark/, "docs/reference/benchmark")}](${guide}).`] : []),
+      ...(guide ? ["", `More: [${guide[0]}](${guide[1]}).`] : []),
     ];
   });
   return `${[
