@@ -117,7 +117,7 @@ describe("the documentation", function () {
         assert.ok(row, `no summary row for ${name}`);
         const help = await run(name, ["--help"]);
         assert.equal(help.status, 0);
-        const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]).filter((o) => o !== "--help");
+        const options = [...help.stdout.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]).filter((o) => o !== "--help");
         assert.ok(options.length > 0, name);
         for (const o of options) {
           assert.ok(section.includes(`| \`${o}`), `${name}: ${o} has no row in its section`);
