@@ -632,9 +632,14 @@ function resolveBase(dir: string, ref: string): { top: string; commit: string } 
 }
 
 /** Runs a command to completion, collecting its output. */
-function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  signal?: AbortSignal,
+): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"], signal });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -659,7 +664,7 @@ function stacksAtCommit(top: string, rel: string, commit: string): string[] {
  * linked in, and the base's own `cli/plan.ts --json` run there in a child process.
  * A base without `cli/plan.ts` plans as empty. The worktree is always removed.
  */
-export async function planAtCommit(dir: string, commit: string): Promise<Plan> {
+export async function planAtCommit(dir: string, commit: string, signal?: AbortSignal): Promise<Plan> {
   const top = fs.realpathSync(git(dir, ["rev-parse", "--show-toplevel"]));
   const rel = path.relative(top, fs.realpathSync(dir));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mina-plan-base-"));
@@ -672,7 +677,8 @@ export async function planAtCommit(dir: string, commit: string): Promise<Plan> {
     added = true;
     if (!fs.existsSync(path.join(project, "cli", "plan.ts"))) return EMPTY_PLAN;
     if (!fs.existsSync(link)) fs.symlinkSync(path.join(fs.realpathSync(dir), "node_modules"), link, "dir");
-    const r = await run(path.join("node_modules", ".bin", "tsx"), [path.join("cli", "plan.ts"), "--json", "--dir", project], project);
+    // Node with tsx's loader, in one process (the tsx command would start a second one).
+    const r = await run(process.execPath, ["--require", "tsx/cjs", path.join("cli", "plan.ts"), "--json", "--dir", project], project, signal);
     if (r.error) throw new CommandError(`could not run the plan of ${commit.slice(0, 12)}: ${r.error.message}`);
     // The plan exits 1 when the base itself fails its checks; its JSON is still the plan.
     if (r.status === 0 || r.status === 1) {
@@ -732,13 +738,16 @@ export async function computePlanDiff(
     }
   }
   say(`planning ${baseRef} (${commit.slice(0, 12)}) in a temporary worktree, and this checkout, both under the mock runtime…`);
-  const basePlan = planAtCommit(dir, commit);
+  const stop = new AbortController();
+  const basePlan = planAtCommit(dir, commit, stop.signal);
   // Settle the base's promise even if the head fails first, so its worktree is removed before we return.
   basePlan.catch(() => undefined);
   let head: Plan;
   try {
     head = await planAll(dir, undefined, policyChecker(dir));
   } catch (e) {
+    // The head cannot be planned: the base's plan is no longer needed; stop it, then remove its worktree.
+    stop.abort();
     await basePlan.catch(() => undefined);
     throw new UsageError((e as Error).message);
   }
