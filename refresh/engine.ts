@@ -92,6 +92,19 @@ const VARCHAR = 1043;
 const BPCHAR = 1042;
 
 export async function sourceSchema(c: Client): Promise<SourceSchema> {
+  const { tables, keyOf } = await sourceTables(c);
+  const baseOf = await domainBases(c);
+  const rows = await sourceColumnRows(c);
+  const categories = await typeCategories(
+    c,
+    rows.map((r) => baseOf(r.typid, r.typmod).id),
+  );
+  const columns = rows.map((r) => sourceColumn(r, baseOf(r.typid, r.typmod), keyOf, categories));
+  return { tables, columns };
+}
+
+/** The source's tables, and each table's key by its oid. */
+async function sourceTables(c: Client): Promise<{ tables: SourceSchema["tables"]; keyOf: Map<string, string> }> {
   const t = await c.query<{
     oid: string;
     schema: string;
@@ -118,6 +131,20 @@ export async function sourceSchema(c: Client): Promise<SourceSchema> {
     kind: r.partition ? ("partition" as const) : r.partitioned ? ("partitioned" as const) : ("table" as const),
     ...(r.partition && r.root_schema && r.root_name ? { root: tableKey(r.root_schema, r.root_name) } : {}),
   }));
+  return { tables, keyOf };
+}
+
+/** A type, as its oid and type modifier (a length limit, for character types). */
+interface BaseType {
+  readonly id: number;
+  readonly mod: number;
+}
+
+/**
+ * The base type of a column's type, through domains over domains; the first length limit
+ * on the way down is the one that holds.
+ */
+async function domainBases(c: Client): Promise<(typid: string, typmod: number) => BaseType> {
   const domains = new Map(
     (
       await c.query<{ oid: string; base: string; typmod: number }>(
@@ -125,18 +152,33 @@ export async function sourceSchema(c: Client): Promise<SourceSchema> {
       )
     ).rows.map((d) => [d.oid, d]),
   );
-  const cols = await c.query<{
-    oid: string;
-    col: string;
-    type: string;
-    typid: string;
-    typmod: number;
-    domain: boolean;
-    nullable: boolean;
-    generated: boolean;
-    uniq: boolean;
-    parents: string[];
-  }>(
+  return (typid, typmod) => {
+    let [id, mod] = [typid, typmod];
+    for (let d = domains.get(id), depth = 0; d && depth < 32; d = domains.get(id), depth++) {
+      if (mod < 0) mod = d.typmod;
+      id = d.base;
+    }
+    return { id: Number(id), mod };
+  };
+}
+
+/** A column of a source table, as the catalogs describe it. */
+interface ColumnRow {
+  oid: string;
+  col: string;
+  type: string;
+  typid: string;
+  typmod: number;
+  domain: boolean;
+  nullable: boolean;
+  generated: boolean;
+  uniq: boolean;
+  parents: string[];
+}
+
+/** The columns of the source's tables, table by table, in their order. */
+async function sourceColumnRows(c: Client): Promise<ColumnRow[]> {
+  const cols = await c.query<ColumnRow>(
     `SELECT a.attrelid::int8::text AS oid, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int8::text AS typid, a.atttypmod AS typmod,
             ty.typtype = 'd' AS domain, NOT a.attnotnull AS nullable, a.attgenerated <> '' AS generated,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) AS uniq,
@@ -147,39 +189,32 @@ export async function sourceSchema(c: Client): Promise<SourceSchema> {
       WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")} AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY n.nspname, c.relname, a.attnum`,
   );
-  // A domain's base type, through domains over domains; the first length limit on the way down is the one that holds.
-  const baseOf = (typid: string, typmod: number) => {
-    let [id, mod] = [typid, typmod];
-    for (let d = domains.get(id), depth = 0; d && depth < 32; d = domains.get(id), depth++) {
-      if (mod < 0) mod = d.typmod;
-      id = d.base;
-    }
-    return { id: Number(id), mod };
+  return cols.rows;
+}
+
+/** The category (`typcategory`, `S` for strings) of each of these types, by oid. */
+async function typeCategories(c: Client, typeIds: readonly number[]): Promise<Map<string, string>> {
+  const r = await c.query<{ oid: string; cat: string }>("SELECT oid::int8::text AS oid, typcategory AS cat FROM pg_type WHERE oid = ANY($1::oid[])", [
+    [...new Set(typeIds.map(String))],
+  ]);
+  return new Map(r.rows.map((row) => [row.oid, row.cat]));
+}
+
+/** A column as the rules read it: its table by key, whether it holds text, its length limit, the tables it is inherited from. */
+function sourceColumn(r: ColumnRow, base: BaseType, keyOf: Map<string, string>, categories: Map<string, string>): SourceColumn {
+  const maxLength = (base.id === VARCHAR || base.id === BPCHAR) && base.mod >= 4 ? base.mod - 4 : null;
+  return {
+    table: keyOf.get(r.oid)!,
+    column: r.col,
+    dataType: r.type,
+    nullable: r.nullable,
+    text: categories.get(String(base.id)) === "S",
+    maxLength,
+    domain: r.domain ? r.type : null,
+    generated: r.generated,
+    unique: r.uniq,
+    inheritedFrom: r.parents.map((p) => keyOf.get(p)).filter((k): k is string => k !== undefined),
   };
-  const categories = new Map(
-    (
-      await c.query<{ oid: string; cat: string }>("SELECT oid::int8::text AS oid, typcategory AS cat FROM pg_type WHERE oid = ANY($1::oid[])", [
-        [...new Set(cols.rows.map((r) => String(baseOf(r.typid, r.typmod).id)))],
-      ])
-    ).rows.map((r) => [r.oid, r.cat]),
-  );
-  const columns = cols.rows.map((r): SourceColumn => {
-    const base = baseOf(r.typid, r.typmod);
-    const maxLength = (base.id === VARCHAR || base.id === BPCHAR) && base.mod >= 4 ? base.mod - 4 : null;
-    return {
-      table: keyOf.get(r.oid)!,
-      column: r.col,
-      dataType: r.type,
-      nullable: r.nullable,
-      text: categories.get(String(base.id)) === "S",
-      maxLength,
-      domain: r.domain ? r.type : null,
-      generated: r.generated,
-      unique: r.uniq,
-      inheritedFrom: r.parents.map((p) => keyOf.get(p)).filter((k): k is string => k !== undefined),
-    };
-  });
-  return { tables, columns };
 }
 
 /**
