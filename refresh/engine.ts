@@ -823,6 +823,23 @@ export async function checkCopy(
 ): Promise<string[]> {
   const wrong: string[] = [];
   say("  row counts");
+  wrong.push(...(await rowCountProblems(inNew, tables, counts)));
+  for (const t of tables) {
+    if (t.rule.skip) continue;
+    for (const [col, m] of t.rule.columns) {
+      const check: ColumnCheck = { source, inNew, t, col, where: columnKey(t.rule.table, col), ctx, say };
+      wrong.push(...(await maskedColumnProblems(check, m)));
+    }
+  }
+  say("  masked columns: no source value left");
+  wrong.push(...(await brokenForeignKeys(inNew)));
+  say("  foreign keys");
+  return wrong;
+}
+
+/** Every table's row count (a partitioned table's per partition) is the source's; a skipped table's is 0. */
+async function rowCountProblems(inNew: Client, tables: readonly CopyTable[], counts: ReadonlyMap<string, RowCount>): Promise<string[]> {
+  const wrong: string[] = [];
   for (const t of tables) {
     const now = await rowCount(inNew, t.ref);
     const want = t.rule.skip ? { total: 0, partitions: new Map<string, number>() } : counts.get(t.rule.table)!;
@@ -833,85 +850,111 @@ export async function checkCopy(
     for (const [p, n] of want.partitions ?? [])
       if ((now.partitions?.get(p) ?? 0) !== n) wrong.push(`partition ${p} of ${t.rule.table} has ${now.partitions?.get(p) ?? 0} rows, the source ${n}`);
   }
-  for (const t of tables) {
-    if (t.rule.skip) continue;
-    const r = t.ref;
-    for (const [col, m] of t.rule.columns) {
-      const where = columnKey(t.rule.table, col);
-      const c = ident(col);
-      if (m.kind === "keep" || m.kind === "generated") continue;
-      if (m.kind === "null") {
-        const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL`);
-        if (Number(left.rows[0].n) > 0) wrong.push(`${where}: ${left.rows[0].n} values were not masked`);
-        continue;
-      }
-      if (m.kind === "rebucket") {
-        const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE strpos(${c}, $1) > 0`, [ctx.sourceBucket]);
-        if (Number(left.rows[0].n) > 0) wrong.push(`${where} still names ${ctx.sourceName}'s bucket in ${left.rows[0].n} rows`);
-        continue;
-      }
-      // A constant: every new value is the constant (a source value equal to it is the constant, not a leak).
-      if (m.kind === "constant") {
-        const type = t.columns.find((x) => x.column === col)?.dataType ?? "text";
-        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c}::text IS DISTINCT FROM CAST($1 AS ${type})::text`, [m.value]);
-        if (Number(off.rows[0].n) > 0) wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
-        say(`  ${where}`);
-        continue;
-      }
-      if (m.kind === "fake_name") {
-        // Every new value is one of the made-up names; real people may bear one too, and that is no leak:
-        // a row that kept its own (in any case) is, asked row by row by key. Both sides at once.
-        const names = FAKE_FIRST.flatMap((first) => FAKE_LAST.map((last) => `${first} ${last}`));
-        const k = ident(t.rule.key);
-        const real = source.query({
-          text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE lower(${c}::text) = ANY($1::text[])`,
-          values: [names.map((n) => n.toLowerCase())],
-          rowMode: "array",
-        });
-        real.catch(() => undefined);
-        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL AND NOT (${c}::text = ANY($1::text[]))`, [names]);
-        if (Number(off.rows[0].n) > 0) {
-          wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
-          continue;
-        }
-        const rows = (await real).rows;
-        const kept =
-          rows.length === 0
-            ? 0
-            : Number(
-                (
-                  await inNew.query(
-                    `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
-                    [rows.map((x) => x[0]), rows.map((x) => x[1])],
-                  )
-                ).rows[0].n,
-              );
-        if (kept > 0) wrong.push(`${where}: ${kept} row${kept === 1 ? "" : "s"} kept ${kept === 1 ? "its" : "their"} source value`);
-        say(`  ${where}`);
-        continue;
-      }
-      // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has it.
-      const form = maskForm(m)!;
-      // Both sides at once: the new values' form on the target, the source's values of that form.
-      const formed = countForm(source, r, col, form, true);
-      formed.catch(() => undefined);
-      const off = await countForm(inNew, r, col, form, false);
-      if (off > 0) {
-        wrong.push(`${where}: ${off} value${off === 1 ? " was" : "s were"} not masked`);
-        continue;
-      }
-      say(`  ${where}`);
-      if ((await formed) === 0) continue; // no source value has the form either: none is left
-      // Source values of the mask's own form (a placeholder email, a stored sha256): the values themselves are compared.
-      const now = await valueHashes(inNew, r, col);
-      const left = now.size <= 5000 ? await countHashesIn(source, r, col, now) : countCommon(now, await valueHashes(source, r, col));
-      if (left > 0) wrong.push(`${where}: ${left} source value${left === 1 ? "" : "s"} left after masking`);
-    }
-  }
-  say("  masked columns: no source value left");
-  wrong.push(...(await brokenForeignKeys(inNew)));
-  say("  foreign keys");
   return wrong;
+}
+
+/** One masked column of the copy to check against the source; `where` names it in messages. */
+interface ColumnCheck {
+  readonly source: Client;
+  readonly inNew: Client;
+  readonly t: CopyTable;
+  readonly col: string;
+  readonly where: string;
+  readonly ctx: MaskContext & { sourceName: string };
+  readonly say: (line: string) => void;
+}
+
+/** What is wrong with one column of the copy, by its mask: none for kept and generated columns. */
+async function maskedColumnProblems(check: ColumnCheck, m: Mask): Promise<string[]> {
+  switch (m.kind) {
+    case "keep":
+    case "generated":
+      return [];
+    case "null":
+      return nulledProblems(check);
+    case "rebucket":
+      return rebucketedProblems(check);
+    case "constant":
+      return constantProblems(check, m.value);
+    case "fake_name":
+      return fakeNameProblems(check);
+    default:
+      return formedMaskProblems(check, m);
+  }
+}
+
+/** A nulled column holds no value. */
+async function nulledProblems({ inNew, t, col, where }: ColumnCheck): Promise<string[]> {
+  const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(t.ref)} WHERE ${ident(col)} IS NOT NULL`);
+  return Number(left.rows[0].n) > 0 ? [`${where}: ${left.rows[0].n} values were not masked`] : [];
+}
+
+/** A rebucketed column names the source's bucket nowhere. */
+async function rebucketedProblems({ inNew, t, col, where, ctx }: ColumnCheck): Promise<string[]> {
+  const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(t.ref)} WHERE strpos(${ident(col)}, $1) > 0`, [ctx.sourceBucket]);
+  return Number(left.rows[0].n) > 0 ? [`${where} still names ${ctx.sourceName}'s bucket in ${left.rows[0].n} rows`] : [];
+}
+
+/** A constant: every new value is the constant (a source value equal to it is the constant, not a leak). */
+async function constantProblems({ inNew, t, col, where, say }: ColumnCheck, value: string): Promise<string[]> {
+  const type = t.columns.find((x) => x.column === col)?.dataType ?? "text";
+  const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(t.ref)} WHERE ${ident(col)}::text IS DISTINCT FROM CAST($1 AS ${type})::text`, [
+    value,
+  ]);
+  const wrong = Number(off.rows[0].n) > 0 ? [`${where}: ${off.rows[0].n} values were not masked`] : [];
+  say(`  ${where}`);
+  return wrong;
+}
+
+/**
+ * Every new value is one of the made-up names; real people may bear one too, and that is no leak:
+ * a row that kept its own (in any case) is, asked row by row by key. Both sides at once.
+ */
+async function fakeNameProblems({ source, inNew, t, col, where, say }: ColumnCheck): Promise<string[]> {
+  const r = t.ref;
+  const c = ident(col);
+  const names = FAKE_FIRST.flatMap((first) => FAKE_LAST.map((last) => `${first} ${last}`));
+  const k = ident(t.rule.key);
+  const real = source.query({
+    text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE lower(${c}::text) = ANY($1::text[])`,
+    values: [names.map((n) => n.toLowerCase())],
+    rowMode: "array",
+  });
+  real.catch(() => undefined);
+  const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL AND NOT (${c}::text = ANY($1::text[]))`, [names]);
+  if (Number(off.rows[0].n) > 0) return [`${where}: ${off.rows[0].n} values were not masked`];
+  const rows = (await real).rows;
+  const kept =
+    rows.length === 0
+      ? 0
+      : Number(
+          (
+            await inNew.query(
+              `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
+              [rows.map((x) => x[0]), rows.map((x) => x[1])],
+            )
+          ).rows[0].n,
+        );
+  const wrong = kept > 0 ? [`${where}: ${kept} row${kept === 1 ? "" : "s"} kept ${kept === 1 ? "its" : "their"} source value`] : [];
+  say(`  ${where}`);
+  return wrong;
+}
+
+/** A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has it, and no source value is left. */
+async function formedMaskProblems({ source, inNew, t, col, where, say }: ColumnCheck, m: Mask): Promise<string[]> {
+  const r = t.ref;
+  const form = maskForm(m)!;
+  // Both sides at once: the new values' form on the target, the source's values of that form.
+  const formed = countForm(source, r, col, form, true);
+  formed.catch(() => undefined);
+  const off = await countForm(inNew, r, col, form, false);
+  if (off > 0) return [`${where}: ${off} value${off === 1 ? " was" : "s were"} not masked`];
+  say(`  ${where}`);
+  if ((await formed) === 0) return []; // no source value has the form either: none is left
+  // Source values of the mask's own form (a placeholder email, a stored sha256): the values themselves are compared.
+  const now = await valueHashes(inNew, r, col);
+  const left = now.size <= 5000 ? await countHashesIn(source, r, col, now) : countCommon(now, await valueHashes(source, r, col));
+  return left > 0 ? [`${where}: ${left} source value${left === 1 ? "" : "s"} left after masking`] : [];
 }
 
 function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
