@@ -1045,21 +1045,7 @@ export function dumpAndRestore(opts: {
 }): Promise<{ bytes: number }> {
   const src = libpqArgs(opts.source, opts.source.database, opts.env);
   const dst = libpqArgs(opts.target, opts.newDatabase, opts.env);
-  const dumpArgs = [
-    "--format=custom",
-    "--no-owner",
-    "--no-acl",
-    "--no-publications",
-    "--no-subscriptions",
-    "--no-tablespaces",
-    "--no-security-labels",
-    ...src.args,
-  ];
-  if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
-  if (opts.section) dumpArgs.push(`--section=${opts.section}`);
-  if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
-  for (const t of opts.skipTables ?? []) dumpArgs.push(`--exclude-table-data=${t}`);
-  for (const e of opts.extensions ?? []) dumpArgs.push(`--extension="${e.replace(/"/g, '""')}"`);
+  const dumpArgs = pgDumpArgs(src.args, opts);
   const restoreArgs = ["--no-owner", "--no-acl", "--exit-on-error", "--verbose", ...(opts.role ? [`--role=${opts.role}`] : []), ...dst.args];
   const bin = (name: string) => opts.env[`MINA_${name.toUpperCase()}_BIN`] ?? name;
   const scrub = (s: string) => opts.secrets.reduce((m, secret) => (secret ? m.split(secret).join("***") : m), s);
@@ -1112,6 +1098,35 @@ export function dumpAndRestore(opts: {
       done();
     });
   });
+}
+
+/** pg_dump's arguments: a custom-format archive without owners, grants or what belongs to the server, of the connection `connection` names. */
+function pgDumpArgs(
+  connection: readonly string[],
+  opts: {
+    skipTables?: readonly string[];
+    snapshot?: string;
+    extensions?: readonly string[];
+    section?: "pre-data" | "data" | "post-data";
+    lockWaitMs?: number;
+  },
+): string[] {
+  const dumpArgs = [
+    "--format=custom",
+    "--no-owner",
+    "--no-acl",
+    "--no-publications",
+    "--no-subscriptions",
+    "--no-tablespaces",
+    "--no-security-labels",
+    ...connection,
+  ];
+  if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
+  if (opts.section) dumpArgs.push(`--section=${opts.section}`);
+  if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
+  for (const t of opts.skipTables ?? []) dumpArgs.push(`--exclude-table-data=${t}`);
+  for (const e of opts.extensions ?? []) dumpArgs.push(`--extension="${e.replace(/"/g, '""')}"`);
+  return dumpArgs;
 }
 
 function lastLine(s: string): string {
