@@ -129,66 +129,20 @@ export async function setUpLocal(opts: LocalSetUpOptions = {}): Promise<LocalSet
 }
 
 async function run(opts: LocalSetUpOptions, secrets: string[]): Promise<LocalSetUp> {
-  const fail = (message: string): never => {
-    throw new LocalSetUpError(message);
-  };
   const environment = opts.environment ?? LOCAL_ENVIRONMENT;
   if (!ENVIRONMENT_PATTERN.test(environment)) {
     fail(`${shown(environment, 40)} is not a valid environment name (lowercase letters, digits, single hyphens)`);
   }
   const timeoutMs = positiveTimeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const dir = resolve(opts.dir ?? ROOT);
-  const deployed = new Set<string>([...BUILTIN_ENVIRONMENTS, ...readStacksLeniently(dir).stacks.map((s) => s.stack)]);
-  if (deployed.has(environment)) {
-    fail(`refusing to set up ${environment} on this machine: it is a deployed environment (a stack of ${dir}); use another name, such as ${LOCAL_ENVIRONMENT}`);
-  }
+  refuseDeployed(environment, dir);
+  const { admin, redis } = loopbackServers(opts, environment, secrets);
+  const { file, shownFile } = targetFile(opts, environment, secrets);
 
-  // Both servers must be this machine's, before any connection is made.
-  const adminRaw = opts.adminUrl ?? DEFAULT_ADMIN_URL;
-  const redisRaw = opts.redisUrl ?? DEFAULT_REDIS_URL;
-  secrets.push(adminRaw, redisRaw);
-  const admin = parseOrFail(() => parsePostgresUrl(adminRaw, "admin URL"));
-  secrets.push(...admin.secrets);
-  const redis = parseOrFail(() => parseRedisUrl(redisRaw, "Redis URL"));
-  secrets.push(...redis.secrets);
-  const notHere = (what: string, host: string) =>
-    `refusing to set up ${environment}: ${what} host ${shown(host)} is not a loopback address (${LOOPBACK_ADDRESSES}); this recipe only touches servers on this machine`;
-  if (!isLoopbackHost(admin.host)) fail(notHere("the admin URL's", admin.host));
-  if (!isLoopbackHost(redis.host)) fail(notHere("the Redis URL's", redis.host));
-
-  // The target: never where git would commit it, never an existing file unless told.
-  const file = resolve(opts.out ?? `.env.${environment}.local`);
-  const shownFile = relative(process.cwd(), file) || file;
-  try {
-    refuseUnsafePath(file);
-  } catch (err) {
-    fail(describeError(err, secrets));
-  }
-  if (!existsSync(dirname(file))) fail(`cannot write ${shownFile}: its folder ${dirname(file)} does not exist`);
-  if (existsSync(file) && !opts.force) {
-    fail(`${shownFile} exists; --force replaces it (every run gives the role a new password, so the old file stops working)`);
-  }
-
-  // The file's content, checked like `npm run env` checks a stack's output.
   const names = deriveNames(environment);
   const password = randomBytes(32).toString("hex");
   secrets.push(password);
-  const env = localEnv(environment, {
-    databaseUrl: buildDatabaseUrl({
-      user: names.databaseRole,
-      password,
-      host: urlHost(admin.host),
-      port: admin.port,
-      database: names.databaseName,
-      sslMode: appSslMode(admin),
-    }),
-    redisUrl: redisUrlOf(redis),
-  });
-  const unexpected = unexpectedVariables(env);
-  if (unexpected !== undefined) fail(`refusing to write: ${unexpected}`);
-  const problems = foreignProblems(env, environment, dir);
-  if (problems.length > 0) fail(`refusing to write a ${environment} env file: ${problems.join("; ")}`);
-  const content = serializeEnvFile({ stack: environment, generatedAt: new Date(), entries: orderedEntries(env), generatedBy: "npm run local" });
+  const content = envFileContent(environment, dir, admin, redis, password);
 
   const markerClaimed = await checkRedis(redis, environment, timeoutMs, secrets);
   const { created, reused } = await setUpPostgres(admin, names.databaseRole, names.databaseName, password, timeoutMs, secrets);
@@ -209,6 +163,72 @@ async function run(opts: LocalSetUpOptions, secrets: string[]): Promise<LocalSet
     reused,
     markerClaimed,
   };
+}
+
+/** Refuses, in one line. */
+function fail(message: string): never {
+  throw new LocalSetUpError(message);
+}
+
+/** The environment set up on this machine is none of the deployed ones (a built-in one or a stack of the project in `dir`). */
+function refuseDeployed(environment: string, dir: string): void {
+  const deployed = new Set<string>([...BUILTIN_ENVIRONMENTS, ...readStacksLeniently(dir).stacks.map((s) => s.stack)]);
+  if (deployed.has(environment)) {
+    fail(`refusing to set up ${environment} on this machine: it is a deployed environment (a stack of ${dir}); use another name, such as ${LOCAL_ENVIRONMENT}`);
+  }
+}
+
+/** Both servers' URLs, parsed (their secrets added to `secrets`): each must be this machine's, before any connection is made. */
+function loopbackServers(opts: LocalSetUpOptions, environment: string, secrets: string[]): { admin: PostgresUrl; redis: RedisUrl } {
+  const adminRaw = opts.adminUrl ?? DEFAULT_ADMIN_URL;
+  const redisRaw = opts.redisUrl ?? DEFAULT_REDIS_URL;
+  secrets.push(adminRaw, redisRaw);
+  const admin = parseOrFail(() => parsePostgresUrl(adminRaw, "admin URL"));
+  secrets.push(...admin.secrets);
+  const redis = parseOrFail(() => parseRedisUrl(redisRaw, "Redis URL"));
+  secrets.push(...redis.secrets);
+  const notHere = (what: string, host: string) =>
+    `refusing to set up ${environment}: ${what} host ${shown(host)} is not a loopback address (${LOOPBACK_ADDRESSES}); this recipe only touches servers on this machine`;
+  if (!isLoopbackHost(admin.host)) fail(notHere("the admin URL's", admin.host));
+  if (!isLoopbackHost(redis.host)) fail(notHere("the Redis URL's", redis.host));
+  return { admin, redis };
+}
+
+/** The env file to write: never where git would commit it, never an existing file unless told. */
+function targetFile(opts: LocalSetUpOptions, environment: string, secrets: readonly string[]): { file: string; shownFile: string } {
+  const file = resolve(opts.out ?? `.env.${environment}.local`);
+  const shownFile = relative(process.cwd(), file) || file;
+  try {
+    refuseUnsafePath(file);
+  } catch (err) {
+    fail(describeError(err, secrets));
+  }
+  if (!existsSync(dirname(file))) fail(`cannot write ${shownFile}: its folder ${dirname(file)} does not exist`);
+  if (existsSync(file) && !opts.force) {
+    fail(`${shownFile} exists; --force replaces it (every run gives the role a new password, so the old file stops working)`);
+  }
+  return { file, shownFile };
+}
+
+/** The env file's text, its variables checked like `npm run env` checks a stack's output. */
+function envFileContent(environment: string, dir: string, admin: PostgresUrl, redis: RedisUrl, password: string): string {
+  const names = deriveNames(environment);
+  const env = localEnv(environment, {
+    databaseUrl: buildDatabaseUrl({
+      user: names.databaseRole,
+      password,
+      host: urlHost(admin.host),
+      port: admin.port,
+      database: names.databaseName,
+      sslMode: appSslMode(admin),
+    }),
+    redisUrl: redisUrlOf(redis),
+  });
+  const unexpected = unexpectedVariables(env);
+  if (unexpected !== undefined) fail(`refusing to write: ${unexpected}`);
+  const problems = foreignProblems(env, environment, dir);
+  if (problems.length > 0) fail(`refusing to write a ${environment} env file: ${problems.join("; ")}`);
+  return serializeEnvFile({ stack: environment, generatedAt: new Date(), entries: orderedEntries(env), generatedBy: "npm run local" });
 }
 
 function parseOrFail<T>(parse: () => T): T {
