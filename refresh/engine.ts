@@ -311,8 +311,22 @@ export interface Inventory {
  * either). Deny by default: a kind not named here as copied is refused.
  */
 export async function inventory(c: Client): Promise<Inventory> {
-  const rows = await c.query<{ cat: string; kind: string | null; name: string; detail: string | null }>(
-    `SELECT 'relation' AS cat, c.relkind::text AS kind, format('%I.%I', n.nspname, c.relname) AS name, NULL AS detail
+  const rows = await c.query<InventoryRow>(INVENTORY_QUERY);
+  const found: Inventory = { refused: [], leftOut: [], extensions: [] };
+  for (const r of rows.rows) judgeObject(r, found);
+  return found;
+}
+
+/** An object of the database that is not a table's own: its category, its kind within it, its name as SQL writes it, and what else the judgement needs. */
+interface InventoryRow {
+  cat: string;
+  kind: string | null;
+  name: string;
+  detail: string | null;
+}
+
+/** Every object the refresh does not copy as part of a table, one row each, by category and name. */
+const INVENTORY_QUERY = `SELECT 'relation' AS cat, c.relkind::text AS kind, format('%I.%I', n.nspname, c.relname) AS name, NULL AS detail
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind NOT IN ('r', 'p', 'i', 'I', 'S', 'c', 't') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")}
      UNION ALL
@@ -383,61 +397,71 @@ export async function inventory(c: Client): Promise<Inventory> {
      SELECT 'access method', NULL, quote_ident(am.amname), NULL FROM pg_am am WHERE am.oid >= 16384 AND ${notExtensionMember("pg_am", "am")}
      UNION ALL
      SELECT 'large objects', NULL, count(*)::text, NULL FROM pg_largeobject_metadata HAVING count(*) > 0
-     ORDER BY 1, 3`,
-  );
-  const refused: string[] = [];
-  const leftOut: string[] = [];
-  const extensions: string[] = [];
-  for (const r of rows.rows) {
-    switch (r.cat) {
-      case "relation": {
-        const what = { v: "view", m: "materialized view", f: "foreign table" }[r.kind ?? ""] ?? `relation (relkind ${r.kind})`;
-        if (r.kind === "f") refused.push(`foreign table ${r.name}: ${OUTSIDE} (it reads another server's rows)`);
-        else if (r.kind === "m") refused.push(`materialized view ${r.name}: ${ONLY} (its data is not classified by the rules)`);
-        else refused.push(`${what} ${r.name}: ${ONLY}`);
-        break;
-      }
-      case "function": {
-        const what = { f: "function", p: "procedure", a: "aggregate", w: "window function" }[r.kind ?? ""] ?? "function";
-        if (r.detail === "definer") refused.push(`${what} ${r.name} is SECURITY DEFINER: ${RIGHTS}`);
-        else if (r.kind !== "f" && r.kind !== "p") refused.push(`${what} ${r.name}: ${ONLY}`);
-        else refused.push(`${what} ${r.name} is in language ${r.detail}, which only a superuser may use: ${OUTSIDE}`);
-        break;
-      }
-      case "type":
-        refused.push(`${r.kind === "b" ? "base type" : "shell type"} ${r.name}: ${ONLY}`);
-        break;
-      case "extension":
-        if (r.detail === "fdw" || REACHING_EXTENSIONS.has(r.name) || /fdw/.test(r.name)) refused.push(`extension ${r.name}: ${OUTSIDE}`);
-        else if (COPIED_EXTENSIONS.includes(r.name)) extensions.push(r.name);
-        else if (LEFT_OUT_EXTENSIONS.includes(r.name)) leftOut.push(r.name);
-        else refused.push(`extension ${r.name}: ${EXTENSIONS}`);
-        break;
-      case "foreign-data wrapper":
-      case "foreign server":
-      case "user mapping":
-        refused.push(`${r.cat} ${r.name}: ${OUTSIDE}`);
-        break;
-      case "event trigger":
-        refused.push(`event trigger ${r.name}: ${RIGHTS} (it runs its function on the database's DDL)`);
-        break;
-      case "publication":
-      case "subscription":
-        refused.push(`${r.cat} ${r.name}: ${OUTSIDE} (it replicates rows past the rules)`);
-        break;
-      case "row-level security":
-        refused.push(
-          `table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`,
-        );
-        break;
-      case "large objects":
-        refused.push(`${r.name} large object${r.name === "1" ? "" : "s"}: ${ONLY} (their contents are not classified by the rules)`);
-        break;
-      default:
-        refused.push(`${r.cat} ${r.name}: ${ONLY}`);
-    }
+     ORDER BY 1, 3`;
+
+/** Adds the object to what is refused, left out or copied (an extension). */
+function judgeObject(r: InventoryRow, found: Inventory): void {
+  const { refused } = found;
+  switch (r.cat) {
+    case "relation":
+      refused.push(relationRefusal(r));
+      break;
+    case "function":
+      refused.push(functionRefusal(r));
+      break;
+    case "type":
+      refused.push(`${r.kind === "b" ? "base type" : "shell type"} ${r.name}: ${ONLY}`);
+      break;
+    case "extension":
+      judgeExtension(r, found);
+      break;
+    case "foreign-data wrapper":
+    case "foreign server":
+    case "user mapping":
+      refused.push(`${r.cat} ${r.name}: ${OUTSIDE}`);
+      break;
+    case "event trigger":
+      refused.push(`event trigger ${r.name}: ${RIGHTS} (it runs its function on the database's DDL)`);
+      break;
+    case "publication":
+    case "subscription":
+      refused.push(`${r.cat} ${r.name}: ${OUTSIDE} (it replicates rows past the rules)`);
+      break;
+    case "row-level security":
+      refused.push(
+        `table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`,
+      );
+      break;
+    case "large objects":
+      refused.push(`${r.name} large object${r.name === "1" ? "" : "s"}: ${ONLY} (their contents are not classified by the rules)`);
+      break;
+    default:
+      refused.push(`${r.cat} ${r.name}: ${ONLY}`);
   }
-  return { refused, leftOut, extensions };
+}
+
+/** Why a view, materialized view, foreign table or other relation that is no table is refused. */
+function relationRefusal(r: InventoryRow): string {
+  const what = { v: "view", m: "materialized view", f: "foreign table" }[r.kind ?? ""] ?? `relation (relkind ${r.kind})`;
+  if (r.kind === "f") return `foreign table ${r.name}: ${OUTSIDE} (it reads another server's rows)`;
+  if (r.kind === "m") return `materialized view ${r.name}: ${ONLY} (its data is not classified by the rules)`;
+  return `${what} ${r.name}: ${ONLY}`;
+}
+
+/** Why a function is refused: SECURITY DEFINER, an aggregate or window function, or a language only a superuser may use. */
+function functionRefusal(r: InventoryRow): string {
+  const what = { f: "function", p: "procedure", a: "aggregate", w: "window function" }[r.kind ?? ""] ?? "function";
+  if (r.detail === "definer") return `${what} ${r.name} is SECURITY DEFINER: ${RIGHTS}`;
+  if (r.kind !== "f" && r.kind !== "p") return `${what} ${r.name}: ${ONLY}`;
+  return `${what} ${r.name} is in language ${r.detail}, which only a superuser may use: ${OUTSIDE}`;
+}
+
+/** An extension is refused when it reaches outside the database, copied or left out when the lists say so, refused otherwise. */
+function judgeExtension(r: InventoryRow, found: Inventory): void {
+  if (r.detail === "fdw" || REACHING_EXTENSIONS.has(r.name) || /fdw/.test(r.name)) found.refused.push(`extension ${r.name}: ${OUTSIDE}`);
+  else if (COPIED_EXTENSIONS.includes(r.name)) found.extensions.push(r.name);
+  else if (LEFT_OUT_EXTENSIONS.includes(r.name)) found.leftOut.push(r.name);
+  else found.refused.push(`extension ${r.name}: ${EXTENSIONS}`);
 }
 
 /**
