@@ -611,74 +611,105 @@ const HASH_SAMPLE = createHash("sha256").update("mina refresh sample").digest("h
 export async function maskFitProblems(c: Client, tables: readonly CopyTable[], ctx: MaskContext): Promise<string[]> {
   const problems: string[] = [];
   let n = 0;
+  const nextSavepoint = () => `fit_${n++}`;
   for (const t of tables) {
     if (t.rule.skip) continue;
     for (const col of t.columns) {
       const m = t.rule.columns.get(col.column);
       if (!m || m.kind === "keep" || m.kind === "generated" || col.generated) continue;
-      const textual = col.text !== false;
-      if (!textual && m.kind !== "constant" && m.kind !== "null") continue; // refused by the schema check already
-      const where = columnKey(t.rule.table, col.column);
-      let samples: Array<string | null>;
-      switch (m.kind) {
-        case "email": {
-          // (a key the source lacks is the schema check's to name)
-          if ((col.maxLength == null && !col.domain) || !t.columns.some((x) => x.column === t.rule.key)) continue;
-          samples = (
-            await keySamples(c, t).catch((e) => {
-              throw named(`reading the keys of ${t.rule.table} for ${where}`, e);
-            })
-          ).map((k) => `user_${k}@example.invalid`);
-          const longest = Math.max(0, ...samples.map((s) => s!.length));
-          if (col.maxLength != null && longest > col.maxLength) {
-            problems.push(
-              `${where} is ${col.dataType}, and email writes up to ${longest} characters here (user_<${t.rule.key}>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column`,
-            );
-            continue;
-          }
-          break;
-        }
-        case "hash":
-          samples = [HASH_SAMPLE];
-          break;
-        case "fake_name":
-          samples = FAKE_FIRST.flatMap((f) => FAKE_LAST.map((l) => `${f} ${l}`));
-          break;
-        case "constant":
-          samples = [m.value];
-          break;
-        case "null":
-          samples = [null];
-          break;
-        case "rebucket": {
-          if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) continue;
-          const r = await c
-            .query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket])
-            .catch((e) => {
-              throw named(`measuring ${where}`, e);
-            });
-          if (r.rows[0].n > col.maxLength)
-            problems.push(
-              `${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`,
-            );
-          continue;
-        }
-      }
-      if (!col.domain && textual && m.kind !== "null") continue; // text takes any text; the lengths were checked with the schema
-      if (!col.domain && m.kind === "null") continue; // NULL of a nullable column (NOT NULL was checked with the schema)
-      const sp = `fit_${n++}`;
-      await c.query(`SAVEPOINT ${sp}`);
-      try {
-        await c.query(`SELECT count(CAST(v AS ${col.dataType})) FROM unnest($1::text[]) v`, [samples]);
-        await c.query(`RELEASE SAVEPOINT ${sp}`);
-      } catch (e) {
-        await c.query(`ROLLBACK TO SAVEPOINT ${sp}`);
-        const why = String((e as Error).message).split("\n")[0];
-        problems.push(`${where} is ${col.dataType}, which refuses what ${describeMask(m)} writes (${why}): write a rule whose values it takes`);
-      }
+      if (col.text === false && m.kind !== "constant" && m.kind !== "null") continue; // refused by the schema check already
+      problems.push(...(await columnFitProblems(c, { t, col, m, ctx, where: columnKey(t.rule.table, col.column) }, nextSavepoint)));
     }
   }
   return problems;
+}
+
+/** One masked column whose values must fit: its table, the column as the source has it, its mask; `where` names it in messages. */
+interface FitCheck {
+  readonly t: CopyTable;
+  readonly col: SourceColumn;
+  readonly m: Mask;
+  readonly ctx: MaskContext;
+  readonly where: string;
+}
+
+/** Whether the mask's values fit one column: their length, then (for a domain or a non-text type) a cast of the mask's samples. */
+async function columnFitProblems(c: Client, check: FitCheck, nextSavepoint: () => string): Promise<string[]> {
+  const { col, m, where } = check;
+  const sampled = await maskSamples(c, check);
+  if (!Array.isArray(sampled)) return sampled.problems;
+  const textual = col.text !== false;
+  if (!col.domain && textual && m.kind !== "null") return []; // text takes any text; the lengths were checked with the schema
+  if (!col.domain && m.kind === "null") return []; // NULL of a nullable column (NOT NULL was checked with the schema)
+  const sp = nextSavepoint();
+  await c.query(`SAVEPOINT ${sp}`);
+  try {
+    await c.query(`SELECT count(CAST(v AS ${col.dataType})) FROM unnest($1::text[]) v`, [sampled]);
+    await c.query(`RELEASE SAVEPOINT ${sp}`);
+    return [];
+  } catch (e) {
+    await c.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+    const why = String((e as Error).message).split("\n")[0];
+    return [`${where} is ${col.dataType}, which refuses what ${describeMask(m)} writes (${why}): write a rule whose values it takes`];
+  }
+}
+
+/**
+ * The values the mask writes in this column, to cast; or, where the check ends
+ * here, its problems (none when there is nothing to check).
+ */
+async function maskSamples(c: Client, check: FitCheck): Promise<Array<string | null> | { problems: string[] }> {
+  const { m } = check;
+  switch (m.kind) {
+    case "email":
+      return emailSamples(c, check);
+    case "hash":
+      return [HASH_SAMPLE];
+    case "fake_name":
+      return FAKE_FIRST.flatMap((f) => FAKE_LAST.map((l) => `${f} ${l}`));
+    case "constant":
+      return [m.value];
+    case "null":
+      return [null];
+    case "rebucket":
+      return { problems: await rebucketFitProblems(c, check) };
+    default:
+      return { problems: [] };
+  }
+}
+
+/** The emails of the smallest and largest key, once the longest is known to fit a length-limited column. */
+async function emailSamples(c: Client, { t, col, where }: FitCheck): Promise<Array<string | null> | { problems: string[] }> {
+  // (a key the source lacks is the schema check's to name)
+  if ((col.maxLength == null && !col.domain) || !t.columns.some((x) => x.column === t.rule.key)) return { problems: [] };
+  const samples = (
+    await keySamples(c, t).catch((e) => {
+      throw named(`reading the keys of ${t.rule.table} for ${where}`, e);
+    })
+  ).map((k) => `user_${k}@example.invalid`);
+  const longest = Math.max(0, ...samples.map((s) => s.length));
+  if (col.maxLength != null && longest > col.maxLength) {
+    return {
+      problems: [
+        `${where} is ${col.dataType}, and email writes up to ${longest} characters here (user_<${t.rule.key}>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column`,
+      ],
+    };
+  }
+  return samples;
+}
+
+/** A rebucketed value grows by the difference of the buckets' names: the longest must fit a length-limited column. */
+async function rebucketFitProblems(c: Client, { t, col, ctx, where }: FitCheck): Promise<string[]> {
+  if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) return [];
+  const r = await c
+    .query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket])
+    .catch((e) => {
+      throw named(`measuring ${where}`, e);
+    });
+  if (r.rows[0].n > col.maxLength) {
+    return [`${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`];
+  }
+  return [];
 }
 
 /** Rows of a table, read as the copy reads it; a partitioned table's also per partition. */
