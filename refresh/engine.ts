@@ -1109,8 +1109,7 @@ export function dumpAndRestore(opts: {
     const restore = spawn(bin("pg_restore"), restoreArgs, { env: dst.env, stdio: ["pipe", "ignore", "pipe"] });
     let bytes = 0;
     let dumpErr = "";
-    let restoreErr = "";
-    let pending = "";
+    const restoreLog = restoreProgress(opts.onTable);
     const codes: { dump?: number | null; restore?: number | null } = {};
     let failed = false;
     const fail = (why: string) => {
@@ -1128,20 +1127,11 @@ export function dumpAndRestore(opts: {
     dump.stdout.pipe(restore.stdin);
     restore.stdin.on("error", () => undefined);
     dump.stderr.on("data", (d: Buffer) => (dumpErr += d.toString()));
-    restore.stderr.on("data", (d: Buffer) => {
-      const text = pending + d.toString();
-      const lines = text.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        const m = /processing data for table "(?:public\.)?([^"]+)"/.exec(line);
-        if (m) opts.onTable?.(m[1]);
-        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) restoreErr += `${line}\n`;
-      }
-    });
+    restore.stderr.on("data", (d: Buffer) => restoreLog.feed(d.toString()));
     const done = () => {
       if (failed || !("dump" in codes) || !("restore" in codes)) return;
       if (codes.dump !== 0) return fail(`pg_dump of the source failed: ${lastLine(dumpErr) || `exit ${codes.dump}`}`);
-      if (codes.restore !== 0) return fail(`pg_restore into the new database failed: ${lastLine(restoreErr) || `exit ${codes.restore}`}`);
+      if (codes.restore !== 0) return fail(`pg_restore into the new database failed: ${lastLine(restoreLog.errors()) || `exit ${codes.restore}`}`);
       resolve({ bytes });
     };
     dump.on("close", (code) => {
@@ -1153,6 +1143,27 @@ export function dumpAndRestore(opts: {
       done();
     });
   });
+}
+
+/**
+ * Reads pg_restore's --verbose output as it comes, line by line: each table whose
+ * data it loads goes to `onTable`; what is not progress is kept as its errors.
+ */
+function restoreProgress(onTable: ((table: string) => void) | undefined): { feed(chunk: string): void; errors(): string } {
+  let pending = "";
+  let errors = "";
+  return {
+    feed(chunk) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /processing data for table "(?:public\.)?([^"]+)"/.exec(line);
+        if (m) onTable?.(m[1]);
+        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) errors += `${line}\n`;
+      }
+    },
+    errors: () => errors,
+  };
 }
 
 /** pg_dump's arguments: a custom-format archive without owners, grants or what belongs to the server, of the connection `connection` names. */
