@@ -360,57 +360,72 @@ async function setUpPostgres(
   } catch (err) {
     throw new LocalSetUpError(`cannot connect to ${where}: ${describeError(err, secrets)}`);
   }
-  const created: string[] = [];
-  const reused: string[] = [];
-  let step = "";
+  const run: Provisioning = { client, step: "", created: [], reused: [] };
   try {
-    step = "read the admin role";
+    run.step = "read the admin role";
     const me = (await client.query<{ u: string }>("SELECT current_user AS u")).rows[0]!.u;
     const [createRole, grantRole, createDatabase] = provisionStatements({ admin: me, appRole: role, database, password });
-
-    step = `look up role ${role}`;
-    const existing = (await client.query("SELECT * FROM pg_roles WHERE rolname = $1", [role])).rows[0] as Record<string, unknown> | undefined;
-    if (existing === undefined) {
-      step = `create role ${role}`;
-      await client.query(createRole!.sql);
-      created.push(`role ${role}`);
-    } else {
-      const refused = attributeMismatches(existing, APP_ROLE).filter((a) => SUPERUSER_ONLY_ATTRIBUTES.some((k) => ROLE_ATTRIBUTE_SQL[k].off === a));
-      if (refused.length > 0) {
-        throw new LocalSetUpError(
-          `role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`,
-        );
-      }
-      step = `set a new password for role ${role}`;
-      const settable = (Object.keys(APP_ROLE) as (keyof typeof APP_ROLE)[]).filter((k) => !SUPERUSER_ONLY_ATTRIBUTES.includes(k));
-      await client.query(`ALTER ROLE ${quoteIdent(role)} WITH ${attributesSql(APP_ROLE, settable)} PASSWORD ${quoteLiteral(password)}`);
-      reused.push(`role ${role} (new password)`);
-    }
+    await provisionRole(run, admin, role, password, createRole!.sql);
     // the admin a member of the role, before the database: CREATE DATABASE ... OWNER asks it, and so does every later change
-    step = `make ${me} a member of role ${role}`;
+    run.step = `make ${me} a member of role ${role}`;
     await client.query(grantRole!.sql);
-
-    step = `look up database ${database}`;
-    const owners = await client.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [database]);
-    if (owners.rowCount === 0) {
-      step = `create database ${database}`;
-      await client.query(createDatabase!.sql);
-      created.push(`database ${database}`);
-    } else if (owners.rows[0]!.owner !== role) {
-      step = `make ${role} the owner of database ${database}`;
-      await client.query(`ALTER DATABASE ${quoteIdent(database)} OWNER TO ${quoteIdent(role)}`);
-      reused.push(`database ${database} (data kept; owner was ${owners.rows[0]!.owner})`);
-    } else {
-      reused.push(`database ${database} (data kept)`);
-    }
-
-    step = `revoke PUBLIC's privileges on database ${database}`;
+    await provisionDatabase(run, role, database, createDatabase!.sql);
+    run.step = `revoke PUBLIC's privileges on database ${database}`;
     await client.query(revokePublicSql(database));
   } catch (err) {
     if (err instanceof LocalSetUpError) throw err;
-    throw new LocalSetUpError(`cannot ${step} on ${where}: ${describeError(err, secrets)}`);
+    throw new LocalSetUpError(`cannot ${run.step} on ${where}: ${describeError(err, secrets)}`);
   } finally {
     await closePostgres(client);
   }
-  return { created, reused };
+  return { created: run.created, reused: run.reused };
+}
+
+/** The set-up of the role and database under way: the admin's connection, the step it is at (named when one fails), what it created and reused. */
+interface Provisioning {
+  readonly client: Client;
+  step: string;
+  readonly created: string[];
+  readonly reused: string[];
+}
+
+/** Creates the app role; or gives an existing one the new password, unless it is a superuser, replicates or bypasses row security. */
+async function provisionRole(run: Provisioning, admin: PostgresUrl, role: string, password: string, createRoleSql: string): Promise<void> {
+  const { client } = run;
+  run.step = `look up role ${role}`;
+  const existing = (await client.query("SELECT * FROM pg_roles WHERE rolname = $1", [role])).rows[0] as Record<string, unknown> | undefined;
+  if (existing === undefined) {
+    run.step = `create role ${role}`;
+    await client.query(createRoleSql);
+    run.created.push(`role ${role}`);
+    return;
+  }
+  const refused = attributeMismatches(existing, APP_ROLE).filter((a) => SUPERUSER_ONLY_ATTRIBUTES.some((k) => ROLE_ATTRIBUTE_SQL[k].off === a));
+  if (refused.length > 0) {
+    throw new LocalSetUpError(
+      `role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`,
+    );
+  }
+  run.step = `set a new password for role ${role}`;
+  const settable = (Object.keys(APP_ROLE) as (keyof typeof APP_ROLE)[]).filter((k) => !SUPERUSER_ONLY_ATTRIBUTES.includes(k));
+  await client.query(`ALTER ROLE ${quoteIdent(role)} WITH ${attributesSql(APP_ROLE, settable)} PASSWORD ${quoteLiteral(password)}`);
+  run.reused.push(`role ${role} (new password)`);
+}
+
+/** Creates the database, owned by the role; an existing one keeps its data and gets the role as owner. */
+async function provisionDatabase(run: Provisioning, role: string, database: string, createDatabaseSql: string): Promise<void> {
+  const { client } = run;
+  run.step = `look up database ${database}`;
+  const owners = await client.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [database]);
+  if (owners.rowCount === 0) {
+    run.step = `create database ${database}`;
+    await client.query(createDatabaseSql);
+    run.created.push(`database ${database}`);
+  } else if (owners.rows[0]!.owner !== role) {
+    run.step = `make ${role} the owner of database ${database}`;
+    await client.query(`ALTER DATABASE ${quoteIdent(database)} OWNER TO ${quoteIdent(role)}`);
+    run.reused.push(`database ${database} (data kept; owner was ${owners.rows[0]!.owner})`);
+  } else {
+    run.reused.push(`database ${database} (data kept)`);
+  }
 }
