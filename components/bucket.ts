@@ -90,108 +90,13 @@ export class Bucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: BucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mina:index:Bucket", name, {}, opts);
-    const { names, protection } = args;
-    const child = { parent: this, provider: args.awsProvider };
-    const bucketName = names.bucket;
-    const bucket = new aws.s3.Bucket(
-      `${name}-bucket`,
-      {
-        bucket: bucketName,
-        // Decided in protectionFor: only a review environment's bucket is emptied on destroy.
-        forceDestroy: protection.forceDestroy,
-        tags: { ...names.tags },
-      },
-      { ...child, protect: protection.protect },
-    );
-    const ownership = new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      {
-        bucket: bucket.id,
-        rule: { objectOwnership: "BucketOwnerEnforced" },
-      },
-      child,
-    );
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-      },
-      child,
-    );
-    if (protection.versioning) {
-      new aws.s3.BucketVersioning(
-        `${name}-versioning`,
-        {
-          bucket: bucket.id,
-          versioningConfiguration: { status: "Enabled" },
-        },
-        child,
-      );
-    }
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-lifecycle`,
-      {
-        bucket: bucket.id,
-        rules: buildLifecycleRules(args.expireDays),
-      },
-      child,
-    );
-    new aws.s3.BucketPolicy(
-      `${name}-tls-only`,
-      {
-        bucket: bucket.id,
-        policy: JSON.stringify(buildTlsOnlyPolicy(bucketName)),
-      },
-      { ...child, dependsOn: [publicAccess, ownership] },
-    );
-
-    // Fixed names: what a replacement of each does is decided in config/replacement.ts.
-    const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: names.iamPath }, child);
-    new aws.iam.GroupPolicy(
-      `${name}-group-policy`,
-      {
-        name: names.bucketPolicy,
-        group: group.name,
-        policy: JSON.stringify(buildBucketAccessPolicy(bucketName)),
-      },
-      { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") },
-    );
-    // The boundary caps whatever a policy grants the user (bootstrap creates it; the deploy role may create users only with it).
-    const account = aws.getCallerIdentityOutput({}, { provider: args.awsProvider, parent: this }).accountId;
-    const user = new aws.iam.User(
-      `${name}-user`,
-      {
-        name: names.bucketUser,
-        path: names.iamPath,
-        permissionsBoundary: account.apply((id) => appBoundaryArn(names, id)),
-        tags: { ...names.tags },
-      },
-      {
-        ...child,
-        ...replacementOptions("aws:iam/user:User"),
-      },
-    );
-    new aws.iam.UserGroupMembership(
-      `${name}-membership`,
-      { user: user.name, groups: [group.name] },
-      {
-        ...child,
-        ...replacementOptions("aws:iam/userGroupMembership:UserGroupMembership"),
-      },
-    );
-    const key = new aws.iam.AccessKey(`${name}-key`, { user: user.name }, child);
+    const child: ChildOptions = { parent: this, provider: args.awsProvider };
+    const bucketName = args.names.bucket;
+    const bucket = createStorageBucket(name, args, child);
+    const guards = blockPublicAccess(name, bucket, child);
+    configureStorage(name, bucket, args, child);
+    requireTls(name, bucket, bucketName, guards, child);
+    const { user, key } = createAppUser(name, args, child);
 
     this.bucketName = bucketName;
     this.region = args.region;
@@ -200,4 +105,132 @@ export class Bucket extends pulumi.ComponentResource {
     this.secretAccessKey = pulumi.secret(key.secret);
     this.registerOutputs({ bucketName, region: this.region, accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey });
   }
+}
+
+/** Options of the resources a Bucket component declares: its children, through the stack's own AWS provider. */
+interface ChildOptions {
+  readonly parent: pulumi.Resource;
+  readonly provider: aws.Provider;
+}
+
+/** The bucket itself, named for the environment; whether it is protected or emptied on destroy comes from the protection. */
+function createStorageBucket(name: string, args: BucketArgs, child: ChildOptions): aws.s3.Bucket {
+  const { names, protection } = args;
+  return new aws.s3.Bucket(
+    `${name}-bucket`,
+    {
+      bucket: names.bucket,
+      // Decided in protectionFor: only a review environment's bucket is emptied on destroy.
+      forceDestroy: protection.forceDestroy,
+      tags: { ...names.tags },
+    },
+    { ...child, protect: protection.protect },
+  );
+}
+
+/** Objects owned by the bucket owner (no ACLs) and every kind of public access blocked; returned so the bucket policy waits for them. */
+function blockPublicAccess(name: string, bucket: aws.s3.Bucket, child: ChildOptions): pulumi.Resource[] {
+  const ownership = new aws.s3.BucketOwnershipControls(
+    `${name}-ownership`,
+    {
+      bucket: bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    },
+    child,
+  );
+  const publicAccess = new aws.s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    child,
+  );
+  return [publicAccess, ownership];
+}
+
+/** Encryption at rest, versioning where the protection asks for it, and the lifecycle rules. */
+function configureStorage(name: string, bucket: aws.s3.Bucket, args: BucketArgs, child: ChildOptions): void {
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-encryption`,
+    {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+    },
+    child,
+  );
+  if (args.protection.versioning) {
+    new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      {
+        bucket: bucket.id,
+        versioningConfiguration: { status: "Enabled" },
+      },
+      child,
+    );
+  }
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-lifecycle`,
+    {
+      bucket: bucket.id,
+      rules: buildLifecycleRules(args.expireDays),
+    },
+    child,
+  );
+}
+
+/** The TLS-only bucket policy, applied once the public-access guards are in place. */
+function requireTls(name: string, bucket: aws.s3.Bucket, bucketName: string, guards: pulumi.Resource[], child: ChildOptions): void {
+  new aws.s3.BucketPolicy(
+    `${name}-tls-only`,
+    {
+      bucket: bucket.id,
+      policy: JSON.stringify(buildTlsOnlyPolicy(bucketName)),
+    },
+    { ...child, dependsOn: guards },
+  );
+}
+
+/** The app's IAM user and access key: a member of a group whose policy reaches only this bucket. */
+function createAppUser(name: string, args: BucketArgs, child: ChildOptions): { user: aws.iam.User; key: aws.iam.AccessKey } {
+  const { names } = args;
+  // Fixed names: what a replacement of each does is decided in config/replacement.ts.
+  const group = new aws.iam.Group(`${name}-group`, { name: names.bucketGroup, path: names.iamPath }, child);
+  new aws.iam.GroupPolicy(
+    `${name}-group-policy`,
+    {
+      name: names.bucketPolicy,
+      group: group.name,
+      policy: JSON.stringify(buildBucketAccessPolicy(names.bucket)),
+    },
+    { ...child, ...replacementOptions("aws:iam/groupPolicy:GroupPolicy") },
+  );
+  // The boundary caps whatever a policy grants the user (bootstrap creates it; the deploy role may create users only with it).
+  const account = aws.getCallerIdentityOutput({}, { provider: args.awsProvider, parent: child.parent }).accountId;
+  const user = new aws.iam.User(
+    `${name}-user`,
+    {
+      name: names.bucketUser,
+      path: names.iamPath,
+      permissionsBoundary: account.apply((id) => appBoundaryArn(names, id)),
+      tags: { ...names.tags },
+    },
+    {
+      ...child,
+      ...replacementOptions("aws:iam/user:User"),
+    },
+  );
+  new aws.iam.UserGroupMembership(
+    `${name}-membership`,
+    { user: user.name, groups: [group.name] },
+    {
+      ...child,
+      ...replacementOptions("aws:iam/userGroupMembership:UserGroupMembership"),
+    },
+  );
+  const key = new aws.iam.AccessKey(`${name}-key`, { user: user.name }, child);
+  return { user, key };
 }

@@ -50,66 +50,13 @@ export class Environment extends pulumi.ComponentResource {
     const child = { parent: this };
 
     this.database = new Database(`${name}-database`, { names, config: config.database, protection, awsProvider }, child);
-    this.cache = new Cache(
-      `${name}-cache`,
-      {
-        names,
-        protection,
-        primaryRegion: config.cache.primaryRegion,
-        upstashEmail: config.cache.upstashEmail,
-        upstashApiKey: config.cache.upstashApiKey,
-        budget: config.cache.budget,
-      },
-      child,
-    );
-    this.bucket = new Bucket(
-      `${name}-bucket`,
-      {
-        names,
-        protection,
-        region: config.aws.region,
-        expireDays: config.bucket.expireDays,
-        awsProvider,
-      },
-      child,
-    );
+    this.cache = new Cache(`${name}-cache`, cacheArgs(config), child);
+    this.bucket = new Bucket(`${name}-bucket`, bucketArgs(config, awsProvider), child);
     this.secrets = new Secrets(`${name}-secrets`, { supplied: config.secrets }, child);
     if (config.sentry) this.sentry = new Sentry(`${name}-sentry`, { sentry: config.sentry, name: names.sentryProject, protection }, child);
-    this.dns = new Dns(
-      `${name}-dns`,
-      { shareDomain: config.dns.shareDomain, zoneId: config.dns.zoneId, appHost: config.dns.appHost, front: config.dns.front, awsProvider },
-      child,
-    );
+    this.dns = new Dns(`${name}-dns`, dnsArgs(config, awsProvider), child);
 
-    const s = config.settings;
-    const flags = Object.fromEntries(Object.entries(s.featureFlags).map(([k, on]) => [featureVariable(k), String(on)]));
-    this.env = pulumi.secret(
-      pulumi.all({
-        ENVIRONMENT: config.environment,
-        DATABASE_URL: this.database.url,
-        REDIS_URL: this.cache.url,
-        AWS_S3_BUCKET: this.bucket.bucketName,
-        AWS_REGION: this.bucket.region,
-        AWS_ACCESS_KEY_ID: this.bucket.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: this.bucket.secretAccessKey,
-        SECRET_KEY: this.secrets.secretKey,
-        SESSION_SECRET: this.secrets.sessionSecret,
-        OPENAI_API_KEY: this.secrets.openaiApiKey,
-        SENTRY_DSN: this.sentry ? this.sentry.dsn : pulumi.secret(""),
-        SENTRY_ENVIRONMENT: s.sentryEnvironment,
-        EMAIL_ENABLED: String(s.emailEnabled),
-        SENDGRID_API_KEY: this.secrets.sendgridApiKey,
-        EMAIL_REDIRECT_TO: s.emailRedirectTo,
-        SLACK_WEBHOOK_URL: this.secrets.slackWebhookUrl,
-        SLACK_CHANNEL: s.slackChannel,
-        SHARE_BASE_URL: this.dns.shareBaseUrl,
-        JSON_LOGS: "true",
-        LOG_LEVEL: s.logLevel,
-        RATE_LIMIT_PER_MINUTE: String(s.rateLimitPerMinute),
-        RATE_LIMIT_PER_HOUR: String(s.rateLimitPerHour),
-        ...flags,
-      }),
-    );
+    this.env = environmentVariables(config, this);
     this.appEnv = new AppEnv(
       `${name}-app-env`,
       {
@@ -124,6 +71,69 @@ export class Environment extends pulumi.ComponentResource {
     );
     this.registerOutputs({ env: this.env, appEnvSecretName: this.appEnv.secretName });
   }
+}
+
+function cacheArgs(config: StackConfig) {
+  return {
+    names: config.names,
+    protection: config.protection,
+    primaryRegion: config.cache.primaryRegion,
+    upstashEmail: config.cache.upstashEmail,
+    upstashApiKey: config.cache.upstashApiKey,
+    budget: config.cache.budget,
+  };
+}
+
+function bucketArgs(config: StackConfig, awsProvider: aws.Provider) {
+  return {
+    names: config.names,
+    protection: config.protection,
+    region: config.aws.region,
+    expireDays: config.bucket.expireDays,
+    awsProvider,
+  };
+}
+
+function dnsArgs(config: StackConfig, awsProvider: aws.Provider) {
+  const { shareDomain, zoneId, appHost, front } = config.dns;
+  return { shareDomain, zoneId, appHost, front, awsProvider };
+}
+
+/** The parts of an environment whose outputs the app's variables are made of. */
+type EnvironmentParts = Pick<Environment, "database" | "cache" | "bucket" | "secrets" | "sentry" | "dns">;
+
+/** Every variable the app reads, name to value, secret as a whole: the parts' outputs, the stack's settings and one per feature flag. */
+function environmentVariables(config: StackConfig, parts: EnvironmentParts): pulumi.Output<Record<string, string>> {
+  const { database, cache, bucket, secrets, sentry, dns } = parts;
+  const s = config.settings;
+  const flags = Object.fromEntries(Object.entries(s.featureFlags).map(([k, on]) => [featureVariable(k), String(on)]));
+  return pulumi.secret(
+    pulumi.all({
+      ENVIRONMENT: config.environment,
+      DATABASE_URL: database.url,
+      REDIS_URL: cache.url,
+      AWS_S3_BUCKET: bucket.bucketName,
+      AWS_REGION: bucket.region,
+      AWS_ACCESS_KEY_ID: bucket.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: bucket.secretAccessKey,
+      SECRET_KEY: secrets.secretKey,
+      SESSION_SECRET: secrets.sessionSecret,
+      OPENAI_API_KEY: secrets.openaiApiKey,
+      SENTRY_DSN: sentry ? sentry.dsn : pulumi.secret(""),
+      SENTRY_ENVIRONMENT: s.sentryEnvironment,
+      EMAIL_ENABLED: String(s.emailEnabled),
+      SENDGRID_API_KEY: secrets.sendgridApiKey,
+      EMAIL_REDIRECT_TO: s.emailRedirectTo,
+      SLACK_WEBHOOK_URL: secrets.slackWebhookUrl,
+      SLACK_CHANNEL: s.slackChannel,
+      SHARE_BASE_URL: dns.shareBaseUrl,
+      JSON_LOGS: "true",
+      LOG_LEVEL: s.logLevel,
+      RATE_LIMIT_PER_MINUTE: String(s.rateLimitPerMinute),
+      RATE_LIMIT_PER_HOUR: String(s.rateLimitPerHour),
+      ...flags,
+    }),
+  );
 }
 
 /** The stack's outputs: `env` (secret as a whole) and what a reviewer reads in a preview. */

@@ -14,10 +14,10 @@ import { ConfigError, ConfigErrors } from "./errors";
 import { withProjectConfig, readAllStacks } from "./index";
 import { identity, IdentityIndex, describeForeign } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH } from "./naming";
-import { readProject } from "./project";
+import { type ProjectFile, readProject } from "./project";
 import { parseStackFile, type RawStackConfig, SecureValue, stackFilePath, TEMPLATE_FILE } from "./raw";
 import { productionEnvironmentNamed, REVIEW_PROFILE } from "./review";
-import { identityIndexFor, validateStack } from "./validate";
+import { identityIndexFor, type ValidatedStack, validateStack } from "./validate";
 
 /** Where the environment's name goes in a template. The only placeholder. */
 export const PLACEHOLDER = "${name}";
@@ -170,104 +170,25 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
   const nameProblems = environmentNameProblems(name);
   if (nameProblems.length > 0) throw new NewEnvironmentRefused(nameProblems, true);
   const project = readProject(dir);
-  const tiers = listTemplates(dir);
-  const templateName = templateFileName(tier);
-  const template = [templateName].map((f) => path.join(project.stackDir, f)).find((f) => fs.existsSync(f));
-  if (!TEMPLATE_FILE.test(templateName) || !template) {
-    throw new NewEnvironmentRefused([`no template ${templateName} in ${project.stackDir} (templates: ${tiers.join(", ") || "none"})`], true);
-  }
+  const template = findTemplate(dir, project.stackDir, tier);
   const file = path.join(project.stackDir, `Pulumi.${name}.yaml`);
-  const fileName = path.basename(file);
-  const tname = path.basename(template);
-  const problems: string[] = [];
+  const draft: Draft = { name, tier, fileName: path.basename(file), tname: path.basename(template) };
+  const problems = nameClashes(dir, project.stackDir, draft);
 
-  const production = productionEnvironmentNamed(name, readAllStacks(dir));
-  if (production !== undefined) {
-    problems.push(`"${name}" names the production environment "${production}": env:new never makes an environment with a production name`);
-  }
-  if (name === tier) problems.push(`"${name}" is the tier's own name: every environment made from ${tname} carries it, so none may be named so`);
-  // Any file Pulumi or a reader could take for this stack's: Pulumi.<name>.yml and .json too.
-  const existing =
-    stackFilePath(dir, name) ?? [".yml", ".json"].map((ext) => path.join(project.stackDir, `Pulumi.${name}${ext}`)).find((f) => fs.existsSync(f));
-  if (existing) problems.push(`${path.basename(existing)} already exists: env:new never replaces a stack file; pick another name`);
-
-  // The template, as a template.
   const templateText = fs.readFileSync(template, "utf8");
-  let templateRaw: RawStackConfig | undefined;
-  try {
-    templateRaw = parseStackFile(templateText, tier, tname);
-  } catch (e) {
-    problems.push((e as Error).message);
-  }
-  if (templateRaw) {
-    const top = Object.keys((YAML.parse(templateText) ?? {}) as object);
-    for (const key of top.filter((k) => k !== "config")) {
-      problems.push(
-        `${tname}: ${key}: a template holds config only: every environment made from it would share this field; pulumi stack init gives each stack its own`,
-      );
-    }
-    for (const key of new Set(templateRaw.meta?.ciphertexts.map((c) => c.key))) {
-      problems.push(`${tname}: ${key}: a template holds no secret: every environment would share it; each sets its own with pulumi config set --secret`);
-    }
-    const profile = templateRaw.values["mina:profile"];
-    if (profile !== REVIEW_PROFILE) {
-      problems.push(
-        `${tname}: mina:profile: is ${profile === undefined ? "not set" : JSON.stringify(profile)}; env:new makes review environments only: set mina:profile: ${REVIEW_PROFILE}`,
-      );
-    }
-  }
-  const placeholders = [...templateText.matchAll(/\$\{([^}\n]*)\}/g)].map((m) => m[0]);
-  for (const p of new Set(placeholders.filter((p) => p !== PLACEHOLDER))) problems.push(`${tname}: unknown placeholder ${p}; the only one is ${PLACEHOLDER}`);
-  if (!placeholders.includes(PLACEHOLDER)) problems.push(`${tname}: has no ${PLACEHOLDER}: every environment made from it would be the same environment`);
+  const fromTemplate = readTemplate(templateText, draft);
+  problems.push(...fromTemplate.problems);
 
-  // The result.
   const head = header(name, tier);
   const bodyText = body(templateText).split(PLACEHOLDER).join(name);
   const text = head + bodyText;
-  text.split("\n").forEach((l, i) => {
-    if (l.includes("${"))
-      problems.push(`${fileName} line ${i + 1}: a placeholder is left after substitution (${JSON.stringify(l.trim())}); the only one is ${PLACEHOLDER}`);
-  });
-  let raw: RawStackConfig | undefined;
-  try {
-    raw = withProjectConfig(parseStackFile(text, name, fileName), project);
-  } catch (e) {
-    problems.push((e as Error).message);
-  }
-  if (raw && templateRaw) {
-    for (const [key, value] of Object.entries(templateRaw.values)) {
-      if (value instanceof SecureValue) continue; // refused above
-      if (!sameValue(raw.values[key], substituted(value, name))) {
-        problems.push(`${fileName}: ${key}: substituting "${name}" changes what the value is (${JSON.stringify(raw.values[key])}); quote it in ${tname}`);
-      }
-    }
-    const bucket = typeof raw.values["mina:bucketName"] === "string" ? (raw.values["mina:bucketName"] as string) : undefined;
-    for (const p of checkNameLimits(deriveNames(name, { bucket }))) problems.push(`${fileName}: ${p}`);
-    if (name.length > PULUMI_STACK_NAME_LIMIT)
-      problems.push(`${fileName}: stack name "${name}" is ${name.length} characters; Pulumi's limit is ${PULUMI_STACK_NAME_LIMIT}`);
-    const domain = raw.values["mina:shareDomain"];
-    if (typeof domain === "string" && !new IdentityIndex([identity(name)]).names(domain, name)) {
-      problems.push(`${tname}: mina:shareDomain: "${domain}" does not carry ${PLACEHOLDER}: every environment needs a share domain of its own`);
-    }
-  }
+  const result = readResult(text, project, draft);
+  problems.push(...result.problems);
+  const { raw } = result;
+  if (raw && fromTemplate.raw) problems.push(...resultProblems(raw, fromTemplate.raw, draft));
   if (problems.length > 0 || !raw) throw new NewEnvironmentRefused(problems);
 
-  // The real validation, against every stack file, as `npm run plan` and `pulumi up` will run it.
-  const siblings = [...readAllStacks(dir).filter((s) => s.stack !== name), raw];
-  const index = identityIndexFor(raw, siblings);
-  // Comments are not config, but a file made from a template carries no trace of another environment.
-  const headLines = head.split("\n").length - 1;
-  for (const { line, comment } of comments(bodyText)) {
-    for (const m of index.findForeign(comment, name)) problems.push(`${fileName} line ${headLines + line}: a comment ${describeForeign(m)}`);
-  }
-  let validated;
-  try {
-    validated = validateStack(raw, { siblings, project, requireSecrets: false });
-  } catch (e) {
-    if (e instanceof ConfigErrors) problems.push(...e.errors.map((x) => x.message));
-    else if (e instanceof ConfigError) problems.push(e.message);
-    else throw e;
-  }
+  const validated = validateAgainstEveryStack(dir, raw, project, { head, bodyText }, draft, problems);
   if (problems.length > 0 || !validated) throw new NewEnvironmentRefused(problems);
   const { config, missingSecrets } = validated;
   return {
@@ -281,6 +202,154 @@ export function prepareNewEnvironment(dir: string, name: string, tier: string): 
     missingSecrets,
     next: nextCommands(name, missingSecrets),
   };
+}
+
+/** What the checks of a new environment name in their messages: the environment, its tier, the new stack file's and the template's file names. */
+interface Draft {
+  readonly name: string;
+  readonly tier: string;
+  readonly fileName: string;
+  readonly tname: string;
+}
+
+/** A stack file read as part of the checks: its config when it parses, and the problems found in it. */
+interface Read {
+  readonly raw?: RawStackConfig;
+  readonly problems: string[];
+}
+
+/** The path of the tier's template; a usage refusal, listing the templates there are, when there is none. */
+function findTemplate(dir: string, stackDir: string, tier: string): string {
+  const templateName = templateFileName(tier);
+  const template = [templateName].map((f) => path.join(stackDir, f)).find((f) => fs.existsSync(f));
+  if (!TEMPLATE_FILE.test(templateName) || !template) {
+    const tiers = listTemplates(dir);
+    throw new NewEnvironmentRefused([`no template ${templateName} in ${stackDir} (templates: ${tiers.join(", ") || "none"})`], true);
+  }
+  return template;
+}
+
+/** The name may be neither production's nor the tier's, nor that of a stack file there is. */
+function nameClashes(dir: string, stackDir: string, { name, tier, tname }: Draft): string[] {
+  const problems: string[] = [];
+  const production = productionEnvironmentNamed(name, readAllStacks(dir));
+  if (production !== undefined) {
+    problems.push(`"${name}" names the production environment "${production}": env:new never makes an environment with a production name`);
+  }
+  if (name === tier) problems.push(`"${name}" is the tier's own name: every environment made from ${tname} carries it, so none may be named so`);
+  // Any file Pulumi or a reader could take for this stack's: Pulumi.<name>.yml and .json too.
+  const existing = stackFilePath(dir, name) ?? [".yml", ".json"].map((ext) => path.join(stackDir, `Pulumi.${name}${ext}`)).find((f) => fs.existsSync(f));
+  if (existing) problems.push(`${path.basename(existing)} already exists: env:new never replaces a stack file; pick another name`);
+  return problems;
+}
+
+/** The template, as a template: it parses, holds config only, no secret, the review profile, and the one placeholder. */
+function readTemplate(templateText: string, { tier, tname }: Draft): Read {
+  const problems: string[] = [];
+  let raw: RawStackConfig | undefined;
+  try {
+    raw = parseStackFile(templateText, tier, tname);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  if (raw) problems.push(...templateContentProblems(templateText, raw, tname));
+  problems.push(...placeholderProblems(templateText, tname));
+  return { raw, problems };
+}
+
+/** A template holds config only, no secret, and the review profile. */
+function templateContentProblems(templateText: string, templateRaw: RawStackConfig, tname: string): string[] {
+  const problems: string[] = [];
+  const top = Object.keys((YAML.parse(templateText) ?? {}) as object);
+  for (const key of top.filter((k) => k !== "config")) {
+    problems.push(
+      `${tname}: ${key}: a template holds config only: every environment made from it would share this field; pulumi stack init gives each stack its own`,
+    );
+  }
+  for (const key of new Set(templateRaw.meta?.ciphertexts.map((c) => c.key))) {
+    problems.push(`${tname}: ${key}: a template holds no secret: every environment would share it; each sets its own with pulumi config set --secret`);
+  }
+  const profile = templateRaw.values["mina:profile"];
+  if (profile !== REVIEW_PROFILE) {
+    problems.push(
+      `${tname}: mina:profile: is ${profile === undefined ? "not set" : JSON.stringify(profile)}; env:new makes review environments only: set mina:profile: ${REVIEW_PROFILE}`,
+    );
+  }
+  return problems;
+}
+
+/** A template uses the one placeholder, and no other. */
+function placeholderProblems(templateText: string, tname: string): string[] {
+  const problems: string[] = [];
+  const placeholders = [...templateText.matchAll(/\$\{([^}\n]*)\}/g)].map((m) => m[0]);
+  for (const p of new Set(placeholders.filter((p) => p !== PLACEHOLDER))) problems.push(`${tname}: unknown placeholder ${p}; the only one is ${PLACEHOLDER}`);
+  if (!placeholders.includes(PLACEHOLDER)) problems.push(`${tname}: has no ${PLACEHOLDER}: every environment made from it would be the same environment`);
+  return problems;
+}
+
+/** The result, the stack file's text: no placeholder left in it, and it parses, with the project's config. */
+function readResult(text: string, project: ProjectFile, { name, fileName }: Draft): Read {
+  const problems: string[] = [];
+  text.split("\n").forEach((l, i) => {
+    if (l.includes("${"))
+      problems.push(`${fileName} line ${i + 1}: a placeholder is left after substitution (${JSON.stringify(l.trim())}); the only one is ${PLACEHOLDER}`);
+  });
+  let raw: RawStackConfig | undefined;
+  try {
+    raw = withProjectConfig(parseStackFile(text, name, fileName), project);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  return { raw, problems };
+}
+
+/** The result against its template: every value what substitution makes of it, the derived names within their limits, a share domain of its own. */
+function resultProblems(raw: RawStackConfig, templateRaw: RawStackConfig, { name, fileName, tname }: Draft): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(templateRaw.values)) {
+    if (value instanceof SecureValue) continue; // refused with the template
+    if (!sameValue(raw.values[key], substituted(value, name))) {
+      problems.push(`${fileName}: ${key}: substituting "${name}" changes what the value is (${JSON.stringify(raw.values[key])}); quote it in ${tname}`);
+    }
+  }
+  const bucket = typeof raw.values["mina:bucketName"] === "string" ? (raw.values["mina:bucketName"] as string) : undefined;
+  for (const p of checkNameLimits(deriveNames(name, { bucket }))) problems.push(`${fileName}: ${p}`);
+  if (name.length > PULUMI_STACK_NAME_LIMIT)
+    problems.push(`${fileName}: stack name "${name}" is ${name.length} characters; Pulumi's limit is ${PULUMI_STACK_NAME_LIMIT}`);
+  const domain = raw.values["mina:shareDomain"];
+  if (typeof domain === "string" && !new IdentityIndex([identity(name)]).names(domain, name)) {
+    problems.push(`${tname}: mina:shareDomain: "${domain}" does not carry ${PLACEHOLDER}: every environment needs a share domain of its own`);
+  }
+  return problems;
+}
+
+/**
+ * The real validation, against every stack file, as `npm run plan` and `pulumi up` will run it,
+ * and the comments checked for another environment's identifiers. Adds what it finds to `problems`.
+ */
+function validateAgainstEveryStack(
+  dir: string,
+  raw: RawStackConfig,
+  project: ProjectFile,
+  text: { head: string; bodyText: string },
+  { name, fileName }: Draft,
+  problems: string[],
+): ValidatedStack | undefined {
+  const siblings = [...readAllStacks(dir).filter((s) => s.stack !== name), raw];
+  const index = identityIndexFor(raw, siblings);
+  // Comments are not config, but a file made from a template carries no trace of another environment.
+  const headLines = text.head.split("\n").length - 1;
+  for (const { line, comment } of comments(text.bodyText)) {
+    for (const m of index.findForeign(comment, name)) problems.push(`${fileName} line ${headLines + line}: a comment ${describeForeign(m)}`);
+  }
+  try {
+    return validateStack(raw, { siblings, project, requireSecrets: false });
+  } catch (e) {
+    if (e instanceof ConfigErrors) problems.push(...e.errors.map((x) => x.message));
+    else if (e instanceof ConfigError) problems.push(e.message);
+    else throw e;
+    return undefined;
+  }
 }
 
 /**

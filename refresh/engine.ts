@@ -92,6 +92,19 @@ const VARCHAR = 1043;
 const BPCHAR = 1042;
 
 export async function sourceSchema(c: Client): Promise<SourceSchema> {
+  const { tables, keyOf } = await sourceTables(c);
+  const baseOf = await domainBases(c);
+  const rows = await sourceColumnRows(c);
+  const categories = await typeCategories(
+    c,
+    rows.map((r) => baseOf(r.typid, r.typmod).id),
+  );
+  const columns = rows.map((r) => sourceColumn(r, baseOf(r.typid, r.typmod), keyOf, categories));
+  return { tables, columns };
+}
+
+/** The source's tables, and each table's key by its oid. */
+async function sourceTables(c: Client): Promise<{ tables: SourceSchema["tables"]; keyOf: Map<string, string> }> {
   const t = await c.query<{
     oid: string;
     schema: string;
@@ -118,6 +131,20 @@ export async function sourceSchema(c: Client): Promise<SourceSchema> {
     kind: r.partition ? ("partition" as const) : r.partitioned ? ("partitioned" as const) : ("table" as const),
     ...(r.partition && r.root_schema && r.root_name ? { root: tableKey(r.root_schema, r.root_name) } : {}),
   }));
+  return { tables, keyOf };
+}
+
+/** A type, as its oid and type modifier (a length limit, for character types). */
+interface BaseType {
+  readonly id: number;
+  readonly mod: number;
+}
+
+/**
+ * The base type of a column's type, through domains over domains; the first length limit
+ * on the way down is the one that holds.
+ */
+async function domainBases(c: Client): Promise<(typid: string, typmod: number) => BaseType> {
   const domains = new Map(
     (
       await c.query<{ oid: string; base: string; typmod: number }>(
@@ -125,18 +152,33 @@ export async function sourceSchema(c: Client): Promise<SourceSchema> {
       )
     ).rows.map((d) => [d.oid, d]),
   );
-  const cols = await c.query<{
-    oid: string;
-    col: string;
-    type: string;
-    typid: string;
-    typmod: number;
-    domain: boolean;
-    nullable: boolean;
-    generated: boolean;
-    uniq: boolean;
-    parents: string[];
-  }>(
+  return (typid, typmod) => {
+    let [id, mod] = [typid, typmod];
+    for (let d = domains.get(id), depth = 0; d && depth < 32; d = domains.get(id), depth++) {
+      if (mod < 0) mod = d.typmod;
+      id = d.base;
+    }
+    return { id: Number(id), mod };
+  };
+}
+
+/** A column of a source table, as the catalogs describe it. */
+interface ColumnRow {
+  oid: string;
+  col: string;
+  type: string;
+  typid: string;
+  typmod: number;
+  domain: boolean;
+  nullable: boolean;
+  generated: boolean;
+  uniq: boolean;
+  parents: string[];
+}
+
+/** The columns of the source's tables, table by table, in their order. */
+async function sourceColumnRows(c: Client): Promise<ColumnRow[]> {
+  const cols = await c.query<ColumnRow>(
     `SELECT a.attrelid::int8::text AS oid, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int8::text AS typid, a.atttypmod AS typmod,
             ty.typtype = 'd' AS domain, NOT a.attnotnull AS nullable, a.attgenerated <> '' AS generated,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum) AS uniq,
@@ -147,39 +189,32 @@ export async function sourceSchema(c: Client): Promise<SourceSchema> {
       WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")} AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY n.nspname, c.relname, a.attnum`,
   );
-  // A domain's base type, through domains over domains; the first length limit on the way down is the one that holds.
-  const baseOf = (typid: string, typmod: number) => {
-    let [id, mod] = [typid, typmod];
-    for (let d = domains.get(id), depth = 0; d && depth < 32; d = domains.get(id), depth++) {
-      if (mod < 0) mod = d.typmod;
-      id = d.base;
-    }
-    return { id: Number(id), mod };
+  return cols.rows;
+}
+
+/** The category (`typcategory`, `S` for strings) of each of these types, by oid. */
+async function typeCategories(c: Client, typeIds: readonly number[]): Promise<Map<string, string>> {
+  const r = await c.query<{ oid: string; cat: string }>("SELECT oid::int8::text AS oid, typcategory AS cat FROM pg_type WHERE oid = ANY($1::oid[])", [
+    [...new Set(typeIds.map(String))],
+  ]);
+  return new Map(r.rows.map((row) => [row.oid, row.cat]));
+}
+
+/** A column as the rules read it: its table by key, whether it holds text, its length limit, the tables it is inherited from. */
+function sourceColumn(r: ColumnRow, base: BaseType, keyOf: Map<string, string>, categories: Map<string, string>): SourceColumn {
+  const maxLength = (base.id === VARCHAR || base.id === BPCHAR) && base.mod >= 4 ? base.mod - 4 : null;
+  return {
+    table: keyOf.get(r.oid)!,
+    column: r.col,
+    dataType: r.type,
+    nullable: r.nullable,
+    text: categories.get(String(base.id)) === "S",
+    maxLength,
+    domain: r.domain ? r.type : null,
+    generated: r.generated,
+    unique: r.uniq,
+    inheritedFrom: r.parents.map((p) => keyOf.get(p)).filter((k): k is string => k !== undefined),
   };
-  const categories = new Map(
-    (
-      await c.query<{ oid: string; cat: string }>("SELECT oid::int8::text AS oid, typcategory AS cat FROM pg_type WHERE oid = ANY($1::oid[])", [
-        [...new Set(cols.rows.map((r) => String(baseOf(r.typid, r.typmod).id)))],
-      ])
-    ).rows.map((r) => [r.oid, r.cat]),
-  );
-  const columns = cols.rows.map((r): SourceColumn => {
-    const base = baseOf(r.typid, r.typmod);
-    const maxLength = (base.id === VARCHAR || base.id === BPCHAR) && base.mod >= 4 ? base.mod - 4 : null;
-    return {
-      table: keyOf.get(r.oid)!,
-      column: r.col,
-      dataType: r.type,
-      nullable: r.nullable,
-      text: categories.get(String(base.id)) === "S",
-      maxLength,
-      domain: r.domain ? r.type : null,
-      generated: r.generated,
-      unique: r.uniq,
-      inheritedFrom: r.parents.map((p) => keyOf.get(p)).filter((k): k is string => k !== undefined),
-    };
-  });
-  return { tables, columns };
 }
 
 /**
@@ -276,8 +311,22 @@ export interface Inventory {
  * either). Deny by default: a kind not named here as copied is refused.
  */
 export async function inventory(c: Client): Promise<Inventory> {
-  const rows = await c.query<{ cat: string; kind: string | null; name: string; detail: string | null }>(
-    `SELECT 'relation' AS cat, c.relkind::text AS kind, format('%I.%I', n.nspname, c.relname) AS name, NULL AS detail
+  const rows = await c.query<InventoryRow>(INVENTORY_QUERY);
+  const found: Inventory = { refused: [], leftOut: [], extensions: [] };
+  for (const r of rows.rows) judgeObject(r, found);
+  return found;
+}
+
+/** An object of the database that is not a table's own: its category, its kind within it, its name as SQL writes it, and what else the judgement needs. */
+interface InventoryRow {
+  cat: string;
+  kind: string | null;
+  name: string;
+  detail: string | null;
+}
+
+/** Every object the refresh does not copy as part of a table, one row each, by category and name. */
+const INVENTORY_QUERY = `SELECT 'relation' AS cat, c.relkind::text AS kind, format('%I.%I', n.nspname, c.relname) AS name, NULL AS detail
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind NOT IN ('r', 'p', 'i', 'I', 'S', 'c', 't') AND ${USER_SCHEMA} AND ${notExtensionMember("pg_class", "c")}
      UNION ALL
@@ -348,61 +397,71 @@ export async function inventory(c: Client): Promise<Inventory> {
      SELECT 'access method', NULL, quote_ident(am.amname), NULL FROM pg_am am WHERE am.oid >= 16384 AND ${notExtensionMember("pg_am", "am")}
      UNION ALL
      SELECT 'large objects', NULL, count(*)::text, NULL FROM pg_largeobject_metadata HAVING count(*) > 0
-     ORDER BY 1, 3`,
-  );
-  const refused: string[] = [];
-  const leftOut: string[] = [];
-  const extensions: string[] = [];
-  for (const r of rows.rows) {
-    switch (r.cat) {
-      case "relation": {
-        const what = { v: "view", m: "materialized view", f: "foreign table" }[r.kind ?? ""] ?? `relation (relkind ${r.kind})`;
-        if (r.kind === "f") refused.push(`foreign table ${r.name}: ${OUTSIDE} (it reads another server's rows)`);
-        else if (r.kind === "m") refused.push(`materialized view ${r.name}: ${ONLY} (its data is not classified by the rules)`);
-        else refused.push(`${what} ${r.name}: ${ONLY}`);
-        break;
-      }
-      case "function": {
-        const what = { f: "function", p: "procedure", a: "aggregate", w: "window function" }[r.kind ?? ""] ?? "function";
-        if (r.detail === "definer") refused.push(`${what} ${r.name} is SECURITY DEFINER: ${RIGHTS}`);
-        else if (r.kind !== "f" && r.kind !== "p") refused.push(`${what} ${r.name}: ${ONLY}`);
-        else refused.push(`${what} ${r.name} is in language ${r.detail}, which only a superuser may use: ${OUTSIDE}`);
-        break;
-      }
-      case "type":
-        refused.push(`${r.kind === "b" ? "base type" : "shell type"} ${r.name}: ${ONLY}`);
-        break;
-      case "extension":
-        if (r.detail === "fdw" || REACHING_EXTENSIONS.has(r.name) || /fdw/.test(r.name)) refused.push(`extension ${r.name}: ${OUTSIDE}`);
-        else if (COPIED_EXTENSIONS.includes(r.name)) extensions.push(r.name);
-        else if (LEFT_OUT_EXTENSIONS.includes(r.name)) leftOut.push(r.name);
-        else refused.push(`extension ${r.name}: ${EXTENSIONS}`);
-        break;
-      case "foreign-data wrapper":
-      case "foreign server":
-      case "user mapping":
-        refused.push(`${r.cat} ${r.name}: ${OUTSIDE}`);
-        break;
-      case "event trigger":
-        refused.push(`event trigger ${r.name}: ${RIGHTS} (it runs its function on the database's DDL)`);
-        break;
-      case "publication":
-      case "subscription":
-        refused.push(`${r.cat} ${r.name}: ${OUTSIDE} (it replicates rows past the rules)`);
-        break;
-      case "row-level security":
-        refused.push(
-          `table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`,
-        );
-        break;
-      case "large objects":
-        refused.push(`${r.name} large object${r.name === "1" ? "" : "s"}: ${ONLY} (their contents are not classified by the rules)`);
-        break;
-      default:
-        refused.push(`${r.cat} ${r.name}: ${ONLY}`);
-    }
+     ORDER BY 1, 3`;
+
+/** Adds the object to what is refused, left out or copied (an extension). */
+function judgeObject(r: InventoryRow, found: Inventory): void {
+  const { refused } = found;
+  switch (r.cat) {
+    case "relation":
+      refused.push(relationRefusal(r));
+      break;
+    case "function":
+      refused.push(functionRefusal(r));
+      break;
+    case "type":
+      refused.push(`${r.kind === "b" ? "base type" : "shell type"} ${r.name}: ${ONLY}`);
+      break;
+    case "extension":
+      judgeExtension(r, found);
+      break;
+    case "foreign-data wrapper":
+    case "foreign server":
+    case "user mapping":
+      refused.push(`${r.cat} ${r.name}: ${OUTSIDE}`);
+      break;
+    case "event trigger":
+      refused.push(`event trigger ${r.name}: ${RIGHTS} (it runs its function on the database's DDL)`);
+      break;
+    case "publication":
+    case "subscription":
+      refused.push(`${r.cat} ${r.name}: ${OUTSIDE} (it replicates rows past the rules)`);
+      break;
+    case "row-level security":
+      refused.push(
+        `table ${r.name} has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)`,
+      );
+      break;
+    case "large objects":
+      refused.push(`${r.name} large object${r.name === "1" ? "" : "s"}: ${ONLY} (their contents are not classified by the rules)`);
+      break;
+    default:
+      refused.push(`${r.cat} ${r.name}: ${ONLY}`);
   }
-  return { refused, leftOut, extensions };
+}
+
+/** Why a view, materialized view, foreign table or other relation that is no table is refused. */
+function relationRefusal(r: InventoryRow): string {
+  const what = { v: "view", m: "materialized view", f: "foreign table" }[r.kind ?? ""] ?? `relation (relkind ${r.kind})`;
+  if (r.kind === "f") return `foreign table ${r.name}: ${OUTSIDE} (it reads another server's rows)`;
+  if (r.kind === "m") return `materialized view ${r.name}: ${ONLY} (its data is not classified by the rules)`;
+  return `${what} ${r.name}: ${ONLY}`;
+}
+
+/** Why a function is refused: SECURITY DEFINER, an aggregate or window function, or a language only a superuser may use. */
+function functionRefusal(r: InventoryRow): string {
+  const what = { f: "function", p: "procedure", a: "aggregate", w: "window function" }[r.kind ?? ""] ?? "function";
+  if (r.detail === "definer") return `${what} ${r.name} is SECURITY DEFINER: ${RIGHTS}`;
+  if (r.kind !== "f" && r.kind !== "p") return `${what} ${r.name}: ${ONLY}`;
+  return `${what} ${r.name} is in language ${r.detail}, which only a superuser may use: ${OUTSIDE}`;
+}
+
+/** An extension is refused when it reaches outside the database, copied or left out when the lists say so, refused otherwise. */
+function judgeExtension(r: InventoryRow, found: Inventory): void {
+  if (r.detail === "fdw" || REACHING_EXTENSIONS.has(r.name) || /fdw/.test(r.name)) found.refused.push(`extension ${r.name}: ${OUTSIDE}`);
+  else if (COPIED_EXTENSIONS.includes(r.name)) found.extensions.push(r.name);
+  else if (LEFT_OUT_EXTENSIONS.includes(r.name)) found.leftOut.push(r.name);
+  else found.refused.push(`extension ${r.name}: ${EXTENSIONS}`);
 }
 
 /**
@@ -552,74 +611,105 @@ const HASH_SAMPLE = createHash("sha256").update("mina refresh sample").digest("h
 export async function maskFitProblems(c: Client, tables: readonly CopyTable[], ctx: MaskContext): Promise<string[]> {
   const problems: string[] = [];
   let n = 0;
+  const nextSavepoint = () => `fit_${n++}`;
   for (const t of tables) {
     if (t.rule.skip) continue;
     for (const col of t.columns) {
       const m = t.rule.columns.get(col.column);
       if (!m || m.kind === "keep" || m.kind === "generated" || col.generated) continue;
-      const textual = col.text !== false;
-      if (!textual && m.kind !== "constant" && m.kind !== "null") continue; // refused by the schema check already
-      const where = columnKey(t.rule.table, col.column);
-      let samples: Array<string | null>;
-      switch (m.kind) {
-        case "email": {
-          // (a key the source lacks is the schema check's to name)
-          if ((col.maxLength == null && !col.domain) || !t.columns.some((x) => x.column === t.rule.key)) continue;
-          samples = (
-            await keySamples(c, t).catch((e) => {
-              throw named(`reading the keys of ${t.rule.table} for ${where}`, e);
-            })
-          ).map((k) => `user_${k}@example.invalid`);
-          const longest = Math.max(0, ...samples.map((s) => s!.length));
-          if (col.maxLength != null && longest > col.maxLength) {
-            problems.push(
-              `${where} is ${col.dataType}, and email writes up to ${longest} characters here (user_<${t.rule.key}>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column`,
-            );
-            continue;
-          }
-          break;
-        }
-        case "hash":
-          samples = [HASH_SAMPLE];
-          break;
-        case "fake_name":
-          samples = FAKE_FIRST.flatMap((f) => FAKE_LAST.map((l) => `${f} ${l}`));
-          break;
-        case "constant":
-          samples = [m.value];
-          break;
-        case "null":
-          samples = [null];
-          break;
-        case "rebucket": {
-          if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) continue;
-          const r = await c
-            .query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket])
-            .catch((e) => {
-              throw named(`measuring ${where}`, e);
-            });
-          if (r.rows[0].n > col.maxLength)
-            problems.push(
-              `${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`,
-            );
-          continue;
-        }
-      }
-      if (!col.domain && textual && m.kind !== "null") continue; // text takes any text; the lengths were checked with the schema
-      if (!col.domain && m.kind === "null") continue; // NULL of a nullable column (NOT NULL was checked with the schema)
-      const sp = `fit_${n++}`;
-      await c.query(`SAVEPOINT ${sp}`);
-      try {
-        await c.query(`SELECT count(CAST(v AS ${col.dataType})) FROM unnest($1::text[]) v`, [samples]);
-        await c.query(`RELEASE SAVEPOINT ${sp}`);
-      } catch (e) {
-        await c.query(`ROLLBACK TO SAVEPOINT ${sp}`);
-        const why = String((e as Error).message).split("\n")[0];
-        problems.push(`${where} is ${col.dataType}, which refuses what ${describeMask(m)} writes (${why}): write a rule whose values it takes`);
-      }
+      if (col.text === false && m.kind !== "constant" && m.kind !== "null") continue; // refused by the schema check already
+      problems.push(...(await columnFitProblems(c, { t, col, m, ctx, where: columnKey(t.rule.table, col.column) }, nextSavepoint)));
     }
   }
   return problems;
+}
+
+/** One masked column whose values must fit: its table, the column as the source has it, its mask; `where` names it in messages. */
+interface FitCheck {
+  readonly t: CopyTable;
+  readonly col: SourceColumn;
+  readonly m: Mask;
+  readonly ctx: MaskContext;
+  readonly where: string;
+}
+
+/** Whether the mask's values fit one column: their length, then (for a domain or a non-text type) a cast of the mask's samples. */
+async function columnFitProblems(c: Client, check: FitCheck, nextSavepoint: () => string): Promise<string[]> {
+  const { col, m, where } = check;
+  const sampled = await maskSamples(c, check);
+  if (!Array.isArray(sampled)) return sampled.problems;
+  const textual = col.text !== false;
+  if (!col.domain && textual && m.kind !== "null") return []; // text takes any text; the lengths were checked with the schema
+  if (!col.domain && m.kind === "null") return []; // NULL of a nullable column (NOT NULL was checked with the schema)
+  const sp = nextSavepoint();
+  await c.query(`SAVEPOINT ${sp}`);
+  try {
+    await c.query(`SELECT count(CAST(v AS ${col.dataType})) FROM unnest($1::text[]) v`, [sampled]);
+    await c.query(`RELEASE SAVEPOINT ${sp}`);
+    return [];
+  } catch (e) {
+    await c.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+    const why = String((e as Error).message).split("\n")[0];
+    return [`${where} is ${col.dataType}, which refuses what ${describeMask(m)} writes (${why}): write a rule whose values it takes`];
+  }
+}
+
+/**
+ * The values the mask writes in this column, to cast; or, where the check ends
+ * here, its problems (none when there is nothing to check).
+ */
+async function maskSamples(c: Client, check: FitCheck): Promise<Array<string | null> | { problems: string[] }> {
+  const { m } = check;
+  switch (m.kind) {
+    case "email":
+      return emailSamples(c, check);
+    case "hash":
+      return [HASH_SAMPLE];
+    case "fake_name":
+      return FAKE_FIRST.flatMap((f) => FAKE_LAST.map((l) => `${f} ${l}`));
+    case "constant":
+      return [m.value];
+    case "null":
+      return [null];
+    case "rebucket":
+      return { problems: await rebucketFitProblems(c, check) };
+    default:
+      return { problems: [] };
+  }
+}
+
+/** The emails of the smallest and largest key, once the longest is known to fit a length-limited column. */
+async function emailSamples(c: Client, { t, col, where }: FitCheck): Promise<Array<string | null> | { problems: string[] }> {
+  // (a key the source lacks is the schema check's to name)
+  if ((col.maxLength == null && !col.domain) || !t.columns.some((x) => x.column === t.rule.key)) return { problems: [] };
+  const samples = (
+    await keySamples(c, t).catch((e) => {
+      throw named(`reading the keys of ${t.rule.table} for ${where}`, e);
+    })
+  ).map((k) => `user_${k}@example.invalid`);
+  const longest = Math.max(0, ...samples.map((s) => s.length));
+  if (col.maxLength != null && longest > col.maxLength) {
+    return {
+      problems: [
+        `${where} is ${col.dataType}, and email writes up to ${longest} characters here (user_<${t.rule.key}>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column`,
+      ],
+    };
+  }
+  return samples;
+}
+
+/** A rebucketed value grows by the difference of the buckets' names: the longest must fit a length-limited column. */
+async function rebucketFitProblems(c: Client, { t, col, ctx, where }: FitCheck): Promise<string[]> {
+  if (col.maxLength == null || ctx.targetBucket.length <= ctx.sourceBucket.length) return [];
+  const r = await c
+    .query(`SELECT coalesce(max(length(replace(${ident(col.column)}, $1, $2))), 0)::int AS n FROM ${rel(t.ref)}`, [ctx.sourceBucket, ctx.targetBucket])
+    .catch((e) => {
+      throw named(`measuring ${where}`, e);
+    });
+  if (r.rows[0].n > col.maxLength) {
+    return [`${where} is ${col.dataType}, and rebucket writes up to ${r.rows[0].n} characters here: write a rule whose values fit or widen the column`];
+  }
+  return [];
 }
 
 /** Rows of a table, read as the copy reads it; a partitioned table's also per partition. */
@@ -788,6 +878,23 @@ export async function checkCopy(
 ): Promise<string[]> {
   const wrong: string[] = [];
   say("  row counts");
+  wrong.push(...(await rowCountProblems(inNew, tables, counts)));
+  for (const t of tables) {
+    if (t.rule.skip) continue;
+    for (const [col, m] of t.rule.columns) {
+      const check: ColumnCheck = { source, inNew, t, col, where: columnKey(t.rule.table, col), ctx, say };
+      wrong.push(...(await maskedColumnProblems(check, m)));
+    }
+  }
+  say("  masked columns: no source value left");
+  wrong.push(...(await brokenForeignKeys(inNew)));
+  say("  foreign keys");
+  return wrong;
+}
+
+/** Every table's row count (a partitioned table's per partition) is the source's; a skipped table's is 0. */
+async function rowCountProblems(inNew: Client, tables: readonly CopyTable[], counts: ReadonlyMap<string, RowCount>): Promise<string[]> {
+  const wrong: string[] = [];
   for (const t of tables) {
     const now = await rowCount(inNew, t.ref);
     const want = t.rule.skip ? { total: 0, partitions: new Map<string, number>() } : counts.get(t.rule.table)!;
@@ -798,85 +905,111 @@ export async function checkCopy(
     for (const [p, n] of want.partitions ?? [])
       if ((now.partitions?.get(p) ?? 0) !== n) wrong.push(`partition ${p} of ${t.rule.table} has ${now.partitions?.get(p) ?? 0} rows, the source ${n}`);
   }
-  for (const t of tables) {
-    if (t.rule.skip) continue;
-    const r = t.ref;
-    for (const [col, m] of t.rule.columns) {
-      const where = columnKey(t.rule.table, col);
-      const c = ident(col);
-      if (m.kind === "keep" || m.kind === "generated") continue;
-      if (m.kind === "null") {
-        const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL`);
-        if (Number(left.rows[0].n) > 0) wrong.push(`${where}: ${left.rows[0].n} values were not masked`);
-        continue;
-      }
-      if (m.kind === "rebucket") {
-        const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE strpos(${c}, $1) > 0`, [ctx.sourceBucket]);
-        if (Number(left.rows[0].n) > 0) wrong.push(`${where} still names ${ctx.sourceName}'s bucket in ${left.rows[0].n} rows`);
-        continue;
-      }
-      // A constant: every new value is the constant (a source value equal to it is the constant, not a leak).
-      if (m.kind === "constant") {
-        const type = t.columns.find((x) => x.column === col)?.dataType ?? "text";
-        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c}::text IS DISTINCT FROM CAST($1 AS ${type})::text`, [m.value]);
-        if (Number(off.rows[0].n) > 0) wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
-        say(`  ${where}`);
-        continue;
-      }
-      if (m.kind === "fake_name") {
-        // Every new value is one of the made-up names; real people may bear one too, and that is no leak:
-        // a row that kept its own (in any case) is, asked row by row by key. Both sides at once.
-        const names = FAKE_FIRST.flatMap((first) => FAKE_LAST.map((last) => `${first} ${last}`));
-        const k = ident(t.rule.key);
-        const real = source.query({
-          text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE lower(${c}::text) = ANY($1::text[])`,
-          values: [names.map((n) => n.toLowerCase())],
-          rowMode: "array",
-        });
-        real.catch(() => undefined);
-        const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL AND NOT (${c}::text = ANY($1::text[]))`, [names]);
-        if (Number(off.rows[0].n) > 0) {
-          wrong.push(`${where}: ${off.rows[0].n} values were not masked`);
-          continue;
-        }
-        const rows = (await real).rows;
-        const kept =
-          rows.length === 0
-            ? 0
-            : Number(
-                (
-                  await inNew.query(
-                    `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
-                    [rows.map((x) => x[0]), rows.map((x) => x[1])],
-                  )
-                ).rows[0].n,
-              );
-        if (kept > 0) wrong.push(`${where}: ${kept} row${kept === 1 ? "" : "s"} kept ${kept === 1 ? "its" : "their"} source value`);
-        say(`  ${where}`);
-        continue;
-      }
-      // A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has it.
-      const form = maskForm(m)!;
-      // Both sides at once: the new values' form on the target, the source's values of that form.
-      const formed = countForm(source, r, col, form, true);
-      formed.catch(() => undefined);
-      const off = await countForm(inNew, r, col, form, false);
-      if (off > 0) {
-        wrong.push(`${where}: ${off} value${off === 1 ? " was" : "s were"} not masked`);
-        continue;
-      }
-      say(`  ${where}`);
-      if ((await formed) === 0) continue; // no source value has the form either: none is left
-      // Source values of the mask's own form (a placeholder email, a stored sha256): the values themselves are compared.
-      const now = await valueHashes(inNew, r, col);
-      const left = now.size <= 5000 ? await countHashesIn(source, r, col, now) : countCommon(now, await valueHashes(source, r, col));
-      if (left > 0) wrong.push(`${where}: ${left} source value${left === 1 ? "" : "s"} left after masking`);
-    }
-  }
-  say("  masked columns: no source value left");
-  wrong.push(...(await brokenForeignKeys(inNew)));
-  say("  foreign keys");
   return wrong;
+}
+
+/** One masked column of the copy to check against the source; `where` names it in messages. */
+interface ColumnCheck {
+  readonly source: Client;
+  readonly inNew: Client;
+  readonly t: CopyTable;
+  readonly col: string;
+  readonly where: string;
+  readonly ctx: MaskContext & { sourceName: string };
+  readonly say: (line: string) => void;
+}
+
+/** What is wrong with one column of the copy, by its mask: none for kept and generated columns. */
+async function maskedColumnProblems(check: ColumnCheck, m: Mask): Promise<string[]> {
+  switch (m.kind) {
+    case "keep":
+    case "generated":
+      return [];
+    case "null":
+      return nulledProblems(check);
+    case "rebucket":
+      return rebucketedProblems(check);
+    case "constant":
+      return constantProblems(check, m.value);
+    case "fake_name":
+      return fakeNameProblems(check);
+    default:
+      return formedMaskProblems(check, m);
+  }
+}
+
+/** A nulled column holds no value. */
+async function nulledProblems({ inNew, t, col, where }: ColumnCheck): Promise<string[]> {
+  const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(t.ref)} WHERE ${ident(col)} IS NOT NULL`);
+  return Number(left.rows[0].n) > 0 ? [`${where}: ${left.rows[0].n} values were not masked`] : [];
+}
+
+/** A rebucketed column names the source's bucket nowhere. */
+async function rebucketedProblems({ inNew, t, col, where, ctx }: ColumnCheck): Promise<string[]> {
+  const left = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(t.ref)} WHERE strpos(${ident(col)}, $1) > 0`, [ctx.sourceBucket]);
+  return Number(left.rows[0].n) > 0 ? [`${where} still names ${ctx.sourceName}'s bucket in ${left.rows[0].n} rows`] : [];
+}
+
+/** A constant: every new value is the constant (a source value equal to it is the constant, not a leak). */
+async function constantProblems({ inNew, t, col, where, say }: ColumnCheck, value: string): Promise<string[]> {
+  const type = t.columns.find((x) => x.column === col)?.dataType ?? "text";
+  const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(t.ref)} WHERE ${ident(col)}::text IS DISTINCT FROM CAST($1 AS ${type})::text`, [
+    value,
+  ]);
+  const wrong = Number(off.rows[0].n) > 0 ? [`${where}: ${off.rows[0].n} values were not masked`] : [];
+  say(`  ${where}`);
+  return wrong;
+}
+
+/**
+ * Every new value is one of the made-up names; real people may bear one too, and that is no leak:
+ * a row that kept its own (in any case) is, asked row by row by key. Both sides at once.
+ */
+async function fakeNameProblems({ source, inNew, t, col, where, say }: ColumnCheck): Promise<string[]> {
+  const r = t.ref;
+  const c = ident(col);
+  const names = FAKE_FIRST.flatMap((first) => FAKE_LAST.map((last) => `${first} ${last}`));
+  const k = ident(t.rule.key);
+  const real = source.query({
+    text: `SELECT ${k}::text, lower(${c}::text) FROM ${rel(r)} WHERE lower(${c}::text) = ANY($1::text[])`,
+    values: [names.map((n) => n.toLowerCase())],
+    rowMode: "array",
+  });
+  real.catch(() => undefined);
+  const off = await inNew.query(`SELECT count(*)::bigint AS n FROM ${rel(r)} WHERE ${c} IS NOT NULL AND NOT (${c}::text = ANY($1::text[]))`, [names]);
+  if (Number(off.rows[0].n) > 0) return [`${where}: ${off.rows[0].n} values were not masked`];
+  const rows = (await real).rows;
+  const kept =
+    rows.length === 0
+      ? 0
+      : Number(
+          (
+            await inNew.query(
+              `SELECT count(*)::bigint AS n FROM ${rel(r)} t JOIN unnest($1::text[], $2::text[]) s(k, v) ON t.${k}::text = s.k WHERE lower(t.${c}::text) = s.v`,
+              [rows.map((x) => x[0]), rows.map((x) => x[1])],
+            )
+          ).rows[0].n,
+        );
+  const wrong = kept > 0 ? [`${where}: ${kept} row${kept === 1 ? "" : "s"} kept ${kept === 1 ? "its" : "their"} source value`] : [];
+  say(`  ${where}`);
+  return wrong;
+}
+
+/** A mask with a form of its own (user_<id>@example.invalid, 64 hex digits): every new value has it, and no source value is left. */
+async function formedMaskProblems({ source, inNew, t, col, where, say }: ColumnCheck, m: Mask): Promise<string[]> {
+  const r = t.ref;
+  const form = maskForm(m)!;
+  // Both sides at once: the new values' form on the target, the source's values of that form.
+  const formed = countForm(source, r, col, form, true);
+  formed.catch(() => undefined);
+  const off = await countForm(inNew, r, col, form, false);
+  if (off > 0) return [`${where}: ${off} value${off === 1 ? " was" : "s were"} not masked`];
+  say(`  ${where}`);
+  if ((await formed) === 0) return []; // no source value has the form either: none is left
+  // Source values of the mask's own form (a placeholder email, a stored sha256): the values themselves are compared.
+  const now = await valueHashes(inNew, r, col);
+  const left = now.size <= 5000 ? await countHashesIn(source, r, col, now) : countCommon(now, await valueHashes(source, r, col));
+  return left > 0 ? [`${where}: ${left} source value${left === 1 ? "" : "s"} left after masking`] : [];
 }
 
 function countCommon(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
@@ -967,21 +1100,7 @@ export function dumpAndRestore(opts: {
 }): Promise<{ bytes: number }> {
   const src = libpqArgs(opts.source, opts.source.database, opts.env);
   const dst = libpqArgs(opts.target, opts.newDatabase, opts.env);
-  const dumpArgs = [
-    "--format=custom",
-    "--no-owner",
-    "--no-acl",
-    "--no-publications",
-    "--no-subscriptions",
-    "--no-tablespaces",
-    "--no-security-labels",
-    ...src.args,
-  ];
-  if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
-  if (opts.section) dumpArgs.push(`--section=${opts.section}`);
-  if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
-  for (const t of opts.skipTables ?? []) dumpArgs.push(`--exclude-table-data=${t}`);
-  for (const e of opts.extensions ?? []) dumpArgs.push(`--extension="${e.replace(/"/g, '""')}"`);
+  const dumpArgs = pgDumpArgs(src.args, opts);
   const restoreArgs = ["--no-owner", "--no-acl", "--exit-on-error", "--verbose", ...(opts.role ? [`--role=${opts.role}`] : []), ...dst.args];
   const bin = (name: string) => opts.env[`MINA_${name.toUpperCase()}_BIN`] ?? name;
   const scrub = (s: string) => opts.secrets.reduce((m, secret) => (secret ? m.split(secret).join("***") : m), s);
@@ -990,8 +1109,7 @@ export function dumpAndRestore(opts: {
     const restore = spawn(bin("pg_restore"), restoreArgs, { env: dst.env, stdio: ["pipe", "ignore", "pipe"] });
     let bytes = 0;
     let dumpErr = "";
-    let restoreErr = "";
-    let pending = "";
+    const restoreLog = restoreProgress(opts.onTable);
     const codes: { dump?: number | null; restore?: number | null } = {};
     let failed = false;
     const fail = (why: string) => {
@@ -1009,20 +1127,11 @@ export function dumpAndRestore(opts: {
     dump.stdout.pipe(restore.stdin);
     restore.stdin.on("error", () => undefined);
     dump.stderr.on("data", (d: Buffer) => (dumpErr += d.toString()));
-    restore.stderr.on("data", (d: Buffer) => {
-      const text = pending + d.toString();
-      const lines = text.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        const m = /processing data for table "(?:public\.)?([^"]+)"/.exec(line);
-        if (m) opts.onTable?.(m[1]);
-        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) restoreErr += `${line}\n`;
-      }
-    });
+    restore.stderr.on("data", (d: Buffer) => restoreLog.feed(d.toString()));
     const done = () => {
       if (failed || !("dump" in codes) || !("restore" in codes)) return;
       if (codes.dump !== 0) return fail(`pg_dump of the source failed: ${lastLine(dumpErr) || `exit ${codes.dump}`}`);
-      if (codes.restore !== 0) return fail(`pg_restore into the new database failed: ${lastLine(restoreErr) || `exit ${codes.restore}`}`);
+      if (codes.restore !== 0) return fail(`pg_restore into the new database failed: ${lastLine(restoreLog.errors()) || `exit ${codes.restore}`}`);
       resolve({ bytes });
     };
     dump.on("close", (code) => {
@@ -1034,6 +1143,56 @@ export function dumpAndRestore(opts: {
       done();
     });
   });
+}
+
+/**
+ * Reads pg_restore's --verbose output as it comes, line by line: each table whose
+ * data it loads goes to `onTable`; what is not progress is kept as its errors.
+ */
+function restoreProgress(onTable: ((table: string) => void) | undefined): { feed(chunk: string): void; errors(): string } {
+  let pending = "";
+  let errors = "";
+  return {
+    feed(chunk) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = /processing data for table "(?:public\.)?([^"]+)"/.exec(line);
+        if (m) onTable?.(m[1]);
+        else if (!/^pg_restore: (creating|processing|connecting|executing|launching|finished)/.test(line)) errors += `${line}\n`;
+      }
+    },
+    errors: () => errors,
+  };
+}
+
+/** pg_dump's arguments: a custom-format archive without owners, grants or what belongs to the server, of the connection `connection` names. */
+function pgDumpArgs(
+  connection: readonly string[],
+  opts: {
+    skipTables?: readonly string[];
+    snapshot?: string;
+    extensions?: readonly string[];
+    section?: "pre-data" | "data" | "post-data";
+    lockWaitMs?: number;
+  },
+): string[] {
+  const dumpArgs = [
+    "--format=custom",
+    "--no-owner",
+    "--no-acl",
+    "--no-publications",
+    "--no-subscriptions",
+    "--no-tablespaces",
+    "--no-security-labels",
+    ...connection,
+  ];
+  if (opts.snapshot) dumpArgs.push(`--snapshot=${opts.snapshot}`);
+  if (opts.section) dumpArgs.push(`--section=${opts.section}`);
+  if (opts.lockWaitMs !== undefined) dumpArgs.push(`--lock-wait-timeout=${opts.lockWaitMs}`);
+  for (const t of opts.skipTables ?? []) dumpArgs.push(`--exclude-table-data=${t}`);
+  for (const e of opts.extensions ?? []) dumpArgs.push(`--extension="${e.replace(/"/g, '""')}"`);
+  return dumpArgs;
 }
 
 function lastLine(s: string): string {

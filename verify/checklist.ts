@@ -64,10 +64,51 @@ export const ITEMS = {
 
 /** Runs every offline item of the checklist. */
 export function offlineChecklist(input: ChecklistInput): CheckResult[] {
+  const results: CheckResult[] = [];
+  const c = startChecklist(input, results);
+  // Fail closed: another stack file that cannot be read hides identifiers this file must not carry.
+  const { unreadable } = input.expected;
+  if (unreadable && unreadable.length > 0) c.add(ITEMS.stackFiles, false, `cannot check against ${unreadable.join("; ")}: fix or remove that file first`);
+  environmentItem(c);
+  databaseItem(c);
+  redisItem(c);
+  namedResourceItems(c);
+  c.add(ITEMS.email, ...emailItem(input, c.own, c.otherEnvironment, c.sharedWithinTier, c.withinTier));
+  if (input.against) {
+    openaiItem(c, input.against);
+    credentialsItem(c, input.against);
+  } else {
+    c.add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
+  }
+  gitignoredItem(c);
+  const mode = fs.statSync(input.file).mode & 0o777;
+  c.add(ITEMS.mode, mode === 0o600, mode === 0o600 ? "0600" : `mode is 0${mode.toString(8)}; run chmod 600 ${input.file}`);
+  return results;
+}
+
+/** One run of the checklist: its input, this stack's environment and the other file's, and how items are added. */
+interface Checklist {
+  readonly input: ChecklistInput;
+  readonly env: Readonly<Record<string, string>>;
+  readonly x: Expected;
+  readonly own: string;
+  readonly otherEnvironment: string | undefined;
+  readonly add: (item: string, ok: boolean, reason: string) => void;
+  /** Adds an item for `key`: missing, foreign, or the given check. */
+  readonly item: (label: string, key: string, check: (v: string) => string | undefined, okReason: (v: string) => string) => void;
+  /** Whether `variable` may hold the same value as in the other file: both non-production, and both stack files mark its key. */
+  readonly sharedWithinTier: (variable: string) => boolean;
+  /** The reason of an item whose value is the other file's, as both stack files allow. */
+  readonly withinTier: (variable: string, file: string, value: string) => string;
+}
+
+/** A checklist run whose items are added to `results`. */
+function startChecklist(input: ChecklistInput, results: CheckResult[]): Checklist {
   const { env, expected: x } = input;
   const own = x.environment;
-  const results: CheckResult[] = [];
-  const add = (item: string, ok: boolean, reason: string) => results.push({ item, ok, reason });
+  const add = (item: string, ok: boolean, reason: string) => {
+    results.push({ item, ok, reason });
+  };
   /** The first identifier of another environment in the value, as written or percent-decoded. */
   const foreignIn = (key: string): string | undefined => {
     const v = env[key];
@@ -75,7 +116,6 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     return foreignProblemsIn(x.index, key, v, own)[0];
   };
   const otherEnvironment = input.against ? (input.against.environment ?? input.against.env.ENVIRONMENT) : undefined;
-  /** Whether `variable` may hold the same value as in the other file: both non-production, and both stack files mark its key. */
   const sharedWithinTier = (variable: string): boolean => {
     const key = MARKABLE_VARIABLES[variable];
     return (
@@ -84,26 +124,25 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
   };
   const withinTier = (variable: string, file: string, value: string) =>
     `the same as in ${file} (${fingerprint(value)}), which both stack files allow (${MARKABLE_VARIABLES[variable]} in mina:shareWithinTier, non-production tier)`;
-  /** Adds an item for `key`: missing, foreign, or the given check. */
   const item = (label: string, key: string, check: (v: string) => string | undefined, okReason: (v: string) => string) => {
     const v = env[key];
     if (v === undefined) return add(label, false, `${key} is missing`);
     const problem = foreignIn(key) ?? check(v);
     add(label, problem === undefined, problem ?? okReason(v));
   };
+  return { input, env, x, own, otherEnvironment, add, item, sharedWithinTier, withinTier };
+}
 
-  // Fail closed: another stack file that cannot be read hides identifiers this file must not carry.
-  if (x.unreadable && x.unreadable.length > 0) {
-    add(ITEMS.stackFiles, false, `cannot check against ${x.unreadable.join("; ")}: fix or remove that file first`);
-  }
-
+function environmentItem({ item, own }: Checklist): void {
   item(
     ITEMS.environment,
     "ENVIRONMENT",
     (v) => (v === own ? undefined : `ENVIRONMENT is "${v}", the stack is "${own}"`),
     () => `ENVIRONMENT=${own}`,
   );
+}
 
+function databaseItem({ item, x }: Checklist): void {
   item(
     ITEMS.database,
     "DATABASE_URL",
@@ -114,7 +153,9 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     },
     (v) => `database ${x.databaseName} on ${parsePostgresUrl(v).hostPort} (${fingerprint(v)})`,
   );
+}
 
+function redisItem({ item, own }: Checklist): void {
   item(
     ITEMS.redis,
     "REDIS_URL",
@@ -132,14 +173,16 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
       return `${redis.hostPort} (${fingerprint(v)})${redis.tls ? "" : "; plain redis:// accepted: local environment on a loopback address"}`;
     },
   );
+}
 
+/** The bucket, the share domain, the Sentry environment and the Slack channel: each this environment's. */
+function namedResourceItems({ item, x }: Checklist): void {
   item(
     ITEMS.bucket,
     "AWS_S3_BUCKET",
     (v) => (v === x.bucket ? undefined : `AWS_S3_BUCKET is "${v}", expected "${x.bucket}"`),
     (v) => v,
   );
-
   item(
     ITEMS.share,
     "SHARE_BASE_URL",
@@ -151,7 +194,6 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
     },
     (v) => v,
   );
-
   item(
     ITEMS.sentry,
     "SENTRY_ENVIRONMENT",
@@ -168,56 +210,55 @@ export function offlineChecklist(input: ChecklistInput): CheckResult[] {
         : `SLACK_CHANNEL is "${v}", expected "${x.slackChannel}"`,
     (v) => v,
   );
+}
 
-  add(ITEMS.email, ...emailItem(input, own, otherEnvironment, sharedWithinTier, withinTier));
+/** The OpenAI key is not the other file's, unless both stack files share it within the tier. */
+function openaiItem({ env, add, sharedWithinTier, withinTier }: Checklist, other: NonNullable<ChecklistInput["against"]>): void {
+  const o = env.OPENAI_API_KEY;
+  const sameOpenai = o !== undefined && sameValue("OPENAI_API_KEY", o, other.env.OPENAI_API_KEY);
+  if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
+  else if (sameOpenai && sharedWithinTier("OPENAI_API_KEY")) add(ITEMS.openai, true, withinTier("OPENAI_API_KEY", other.file, o));
+  else if (sameOpenai) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
+  else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
+}
 
-  if (input.against) {
-    const other = input.against;
-    const o = env.OPENAI_API_KEY;
-    const sameOpenai = o !== undefined && sameValue("OPENAI_API_KEY", o, other.env.OPENAI_API_KEY);
-    if (o === undefined) add(ITEMS.openai, false, "OPENAI_API_KEY is missing");
-    else if (sameOpenai && sharedWithinTier("OPENAI_API_KEY")) add(ITEMS.openai, true, withinTier("OPENAI_API_KEY", other.file, o));
-    else if (sameOpenai) add(ITEMS.openai, false, `OPENAI_API_KEY is the same as in ${other.file} (${fingerprint(o)})`);
-    else add(ITEMS.openai, true, `differs from ${other.file} (${fingerprint(o)})`);
-    const credentials = new Set<string>(CREDENTIAL_KEYS);
-    // Two names the audit tells apart even when the files claim the same environment; each with its own stack file's sharing.
-    const sameEnvironment = otherEnvironment === own;
-    const audited = auditEnvs([
-      { environment: "this", source: input.file, env, sharing: sameEnvironment ? undefined : x.sharing.get(own) },
-      {
-        environment: "other",
-        source: other.file,
-        env: other.env,
-        sharing: sameEnvironment || otherEnvironment === undefined ? undefined : x.sharing.get(otherEnvironment),
-      },
-    ]);
-    const shared = audited.shared.filter((s) => s.keys.some((k) => credentials.has(k)));
-    const allowed = audited.withinTier.filter((s) => s.keys.some((k) => credentials.has(k)));
-    const list = (xs: readonly { key: string; fingerprint: string }[]) => xs.map((s) => `${s.key} (${s.fingerprint})`).join(", ");
-    add(
-      ITEMS.credentials,
-      shared.length === 0,
-      shared.length > 0
-        ? `shared with ${other.file}: ${list(shared)}` +
-            shared
-              .filter((s) => s.reason)
-              .map((s) => `; ${s.key}: ${s.reason}`)
-              .join("")
-        : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` +
-            (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
-    );
-  } else {
-    add(ITEMS.openai, true, "not compared: pass --against OTHER_FILE to compare with another environment");
-  }
+/** No credential is the other file's, beyond what both stack files share within the tier (compared as audit compares them). */
+function credentialsItem({ input, env, x, own, otherEnvironment, add }: Checklist, other: NonNullable<ChecklistInput["against"]>): void {
+  const credentials = new Set<string>(CREDENTIAL_KEYS);
+  // Two names the audit tells apart even when the files claim the same environment; each with its own stack file's sharing.
+  const sameEnvironment = otherEnvironment === own;
+  const audited = auditEnvs([
+    { environment: "this", source: input.file, env, sharing: sameEnvironment ? undefined : x.sharing.get(own) },
+    {
+      environment: "other",
+      source: other.file,
+      env: other.env,
+      sharing: sameEnvironment || otherEnvironment === undefined ? undefined : x.sharing.get(otherEnvironment),
+    },
+  ]);
+  const shared = audited.shared.filter((s) => s.keys.some((k) => credentials.has(k)));
+  const allowed = audited.withinTier.filter((s) => s.keys.some((k) => credentials.has(k)));
+  const list = (xs: readonly { key: string; fingerprint: string }[]) => xs.map((s) => `${s.key} (${s.fingerprint})`).join(", ");
+  add(
+    ITEMS.credentials,
+    shared.length === 0,
+    shared.length > 0
+      ? `shared with ${other.file}: ${list(shared)}` +
+          shared
+            .filter((s) => s.reason)
+            .map((s) => `; ${s.key}: ${s.reason}`)
+            .join("")
+      : `none of ${CREDENTIAL_KEYS.length} credentials is shared with ${other.file}` +
+          (allowed.length > 0 ? ` beyond what both stack files allow within the non-production tier: ${list(allowed)}` : ""),
+  );
+}
 
+/** The env file is ignored by git, and not tracked. */
+function gitignoredItem({ input, add }: Checklist): void {
   const git = gitStatusOf(input.file);
   if (!git.inRepo) add(ITEMS.gitignored, true, "not inside a git repository");
   else if (git.tracked) add(ITEMS.gitignored, false, "the file is tracked by git: git rm --cached it and rotate every secret in it");
   else add(ITEMS.gitignored, git.ignored, git.ignored ? "ignored by git" : "not ignored by git: add it to .gitignore");
-
-  const mode = fs.statSync(input.file).mode & 0o777;
-  add(ITEMS.mode, mode === 0o600, mode === 0o600 ? "0600" : `mode is 0${mode.toString(8)}; run chmod 600 ${input.file}`);
-  return results;
 }
 
 /**

@@ -129,66 +129,20 @@ export async function setUpLocal(opts: LocalSetUpOptions = {}): Promise<LocalSet
 }
 
 async function run(opts: LocalSetUpOptions, secrets: string[]): Promise<LocalSetUp> {
-  const fail = (message: string): never => {
-    throw new LocalSetUpError(message);
-  };
   const environment = opts.environment ?? LOCAL_ENVIRONMENT;
   if (!ENVIRONMENT_PATTERN.test(environment)) {
     fail(`${shown(environment, 40)} is not a valid environment name (lowercase letters, digits, single hyphens)`);
   }
   const timeoutMs = positiveTimeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const dir = resolve(opts.dir ?? ROOT);
-  const deployed = new Set<string>([...BUILTIN_ENVIRONMENTS, ...readStacksLeniently(dir).stacks.map((s) => s.stack)]);
-  if (deployed.has(environment)) {
-    fail(`refusing to set up ${environment} on this machine: it is a deployed environment (a stack of ${dir}); use another name, such as ${LOCAL_ENVIRONMENT}`);
-  }
+  refuseDeployed(environment, dir);
+  const { admin, redis } = loopbackServers(opts, environment, secrets);
+  const { file, shownFile } = targetFile(opts, environment, secrets);
 
-  // Both servers must be this machine's, before any connection is made.
-  const adminRaw = opts.adminUrl ?? DEFAULT_ADMIN_URL;
-  const redisRaw = opts.redisUrl ?? DEFAULT_REDIS_URL;
-  secrets.push(adminRaw, redisRaw);
-  const admin = parseOrFail(() => parsePostgresUrl(adminRaw, "admin URL"));
-  secrets.push(...admin.secrets);
-  const redis = parseOrFail(() => parseRedisUrl(redisRaw, "Redis URL"));
-  secrets.push(...redis.secrets);
-  const notHere = (what: string, host: string) =>
-    `refusing to set up ${environment}: ${what} host ${shown(host)} is not a loopback address (${LOOPBACK_ADDRESSES}); this recipe only touches servers on this machine`;
-  if (!isLoopbackHost(admin.host)) fail(notHere("the admin URL's", admin.host));
-  if (!isLoopbackHost(redis.host)) fail(notHere("the Redis URL's", redis.host));
-
-  // The target: never where git would commit it, never an existing file unless told.
-  const file = resolve(opts.out ?? `.env.${environment}.local`);
-  const shownFile = relative(process.cwd(), file) || file;
-  try {
-    refuseUnsafePath(file);
-  } catch (err) {
-    fail(describeError(err, secrets));
-  }
-  if (!existsSync(dirname(file))) fail(`cannot write ${shownFile}: its folder ${dirname(file)} does not exist`);
-  if (existsSync(file) && !opts.force) {
-    fail(`${shownFile} exists; --force replaces it (every run gives the role a new password, so the old file stops working)`);
-  }
-
-  // The file's content, checked like `npm run env` checks a stack's output.
   const names = deriveNames(environment);
   const password = randomBytes(32).toString("hex");
   secrets.push(password);
-  const env = localEnv(environment, {
-    databaseUrl: buildDatabaseUrl({
-      user: names.databaseRole,
-      password,
-      host: urlHost(admin.host),
-      port: admin.port,
-      database: names.databaseName,
-      sslMode: appSslMode(admin),
-    }),
-    redisUrl: redisUrlOf(redis),
-  });
-  const unexpected = unexpectedVariables(env);
-  if (unexpected !== undefined) fail(`refusing to write: ${unexpected}`);
-  const problems = foreignProblems(env, environment, dir);
-  if (problems.length > 0) fail(`refusing to write a ${environment} env file: ${problems.join("; ")}`);
-  const content = serializeEnvFile({ stack: environment, generatedAt: new Date(), entries: orderedEntries(env), generatedBy: "npm run local" });
+  const content = envFileContent(environment, dir, admin, redis, password);
 
   const markerClaimed = await checkRedis(redis, environment, timeoutMs, secrets);
   const { created, reused } = await setUpPostgres(admin, names.databaseRole, names.databaseName, password, timeoutMs, secrets);
@@ -209,6 +163,72 @@ async function run(opts: LocalSetUpOptions, secrets: string[]): Promise<LocalSet
     reused,
     markerClaimed,
   };
+}
+
+/** Refuses, in one line. */
+function fail(message: string): never {
+  throw new LocalSetUpError(message);
+}
+
+/** The environment set up on this machine is none of the deployed ones (a built-in one or a stack of the project in `dir`). */
+function refuseDeployed(environment: string, dir: string): void {
+  const deployed = new Set<string>([...BUILTIN_ENVIRONMENTS, ...readStacksLeniently(dir).stacks.map((s) => s.stack)]);
+  if (deployed.has(environment)) {
+    fail(`refusing to set up ${environment} on this machine: it is a deployed environment (a stack of ${dir}); use another name, such as ${LOCAL_ENVIRONMENT}`);
+  }
+}
+
+/** Both servers' URLs, parsed (their secrets added to `secrets`): each must be this machine's, before any connection is made. */
+function loopbackServers(opts: LocalSetUpOptions, environment: string, secrets: string[]): { admin: PostgresUrl; redis: RedisUrl } {
+  const adminRaw = opts.adminUrl ?? DEFAULT_ADMIN_URL;
+  const redisRaw = opts.redisUrl ?? DEFAULT_REDIS_URL;
+  secrets.push(adminRaw, redisRaw);
+  const admin = parseOrFail(() => parsePostgresUrl(adminRaw, "admin URL"));
+  secrets.push(...admin.secrets);
+  const redis = parseOrFail(() => parseRedisUrl(redisRaw, "Redis URL"));
+  secrets.push(...redis.secrets);
+  const notHere = (what: string, host: string) =>
+    `refusing to set up ${environment}: ${what} host ${shown(host)} is not a loopback address (${LOOPBACK_ADDRESSES}); this recipe only touches servers on this machine`;
+  if (!isLoopbackHost(admin.host)) fail(notHere("the admin URL's", admin.host));
+  if (!isLoopbackHost(redis.host)) fail(notHere("the Redis URL's", redis.host));
+  return { admin, redis };
+}
+
+/** The env file to write: never where git would commit it, never an existing file unless told. */
+function targetFile(opts: LocalSetUpOptions, environment: string, secrets: readonly string[]): { file: string; shownFile: string } {
+  const file = resolve(opts.out ?? `.env.${environment}.local`);
+  const shownFile = relative(process.cwd(), file) || file;
+  try {
+    refuseUnsafePath(file);
+  } catch (err) {
+    fail(describeError(err, secrets));
+  }
+  if (!existsSync(dirname(file))) fail(`cannot write ${shownFile}: its folder ${dirname(file)} does not exist`);
+  if (existsSync(file) && !opts.force) {
+    fail(`${shownFile} exists; --force replaces it (every run gives the role a new password, so the old file stops working)`);
+  }
+  return { file, shownFile };
+}
+
+/** The env file's text, its variables checked like `npm run env` checks a stack's output. */
+function envFileContent(environment: string, dir: string, admin: PostgresUrl, redis: RedisUrl, password: string): string {
+  const names = deriveNames(environment);
+  const env = localEnv(environment, {
+    databaseUrl: buildDatabaseUrl({
+      user: names.databaseRole,
+      password,
+      host: urlHost(admin.host),
+      port: admin.port,
+      database: names.databaseName,
+      sslMode: appSslMode(admin),
+    }),
+    redisUrl: redisUrlOf(redis),
+  });
+  const unexpected = unexpectedVariables(env);
+  if (unexpected !== undefined) fail(`refusing to write: ${unexpected}`);
+  const problems = foreignProblems(env, environment, dir);
+  if (problems.length > 0) fail(`refusing to write a ${environment} env file: ${problems.join("; ")}`);
+  return serializeEnvFile({ stack: environment, generatedAt: new Date(), entries: orderedEntries(env), generatedBy: "npm run local" });
 }
 
 function parseOrFail<T>(parse: () => T): T {
@@ -340,57 +360,72 @@ async function setUpPostgres(
   } catch (err) {
     throw new LocalSetUpError(`cannot connect to ${where}: ${describeError(err, secrets)}`);
   }
-  const created: string[] = [];
-  const reused: string[] = [];
-  let step = "";
+  const run: Provisioning = { client, step: "", created: [], reused: [] };
   try {
-    step = "read the admin role";
+    run.step = "read the admin role";
     const me = (await client.query<{ u: string }>("SELECT current_user AS u")).rows[0]!.u;
     const [createRole, grantRole, createDatabase] = provisionStatements({ admin: me, appRole: role, database, password });
-
-    step = `look up role ${role}`;
-    const existing = (await client.query("SELECT * FROM pg_roles WHERE rolname = $1", [role])).rows[0] as Record<string, unknown> | undefined;
-    if (existing === undefined) {
-      step = `create role ${role}`;
-      await client.query(createRole!.sql);
-      created.push(`role ${role}`);
-    } else {
-      const refused = attributeMismatches(existing, APP_ROLE).filter((a) => SUPERUSER_ONLY_ATTRIBUTES.some((k) => ROLE_ATTRIBUTE_SQL[k].off === a));
-      if (refused.length > 0) {
-        throw new LocalSetUpError(
-          `role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`,
-        );
-      }
-      step = `set a new password for role ${role}`;
-      const settable = (Object.keys(APP_ROLE) as (keyof typeof APP_ROLE)[]).filter((k) => !SUPERUSER_ONLY_ATTRIBUTES.includes(k));
-      await client.query(`ALTER ROLE ${quoteIdent(role)} WITH ${attributesSql(APP_ROLE, settable)} PASSWORD ${quoteLiteral(password)}`);
-      reused.push(`role ${role} (new password)`);
-    }
+    await provisionRole(run, admin, role, password, createRole!.sql);
     // the admin a member of the role, before the database: CREATE DATABASE ... OWNER asks it, and so does every later change
-    step = `make ${me} a member of role ${role}`;
+    run.step = `make ${me} a member of role ${role}`;
     await client.query(grantRole!.sql);
-
-    step = `look up database ${database}`;
-    const owners = await client.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [database]);
-    if (owners.rowCount === 0) {
-      step = `create database ${database}`;
-      await client.query(createDatabase!.sql);
-      created.push(`database ${database}`);
-    } else if (owners.rows[0]!.owner !== role) {
-      step = `make ${role} the owner of database ${database}`;
-      await client.query(`ALTER DATABASE ${quoteIdent(database)} OWNER TO ${quoteIdent(role)}`);
-      reused.push(`database ${database} (data kept; owner was ${owners.rows[0]!.owner})`);
-    } else {
-      reused.push(`database ${database} (data kept)`);
-    }
-
-    step = `revoke PUBLIC's privileges on database ${database}`;
+    await provisionDatabase(run, role, database, createDatabase!.sql);
+    run.step = `revoke PUBLIC's privileges on database ${database}`;
     await client.query(revokePublicSql(database));
   } catch (err) {
     if (err instanceof LocalSetUpError) throw err;
-    throw new LocalSetUpError(`cannot ${step} on ${where}: ${describeError(err, secrets)}`);
+    throw new LocalSetUpError(`cannot ${run.step} on ${where}: ${describeError(err, secrets)}`);
   } finally {
     await closePostgres(client);
   }
-  return { created, reused };
+  return { created: run.created, reused: run.reused };
+}
+
+/** The set-up of the role and database under way: the admin's connection, the step it is at (named when one fails), what it created and reused. */
+interface Provisioning {
+  readonly client: Client;
+  step: string;
+  readonly created: string[];
+  readonly reused: string[];
+}
+
+/** Creates the app role; or gives an existing one the new password, unless it is a superuser, replicates or bypasses row security. */
+async function provisionRole(run: Provisioning, admin: PostgresUrl, role: string, password: string, createRoleSql: string): Promise<void> {
+  const { client } = run;
+  run.step = `look up role ${role}`;
+  const existing = (await client.query("SELECT * FROM pg_roles WHERE rolname = $1", [role])).rows[0] as Record<string, unknown> | undefined;
+  if (existing === undefined) {
+    run.step = `create role ${role}`;
+    await client.query(createRoleSql);
+    run.created.push(`role ${role}`);
+    return;
+  }
+  const refused = attributeMismatches(existing, APP_ROLE).filter((a) => SUPERUSER_ONLY_ATTRIBUTES.some((k) => ROLE_ATTRIBUTE_SQL[k].off === a));
+  if (refused.length > 0) {
+    throw new LocalSetUpError(
+      `role ${role} exists on ${admin.hostPort} and is not an app role (it should be ${refused.join(" ")}): drop it as a superuser, then run again`,
+    );
+  }
+  run.step = `set a new password for role ${role}`;
+  const settable = (Object.keys(APP_ROLE) as (keyof typeof APP_ROLE)[]).filter((k) => !SUPERUSER_ONLY_ATTRIBUTES.includes(k));
+  await client.query(`ALTER ROLE ${quoteIdent(role)} WITH ${attributesSql(APP_ROLE, settable)} PASSWORD ${quoteLiteral(password)}`);
+  run.reused.push(`role ${role} (new password)`);
+}
+
+/** Creates the database, owned by the role; an existing one keeps its data and gets the role as owner. */
+async function provisionDatabase(run: Provisioning, role: string, database: string, createDatabaseSql: string): Promise<void> {
+  const { client } = run;
+  run.step = `look up database ${database}`;
+  const owners = await client.query<{ owner: string }>("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1", [database]);
+  if (owners.rowCount === 0) {
+    run.step = `create database ${database}`;
+    await client.query(createDatabaseSql);
+    run.created.push(`database ${database}`);
+  } else if (owners.rows[0]!.owner !== role) {
+    run.step = `make ${role} the owner of database ${database}`;
+    await client.query(`ALTER DATABASE ${quoteIdent(database)} OWNER TO ${quoteIdent(role)}`);
+    run.reused.push(`database ${database} (data kept; owner was ${owners.rows[0]!.owner})`);
+  } else {
+    run.reused.push(`database ${database} (data kept)`);
+  }
 }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { Client, type ClientConfig } from "pg";
-import { deriveNames } from "../../config/naming";
+import { deriveNames, type Names } from "../../config/naming";
 import { parsePostgresUrl, type PostgresUrl } from "../../lib/connectionUrl";
 import { assertEnvironment, type CheckResult, DEFAULT_TIMEOUT_MS, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
 
@@ -185,97 +185,111 @@ export async function checkPostgresLive(databaseUrl: string, opts: PostgresLiveO
   const timeoutMs = positiveTimeout(opts.timeoutMs);
   const names = deriveNames(opts.environment);
 
-  let target: PostgresTarget;
-  try {
-    target = parsePostgresUrl(databaseUrl);
-  } catch (err) {
-    return [{ item: PG_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(databaseUrl)) }];
-  }
-  const secrets = urlSecrets(databaseUrl, target);
-  const where = (database: string) => `${target.hostPort}/${database}`;
-  const as = `as ${target.user}`;
-
   // (a) the URL's own credentials connect
-  let attempts: Array<false | ConnectionOptions>;
-  try {
-    attempts = sslAttempts(target);
-  } catch (err) {
-    return [{ item: PG_ITEMS.connect, ok: false, reason: `cannot read sslrootcert: ${describeError(err, secrets)}` }];
-  }
-  let client: Client;
-  let ssl: false | ConnectionOptions;
-  try {
-    ({ client, ssl } = await connectFirst(target, target.database, attempts, timeoutMs));
-  } catch (err) {
-    return [
-      {
-        item: PG_ITEMS.connect,
-        ok: false,
-        reason: `cannot connect to ${where(target.database)} ${as}: ${describeError(err, secrets)}`,
-      },
-    ];
-  }
-
-  const results: CheckResult[] = [{ item: PG_ITEMS.connect, ok: true, reason: `connected to ${where(target.database)} ${as} ${tlsLabel(ssl)}` }];
+  const live = await connectWithUrl(databaseUrl, timeoutMs);
+  if ("refused" in live) return [live.refused];
+  const { target, client, ssl, secrets } = live;
+  const results: CheckResult[] = [{ item: PG_ITEMS.connect, ok: true, reason: `connected to ${live.where} ${live.as} ${tlsLabel(ssl)}` }];
   try {
     // (b) this environment's database, (b') this environment's role
-    try {
-      const { rows } = await client.query<{ db: string; role: string }>("SELECT current_database() AS db, current_user AS role");
-      const { db, role } = rows[0]!;
-      results.push(
-        db === names.databaseName
-          ? { item: PG_ITEMS.database, ok: true, reason: `current_database() is ${db}, the database of ${opts.environment}` }
-          : {
-              item: PG_ITEMS.database,
-              ok: false,
-              reason: `current_database() is ${db}, but ${opts.environment} uses ${names.databaseName}: this URL points at another environment's database`,
-            },
-      );
-      // Both database modes: the app's own login role (config/databasePrivileges.ts); never the RDS master user.
-      results.push(
-        role === names.databaseRole
-          ? { item: PG_ITEMS.role, ok: true, reason: `connected as ${role}, the app role of ${opts.environment}` }
-          : {
-              item: PG_ITEMS.role,
-              ok: false,
-              reason:
-                role === names.databaseMasterUser
-                  ? `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole}: ${role} is the RDS master user, whose password stays in the deploy's state and never in an env file`
-                  : `connected as ${role}, but ${opts.environment} connects as ${names.databaseRole}: these are another role's credentials`,
-            },
-      );
-    } catch (err) {
-      results.push({
-        item: PG_ITEMS.database,
-        ok: false,
-        reason: `cannot query current_database() on ${where(target.database)}: ${describeError(err, secrets)}`,
-      });
-    }
-
+    results.push(...(await identityResults(live, names, opts.environment)));
     // (c) the other environments' databases stay closed to this role
     const others = [...new Set(opts.otherDatabases)].filter((d) => d !== names.databaseName);
     for (const other of others) {
       results.push(await checkNoAccess(target, other, ssl, timeoutMs, secrets));
     }
-
     // (d) the sessions table, when the app has created it
-    try {
-      const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('sessions')::text AS t");
-      const table = rows[0]?.t ?? null;
-      if (table === null) {
-        results.push({ item: PG_ITEMS.sessions, ok: true, reason: `table sessions does not exist yet in ${where(target.database)}` });
-      } else {
-        const count = await client.query<{ n: string }>("SELECT COUNT(*)::text AS n FROM sessions");
-        const n = count.rows[0]!.n;
-        results.push({ item: PG_ITEMS.sessions, ok: true, reason: `SELECT COUNT(*) FROM sessions: ${n} row${n === "1" ? "" : "s"} (${table})` });
-      }
-    } catch (err) {
-      results.push({ item: PG_ITEMS.sessions, ok: false, reason: `cannot read sessions in ${where(target.database)} ${as}: ${describeError(err, secrets)}` });
-    }
+    results.push(await sessionsResult(live));
   } finally {
     await pgClose(client);
   }
   return results;
+}
+
+/** A connection made with DATABASE_URL's own credentials, and how the checks' lines name it. */
+interface LiveDatabase {
+  readonly target: PostgresTarget;
+  readonly client: Client;
+  readonly ssl: false | ConnectionOptions;
+  /** The URL's secrets, masked in every reason. */
+  readonly secrets: readonly string[];
+  /** `host:port/database`. */
+  readonly where: string;
+  /** `as <user>`. */
+  readonly as: string;
+}
+
+/** Connects with the URL's own credentials; the connect item's failure, when it does not parse, its root certificate cannot be read, or no attempt connects. */
+async function connectWithUrl(databaseUrl: string, timeoutMs: number): Promise<LiveDatabase | { refused: CheckResult }> {
+  const refused = (reason: string) => ({ refused: { item: PG_ITEMS.connect, ok: false, reason } });
+  let target: PostgresTarget;
+  try {
+    target = parsePostgresUrl(databaseUrl);
+  } catch (err) {
+    return refused(describeError(err, urlSecrets(databaseUrl)));
+  }
+  const secrets = urlSecrets(databaseUrl, target);
+  const where = `${target.hostPort}/${target.database}`;
+  const as = `as ${target.user}`;
+  let attempts: Array<false | ConnectionOptions>;
+  try {
+    attempts = sslAttempts(target);
+  } catch (err) {
+    return refused(`cannot read sslrootcert: ${describeError(err, secrets)}`);
+  }
+  try {
+    const { client, ssl } = await connectFirst(target, target.database, attempts, timeoutMs);
+    return { target, client, ssl, secrets, where, as };
+  } catch (err) {
+    return refused(`cannot connect to ${where} ${as}: ${describeError(err, secrets)}`);
+  }
+}
+
+/** The database is this environment's, and the role its app role (never the RDS master user): two items, or one when neither can be read. */
+async function identityResults(live: LiveDatabase, names: Names, environment: string): Promise<CheckResult[]> {
+  let db: string;
+  let role: string;
+  try {
+    const { rows } = await live.client.query<{ db: string; role: string }>("SELECT current_database() AS db, current_user AS role");
+    ({ db, role } = rows[0]!);
+  } catch (err) {
+    return [{ item: PG_ITEMS.database, ok: false, reason: `cannot query current_database() on ${live.where}: ${describeError(err, live.secrets)}` }];
+  }
+  const database: CheckResult =
+    db === names.databaseName
+      ? { item: PG_ITEMS.database, ok: true, reason: `current_database() is ${db}, the database of ${environment}` }
+      : {
+          item: PG_ITEMS.database,
+          ok: false,
+          reason: `current_database() is ${db}, but ${environment} uses ${names.databaseName}: this URL points at another environment's database`,
+        };
+  // Both database modes: the app's own login role (config/databasePrivileges.ts); never the RDS master user.
+  const appRole: CheckResult =
+    role === names.databaseRole
+      ? { item: PG_ITEMS.role, ok: true, reason: `connected as ${role}, the app role of ${environment}` }
+      : {
+          item: PG_ITEMS.role,
+          ok: false,
+          reason:
+            role === names.databaseMasterUser
+              ? `connected as ${role}, but ${environment} connects as ${names.databaseRole}: ${role} is the RDS master user, whose password stays in the deploy's state and never in an env file`
+              : `connected as ${role}, but ${environment} connects as ${names.databaseRole}: these are another role's credentials`,
+        };
+  return [database, appRole];
+}
+
+/** The sessions table can be read, or does not exist yet. */
+async function sessionsResult({ client, where, as, secrets }: LiveDatabase): Promise<CheckResult> {
+  try {
+    const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('sessions')::text AS t");
+    const table = rows[0]?.t ?? null;
+    if (table === null) return { item: PG_ITEMS.sessions, ok: true, reason: `table sessions does not exist yet in ${where}` };
+    const count = await client.query<{ n: string }>("SELECT COUNT(*)::text AS n FROM sessions");
+    const n = count.rows[0]!.n;
+    return { item: PG_ITEMS.sessions, ok: true, reason: `SELECT COUNT(*) FROM sessions: ${n} row${n === "1" ? "" : "s"} (${table})` };
+  } catch (err) {
+    return { item: PG_ITEMS.sessions, ok: false, reason: `cannot read sessions in ${where} ${as}: ${describeError(err, secrets)}` };
+  }
 }
 
 /** Tries to open `database` with the URL's own credentials; success is the failure. */

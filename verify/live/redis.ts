@@ -69,92 +69,112 @@ export async function checkRedisLive(redisUrl: string, opts: RedisLiveOptions): 
   } catch (err) {
     return [{ item: REDIS_ITEMS.connect, ok: false, reason: describeError(err, urlSecrets(redisUrl)) }];
   }
-  const secrets = urlSecrets(redisUrl, target);
-  const markerKey = opts.markerKey ?? REDIS_MARKER_KEY;
-  const where = `${target.hostPort}/${target.database}`;
   const client = newRedisClient(target, timeoutMs);
+  const live: LiveRedis = {
+    client,
+    target,
+    secrets: urlSecrets(redisUrl, target),
+    where: `${target.hostPort}/${target.database}`,
+    // node-redis bounds a command only until it is written: each reply gets a deadline here
+    bounded: (work, what) => withDeadline(work, timeoutMs, what),
+  };
+  try {
+    const connected = await connectResult(live, timeoutMs);
+    if (!connected.ok) return [connected];
+    const ping = await pingResult(live);
+    // a server that does not answer PING will not answer the rest either
+    if (!ping.ok) return [connected, ping];
+    const server = await serverResult(live);
+    const marker = await checkMarker(markerStore(live, opts.markerKey ?? REDIS_MARKER_KEY), opts.environment, opts.claim === true, live.where, live.secrets);
+    return [connected, ping, server, marker];
+  } finally {
+    destroyClient(client);
+  }
+}
+
+/** A Redis client for REDIS_URL's own credentials, and how the checks' lines name it. */
+interface LiveRedis {
+  readonly client: ReturnType<typeof newRedisClient>;
+  readonly target: RedisUrl;
+  /** The URL's secrets, masked in every reason. */
+  readonly secrets: readonly string[];
+  /** `host:port/index`. */
+  readonly where: string;
+  /** A reply, within the deadline of one command. */
+  readonly bounded: <T>(work: Promise<T>, what: string) => Promise<T>;
+}
+
+/** Connects; the connect item, with the socket's error when the connection fails without one of its own. */
+async function connectResult({ client, target, where, secrets }: LiveRedis, timeoutMs: number): Promise<CheckResult> {
   let socketError: unknown;
   client.on("error", (err: unknown) => {
     socketError = err;
   });
-
-  const results: CheckResult[] = [];
   try {
-    try {
-      // connectTimeout bounds the TCP/TLS connect; the deadline also bounds AUTH and SELECT
-      await withDeadline(client.connect(), timeoutMs, "connect");
-    } catch (err) {
-      return [
-        {
-          item: REDIS_ITEMS.connect,
-          ok: false,
-          reason: `cannot connect to ${where}${target.tls ? " over TLS" : ""}: ${describeError(err ?? socketError, secrets)}`,
-        },
-      ];
-    }
-    results.push({ item: REDIS_ITEMS.connect, ok: true, reason: `connected to ${where} ${target.tls ? "over TLS" : "without TLS"}` });
-
-    // node-redis bounds a command only until it is written: each reply gets a deadline here
-    const bounded = <T>(work: Promise<T>, what: string) => withDeadline(work, timeoutMs, what);
-
-    try {
-      const pong = await bounded(client.ping(), "PING");
-      if (pong !== "PONG") {
-        results.push({ item: REDIS_ITEMS.ping, ok: false, reason: `PING answered ${JSON.stringify(pong)} instead of PONG` });
-        return results;
-      }
-      results.push({ item: REDIS_ITEMS.ping, ok: true, reason: "PING answered PONG" });
-    } catch (err) {
-      // a server that does not answer PING will not answer the rest either
-      results.push({ item: REDIS_ITEMS.ping, ok: false, reason: `PING to ${where} failed: ${describeError(err, secrets)}` });
-      return results;
-    }
-
-    try {
-      const info = await bounded(client.info("server"), "INFO server");
-      const version = /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown version";
-      let selected: number | undefined;
-      try {
-        const clientInfo = String(await bounded(client.sendCommand(["CLIENT", "INFO"]), "CLIENT INFO"));
-        const db = / db=(\d+)/.exec(clientInfo)?.[1];
-        if (db !== undefined) selected = Number(db);
-      } catch {
-        // CLIENT INFO is missing on older servers and some hosted ones: the URL's index stands
-      }
-      results.push(
-        selected === undefined || selected === target.database
-          ? { item: REDIS_ITEMS.server, ok: true, reason: `Redis ${version}, database index ${target.database}` }
-          : { item: REDIS_ITEMS.server, ok: false, reason: `Redis ${version}: on database index ${selected}, but the URL asks for ${target.database}` },
-      );
-    } catch (err) {
-      results.push({ item: REDIS_ITEMS.server, ok: false, reason: `INFO server on ${where} failed: ${describeError(err, secrets)}` });
-    }
-
-    results.push(
-      await checkMarker(
-        {
-          key: markerKey,
-          setIfAbsent: (value) => bounded(client.set(markerKey, value, { condition: "NX" }), "SET NX"),
-          get: () => bounded(client.get(markerKey), "GET"),
-        },
-        opts.environment,
-        opts.claim === true,
-        where,
-        secrets,
-      ),
-    );
-  } finally {
-    // every command has been answered by now: destroy closes the socket at once
-    // (close() would wait for a handshake a silent server never answers)
-    if (client.isOpen) {
-      try {
-        client.destroy();
-      } catch {
-        // already closed
-      }
-    }
+    // connectTimeout bounds the TCP/TLS connect; the deadline also bounds AUTH and SELECT
+    await withDeadline(client.connect(), timeoutMs, "connect");
+  } catch (err) {
+    return {
+      item: REDIS_ITEMS.connect,
+      ok: false,
+      reason: `cannot connect to ${where}${target.tls ? " over TLS" : ""}: ${describeError(err ?? socketError, secrets)}`,
+    };
   }
-  return results;
+  return { item: REDIS_ITEMS.connect, ok: true, reason: `connected to ${where} ${target.tls ? "over TLS" : "without TLS"}` };
+}
+
+/** The server answers PING with PONG. */
+async function pingResult({ client, where, secrets, bounded }: LiveRedis): Promise<CheckResult> {
+  try {
+    const pong = await bounded(client.ping(), "PING");
+    if (pong !== "PONG") return { item: REDIS_ITEMS.ping, ok: false, reason: `PING answered ${JSON.stringify(pong)} instead of PONG` };
+    return { item: REDIS_ITEMS.ping, ok: true, reason: "PING answered PONG" };
+  } catch (err) {
+    return { item: REDIS_ITEMS.ping, ok: false, reason: `PING to ${where} failed: ${describeError(err, secrets)}` };
+  }
+}
+
+/** The server's version, and the connection is on the URL's database index (where the server tells it). */
+async function serverResult({ client, target, where, secrets, bounded }: LiveRedis): Promise<CheckResult> {
+  try {
+    const info = await bounded(client.info("server"), "INFO server");
+    const version = /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown version";
+    let selected: number | undefined;
+    try {
+      const clientInfo = String(await bounded(client.sendCommand(["CLIENT", "INFO"]), "CLIENT INFO"));
+      const db = / db=(\d+)/.exec(clientInfo)?.[1];
+      if (db !== undefined) selected = Number(db);
+    } catch {
+      // CLIENT INFO is missing on older servers and some hosted ones: the URL's index stands
+    }
+    return selected === undefined || selected === target.database
+      ? { item: REDIS_ITEMS.server, ok: true, reason: `Redis ${version}, database index ${target.database}` }
+      : { item: REDIS_ITEMS.server, ok: false, reason: `Redis ${version}: on database index ${selected}, but the URL asks for ${target.database}` };
+  } catch (err) {
+    return { item: REDIS_ITEMS.server, ok: false, reason: `INFO server on ${where} failed: ${describeError(err, secrets)}` };
+  }
+}
+
+/** The marker key's two commands on this connection, each bounded. */
+function markerStore({ client, bounded }: LiveRedis, markerKey: string): MarkerStore {
+  return {
+    key: markerKey,
+    setIfAbsent: (value) => bounded(client.set(markerKey, value, { condition: "NX" }), "SET NX"),
+    get: () => bounded(client.get(markerKey), "GET"),
+  };
+}
+
+/**
+ * Every command has been answered by now: destroy closes the socket at once
+ * (close() would wait for a handshake a silent server never answers).
+ */
+function destroyClient(client: LiveRedis["client"]): void {
+  if (!client.isOpen) return;
+  try {
+    client.destroy();
+  } catch {
+    // already closed
+  }
 }
 
 /** The two marker commands, already bounded. */
