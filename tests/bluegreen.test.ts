@@ -935,7 +935,7 @@ describe("npm run swap through the bin, with colours that prove themselves (real
   const { execFileSync } = require("node:child_process") as typeof import("child_process");
   const { randomBytes } = require("node:crypto") as typeof import("crypto");
   const { Client } = require("pg") as typeof import("pg");
-  const { createClient } = require("redis") as typeof import("redis");
+  const { createClient } = require("@redis/client") as typeof import("@redis/client");
   const { spawnCli, withoutNpm } = require("./cli") as typeof import("./cli");
   const { buildDatabaseUrl } = require("../components/urls") as typeof import("../components/urls");
   const { deriveNames } = require("../config/naming") as typeof import("../config/naming");

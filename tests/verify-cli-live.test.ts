@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import { buildDatabaseUrl } from "../components/urls";
 import { deriveNames } from "../config/naming";
 import { REDIS_MARKER_KEY } from "../verify/live";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import { Client } from "pg";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import { deriveNames, type Names } from "../config/naming";
 import { buildDatabaseUrl } from "../components/urls";
 import { checkPostgresLive, checkRedisLive, PG_ITEMS, REDIS_ITEMS, REDIS_MARKER_KEY, type CheckResult } from "../verify/live";

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { createClient } from "redis";
+import { createClient } from "@redis/client";
 import { expectationsFor } from "../config/expectations";
 import { defaultsFor } from "../config/defaults";
 import { APP_ROLE, attributeMismatches, LOCAL_ADMIN_ROLE } from "../config/databasePrivileges";
@@ -54,8 +54,10 @@ async function drop(environment: string, as: string = provisioner.name): Promise
   });
 }
 
-async function withRedis<T>(index: number, fn: (r: ReturnType<typeof createClient>) => Promise<T>): Promise<T> {
-  const r = createClient({ socket: { host: "127.0.0.1", port: 6379, reconnectStrategy: false }, database: index });
+const redisClient = (index: number) => createClient({ socket: { host: "127.0.0.1", port: 6379, reconnectStrategy: false }, database: index });
+
+async function withRedis<T>(index: number, fn: (r: ReturnType<typeof redisClient>) => Promise<T>): Promise<T> {
+  const r = redisClient(index);
   await r.connect();
   try {
     return await fn(r);

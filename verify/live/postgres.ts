@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
-import { Client, type ClientConfig } from "pg";
+import type { Client, ClientConfig } from "pg";
 import { deriveNames, type Names } from "../../config/naming";
 import { parsePostgresUrl, type PostgresUrl } from "../../lib/connectionUrl";
 import { assertEnvironment, type CheckResult, DEFAULT_TIMEOUT_MS, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
@@ -100,7 +100,9 @@ function newPgClient(config: ClientConfig): Client {
   const saved = hidden.map((k) => [k, process.env[k]] as const);
   for (const k of hidden) delete process.env[k];
   try {
-    return new Client(config);
+    // Loaded when a connection is made: the commands that only read files never pay for the driver.
+    const pg = require("pg") as typeof import("pg");
+    return new pg.Client(config);
   } finally {
     for (const [k, v] of saved) process.env[k] = v;
   }

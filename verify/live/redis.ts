@@ -4,7 +4,7 @@
  * this environment (claimed only with `--claim`, by the deploy job).
  */
 import { isIP } from "node:net";
-import { createClient } from "redis";
+import type { createClient as CreateClient } from "@redis/client";
 import { parseRedisUrl, shown, type RedisUrl } from "../../lib/connectionUrl";
 import { assertEnvironment, type CheckResult, describeError, positiveTimeout, urlSecrets, withDeadline } from "./common";
 
@@ -40,6 +40,8 @@ export const REDIS_ITEMS = {
  */
 export function newRedisClient(target: RedisUrl, timeoutMs: number) {
   const socketCommon = { host: target.host, port: target.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
+  // Loaded when a connection is made: the commands that only read files never pay for the driver.
+  const { createClient } = require("@redis/client") as { createClient: typeof CreateClient };
   return createClient({
     socket: target.tls
       ? { ...socketCommon, tls: true as const, ...(isIP(target.host) ? {} : { servername: target.host }) }
