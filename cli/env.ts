@@ -13,7 +13,7 @@ import { ENVIRONMENT_PATTERN } from "../config/naming";
 import { tierOfRaw } from "../config/tiers";
 import { exportWarnings, foreignProblems, renderEnvFile, unexpectedVariables } from "../envfiles/export";
 import { parseEnvFile } from "../envfiles/format";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { refuseUnsafePath } from "../lib/git";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
 import { shownPath } from "../lib/root";

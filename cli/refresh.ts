@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { Client } from "pg";
 import { loadStackOffline, readAllStacks } from "../config";
 import { deriveNames } from "../config/naming";
-import { REFRESH_FROM } from "../config/steps";
+import { REFRESH_FROM } from "../config/validation/steps";
 import { tierOfRaw } from "../config/tiers";
 import { parsePostgresUrl, type PostgresUrl } from "../lib/connectionUrl";
 import {

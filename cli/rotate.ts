@@ -3,7 +3,7 @@
  *
  * Rotates a generated credential of one stack: WHAT (secret-key, session-secret,
  * database-password, aws-key, or all of those; redis is refused, see
- * gate/rotate.ts) names the resources to replace, found in what the program
+ * ops/rotate.ts) names the resources to replace, found in what the program
  * declares for the stack. Without --yes it prints the Pulumi commands. With --yes:
  * `pulumi preview --replace URN... --save-plan`, the data-safety gate on that
  * preview (approved for exactly this rotation), `pulumi up --plan`, then the env
@@ -19,7 +19,7 @@ import { loadStackOffline, readAllStacks } from "../config";
 import { tierOfRaw } from "../config/tiers";
 import { checkCommitApproval, type GateDecision, GateInputError, parsePreview, renderDecisionText } from "../gate/gate";
 import { guardRotation } from "../gate/deploy";
-import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, type RotationTarget } from "../gate/rotate";
+import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, RotationError, type RotationTarget } from "../ops/rotate";
 import { cleanGitEnvironment, workTreeOf } from "../lib/git";
 import { shownPath } from "../lib/root";
 import { runUnderMocks } from "../plan/mockRuntime";

@@ -3,12 +3,12 @@
  *
  * Destroys review stacks nobody uses any more. Lists the project's stacks with
  * `pulumi stack ls --json` (and each one's tags with `pulumi stack tag ls --json`),
- * decides with `decideSweep` (gate/sweep.ts) which go, prints that as a table, and
+ * decides with `decideSweep` (ops/sweep.ts) which go, prints that as a table, and
  * only with --yes runs `pulumi destroy --yes` then `pulumi stack rm --yes` for
  * each, one by one, stopping at the first failure. Without --yes it is a dry run.
  */
-import { decideSweep, type ListedStack, parseStackList, parseTags, parseTtl, renderSweepTable, type SweepPlan, type SweepRow } from "../gate/sweep";
-import { productionStackFiles } from "../gate/stacks";
+import { decideSweep, type ListedStack, parseStackList, parseTags, parseTtl, renderSweepTable, type SweepPlan, type SweepRow } from "../ops/sweep";
+import { productionStackFiles } from "../config/workflowStacks";
 import { projectDir } from "./lib/project";
 import { runPulumi, shownCommand } from "./lib/pulumi";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";

@@ -11,15 +11,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "../config";
-import { readProject } from "../config/project";
-import type { RawStackConfig } from "../config/raw";
-import { templateFileName } from "../config/template";
+import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "./";
+import { readProject } from "./project";
+import type { RawStackConfig } from "./raw";
+import { templateFileName } from "./template";
 import { firstLine } from "../lib/errors";
-import { PROFILES } from "../config/defaults";
-import { REVIEW_PROFILE } from "../config/review";
-import { DEPLOY_RUNNER, runnerProblems, runsOn } from "../config/runner";
-import { tierOfRaw } from "../config/tiers";
+import { PROFILES } from "./defaults";
+import { REVIEW_PROFILE } from "./validation/review";
+import { DEPLOY_RUNNER, runnerProblems, runsOn } from "./runner";
+import { tierOfRaw } from "./tiers";
 
 /** A stack name the workflows accept: lower case, digits and single inner hyphens, 2 to 24 characters. */
 export const STACK_NAME = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$/;

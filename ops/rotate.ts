@@ -8,7 +8,7 @@
  */
 import type { RecordedResource } from "../plan/mockRuntime";
 import { parseUrn } from "../lib/urn";
-import { decide, type DangerousOp, dangerousFromPreview, type GateDecision, type PreviewDigest, previewProblems, sumChangeSummaries } from "./gate";
+import { decide, type DangerousOp, dangerousFromPreview, type GateDecision, type PreviewDigest, previewProblems, sumChangeSummaries } from "../gate/gate";
 
 /** What can be rotated, as `npm run rotate -- --stack S WHAT` names it. */
 export const ROTATE_CHOICES = ["secret-key", "session-secret", "database-password", "redis", "aws-key", "all"] as const;

@@ -15,7 +15,7 @@
  * (`only`): the same rules, without the TTL and the cap.
  */
 import { readsAsProduction } from "../config/defaults";
-import { STACK_NAME } from "./stacks";
+import { STACK_NAME } from "../config/workflowStacks";
 
 export const MARKER_TAG = "mina:created-by";
 export const MARKER_VALUE = "env:new";

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { BUILTIN_ENVIRONMENTS } from "../config/isolation";
 import { SecureValue } from "../config/raw";
-import { identityIndexFor, type StackConfig, validateStack } from "../config/validate";
+import { identityIndexFor, type StackConfig, validateStack } from "../config/validation/validate";
 import { VARIABLES } from "../config/variables";
 import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { STATEFUL_TYPES } from "../config/protection";

@@ -3,15 +3,15 @@
  * program is built from. Every problem becomes a one-line `ConfigError` naming the
  * stack file and the key; all problems are reported together.
  */
-import type { LogLevel, Profile } from "./defaults";
-import { BUILTIN_ENVIRONMENTS, type EnvironmentIdentity, identity, type Identifier, IdentityIndex } from "./isolation";
-import { deriveNames, type Names } from "./naming";
-import type { Protection } from "./protection";
+import type { LogLevel, Profile } from "../defaults";
+import { BUILTIN_ENVIRONMENTS, type EnvironmentIdentity, identity, type Identifier, IdentityIndex } from "../isolation";
+import { deriveNames, type Names } from "../naming";
+import type { Protection } from "../protection";
 import { normalizeHost, normalizeSlackChannel, normalizeZoneId } from "./checks";
-import type { ProjectFile } from "./project";
+import type { ProjectFile } from "../project";
 import { checkReviewProfile } from "./review";
-import { ConfigErrors, type RawStackConfig } from "./raw";
-import { shareGroupOfRaw } from "./tiers";
+import { ConfigErrors, type RawStackConfig } from "../raw";
+import { shareGroupOfRaw } from "../tiers";
 import {
   assemble,
   bucketConfig,

@@ -6,7 +6,7 @@
 import { profileFor, type Profile, PROFILES } from "../../config/defaults";
 import { deriveNames, type Names, PROJECT } from "../../config/naming";
 import type { RawStackConfig } from "../../config/raw";
-import { identityIndexFor } from "../../config/validate";
+import { identityIndexFor } from "../../config/validation/validate";
 import type { RuleContext } from "./types";
 
 /**
