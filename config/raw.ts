@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { ConfigError, ConfigErrors } from "./errors";
 import { ENVIRONMENT_PATTERN, PROJECT } from "./naming";
-import { readProject } from "./project";
+import { type RawValue, readProject } from "./project";
 
 /**
  * A value stored with `pulumi config set --secret`. Plaintext is known only under
@@ -32,8 +32,6 @@ export class SecureValue {
     return "[secret]";
   }
 }
-
-export type RawValue = unknown;
 
 /** What a stack file says outside `config:`: every field Pulumi reads there. */
 export interface StackFileMeta {
