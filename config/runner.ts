@@ -23,7 +23,7 @@
  */
 import { isIP } from "node:net";
 import type { RawStackConfig } from "./raw";
-import { REVIEW_PROFILE } from "./validation/review";
+import { REVIEW_PROFILE } from "./defaults";
 import { tierOfRaw } from "./tiers";
 
 export const DEPLOY_RUNNER = "mina:deployRunner";

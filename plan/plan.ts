@@ -12,7 +12,7 @@ import { ConfigErrors, listStackFiles, misnamedStackFiles, readAllStacks, readPr
 import { checkStackName } from "../config/validation/steps";
 import { KEYS } from "../config/schema";
 import { STATEFUL_TYPES } from "../config/protection";
-import type { StackConfig } from "../config/validation/validate";
+import type { StackConfig } from "../config/stackConfig";
 import { isSecretVariable } from "../config/variables";
 import { shareGroupOfRaw, tierMates } from "../config/tiers";
 import { promiseOf, type RecordedResource, runUnderMocks } from "./mockRuntime";

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { type ColourProof, decideSwap, editStackFile, type KeyChange, nextSteps, type SwapRequest, swapTarget } from "../ops/swap";
 import { CANARY_SET_IDENTIFIER, canaryRecordArgs, SHARE_SET_IDENTIFIER, shareRecordArgs } from "../components/dns";
 import { CommandError } from "../lib/errors";
-import type { Front } from "../config/validation/validate";
+import type { Front } from "../config/stackConfig";
 import type { CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
 import { GIT_ENV, PROJECT_SOURCES } from "./helpers";

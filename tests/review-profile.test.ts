@@ -8,7 +8,8 @@ import { defaultsFor, PROFILES } from "../config/defaults";
 import { protectionFor } from "../config/protection";
 import { productionEnvironmentNamed } from "../config/validation/review";
 import { KEYS } from "../config/schema";
-import { type StackConfig, validateStack } from "../config/validation/validate";
+import type { StackConfig } from "../config/stackConfig";
+import { validateStack } from "../config/validation/validate";
 import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { productionRaw, STAGING_ACCOUNT, stagingRaw, validationErrors } from "./helpers";
 
