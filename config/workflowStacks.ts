@@ -11,23 +11,18 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "./";
+import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "./index";
 import { readProject } from "./project";
 import type { RawStackConfig } from "./raw";
 import { templateFileName } from "./template";
 import { firstLine } from "../lib/errors";
-import { PROFILES } from "./defaults";
-import { REVIEW_PROFILE } from "./validation/review";
+import { PROFILES, REVIEW_PROFILE } from "./defaults";
+import { ENVIRONMENT_PATTERN } from "./naming";
 import { DEPLOY_RUNNER, runnerProblems, runsOn } from "./runner";
-import { tierOfRaw } from "./tiers";
-
-/** A stack name the workflows accept: lower case, digits and single inner hyphens, 2 to 24 characters. */
-export const STACK_NAME = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$/;
+import { type Tier, tierOfRaw } from "./tiers";
 
 /** `Pulumi.<name>.template.yaml`: a template env:new copies, not a stack. */
 export const isTemplate = (name: string): boolean => /\.template$/.test(name);
-
-export type Tier = "production" | "non-production";
 
 export interface WorkflowStack {
   /** The stack, and the GitHub environment of its deploy (`preview-<stack>` for its preview). */
@@ -65,7 +60,7 @@ export function workflowStacks(dir: string): WorkflowStack[] {
   if (misnamed) read.stacks.push({ stack: misnamed.stack, file: path.basename(misnamed.file), values: {} });
   for (const raw of read.stacks) {
     if (isTemplate(raw.stack)) continue;
-    if (!STACK_NAME.test(raw.stack)) {
+    if (!ENVIRONMENT_PATTERN.test(raw.stack)) {
       throw new StackListError(
         `${raw.file}: "${raw.stack}" is not a stack name the workflows accept (lower case letters, digits and single inner hyphens, 2 to 24 characters, starting with a letter); a template must be named Pulumi.<name>.template.yaml`,
       );

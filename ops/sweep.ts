@@ -15,7 +15,7 @@
  * (`only`): the same rules, without the TTL and the cap.
  */
 import { readsAsProduction } from "../config/defaults";
-import { STACK_NAME } from "../config/workflowStacks";
+import { ENVIRONMENT_PATTERN } from "../config/naming";
 
 export const MARKER_TAG = "mina:created-by";
 export const MARKER_VALUE = "env:new";
@@ -151,7 +151,7 @@ export function decideSweep(stacks: readonly ListedStack[], opts: SweepOptions):
       row("keep", `not created by env:new (no tag ${MARKER_TAG}=${MARKER_VALUE})`);
       continue;
     }
-    if (!STACK_NAME.test(short)) {
+    if (!ENVIRONMENT_PATTERN.test(short)) {
       row("keep", `"${short}" is not a stack name env:new makes`);
       continue;
     }
