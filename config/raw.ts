@@ -214,13 +214,6 @@ export function stackFilePath(dir: string, stack: string): string | undefined {
   return fs.existsSync(file) ? file : undefined;
 }
 
-/** Reads `Pulumi.<stack>.yaml` from a project. */
-export function readStackFile(dir: string, stack: string): RawStackConfig {
-  const file = stackFilePath(dir, stack);
-  if (!file) throw new ConfigError(`Pulumi.${stack}.yaml`, undefined, `no such stack file in ${readProject(dir).stackDir}`);
-  return parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file));
-}
-
 /**
  * Builds raw config from what the Pulumi engine passes the program: every value is a
  * string (objects and lists JSON-encoded); secrets are decrypted and flagged.

@@ -18,7 +18,7 @@ export type Problem = readonly [key: string | undefined, detail: string];
 // ---------------------------------------------------------------- normalising
 
 // Hosts have one normaliser, lib/hosts.ts, shared with audit and verify --against.
-export { hostIdentity, normalizeHost } from "../../lib/hosts";
+export { normalizeHost } from "../../lib/hosts";
 
 /** A Route53 hosted zone id, with or without the `/hostedzone/` prefix the API sometimes returns. */
 export function normalizeZoneId(id: string): string {
