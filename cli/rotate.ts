@@ -23,7 +23,7 @@ import { chooseRotation, gateRotation, parseChoice, RESTART, rotationCommands, R
 import { cleanGitEnvironment, workTreeOf } from "../lib/git";
 import { shownPath } from "../lib/root";
 import { runUnderMocks } from "../plan/mockRuntime";
-import { runPulumi, shownCommand } from "./lib/pulumi";
+import { runPulumi, shownCommand } from "../ops/pulumi";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, firstLine, progress, runCli, UsageError } from "./lib/run";
 

@@ -10,7 +10,7 @@
 import { decideSweep, type ListedStack, parseStackList, parseTags, parseTtl, renderSweepTable, type SweepPlan, type SweepRow } from "../ops/sweep";
 import { productionStackFiles } from "../config/workflowStacks";
 import { projectDir } from "./lib/project";
-import { runPulumi, shownCommand } from "./lib/pulumi";
+import { runPulumi, shownCommand } from "../ops/pulumi";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
