@@ -22,7 +22,7 @@ import { type Colour, type ColourProof, decideSwap, editStackFile, type KeyChang
 import { offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive, type CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
-import { readEnvFile } from "./lib/envSource";
+import { readEnvFile } from "../envfiles/read";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, firstLine, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
