@@ -25,10 +25,13 @@ export const FOLDERS: readonly (readonly [string, string])[] = [
   ["gate/", "what may happen to a stack: the data-safety gate (gate.ts), and the deploy guard and account check a deploy job runs first (deploy.ts)"],
   [
     "ops/",
-    "operations on deployed stacks, each run by its command: credential rotation (rotate.ts), the pre-deploy RDS snapshot (snapshot.ts), the review-stack sweeper (sweep.ts), the blue/green swap (swap.ts)",
+    "operations on deployed stacks, each run by its command: credential rotation (rotate.ts), the pre-deploy RDS snapshot (snapshot.ts), the review-stack sweeper (sweep.ts), the blue/green swap (swap.ts), and the Pulumi CLI runner they share (pulumi.ts)",
   ],
-  ["refresh/", "npm run refresh: the rules file's reader and checks (rules.ts), the copy, masks, checks and rename (engine.ts)"],
-  ["envfiles/", "env files: their format, the export checks, masking and the templates"],
+  [
+    "refresh/",
+    "npm run refresh: the rules file's reader and checks (rules.ts), the copy, masks, checks and rename as steps (engine.ts), and a refresh or prune run in order (run.ts)",
+  ],
+  ["envfiles/", "env files: their format, reading and the export checks, masking and the templates"],
   ["verify/", "the checklist, the cross-environment audit, the live checks (live/: Postgres, Redis), the smoke check and the local set-up"],
   ["doctor/", "what must be true before a stack's first deploy, checked live, and the example values a stack file must not keep"],
   ["iam/", "the deploy role of one stack as code: its permissions, trust policy and permissions boundary"],
