@@ -263,7 +263,7 @@ export function parseStackList(doc: unknown): { stacks: ListedStack[]; skipped: 
 }
 
 /** `pulumi stack tag ls --json`: an object of tag names to string values; undefined for anything else. */
-export function parseTags(doc: unknown): Record<string, string> | undefined {
+function parseTags(doc: unknown): Record<string, string> | undefined {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc)) {
