@@ -16,6 +16,15 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: "no-circular-folders",
+      severity: "error",
+      scope: "folder",
+      comment:
+        "No circles between folders either: when a folder imports another, that one imports nothing of the first, directly or through a third. The arrows run one way (a folder and its own sub-folders aside).",
+      from: {},
+      to: { circular: true },
+    },
+    {
       name: "lib-is-a-leaf",
       severity: "error",
       comment: "`lib/` imports nothing of the project but `lib/`: its helpers know no config, stack or command.",
