@@ -8,6 +8,8 @@
  * The tier decides when a stack deploys: a production-tier stack (its file says
  * `mina:profile: production`, or it is named `production`) only by dispatch, after
  * every other stack succeeded in the same run; every other stack on each push to main.
+ * The same reading, failing closed, tells the sweeper and `env` which stacks are
+ * production's (productionStackFiles, isProductionTier).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -155,4 +157,17 @@ export function productionStackFiles(dir: string): string[] {
       return tierOfRaw(raw) === "production";
     })
     .map((raw) => raw.stack);
+}
+
+/**
+ * Whether the stack is of the production tier, from its stack file; a stack file that cannot be
+ * read counts as production (deny by default: `env` then shows its production warning).
+ */
+export function isProductionTier(dir: string, stack: string): boolean {
+  try {
+    const raw = readStacksLeniently(dir).stacks.find((s) => s.stack === stack);
+    return raw === undefined || raw.unreadable !== undefined || tierOfRaw(raw) === "production";
+  } catch {
+    return true;
+  }
 }
