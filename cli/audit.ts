@@ -12,7 +12,7 @@ import { readStacksLeniently } from "../config";
 import { sharingByEnvironment } from "../config/expectations";
 import type { Sharing } from "../config/tiers";
 import { auditEnvs, type AuditResult, type EnvSource } from "../verify/audit";
-import { readEnvFile, stackFromFileName } from "./lib/envSource";
+import { readEnvFile, stackFromFileName } from "../envfiles/read";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, progress, runCli, UsageError } from "./lib/run";

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readAllStacks } from "../config";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { demoOutputs, demoStacks } from "../plan/demo";
 import { main as audit } from "./audit";
 import { main as env } from "./env";

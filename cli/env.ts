@@ -8,12 +8,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readStacksLeniently } from "../config";
 import { ENVIRONMENT_PATTERN } from "../config/naming";
-import { tierOfRaw } from "../config/tiers";
+import { isProductionTier } from "../config/workflowStacks";
 import { exportWarnings, foreignProblems, renderEnvFile, unexpectedVariables } from "../envfiles/export";
 import { parseEnvFile } from "../envfiles/format";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { refuseUnsafePath } from "../lib/git";
 import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from "./lib/outputs";
 import { shownPath } from "../lib/root";
@@ -31,19 +30,6 @@ function changedKeys(oldText: string, env: Record<string, string>): string[] {
   }
   const keys = new Set([...Object.keys(old), ...Object.keys(env)]);
   return [...keys].filter((k) => old[k] !== env[k]).sort();
-}
-
-/**
- * Whether the stack is of the production tier, from its stack file; a stack file that cannot be
- * read counts as production (deny by default: the warning is shown).
- */
-export function isProductionTier(dir: string, stack: string): boolean {
-  try {
-    const raw = readStacksLeniently(dir).stacks.find((s) => s.stack === stack);
-    return raw === undefined || raw.unreadable !== undefined || tierOfRaw(raw) === "production";
-  } catch {
-    return true;
-  }
 }
 
 /** The one-line warning before a production-tier stack's env file is written. */

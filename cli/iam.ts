@@ -8,7 +8,7 @@
  * the OIDC provider itself. Prints them as one JSON document; `--out` writes it.
  */
 import { loadStackOffline, readAllStacks } from "../config";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { appBoundaryArn } from "../config/naming";
 import { boundaryPolicy, type DeployScope, deployPolicy, GITHUB_OIDC_HOST, trustPolicy, UnknownResourceTypes } from "../iam/policy";
 import { planStack } from "../plan/plan";

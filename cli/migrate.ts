@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackOffline, readAllStacks } from "../config";
 import { maskedValues, maskText } from "../envfiles/mask";
-import { readEnvFile } from "./lib/envSource";
+import { readEnvFile } from "../envfiles/read";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 

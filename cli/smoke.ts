@@ -7,8 +7,8 @@
  * blue/green front has no app of its own: its share domain is answered by one of
  * its two colours, and only by them.
  */
-import { type Front, loadStackOffline, readAllStacks } from "../config";
-import { type SmokeResult, smokeCheck } from "../verify/smoke";
+import { loadStackOffline, readAllStacks } from "../config";
+import { frontAnswer, smokeCheck } from "../verify/smoke";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
@@ -43,30 +43,5 @@ export const main = command<{ stack: string; url?: string; path: string; timeout
     return 0;
   },
 );
-
-/**
- * A front's smoke result, checked against its live colour: an answer from its
- * other colour passes too (a resolver's answer cached from before a swap, for up
- * to the records' TTL, or the canary share), saying so; any other environment fails.
- */
-export function frontAnswer(stack: string, front: Front, url: string, result: SmokeResult): SmokeResult {
-  const live = front.colours[front.live].stack;
-  const other = front.colours[front.live === "blue" ? "green" : "blue"].stack;
-  if (result.ok) return { ...result, reason: `${result.reason}: ${stack}'s live colour` };
-  if (result.status === 200 && result.environment === other) {
-    return {
-      ...result,
-      ok: true,
-      reason: `GET ${url} answered 200, environment "${other}": ${stack}'s other colour (a resolver's answer from before a swap, or the canary share); ${live} is live`,
-    };
-  }
-  if (result.environment !== undefined) {
-    return {
-      ...result,
-      reason: `GET ${url} reports environment "${result.environment}", but ${stack} is a blue/green front answered by ${live} or ${other} only: another environment is answering here`,
-    };
-  }
-  return result;
-}
 
 if (require.main === module) runCli(main);

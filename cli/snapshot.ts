@@ -7,7 +7,7 @@
  * the stack's first deploy there is no instance yet: that is said, and exit 0.
  */
 import { loadStackOffline, readAllStacks } from "../config";
-import { awsSnapshotClients, SnapshotError, takeSnapshot } from "../gate/snapshot";
+import { awsSnapshotClients, SnapshotError, takeSnapshot } from "../ops/snapshot";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 

@@ -8,7 +8,7 @@
  * entry with its `runner` labels for `runs-on`; and `review`, the review template's
  * runner labels (review.yml and sweep.yml run there).
  */
-import { matrices, matrixOutputs, reviewRunner, StackListError, workflowStacks } from "../gate/stacks";
+import { matrices, matrixOutputs, reviewRunner, StackListError, workflowStacks } from "../config/workflowStacks";
 import { projectDir } from "./lib/project";
 import { command, runCli, UsageError } from "./lib/run";
 

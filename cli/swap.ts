@@ -10,21 +10,25 @@
  * (preview, data-safety gate, `pulumi up --plan`). It never runs pulumi.
  */
 import { Option } from "commander";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { ConfigErrors, loadStackOffline, parseStackFile, readAllStacks, readProject, stackFilePath, validateStack, withProjectConfig } from "../config";
-import { expectationsFor } from "../config/expectations";
+import { readAllStacks, stackFilePath } from "../config";
 import { tierOfRaw } from "../config/tiers";
-import { writeFileAtomic } from "../envfiles/write";
-import { gitStatusOf, uncommittedChangesOf } from "../lib/git";
 import { shownPath } from "../lib/root";
-import { type Colour, type ColourProof, decideSwap, editStackFile, type KeyChange, nextSteps, otherColour, swapTarget } from "../bluegreen/swap";
-import { offlineChecklist } from "../verify/checklist";
-import { checkPostgresLive, checkRedisLive, type CheckResult } from "../verify/live";
-import { smokeCheck } from "../verify/smoke";
-import { readEnvFile } from "./lib/envSource";
+import {
+  type Colour,
+  decideSwap,
+  frontOf,
+  type KeyChange,
+  nextSteps,
+  otherColour,
+  type Proof,
+  proveColours,
+  type SwapDecision,
+  swapEdit,
+  swapTarget,
+  writeSwap,
+} from "../ops/swap";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, firstLine, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   to: string;
@@ -44,45 +48,6 @@ interface Opts {
 /** `--yes` ran pulumi up on the front; now the deploy workflow does, from a commit. */
 const YES_REFUSED =
   "--yes is refused: swap no longer runs pulumi; it writes the front's stack file, and the swap deploys through a commit of it (pull request, merge, the deploy workflow's gate); run it without --yes";
-
-interface Proof extends ColourProof {
-  readonly envFile: string;
-  readonly url: string;
-}
-
-/** A colour's proof: its env file's checklist, offline and live, and the smoke check on its host. */
-async function prove(io: Io, dir: string, stack: string, shownFile: string, url: string, opts: { timeoutMs: number; retries: number }): Promise<Proof> {
-  const file = path.resolve(io.cwd, shownFile);
-  let checklist: CheckResult[];
-  try {
-    const env = readEnvFile(file, shownFile);
-    const expected = expectationsFor(dir, stack);
-    checklist = offlineChecklist({ file, env, expected });
-    if (env.DATABASE_URL)
-      checklist.push(
-        ...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs: opts.timeoutMs })),
-      );
-    else checklist.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
-    if (env.REDIS_URL) checklist.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs: opts.timeoutMs })));
-    else checklist.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
-  } catch (e) {
-    checklist = [{ item: "env file", ok: false, reason: firstLine(e) }];
-  }
-  const smoke = await smokeCheck(url, stack, { timeoutMs: opts.timeoutMs, retries: opts.retries });
-  return { stack, envFile: shownPath(file, io.cwd), url, checklist, smoke };
-}
-
-/** Refuses a stack file that git does not hold as it is: the swap's commit must carry the swap alone. */
-function requireCommitted(file: string, shown: string): void {
-  const status = gitStatusOf(file);
-  if (!status.inRepo) throw new CommandError(`${shown} is not in a git repository: a swap deploys through a commit of it`);
-  if (!status.tracked) throw new CommandError(`${shown} is not committed (git does not track it): commit it first, so the swap's commit holds the swap alone`);
-  const changes = uncommittedChangesOf(file);
-  if (changes)
-    throw new CommandError(
-      `${shown} has uncommitted changes (git status: ${changes.split("\n")[0].trim()}): commit or discard them first, so the swap's commit holds the swap alone`,
-    );
-}
 
 const changeText = (c: KeyChange) => `${c.key} ${c.from ?? "(unset)"} → ${c.to}`;
 
@@ -106,20 +71,12 @@ export const main = command<Opts>(
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)")
       .addOption(new Option("--yes", "refused: a swap deploys through a commit").hideHelp()),
   async ({ opts: o, io }) => {
-    if (o.yes) throw new UsageError(YES_REFUSED);
-    if (o.to !== "blue" && o.to !== "green") throw new UsageError(`--to must be blue or green, got "${o.to}"`);
-    const to = o.to as Colour;
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
-    const retries = wholeNumberOption("--retries", o.retries, 0);
-    const canary = o.canary === undefined ? undefined : wholeNumberOption("--canary", o.canary, 0, "percent");
-    if (canary !== undefined && canary > 50) throw new UsageError(`--canary must be at most 50 (above that, swap instead), got "${o.canary}"`);
+    const { to, timeoutMs, retries, canary } = swapFlags(o);
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
     const siblings = readAllStacks(dir);
     const own = siblings.find((s) => s.stack === o.stack)!;
-    const { config } = loadStackOffline(dir, o.stack, siblings);
-    const front = config.dns.front;
-    if (!front) throw new UsageError(`${o.stack} is not a blue/green front: set mina:liveColour in ${config.file} (see README, Blue/green)`);
+    const front = frontOf(dir, o.stack, siblings);
 
     const request = {
       front: o.stack,
@@ -146,34 +103,11 @@ export const main = command<Opts>(
     }
 
     // Before any check: the file must be committed as it is, and the change must keep it valid.
-    requireCommitted(file, shown);
-    const before = fs.readFileSync(file, "utf8");
-    const after = editStackFile(before, shown, target.changes);
-    try {
-      const raw = withProjectConfig(parseStackFile(after, o.stack, path.basename(file)), readProject(dir));
-      validateStack(raw, { siblings: siblings.map((s) => (s.stack === o.stack ? raw : s)), project: readProject(dir), requireSecrets: false });
-    } catch (e) {
-      const first = e instanceof ConfigErrors ? e.errors[0]?.message : firstLine(e);
-      throw new CommandError(`the swap would make ${shown} invalid: ${first}`);
-    }
-
-    const proofs: Partial<Record<Colour, Proof>> = {};
-    for (const colour of target.serving) {
-      const c = front.colours[colour];
-      const envFile = (colour === to ? o.envFile : o.otherEnvFile) ?? `.env.${c.stack}.local`;
-      const url = (colour === to ? o.url : o.otherUrl) ?? `https://${c.host}/api/version`;
-      say(`checking ${c.stack} (${envFile}, live) and ${url}…`);
-      proofs[colour] = await prove(io, dir, c.stack, envFile, url, { timeoutMs, retries });
-    }
+    const edit = swapEdit(dir, o.stack, siblings, file, shown, target.changes);
+    const proofs = await proveColours(io.cwd, dir, front, to, target.serving, { ...o, timeoutMs, retries }, say);
     const decision = decideSwap(request, proofs);
-    const report = {
-      front: o.stack,
-      file: shown,
-      from: { liveColour: front.live, canaryPercent: front.canaryPercent },
-      to: { liveColour: to, canaryPercent: target.canary },
-      proofs,
-      ...decision,
-    };
+    const from = { liveColour: front.live, canaryPercent: front.canaryPercent };
+    const report = { front: o.stack, file: shown, from, to: { liveColour: to, canaryPercent: target.canary }, proofs, ...decision };
     if (!decision.ok) {
       if (o.json) io.stdout.write(`${JSON.stringify({ ...report, written: false, next: [] }, null, 2)}\n`);
       else io.stderr.write(`${decision.reasons.map((r) => `✗ ${r}`).join("\n")}\n`);
@@ -183,22 +117,39 @@ export const main = command<Opts>(
       );
     }
 
-    if (fs.readFileSync(file, "utf8") !== before) throw new CommandError(`${shown} changed while the colours were checked; run swap again`);
-    writeFileAtomic(file, after, fs.statSync(file).mode & 0o777);
+    writeSwap(edit);
     const next = nextSteps({ front: o.stack, to, canary: target.canary, file: shown, productionTier: tierOfRaw(own) === "production" });
-    if (o.json) {
-      io.stdout.write(`${JSON.stringify({ ...report, written: true, next }, null, 2)}\n`);
-      return 0;
-    }
-    for (const colour of target.serving) {
-      const p = proofs[colour]!;
-      io.stdout.write(`✓ ${p.stack}: all ${p.checklist.length} checklist items passed\n✓ ${p.smoke.reason}\n`);
-    }
-    io.stdout.write(`${decision.reasons.map((r) => `→ ${r}`).join("\n")}\n`);
-    io.stdout.write(`✓ wrote ${shown}: ${decision.changes.map(changeText).join(", ")} (nothing else in it changed)\n`);
-    io.stdout.write(`Nothing is deployed yet. Review, commit and merge the change; the deploy workflow deploys it:\n${next.map((l) => `  ${l}`).join("\n")}\n`);
+    if (o.json) io.stdout.write(`${JSON.stringify({ ...report, written: true, next }, null, 2)}\n`);
+    else
+      printSwapped(
+        io,
+        target.serving.map((c) => proofs[c]!),
+        decision,
+        shown,
+        next,
+      );
     return 0;
   },
 );
+
+/** The flags, checked: the colour, the bounds, the canary share. */
+function swapFlags(o: Opts): { to: Colour; timeoutMs: number; retries: number; canary?: number } {
+  if (o.yes) throw new UsageError(YES_REFUSED);
+  if (o.to !== "blue" && o.to !== "green") throw new UsageError(`--to must be blue or green, got "${o.to}"`);
+  const to = o.to as Colour;
+  const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+  const retries = wholeNumberOption("--retries", o.retries, 0);
+  const canary = o.canary === undefined ? undefined : wholeNumberOption("--canary", o.canary, 0, "percent");
+  if (canary !== undefined && canary > 50) throw new UsageError(`--canary must be at most 50 (above that, swap instead), got "${o.canary}"`);
+  return { to, timeoutMs, retries, canary };
+}
+
+/** What was proved, what changed in the file, and how the change deploys. */
+function printSwapped(io: Io, proofs: readonly Proof[], decision: SwapDecision, shown: string, next: readonly string[]): void {
+  for (const p of proofs) io.stdout.write(`✓ ${p.stack}: all ${p.checklist.length} checklist items passed\n✓ ${p.smoke.reason}\n`);
+  io.stdout.write(`${decision.reasons.map((r) => `→ ${r}`).join("\n")}\n`);
+  io.stdout.write(`✓ wrote ${shown}: ${decision.changes.map(changeText).join(", ")} (nothing else in it changed)\n`);
+  io.stdout.write(`Nothing is deployed yet. Review, commit and merge the change; the deploy workflow deploys it:\n${next.map((l) => `  ${l}`).join("\n")}\n`);
+}
 
 if (require.main === module) runCli(main);

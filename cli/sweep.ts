@@ -3,15 +3,13 @@
  *
  * Destroys review stacks nobody uses any more. Lists the project's stacks with
  * `pulumi stack ls --json` (and each one's tags with `pulumi stack tag ls --json`),
- * decides with `decideSweep` (gate/sweep.ts) which go, prints that as a table, and
+ * decides with `decideSweep` (ops/sweep.ts) which go, prints that as a table, and
  * only with --yes runs `pulumi destroy --yes` then `pulumi stack rm --yes` for
  * each, one by one, stopping at the first failure. Without --yes it is a dry run.
  */
-import { decideSweep, type ListedStack, parseStackList, parseTags, parseTtl, renderSweepTable, type SweepPlan, type SweepRow } from "../gate/sweep";
-import { productionStackFiles } from "../gate/stacks";
+import { destroyStacks, parseTtl, planSweep, renderSweepTable, type SweepOutcome, type SweepPlan, type SweepRequest, type SweepRow } from "../ops/sweep";
 import { projectDir } from "./lib/project";
-import { runPulumi, shownCommand } from "./lib/pulumi";
-import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+import { command, type Io, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
   ttl?: string;
@@ -42,105 +40,18 @@ export const main = command<Opts>(
       .option("--json", "print the plan and what was done as JSON")
       .option("--dir <dir>", "project directory, where the Pulumi CLI runs (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
-    if (o.yes && o.dryRun) throw new UsageError("--yes and --dry-run contradict each other: give one");
-    if (o.stack && (o.ttl !== undefined || o.max !== undefined))
-      throw new UsageError("--stack tears the named stacks down whatever their age: --ttl and --max do not apply to it");
-    const ttlText = o.ttl ?? "72h";
-    const ttlMs = parseTtl(ttlText);
-    if (ttlMs === undefined) throw new UsageError(`--ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "${ttlText}"`);
-    let max: number | undefined;
-    if (o.max !== undefined) {
-      if (!/^\d{1,6}$/.test(o.max.trim())) throw new UsageError(`--max must be a whole number >= 0, got "${o.max}"`);
-      max = Number(o.max);
-    }
-    if (o.namePrefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.namePrefix))
-      throw new UsageError(`--name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.namePrefix}"`);
-    const only = o.stack
-      ?.flatMap((s) => s.split(","))
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const req = sweepRequest(o);
     const dryRun = o.yes !== true;
     const dir = projectDir(io, o.dir);
     const note = progress(io, o.json === true);
-
-    // The repository's stack files: a stack production's file describes is never swept.
-    let production: string[];
-    try {
-      production = productionStackFiles(dir);
-    } catch (e) {
-      throw new CommandError(
-        `cannot read the stack files, so production's stacks are unknown; refusing to sweep: ${String((e as Error).message).split("\n")[0]}`,
-      );
-    }
-
-    note("listing stacks with pulumi stack ls…");
-    const listed = runPulumi(["stack", "ls", "--json"], dir, io.env, 120_000);
-    if (!listed.ok) throw new CommandError(listed.problem);
-    let doc: unknown;
-    try {
-      doc = JSON.parse(listed.stdout);
-    } catch {
-      throw new CommandError("pulumi stack ls --json did not print JSON");
-    }
-    let parsed;
-    try {
-      parsed = parseStackList(doc);
-    } catch (e) {
-      throw new CommandError(`pulumi stack ls --json: ${(e as Error).message}`);
-    }
-    for (const s of parsed.skipped) io.stderr.write(`warning: pulumi stack ls --json: ${s}; skipped\n`);
-
-    const wanted = (s: ListedStack) => !only || only.includes(s.name) || only.includes(s.name.split("/").pop() ?? s.name);
-    const stacks: ListedStack[] = parsed.stacks.filter(wanted).map((s) => {
-      if (s.tags) return s;
-      note(`reading ${s.name}'s tags…`);
-      const r = runPulumi(["stack", "tag", "ls", "--json", "--stack", s.name], dir, io.env, 120_000);
-      if (!r.ok) return { ...s, tagsProblem: r.problem };
-      let tags;
-      try {
-        tags = parseTags(JSON.parse(r.stdout));
-      } catch {
-        tags = undefined;
-      }
-      return tags ? { ...s, tags } : { ...s, tagsProblem: "pulumi stack tag ls --json did not print an object of tags" };
-    });
-
-    const plan: SweepPlan = decideSweep(stacks, { now: Date.now(), ttlMs, ttlText, max, prefix: o.namePrefix, only, productionStackFiles: production });
-    const destroyed: string[] = [];
-    let failed: { stack: string; problem: string } | undefined;
+    const out = { note, warn: (line: string) => io.stderr.write(`warning: ${line}\n`) };
+    const plan = planSweep(dir, req, io.env, out);
+    const outcome: SweepOutcome = { destroyed: [] };
     const finish = (code: number) => {
-      if (o.json) {
-        io.stdout.write(
-          `${JSON.stringify(
-            {
-              dryRun,
-              ttl: only ? null : ttlText,
-              max: only ? null : (max ?? null),
-              namePrefix: o.namePrefix ?? null,
-              only: only ?? null,
-              stacks: plan.rows.map(rowJson),
-              missing: plan.missing,
-              refused: plan.refused.map((r) => r.stack),
-              destroy: plan.destroy.map((r) => r.stack),
-              destroyed,
-              failed: failed ?? null,
-            },
-            null,
-            2,
-          )}\n`,
-        );
-      }
+      if (o.json) io.stdout.write(`${JSON.stringify(sweepJson(req, dryRun, plan, outcome), null, 2)}\n`);
       return code;
     };
-
-    if (!o.json) {
-      const scope = only
-        ? `teardown of ${only.join(", ")}`
-        : `TTL ${ttlText}${max !== undefined ? `, at most ${max} review stack${max === 1 ? "" : "s"}` : ""}${o.namePrefix ? `, ${o.namePrefix}* stacks only` : ""}`;
-      io.stdout.write(`sweep (${scope}${dryRun ? ", dry run" : ""}): ${plan.rows.length} stack${plan.rows.length === 1 ? "" : "s"}\n`);
-      if (plan.rows.length > 0) io.stdout.write(renderSweepTable(plan.rows));
-      for (const m of plan.missing) io.stdout.write(`${m}: no such stack; nothing to tear down\n`);
-    }
+    if (!o.json) printPlan(io, req, dryRun, plan);
 
     if (plan.refused.length > 0) {
       io.stderr.write(
@@ -161,26 +72,70 @@ export const main = command<Opts>(
       return finish(0);
     }
 
-    for (const [i, stack] of names.entries()) {
-      for (const args of [
-        ["destroy", "--yes", "--stack", stack],
-        ["stack", "rm", "--yes", "--stack", stack],
-      ]) {
-        note(`${shownCommand(args)} (${i + 1} of ${names.length})…`);
-        const r = runPulumi(args, dir, io.env);
-        if (!r.ok) {
-          failed = { stack, problem: r.problem };
-          const rest = names.slice(i + 1);
-          io.stderr.write(`error: ${r.problem}; stopped there (destroyed: ${destroyed.join(", ") || "none"}; not attempted: ${rest.join(", ") || "none"})\n`);
-          return finish(1);
-        }
-      }
-      destroyed.push(stack);
+    const done = (stack: string) => {
       if (!o.json) io.stdout.write(`✓ ${stack}: destroyed and removed\n`);
+    };
+    destroyStacks(dir, names, io.env, outcome, { ...out, done });
+    const { destroyed, failed } = outcome;
+    if (failed) {
+      const rest = names.slice(names.indexOf(failed.stack) + 1);
+      io.stderr.write(`error: ${failed.problem}; stopped there (destroyed: ${destroyed.join(", ") || "none"}; not attempted: ${rest.join(", ") || "none"})\n`);
+      return finish(1);
     }
     if (!o.json) io.stdout.write(`destroyed ${destroyed.length} stack${destroyed.length === 1 ? "" : "s"}\n`);
     return finish(0);
   },
 );
+
+/** The flags, checked: the TTL, the cap, the prefix, and the stacks of a teardown. */
+function sweepRequest(o: Opts): SweepRequest {
+  if (o.yes && o.dryRun) throw new UsageError("--yes and --dry-run contradict each other: give one");
+  if (o.stack && (o.ttl !== undefined || o.max !== undefined))
+    throw new UsageError("--stack tears the named stacks down whatever their age: --ttl and --max do not apply to it");
+  const ttlText = o.ttl ?? "72h";
+  const ttlMs = parseTtl(ttlText);
+  if (ttlMs === undefined) throw new UsageError(`--ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "${ttlText}"`);
+  let max: number | undefined;
+  if (o.max !== undefined) {
+    if (!/^\d{1,6}$/.test(o.max.trim())) throw new UsageError(`--max must be a whole number >= 0, got "${o.max}"`);
+    max = Number(o.max);
+  }
+  if (o.namePrefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.namePrefix))
+    throw new UsageError(`--name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.namePrefix}"`);
+  const only = o.stack
+    ?.flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return { ttlText, ttlMs, max, prefix: o.namePrefix, only };
+}
+
+/** The plan as a table, with what it covers. */
+function printPlan(io: Io, req: SweepRequest, dryRun: boolean, plan: SweepPlan): void {
+  const { only, max } = req;
+  const scope = only
+    ? `teardown of ${only.join(", ")}`
+    : `TTL ${req.ttlText}${max !== undefined ? `, at most ${max} review stack${max === 1 ? "" : "s"}` : ""}${req.prefix ? `, ${req.prefix}* stacks only` : ""}`;
+  io.stdout.write(`sweep (${scope}${dryRun ? ", dry run" : ""}): ${plan.rows.length} stack${plan.rows.length === 1 ? "" : "s"}\n`);
+  if (plan.rows.length > 0) io.stdout.write(renderSweepTable(plan.rows));
+  for (const m of plan.missing) io.stdout.write(`${m}: no such stack; nothing to tear down\n`);
+}
+
+/** The plan and what was done, for machines. */
+function sweepJson(req: SweepRequest, dryRun: boolean, plan: SweepPlan, outcome: SweepOutcome) {
+  const { only } = req;
+  return {
+    dryRun,
+    ttl: only ? null : req.ttlText,
+    max: only ? null : (req.max ?? null),
+    namePrefix: req.prefix ?? null,
+    only: only ?? null,
+    stacks: plan.rows.map(rowJson),
+    missing: plan.missing,
+    refused: plan.refused.map((r) => r.stack),
+    destroy: plan.destroy.map((r) => r.stack),
+    destroyed: outcome.destroyed,
+    failed: outcome.failed ?? null,
+  };
+}
 
 if (require.main === module) runCli(main);

@@ -10,7 +10,7 @@ import { ENVIRONMENT_PATTERN } from "../config/naming";
 import { expectationsFor } from "../config/expectations";
 import { type CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
-import { readEnvFile, stackFromFileName } from "./lib/envSource";
+import { readEnvFile, stackFromFileName } from "../envfiles/read";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 

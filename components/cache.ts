@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as upstash from "@upstash/pulumi";
 import type { Names } from "../config/naming";
 import type { Protection } from "../config/protection";
-import type { Secret } from "../config/validate";
+import type { Secret } from "../config/stackConfig";
 import { secretInput } from "./secretInput";
 import { buildRedisUrl } from "./urls";
 

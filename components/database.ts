@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { dbParameterGroupPrefix, type Names } from "../config/naming";
 import type { Protection } from "../config/protection";
-import type { DatabaseConfig, InstanceDatabaseConfig, ServerDatabaseConfig } from "../config/validate";
+import type { DatabaseConfig, InstanceDatabaseConfig, ServerDatabaseConfig } from "../config/stackConfig";
 import { APP_ROLE, PUBLIC_DATABASE_PRIVILEGES } from "../config/databasePrivileges";
 import { replacementOptions } from "../config/replacement";
 import { buildDatabaseUrl } from "./urls";

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Front } from "../config/validate";
+import type { Front } from "../config/stackConfig";
 
 export interface DnsArgs {
   /** The environment's own share domain. */

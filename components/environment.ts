@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../config/validate";
+import type { StackConfig } from "../config/stackConfig";
 import { featureVariable } from "../config/variables";
 import { AppEnv } from "./appEnv";
 import { Bucket } from "./bucket";

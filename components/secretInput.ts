@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Secret } from "../config/validate";
+import type { Secret } from "../config/stackConfig";
 
 /**
  * A secret config value as a secret Output. Offline (the plan), where the value is

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { StackConfig } from "../config/validate";
+import type { StackConfig } from "../config/stackConfig";
 import { secretInput } from "./secretInput";
 
 export interface SecretsArgs {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as sentry from "@pulumiverse/sentry";
-import type { StackConfig } from "../config/validate";
+import type { StackConfig } from "../config/stackConfig";
 import type { Protection } from "../config/protection";
 import { secretInput } from "./secretInput";
 

@@ -10,8 +10,8 @@ import type { IdentityIndex } from "./isolation";
 import { deriveNames } from "./naming";
 import type { RawStackConfig } from "./raw";
 import { type Sharing, sharingOfRaw, tierOfRaw } from "./tiers";
-import { normalizeHost } from "./checks";
-import { identityIndexFor, validateStack } from "./validate";
+import { normalizeHost } from "./validation/checks";
+import { identityIndexFor, validateStack } from "./validation/validate";
 
 /** What this environment's values must be, from its stack file when there is one. */
 export interface Expected {

@@ -5,10 +5,12 @@ import { firstLine } from "../lib/errors";
 import { ConfigError } from "./errors";
 import { readProject, type ProjectFile } from "./project";
 import { ConfigErrors, fromEngine, listStackFiles, parseStackFile, type RawStackConfig, stackFilePath } from "./raw";
-import { validateStack, type ValidatedStack } from "./validate";
+import type { ValidatedStack } from "./stackConfig";
+import { validateStack } from "./validation/validate";
 
 export * from "./raw";
-export * from "./validate";
+export * from "./validation/validate";
+export * from "./stackConfig";
 export * from "./naming";
 export * from "./variables";
 export { readProject } from "./project";

@@ -18,7 +18,9 @@ import * as YAML from "yaml";
 import { PROJECT } from "./naming";
 import { firstLine } from "../lib/errors";
 import { ConfigError } from "./errors";
-import type { RawValue } from "./raw";
+
+/** A config value as a project or stack file holds it (YAML's value, or the engine's decoded one). */
+export type RawValue = unknown;
 
 /** The project file this project has; the others Pulumi would look for are refused. */
 export const PROJECT_FILE = "Pulumi.yaml";

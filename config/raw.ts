@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { ConfigError, ConfigErrors } from "./errors";
 import { ENVIRONMENT_PATTERN, PROJECT } from "./naming";
-import { readProject } from "./project";
+import { type RawValue, readProject } from "./project";
 
 /**
  * A value stored with `pulumi config set --secret`. Plaintext is known only under
@@ -32,8 +32,6 @@ export class SecureValue {
     return "[secret]";
   }
 }
-
-export type RawValue = unknown;
 
 /** What a stack file says outside `config:`: every field Pulumi reads there. */
 export interface StackFileMeta {
@@ -214,13 +212,6 @@ function fromYaml(v: unknown, key: string, ciphertexts: { key: string; digest: s
 export function stackFilePath(dir: string, stack: string): string | undefined {
   const file = path.join(readProject(dir).stackDir, `Pulumi.${stack}.yaml`);
   return fs.existsSync(file) ? file : undefined;
-}
-
-/** Reads `Pulumi.<stack>.yaml` from a project. */
-export function readStackFile(dir: string, stack: string): RawStackConfig {
-  const file = stackFilePath(dir, stack);
-  if (!file) throw new ConfigError(`Pulumi.${stack}.yaml`, undefined, `no such stack file in ${readProject(dir).stackDir}`);
-  return parseStackFile(fs.readFileSync(file, "utf8"), stack, path.basename(file));
 }
 
 /**

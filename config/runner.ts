@@ -23,7 +23,7 @@
  */
 import { isIP } from "node:net";
 import type { RawStackConfig } from "./raw";
-import { REVIEW_PROFILE } from "./review";
+import { REVIEW_PROFILE } from "./defaults";
 import { tierOfRaw } from "./tiers";
 
 export const DEPLOY_RUNNER = "mina:deployRunner";

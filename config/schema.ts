@@ -5,7 +5,7 @@
  * small parser of its own (the checks are all this program's own rules, so no
  * schema library sits in between: every command starts faster without one).
  */
-import { LOG_LEVELS, type Profile, PROFILES } from "./defaults";
+import { LOG_LEVELS, PROFILES } from "./defaults";
 import { SecureValue } from "./raw";
 
 export type KeyKind = "string" | "int" | "bool" | "list" | "enum" | "flags" | "secret";
@@ -342,5 +342,3 @@ export type ParsedValues = {
             ? SecureValue
             : string;
 };
-
-export type { Profile };

@@ -9,15 +9,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { ConfigError, ConfigErrors } from "./errors";
 import { withProjectConfig, readAllStacks } from "./index";
 import { identity, IdentityIndex, describeForeign } from "./isolation";
 import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH } from "./naming";
 import { type ProjectFile, readProject } from "./project";
 import { parseStackFile, type RawStackConfig, SecureValue, stackFilePath, TEMPLATE_FILE } from "./raw";
-import { productionEnvironmentNamed, REVIEW_PROFILE } from "./review";
-import { identityIndexFor, type ValidatedStack, validateStack } from "./validate";
+import { productionEnvironmentNamed, REVIEW_PROFILE } from "./validation/review";
+import { identityIndexFor, validateStack } from "./validation/validate";
+import type { ValidatedStack } from "./stackConfig";
 
 /** Where the environment's name goes in a template. The only placeholder. */
 export const PLACEHOLDER = "${name}";

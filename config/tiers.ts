@@ -90,9 +90,6 @@ export interface Sharing {
   readonly marked: readonly string[];
 }
 
-/** The strictest sharing: what an environment whose stack file is unknown gets (deny by default). */
-export const SHARES_NOTHING: Sharing = { tier: "production", group: "production", marked: [] };
-
 /**
  * The tier of a raw stack, read leniently: its declared profile's tier, else its
  * default profile's. A declared profile that is not one of the schema's counts as

@@ -15,7 +15,7 @@ import { Resolver } from "node:dns/promises";
 import * as net from "node:net";
 import { Client } from "pg";
 import type { RawStackConfig } from "../config/raw";
-import type { StackConfig } from "../config/validate";
+import type { StackConfig } from "../config/stackConfig";
 import { firstLine } from "../lib/errors";
 import { internalHosts, placeholders } from "./placeholders";
 

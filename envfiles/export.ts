@@ -4,7 +4,7 @@
  */
 import { FEATURE_PREFIX, variableNames, VARIABLES } from "../config/variables";
 import { parsePostgresUrl, parseRedisUrl, shown, tryParse } from "../lib/connectionUrl";
-import { foreignProblemsIn } from "../lib/foreign";
+import { foreignProblemsIn } from "../config/foreign";
 import { expectationsFor } from "../config/expectations";
 import { KEY_PATTERN, portabilityProblems, serializeEnvFile } from "./format";
 

@@ -15,7 +15,7 @@
  * the boundary itself, so it cannot mint an administrator.
  */
 import { appBoundaryArn } from "../config/naming";
-import type { StackConfig } from "../config/validate";
+import type { StackConfig } from "../config/stackConfig";
 
 export type Statement = {
   readonly Sid: string;

@@ -718,7 +718,10 @@ function only(plan: Plan, stacks?: readonly string[]): Plan {
   return { ...plan, stacks: shown, ok: shown.every((s) => s.ok && s.violations.length === 0) && plan.audit.ok };
 }
 
-/** Plans the base ref (child process) and this checkout (in-process), concurrently, and diffs them. */
+/**
+ * Plans the base ref (child process) and this checkout (in-process), concurrently, and diffs them.
+ * @public cli/plan.ts loads this module lazily (require), where knip does not follow the name.
+ */
 export async function computePlanDiff(
   dir: string,
   baseRef: string,

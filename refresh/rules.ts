@@ -364,8 +364,3 @@ export function checkRulesAgainstSchema(rules: Rules, columns: readonly SourceCo
   for (const table of [...rules.tables.keys()].sort()) if (!byTable.has(table)) problems.push(`table ${table} has a rule but does not exist in the source`);
   return problems;
 }
-
-/** Whether a mask changes values (the check looks for source values left behind in these). */
-export function isMasking(m: Mask): boolean {
-  return m.kind !== "keep" && m.kind !== "generated";
-}

@@ -8,10 +8,10 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ColourProof, decideSwap, editStackFile, type KeyChange, nextSteps, type SwapRequest, swapTarget } from "../bluegreen/swap";
+import { type ColourProof, decideSwap, editStackFile, type KeyChange, nextSteps, type SwapRequest, swapTarget } from "../ops/swap";
 import { CANARY_SET_IDENTIFIER, canaryRecordArgs, SHARE_SET_IDENTIFIER, shareRecordArgs } from "../components/dns";
 import { CommandError } from "../lib/errors";
-import type { Front } from "../config/validate";
+import type { Front } from "../config/stackConfig";
 import type { CheckResult } from "../verify/live";
 import { smokeCheck } from "../verify/smoke";
 import { GIT_ENV } from "./helpers";
@@ -334,7 +334,7 @@ describe("the share domain's weighted records", () => {
 });
 
 describe("a blue/green front in config", () => {
-  const { validateStack } = require("../config/validate") as typeof import("../config/validate");
+  const { validateStack } = require("../config/validation/validate") as typeof import("../config/validation/validate");
   const { ConfigErrors } = require("../config/raw") as typeof import("../config/raw");
   const { productionRaw, stagingRaw } = require("./helpers") as typeof import("./helpers");
   const colour = (c: "blue" | "green", over: Record<string, unknown> = {}) =>

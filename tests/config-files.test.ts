@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { ConfigErrors, listStackFiles, loadStackFromEngine, loadStackOffline, readAllStacks, SecureValue } from "../config";
-import { validateStack } from "../config/validate";
+import { validateStack } from "../config/validation/validate";
 import { PRODUCTION_ACCOUNT, productionRaw, projectErrors, STAGING_ACCOUNT, stagingRaw, tempProject, validationErrors } from "./helpers";
 
 const PROJECT_FILE = "name: mina\nruntime: nodejs\nconfig:\n  pulumi:disable-default-providers: [aws, upstash, postgresql, sentry]\n";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { ConfigErrors, fromEngine, parseStackFile, SecureValue } from "../config/raw";
 import { defaultsFor } from "../config/defaults";
-import { validateStack } from "../config/validate";
+import { validateStack } from "../config/validation/validate";
 import { productionRaw, stagingRaw } from "./helpers";
 
 /** The error lines a stack's config produces, validated against its siblings. */

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isProductionTier } from "../cli/env";
+import { isProductionTier } from "../config/workflowStacks";
 import { REPO } from "./helpers";
 
 describe("npm run env: which stacks get the production warning", () => {

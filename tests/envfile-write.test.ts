@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { cleanGitEnvironment, gitStatusOf, refuseUnsafePath } from "../lib/git";
 
 const ENV_FILE = ".env.staging.local";

@@ -161,7 +161,7 @@ export function projectErrors(files: Record<string, string>, stack = "staging", 
 /** The error lines of a raw config validated under the engine (secrets required) against these siblings; [] when it validates. */
 export function validationErrors(raw: RawStackConfig, siblings: readonly RawStackConfig[]): string[] {
   const { ConfigErrors } = require("../config/raw") as typeof import("../config/raw");
-  const { validateStack } = require("../config/validate") as typeof import("../config/validate");
+  const { validateStack } = require("../config/validation/validate") as typeof import("../config/validation/validate");
   try {
     validateStack(raw, { siblings, requireSecrets: true });
     return [];

@@ -6,7 +6,7 @@
  * and verify --against in tests/audit.test.ts).
  */
 import { strict as assert } from "node:assert";
-import { normalizeValue, sharedValueProblems } from "../config/checks";
+import { normalizeValue, sharedValueProblems } from "../config/validation/checks";
 import { embeddedAddress, hostIdentity, isCanonicalIPv4, wildcardDnsDomain } from "../lib/hosts";
 import { productionRaw, stagingRaw, validationErrors } from "./helpers";
 

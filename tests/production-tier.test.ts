@@ -8,8 +8,8 @@ import { strict as assert } from "node:assert";
 import { profileFor, readsAsProduction } from "../config/defaults";
 import { type RawStackConfig, SecureValue } from "../config/raw";
 import { tierOfRaw } from "../config/tiers";
-import { validateStack } from "../config/validate";
-import { decideSweep } from "../gate/sweep";
+import { validateStack } from "../config/validation/validate";
+import { decideSweep } from "../ops/sweep";
 import { euRaw, productionRaw, stagingRaw, validationErrors } from "./helpers";
 
 const named = (raw: RawStackConfig, stack: string): RawStackConfig => ({ ...raw, stack, file: `Pulumi.${stack}.yaml` });

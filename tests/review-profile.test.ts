@@ -6,9 +6,10 @@
 import { strict as assert } from "node:assert";
 import { defaultsFor, PROFILES } from "../config/defaults";
 import { protectionFor } from "../config/protection";
-import { productionEnvironmentNamed } from "../config/review";
+import { productionEnvironmentNamed } from "../config/validation/review";
 import { KEYS } from "../config/schema";
-import { type StackConfig, validateStack } from "../config/validate";
+import type { StackConfig } from "../config/stackConfig";
+import { validateStack } from "../config/validation/validate";
 import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { productionRaw, STAGING_ACCOUNT, stagingRaw, validationErrors } from "./helpers";
 

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { loadStackOffline } from "../config";
 import { guardDeploy, guardRotation } from "../gate/deploy";
 import { parsePreview } from "../gate/gate";
-import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, type RotationTarget } from "../gate/rotate";
+import { ALL_SAFE, chooseRotation, gateRotation, parseChoice, ROTATE_CHOICES, RotationError, type RotationTarget } from "../ops/rotate";
 import { promiseOf, type RecordedResource, runUnderMocks } from "../plan/mockRuntime";
 import { run, spawnCliAsync } from "./cli";
 import { REPO, tempProject } from "./helpers";

@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigErrors, type RawStackConfig } from "../config/raw";
 import { isPrivateHost, runnerProblems } from "../config/runner";
-import { validateStack } from "../config/validate";
-import { matrices, matrixOutputs, reviewRunner, workflowStacks } from "../gate/stacks";
+import { validateStack } from "../config/validation/validate";
+import { matrices, matrixOutputs, reviewRunner, workflowStacks } from "../config/workflowStacks";
 import { run } from "./cli";
 import { productionRaw, REPO, stagingRaw } from "./helpers";
 

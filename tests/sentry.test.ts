@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { SecureValue } from "../config/raw";
-import { validateStack } from "../config/validate";
+import { validateStack } from "../config/validation/validate";
 import type { ConfigErrors } from "../config/raw";
 import { promiseOf, runUnderMocks } from "../plan/mockRuntime";
 import { productionRaw, stagingRaw } from "./helpers";

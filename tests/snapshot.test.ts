@@ -18,7 +18,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { strict as assert } from "node:assert";
-import { snapshotName, SnapshotError, takeSnapshot } from "../gate/snapshot";
+import { snapshotName, SnapshotError, takeSnapshot } from "../ops/snapshot";
 import { run, spawnCliAsync } from "./cli";
 import { PRODUCTION_ACCOUNT, STAGING_ACCOUNT } from "./helpers";
 import { type Moto, startMoto } from "./moto";

@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { matrices, StackListError, workflowStacks } from "../gate/stacks";
+import { matrices, StackListError, workflowStacks } from "../config/workflowStacks";
 import { run } from "./cli";
 import { REPO, tempProject } from "./helpers";
 

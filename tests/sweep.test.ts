@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { decideSweep, formatAge, type ListedStack, parseStackList, parseTtl, type SweepOptions } from "../gate/sweep";
+import { decideSweep, formatAge, type ListedStack, parseStackList, parseTtl, type SweepOptions } from "../ops/sweep";
 import { run } from "./cli";
 import { REPO } from "./helpers";
 

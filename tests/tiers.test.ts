@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { ConfigErrors, type RawStackConfig, SecureValue } from "../config/raw";
-import { validateStack } from "../config/validate";
+import { validateStack } from "../config/validation/validate";
 import { expectationsFor } from "../config/expectations";
 import { mayShareKey, sharingOfRaw, tierOf, tierOfRaw, TIER_MARKABLE_KEYS } from "../config/tiers";
 import { foreignProblems } from "../envfiles/export";

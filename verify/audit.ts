@@ -24,7 +24,7 @@
 import { MARKABLE_VARIABLES, mayShareKey, type Sharing, tierMates } from "../config/tiers";
 import { httpEndpoint, normaliseHttpUrl, parsePostgresUrl, parseRedisUrl, parseSentryDsn, tryParse } from "../lib/connectionUrl";
 import { hostIdentity } from "../lib/hosts";
-import { normalizeSlackChannel } from "../config/checks";
+import { normalizeSlackChannel } from "../config/validation/checks";
 import { fingerprint } from "../lib/fingerprint";
 import { SHARED_REDIS_REASONS } from "../config/schema";
 
@@ -107,7 +107,7 @@ function server(host: string, port: number): string {
 /**
  * How audit and verify --against compare a variable that holds one value, after
  * the normalisation the config checks use for its kind: a Slack channel with or
- * without its `#` (config/checks.ts), a bucket or an access key id in any case, a
+ * without its `#` (config/validation/checks.ts), a bucket or an access key id in any case, a
  * Sentry environment in any case; a secret as the provider reads it (surrounding
  * whitespace is not part of a key). Connection URLs, webhooks and DSNs are
  * compared by their parsed parts instead (`isolationFacets`).

@@ -10,7 +10,7 @@ import { gitStatusOf } from "../lib/git";
 import { parsePostgresUrl, parseRedisUrl, tryParse } from "../lib/connectionUrl";
 import { fingerprint } from "../lib/fingerprint";
 import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
-import { foreignProblemsIn } from "../lib/foreign";
+import { foreignProblemsIn } from "../config/foreign";
 import { LOCAL_ENVIRONMENT, LOOPBACK_ADDRESSES, plainTransportAccepted } from "../lib/loopback";
 import { auditEnvs, comparableValue } from "./audit";
 import type { CheckResult } from "./live";

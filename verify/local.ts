@@ -47,7 +47,7 @@ import { deriveNames, ENVIRONMENT_PATTERN, fakeSecret } from "../config/naming";
 import { featureVariable, variableNames } from "../config/variables";
 import { foreignProblems, orderedEntries, unexpectedVariables } from "../envfiles/export";
 import { serializeEnvFile } from "../envfiles/format";
-import { writeFileAtomic } from "../envfiles/write";
+import { writeFileAtomic } from "../lib/atomicWrite";
 import { parsePostgresUrl, parseRedisUrl, shown, type PostgresUrl, type RedisUrl } from "../lib/connectionUrl";
 import { refuseUnsafePath } from "../lib/git";
 import { isLoopbackHost, LOCAL_ENVIRONMENT, LOOPBACK_ADDRESSES } from "../lib/loopback";

@@ -6,6 +6,7 @@
  * Retries with backoff while a deploy is still rolling out (errors, timeouts, 5xx).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Front } from "../config/stackConfig";
 
 export interface SmokeResult {
   readonly ok: boolean;
@@ -102,4 +103,29 @@ export async function smokeCheck(url: string, expected: string, opts: SmokeOptio
     await sleep(wait);
     wait *= 2;
   }
+}
+
+/**
+ * A front's smoke result, checked against its live colour: an answer from its
+ * other colour passes too (a resolver's answer cached from before a swap, for up
+ * to the records' TTL, or the canary share), saying so; any other environment fails.
+ */
+export function frontAnswer(stack: string, front: Front, url: string, result: SmokeResult): SmokeResult {
+  const live = front.colours[front.live].stack;
+  const other = front.colours[front.live === "blue" ? "green" : "blue"].stack;
+  if (result.ok) return { ...result, reason: `${result.reason}: ${stack}'s live colour` };
+  if (result.status === 200 && result.environment === other) {
+    return {
+      ...result,
+      ok: true,
+      reason: `GET ${url} answered 200, environment "${other}": ${stack}'s other colour (a resolver's answer from before a swap, or the canary share); ${live} is live`,
+    };
+  }
+  if (result.environment !== undefined) {
+    return {
+      ...result,
+      reason: `GET ${url} reports environment "${result.environment}", but ${stack} is a blue/green front answered by ${live} or ${other} only: another environment is answering here`,
+    };
+  }
+  return result;
 }

@@ -4,9 +4,9 @@
  * agree on what belongs to which environment.
  */
 import { profileFor, type Profile, PROFILES } from "../../config/defaults";
-import { deriveNames, type Names, PROJECT } from "../../config/naming";
+import { deriveNames, type Names } from "../../config/naming";
 import type { RawStackConfig } from "../../config/raw";
-import { identityIndexFor } from "../../config/validate";
+import { identityIndexFor } from "../../config/validation/validate";
 import type { RuleContext } from "./types";
 
 /**
@@ -50,9 +50,4 @@ export function namesOf(ctx: RuleContext): Names {
 export function parseUrn(urn: string): { stack: string; project: string } | undefined {
   const m = /^urn:pulumi:([^:]+)::([^:]+)::/.exec(urn);
   return m ? { stack: m[1], project: m[2] } : undefined;
-}
-
-/** True when a URN belongs to this project (the pack judges nothing else). */
-export function isProjectUrn(urn: string): boolean {
-  return parseUrn(urn)?.project === PROJECT;
 }

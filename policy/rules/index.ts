@@ -12,7 +12,7 @@ import { type PlannedResource, type Rule, type RuleContext, STACK_SUBJECT, type 
 import { upstashTls } from "./upstash";
 
 export * from "./types";
-export { contextForConfig, isProjectUrn, namesOf, parseUrn, ruleContext } from "./context";
+export { contextForConfig, parseUrn, ruleContext } from "./context";
 
 /** Every rule, in the order violations are reported. */
 export const ALL_RULES: readonly Rule[] = [

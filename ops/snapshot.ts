@@ -10,7 +10,7 @@ import { CreateDBSnapshotCommand, DescribeDBInstancesCommand, DescribeDBSnapshot
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { firstLine } from "../lib/errors";
-import { checkAccount } from "./deploy";
+import { checkAccount } from "../gate/deploy";
 
 /** The AWS SDK clients the snapshot uses, in the stack's region. */
 export interface SnapshotClients {

@@ -5,20 +5,20 @@
  * (`[key, detail]`); `validateStack` turns them into one-line errors.
  */
 import { isIP } from "node:net";
-import { profileFor, type Profile, PROFILES } from "./defaults";
-import { type IdentityIndex, describeForeign } from "./isolation";
-import type { ProjectFile } from "./project";
-import { type RawStackConfig, SecureValue, STACK_FILE_KEYS } from "./raw";
-import { KEYS } from "./schema";
-import { mayShareKey, SHARE_WITHIN_TIER, type Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "./tiers";
-import { hostIdentity, normalizeHost } from "../lib/hosts";
+import { profileFor, type Profile, PROFILES } from "../defaults";
+import { type IdentityIndex, describeForeign } from "../isolation";
+import type { ProjectFile } from "../project";
+import { type RawStackConfig, SecureValue, STACK_FILE_KEYS } from "../raw";
+import { KEYS } from "../schema";
+import { mayShareKey, SHARE_WITHIN_TIER, type Sharing, sharingOfRaw, TIER_MARKABLE_KEYS } from "../tiers";
+import { hostIdentity, normalizeHost } from "../../lib/hosts";
 
 export type Problem = readonly [key: string | undefined, detail: string];
 
 // ---------------------------------------------------------------- normalising
 
 // Hosts have one normaliser, lib/hosts.ts, shared with audit and verify --against.
-export { hostIdentity, normalizeHost } from "../lib/hosts";
+export { normalizeHost } from "../../lib/hosts";
 
 /** A Route53 hosted zone id, with or without the `/hostedzone/` prefix the API sometimes returns. */
 export function normalizeZoneId(id: string): string {

@@ -13,9 +13,15 @@
  *
  * The other place that destroys a stack is the teardown of one review environment
  * (`only`): the same rules, without the TTL and the cap.
+ *
+ * Running it (the end of this file): the stacks and their tags from the Pulumi
+ * CLI, the decision, then each stack destroyed and removed, one by one.
  */
 import { readsAsProduction } from "../config/defaults";
-import { STACK_NAME } from "./stacks";
+import { ENVIRONMENT_PATTERN } from "../config/naming";
+import { productionStackFiles } from "../config/workflowStacks";
+import { CommandError, firstLine } from "../lib/errors";
+import { runPulumi, shownCommand } from "./pulumi";
 
 export const MARKER_TAG = "mina:created-by";
 export const MARKER_VALUE = "env:new";
@@ -151,7 +157,7 @@ export function decideSweep(stacks: readonly ListedStack[], opts: SweepOptions):
       row("keep", `not created by env:new (no tag ${MARKER_TAG}=${MARKER_VALUE})`);
       continue;
     }
-    if (!STACK_NAME.test(short)) {
+    if (!ENVIRONMENT_PATTERN.test(short)) {
       row("keep", `"${short}" is not a stack name env:new makes`);
       continue;
     }
@@ -257,7 +263,7 @@ export function parseStackList(doc: unknown): { stacks: ListedStack[]; skipped: 
 }
 
 /** `pulumi stack tag ls --json`: an object of tag names to string values; undefined for anything else. */
-export function parseTags(doc: unknown): Record<string, string> | undefined {
+function parseTags(doc: unknown): Record<string, string> | undefined {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc)) {
@@ -274,4 +280,121 @@ function parseTime(v: unknown): number | undefined {
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(v.trim())) return undefined;
   const t = Date.parse(v.trim());
   return Number.isFinite(t) && t > 0 ? t : undefined;
+}
+
+// ---------------------------------------------------------------- running it
+
+/** What the command asks of a sweep, its flags checked. */
+export interface SweepRequest {
+  readonly ttlText: string;
+  readonly ttlMs: number;
+  readonly max?: number;
+  readonly prefix?: string;
+  /** Teardown of these stacks only. */
+  readonly only?: string[];
+}
+
+/** Where a sweep says what it is doing: progress lines, and warnings that do not stop it. */
+export interface SweepOutput {
+  note(line: string): void;
+  warn(line: string): void;
+}
+
+/**
+ * The plan of a sweep: the repository's production stacks (a stack production's
+ * file describes is never swept), then the backend's stacks, each with its tags
+ * (`pulumi stack ls --json`, `pulumi stack tag ls --json`), then the decision.
+ */
+export function planSweep(dir: string, req: SweepRequest, env: NodeJS.ProcessEnv, out: SweepOutput): SweepPlan {
+  let production: string[];
+  try {
+    production = productionStackFiles(dir);
+  } catch (e) {
+    throw new CommandError(`cannot read the stack files, so production's stacks are unknown; refusing to sweep: ${firstLine(e)}`);
+  }
+  const { only } = req;
+  const wanted = (s: ListedStack) => !only || only.includes(s.name) || only.includes(s.name.split("/").pop() ?? s.name);
+  const stacks = listStacks(dir, env, out)
+    .filter(wanted)
+    .map((s) => withTags(s, dir, env, out));
+  return decideSweep(stacks, {
+    now: Date.now(),
+    ttlMs: req.ttlMs,
+    ttlText: req.ttlText,
+    max: req.max,
+    prefix: req.prefix,
+    only,
+    productionStackFiles: production,
+  });
+}
+
+/** The backend's stacks, as `pulumi stack ls --json` lists them; entries it cannot read are skipped with a warning. */
+function listStacks(dir: string, env: NodeJS.ProcessEnv, out: SweepOutput): ListedStack[] {
+  out.note("listing stacks with pulumi stack ls…");
+  const listed = runPulumi(["stack", "ls", "--json"], dir, env, 120_000);
+  if (!listed.ok) throw new CommandError(listed.problem);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(listed.stdout);
+  } catch {
+    throw new CommandError("pulumi stack ls --json did not print JSON");
+  }
+  let parsed: ReturnType<typeof parseStackList>;
+  try {
+    parsed = parseStackList(doc);
+  } catch (e) {
+    throw new CommandError(`pulumi stack ls --json: ${(e as Error).message}`);
+  }
+  for (const s of parsed.skipped) out.warn(`pulumi stack ls --json: ${s}; skipped`);
+  return parsed.stacks;
+}
+
+/** A listed stack with its tags, read when the listing did not carry them; a failure is kept as `tagsProblem`. */
+function withTags(s: ListedStack, dir: string, env: NodeJS.ProcessEnv, out: SweepOutput): ListedStack {
+  if (s.tags) return s;
+  out.note(`reading ${s.name}'s tags…`);
+  const r = runPulumi(["stack", "tag", "ls", "--json", "--stack", s.name], dir, env, 120_000);
+  if (!r.ok) return { ...s, tagsProblem: r.problem };
+  let tags: Record<string, string> | undefined;
+  try {
+    tags = parseTags(JSON.parse(r.stdout));
+  } catch {
+    tags = undefined;
+  }
+  return tags ? { ...s, tags } : { ...s, tagsProblem: "pulumi stack tag ls --json did not print an object of tags" };
+}
+
+/** What destroying got done: the stacks destroyed and removed, and the first failure, where it stopped. */
+export interface SweepOutcome {
+  readonly destroyed: string[];
+  failed?: { readonly stack: string; readonly problem: string };
+}
+
+/**
+ * Destroys `names` one by one (`pulumi destroy --yes`, then `pulumi stack rm --yes`),
+ * stopping at the first failure; `done` hears of each stack destroyed. `outcome`
+ * is filled in as it goes, so that a report made on failure says what was done.
+ */
+export function destroyStacks(
+  dir: string,
+  names: readonly string[],
+  env: NodeJS.ProcessEnv,
+  outcome: SweepOutcome,
+  out: SweepOutput & { done(stack: string): void },
+): void {
+  for (const [i, stack] of names.entries()) {
+    for (const args of [
+      ["destroy", "--yes", "--stack", stack],
+      ["stack", "rm", "--yes", "--stack", stack],
+    ]) {
+      out.note(`${shownCommand(args)} (${i + 1} of ${names.length})…`);
+      const r = runPulumi(args, dir, env);
+      if (!r.ok) {
+        outcome.failed = { stack, problem: r.problem };
+        return;
+      }
+    }
+    outcome.destroyed.push(stack);
+    out.done(stack);
+  }
 }

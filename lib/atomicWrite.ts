@@ -1,6 +1,7 @@
 /**
- * Writing env files: atomically, readable by the owner only, and never where git
- * would pick them up (the git questions are in lib/git.ts).
+ * Writing a file atomically, readable by the owner only unless asked otherwise:
+ * env files, stack files, generated documents (whether git would pick an env file
+ * up is lib/git.ts's question).
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, fchmodSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";

@@ -1,10 +1,10 @@
 /**
- * Runs the Pulumi CLI for the commands that manage stacks (sweep, rotate): the
- * binary is `MINA_PULUMI_BIN` or `pulumi`, as for `env` (outputs.ts). A failure
+ * Runs the Pulumi CLI for the operations that manage stacks (sweep, rotate): the
+ * binary is `MINA_PULUMI_BIN` or `pulumi`, as for `env` (cli/lib/outputs.ts). A failure
  * comes back as one line: what ran, and Pulumi's own first error line.
  */
 import { spawnSync } from "node:child_process";
-import { CommandError } from "./run";
+import { CommandError } from "../lib/errors";
 
 export interface PulumiResult {
   readonly ok: boolean;

@@ -1,8 +1,8 @@
-/** Reads an env file for verify/audit, with one-line errors. */
+/** Reads an env file (verify, audit, migrate, swap), with one-line errors. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseEnvFile } from "../../envfiles/format";
-import { CommandError } from "./run";
+import { parseEnvFile } from "./format";
+import { CommandError } from "../lib/errors";
 
 /** Reads `file` (an absolute path); `shown` is how the user wrote it, for the message. */
 export function readEnvFile(file: string, shown = file): Record<string, string> {

@@ -8,26 +8,23 @@
  * The tier decides when a stack deploys: a production-tier stack (its file says
  * `mina:profile: production`, or it is named `production`) only by dispatch, after
  * every other stack succeeded in the same run; every other stack on each push to main.
+ * The same reading, failing closed, tells the sweeper and `env` which stacks are
+ * production's (productionStackFiles, isProductionTier).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "../config";
-import { readProject } from "../config/project";
-import type { RawStackConfig } from "../config/raw";
-import { templateFileName } from "../config/template";
+import { misnamedStackFiles, parseStackFile, readStacksLeniently } from "./index";
+import { readProject } from "./project";
+import type { RawStackConfig } from "./raw";
+import { templateFileName } from "./template";
 import { firstLine } from "../lib/errors";
-import { PROFILES } from "../config/defaults";
-import { REVIEW_PROFILE } from "../config/review";
-import { DEPLOY_RUNNER, runnerProblems, runsOn } from "../config/runner";
-import { tierOfRaw } from "../config/tiers";
-
-/** A stack name the workflows accept: lower case, digits and single inner hyphens, 2 to 24 characters. */
-export const STACK_NAME = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,23}$/;
+import { PROFILES, REVIEW_PROFILE } from "./defaults";
+import { ENVIRONMENT_PATTERN } from "./naming";
+import { DEPLOY_RUNNER, runnerProblems, runsOn } from "./runner";
+import { type Tier, tierOfRaw } from "./tiers";
 
 /** `Pulumi.<name>.template.yaml`: a template env:new copies, not a stack. */
 export const isTemplate = (name: string): boolean => /\.template$/.test(name);
-
-export type Tier = "production" | "non-production";
 
 export interface WorkflowStack {
   /** The stack, and the GitHub environment of its deploy (`preview-<stack>` for its preview). */
@@ -65,7 +62,7 @@ export function workflowStacks(dir: string): WorkflowStack[] {
   if (misnamed) read.stacks.push({ stack: misnamed.stack, file: path.basename(misnamed.file), values: {} });
   for (const raw of read.stacks) {
     if (isTemplate(raw.stack)) continue;
-    if (!STACK_NAME.test(raw.stack)) {
+    if (!ENVIRONMENT_PATTERN.test(raw.stack)) {
       throw new StackListError(
         `${raw.file}: "${raw.stack}" is not a stack name the workflows accept (lower case letters, digits and single inner hyphens, 2 to 24 characters, starting with a letter); a template must be named Pulumi.<name>.template.yaml`,
       );
@@ -160,4 +157,17 @@ export function productionStackFiles(dir: string): string[] {
       return tierOfRaw(raw) === "production";
     })
     .map((raw) => raw.stack);
+}
+
+/**
+ * Whether the stack is of the production tier, from its stack file; a stack file that cannot be
+ * read counts as production (deny by default: `env` then shows its production warning).
+ */
+export function isProductionTier(dir: string, stack: string): boolean {
+  try {
+    const raw = readStacksLeniently(dir).stacks.find((s) => s.stack === stack);
+    return raw === undefined || raw.unreadable !== undefined || tierOfRaw(raw) === "production";
+  } catch {
+    return true;
+  }
 }

@@ -4,8 +4,8 @@
  * decoded database, user and host, so `%6d%69%6e%61_production` is production's
  * database even though a text scan of the URL does not see it.
  */
-import { describeForeign, type IdentityIndex } from "../config/isolation";
-import { percentDecoded } from "./connectionUrl";
+import { describeForeign, type IdentityIndex } from "./isolation";
+import { percentDecoded } from "../lib/connectionUrl";
 
 /**
  * One line per foreign identifier in `value`, naming `key`, never the value.

@@ -5,10 +5,33 @@
  * stack (run under the mock runtime, as the offline plan does); each choice must
  * find exactly one resource, so a program that changed shape refuses instead of
  * replacing something else.
+ *
+ * Running it (the end of this file): who approved it (a production-tier stack: the
+ * commit being run, as for a deploy), the targets, and the preview, gate and up.
  */
-import type { RecordedResource } from "../plan/mockRuntime";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { loadStackOffline, type RawStackConfig } from "../config";
+import { guardRotation } from "../gate/deploy";
+import {
+  checkCommitApproval,
+  decide,
+  type DangerousOp,
+  dangerousFromPreview,
+  type GateDecision,
+  GateInputError,
+  type PreviewDigest,
+  parsePreview,
+  previewProblems,
+  sumChangeSummaries,
+} from "../gate/gate";
+import { CommandError, firstLine } from "../lib/errors";
+import { cleanGitEnvironment, workTreeOf } from "../lib/git";
 import { parseUrn } from "../lib/urn";
-import { decide, type DangerousOp, dangerousFromPreview, type GateDecision, type PreviewDigest, previewProblems, sumChangeSummaries } from "./gate";
+import type { RecordedResource } from "../plan/mockRuntime";
+import { runPulumi, shownCommand } from "./pulumi";
 
 /** What can be rotated, as `npm run rotate -- --stack S WHAT` names it. */
 export const ROTATE_CHOICES = ["secret-key", "session-secret", "database-password", "redis", "aws-key", "all"] as const;
@@ -174,4 +197,130 @@ export function gateRotation(preview: PreviewDigest, targets: readonly RotationT
     approvedCommit: approval.approvedCommit,
   });
   return { ok: decision.ok, decision, unexpected, missing };
+}
+
+// ---------------------------------------------------------------- running it
+
+/** What a rotation is approved by: the commit it runs from, and the commit a person approved. */
+export interface RotationApproval {
+  readonly commit?: string;
+  readonly approvedCommit: string;
+}
+
+/** The current commit (full SHA), or undefined outside a git work tree. */
+function gitHead(dir: string): string | undefined {
+  const r = spawnSync("git", ["rev-parse", "HEAD"], { cwd: dir, env: cleanGitEnvironment(), encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * Production: the approval names a commit, and what runs is the work tree. Refuses
+ * a tree that is not that commit as it is: a changed, staged, deleted or untracked
+ * file (anything `git status` lists; ignored files such as env files aside) is code
+ * or config that no one approved.
+ */
+function refuseChangedWorkTree(dir: string, stack: string): void {
+  const tree = workTreeOf(dir);
+  if (!tree || tree.changes.length === 0) return;
+  const shown = tree.changes
+    .slice(0, 3)
+    .map((l) => l.trim().replace(/\s+/, " "))
+    .join(", ");
+  const more = tree.changes.length > 3 ? ` and ${tree.changes.length - 3} more` : "";
+  throw new CommandError(
+    `refusing to rotate on ${stack} (production tier): the work tree ${tree.root} is not the approved commit as it is (git status: ${shown}${more}); commit, stash (git stash --include-untracked) or discard the changes, so that what runs is what was approved`,
+  );
+}
+
+/**
+ * Who approved the rotation. Production: the same rule as a deploy's gate, approval
+ * by the commit being run (`approvedCommit` must be HEAD, the work tree that commit
+ * as it is). Any other stack: running the command is the approval, for the commit it
+ * runs from; outside a git checkout there is none, and applying is refused.
+ */
+export function rotationApproval(
+  dir: string,
+  stack: string,
+  opts: { readonly production: boolean; readonly approvedCommit?: string; readonly apply: boolean; readonly shownDir: string },
+): RotationApproval | undefined {
+  const head = gitHead(dir);
+  if (opts.production) {
+    const check = checkCommitApproval(head, opts.approvedCommit ?? "");
+    if (!check.approved) {
+      throw new CommandError(
+        `refusing to rotate on ${stack} (production tier): ${check.problem ?? `pass --approved-commit with the full SHA of the current commit${head ? ` (${head})` : ""}`}`,
+      );
+    }
+    refuseChangedWorkTree(dir, stack);
+    return { commit: head, approvedCommit: opts.approvedCommit! };
+  }
+  if (head) return { commit: head, approvedCommit: head };
+  if (opts.apply) {
+    throw new CommandError(
+      `refusing to rotate on ${stack}: ${opts.shownDir} is not in a git checkout with a commit, and a rotation is approved for the commit it runs from`,
+    );
+  }
+  return undefined;
+}
+
+/** The resources to replace for `what`, found in what the program declares for the stack (run under the mock runtime). */
+export async function rotationTargets(dir: string, stack: string, siblings: readonly RawStackConfig[], what: RotateChoice): Promise<RotationTarget[]> {
+  const { config } = loadStackOffline(dir, stack, [...siblings]);
+  // Loaded here, not at the top: the SDK is heavy, and the rest of this file needs none of it.
+  const { runUnderMocks } = require("../plan/mockRuntime") as typeof import("../plan/mockRuntime");
+  const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
+  const { resources } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
+  try {
+    return chooseRotation(what, resources, stack);
+  } catch (e) {
+    if (e instanceof RotationError) throw new CommandError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Applies a rotation: the rotation guard on both commands, `pulumi preview --replace
+ * URN... --save-plan`, the data-safety gate on that preview (approved for exactly this
+ * rotation; `gated` hears its decision before anything is applied), then `pulumi up
+ * --plan`. Any failure is one line saying what was, or was not, rotated.
+ */
+export function applyRotation(
+  dir: string,
+  stack: string,
+  targets: readonly RotationTarget[],
+  approval: RotationApproval,
+  env: NodeJS.ProcessEnv,
+  out: { say(line: string): void; gated(decision: GateDecision): void },
+): GateDecision {
+  const shown = rotationCommands(stack, targets);
+  for (const c of [shown.preview, shown.up]) {
+    const refused = guardRotation(stack, c.join(" "), env);
+    if (refused.length > 0) throw new CommandError(refused[0]);
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-rotate-"));
+  try {
+    const planFile = path.join(work, "plan.json");
+    const cmds = rotationCommands(stack, targets, planFile);
+    out.say(`$ ${shownCommand(shown.preview)}`);
+    const p = runPulumi(cmds.preview, dir, env);
+    if (!p.ok) throw new CommandError(`${p.problem.replace(planFile, "plan.json")}; nothing was rotated`);
+    let gate: RotationGate;
+    try {
+      gate = gateRotation(parsePreview(JSON.parse(p.stdout), "the rotation's preview"), targets, approval);
+    } catch (e) {
+      const why = e instanceof GateInputError ? e.message : `the rotation's preview is not JSON (${firstLine(e)})`;
+      throw new CommandError(`${why}; nothing was rotated`);
+    }
+    out.gated(gate.decision);
+    if (!gate.ok)
+      throw new CommandError(
+        `the data-safety gate blocked the rotation of ${stack}${gate.decision.incomplete.length > 0 ? `: ${gate.decision.incomplete[0]}` : ""}; nothing was rotated`,
+      );
+    out.say(`$ ${shownCommand(shown.up)}`);
+    const u = runPulumi(cmds.up, dir, env);
+    if (!u.ok) throw new CommandError(`${u.problem.replace(planFile, "plan.json")}; check \`pulumi stack history --stack ${stack}\` for what was applied`);
+    return gate.decision;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }

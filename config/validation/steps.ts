@@ -14,11 +14,11 @@ import {
   PRODUCTION_NAME_WORDS,
   readsAsProduction,
   REVIEW_PROFILE,
-} from "./defaults";
-import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "./isolation";
-import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, type Names, RESERVED_ENVIRONMENT_NAMES } from "./naming";
-import { protectionFor } from "./protection";
-import { DEPLOY_RUNNER, runnerProblems } from "./runner";
+} from "../defaults";
+import { BUILTIN_ENVIRONMENTS, describeForeign, identity, IdentityIndex } from "../isolation";
+import { checkNameLimits, deriveNames, ENVIRONMENT_PATTERN, MAX_ENVIRONMENT_LENGTH, type Names, RESERVED_ENVIRONMENT_NAMES } from "../naming";
+import { protectionFor } from "../protection";
+import { DEPLOY_RUNNER, runnerProblems } from "../runner";
 import {
   namespaceProblems,
   normalizeHost,
@@ -31,14 +31,14 @@ import {
   unreadableSiblingProblems,
   whitespaceProblems,
 } from "./checks";
-import { percentDecoded } from "../lib/connectionUrl";
-import { embeddedAddress, isCanonicalIPv4, wildcardDnsDomain } from "../lib/hosts";
+import { percentDecoded } from "../../lib/connectionUrl";
+import { embeddedAddress, isCanonicalIPv4, wildcardDnsDomain } from "../../lib/hosts";
 import { isIP } from "node:net";
-import { EMAIL_ADDRESS, productionDomainOf } from "../lib/email";
-import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "./tiers";
-import { ConfigError, ConfigErrors, type RawStackConfig, SecureValue } from "./raw";
-import { type ConfigKey, type DatabaseMode, KEYS, type ParsedValues, parseRawConfig, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "./schema";
-import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "./validate";
+import { EMAIL_ADDRESS, productionDomainOf } from "../../lib/email";
+import { SHARE_WITHIN_TIER, TIER_MARKABLE_KEYS, tierMates, tierOfRaw } from "../tiers";
+import { ConfigError, ConfigErrors, type RawStackConfig, SecureValue } from "../raw";
+import { type ConfigKey, type DatabaseMode, KEYS, type ParsedValues, parseRawConfig, REDIS_MODES, REFUSED_REDIS_MODES, SHARED_REDIS_REASONS } from "../schema";
+import type { DatabaseConfig, Front, InstanceDatabaseConfig, Secret, ServerDatabaseConfig, StackConfig, ValidateOptions } from "../stackConfig";
 
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -179,7 +179,7 @@ export function checkRequiredKeys(ctx: ParsedContext): void {
  */
 export function checkProductionName(ctx: ParsedContext): void {
   const declared = ctx.v["mina:profile"];
-  // A review profile on such a name has its own refusal (config/review.ts).
+  // A review profile on such a name has its own refusal (config/validation/review.ts).
   if (declared === undefined || declared === "production" || declared === REVIEW_PROFILE || !readsAsProduction(ctx.environment)) return;
   ctx.fail(
     "mina:profile",

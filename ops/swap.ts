@@ -5,12 +5,25 @@
  * and made as a change of the front's committed stack file: reviewed in a pull
  * request and deployed by the deploy workflow (preview, data-safety gate,
  * `pulumi up --plan`) like every other change, and reversed by swapping back.
+ *
+ * Running it (the end of this file): the colours' proofs, the checked edit of the
+ * stack file, and writing it. It never runs pulumi.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as YAML from "yaml";
+import { ConfigErrors, loadStackOffline, parseStackFile, type RawStackConfig, readProject, validateStack, withProjectConfig } from "../config";
+import { expectationsFor } from "../config/expectations";
 import { qualify } from "../config/raw";
-import { CommandError } from "../lib/errors";
-import type { CheckResult } from "../verify/live";
-import type { SmokeResult } from "../verify/smoke";
+import type { Front } from "../config/stackConfig";
+import { readEnvFile } from "../envfiles/read";
+import { writeFileAtomic } from "../lib/atomicWrite";
+import { CommandError, firstLine, UsageError } from "../lib/errors";
+import { gitStatusOf, uncommittedChangesOf } from "../lib/git";
+import { shownPath } from "../lib/root";
+import { offlineChecklist } from "../verify/checklist";
+import { type CheckResult, checkPostgresLive, checkRedisLive } from "../verify/live";
+import { type SmokeResult, smokeCheck } from "../verify/smoke";
 
 export type Colour = "blue" | "green";
 
@@ -198,4 +211,123 @@ export function nextSteps(i: { front: string; to: Colour; canary: number; file: 
       ? `merge it, then dispatch the deploy workflow with stack: ${i.front} (a production-tier stack deploys only by dispatch): preview, data-safety gate, pulumi up --plan`
       : `merge it: on the push to main the deploy workflow deploys ${i.front} through preview, the data-safety gate and pulumi up --plan`,
   ];
+}
+
+// ---------------------------------------------------------------- running it
+
+/** A colour's proof, with where it was taken from. */
+export interface Proof extends ColourProof {
+  readonly envFile: string;
+  readonly url: string;
+}
+
+/** The blue/green front a stack file declares; refused (bad usage) when it declares none. */
+export function frontOf(dir: string, stack: string, siblings: readonly RawStackConfig[]): Front {
+  const { config } = loadStackOffline(dir, stack, [...siblings]);
+  if (!config.dns.front) throw new UsageError(`${stack} is not a blue/green front: set mina:liveColour in ${config.file} (see README, Blue/green)`);
+  return config.dns.front;
+}
+
+/** A colour's proof: its env file's checklist, offline and live, and the smoke check on its host. */
+async function prove(cwd: string, dir: string, stack: string, shownFile: string, url: string, opts: { timeoutMs: number; retries: number }): Promise<Proof> {
+  const file = path.resolve(cwd, shownFile);
+  let checklist: CheckResult[];
+  try {
+    const env = readEnvFile(file, shownFile);
+    const expected = expectationsFor(dir, stack);
+    checklist = offlineChecklist({ file, env, expected });
+    if (env.DATABASE_URL)
+      checklist.push(
+        ...(await checkPostgresLive(env.DATABASE_URL, { environment: stack, otherDatabases: expected.otherDatabases, timeoutMs: opts.timeoutMs })),
+      );
+    else checklist.push({ item: "postgres: connect", ok: false, reason: "DATABASE_URL is missing" });
+    if (env.REDIS_URL) checklist.push(...(await checkRedisLive(env.REDIS_URL, { environment: stack, timeoutMs: opts.timeoutMs })));
+    else checklist.push({ item: "redis: connect", ok: false, reason: "REDIS_URL is missing" });
+  } catch (e) {
+    checklist = [{ item: "env file", ok: false, reason: firstLine(e) }];
+  }
+  const smoke = await smokeCheck(url, stack, { timeoutMs: opts.timeoutMs, retries: opts.retries });
+  return { stack, envFile: shownPath(file, cwd), url, checklist, smoke };
+}
+
+/** Where each colour's proof comes from: the target's env file and URL, and the other colour's (defaults: `.env.<stack>.local`, `https://<host>/api/version`). */
+export interface ProofSources {
+  readonly envFile?: string;
+  readonly url?: string;
+  readonly otherEnvFile?: string;
+  readonly otherUrl?: string;
+  readonly timeoutMs: number;
+  readonly retries: number;
+}
+
+/** The proofs of every colour that would serve traffic, one after the other; `say` hears what is being checked. */
+export async function proveColours(
+  cwd: string,
+  dir: string,
+  front: Front,
+  to: Colour,
+  serving: readonly Colour[],
+  from: ProofSources,
+  say: (line: string) => void,
+): Promise<Partial<Record<Colour, Proof>>> {
+  const proofs: Partial<Record<Colour, Proof>> = {};
+  for (const colour of serving) {
+    const c = front.colours[colour];
+    const envFile = (colour === to ? from.envFile : from.otherEnvFile) ?? `.env.${c.stack}.local`;
+    const url = (colour === to ? from.url : from.otherUrl) ?? `https://${c.host}/api/version`;
+    say(`checking ${c.stack} (${envFile}, live) and ${url}…`);
+    proofs[colour] = await prove(cwd, dir, c.stack, envFile, url, from);
+  }
+  return proofs;
+}
+
+/** Refuses a stack file that git does not hold as it is: the swap's commit must carry the swap alone. */
+function requireCommitted(file: string, shown: string): void {
+  const status = gitStatusOf(file);
+  if (!status.inRepo) throw new CommandError(`${shown} is not in a git repository: a swap deploys through a commit of it`);
+  if (!status.tracked) throw new CommandError(`${shown} is not committed (git does not track it): commit it first, so the swap's commit holds the swap alone`);
+  const changes = uncommittedChangesOf(file);
+  if (changes)
+    throw new CommandError(
+      `${shown} has uncommitted changes (git status: ${changes.split("\n")[0].trim()}): commit or discard them first, so the swap's commit holds the swap alone`,
+    );
+}
+
+/** The front's stack file before and after the swap's changes. */
+export interface SwapEdit {
+  readonly file: string;
+  readonly shown: string;
+  readonly before: string;
+  readonly after: string;
+}
+
+/**
+ * The swap's edit of the front's stack file, before any check: the file must be
+ * committed as it is, and the change must keep it valid (validated with its siblings).
+ */
+export function swapEdit(
+  dir: string,
+  stack: string,
+  siblings: readonly RawStackConfig[],
+  file: string,
+  shown: string,
+  changes: readonly KeyChange[],
+): SwapEdit {
+  requireCommitted(file, shown);
+  const before = fs.readFileSync(file, "utf8");
+  const after = editStackFile(before, shown, changes);
+  try {
+    const raw = withProjectConfig(parseStackFile(after, stack, path.basename(file)), readProject(dir));
+    validateStack(raw, { siblings: siblings.map((s) => (s.stack === stack ? raw : s)), project: readProject(dir), requireSecrets: false });
+  } catch (e) {
+    const first = e instanceof ConfigErrors ? e.errors[0]?.message : firstLine(e);
+    throw new CommandError(`the swap would make ${shown} invalid: ${first}`);
+  }
+  return { file, shown, before, after };
+}
+
+/** Writes the edit, keeping the file's mode; refused when the file changed since it was read. */
+export function writeSwap(edit: SwapEdit): void {
+  if (fs.readFileSync(edit.file, "utf8") !== edit.before) throw new CommandError(`${edit.shown} changed while the colours were checked; run swap again`);
+  writeFileAtomic(edit.file, edit.after, fs.statSync(edit.file).mode & 0o777);
 }

@@ -5,12 +5,12 @@
  * never a review one.
  */
 import { profileOfRaw } from "./checks";
-import { REVIEW_PROFILE } from "./defaults";
-import { identity, IdentityIndex } from "./isolation";
-import type { RawStackConfig } from "./raw";
+import { REVIEW_PROFILE } from "../defaults";
+import { identity, IdentityIndex } from "../isolation";
+import type { RawStackConfig } from "../raw";
 import type { ParsedContext } from "./steps";
 
-export { REVIEW_PROFILE } from "./defaults";
+export { REVIEW_PROFILE } from "../defaults";
 
 /**
  * The production environment `name` names, if any: `production` and its aliases
