@@ -46,7 +46,7 @@ import { closePostgres, connectPostgres } from "../verify/live/postgres";
 import { describeError, urlSecrets } from "../verify/live/common";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, commandHint, durationOption, type Io, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
   from: string;
@@ -56,7 +56,7 @@ interface Opts {
   fromUrlEnv?: string;
   toUrlEnv?: string;
   prune?: boolean;
-  timeout: string;
+  timeout: number;
   quiet?: boolean;
   dir?: string;
 }
@@ -123,12 +123,21 @@ export const main = command<Opts>(
         "--prune",
         "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>) and those interrupted refreshes left (<target db>_refresh_<time>, unless in use)",
       )
-      .option("--timeout <ms>", "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)", "10000")
+      .addOption(
+        durationOption(
+          "--timeout <duration>",
+          "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)",
+          {
+            default: "10s",
+            min: 100,
+          },
+        ),
+      )
       .option("--quiet", "no progress lines")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     const started = Date.now();
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const timeoutMs = o.timeout;
     if (o.dryRun && o.yes) throw new UsageError("--dry-run and --yes contradict each other: pick one");
     const say = progress(io, o.quiet === true);
 
@@ -139,10 +148,10 @@ export const main = command<Opts>(
     const stacks = readAllStacks(dir);
     const target = stacks.find((s) => s.stack === o.to)!;
     if (tierOfRaw(target) === "production")
-      throw new UsageError(`refusing to refresh ${o.to}: it is a production-tier stack, and nothing is ever copied into production`);
+      throw new CommandError(`refusing to refresh ${o.to}: it is a production-tier stack, and nothing is ever copied into production`);
     const declared = target.values[REFRESH_FROM];
     if (declared !== o.from) {
-      throw new UsageError(
+      throw new CommandError(
         declared === undefined
           ? `refusing to refresh ${o.to}: its stack file ${target.file} does not declare ${REFRESH_FROM}: ${o.from}`
           : `refusing to refresh ${o.to} from ${o.from}: its stack file ${target.file} declares ${REFRESH_FROM}: ${typeof declared === "string" ? declared : "(not a name)"}`,
@@ -168,7 +177,7 @@ export const main = command<Opts>(
     const byName = (u: PostgresUrl, stack: string, own: string, other: string, flag: string) => {
       if (u.database === own) return;
       const swapped = u.database === other ? ` (that is ${stack === o.to ? o.from : o.to}'s database: are the URLs swapped?)` : "";
-      throw new UsageError(`${flag}: the URL's database is ${u.database}, not ${stack}'s own ${own}${swapped}`);
+      throw new CommandError(`refusing ${flag}: the URL's database is ${u.database}, not ${stack}'s own ${own}${swapped}`);
     };
     if (src) byName(src.url, o.from, srcNames.databaseName, dstNames.databaseName, "--from-url-env");
     byName(dst.url, o.to, dstNames.databaseName, srcNames.databaseName, "--to-url-env");
@@ -379,7 +388,7 @@ export const main = command<Opts>(
         swapped = true;
         const seconds = (Date.now() - started) / 1000;
         io.stdout.write(
-          `✓ ${o.to} refreshed from ${o.from}: ${copied.length} tables, ${totalRows} rows, ${masked} values masked, ${skipped.length} skipped, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s; the previous data is ${previous} (npm run refresh -- --from ${o.from} --to ${o.to} --prune --yes drops it)\n`,
+          `✓ ${o.to} refreshed from ${o.from}: ${copied.length} tables, ${totalRows} rows, ${masked} values masked, ${skipped.length} skipped, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s; the previous data is ${previous} (${commandHint(io.env, "refresh", `--from ${o.from} --to ${o.to} --prune --yes`)} drops it)\n`,
         );
         return 0;
       } catch (e) {

@@ -25,7 +25,7 @@ import { shownPath } from "../lib/root";
 import { runUnderMocks } from "../plan/mockRuntime";
 import { runPulumi, shownCommand } from "./lib/pulumi";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, firstLine, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, commandHint, firstLine, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
   stack: string;
@@ -128,10 +128,10 @@ export const main = command<Opts>(
     }
 
     const shown = rotationCommands(o.stack, targets);
-    const envCommand = `npm run env -- --stack ${o.stack} --force`;
+    const envCommand = commandHint(io.env, "env", `--stack ${o.stack} --force`);
     const plannedSteps = [
       shownForShell(shown.preview),
-      `npm run gate on that preview (approved for this rotation${production ? ` by commit ${head?.slice(0, 12)}` : ""})`,
+      `the data-safety gate (gate) on that preview (approved for this rotation${production ? ` by commit ${head?.slice(0, 12)}` : ""})`,
       shownForShell(shown.up),
       envCommand,
     ];

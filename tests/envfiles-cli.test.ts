@@ -57,7 +57,7 @@ describe("env files: export, verify, audit", function () {
       assert.equal(r.status, 0, r.stderr);
       const warnings = r.stderr.split("\n").filter((l) => l.includes("production credentials"));
       assert.deepEqual(warnings, [
-        "warning: production is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging",
+        "warning: production is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run mina-infra env --stack staging",
       ]);
       assert.ok(!r.stdout.includes("warning"));
       const staging = await exportStack("staging");
