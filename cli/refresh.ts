@@ -58,6 +58,7 @@ interface Opts {
   prune?: boolean;
   timeout: number;
   quiet?: boolean;
+  json?: boolean;
   dir?: string;
 }
 
@@ -134,12 +135,13 @@ export const main = command<Opts>(
         ),
       )
       .option("--quiet", "no progress lines")
+      .option("--json", "print the result as JSON: the report's lines in `report`")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     const started = Date.now();
     const timeoutMs = o.timeout;
     if (o.dryRun && o.yes) throw new UsageError("--dry-run and --yes contradict each other: pick one");
-    const say = progress(io, o.quiet === true);
+    const say = progress(io, o.quiet === true || o.json === true);
 
     // 1. The direction, from the stack files alone: before any connection.
     const dir = projectDir(io, o.dir);
@@ -403,6 +405,7 @@ export const main = command<Opts>(
       for (const c of [...clients]) await closePostgres(c);
     }
   },
+  { report: ({ from, to, dryRun, prune }) => ({ from, to, dryRun: dryRun === true, prune: prune === true }) },
 );
 
 function busy(database: string): string {

@@ -97,6 +97,17 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
   });
 
+  it("--json prints the report as one JSON document, and a refusal as one too", async () => {
+    const r = await refresh("--dry-run", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; from: string; to: string; dryRun: boolean; report: string[] };
+    assert.deepEqual([doc.ok, doc.from, doc.to, doc.dryRun], [true, SRC, DST, true]);
+    assert.ok(doc.report.includes("dry run: nothing changed"), doc.report.join("\n"));
+    const refused = await run("refresh", ["--from", SRC, "--to", "production", "--json"], { cwd: project.dir, env });
+    assert.equal(refused.status, 1);
+    assert.match(JSON.parse(refused.stdout).error, /^refusing to refresh production/);
+  });
+
   it("refuses --to production, a production-tier target, a target that does not name the source (1), and --from = --to (2)", async () => {
     const toProd = await run("refresh", ["--from", SRC, "--to", "production", "--yes"], { cwd: project.dir, env });
     assert.equal(toProd.status, 1);

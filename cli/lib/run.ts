@@ -163,8 +163,16 @@ export function jsonError(exitCode: number, error: string): string {
  * a failure exits 1 with one line; `--help` exits 0; a command that npm swallowed
  * an option of refuses to run. With `--json`, a failure that printed nothing on
  * standard output prints `{"ok": false, "exitCode": N, "error": "..."}` there too.
+ * `report`: the command's output is lines of text, printed with `--json` as
+ * `{"ok", ...report(opts), "report": [lines]}` (reportAsJson).
  */
-export function command<O>(name: string, define: (cmd: Command) => Command, body: (run: Invocation<O>) => Promise<number | void>): Main {
+export function command<O>(
+  name: string,
+  define: (cmd: Command) => Command,
+  body: (run: Invocation<O>) => Promise<number | void>,
+  options: { report?: (opts: O) => Record<string, unknown> } = {},
+): Main {
+  const run = options.report ? reportAsJson(options.report, body) : body;
   return async (argv, partial = {}) => {
     const out = watched({ ...processIo(), ...partial });
     const io = out.io;
@@ -195,12 +203,36 @@ export function command<O>(name: string, define: (cmd: Command) => Command, body
       throw e;
     }
     try {
-      const code = (await body({ opts: cmd.opts() as O, args: cmd.args, io })) ?? EXIT.ok;
+      const code = (await run({ opts: cmd.opts() as O, args: cmd.args, io })) ?? EXIT.ok;
       if (code !== EXIT.ok && json && !out.wroteStdout()) io.stdout.write(jsonError(code, out.lastError() ?? `${name} failed`));
       return code;
     } catch (e) {
       return fail(e instanceof UsageError ? EXIT.usage : EXIT.failed, describe(e));
     }
+  };
+}
+
+/**
+ * For a command whose report is lines of text: with `--json`, the same lines in
+ * one JSON document, `{"ok", ...summary, "report": [lines]}`, printed when the
+ * command ends (a failure it throws is JSON the usual way).
+ */
+function reportAsJson<O>(
+  summary: (opts: O) => Record<string, unknown>,
+  body: (run: Invocation<O>) => Promise<number | void>,
+): (run: Invocation<O>) => Promise<number> {
+  return async (run) => {
+    if ((run.opts as { json?: boolean }).json !== true) return (await body(run)) ?? EXIT.ok;
+    const report: string[] = [];
+    const stdout = {
+      write: (s: string) => {
+        if (s !== "") report.push(...s.replace(/\n$/, "").split("\n"));
+        return true;
+      },
+    };
+    const code = (await body({ ...run, io: { ...run.io, stdout } })) ?? EXIT.ok;
+    run.io.stdout.write(`${JSON.stringify({ ok: code === EXIT.ok, ...summary(run.opts), report }, null, 2)}\n`);
+    return code;
   };
 }
 
