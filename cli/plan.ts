@@ -4,8 +4,6 @@
  * Runs the real program for each stack under Pulumi's mock runtime, offline.
  */
 import { Option } from "commander";
-import { planAll } from "../plan/plan";
-import { policyChecker } from "../plan/policyCheck";
 import { renderMarkdown, renderText } from "../plan/render";
 import { projectDir, requireStacks, stackNames } from "./lib/project";
 import { command, progress, runCli, UsageError } from "./lib/run";
@@ -36,6 +34,9 @@ export const main = command<{ stack?: string[]; format: string; json?: boolean; 
       return diff.head.ok ? 0 : 1;
     }
     progress(io, format === "json")(`planning ${stacks?.length ? stacks.join(", ") : "every stack"} under the mock runtime…`);
+    // Loaded only to plan: --help and usage errors do not wait for the Pulumi SDK.
+    const { planAll } = require("../plan/plan") as typeof import("../plan/plan");
+    const { policyChecker } = require("../plan/policyCheck") as typeof import("../plan/policyCheck");
     let plan;
     try {
       plan = await planAll(dir, stacks, policyChecker(dir));
