@@ -148,6 +148,19 @@ describe("one convention for every command (walks cli/main.ts's COMMANDS)", () =
     assert.match(jsonFailure(r, 2).error, /^npm took --json for itself.*npm run stacks -- --json$/);
   });
 
+  it("the commands that print text print one JSON document with --json: account-check, templates", async () => {
+    const staging = /aws:allowedAccountIds:\n\s+- "?(\d{12})/.exec(fs.readFileSync(path.join(REPO, "Pulumi.staging.yaml"), "utf8"))![1];
+    const ok = await call("account-check", ["--stack", "staging", "--account", staging, "--json"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).ok, true);
+    const mismatch = await call("account-check", ["--stack", "staging", "--account", "000000000000", "--json"]);
+    assert.equal(mismatch.status, 1);
+    assert.equal(JSON.parse(mismatch.stdout).ok, false);
+    const templates = await call("templates", ["--check", "--json"]);
+    assert.equal(templates.status, 0, templates.stderr);
+    assert.deepEqual(JSON.parse(templates.stdout), { ok: true, file: ".env.template", written: false });
+  });
+
   it("a failure inside a command is JSON with --json: a usage error (2) and a refusal (1)", async () => {
     const missing = await call("verify", ["no-such-dir/.env.staging.local", "--json"]);
     assert.equal(missing.status, 2);
