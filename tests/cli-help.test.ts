@@ -1,30 +1,9 @@
 import { strict as assert } from "node:assert";
 import { newCommand, swallowedByNpm } from "../cli/lib/run";
+import { COMMANDS as TABLE } from "../cli/main";
 import { run, spawnCli } from "./cli";
 
-const COMMANDS = [
-  "plan",
-  "env",
-  "env:new",
-  "verify",
-  "audit",
-  "templates",
-  "gate",
-  "account-check",
-  "bench",
-  "demo",
-  "local",
-  "swap",
-  "smoke",
-  "snapshot",
-  "migrate",
-  "stacks",
-  "sweep",
-  "rotate",
-  "refresh",
-  "doctor",
-  "iam",
-];
+const COMMANDS = Object.keys(TABLE);
 
 describe("every command has --help and refuses bad usage in one line", () => {
   for (const c of COMMANDS) {
