@@ -78,6 +78,7 @@ export const main = command<{
   async ({ opts: o, io }) => {
     if (!ENVIRONMENT_PATTERN.test(o.stack)) throw new UsageError(`--stack "${o.stack}" is not a valid stack name`);
     if (o.stdout && o.out) throw new UsageError("--stdout and --out are exclusive");
+    if (o.stdout && o.json) throw new UsageError("--stdout prints the env file itself, --json a summary: give one");
     // The workflow commands carry the values: only where the runner reads and hides them.
     if (o.githubMask && io.env.GITHUB_ACTIONS !== "true")
       throw new UsageError("--github-mask is for a GitHub Actions job (GITHUB_ACTIONS=true): elsewhere it would print every value");

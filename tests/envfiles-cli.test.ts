@@ -185,6 +185,14 @@ describe("env files: export, verify, audit", function () {
       assert.equal(r.status, 0);
       assert.deepEqual(dotenvParse(r.stdout), envs.staging);
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
+      // --json is a summary without values: it does not go with printing the file, and says so in JSON.
+      const both = await exportStack("staging", ["--stdout", "--json"]);
+      assert.equal(both.status, 2);
+      assert.deepEqual(JSON.parse(both.stdout), {
+        ok: false,
+        exitCode: 2,
+        error: "--stdout prints the env file itself, --json a summary: give one",
+      });
     });
 
     it("warns, naming the key, when a supplied value cannot survive every reader", async () => {
