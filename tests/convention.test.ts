@@ -166,6 +166,9 @@ describe("one convention for every command (walks cli/main.ts's COMMANDS)", () =
     assert.equal(missing.status, 2);
     assert.equal(jsonFailure(missing, 2).error, "cannot read no-such-dir/.env.staging.local: no such file");
     assert.match(missing.stderr, /^error: cannot read no-such-dir\/\.env\.staging\.local: no such file\n$/);
+    const noOutputs = await call("env", ["--stack", "staging", "--outputs-file", "no-such-outputs.json", "--json"]);
+    assert.equal(noOutputs.status, 2, noOutputs.stderr);
+    assert.match(jsonFailure(noOutputs, 2).error, /^cannot read outputs file .*no-such-outputs\.json: no such file$/);
     const refused = await call("refresh", ["--from", "staging", "--to", "production", "--json"]);
     assert.equal(refused.status, 1);
     assert.match(jsonFailure(refused, 1).error, /^refusing to refresh production: it is a production-tier stack/);
