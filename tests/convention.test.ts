@@ -9,6 +9,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { commandHint, durationValue, userCwd } from "../cli/lib/run";
 import { COMMANDS } from "../cli/main";
 import { spawnCli, withoutNpm } from "./cli";
 import { REPO } from "./helpers";
@@ -175,6 +176,32 @@ describe("one convention for every command (walks cli/main.ts's COMMANDS)", () =
     const unknownStack = await call("account-check", ["--stack", "nope", "--account", "123456789012", "--json"]);
     assert.equal(unknownStack.status, 2);
     assert.match(jsonFailure(unknownStack, 2).error, /^no stack named nope \(stacks: /);
+  });
+});
+
+describe("the convention's parts", () => {
+  it("one duration parser: every unit, a bare number refused with the flag named, a floor", () => {
+    const ms = (t: string) => durationValue("--timeout", t);
+    assert.deepEqual(["500ms", "5s", "10m", "1h", "3d", " 15s "].map(ms), [500, 5000, 600_000, 3_600_000, 259_200_000, 15_000]);
+    for (const bare of ["5000", "0", "1.5", "-3"]) assert.throws(() => ms(bare), { message: `--timeout needs a unit, as in 5s or 500ms, got "${bare}"` });
+    for (const bad of ["", "5 s", "1.5h", "3w", "1e3ms", "-5s", "s"]) assert.throws(() => ms(bad), /^Error: --timeout must be a whole number with a unit/);
+    assert.throws(() => durationValue("--ttl", "30s", 60_000), { message: '--ttl must be at least 1m, got "30s"' });
+  });
+
+  it("where the user stands: INIT_CWD under npm run only, and only when it is a directory", () => {
+    const here = "/somewhere/else";
+    assert.equal(userCwd({ npm_lifecycle_event: "plan", INIT_CWD: os.tmpdir() }, here), os.tmpdir());
+    assert.equal(userCwd({ INIT_CWD: os.tmpdir() }, here), here);
+    assert.equal(userCwd({ npm_lifecycle_event: "npx", INIT_CWD: os.tmpdir() }, here), here);
+    assert.equal(userCwd({ npm_lifecycle_event: "plan", INIT_CWD: path.join(os.tmpdir(), "no-such-dir-mina") }, here), here);
+    assert.equal(userCwd({ npm_lifecycle_event: "plan", INIT_CWD: "relative" }, here), here);
+  });
+
+  it("hints are commands that can be typed: the bin's, npm's under npm run, and the bin's under npx", () => {
+    assert.equal(commandHint({}, "verify", "FILE --live"), "mina-infra verify FILE --live");
+    assert.equal(commandHint({ npm_lifecycle_event: "local" }, "verify", "FILE --live"), "npm run -s verify -- FILE --live");
+    assert.equal(commandHint({ npm_lifecycle_event: "npx" }, "templates"), "mina-infra templates");
+    assert.equal(commandHint({ npm_lifecycle_event: "templates" }, "templates"), "npm run -s templates");
   });
 });
 
