@@ -1,5 +1,5 @@
 /**
- * mina-infra audit FILE... | --stacks a,b,...
+ * mina-infra audit FILE... | --stack a b ...
  *
  * Compares several environments' env files (or stacks' env outputs through the
  * Pulumi CLI) and fails when any isolation-critical value is shared. Prints pairs
@@ -14,8 +14,8 @@ import type { Sharing } from "../config/tiers";
 import { auditEnvs, type AuditResult, type EnvSource } from "../verify/audit";
 import { readEnvFile, stackFromFileName } from "../envfiles/read";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
-import { projectDir, requireStacks } from "./lib/project";
-import { command, progress, runCli, UsageError } from "./lib/run";
+import { projectDir, requireStacks, stackNames } from "./lib/project";
+import { command, commandHint, progress, runCli, UsageError } from "./lib/run";
 
 export function renderAudit(r: AuditResult): string {
   const lines: string[] = [];
@@ -44,7 +44,7 @@ function sharingIn(dir: string): ReadonlyMap<string, Sharing> {
   }
 }
 
-export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
+export const main = command<{ stack?: string[]; dir?: string; json?: boolean }>(
   "audit",
   (c) =>
     c
@@ -52,17 +52,14 @@ export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
         "Fail when two environments share a database, Redis, bucket, AWS key, secret, share URL, Slack webhook or channel, or Sentry project or environment.",
       )
       .argument("[files...]", "env files of different environments")
-      .option("--stacks <names>", "comma-separated stacks to read through `pulumi stack output` instead of files")
+      .option("--stack <name...>", "stacks to read through `pulumi stack output` instead of files (several, or comma-separated)")
       .option(
         "--dir <dir>",
         "project directory: its stack files tell what environments may share, and the Pulumi CLI runs there (default: the nearest with a Pulumi.yaml)",
       )
       .option("--json", "print the result as JSON"),
   async ({ opts: o, args: files, io }) => {
-    const stacks = (o.stacks ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const stacks = stackNames(o.stack) ?? [];
     if (files.length + stacks.length < 2) throw new UsageError("give at least two env files or stacks to compare");
     const dir = projectDir(io, o.dir);
     if (stacks.length > 0) requireStacks(io, dir, stacks);
@@ -75,7 +72,12 @@ export const main = command<{ stacks?: string; dir?: string; json?: boolean }>(
     }
     if (stacks.length > 0) progress(io, o.json === true)(`reading ${stacks.join(", ")}'s outputs with pulumi stack output…`);
     for (const stack of stacks) {
-      const outputs = readStackOutputsWithCli(stack, dir, io.env, "give env files (written by npm run env) instead of --stacks");
+      const outputs = readStackOutputsWithCli(
+        stack,
+        dir,
+        io.env,
+        `give env files (written by ${commandHint(io.env, "env", "--stack NAME")}) instead of --stack`,
+      );
       sources.push({ environment: stack, source: `stack:${stack}`, env: envFromOutputs(outputs, `stack ${stack}`), sharing: sharing.get(stack) });
     }
     const seen = new Map<string, string>();

@@ -22,6 +22,7 @@ import { command, type Io, progress, runCli, wholeNumberOption } from "./lib/run
 interface Opts {
   rows: string;
   adminUrlEnv?: string;
+  json?: boolean;
 }
 
 export const main = command<Opts>(
@@ -30,7 +31,8 @@ export const main = command<Opts>(
     c
       .description("Time refresh against plain pg_dump | pg_restore on this machine's PostgreSQL.")
       .option("--rows <n>", "rows in the generated source (about)", "1000000")
-      .option("--admin-url-env <var>", "name of a variable with a superuser URL (default: postgresql://postgres@127.0.0.1:5432/postgres)"),
+      .option("--admin-url-env <var>", "name of a variable with a superuser URL (default: postgresql://postgres@127.0.0.1:5432/postgres)")
+      .option("--json", "print the result as JSON: the report's lines in `report`"),
   async ({ opts: o, io }) => {
     const rows = wholeNumberOption("--rows", o.rows, 1000);
     const adminRaw = (o.adminUrlEnv ? io.env[o.adminUrlEnv] : undefined) ?? "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable";
@@ -51,6 +53,7 @@ export const main = command<Opts>(
       await cleanUp(bench);
     }
   },
+  { report: ({ rows }) => ({ rows: Number(rows) }) },
 );
 
 /** One run's names (unique, so runs never meet), its scratch project and how it reaches the server. */

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { packageRoot } from "../lib/root";
-import { command, CommandError, type Io, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, type Io, runCli, wholeNumberOption } from "./lib/run";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -70,7 +70,7 @@ export const main = command<{ runs: string; json?: boolean }>(
     const runs = wholeNumberOption("--runs", opts.runs, 1);
     const dist = path.join(packageRoot(), "dist", "cli");
     const bin = path.join(dist, "main.js");
-    if (!fs.existsSync(bin)) throw new UsageError("no compiled commands in dist/: run npm run build first");
+    if (!fs.existsSync(bin)) throw new CommandError("no compiled commands in dist/: run npm run build first");
     const say = (s: string) => io.progress && io.stderr.write(`${s}\n`);
     const measure = (what: string, f: () => number, n = runs) => {
       const xs: number[] = [];

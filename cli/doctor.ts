@@ -1,5 +1,5 @@
 /**
- * mina-infra doctor --stack NAME [--only ITEM,...] [--resolver HOST[:PORT]] [--timeout MS] [--json]
+ * mina-infra doctor --stack NAME [--only ITEM,...] [--resolver HOST[:PORT]] [--timeout 5s] [--json]
  *
  * What must be true before the stack's first `pulumi up`, checked live, one line an
  * item with ✓ or ✗ and what to do. Exit 1 when any item fails. Secrets come from
@@ -14,9 +14,9 @@ import { deriveNames } from "../config/naming";
 import { sharingOfRaw, tierMates } from "../config/tiers";
 import { DOCTOR_ITEMS, type DoctorItem, runDoctor } from "../doctor/doctor";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, durationOption, runCli, UsageError } from "./lib/run";
 
-export const main = command<{ stack: string; only?: string; resolver?: string; timeout: string; json?: boolean; dir?: string }>(
+export const main = command<{ stack: string; only?: string; resolver?: string; timeout: number; json?: boolean; dir?: string }>(
   "doctor",
   (c) =>
     c
@@ -26,11 +26,11 @@ export const main = command<{ stack: string; only?: string; resolver?: string; t
       .requiredOption("--stack <name>", "the stack to check")
       .option("--only <items>", `comma-separated items to check (${DOCTOR_ITEMS.join(", ")}); default: all`)
       .option("--resolver <host[:port]>", "the DNS resolver to ask (default: the system's)")
-      .option("--timeout <ms>", "bound of each network call", "5000")
+      .addOption(durationOption("--timeout <duration>", "bound of each network call", { default: "5s", min: 100 }))
       .option("--json", "print the results as JSON")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const timeoutMs = o.timeout;
     const items = (o.only
       ?.split(",")
       .map((s) => s.trim())

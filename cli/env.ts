@@ -18,7 +18,7 @@ import { envFromOutputs, readStackOutputsFile, readStackOutputsWithCli } from ".
 import { shownPath } from "../lib/root";
 import { githubMaskCommands } from "../envfiles/mask";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, commandHint, progress, runCli, UsageError } from "./lib/run";
 
 /** Key names whose values differ between the existing file and the new content (never the values). */
 function changedKeys(oldText: string, env: Record<string, string>): string[] {
@@ -33,8 +33,8 @@ function changedKeys(oldText: string, env: Record<string, string>): string[] {
 }
 
 /** The one-line warning before a production-tier stack's env file is written. */
-export function productionWarning(stack: string): string {
-  return `warning: ${stack} is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging`;
+export function productionWarning(stack: string, env: NodeJS.ProcessEnv = {}): string {
+  return `warning: ${stack} is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run ${commandHint(env, "env", "--stack staging")}`;
 }
 
 export const main = command<{
@@ -64,13 +64,14 @@ export const main = command<{
   async ({ opts: o, io }) => {
     if (!ENVIRONMENT_PATTERN.test(o.stack)) throw new UsageError(`--stack "${o.stack}" is not a valid stack name`);
     if (o.stdout && o.out) throw new UsageError("--stdout and --out are exclusive");
+    if (o.stdout && o.json) throw new UsageError("--stdout prints the env file itself, --json a summary: give one");
     // The workflow commands carry the values: only where the runner reads and hides them.
     if (o.githubMask && io.env.GITHUB_ACTIONS !== "true")
       throw new UsageError("--github-mask is for a GitHub Actions job (GITHUB_ACTIONS=true): elsewhere it would print every value");
     if (o.githubMask && (o.stdout || o.json)) throw new UsageError("--github-mask goes with writing the file, not with --stdout or --json");
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
-    if (isProductionTier(dir, o.stack)) io.stderr.write(`${productionWarning(o.stack)}\n`);
+    if (isProductionTier(dir, o.stack)) io.stderr.write(`${productionWarning(o.stack, io.env)}\n`);
 
     const outputsFile = o.outputsFile ? path.resolve(io.cwd, o.outputsFile) : undefined;
     if (!outputsFile) progress(io, o.json === true || o.stdout === true)(`reading stack ${o.stack}'s outputs with pulumi stack output…`);

@@ -32,7 +32,7 @@ import {
   sumChangeSummaries,
 } from "../gate/gate";
 import { guardDeploy } from "../gate/deploy";
-import { command, runCli, UsageError } from "./lib/run";
+import { command, commandHint, runCli, UsageError } from "./lib/run";
 
 /** Reads a JSON document; `shown` is how the user named the file. */
 function readJson(file: string, what: string, shown: string): unknown {
@@ -94,7 +94,7 @@ export const main = command<{
     }
 
     if (!opts.preview?.length && !opts.planDiff)
-      throw new UsageError("give --preview FILE (pulumi preview --json) and/or --plan-diff FILE (npm run plan -- --base REF --json)");
+      throw new UsageError(`give --preview FILE (pulumi preview --json) and/or --plan-diff FILE (${commandHint(io.env, "plan", "--base REF --json")})`);
     try {
       const dangerous: DangerousOp[] = [];
       const incomplete: string[] = [];

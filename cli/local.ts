@@ -1,5 +1,5 @@
 /**
- * mina-infra local [--out PATH] [--force] [--admin-url URL] [--redis-url URL] [--timeout MS]
+ * mina-infra local [--out PATH] [--force] [--admin-url URL] [--redis-url URL] [--timeout 5s]
  *
  * Sets up the `local` environment on this machine's PostgreSQL and Redis, the way
  * server mode sets up a real one (a role owning its database, CONNECT revoked from
@@ -10,9 +10,9 @@ import * as path from "node:path";
 import { DEFAULT_ADMIN_URL, DEFAULT_REDIS_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { shownPath } from "../lib/root";
 import { projectDir } from "./lib/project";
-import { command, CommandError, progress, runCli, wholeNumberOption } from "./lib/run";
+import { command, CommandError, commandHint, durationOption, progress, runCli } from "./lib/run";
 
-export const main = command<{ out?: string; force?: boolean; adminUrl: string; redisUrl: string; timeout: string; dir?: string; json?: boolean }>(
+export const main = command<{ out?: string; force?: boolean; adminUrl: string; redisUrl: string; timeout: number; dir?: string; json?: boolean }>(
   "local",
   (c) =>
     c
@@ -21,11 +21,11 @@ export const main = command<{ out?: string; force?: boolean; adminUrl: string; r
       .option("--force", "replace an existing env file")
       .option("--admin-url <url>", "admin connection to the local PostgreSQL (LOGIN CREATEDB CREATEROLE, not a superuser)", DEFAULT_ADMIN_URL)
       .option("--redis-url <url>", "the local Redis; its path is the database index", DEFAULT_REDIS_URL)
-      .option("--timeout <ms>", "bound of each connection and statement", "5000")
+      .addOption(durationOption("--timeout <duration>", "bound of each connection and statement", { default: "5s", min: 100 }))
       .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)")
       .option("--json", "print a machine-readable summary (never the password)"),
   async ({ opts: o, io }) => {
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const timeoutMs = o.timeout;
     const out = path.resolve(io.cwd, o.out ?? ".env.local.local");
     progress(io, o.json === true)("setting up the local environment on 127.0.0.1…");
     let done;
@@ -45,7 +45,7 @@ export const main = command<{ out?: string; force?: boolean; adminUrl: string; r
         `wrote ${file} (mode 0600): environment ${done.environment}, database ${done.database} owned by ${done.role} on ${done.postgres}, Redis ${done.redis}`,
         ...(done.created.length > 0 ? [`created: ${done.created.join(", ")}`] : []),
         ...(done.reused.length > 0 ? [`kept: ${done.reused.join(", ")} (password set anew)`] : []),
-        `next: npm run verify -- ${file} --live --claim`,
+        `next: ${commandHint(io.env, "verify", `${file} --live --claim`)}`,
       ].join("\n")}\n`,
     );
     return 0;

@@ -4,7 +4,10 @@
  * (`npx mina-infra plan --stack staging`). Each command is loaded only when asked
  * for, so a command pays for its own dependencies alone.
  */
-import { keepOutputErrorsQuiet, type Main, runCli } from "./lib/run";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { packageRoot } from "../lib/root";
+import { EXIT, jsonError, keepOutputErrorsQuiet, type Main, runCli, wantsJson } from "./lib/run";
 
 export const COMMANDS: Readonly<Record<string, { readonly load: () => Main; readonly what: string }>> = {
   plan: { load: () => require("./plan").main, what: "plan every stack offline under the mock runtime" },
@@ -34,28 +37,53 @@ function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return `${[
     "Usage: mina-infra <command> [options]",
+    "       mina-infra help <command>     a command's options (the same as mina-infra <command> --help)",
+    "       mina-infra --version",
     "",
     "Commands:",
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
     "",
-    "mina-infra <command> --help shows a command's options.",
+    "Every command takes --help and --json (with --json, a failure is one JSON document on standard output too).",
+    "Durations take a unit: 500ms, 5s, 10m, 1h, 3d. Relative paths are relative to where you stand.",
+    "Exit codes: 0 ok; 1 a check failed, or the command refused or failed; 2 usage error (the command line is wrong).",
   ].join("\n")}\n`;
 }
 
+/** The package's version, from its package.json. */
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** A usage error of the bin itself: one line (and one JSON document with --json), exit 2. */
+function usageError(message: string, args: readonly string[]): void {
+  process.stderr.write(`error: ${message}\n`);
+  if (wantsJson(args, process.env)) process.stdout.write(jsonError(EXIT.usage, message));
+  process.exitCode = EXIT.usage;
+}
+
+const unknownCommand = (name: string) => `no command named ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")})`;
+
 /** Runs `mina-infra NAME ARGS...` as this process. */
-function dispatch([name, ...args]: string[]): void {
+function dispatch(argv: string[]): void {
+  const [name, ...args] = argv;
   keepOutputErrorsQuiet();
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(`${version()}\n`);
+    process.exitCode = EXIT.ok;
+    return;
+  }
+  if (name === "help" && args[0] !== undefined) {
+    if (Object.hasOwn(COMMANDS, args[0])) runCli(COMMANDS[args[0]].load(), ["--help"], args[0]);
+    else usageError(unknownCommand(args[0]), args);
+    return;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage());
-    process.exitCode = name === undefined ? 2 : 0;
+    process.exitCode = name === undefined ? EXIT.usage : EXIT.ok;
     return;
   }
-  if (!(name in COMMANDS)) {
-    process.stderr.write(`error: no command named ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")})\n`);
-    process.exitCode = 2;
-    return;
-  }
-  runCli(COMMANDS[name].load(), args, name);
+  if (Object.hasOwn(COMMANDS, name)) runCli(COMMANDS[name].load(), args, name);
+  else usageError(unknownCommand(name), argv);
 }
 
 if (require.main === module) dispatch(process.argv.slice(2));

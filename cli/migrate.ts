@@ -1,5 +1,5 @@
 /**
- * mina-infra migrate --stack NAME --app-dir DIR --env-file FILE
+ * mina-infra migrate --stack NAME --app-dir DIR --env-file FILE [--json]
  *
  * The deploy job's migration step: runs the stack's `mina:migrateCommand` (default
  * `flask db upgrade`) in a checkout of the app at the deployed version, with the
@@ -14,7 +14,7 @@ import { readEnvFile } from "../envfiles/read";
 import { projectDir, requireStacks } from "./lib/project";
 import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
 
-export const main = command<{ stack: string; appDir: string; envFile: string; dir?: string }>(
+export const main = command<{ stack: string; appDir: string; envFile: string; dir?: string; json?: boolean }>(
   "migrate",
   (c) =>
     c
@@ -22,6 +22,7 @@ export const main = command<{ stack: string; appDir: string; envFile: string; di
       .requiredOption("--stack <name>", "the stack whose database is migrated")
       .requiredOption("--app-dir <dir>", "a checkout of the app at the deployed version")
       .requiredOption("--env-file <file>", "the stack's env file (npm run env)")
+      .option("--json", "print the result as JSON (the migrations' own output goes to standard error)")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     const dir = projectDir(io, o.dir);
@@ -39,7 +40,7 @@ export const main = command<{ stack: string; appDir: string; envFile: string; di
     const r = spawnSync("/bin/sh", ["-c", cmd], { cwd: appDir, env: { ...io.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     // The child's output may print a value of the env file (a URL in a traceback): masked, as in the job log.
     const masked = maskedValues(env);
-    if (r.stdout) io.stdout.write(maskText(r.stdout, masked));
+    if (r.stdout) (o.json ? io.stderr : io.stdout).write(maskText(r.stdout, masked));
     if (r.stderr) io.stderr.write(maskText(r.stderr, masked));
     if (r.error) throw new CommandError(`could not run the migrations of ${o.stack} (${cmd}): ${r.error.message}`);
     if (r.status !== 0) {
@@ -49,7 +50,7 @@ export const main = command<{ stack: string; appDir: string; envFile: string; di
           .pop() || `exit ${r.status}`;
       throw new CommandError(`the migrations of ${o.stack} failed (${cmd}, exit ${r.status}): ${last}`);
     }
-    io.stdout.write(`✓ migrations of ${o.stack} ran: ${cmd}\n`);
+    io.stdout.write(o.json ? `${JSON.stringify({ ok: true, stack: o.stack, command: cmd }, null, 2)}\n` : `✓ migrations of ${o.stack} ran: ${cmd}\n`);
     return 0;
   },
 );

@@ -12,7 +12,7 @@ import { checkUrlDatabases, type ResolvedUrl, refreshDirection, refreshRules, ru
 import { describeError, urlSecrets } from "../verify/live/common";
 import { envFromOutputs, readStackOutputsWithCli } from "./lib/outputs";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, durationOption, type Io, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
   from: string;
@@ -22,8 +22,9 @@ interface Opts {
   fromUrlEnv?: string;
   toUrlEnv?: string;
   prune?: boolean;
-  timeout: string;
+  timeout: number;
   quiet?: boolean;
+  json?: boolean;
   dir?: string;
 }
 
@@ -77,14 +78,21 @@ export const main = command<Opts>(
         "--prune",
         "instead of refreshing: drop the target's previous copies (<target db>_previous_<time>) and those interrupted refreshes left (<target db>_refresh_<time>, unless in use)",
       )
-      .option("--timeout <ms>", "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)", "10000")
+      .addOption(
+        durationOption(
+          "--timeout <duration>",
+          "bound of connecting, of each of the guard's queries and of waiting for a lock (not of counting, copying or checking)",
+          { default: "10s", min: 100 },
+        ),
+      )
       .option("--quiet", "no progress lines")
+      .option("--json", "print the result as JSON: the report's lines in `report`")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     const started = Date.now();
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const timeoutMs = o.timeout;
     if (o.dryRun && o.yes) throw new UsageError("--dry-run and --yes contradict each other: pick one");
-    const say = progress(io, o.quiet === true);
+    const say = progress(io, o.quiet === true || o.json === true);
 
     // 1. The direction, from the stack files alone: before any connection.
     const dir = projectDir(io, o.dir);
@@ -103,6 +111,7 @@ export const main = command<Opts>(
     await runRefresh(req, rules, { stdout: io.stdout, env: io.env, interactive: io.interactive, confirm: (q) => io.confirm(q), say });
     return 0;
   },
+  { report: ({ from, to, dryRun, prune }) => ({ from, to, dryRun: dryRun === true, prune: prune === true }) },
 );
 
 if (require.main === module) runCli(main);

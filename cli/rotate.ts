@@ -26,7 +26,7 @@ import {
   rotationTargets,
 } from "../ops/rotate";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, type Io, progress, runCli, UsageError } from "./lib/run";
+import { command, commandHint, type Io, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
   stack: string;
@@ -76,9 +76,9 @@ export const main = command<Opts>(
     const shown = rotationCommands(o.stack, targets);
     const plannedSteps = [
       shownForShell(shown.preview),
-      `npm run gate on that preview (approved for this rotation${production ? ` by commit ${approval?.commit?.slice(0, 12)}` : ""})`,
+      `the data-safety gate (gate) on that preview (approved for this rotation${production ? ` by commit ${approval?.commit?.slice(0, 12)}` : ""})`,
       shownForShell(shown.up),
-      envCommand(o.stack),
+      envCommand(o.stack, io.env),
     ];
     const restart = restartLines(targets);
     const report = { stack: o.stack, what, targets, commands: plannedSteps, restart };
@@ -104,13 +104,13 @@ export const main = command<Opts>(
       return 0;
     }
     io.stdout.write(`✓ rotated ${targets.map((t) => t.what).join(", ")} on ${o.stack}\n`);
-    io.stdout.write(envWritten ? envOut : `! the env file was not written: run ${envCommand(o.stack)}\n`);
+    io.stdout.write(envWritten ? envOut : `! the env file was not written: run ${envCommand(o.stack, io.env)}\n`);
     io.stdout.write(`restart to pick the new values up:\n${restart.map((l) => `  ${l}`).join("\n")}\n`);
     return 0;
   },
 );
 
-const envCommand = (stack: string) => `npm run env -- --stack ${stack} --force`;
+const envCommand = (stack: string, env: NodeJS.ProcessEnv) => commandHint(env, "env", `--stack ${stack} --force`);
 
 /** What the rotation replaces, and what each replacement changes. */
 function printTargets(io: Io, stack: string, targets: readonly RotationTarget[]): void {

@@ -1,5 +1,5 @@
 /**
- * mina-infra smoke --stack NAME [--url URL] [--path /api/version] [--timeout MS] [--retries N] [--json]
+ * mina-infra smoke --stack NAME [--url URL] [--path /api/version] [--timeout 5s] [--retries N] [--json]
  *
  * The smoke check after a deploy: GET the stack's version endpoint (by default
  * https://<its share domain>/api/version) and require a 200 that reports the
@@ -10,9 +10,9 @@
 import { loadStackOffline, readAllStacks } from "../config";
 import { frontAnswer, smokeCheck } from "../verify/smoke";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, durationOption, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
-export const main = command<{ stack: string; url?: string; path: string; timeout: string; retries: string; json?: boolean; dir?: string }>(
+export const main = command<{ stack: string; url?: string; path: string; timeout: number; retries: string; json?: boolean; dir?: string }>(
   "smoke",
   (c) =>
     c
@@ -20,12 +20,12 @@ export const main = command<{ stack: string; url?: string; path: string; timeout
       .requiredOption("--stack <name>", "the stack whose host is checked")
       .option("--url <url>", "the URL to check (default: https://<share domain><path>)")
       .option("--path <path>", "the version endpoint's path", "/api/version")
-      .option("--timeout <ms>", "bound of each request", "5000")
+      .addOption(durationOption("--timeout <duration>", "bound of each request", { default: "5s", min: 100 }))
       .option("--retries <n>", "further attempts after an error, a timeout or a 5xx, with backoff", "5")
       .option("--json", "print the result as JSON")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const timeoutMs = o.timeout;
     const retries = wholeNumberOption("--retries", o.retries, 0);
     if (!o.path.startsWith("/")) throw new UsageError(`--path must start with /, got "${o.path}"`);
     const dir = projectDir(io, o.dir);

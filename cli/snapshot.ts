@@ -1,5 +1,5 @@
 /**
- * mina-infra snapshot --stack NAME --commit SHA [--timeout MIN] [--json]
+ * mina-infra snapshot --stack NAME --commit SHA [--timeout 60m] [--poll 15s] [--json]
  *
  * Before a production deploy: an RDS snapshot of the stack's own instance, named
  * after the commit, waited for until available; refused when the credentials are
@@ -9,9 +9,9 @@
 import { loadStackOffline, readAllStacks } from "../config";
 import { awsSnapshotClients, SnapshotError, takeSnapshot } from "../ops/snapshot";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, progress, runCli, UsageError } from "./lib/run";
+import { command, CommandError, durationOption, progress, runCli } from "./lib/run";
 
-export const main = command<{ stack: string; commit: string; timeout: string; poll: string; json?: boolean; dir?: string }>(
+export const main = command<{ stack: string; commit: string; timeout: number; poll: number; json?: boolean; dir?: string }>(
   "snapshot",
   (c) =>
     c
@@ -20,15 +20,11 @@ export const main = command<{ stack: string; commit: string; timeout: string; po
       )
       .requiredOption("--stack <name>", "the stack (instance mode)")
       .requiredOption("--commit <sha>", "the full SHA of the commit about to be deployed")
-      .option("--timeout <minutes>", "give up waiting after this many minutes", "60")
-      .option("--poll <seconds>", "between status checks", "15")
+      .addOption(durationOption("--timeout <duration>", "give up waiting for the snapshot after this long", { default: "60m", min: 1000 }))
+      .addOption(durationOption("--poll <duration>", "between status checks", { default: "15s" }))
       .option("--json", "print the result as JSON")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
-    const timeout = Number(o.timeout);
-    const poll = Number(o.poll);
-    if (!(timeout > 0)) throw new UsageError(`--timeout must be a number of minutes > 0, got "${o.timeout}"`);
-    if (!(poll >= 0)) throw new UsageError(`--poll must be a number of seconds >= 0, got "${o.poll}"`);
     const dir = projectDir(io, o.dir);
     requireStacks(io, dir, [o.stack]);
     const { config } = loadStackOffline(dir, o.stack, readAllStacks(dir));
@@ -43,8 +39,8 @@ export const main = command<{ stack: string; commit: string; timeout: string; po
           instance: config.names.rdsIdentifier,
           allowedAccountIds: config.aws.allowedAccountIds,
           commit: o.commit,
-          timeoutMs: timeout * 60_000,
-          pollMs: poll * 1000,
+          timeoutMs: o.timeout,
+          pollMs: o.poll,
         },
         progress(io, o.json === true),
       );

@@ -25,6 +25,7 @@ export const main = command<{ matrix?: boolean; dispatched?: string; json?: bool
       .option("--dir <dir>", "project directory holding Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)"),
   async ({ opts: o, io }) => {
     if (o.dispatched !== undefined && !o.matrix) throw new UsageError("--dispatched goes with --matrix");
+    if (o.matrix && o.json) throw new UsageError("--matrix prints name=JSON lines for $GITHUB_OUTPUT, --json the stacks as JSON: give one");
     const dir = projectDir(io, o.dir);
     let stacks;
     let m;

@@ -28,7 +28,7 @@ import {
   writeSwap,
 } from "../ops/swap";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, CommandError, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, CommandError, durationOption, type Io, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
 
 interface Opts {
   to: string;
@@ -38,7 +38,7 @@ interface Opts {
   otherEnvFile?: string;
   otherUrl?: string;
   canary?: string;
-  timeout: string;
+  timeout: number;
   retries: string;
   yes?: boolean;
   json?: boolean;
@@ -59,13 +59,13 @@ export const main = command<Opts>(
         "Blue/green: prove every colour that would take traffic (verify --live and the smoke check), then write the front's mina:liveColour / mina:canaryPercent into its stack file; a commit of it deploys through the deploy workflow (never runs pulumi).",
       )
       .requiredOption("--to <colour>", "the colour to make live: blue or green")
-      .option("--stack <front>", "the front stack (mina:liveColour)", "staging")
+      .option("--stack <name>", "the front stack (mina:liveColour)", "staging")
       .option("--canary <percent>", "also set the share of traffic (0-50) the other colour keeps; it must then prove itself too")
       .option("--env-file <file>", "the target colour's env file (default: .env.<front>-<colour>.local)")
       .option("--url <url>", "the target colour's smoke check URL (default: https://<colour host>/api/version)")
       .option("--other-env-file <file>", "with a canary share: the other colour's env file (default: .env.<front>-<other colour>.local)")
       .option("--other-url <url>", "with a canary share: the other colour's smoke check URL (default: https://<its host>/api/version)")
-      .option("--timeout <ms>", "bound of each connection and request", "5000")
+      .addOption(durationOption("--timeout <duration>", "bound of each connection and request", { default: "5s", min: 100 }))
       .option("--retries <n>", "smoke check attempts after a failure, with backoff", "2")
       .option("--json", "print the decision and the change as JSON")
       .option("--dir <dir>", "project directory (default: the nearest with a Pulumi.yaml)")
@@ -137,7 +137,7 @@ function swapFlags(o: Opts): { to: Colour; timeoutMs: number; retries: number; c
   if (o.yes) throw new UsageError(YES_REFUSED);
   if (o.to !== "blue" && o.to !== "green") throw new UsageError(`--to must be blue or green, got "${o.to}"`);
   const to = o.to as Colour;
-  const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+  const timeoutMs = o.timeout;
   const retries = wholeNumberOption("--retries", o.retries, 0);
   const canary = o.canary === undefined ? undefined : wholeNumberOption("--canary", o.canary, 0, "percent");
   if (canary !== undefined && canary > 50) throw new UsageError(`--canary must be at most 50 (above that, swap instead), got "${o.canary}"`);

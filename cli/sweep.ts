@@ -7,9 +7,9 @@
  * only with --yes runs `pulumi destroy --yes` then `pulumi stack rm --yes` for
  * each, one by one, stopping at the first failure. Without --yes it is a dry run.
  */
-import { destroyStacks, parseTtl, planSweep, renderSweepTable, type SweepOutcome, type SweepPlan, type SweepRequest, type SweepRow } from "../ops/sweep";
-import { projectDir } from "./lib/project";
-import { command, type Io, progress, runCli, UsageError } from "./lib/run";
+import { destroyStacks, planSweep, renderSweepTable, type SweepOutcome, type SweepPlan, type SweepRequest, type SweepRow } from "../ops/sweep";
+import { projectDir, stackNames } from "./lib/project";
+import { command, durationValue, type Io, progress, runCli, UsageError } from "./lib/run";
 
 interface Opts {
   ttl?: string;
@@ -31,7 +31,7 @@ export const main = command<Opts>(
       .description(
         "Destroy review stacks (tagged mina:created-by=env:new) idle past the TTL, counted from their last update, or beyond --max. Never a production-tier stack, never one tagged mina:keep. Prints the plan first; a dry run unless --yes (in CI too).",
       )
-      .option("--ttl <duration>", "idle time after the last update before a review stack goes: 90m, 72h, 3d (default: 72h)")
+      .option("--ttl <duration>", "idle time after the last update before a review stack goes, at least 1m: 90m, 72h, 3d (default: 72h)")
       .option("--max <n>", "at most N review stacks stay idle within the TTL; beyond that the oldest-updated go first")
       .option("--name-prefix <prefix>", "only stacks whose name starts with this (the workflows: pr-)")
       .option("--stack <name...>", "tear down these review stacks now, whatever their age (every other rule still applies)")
@@ -93,8 +93,7 @@ function sweepRequest(o: Opts): SweepRequest {
   if (o.stack && (o.ttl !== undefined || o.max !== undefined))
     throw new UsageError("--stack tears the named stacks down whatever their age: --ttl and --max do not apply to it");
   const ttlText = o.ttl ?? "72h";
-  const ttlMs = parseTtl(ttlText);
-  if (ttlMs === undefined) throw new UsageError(`--ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "${ttlText}"`);
+  const ttlMs = durationValue("--ttl", ttlText, 60_000);
   let max: number | undefined;
   if (o.max !== undefined) {
     if (!/^\d{1,6}$/.test(o.max.trim())) throw new UsageError(`--max must be a whole number >= 0, got "${o.max}"`);
@@ -102,10 +101,7 @@ function sweepRequest(o: Opts): SweepRequest {
   }
   if (o.namePrefix !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.namePrefix))
     throw new UsageError(`--name-prefix must be the start of a stack name (lower case letters, digits, hyphens), got "${o.namePrefix}"`);
-  const only = o.stack
-    ?.flatMap((s) => s.split(","))
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const only = stackNames(o.stack);
   return { ttlText, ttlMs, max, prefix: o.namePrefix, only };
 }
 

@@ -12,7 +12,7 @@ import { type CheckResult, offlineChecklist } from "../verify/checklist";
 import { checkPostgresLive, checkRedisLive } from "../verify/live";
 import { readEnvFile, stackFromFileName } from "../envfiles/read";
 import { projectDir, requireStacks } from "./lib/project";
-import { command, progress, runCli, UsageError, wholeNumberOption } from "./lib/run";
+import { command, durationOption, progress, runCli, UsageError } from "./lib/run";
 
 export function renderChecklist(file: string, stack: string, results: readonly CheckResult[]): string {
   const failed = results.filter((r) => !r.ok).length;
@@ -25,7 +25,7 @@ export function renderChecklist(file: string, stack: string, results: readonly C
 /** The local recipe's environment (see README): it has no stack file of its own. */
 const LOCAL_ENVIRONMENT = "local";
 
-export const main = command<{ stack?: string; against?: string; live?: boolean; claim?: boolean; timeout: string; dir?: string; json?: boolean }>(
+export const main = command<{ stack?: string; against?: string; live?: boolean; claim?: boolean; timeout: number; dir?: string; json?: boolean }>(
   "verify",
   (c) =>
     c
@@ -35,14 +35,14 @@ export const main = command<{ stack?: string; against?: string; live?: boolean; 
       .option("--against <file>", "another environment's env file: prove no credential is shared with it")
       .option("--live", "also connect to Postgres and Redis with the file's own credentials")
       .option("--claim", "with --live: mark an unmarked Redis database as this environment's (the deploy job, right after pulumi up)")
-      .option("--timeout <ms>", "bound of each live connection and statement", "5000")
+      .addOption(durationOption("--timeout <duration>", "bound of each live connection and statement", { default: "5s", min: 100 }))
       .option("--dir <dir>", "project directory holding the Pulumi.<stack>.yaml files (default: the nearest with a Pulumi.yaml)")
       .option("--json", "print the checklist as JSON"),
   async ({ opts: o, args, io }) => {
     const [shown] = args;
     const file = path.resolve(io.cwd, shown);
     if (o.claim && !o.live) throw new UsageError("--claim needs --live: it sets the Redis environment marker on the live server");
-    const timeoutMs = wholeNumberOption("--timeout", o.timeout, 100, "milliseconds");
+    const timeoutMs = o.timeout;
     const env = readEnvFile(file, shown);
     const stack = o.stack ?? stackFromFileName(file) ?? env.ENVIRONMENT;
     if (!stack || !ENVIRONMENT_PATTERN.test(stack)) {

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseEnvFile } from "./format";
-import { CommandError } from "../lib/errors";
+import { CommandError, UsageError } from "../lib/errors";
 
 /** Reads `file` (an absolute path); `shown` is how the user wrote it, for the message. */
 export function readEnvFile(file: string, shown = file): Record<string, string> {
@@ -11,7 +11,9 @@ export function readEnvFile(file: string, shown = file): Record<string, string> 
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CommandError(`cannot read ${shown}: ${code === "ENOENT" ? "no such file" : (code ?? (e as Error).message)}`);
+    // A file the command line names that is not there: the command line is wrong.
+    if (code === "ENOENT") throw new UsageError(`cannot read ${shown}: no such file`);
+    throw new CommandError(`cannot read ${shown}: ${code ?? (e as Error).message}`);
   }
   return parseEnvFile(text);
 }

@@ -101,9 +101,6 @@ function keepValue(tags: Readonly<Record<string, string>>): string | undefined {
   return /^(false|no|0|)$/i.test(v.trim()) ? undefined : v;
 }
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
 /** `3d 4h`, `5h 12m`, `45m`. */
 export function formatAge(ms: number): string {
   const minutes = Math.floor(ms / 60_000);
@@ -113,15 +110,6 @@ export function formatAge(ms: number): string {
   if (d > 0) return `${d}d ${h}h`;
   if (h > 0) return `${h}h ${m}m`;
   return `${m}m`;
-}
-
-/** `72h`, `3d`, `90m` in milliseconds; undefined for anything else (zero included). */
-export function parseTtl(text: string): number | undefined {
-  const m = /^(\d{1,6})([mhd])$/.exec(text.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  if (n <= 0) return undefined;
-  return n * (m[2] === "d" ? DAY : m[2] === "h" ? HOUR : 60_000);
 }
 
 /** Oldest-updated first; unknown last updates after known ones; then by name. */

@@ -12,6 +12,7 @@ import { deriveNames, type Names } from "../config/naming";
 import { tierOfRaw } from "../config/tiers";
 import { REFRESH_FROM } from "../config/validation/steps";
 import type { PostgresUrl } from "../lib/connectionUrl";
+import { commandHint } from "../lib/commandHint";
 import { CommandError, UsageError } from "../lib/errors";
 import { describeError } from "../verify/live/common";
 import { closePostgres, connectPostgres } from "../verify/live/postgres";
@@ -91,10 +92,10 @@ export function refreshDirection(dir: string, from: string, to: string): void {
   const stacks = readAllStacks(dir);
   const target = stacks.find((s) => s.stack === to)!;
   if (tierOfRaw(target) === "production")
-    throw new UsageError(`refusing to refresh ${to}: it is a production-tier stack, and nothing is ever copied into production`);
+    throw new CommandError(`refusing to refresh ${to}: it is a production-tier stack, and nothing is ever copied into production`);
   const declared = target.values[REFRESH_FROM];
   if (declared !== from) {
-    throw new UsageError(
+    throw new CommandError(
       declared === undefined
         ? `refusing to refresh ${to}: its stack file ${target.file} does not declare ${REFRESH_FROM}: ${from}`
         : `refusing to refresh ${to} from ${from}: its stack file ${target.file} declares ${REFRESH_FROM}: ${typeof declared === "string" ? declared : "(not a name)"}`,
@@ -121,7 +122,7 @@ export function checkUrlDatabases(req: Pick<RefreshRequest, "from" | "to" | "src
   const byName = (u: PostgresUrl, stack: string, own: string, other: string, flag: string) => {
     if (u.database === own) return;
     const swapped = u.database === other ? ` (that is ${stack === req.to ? req.from : req.to}'s database: are the URLs swapped?)` : "";
-    throw new UsageError(`${flag}: the URL's database is ${u.database}, not ${stack}'s own ${own}${swapped}`);
+    throw new CommandError(`refusing ${flag}: the URL's database is ${u.database}, not ${stack}'s own ${own}${swapped}`);
   };
   if (req.src) byName(req.src.url, req.from, srcDb, dstDb, "--from-url-env");
   byName(req.dst.url, req.to, dstDb, srcDb, "--to-url-env");
@@ -414,7 +415,7 @@ async function copyIn(s: Session, source: Client, plan: RefreshPlan, g: Guarded)
     swapped = true;
     const seconds = (Date.now() - req.started) / 1000;
     s.io.stdout.write(
-      `✓ ${req.to} refreshed from ${req.from}: ${plan.copied.length} tables, ${plan.totalRows} rows, ${masked} values masked, ${plan.skipped.length} skipped, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s; the previous data is ${plan.previous} (npm run refresh -- --from ${req.from} --to ${req.to} --prune --yes drops it)\n`,
+      `✓ ${req.to} refreshed from ${req.from}: ${plan.copied.length} tables, ${plan.totalRows} rows, ${masked} values masked, ${plan.skipped.length} skipped, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s; the previous data is ${plan.previous} (${commandHint(s.io.env, "refresh", `--from ${req.from} --to ${req.to} --prune --yes`)} drops it)\n`,
     );
   } catch (e) {
     if (!swapped) await dropDatabase(maintenance, plan.fresh).catch(() => undefined);

@@ -794,7 +794,7 @@ describe("npm run swap: refusals, in-process and through the bin; the stack file
   const stackFile = () => fs.readFileSync(path.join(repo.dir, "Pulumi.staging.yaml"), "utf8");
   /** Both ways of running it: in-process and the compiled bin in a child process. */
   const both = async (args: string[]) => {
-    const argv = ["--dir", repo.dir, "--timeout", "2000", "--retries", "0", ...args];
+    const argv = ["--dir", repo.dir, "--timeout", "2s", "--retries", "0", ...args];
     const inProcess = await run("swap", argv, { cwd: repo.dir });
     const bin = spawnCli("swap", argv, { cwd: repo.dir });
     return [
@@ -960,7 +960,7 @@ describe("npm run swap through the bin, with colours that prove themselves (real
     }
   };
   const swap = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
-    spawnCli("swap", ["--dir", repo.dir, "--stack", front, "--timeout", "5000", "--retries", "0", ...args], {
+    spawnCli("swap", ["--dir", repo.dir, "--stack", front, "--timeout", "5s", "--retries", "0", ...args], {
       cwd: repo.dir,
       // The bin trusts the test's certificate authority, as a machine trusts Upstash's.
       env: { ...withoutNpm(process.env), NODE_EXTRA_CA_CERTS: path.join(work, "ca.crt"), ...extraEnv },

@@ -1,30 +1,9 @@
 import { strict as assert } from "node:assert";
 import { newCommand, swallowedByNpm } from "../cli/lib/run";
+import { COMMANDS as TABLE } from "../cli/main";
 import { run, spawnCli } from "./cli";
 
-const COMMANDS = [
-  "plan",
-  "env",
-  "env:new",
-  "verify",
-  "audit",
-  "templates",
-  "gate",
-  "account-check",
-  "bench",
-  "demo",
-  "local",
-  "swap",
-  "smoke",
-  "snapshot",
-  "migrate",
-  "stacks",
-  "sweep",
-  "rotate",
-  "refresh",
-  "doctor",
-  "iam",
-];
+const COMMANDS = Object.keys(TABLE);
 
 describe("every command has --help and refuses bad usage in one line", () => {
   for (const c of COMMANDS) {
@@ -38,7 +17,7 @@ describe("every command has --help and refuses bad usage in one line", () => {
       const lines = bad.stderr.trimEnd().split("\n");
       assert.equal(lines.length, 2, bad.stderr);
       assert.match(lines[0], /^error: (unknown option '--no-such-option'|required option '--[a-z-]+ <[a-z]+>' not specified)$/);
-      assert.equal(lines[1], `(run '${c} --help' for usage)`);
+      assert.equal(lines[1], `(run 'mina-infra ${c} --help' for usage)`);
     });
   }
 });
@@ -75,18 +54,25 @@ describe("options npm takes for itself are not silently dropped", () => {
   it("stops the command with one line saying where the option goes", async () => {
     const r = await run("plan", [], { env: { npm_lifecycle_event: "plan", npm_config_json: "true" } });
     assert.equal(r.status, 2);
-    assert.equal(r.stdout, "");
-    assert.equal(r.stderr, "error: npm took --json for itself, so plan never saw it: put options after --, as in npm run plan -- --json\n");
+    const message = "npm took --json for itself, so plan never saw it: put options after --, as in npm run plan -- --json";
+    assert.equal(r.stderr, `error: ${message}\n`);
+    // --json was asked for: the refusal is JSON on standard output too.
+    assert.deepEqual(JSON.parse(r.stdout), { ok: false, exitCode: 2, error: message });
   });
 });
 
-describe("numeric options are whole numbers within their bounds", () => {
+describe("numeric options are whole numbers, and durations carry a unit, within their bounds", () => {
   const cases: [string, string[], string][] = [
-    ["verify", [".env.staging.local", "--timeout", "50"], `--timeout must be a whole number of milliseconds >= 100, got "50"`],
-    ["local", ["--timeout", "1.5"], `--timeout must be a whole number of milliseconds >= 100, got "1.5"`],
-    ["refresh", ["--from", "production", "--to", "staging", "--timeout", "soon"], `--timeout must be a whole number of milliseconds >= 100, got "soon"`],
+    ["verify", [".env.staging.local", "--timeout", "50ms"], `--timeout must be at least 100ms, got "50ms"`],
+    ["local", ["--timeout", "1.5"], `--timeout needs a unit, as in 5s or 500ms, got "1.5"`],
+    [
+      "refresh",
+      ["--from", "production", "--to", "staging", "--timeout", "soon"],
+      `--timeout must be a whole number with a unit (ms, s, m, h or d), as in 5s or 500ms, got "soon"`,
+    ],
     ["smoke", ["--stack", "staging", "--retries", "-1"], `--retries must be a whole number >= 0, got "-1"`],
-    ["swap", ["--to", "blue", "--timeout", "99"], `--timeout must be a whole number of milliseconds >= 100, got "99"`],
+    ["swap", ["--to", "blue", "--timeout", "99"], `--timeout needs a unit, as in 5s or 500ms, got "99"`],
+    ["snapshot", ["--stack", "production", "--commit", "x", "--poll", "15"], `--poll needs a unit, as in 5s or 500ms, got "15"`],
     ["bench", ["--runs", "0"], `--runs must be a whole number >= 1, got "0"`],
   ];
   for (const [c, args, message] of cases) {

@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Main } from "../cli/lib/run";
+import { COMMANDS } from "../cli/main";
 import { REPO } from "./helpers";
 
 export interface CliResult {
@@ -17,35 +17,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-const COMMANDS: Record<string, () => Main> = {
-  plan: () => require("../cli/plan").main,
-  env: () => require("../cli/env").main,
-  "env:new": () => require("../cli/env-new").main,
-  verify: () => require("../cli/verify").main,
-  audit: () => require("../cli/audit").main,
-  gate: () => require("../cli/gate").main,
-  templates: () => require("../cli/templates").main,
-  "account-check": () => require("../cli/account-check").main,
-  demo: () => require("../cli/demo").main,
-  bench: () => require("../cli/bench").main,
-  local: () => require("../cli/local").main,
-  swap: () => require("../cli/swap").main,
-  smoke: () => require("../cli/smoke").main,
-  snapshot: () => require("../cli/snapshot").main,
-  migrate: () => require("../cli/migrate").main,
-  stacks: () => require("../cli/stacks").main,
-  sweep: () => require("../cli/sweep").main,
-  rotate: () => require("../cli/rotate").main,
-  refresh: () => require("../cli/refresh").main,
-  doctor: () => require("../cli/doctor").main,
-  iam: () => require("../cli/iam").main,
-};
-
-/** Runs a command in-process. `env` replaces the environment (default: this process's, without npm's variables). */
+/** Runs a command of the bin's table (cli/main.ts) in-process. `env` replaces the environment (default: this process's, without npm's variables). */
 export async function run(name: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
-  const status = await COMMANDS[name]()(args, {
+  const status = await COMMANDS[name].load()(args, {
     cwd: opts.cwd ?? REPO,
     env: opts.env ?? withoutNpm(process.env),
     stdout: { write: (s: string) => (stdout += s) },

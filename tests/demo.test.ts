@@ -40,10 +40,9 @@ describe("npm run demo", function () {
     const before = spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: REPO, encoding: "utf8" }).stdout;
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-test-"));
     try {
-      const r = spawnCli("demo", ["--dir", scratch]);
+      const r = spawnCli("demo", ["--out", scratch]);
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      for (const cmd of ["env -- --stack staging", "env -- --stack production", "verify -- ", "audit -- "])
-        assert.ok(r.stdout.includes(`$ npm run -s ${cmd}`), cmd);
+      for (const cmd of ["env --stack staging", "env --stack production", "verify ", "audit "]) assert.ok(r.stdout.includes(`$ mina-infra ${cmd}`), cmd);
       assert.match(r.stdout, /✓ demo passed/);
       for (const f of ["outputs-staging.json", "outputs-production.json", ".env.staging.local", ".env.production.local"]) {
         assert.equal(fs.statSync(path.join(scratch, f)).mode & 0o777, 0o600, f);
@@ -59,7 +58,7 @@ describe("npm run demo", function () {
   it("is the docs' example session: on staging and production, its checklist lines match the docs', line for line", async () => {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mina-demo-readme-"));
     try {
-      const r = await run("demo", ["--dir", scratch, "--stack", "staging", "production"]);
+      const r = await run("demo", ["--out", scratch, "--stack", "staging", "production"]);
       assert.equal(r.status, 0, r.stdout + r.stderr);
       const shown = r.stdout.split(`${scratch}/`).join("");
       const checklist = (text: string) => {
@@ -77,9 +76,9 @@ describe("npm run demo", function () {
   });
 
   it("refuses a scratch folder inside the checkout", async () => {
-    const r = await run("demo", ["--dir", path.join(REPO, "demo-scratch")]);
+    const r = await run("demo", ["--out", path.join(REPO, "demo-scratch")]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^error: --dir .*demo-scratch is inside the checkout; the demo writes only outside it\n$/);
+    assert.match(r.stderr, /^error: --out .*demo-scratch is inside the checkout; the demo writes only outside it\n$/);
     assert.equal(fs.existsSync(path.join(REPO, "demo-scratch")), false);
   });
 });

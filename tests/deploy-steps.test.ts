@@ -30,6 +30,11 @@ describe("the migrations after pulumi up", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal(fs.readFileSync(path.join(work, "app", "migrated.txt"), "utf8"), "migrating staging in app\n");
       assert.match(r.stdout, /✓ migrations of staging ran: echo/);
+      const json = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", ".env.staging.local", "--dir", project, "--json"], {
+        cwd: work,
+      });
+      assert.equal(json.status, 0, json.stderr);
+      assert.deepEqual(JSON.parse(json.stdout), { ok: true, stack: "staging", command: 'echo "migrating $ENVIRONMENT in $(basename "$PWD")" > migrated.txt' });
     } finally {
       fs.rmSync(project, { recursive: true, force: true });
     }
@@ -40,6 +45,12 @@ describe("the migrations after pulumi up", () => {
     const wrong = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", "prod.env"], { cwd: work });
     assert.equal(wrong.status, 1);
     assert.equal(wrong.stderr, "error: prod.env is \"production\"'s env file, not staging's: refusing to migrate with it\n");
+    const wrongJson = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", "prod.env", "--json"], { cwd: work });
+    assert.deepEqual(JSON.parse(wrongJson.stdout), {
+      ok: false,
+      exitCode: 1,
+      error: "prod.env is \"production\"'s env file, not staging's: refusing to migrate with it",
+    });
     fs.writeFileSync(path.join(work, "staging.env"), "ENVIRONMENT=staging\n", { mode: 0o600 });
     const failing = await run("migrate", ["--stack", "staging", "--app-dir", "app", "--env-file", "staging.env"], { cwd: work, env: { PATH: "/nonexistent" } });
     assert.equal(failing.status, 1);

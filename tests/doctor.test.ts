@@ -217,7 +217,7 @@ describe("doctor: live items against local servers", function () {
       const dir = project();
       const r = await spawnCliAsync(
         "doctor",
-        ["--stack", "staging", "--dir", dir, "--only", "placeholders,aws,database,upstash,sentry", "--resolver", dns.resolver, "--json", "--timeout", "2000"],
+        ["--stack", "staging", "--dir", dir, "--only", "placeholders,aws,database,upstash,sentry", "--resolver", dns.resolver, "--json", "--timeout", "2s"],
         { env },
       );
       assert.ok(r.stdout.startsWith("{"), r.stderr);
@@ -286,11 +286,9 @@ describe("doctor: live items against local servers", function () {
 
   it("judges the admin role: exactly LOGIN, CREATEDB, CREATEROLE and no superuser; too much and too little both fail", async () => {
     const db = (user: string, extra: Record<string, string> = {}) =>
-      run(
-        "doctor",
-        ["--stack", "staging", "--dir", project({ "mina:dbServerAdminUser": user, ...extra }), "--only", "database", "--json", "--timeout", "1000"],
-        { env: { ...withoutNpm(process.env), DB_SERVER_ADMIN_PASSWORD: "doc-pass" } },
-      );
+      run("doctor", ["--stack", "staging", "--dir", project({ "mina:dbServerAdminUser": user, ...extra }), "--only", "database", "--json", "--timeout", "1s"], {
+        env: { ...withoutNpm(process.env), DB_SERVER_ADMIN_PASSWORD: "doc-pass" },
+      });
     const right = await db(roles.right);
     assert.equal(right.status, 0, right.stdout);
     const tooMuch = JSON.parse((await db(roles.superuser)).stdout).results[0];

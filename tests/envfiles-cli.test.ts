@@ -57,7 +57,7 @@ describe("env files: export, verify, audit", function () {
       assert.equal(r.status, 0, r.stderr);
       const warnings = r.stderr.split("\n").filter((l) => l.includes("production credentials"));
       assert.deepEqual(warnings, [
-        "warning: production is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run npm run env -- --stack staging",
+        "warning: production is a production environment and its env file holds production credentials: only the deploy job or an operator with production access should run this; developers run mina-infra env --stack staging",
       ]);
       assert.ok(!r.stdout.includes("warning"));
       const staging = await exportStack("staging");
@@ -185,6 +185,14 @@ describe("env files: export, verify, audit", function () {
       assert.equal(r.status, 0);
       assert.deepEqual(dotenvParse(r.stdout), envs.staging);
       assert.ok(!fs.existsSync(path.join(work, ".env.staging.local")));
+      // --json is a summary without values: it does not go with printing the file, and says so in JSON.
+      const both = await exportStack("staging", ["--stdout", "--json"]);
+      assert.equal(both.status, 2);
+      assert.deepEqual(JSON.parse(both.stdout), {
+        ok: false,
+        exitCode: 2,
+        error: "--stdout prints the env file itself, --json a summary: give one",
+      });
     });
 
     it("warns, naming the key, when a supplied value cannot survive every reader", async () => {

@@ -96,7 +96,7 @@ describe("failure paths end to end, through the bin", function () {
       const s = await server("silent");
       try {
         const url = `http://127.0.0.1:${s.port}/api/version`;
-        const r = await spawnCliAsync("smoke", ["--stack", "staging", "--url", url, "--timeout", "300", "--retries", "0"]);
+        const r = await spawnCliAsync("smoke", ["--stack", "staging", "--url", url, "--timeout", "300ms", "--retries", "0"]);
         assert.equal(r.status, 1, r.stderr);
         assert.equal(r.stderr, `error: smoke check of staging failed: GET ${url}: no answer within 300 ms\n`);
       } finally {
@@ -154,7 +154,7 @@ describe("failure paths end to end, through the bin", function () {
 
     it("unreachable servers fail their live items and exit 1, with no password printed", async () => {
       const port = await closedPort();
-      const r = await spawnCliAsync("verify", [envFile(port, port), "--stack", "staging", "--live", "--timeout", "1000"]);
+      const r = await spawnCliAsync("verify", [envFile(port, port), "--stack", "staging", "--live", "--timeout", "1s"]);
       assert.equal(r.status, 1);
       assert.match(
         r.stdout,
@@ -167,7 +167,7 @@ describe("failure paths end to end, through the bin", function () {
     it("servers that accept and never answer fail by the timeout and exit 1", async () => {
       const s = await server("silent");
       try {
-        const r = await spawnCliAsync("verify", [envFile(s.port, s.port), "--stack", "staging", "--live", "--timeout", "500", "--json"]);
+        const r = await spawnCliAsync("verify", [envFile(s.port, s.port), "--stack", "staging", "--live", "--timeout", "500ms", "--json"]);
         assert.equal(r.status, 1, r.stderr);
         const out = JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] };
         assert.equal(out.ok, false);
@@ -183,22 +183,24 @@ describe("failure paths end to end, through the bin", function () {
   });
 
   describe("refresh refusals", () => {
-    for (const [i, [args, message]] of (
+    for (const [i, [args, code, message]] of (
       [
         [
           ["--from", "staging", "--to", "production"],
+          1,
           "error: refusing to refresh production: it is a production-tier stack, and nothing is ever copied into production\n",
         ],
-        [["--from", "production", "--to", "production"], "error: --from and --to are both production: a refresh copies from one stack into another\n"],
+        [["--from", "production", "--to", "production"], 2, "error: --from and --to are both production: a refresh copies from one stack into another\n"],
         [
           ["--from", "production", "--to", "staging"],
+          1,
           "error: refusing to refresh staging: its stack file Pulumi.staging.yaml does not declare mina:refreshFrom: production\n",
         ],
       ] as const
     ).entries()) {
-      it(`refresh ${args.join(" ")} exits 2 in one line${i === 0 ? " (through the bin)" : ""}`, async () => {
+      it(`refresh ${args.join(" ")} exits ${code} in one line (${code === 1 ? "refused" : "usage"})${i === 0 ? " (through the bin)" : ""}`, async () => {
         const r = i === 0 ? await spawnCliAsync("refresh", [...args]) : await run("refresh", [...args]);
-        assert.equal(r.status, 2);
+        assert.equal(r.status, code);
         assert.equal(r.stderr, message);
         assert.equal(r.stdout, "");
       });

@@ -27,7 +27,7 @@ describe("messages", () => {
       ["env", ["--stack", "stagin", "--outputs-file", outputs, "--dir", REPO]],
       ["verify", ["x.env", "--stack", "stagin", "--dir", REPO]],
       ["plan", ["--stack", "stagin", "--dir", REPO]],
-      ["audit", ["--stacks", "staging,stagin", "--dir", REPO]],
+      ["audit", ["--stack", "staging", "stagin", "--dir", REPO]],
     ] as const) {
       const r = await run(name, [...args], { cwd: work });
       assert.equal(r.stderr, expected, name);
@@ -42,12 +42,15 @@ describe("messages", () => {
     assert.match(r.stderr, /^error: no stack files \(Pulumi\.<stack>\.yaml\) in \/.*mina-messages-[^/]+; pass --dir with the project directory\n$/);
   });
 
-  it("audit --stacks without a Pulumi CLI suggests what audit takes (env files), not another command's flag", async () => {
-    const r = await run("audit", ["--stacks", "staging,production", "--dir", REPO], {
+  it("audit --stack without a Pulumi CLI suggests what audit takes (env files), not another command's flag", async () => {
+    const r = await run("audit", ["--stack", "staging,production", "--dir", REPO], {
       env: { PATH: process.env.PATH, MINA_PULUMI_BIN: "/nonexistent/pulumi" },
     });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^error: the Pulumi CLI is not installed .*; install it, or give env files \(written by npm run env\) instead of --stacks\n$/);
+    assert.match(
+      r.stderr,
+      /^error: the Pulumi CLI is not installed .*; install it, or give env files \(written by mina-infra env --stack NAME\) instead of --stack\n$/,
+    );
     assert.doesNotMatch(r.stderr, /--outputs-file/);
   });
 

@@ -112,7 +112,7 @@ describe("refresh: a table larger than --timeout allows for one statement", func
   after(async () => f?.cleanup());
 
   it("bounds connecting and the guard by --timeout, not the copy: a copy that outlasts it finishes, through the bin", async () => {
-    const r = await f.bin("--yes", "--timeout", String(TIMEOUT_MS));
+    const r = await f.bin("--yes", "--timeout", `${TIMEOUT_MS}ms`);
     assert.equal(r.status, 0, r.stderr);
     const done = new RegExp(`refreshed from ${f.SRC}: 1 tables, ${ROWS} rows, ${ROWS} values masked, 0 skipped, [\\d.]+ MB in ([\\d.]+) s`).exec(r.stdout);
     assert.ok(done, r.stdout);
@@ -127,7 +127,7 @@ describe("refresh: a table larger than --timeout allows for one statement", func
       await c.query("BEGIN");
       await c.query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
       try {
-        const r = await f.bin("--yes", "--timeout", String(TIMEOUT_MS));
+        const r = await f.bin("--yes", "--timeout", `${TIMEOUT_MS}ms`);
         assert.equal(r.status, 1, r.stdout);
         assert.equal(r.stderr, "error: counting events: canceling statement due to lock timeout\n");
       } finally {

@@ -97,18 +97,29 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
     assert.deepEqual(await sql(DST_DB, "SELECT v FROM marker"), [{ v: "old" }]);
   });
 
-  it("refuses --to production, a production-tier target, a target that does not name the source, and --from = --to", async () => {
+  it("--json prints the report as one JSON document, and a refusal as one too", async () => {
+    const r = await refresh("--dry-run", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; from: string; to: string; dryRun: boolean; report: string[] };
+    assert.deepEqual([doc.ok, doc.from, doc.to, doc.dryRun], [true, SRC, DST, true]);
+    assert.ok(doc.report.includes("dry run: nothing changed"), doc.report.join("\n"));
+    const refused = await run("refresh", ["--from", SRC, "--to", "production", "--json"], { cwd: project.dir, env });
+    assert.equal(refused.status, 1);
+    assert.match(JSON.parse(refused.stdout).error, /^refusing to refresh production/);
+  });
+
+  it("refuses --to production, a production-tier target, a target that does not name the source (1), and --from = --to (2)", async () => {
     const toProd = await run("refresh", ["--from", SRC, "--to", "production", "--yes"], { cwd: project.dir, env });
-    assert.equal(toProd.status, 2);
+    assert.equal(toProd.status, 1);
     assert.match(toProd.stderr, /^error: refusing to refresh production: it is a production-tier stack/);
     const reversed = await run("refresh", ["--from", DST, "--to", SRC, "--yes", "--from-url-env", "DST_URL", "--to-url-env", "SRC_URL"], {
       cwd: project.dir,
       env,
     });
-    assert.equal(reversed.status, 2);
+    assert.equal(reversed.status, 1);
     assert.match(reversed.stderr, new RegExp(`refusing to refresh ${SRC}: it is a production-tier stack`));
     const undeclared = await run("refresh", ["--from", "production", "--to", DST, "--yes"], { cwd: project.dir, env });
-    assert.equal(undeclared.status, 2);
+    assert.equal(undeclared.status, 1);
     assert.match(undeclared.stderr, new RegExp(`declares mina:refreshFrom: ${SRC}`));
     const same = await run("refresh", ["--from", DST, "--to", DST, "--yes"], { cwd: project.dir, env });
     assert.equal(same.status, 2);
@@ -117,7 +128,7 @@ describe("refresh: anonymized copy from one stack's database into another's", fu
 
   it("refuses swapped URLs by name, printing no URL", async () => {
     const r = await run("refresh", ["--from", SRC, "--to", DST, "--from-url-env", "DST_URL", "--to-url-env", "SRC_URL", "--yes"], { cwd: project.dir, env });
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 1);
     assert.match(r.stderr, /are the URLs swapped\?/);
     assert.doesNotMatch(r.stderr, /postgresql:\/\//);
     assert.equal(r.stderr.trim().split("\n").length, 1);

@@ -120,7 +120,7 @@ describe("mina-infra snapshot end to end (the bin against moto's local AWS API)"
   });
   after(() => moto?.stop());
   const snapshot = async (account: string, ...extra: string[]) =>
-    spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA, "--poll", "0", ...extra], { env: await moto.env(account) });
+    spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA, "--poll", "0s", ...extra], { env: await moto.env(account) });
 
   it("before the first deploy: no instance, a notice (in a workflow, one in its summary too), exit 0", async () => {
     const r = await spawnCliAsync("snapshot", ["--stack", "production", "--commit", SHA], {

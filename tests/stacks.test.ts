@@ -147,6 +147,9 @@ describe("stacks: the workflows' stack list and tiers", () => {
       assert.deepEqual([r.status, r.stderr], [2, "error: no stack named prod (stacks: production, staging)\n"]);
       r = await run("stacks", ["--dispatched", "production", "--dir", REPO]);
       assert.deepEqual([r.status, r.stderr], [2, "error: --dispatched goes with --matrix\n"]);
+      r = await run("stacks", ["--matrix", "--json", "--dir", REPO]);
+      assert.equal(r.status, 2);
+      assert.equal(JSON.parse(r.stdout).error, "--matrix prints name=JSON lines for $GITHUB_OUTPUT, --json the stacks as JSON: give one");
       const p = tempProject({ "Pulumi.yaml": PROJECT });
       try {
         r = await run("stacks", ["--matrix", "--dir", p.dir]);

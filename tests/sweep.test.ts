@@ -6,7 +6,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { decideSweep, formatAge, type ListedStack, parseStackList, parseTtl, type SweepOptions } from "../ops/sweep";
+import { decideSweep, formatAge, type ListedStack, parseStackList, type SweepOptions } from "../ops/sweep";
+import { parseDuration } from "../lib/duration";
 import { run } from "./cli";
 import { REPO } from "./helpers";
 
@@ -192,10 +193,10 @@ describe("sweep: the decision (recorded listings, fixed clock)", () => {
   });
 
   it("parses durations and prints ages", () => {
-    assert.equal(parseTtl("72h"), 72 * HOUR);
-    assert.equal(parseTtl("3d"), 72 * HOUR);
-    assert.equal(parseTtl("90m"), 90 * 60_000);
-    for (const bad of ["", "72", "h", "0h", "-3d", "1.5h", "3w", "72 h", "3d4h", "1e3m"]) assert.equal(parseTtl(bad), undefined, bad);
+    assert.equal(parseDuration("72h"), 72 * HOUR);
+    assert.equal(parseDuration("3d"), 72 * HOUR);
+    assert.equal(parseDuration("90m"), 90 * 60_000);
+    for (const bad of ["", "72", "h", "-3d", "1.5h", "3w", "72 h", "3d4h", "1e3m"]) assert.equal(parseDuration(bad), undefined, bad);
     assert.deepEqual([formatAge(45 * 60_000), formatAge(5 * HOUR + 12 * 60_000), formatAge(76 * HOUR)], ["45m", "5h 12m", "3d 4h"]);
   });
 
@@ -432,9 +433,9 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
   it("refuses bad usage in one line: durations, counts, contradictions", async () => {
     const dir = usual();
     const cases: [string[], string][] = [
-      [["--ttl", "72"], 'error: --ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "72"'],
-      [["--ttl", "0h"], 'error: --ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "0h"'],
-      [["--ttl", "2w"], 'error: --ttl must be a positive whole number of minutes, hours or days (90m, 72h, 3d), got "2w"'],
+      [["--ttl", "72"], 'error: --ttl needs a unit, as in 5s or 500ms, got "72"'],
+      [["--ttl", "0h"], 'error: --ttl must be at least 1m, got "0h"'],
+      [["--ttl", "2w"], 'error: --ttl must be a whole number with a unit (ms, s, m, h or d), as in 5s or 500ms, got "2w"'],
       [["--max", "-1"], 'error: --max must be a whole number >= 0, got "-1"'],
       [["--max", "ten"], 'error: --max must be a whole number >= 0, got "ten"'],
       [["--yes", "--dry-run"], "error: --yes and --dry-run contradict each other: give one"],

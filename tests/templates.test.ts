@@ -34,7 +34,7 @@ describe(`the committed ${TEMPLATE_FILE} matches the program`, function () {
       fs.appendFileSync(path.join(dir, TEMPLATE_FILE), "EXTRA=1\n");
       const r = await check(dir);
       assert.equal(r.status, 1);
-      assert.equal(r.stderr.trim(), `error: ${TEMPLATE_FILE} differs from the program; run npm run templates`);
+      assert.equal(r.stderr.trim(), `error: ${TEMPLATE_FILE} differs from the program; run mina-infra templates`);
     } finally {
       cleanup();
     }

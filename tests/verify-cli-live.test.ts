@@ -89,7 +89,7 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     return file;
   };
   const verify = async (file: string, ...extra: string[]) => {
-    const r = await run("verify", [file, "--live", "--json", ...extra, "--dir", work, "--timeout", "3000"]);
+    const r = await run("verify", [file, "--live", "--json", ...extra, "--dir", work, "--timeout", "3s"]);
     return {
       status: r.status,
       out: JSON.parse(r.stdout) as { ok: boolean; results: { item: string; ok: boolean; reason: string }[] },

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { CommandError } from "./run";
+import { CommandError, UsageError } from "./run";
 
 export type EnvOutput = Record<string, string>;
 
@@ -57,7 +57,10 @@ export function readStackOutputsFile(file: string): unknown {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new CommandError(`cannot read outputs file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // --outputs-file names a file that is not there: the command line is wrong.
+    if (code === "ENOENT") throw new UsageError(`cannot read outputs file ${file}: no such file`);
+    throw new CommandError(`cannot read outputs file ${file}: ${code ?? (e as Error).message}`);
   }
   try {
     return JSON.parse(text);

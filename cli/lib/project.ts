@@ -26,3 +26,14 @@ export function requireStacks(io: Io, dir: string, names: readonly string[]): st
   }
   return stacks;
 }
+
+/**
+ * The stacks a `--stack <name...>` option names: repeatable, several after one
+ * flag, commas splitting too (`--stack a b`, `--stack a --stack b`, `--stack a,b`).
+ */
+export function stackNames(values: readonly string[] | undefined): string[] | undefined {
+  return values
+    ?.flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -4,13 +4,16 @@
  * scripts and the tests all share one code path. A known failure prints one line
  * to stderr and returns a non-zero code, never a stack trace.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
 
+import { formatDuration, parseDuration } from "../../lib/duration";
+import { commandHint, underNpmRun } from "../../lib/commandHint";
 import { CommandError, firstLine, UsageError } from "../../lib/errors";
 
-export { CommandError, firstLine, UsageError };
+export { CommandError, commandHint, firstLine, underNpmRun, UsageError };
 
 /** Where a command reads and writes: the process's own, or a test's. */
 export interface Io {
@@ -27,11 +30,24 @@ export interface Io {
   readonly progress: boolean;
 }
 
+/** The exit codes of every command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/**
+ * Where the user stands. An npm script runs in the project's root, whatever the
+ * directory npm was run from; npm says that directory in INIT_CWD.
+ */
+export function userCwd(env: NodeJS.ProcessEnv, cwd = process.cwd()): string {
+  const init = env.INIT_CWD;
+  if (underNpmRun(env) && init && path.isAbsolute(init) && fs.existsSync(init) && fs.statSync(init).isDirectory()) return init;
+  return cwd;
+}
+
 export function processIo(): Io {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    cwd: process.cwd(),
+    cwd: userCwd(process.env),
     env: process.env,
     interactive: process.stdin.isTTY === true,
     progress: process.stderr.isTTY === true,
@@ -89,39 +105,142 @@ export function wholeNumberOption(flag: string, text: string, min: number, unit?
 }
 
 /**
+ * A duration option's value in milliseconds: a whole number with its unit
+ * (`500ms`, `5s`, `10m`, `1h`, `3d`, lib/duration.ts), at least `min`
+ * milliseconds; anything else is a usage error naming the flag and what was given.
+ */
+export function durationValue(flag: string, text: string, min = 0): number {
+  if (/^\s*[-+]?\d+(\.\d+)?\s*$/.test(text)) throw new UsageError(`${flag} needs a unit, as in 5s or 500ms, got "${text}"`);
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`${flag} must be a whole number with a unit (ms, s, m, h or d), as in 5s or 500ms, got "${text}"`);
+  if (ms < min) throw new UsageError(`${flag} must be at least ${formatDuration(min)}, got "${text}"`);
+  return ms;
+}
+
+/**
+ * A duration option (`--timeout <duration>`): its value is parsed as the command
+ * line is read, in milliseconds, and `--help` shows its default with its unit.
+ */
+export function durationOption(flags: string, description: string, opts: { default?: string; min?: number } = {}): Option {
+  const flag = flags.split(/[ ,]/)[0];
+  const option = new Option(flags, description).argParser((text: string) => durationValue(flag, text, opts.min));
+  return opts.default === undefined ? option : option.default(durationValue(flag, opts.default, opts.min), opts.default);
+}
+
+/**
+ * Whether the command line asks for JSON (`--json` or `--format json` before any
+ * `--`), or npm took a `--json` meant for the command: its failures are JSON too.
+ */
+export function wantsJson(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const end = argv.indexOf("--");
+  const own = end < 0 ? argv : argv.slice(0, end);
+  const format = own.some((a, i) => a === "--format=json" || (a === "--format" && own[i + 1] === "json"));
+  return own.includes("--json") || format || (underNpmRun(env) && (env.npm_config_json ?? "") !== "");
+}
+
+/** A failure as one JSON document, for `--json`: `{"ok": false, "exitCode": 2, "error": "..."}`. */
+export function jsonError(exitCode: number, error: string): string {
+  return `${JSON.stringify({ ok: false, exitCode, error })}\n`;
+}
+
+/**
  * Defines a command. `define` adds its description, arguments and options to a
  * fresh commander `Command` on every run; `body` does the work. Usage errors exit 2
- * with commander's one-line message and one line pointing at `--help`; `--help`
- * exits 0; a command that npm swallowed an option of refuses to run.
+ * with one line and one more pointing at `--help` (a command the user can type);
+ * a failure exits 1 with one line; `--help` exits 0; a command that npm swallowed
+ * an option of refuses to run. With `--json`, a failure that printed nothing on
+ * standard output prints `{"ok": false, "exitCode": N, "error": "..."}` there too.
+ * `report`: the command's output is lines of text, printed with `--json` as
+ * `{"ok", ...report(opts), "report": [lines]}` (reportAsJson).
  */
-export function command<O>(name: string, define: (cmd: Command) => Command, body: (run: Invocation<O>) => Promise<number | void>): Main {
+export function command<O>(
+  name: string,
+  define: (cmd: Command) => Command,
+  body: (run: Invocation<O>) => Promise<number | void>,
+  options: { report?: (opts: O) => Record<string, unknown> } = {},
+): Main {
+  const run = options.report ? reportAsJson(options.report, body) : body;
   return async (argv, partial = {}) => {
-    const io: Io = { ...processIo(), ...partial };
+    const out = watched({ ...processIo(), ...partial });
+    const io = out.io;
+    const json = wantsJson(argv, io.env);
+    const fail = (code: number, message: string, said = false) => {
+      if (!said) io.stderr.write(`error: ${message}\n`);
+      if (json && !out.wroteStdout()) io.stdout.write(jsonError(code, message));
+      return code;
+    };
+    const script = underNpmRun(io.env) ? (io.env.npm_lifecycle_event ?? name) : name;
     const cmd = define(new Command(name))
       .exitOverride()
       .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-      .showHelpAfterError(`(run '${name} --help' for usage)`);
+      .showHelpAfterError(`(run '${commandHint(io.env, name, "--help", script)}' for usage)`);
     const swallowed = swallowedByNpm(cmd, io.env);
     if (swallowed.length > 0) {
-      const script = io.env.npm_lifecycle_event ?? name;
-      io.stderr.write(
-        `error: npm took ${swallowed.join(", ")} for itself, so ${name} never saw ${swallowed.length > 1 ? "them" : "it"}: put options after --, as in npm run ${script} -- ${swallowed.join(" ")}\n`,
+      const them = swallowed.length > 1 ? "them" : "it";
+      return fail(
+        EXIT.usage,
+        `npm took ${swallowed.join(", ")} for itself, so ${name} never saw ${them}: put options after --, as in npm run ${script} -- ${swallowed.join(" ")}`,
       );
-      return 2;
     }
     try {
       cmd.parse([...argv], { from: "user" });
     } catch (e) {
-      if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+      if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : fail(EXIT.usage, e.message.replace(/^error: /, ""), true);
+      if (e instanceof UsageError) return fail(EXIT.usage, e.message);
       throw e;
     }
     try {
-      return (await body({ opts: cmd.opts() as O, args: cmd.args, io })) ?? 0;
+      const code = (await run({ opts: cmd.opts() as O, args: cmd.args, io })) ?? EXIT.ok;
+      if (code !== EXIT.ok && json && !out.wroteStdout()) io.stdout.write(jsonError(code, out.lastError() ?? `${name} failed`));
+      return code;
     } catch (e) {
-      io.stderr.write(`error: ${describe(e)}\n`);
-      return e instanceof UsageError ? 2 : 1;
+      return fail(e instanceof UsageError ? EXIT.usage : EXIT.failed, describe(e));
     }
   };
+}
+
+/**
+ * For a command whose report is lines of text: with `--json`, the same lines in
+ * one JSON document, `{"ok", ...summary, "report": [lines]}`, printed when the
+ * command ends (a failure it throws is JSON the usual way).
+ */
+function reportAsJson<O>(
+  summary: (opts: O) => Record<string, unknown>,
+  body: (run: Invocation<O>) => Promise<number | void>,
+): (run: Invocation<O>) => Promise<number> {
+  return async (run) => {
+    if ((run.opts as { json?: boolean }).json !== true) return (await body(run)) ?? EXIT.ok;
+    const report: string[] = [];
+    const stdout = {
+      write: (s: string) => {
+        if (s !== "") report.push(...s.replace(/\n$/, "").split("\n"));
+        return true;
+      },
+    };
+    const code = (await body({ ...run, io: { ...run.io, stdout } })) ?? EXIT.ok;
+    run.io.stdout.write(`${JSON.stringify({ ok: code === EXIT.ok, ...summary(run.opts), report }, null, 2)}\n`);
+    return code;
+  };
+}
+
+/** `io` with its writes watched: whether anything reached standard output, and the last line on standard error. */
+function watched(io: Io): { io: Io; wroteStdout: () => boolean; lastError: () => string | undefined } {
+  let wrote = false;
+  let last: string | undefined;
+  const stdout = {
+    write: (s: string) => {
+      if (s !== "") wrote = true;
+      return io.stdout.write(s);
+    },
+  };
+  const stderr = {
+    write: (s: string) => {
+      const line = s.trimEnd().split("\n").pop();
+      if (line) last = line.replace(/^(error: |✗ )/, "");
+      return io.stderr.write(s);
+    },
+  };
+  return { io: { ...io, stdout, stderr }, wroteStdout: () => wrote, lastError: () => last };
 }
 
 /**
@@ -152,13 +271,18 @@ export function progress(io: Io, quiet = false): (line: string) => void {
  */
 export function runCli(main: Main, argv: readonly string[] = process.argv.slice(2), name = scriptName()): void {
   let settled = false;
+  const json = wantsJson(argv, process.env);
+  const failed = (message: string) => {
+    process.stderr.write(`error: ${message}\n`);
+    if (json) process.stdout.write(jsonError(EXIT.failed, message));
+    process.exitCode = EXIT.failed;
+  };
   keepOutputErrorsQuiet();
   process.exitCode = 1;
   process.on("beforeExit", () => {
     if (settled) return;
     settled = true;
-    process.stderr.write(`error: ${name} stopped before it finished (nothing was left to wait for): treat it as failed\n`);
-    process.exitCode = 1;
+    failed(`${name} stopped before it finished (nothing was left to wait for): treat it as failed`);
   });
   main(argv).then(
     (code) => {
@@ -169,8 +293,7 @@ export function runCli(main: Main, argv: readonly string[] = process.argv.slice(
     (e: unknown) => {
       if (settled) return;
       settled = true;
-      process.stderr.write(`error: ${firstLine(e)}\n`);
-      process.exitCode = 1;
+      failed(firstLine(e));
     },
   );
 }
