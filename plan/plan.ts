@@ -7,7 +7,7 @@ import { type RetentionFacts, retentionFacts } from "../config/retention";
 import { workflowSettings } from "../config/workflowKeys";
 import { createHash, scryptSync } from "node:crypto";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as Pulumi from "@pulumi/pulumi";
 import { ConfigErrors, listStackFiles, misnamedStackFiles, readAllStacks, readProject, readStacksLeniently, validateStack } from "../config";
 import { checkStackName } from "../config/validation/steps";
 import { KEYS } from "../config/schema";
@@ -15,7 +15,7 @@ import { STATEFUL_TYPES } from "../config/protection";
 import type { StackConfig } from "../config/stackConfig";
 import { isSecretVariable } from "../config/variables";
 import { shareGroupOfRaw, tierMates } from "../config/tiers";
-import { promiseOf, type RecordedResource, runUnderMocks } from "./mockRuntime";
+import type { RecordedResource } from "./mockRuntime";
 
 export const PLAN_NOTE =
   "This is a plan of what the program declares for each stack, run offline under Pulumi's mock runtime; it is not a diff against deployed state (only `pulumi preview` shows that).";
@@ -170,7 +170,10 @@ export async function planStack(dir: string, stack: string, siblings = readAllSt
     return { stack, file, ok: false, errors: [`${file}: ${first}`], ...empty };
   }
   const { config, missingSecrets } = validated;
-  // Loaded on first use: a plan that stops at config errors never loads the providers.
+  // Loaded on first use: a plan that stops at config errors never loads the SDK or the providers, and the
+  // commands that only read plans (the gate, rotate's guard) never do.
+  const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
+  const { promiseOf, runUnderMocks } = require("./mockRuntime") as typeof import("./mockRuntime");
   const { defineEnvironment } = require("../components/environment") as typeof import("../components/environment");
   const { result, resources } = await runUnderMocks("mina", stack, () => defineEnvironment(config));
   const env = await promiseOf(result.env);
