@@ -47,7 +47,7 @@ function stackPlan(
 
 function plan(stacks: StackPlan[], extra: Partial<Plan> = {}): Plan {
   const ok = stacks.every((s) => s.ok && s.violations.length === 0);
-  return { note: "offline", stacks, audit: { ok: true, conflicts: [] }, ok, ...extra };
+  return { note: "offline", stacks, audit: { ok: true, conflicts: [], unaudited: [] }, ok, ...extra };
 }
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -237,7 +237,7 @@ describe("diffPlans (pure)", () => {
     const bad = plan(
       [stackPlan("staging", [], [], { violations: [{ rule: "bucket-encrypted", resource: "mina-staging-bucket-bucket", message: "no encryption" }] })],
       {
-        audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }] },
+        audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }], unaudited: [] },
       },
     );
     const d = diffPlans(plan([]), bad);
@@ -245,6 +245,14 @@ describe("diffPlans (pure)", () => {
       "staging: policy [bucket-encrypted] mina-staging-bucket-bucket: no encryption",
       'isolation: AWS account id "210987654321" is shared by staging, staging-blue',
     ]);
+  });
+
+  it("names a stack the head's audit could not cover as a problem", async () => {
+    const unaudited = [{ stack: "qa", file: "Pulumi.qa.yaml", reason: "not valid YAML: x" }];
+    const bad = plan([stackPlan("staging", [])], { audit: { ok: false, conflicts: [], unaudited }, ok: false });
+    const d = diffPlans(plan([]), bad);
+    assert.equal(d.head.ok, false);
+    assert.deepEqual(d.head.problems, ["isolation: not audited: Pulumi.qa.yaml (not valid YAML: x)"]);
   });
 });
 
