@@ -14,7 +14,7 @@ import { type Plan, type PlannedResource, planStack, type StackPlan } from "../p
 import { diffPlans, type PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
 import { SecureValue } from "../config/raw";
 import { run } from "./cli";
-import { GIT_ENV, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
+import { GIT_ENV, missingStack, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
 
 // ---------------------------------------------------------------- pure diff
 
@@ -559,9 +559,10 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     const r = await cli("--base", "no-such-branch");
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^error: --base no-such-branch: no such commit in .*\n$/);
-    const s = await cli("--base", "HEAD~1", "--stack", "qa");
+    const missing = missingStack(dir);
+    const s = await cli("--base", "HEAD~1", "--stack", missing);
     assert.equal(s.status, 2);
-    assert.match(s.stderr, /^error: no stack file for "qa"/);
+    assert.match(s.stderr, new RegExp(`^error: no stack file for "${missing}"`));
     assert.equal(worktrees(), 1);
   });
 });
