@@ -434,6 +434,7 @@ export function planProblems(plan: Plan): string[] {
     for (const e of s.errors) out.push(`${s.stack}: invalid config: ${e}`);
     for (const v of s.violations) out.push(`${s.stack}: policy [${v.rule}] ${v.resource}: ${v.message}`);
   }
+  for (const u of plan.audit.unaudited) out.push(`isolation: not audited: ${u.file} (${u.reason})`);
   for (const c of plan.audit.conflicts) out.push(`isolation: ${c.kind} "${c.value}" is shared by ${c.stacks.join(", ")}`);
   return out;
 }
@@ -602,7 +603,7 @@ export function renderPlanDiff(diff: PlanDiff, format: string, head?: Plan): str
 
 // ---------------------------------------------------------------- git + child process
 
-const EMPTY_PLAN: Plan = { note: PLAN_NOTE, stacks: [], audit: { ok: true, conflicts: [] }, ok: true };
+const EMPTY_PLAN: Plan = { note: PLAN_NOTE, stacks: [], audit: { ok: true, conflicts: [], unaudited: [] }, ok: true };
 
 function git(cwd: string, args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();

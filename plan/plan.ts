@@ -73,10 +73,18 @@ export interface AuditConflict {
   readonly stacks: readonly string[];
 }
 
+/** A stack the isolation audit could not cover: its file could not be read, or its config did not validate, so its identifiers are unknown. */
+export interface UnauditedStack {
+  readonly stack: string;
+  readonly file: string;
+  readonly reason: string;
+}
+
 export interface Plan {
   readonly note: string;
   readonly stacks: readonly StackPlan[];
-  readonly audit: { readonly ok: boolean; readonly conflicts: readonly AuditConflict[] };
+  /** `ok` only when every stack was audited and no two share anything they may not. */
+  readonly audit: { readonly ok: boolean; readonly conflicts: readonly AuditConflict[]; readonly unaudited: readonly UnauditedStack[] };
   readonly ok: boolean;
 }
 
@@ -253,9 +261,17 @@ function isolationValues(p: StackPlan, raw: Record<string, unknown>): { kind: st
 /** What stacks of the non-production tier may share (config/tiers.ts): an account and a hosted zone. */
 const TIER_SHARED_PLAN_KINDS = ["AWS account id", "hosted zone"];
 
+/** Why a stack that did not plan is not audited: its first error, without the file name it starts with. */
+function unauditedReason(p: StackPlan): string {
+  const first = (p.errors[0] ?? "not planned").replace(`${p.file}: `, "");
+  return p.errors.length > 1 ? `${first} (and ${p.errors.length - 1} more)` : first;
+}
+
 /**
  * Fails when any two stacks share a physical name, account id, domain, database, bucket or Redis database;
  * stacks of the non-production tier may share an account and a hosted zone (config/tiers.ts).
+ * Fails too when a stack did not plan (unreadable file, invalid config): what it would hold is unknown,
+ * so no other stack is proven not to share it. Those stacks are listed, never passed over.
  */
 export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<string, Record<string, unknown>>): Plan["audit"] {
   const tier = (stack: string) => shareGroupOfRaw({ stack, values: rawByStack.get(stack) ?? {} });
@@ -274,7 +290,8 @@ export function auditPlans(plans: readonly StackPlan[], rawByStack: ReadonlyMap<
   const conflicts = [...seen.values()]
     .filter((e) => e.stacks.size > 1 && !allowed(e.kind, [...e.stacks]))
     .map((e) => ({ kind: e.kind, value: e.value, stacks: [...e.stacks].sort() }));
-  return { ok: conflicts.length === 0, conflicts };
+  const unaudited = plans.filter((p) => !p.ok).map((p) => ({ stack: p.stack, file: p.file, reason: unauditedReason(p) }));
+  return { ok: conflicts.length === 0 && unaudited.length === 0, conflicts, unaudited };
 }
 
 /** Why a misnamed stack file is not a stack: validation's own line, and where a template goes. */
@@ -316,7 +333,9 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
     }
     stacks.push(await planStack(dir, stack, siblings.stacks, check));
   }
-  // A file named like a stack file that no environment can use fails the plan, named (not skipped).
+  // Every stack file, not only the ones shown: a stack that did not plan is named as not audited.
+  const audit = auditPlans(stacks, new Map(siblings.stacks.map((s) => [s.stack, s.values as Record<string, unknown>])));
+  // A file named like a stack file that no environment can use fails the plan, named (not skipped); it is no stack to audit.
   if (!only || only.length === 0) {
     for (const { stack, file } of misnamedStackFiles(dir)) {
       stacks.push({
@@ -332,7 +351,6 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
       });
     }
   }
-  const audit = auditPlans(stacks, new Map(siblings.stacks.map((s) => [s.stack, s.values as Record<string, unknown>])));
   const shown = only && only.length > 0 ? stacks.filter((s) => only.includes(s.stack)) : stacks;
   const ok = shown.every((s) => s.ok && s.violations.length === 0) && audit.ok;
   return { note: PLAN_NOTE, stacks: shown, audit, ok };

@@ -64,10 +64,11 @@ function renderAuditText(plan: Plan): string[] {
       "== Isolation audit across all stacks: ✓ no two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares)",
     ];
   }
-  return [
-    "== Isolation audit across all stacks: ✗ shared between stacks:",
-    ...plan.audit.conflicts.map((c) => `  ${c.kind} "${c.value}": ${c.stacks.join(", ")}`),
-  ];
+  const out = ["== Isolation audit across all stacks: ✗"];
+  for (const u of plan.audit.unaudited) out.push(`  ✗ not audited: ${u.file} (${u.reason})`);
+  if (plan.audit.conflicts.length > 0)
+    out.push("  ✗ shared between stacks:", ...plan.audit.conflicts.map((c) => `    ${c.kind} "${c.value}": ${c.stacks.join(", ")}`));
+  return out;
 }
 
 export function renderMarkdown(plan: Plan): string {
@@ -101,11 +102,15 @@ export function renderMarkdown(plan: Plan): string {
     out.push(
       "✅ No two stacks share a physical name, account id, domain, database, bucket or Redis database (beyond the account and hosted zone the non-production tier shares).",
     );
-  else
-    out.push(
-      "❌ Shared between stacks:",
-      "",
-      ...plan.audit.conflicts.map((c) => `- ${md(c.kind)} ${md(c.value, "code")}: ${c.stacks.map((x) => md(x)).join(", ")}`),
-    );
+  else {
+    const { unaudited } = plan.audit;
+    if (unaudited.length > 0) out.push("❌ Not audited:", "", ...unaudited.map((u) => `- ${md(u.file)}: ${md(u.reason, "code")}`), "");
+    if (plan.audit.conflicts.length > 0)
+      out.push(
+        "❌ Shared between stacks:",
+        "",
+        ...plan.audit.conflicts.map((c) => `- ${md(c.kind)} ${md(c.value, "code")}: ${c.stacks.map((x) => md(x)).join(", ")}`),
+      );
+  }
   return `${out.join("\n")}\n`;
 }

@@ -48,7 +48,8 @@ export const FOLDERS: readonly (readonly [string, string])[] = [
     ".github/workflows/",
     "preview.yml (pull requests), deploy.yml (every stack, production-tier last), review.yml (review environments), sweep.yml (the daily sweep)",
   ],
-  [".ci/run", "the CI entry: installs, starts PostgreSQL and Redis, runs npm test"],
+  [".ci/run", "the CI entry: installs, starts PostgreSQL and Redis, runs npm test, then .ci/extra-stacks"],
+  [".ci/extra-stacks", "the suite again in a copy of the checkout with extra stack files (qa, demo, pr-7)"],
 ];
 
 /** Top-level folders that hold no source of the project (and need no job above). */

@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { awsRegions } from "../config/validation/checks";
 import { ConfigErrors, fromEngine, parseStackFile, SecureValue } from "../config/raw";
 import { defaultsFor } from "../config/defaults";
 import { validateStack } from "../config/validation/validate";
-import { productionRaw, stagingRaw } from "./helpers";
+import { productionRaw, REPO, stagingRaw } from "./helpers";
 
 /** The error lines a stack's config produces, validated against its siblings. */
 function errorsOf(raw: ReturnType<typeof stagingRaw>, siblings = [stagingRaw(), productionRaw()], requireSecrets = true): string[] {
@@ -383,5 +385,53 @@ describe("config sources", () => {
     assert.deepEqual(config.aws.allowedAccountIds, ["210987654321"]);
     assert.equal(config.settings.rateLimitPerMinute, 250);
     assert.equal(config.secrets.openaiApiKey.plaintext, "sk-x");
+  });
+});
+
+describe("config validation: aws:region is a region the installed provider knows", () => {
+  const provider = `@pulumi/aws ${(require("@pulumi/aws/package.json") as { version: string }).version}`;
+
+  it("refuses a region-shaped name that is no region, with the nearest one", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "aws:region": "us-est-1" })), [
+      `Pulumi.staging.yaml: aws:region: "us-est-1" is not an AWS region the installed provider (${provider}) knows (did you mean us-east-1?)`,
+    ]);
+    assert.deepEqual(errorsOf(stagingRaw({ "aws:region": "eu-wset-2" })), [
+      `Pulumi.staging.yaml: aws:region: "eu-wset-2" is not an AWS region the installed provider (${provider}) knows (did you mean eu-west-2?)`,
+    ]);
+  });
+
+  it("suggests nothing when no region is near, and refuses what is not even shaped like one", () => {
+    assert.deepEqual(errorsOf(stagingRaw({ "aws:region": "mars-north-1" })), [
+      `Pulumi.staging.yaml: aws:region: "mars-north-1" is not an AWS region the installed provider (${provider}) knows`,
+    ]);
+    assert.deepEqual(errorsOf(stagingRaw({ "aws:region": "US-EAST-1" })), [
+      `Pulumi.staging.yaml: aws:region: "US-EAST-1" is not an AWS region the installed provider (${provider}) knows (did you mean us-east-1?)`,
+    ]);
+  });
+
+  it("accepts every region of the provider's Region enum, and only those", () => {
+    const { regions } = awsRegions();
+    assert.ok(regions.length >= 30, regions.join(", "));
+    for (const r of ["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1"]) assert.ok(regions.includes(r), r);
+    for (const region of regions) assert.deepEqual(errorsOf(stagingRaw({ "aws:region": region })), [], region);
+  });
+
+  it("reads the regions without loading the whole provider (config validation runs in every command)", () => {
+    const script = `
+      const { validateStack } = require("./config/validation/validate");
+      const { stagingRaw, productionRaw } = require("./tests/helpers");
+      validateStack(stagingRaw({ "aws:region": "us-est-1" }), { siblings: [stagingRaw(), productionRaw()], requireSecrets: true });
+    `;
+    const probe = `try { ${script} } catch (e) { if (!/did you mean us-east-1/.test(e.message)) throw e; }
+      console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes("@pulumi/aws/"))));`;
+    const r = spawnSync(process.execPath, ["--require", "tsx/cjs", "-e", probe], { cwd: REPO, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = JSON.parse(r.stdout) as string[];
+    assert.ok(loaded.length > 0, "the region list came from @pulumi/aws");
+    assert.ok(!loaded.some((f) => f.endsWith("@pulumi/aws/index.js")), loaded.join("\n"));
+    assert.ok(
+      loaded.every((f) => /@pulumi\/aws\/(types\/enums\/|package\.json$)/.test(f)),
+      loaded.join("\n"),
+    );
   });
 });

@@ -180,6 +180,15 @@ describe("the documentation", function () {
       });
     }
 
+    it("every source file a page names in backticks exists (from the repository's root, or from the page's folder)", () => {
+      for (const file of markdownFiles()) {
+        for (const [, named] of read(file).matchAll(/`((?:\.?[\w-]+\/)+[\w.-]+\.(?:ts|cjs|json|ya?ml|md))`/g)) {
+          const found = [named, path.join(path.dirname(file), named)].some((p) => fs.existsSync(path.join(REPO, p)));
+          assert.ok(found, `${file}: names \`${named}\`, which does not exist`);
+        }
+      }
+    });
+
     it("every Markdown file closes its code fences and names only npm scripts that exist", () => {
       const pkg = JSON.parse(read("package.json"));
       for (const file of markdownFiles()) {

@@ -11,19 +11,23 @@ import { listStackFiles, loadStackOffline, readAllStacks } from "../config";
 import { checkNameLimits, deriveNames } from "../config/naming";
 import { parseStackFile } from "../config/raw";
 import { CREATED_BY_TAG, environmentNameProblems, listTemplates, newEnvironment, NewEnvironmentRefused, prepareNewEnvironment } from "../config/template";
+import { shareGroupOfRaw } from "../config/tiers";
 import { identityIndexFor } from "../config/validation/validate";
 import { writeFileAtomic } from "../lib/atomicWrite";
 import { planAll, planStack } from "../plan/plan";
 import { run } from "./cli";
-import { REPO } from "./helpers";
+import { REPO, stacksOf } from "./helpers";
 
 const TEMPLATE = "Pulumi.review.template.yaml";
 const templateText = () => fs.readFileSync(path.join(REPO, TEMPLATE), "utf8");
 
-/** A copy of this project (Pulumi.yaml, every stack file, the template, or the given one) in a temporary directory. */
+/**
+ * A copy of this project in a temporary directory: Pulumi.yaml, the template (or the given one) and exactly the
+ * committed staging and production stack files, whatever other stack files (a review stack's, say) this checkout holds.
+ */
 function projectCopy(files: Record<string, string> = {}): { dir: string; listing: () => Record<string, string>; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mina-env-new-"));
-  const copy = ["Pulumi.yaml", TEMPLATE, ...listStackFiles(REPO).map((s) => path.basename(s.file))];
+  const copy = ["Pulumi.yaml", TEMPLATE, "Pulumi.staging.yaml", "Pulumi.production.yaml"];
   for (const f of copy) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
   for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
   const listing = () =>
@@ -67,7 +71,10 @@ describe("env:new: the committed template", () => {
   it("is the only template and no stack, and makes a valid environment against this project's stack files", () => {
     assert.deepEqual(listTemplates(REPO), ["review"]);
     assert.ok(!listStackFiles(REPO).some((s) => s.stack.includes("review")));
-    const made = prepareNewEnvironment(REPO, "pr-1", "review");
+    // A review stack's name no stack file here has (a review workflow's checkout holds its own).
+    let number = 1;
+    while (stacksOf().includes(`pr-${number}`)) number++;
+    const made = prepareNewEnvironment(REPO, `pr-${number}`, "review");
     assert.equal(made.profile, "review");
     assert.equal(made.databaseMode, "server");
     assert.ok(!fs.existsSync(made.file));
@@ -79,7 +86,9 @@ describe("env:new: the committed template", () => {
     assert.match(t, /^ {2}mina:databaseMode: server$/m);
     assert.match(t, /^ {2}mina:shareDomain: \$\{name\}\.review\.mina\.app$/m);
     assert.match(t, /^ {2}mina:slackChannel: "#mina-\$\{name\}-alerts"$/m);
-    const index = identityIndexFor({ stack: "pr-1", file: "", values: {} }, readAllStacks(REPO));
+    // Every environment but the review tier's own: a review stack made from this template (Pulumi.pr-*.yaml, when one is here) holds the tier's values.
+    const others = readAllStacks(REPO).filter((s) => shareGroupOfRaw(s) !== "review");
+    const index = identityIndexFor({ stack: "pr-1", file: "", values: {} }, others);
     for (const line of t.split("\n")) assert.deepEqual(index.findForeign(line, "pr-1"), [], line);
   });
 });

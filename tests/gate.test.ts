@@ -454,7 +454,7 @@ describe("data-safety gate: offline plan diff", () => {
     outputs: {},
     violations: [],
   });
-  const plan = (stacks: StackPlan[]): Plan => ({ note: "", stacks, audit: { ok: true, conflicts: [] }, ok: true });
+  const plan = (stacks: StackPlan[]): Plan => ({ note: "", stacks, audit: { ok: true, conflicts: [], unaudited: [] }, ok: true });
   const base = plan([
     sp("staging", [
       r("aws:s3/bucket:Bucket", "mina-staging-bucket-bucket", true, "mina-audio-staging"),

@@ -124,7 +124,7 @@ function stack(v: (s: string) => string, name: string, resources: PlannedResourc
 const planOf = (stacks: StackPlan[], conflicts: Plan["audit"]["conflicts"] = []): Plan => ({
   note: "offline",
   stacks,
-  audit: { ok: conflicts.length === 0, conflicts },
+  audit: { ok: conflicts.length === 0, conflicts, unaudited: [] },
   ok: false,
 });
 

@@ -14,7 +14,7 @@ import { type Plan, type PlannedResource, planStack, type StackPlan } from "../p
 import { computePlanDiff, diffPlans, type PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
 import { SecureValue } from "../config/raw";
 import { run } from "./cli";
-import { GIT_ENV, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
+import { GIT_ENV, missingStack, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
 
 // ---------------------------------------------------------------- pure diff
 
@@ -47,7 +47,7 @@ function stackPlan(
 
 function plan(stacks: StackPlan[], extra: Partial<Plan> = {}): Plan {
   const ok = stacks.every((s) => s.ok && s.violations.length === 0);
-  return { note: "offline", stacks, audit: { ok: true, conflicts: [] }, ok, ...extra };
+  return { note: "offline", stacks, audit: { ok: true, conflicts: [], unaudited: [] }, ok, ...extra };
 }
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -237,7 +237,7 @@ describe("diffPlans (pure)", () => {
     const bad = plan(
       [stackPlan("staging", [], [], { violations: [{ rule: "bucket-encrypted", resource: "mina-staging-bucket-bucket", message: "no encryption" }] })],
       {
-        audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }] },
+        audit: { ok: false, conflicts: [{ kind: "AWS account id", value: "210987654321", stacks: ["staging", "staging-blue"] }], unaudited: [] },
       },
     );
     const d = diffPlans(plan([]), bad);
@@ -245,6 +245,14 @@ describe("diffPlans (pure)", () => {
       "staging: policy [bucket-encrypted] mina-staging-bucket-bucket: no encryption",
       'isolation: AWS account id "210987654321" is shared by staging, staging-blue',
     ]);
+  });
+
+  it("names a stack the head's audit could not cover as a problem", async () => {
+    const unaudited = [{ stack: "qa", file: "Pulumi.qa.yaml", reason: "not valid YAML: x" }];
+    const bad = plan([stackPlan("staging", [])], { audit: { ok: false, conflicts: [], unaudited }, ok: false });
+    const d = diffPlans(plan([]), bad);
+    assert.equal(d.head.ok, false);
+    assert.deepEqual(d.head.problems, ["isolation: not audited: Pulumi.qa.yaml (not valid YAML: x)"]);
   });
 });
 
@@ -545,9 +553,10 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     const r = await cli("--base", "no-such-branch");
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^error: --base no-such-branch: no such commit in .*\n$/);
-    const s = await cli("--base", "HEAD~1", "--stack", "qa");
+    const missing = missingStack(dir);
+    const s = await cli("--base", "HEAD~1", "--stack", missing);
     assert.equal(s.status, 2);
-    assert.match(s.stderr, /^error: no stack file for "qa"/);
+    assert.match(s.stderr, new RegExp(`^error: no stack file for "${missing}"`));
     assert.equal(worktrees(), 1);
   });
 });

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { auditPlans, type Plan, planAll, planStack, type StackPlan } from "../plan/plan";
 import { policyChecker } from "../plan/policyCheck";
-import { renderText } from "../plan/render";
+import { renderMarkdown, renderText } from "../plan/render";
 import { SecureValue } from "../config/raw";
 import { run, spawnCli } from "./cli";
 import { missingStack, productionRaw, REPO, stacksOf, stagingRaw, tempProject } from "./helpers";
@@ -176,7 +176,7 @@ describe("isolation audit across stacks", () => {
         ["b", { "aws:allowedAccountIds": ["222222222222"] }],
       ]),
     );
-    assert.deepEqual(a, { ok: true, conflicts: [] });
+    assert.deepEqual(a, { ok: true, conflicts: [], unaudited: [] });
   });
 
   it("fails on a shared bucket and a shared account, naming both stacks", async () => {
@@ -203,7 +203,7 @@ describe("isolation audit across stacks", () => {
         ["b", { ...shared, "mina:profile": "staging" }],
       ]),
     );
-    assert.deepEqual(tierMates, { ok: true, conflicts: [] });
+    assert.deepEqual(tierMates, { ok: true, conflicts: [], unaudited: [] });
     const domain = auditPlans(
       [stack("a", "bucket-a"), stack("b", "bucket-b")],
       new Map([
@@ -226,5 +226,103 @@ describe("isolation audit across stacks", () => {
       withProduction.conflicts.map((c) => `${c.kind}:${c.stacks.join("+")}`),
       ["AWS account id:a+production", "hosted zone:a+production"],
     );
+  });
+});
+
+describe("isolation audit: a stack that did not plan is named as not audited, and fails the audit", function () {
+  this.timeout(60000);
+
+  const project = (qa: string) =>
+    tempProject({
+      "Pulumi.yaml": stackFile("Pulumi.yaml"),
+      "Pulumi.staging.yaml": stackFile("Pulumi.staging.yaml"),
+      "Pulumi.production.yaml": stackFile("Pulumi.production.yaml"),
+      "Pulumi.qa.yaml": qa,
+    });
+  /** A copy of staging with identifiers of its own, and one key no stack may set. */
+  const invalidQa = () =>
+    stackFile("Pulumi.staging.yaml")
+      .replace(/staging\.mina\.app/g, "qa.mina.app")
+      .replace("upstash-staging@", "upstash-qa@")
+      .replace("203.0.113.20", "203.0.113.77")
+      .replace("Z0STAGING0EXAMPLE", "Z0QA0EXAMPLE")
+      .replace("config:\n", "config:\n  mina:colour: blue\n");
+
+  it("auditPlans: a stack that did not plan is listed with its first error, and the audit fails", () => {
+    const ok: StackPlan = {
+      stack: "a",
+      file: "Pulumi.a.yaml",
+      ok: true,
+      errors: [],
+      resources: [],
+      variables: [],
+      missingSecrets: [],
+      outputs: {},
+      violations: [],
+    };
+    const bad: StackPlan = { ...ok, stack: "b", file: "Pulumi.b.yaml", ok: false, errors: ["Pulumi.b.yaml: not valid YAML: x", "Pulumi.b.yaml: y"] };
+    assert.deepEqual(auditPlans([ok, bad], new Map()), {
+      ok: false,
+      conflicts: [],
+      unaudited: [{ stack: "b", file: "Pulumi.b.yaml", reason: "not valid YAML: x (and 1 more)" }],
+    });
+  });
+
+  it("an unreadable stack file: the plan of another stack fails its audit, naming the file and why (text, markdown, JSON)", async () => {
+    const { dir, cleanup } = project("config:\n  aws:region: [\n");
+    try {
+      const p = await planAll(dir, ["staging"]);
+      assert.equal(p.ok, false);
+      assert.equal(p.audit.ok, false);
+      const qa = p.audit.unaudited.find((u) => u.stack === "qa");
+      assert.equal(qa?.file, "Pulumi.qa.yaml");
+      assert.match(qa!.reason, /^not valid YAML: /);
+      const text = renderText(p);
+      assert.match(text, /== Isolation audit across all stacks: ✗\n(.*\n)* {2}✗ not audited: Pulumi\.qa\.yaml \(not valid YAML: /);
+      assert.doesNotMatch(text, /✓ no two stacks/);
+      const markdown = renderMarkdown(p);
+      assert.match(markdown, /❌ Not audited:\n\n(.*\n)*- Pulumi\.qa\.yaml: `not valid YAML: /);
+      assert.doesNotMatch(markdown, /✅ No two stacks/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("a stack file with an invalid config: the other stacks plan, but the audit does not pass them over it", async () => {
+    const { dir, cleanup } = project(invalidQa());
+    try {
+      const p = await planAll(dir, ["staging"]);
+      assert.deepEqual(
+        p.stacks.map((s) => [s.stack, s.ok]),
+        [["staging", true]],
+      );
+      assert.deepEqual(
+        p.audit.unaudited.map((u) => u.file),
+        ["Pulumi.qa.yaml"],
+      );
+      assert.match(p.audit.unaudited[0].reason, /mina:colour/);
+      assert.deepEqual(p.audit.conflicts, []);
+      assert.equal(p.audit.ok, false);
+      assert.equal(p.ok, false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("exits 1 through the bin, its JSON saying ok: false and naming the stack not audited", () => {
+    const { dir, cleanup } = project("config:\n  aws:region: [\n");
+    try {
+      const r = spawnCli("plan", ["--json", "--dir", dir, "--stack", "staging"]);
+      assert.equal(r.status, 1, r.stderr);
+      const p = JSON.parse(r.stdout) as Plan;
+      assert.equal(p.ok, false);
+      assert.equal(p.audit.ok, false);
+      assert.ok(
+        p.audit.unaudited.some((u) => u.file === "Pulumi.qa.yaml" && u.reason.startsWith("not valid YAML")),
+        JSON.stringify(p.audit),
+      );
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -130,7 +130,7 @@ describe("the offline plan diff: data lost over time, and settings the workflows
     violations: [],
     ...extra,
   });
-  const plan = (...stacks: StackPlan[]): Plan => ({ note: "", stacks, audit: { ok: true, conflicts: [] }, ok: true });
+  const plan = (...stacks: StackPlan[]): Plan => ({ note: "", stacks, audit: { ok: true, conflicts: [], unaudited: [] }, ok: true });
   const lifecycle = (days?: number) =>
     res(LIFECYCLE, "mina-production-bucket-lifecycle", {
       inputsHash: String(days ?? 0).padEnd(16, "x"),

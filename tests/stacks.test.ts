@@ -7,18 +7,31 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { matrices, StackListError, workflowStacks } from "../config/workflowStacks";
 import { run } from "./cli";
-import { REPO, tempProject } from "./helpers";
+import { REPO, stacksOf, tempProject } from "./helpers";
 
 const read = (f: string) => fs.readFileSync(path.join(REPO, f), "utf8");
 const STAGING = read("Pulumi.staging.yaml");
 const PRODUCTION = read("Pulumi.production.yaml");
 const PROJECT = read("Pulumi.yaml");
 const withProfile = (text: string, profile: string) => text.replace(/^config:\n/m, `config:\n  mina:profile: ${profile}\n`);
+/** A project of exactly the committed staging and production stack files (and the review template): what the command prints is then known, whatever other stack files this checkout holds. */
+const committed = () =>
+  tempProject({
+    "Pulumi.yaml": PROJECT,
+    "Pulumi.staging.yaml": STAGING,
+    "Pulumi.production.yaml": PRODUCTION,
+    "Pulumi.review.template.yaml": read("Pulumi.review.template.yaml"),
+  });
 
 describe("stacks: the workflows' stack list and tiers", () => {
-  it("lists this repository's stacks: staging deploys on push, production is of the production tier", () => {
+  it("lists this repository's stacks, every stack file: staging deploys on push, production is of the production tier", () => {
+    const stacks = workflowStacks(REPO);
     assert.deepEqual(
-      workflowStacks(REPO).map((s) => [s.stack, s.tier, s.key]),
+      stacks.map((s) => s.stack),
+      stacksOf(),
+    );
+    assert.deepEqual(
+      stacks.filter((s) => s.stack === "staging" || s.stack === "production").map((s) => [s.stack, s.tier, s.key]),
       [
         ["production", "production", "PRODUCTION"],
         ["staging", "non-production", "STAGING"],
@@ -115,8 +128,14 @@ describe("stacks: the workflows' stack list and tiers", () => {
   });
 
   describe("npm run stacks", () => {
+    let p: ReturnType<typeof committed>;
+    before(() => {
+      p = committed();
+    });
+    after(() => p.cleanup());
+
     it("prints the matrices as $GITHUB_OUTPUT lines", async () => {
-      const r = await run("stacks", ["--matrix", "--dispatched", "production", "--dir", REPO]);
+      const r = await run("stacks", ["--matrix", "--dispatched", "production", "--dir", p.dir]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(
         r.stdout,
@@ -128,14 +147,14 @@ describe("stacks: the workflows' stack list and tiers", () => {
           "",
         ].join("\n"),
       );
-      const push = await run("stacks", ["--matrix", "--dispatched", "", "--dir", REPO]);
+      const push = await run("stacks", ["--matrix", "--dispatched", "", "--dir", p.dir]);
       assert.match(push.stdout, /^production=\[\]$/m, "a push (empty input) deploys no production-tier stack");
     });
 
     it("lists the stacks with their tier, as text and JSON", async () => {
-      const r = await run("stacks", ["--dir", REPO]);
+      const r = await run("stacks", ["--dir", p.dir]);
       assert.equal(r.stdout, "production  production (its name reads as production)\nstaging     non-production\n");
-      const j = await run("stacks", ["--json", "--dir", REPO]);
+      const j = await run("stacks", ["--json", "--dir", p.dir]);
       assert.deepEqual(
         JSON.parse(j.stdout).map((s: { stack: string }) => s.stack),
         ["production", "staging"],
@@ -144,18 +163,18 @@ describe("stacks: the workflows' stack list and tiers", () => {
 
     it("refuses in one line: an unknown dispatched stack, --dispatched without --matrix, a folder without stack files", async () => {
       let r = await run("stacks", ["--matrix", "--dispatched", "prod", "--dir", REPO]);
-      assert.deepEqual([r.status, r.stderr], [2, "error: no stack named prod (stacks: production, staging)\n"]);
+      assert.deepEqual([r.status, r.stderr], [2, `error: no stack named prod (stacks: ${stacksOf().join(", ")})\n`]);
       r = await run("stacks", ["--dispatched", "production", "--dir", REPO]);
       assert.deepEqual([r.status, r.stderr], [2, "error: --dispatched goes with --matrix\n"]);
       r = await run("stacks", ["--matrix", "--json", "--dir", REPO]);
       assert.equal(r.status, 2);
       assert.equal(JSON.parse(r.stdout).error, "--matrix prints name=JSON lines for $GITHUB_OUTPUT, --json the stacks as JSON: give one");
-      const p = tempProject({ "Pulumi.yaml": PROJECT });
+      const empty = tempProject({ "Pulumi.yaml": PROJECT });
       try {
-        r = await run("stacks", ["--matrix", "--dir", p.dir]);
+        r = await run("stacks", ["--matrix", "--dir", empty.dir]);
         assert.deepEqual([r.status, r.stderr], [2, "error: no stack files (Pulumi.<stack>.yaml): nothing to preview or deploy\n"]);
       } finally {
-        p.cleanup();
+        empty.cleanup();
       }
     });
   });

@@ -62,7 +62,6 @@ const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
  * Checked before anything is interpolated: no URL syntax (`@ / ? # : ,`) survives into a host or a role.
  */
 const SHAPES: Readonly<Record<string, { readonly test: (v: string) => boolean; readonly what: string }>> = {
-  "aws:region": { test: (v) => REGION.test(v), what: "an AWS region like us-east-1" },
   "mina:redisPrimaryRegion": { test: (v) => REGION.test(v), what: "a region like us-east-1" },
   "upstash:email": { test: (v) => /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v), what: "an email address" },
   "mina:dbServerHost": {
@@ -79,9 +78,46 @@ const SHAPES: Readonly<Record<string, { readonly test: (v: string) => boolean; r
   "mina:slackChannel": { test: (v) => /^#?[a-z0-9][a-z0-9._-]{0,79}$/.test(v), what: "a Slack channel like #mina-staging-alerts" },
 };
 
+let providerRegions: { readonly regions: readonly string[]; readonly provider: string } | undefined;
+
+/**
+ * The AWS regions the installed provider knows: the values of @pulumi/aws's `Region` enum, read
+ * from the package on first use (not a copy kept here, which would go stale as the provider is upgraded).
+ * Only the enums module is loaded: all of @pulumi/aws takes seconds, this some tens of milliseconds.
+ */
+export function awsRegions(): { readonly regions: readonly string[]; readonly provider: string } {
+  if (providerRegions === undefined) {
+    const { Region } = require("@pulumi/aws/types/enums") as { Region?: Record<string, unknown> };
+    const { version } = require("@pulumi/aws/package.json") as { version: string };
+    const regions = Object.values(Region ?? {}).filter((r): r is string => typeof r === "string");
+    if (regions.length === 0) throw new Error(`@pulumi/aws ${version} has no Region enum in types/enums`);
+    providerRegions = { regions, provider: `@pulumi/aws ${version}` };
+  }
+  return providerRegions;
+}
+
+/** Why `region` is not an AWS region the installed provider knows, with the nearest one it does; undefined when it is one. */
+function awsRegionProblem(region: string): string | undefined {
+  let known: ReturnType<typeof awsRegions>;
+  try {
+    known = awsRegions();
+  } catch (e) {
+    return `${JSON.stringify(region)} cannot be checked against the AWS regions the installed provider knows: ${String((e as Error).message).split("\n")[0]}`;
+  }
+  if (known.regions.includes(region)) return undefined;
+  const nearest = known.regions.map((r) => ({ r, d: levenshtein(r, region.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+  const hint = nearest && nearest.d <= 3 ? ` (did you mean ${nearest.r}?)` : "";
+  return `${JSON.stringify(region)} is not an AWS region the installed provider (${known.provider}) knows${hint}`;
+}
+
 /** Values that are not what their key needs (checked on the strings the stack file holds). */
 export function shapeProblems(values: Readonly<Record<string, unknown>>): Problem[] {
   const out: Problem[] = [];
+  const region = values["aws:region"];
+  if (typeof region === "string" && region.trim() !== "" && region === region.trim()) {
+    const problem = awsRegionProblem(region);
+    if (problem) out.push(["aws:region", problem]);
+  }
   for (const [key, shape] of Object.entries(SHAPES)) {
     const v = values[key];
     for (const s of Array.isArray(v) ? v : [v]) {
