@@ -49,7 +49,9 @@ function distIsFresh(): boolean {
     fresh = false;
     return fresh;
   }
-  const built = fs.statSync(BIN).mtimeMs;
+  // tsc -b rewrites its build info on every build that changed anything, but only the outputs whose content changed.
+  const info = path.join(REPO, "dist", ".tsbuildinfo");
+  const built = fs.existsSync(info) ? fs.statSync(info).mtimeMs : 0;
   const newest = (dir: string): number =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
       if (e.name === "node_modules" || e.name === "dist" || e.name === "tests" || e.name.startsWith(".")) return m;
