@@ -941,6 +941,7 @@ describe("npm run swap through the bin, with colours that prove themselves (real
   const { Client } = require("pg") as typeof import("pg");
   const { createClient } = require("@redis/client") as typeof import("@redis/client");
   const { spawnCli, withoutNpm } = require("./cli") as typeof import("./cli");
+  const { releaseRedisIndexes, reserveRedisIndex } = require("./redis") as typeof import("./redis");
   const { buildDatabaseUrl } = require("../components/urls") as typeof import("../components/urls");
   const { deriveNames } = require("../config/naming") as typeof import("../config/naming");
   const { loadStackOffline } = require("../config") as typeof import("../config");
@@ -999,12 +1000,11 @@ describe("npm run swap through the bin, with colours that prove themselves (real
     await r.connect();
     try {
       for (const colour of COLOURS) {
-        // Claim a database index of the machine's Redis for the colour (SET NX: never one another test holds).
-        for (let i = 1; i <= 15 && redisIndex[colour] === undefined; i++) {
-          await r.select(i);
-          if ((await r.set(REDIS_MARKER_KEY, `${front}-${colour}`, { condition: "NX" })) === "OK") redisIndex[colour] = i;
-        }
-        assert.ok(redisIndex[colour] !== undefined, "a Redis database without a marker");
+        // A database index of the machine's Redis for the colour, reserved for this test (tests/redis.ts), then claimed.
+        const i = await reserveRedisIndex(front, Object.values(redisIndex));
+        await r.select(i);
+        assert.equal(await r.set(REDIS_MARKER_KEY, `${front}-${colour}`, { condition: "NX" }), "OK");
+        redisIndex[colour] = i;
       }
     } finally {
       await r.quit();
@@ -1060,6 +1060,7 @@ describe("npm run swap through the bin, with colours that prove themselves (real
       const n = deriveNames(`${front}-${colour}`);
       await admin([`DROP DATABASE IF EXISTS ${n.databaseName}`, `DROP ROLE IF EXISTS ${n.databaseRole}`]);
     }
+    await releaseRedisIndexes(front);
     repo?.cleanup();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });

@@ -16,6 +16,7 @@ import { REDIS_MARKER_KEY } from "../verify/live";
 import { run } from "./cli";
 import { REPO } from "./helpers";
 import { createProvisioner, type Provisioner } from "./pg";
+import { releaseRedisIndexes, reserveRedisIndex } from "./redis";
 
 const env = `tcli${randomBytes(3).toString("hex")}`;
 const other = `${env}x`;
@@ -33,17 +34,7 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
   before(async () => {
     provisioner = await createProvisioner();
     await provisioner.provision({ appRole: names.databaseRole, database: names.databaseName, password });
-    const r = createClient({ url: "redis://127.0.0.1:6379" });
-    await r.connect();
-    try {
-      for (let i = 15; i >= 1 && redisIndex < 0; i--) {
-        await r.select(i);
-        if ((await r.exists(REDIS_MARKER_KEY)) === 0) redisIndex = i;
-      }
-    } finally {
-      await r.quit();
-    }
-    assert.ok(redisIndex > 0, "a Redis database without a marker");
+    redisIndex = await reserveRedisIndex(env);
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-verify-live-"));
     // A project in which both test environments are stacks (verify refuses a stack it does not know).
     for (const f of ["Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml"]) fs.copyFileSync(path.join(REPO, f), path.join(work, f));
@@ -57,6 +48,7 @@ describe("npm run verify -- --live (real PostgreSQL and Redis)", function () {
     await r.connect();
     if ([env, other].includes((await r.get(REDIS_MARKER_KEY)) ?? "")) await r.del(REDIS_MARKER_KEY);
     await r.quit();
+    await releaseRedisIndexes(env);
     if (provisioner) {
       await provisioner.sql("postgres", `DROP DATABASE IF EXISTS ${names.databaseName} WITH (FORCE)`);
       await provisioner.sql("postgres", `DROP ROLE IF EXISTS ${names.databaseRole}`);

@@ -22,6 +22,7 @@ import { variableNames } from "../config/variables";
 import { parseEnvFile } from "../envfiles/format";
 import { parsePostgresUrl } from "../lib/connectionUrl";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
+import { releaseRedisIndexes, reserveRedisIndex } from "./redis";
 import { checkPostgresLive, checkRedisLive, REDIS_MARKER_KEY, type CheckResult } from "../verify/live";
 import { DEFAULT_ADMIN_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { run as cli } from "./cli";
@@ -66,14 +67,11 @@ async function withRedis<T>(index: number, fn: (r: ReturnType<typeof redisClient
   }
 }
 
-/** A Redis database index (1-15) that holds no environment marker and is not in `taken`. */
-async function freeIndex(taken: readonly number[] = []): Promise<number> {
-  for (let i = 15; i >= 1; i--) {
-    if (taken.includes(i)) continue;
-    if ((await withRedis(i, (r) => r.exists(REDIS_MARKER_KEY))) === 0) return i;
-  }
-  throw new Error("no Redis database without an environment marker");
-}
+/** This file's reservations of Redis database indexes (tests/redis.ts). */
+const REDIS_OWNER = `verify-local-${process.pid}-${Date.now()}`;
+/** A Redis database index (1-15) that holds no environment marker and is not in `taken`, reserved for this file. */
+const freeIndex = (taken: readonly number[] = []): Promise<number> => reserveRedisIndex(REDIS_OWNER, taken);
+after(() => releaseRedisIndexes(REDIS_OWNER));
 
 /**
  * The role's stored password verifier. The local server trusts every loopback
