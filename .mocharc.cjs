@@ -31,7 +31,7 @@ const all = (dir) =>
 
 const files = all("tests");
 module.exports = {
-  require: ["tsx/cjs"],
+  require: ["tsx/cjs", "tests/global-moto.ts"],
   extension: ["ts"],
   spec: [...FIRST.filter((f) => files.includes(f)), ...files.filter((f) => !FIRST.includes(f))],
   timeout: 60000,

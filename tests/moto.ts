@@ -2,8 +2,9 @@
  * A local AWS API for end-to-end tests: moto's server (`python3 -m moto.server`)
  * on 127.0.0.1, which speaks the real AWS wire protocols, so a command run as a
  * child process talks to it through the AWS SDK exactly as it would talk to AWS
- * (`AWS_ENDPOINT_URL` points the SDK at it). Each test file starts its own server
- * on a free port and stops it; its state is its own.
+ * (`AWS_ENDPOINT_URL` points the SDK at it). `npm test` starts one server for the
+ * whole run (tests/global-moto.ts, which sets MINA_TEST_MOTO_URL) and every file
+ * uses it with IAM users of its own; a file run alone starts and stops its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
@@ -56,7 +57,7 @@ async function accessKey(url: string, account: string): Promise<{ id: string; se
     if (!res.ok) throw new Error(`moto IAM ${params.Action}: ${res.status} ${text.slice(0, 200)}`);
     return text;
   };
-  const user = `deployer-${account}`;
+  const user = `deployer-${account}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   await iam({ Action: "CreateUser", UserName: user });
   const xml = await iam({ Action: "CreateAccessKey", UserName: user });
   const id = /<AccessKeyId>([^<]+)</.exec(xml)?.[1];
@@ -65,8 +66,15 @@ async function accessKey(url: string, account: string): Promise<{ id: string; se
   return { id, secret };
 }
 
-/** Starts moto's server and waits (up to 20 s) until it answers. */
+/** The run's shared server when `npm test` started one, else a server of this file's own. */
 export async function startMoto(): Promise<Moto> {
+  const shared = process.env.MINA_TEST_MOTO_URL;
+  if (shared && (await answers(shared))) return motoAt(shared, async () => undefined);
+  return launchMoto();
+}
+
+/** Starts moto's server and waits (up to 20 s) until it answers. */
+export async function launchMoto(): Promise<Moto> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = "";
@@ -81,6 +89,18 @@ export async function startMoto(): Promise<Moto> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  return motoAt(
+    url,
+    () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill();
+      }),
+  );
+}
+
+function motoAt(url: string, stop: () => Promise<void>): Moto {
   const keys = new Map<string, { id: string; secret: string }>();
   return {
     url,
@@ -98,11 +118,6 @@ export async function startMoto(): Promise<Moto> {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       };
     },
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill();
-      }),
+    stop,
   };
 }

@@ -239,29 +239,29 @@ describe("npm run sweep (in-process, a fake pulumi that records its calls)", fun
     fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
     fs.copyFileSync(path.join(REPO, "Pulumi.staging.yaml"), path.join(project, "Pulumi.staging.yaml"));
     fs.copyFileSync(path.join(REPO, "Pulumi.production.yaml"), path.join(project, "Pulumi.production.yaml"));
-    // The fake answers from files in FAKE_PULUMI_DIR and appends each call to calls.log.
+    // The fake answers from files in FAKE_PULUMI_DIR and appends each call to calls.log (a shell script: it runs
+    // dozens of times, and a Node process per call would cost more than the sweep it tests).
     bin = path.join(work, "pulumi");
     fs.writeFileSync(
       bin,
-      `#!${process.execPath}
-const fs = require("fs"), path = require("path");
-const dir = process.env.FAKE_PULUMI_DIR, args = process.argv.slice(2);
-fs.appendFileSync(path.join(dir, "calls.log"), JSON.stringify(args) + "\\n");
-const stack = args[args.indexOf("--stack") + 1];
-const fails = fs.existsSync(path.join(dir, "fail")) ? fs.readFileSync(path.join(dir, "fail"), "utf8").trim() : "";
-if (fails === args.slice(0, 2).join(" ") + " " + stack || fails === args[0] + " " + stack) {
-  process.stdout.write("Destroying (" + stack + "):\\n");
-  process.stderr.write("error: update failed: deleting urn:pulumi:" + stack + "::mina::aws:rds/instance:Instance::db: protected\\n");
-  process.exit(255);
-}
-if (args[0] === "stack" && args[1] === "ls") process.stdout.write(fs.readFileSync(path.join(dir, "stack-ls.json"), "utf8"));
-else if (args[0] === "stack" && args[1] === "tag") {
-  const tags = JSON.parse(fs.readFileSync(path.join(dir, "tags.json"), "utf8"));
-  if (!(stack in tags)) { process.stderr.write("error: no stack named '" + stack + "' found\\n"); process.exit(255); }
-  process.stdout.write(JSON.stringify(tags[stack], null, 4) + "\\n");
-} else if (args[0] === "destroy") process.stdout.write("Resources:\\n    - 31 deleted\\n");
-else if (args[0] === "stack" && args[1] === "rm") process.stdout.write("Stack '" + stack + "' has been removed!\\n");
-else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
+      `#!/bin/sh
+dir="$FAKE_PULUMI_DIR"
+echo "$*" >> "$dir/calls.log"
+stack="$1"; prev=""
+for a in "$@"; do [ "$prev" = "--stack" ] && stack="$a"; prev="$a"; done
+fails=""; [ -f "$dir/fail" ] && fails=$(cat "$dir/fail")
+if [ -n "$fails" ] && { [ "$fails" = "$1 $2 $stack" ] || [ "$fails" = "$1 $stack" ]; }; then
+  echo "Destroying ($stack):"
+  echo "error: update failed: deleting urn:pulumi:$stack::mina::aws:rds/instance:Instance::db: protected" >&2
+  exit 255
+fi
+case "$1 $2" in
+  "stack ls") cat "$dir/stack-ls.json" ;;
+  "stack tag")
+    if [ -f "$dir/tags/$stack.json" ]; then cat "$dir/tags/$stack.json"; else echo "error: no stack named '$stack' found" >&2; exit 255; fi ;;
+  "stack rm") echo "Stack '$stack' has been removed!" ;;
+  *) if [ "$1" = "destroy" ]; then printf 'Resources:\\n    - 31 deleted\\n'; else echo "error: unexpected call" >&2; exit 2; fi ;;
+esac
 `,
       { mode: 0o755 },
     );
@@ -285,7 +285,8 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
         4,
       ),
     );
-    fs.writeFileSync(path.join(dir, "tags.json"), JSON.stringify(Object.fromEntries(stacks.map((s) => [s.name, s.tags]))));
+    fs.mkdirSync(path.join(dir, "tags"));
+    for (const s of stacks) fs.writeFileSync(path.join(dir, "tags", `${s.name}.json`), `${JSON.stringify(s.tags, null, 4)}\n`);
     if (fail) fs.writeFileSync(path.join(dir, "fail"), fail);
     fs.writeFileSync(path.join(dir, "calls.log"), "");
     return dir;
@@ -296,7 +297,7 @@ else { process.stderr.write("error: unexpected call\\n"); process.exit(2); }
       .trim()
       .split("\n")
       .filter(Boolean)
-      .map((l) => (JSON.parse(l) as string[]).join(" "));
+      .map((l) => l);
   const sweep = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
     run("sweep", ["--dir", project, ...args], { cwd: work, env: { PATH: process.env.PATH, MINA_PULUMI_BIN: bin, FAKE_PULUMI_DIR: dir, ...env } });
   const M = { "mina:created-by": "env:new" };
