@@ -326,3 +326,25 @@ describe("isolation audit: a stack that did not plan is named as not audited, an
     }
   });
 });
+
+describe("the benchmark's generated project (npm run bench)", function () {
+  this.timeout(60000);
+
+  it("plans clean, so the benchmark times a plan that succeeds (it refuses one that fails)", async () => {
+    const { syntheticProject } = require("../cli/bench") as typeof import("../cli/bench");
+    const dir = syntheticProject(2);
+    try {
+      const plan = await planAll(dir, undefined, policyChecker(dir));
+      assert.deepEqual(
+        plan.stacks.map((s) => [s.stack, s.ok, s.errors]),
+        [
+          ["env01", true, []],
+          ["env02", true, []],
+        ],
+      );
+      assert.equal(plan.ok, true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
