@@ -122,6 +122,16 @@ export const CREDENTIAL_INPUTS: Readonly<Record<string, readonly string[]>> = {
  */
 export type ApprovalKind = "delete" | "replace" | "loses data over time" | "rotates a credential" | "changes what a deploy runs" | "may be replaced";
 
+/** The order approvals are listed in, the most destructive first (the gate and the plan diff both list them so). */
+export const APPROVAL_KIND_RANK: Readonly<Record<ApprovalKind, number>> = {
+  delete: 0,
+  replace: 1,
+  "loses data over time": 2,
+  "changes what a deploy runs": 3,
+  "rotates a credential": 4,
+  "may be replaced": 5,
+};
+
 /** Whether `type` is on the reviewed list of types that hold no data and no credential. */
 export function holdsNoData(type: string): boolean {
   return NO_DATA_TYPES.some((t) => (t.endsWith("*") ? type.startsWith(t.slice(0, -1)) : type === t));

@@ -9,7 +9,7 @@
  * for a deploy the commit SHA a person approved. A document that does not add up
  * blocks even with approval. The deploy guard and the account check are in deploy.ts.
  */
-import { type ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
+import { APPROVAL_KIND_RANK, type ApprovalKind, approvalKindOf, credentialInputsChanged } from "../config/protection";
 import { type RetentionFacts, retentionFacts, retentionLosses } from "../config/retention";
 import { replacementNote } from "../config/replacement";
 import { md, oneLine } from "../lib/markdown";
@@ -380,15 +380,6 @@ export function checkCommitApproval(commit: string | undefined, approvedCommit: 
   return { approved: true };
 }
 
-const KIND_RANK: Record<ApprovalKind, number> = {
-  delete: 0,
-  replace: 1,
-  "loses data over time": 2,
-  "changes what a deploy runs": 3,
-  "rotates a credential": 4,
-  "may be replaced": 5,
-};
-
 function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
   const seen = new Map<string, DangerousOp>();
   for (const o of ops) {
@@ -399,7 +390,10 @@ function dedupe(ops: readonly DangerousOp[]): DangerousOp[] {
   }
   return [...seen.values()].sort(
     (a, b) =>
-      KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.stack ?? "").localeCompare(b.stack ?? "") || a.type.localeCompare(b.type) || a.name.localeCompare(b.name),
+      APPROVAL_KIND_RANK[a.kind] - APPROVAL_KIND_RANK[b.kind] ||
+      (a.stack ?? "").localeCompare(b.stack ?? "") ||
+      a.type.localeCompare(b.type) ||
+      a.name.localeCompare(b.name),
   );
 }
 

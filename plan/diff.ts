@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { listStackFiles, stackOfFileName } from "../config";
-import { type ApprovalKind, approvalKindOf, credentialChangeReason, CREDENTIAL_TYPES } from "../config/protection";
+import { APPROVAL_KIND_RANK, type ApprovalKind, approvalKindOf, credentialChangeReason, CREDENTIAL_TYPES } from "../config/protection";
 import { replacementNote } from "../config/replacement";
 import { profileLosses, type RetentionFacts, retentionLosses } from "../config/retention";
 import { WORKFLOW_KEYS } from "../config/workflowKeys";
@@ -149,15 +149,6 @@ export function providerLabel(ref: string): string {
   return `${type.startsWith("pulumi:providers:") ? type.slice("pulumi:providers:".length) : type} provider ${ref.slice(i + 2)}`;
 }
 
-const KIND_RANK: Record<ApprovalKind, number> = {
-  delete: 0,
-  replace: 1,
-  "loses data over time": 2,
-  "changes what a deploy runs": 3,
-  "rotates a credential": 4,
-  "may be replaced": 5,
-};
-
 /**
  * What of a stack's changes needs approval, by type (deny by default, see
  * `NO_DATA_TYPES`): a removal is a delete, a new physical name a replacement; a
@@ -240,7 +231,7 @@ export function approvalsOf(
         reason: m.reason ?? "its provider changes",
       });
   }
-  return out.sort((a, b) => KIND_RANK[a.kind] - KIND_RANK[b.kind] || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+  return out.sort((a, b) => APPROVAL_KIND_RANK[a.kind] - APPROVAL_KIND_RANK[b.kind] || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
 }
 
 function diffResources(base: readonly PlannedResource[], head: readonly PlannedResource[]) {

@@ -11,30 +11,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { commandHint, durationValue, userCwd } from "../cli/lib/run";
 import { COMMANDS } from "../cli/main";
-import { spawnCli, withoutNpm } from "./cli";
+import { run, spawnCli, withoutNpm } from "./cli";
 import { REPO } from "./helpers";
 
-interface Result {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs a command of the bin's table in-process, standing in `cwd`, with `env` as its whole environment. */
-async function call(name: string, args: readonly string[], env: NodeJS.ProcessEnv = withoutNpm(process.env), cwd = REPO): Promise<Result> {
-  let stdout = "";
-  let stderr = "";
-  const status = await COMMANDS[name].load()(args, {
-    cwd,
-    env,
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    interactive: false,
-    progress: false,
-    confirm: async () => false,
-  });
-  return { status, stdout, stderr };
-}
+const call = (name: string, args: readonly string[], env: NodeJS.ProcessEnv = withoutNpm(process.env), cwd = REPO) => run(name, args, { env, cwd });
 
 interface HelpOption {
   readonly flag: string;
