@@ -1,8 +1,9 @@
 /**
  * `npm run plan -- --base REF`: what this commit changes in the offline plan
  * against the plan of git REF. The base commit is checked out into a temporary
- * git worktree and planned there by its own `cli/plan.ts`, in a child process;
- * this commit is planned in-process. Like the plan itself, the diff is of what
+ * git worktree and planned there by its own `cli/plan.ts`, in a child process
+ * (or, when its code is this checkout's and only stack files differ, by this
+ * process); this commit is planned in-process. Like the plan itself, the diff is of what
  * the program declares, not of deployed state (only `pulumi preview` shows that).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -652,11 +653,28 @@ function stacksAtCommit(top: string, rel: string, commit: string): string[] {
 }
 
 /**
- * Plans the base commit: a temporary worktree of it, this checkout's node_modules
- * linked in, and the base's own `cli/plan.ts --json` run there in a child process.
- * A base without `cli/plan.ts` plans as empty. The worktree is always removed.
+ * Whether the project at `commit` runs the same code as this checkout: every file
+ * but the stack files (`Pulumi.<stack>.yaml`, the review template) is the same,
+ * uncommitted changes included. Then the base's stack files can be planned by
+ * this process's own code, which is the base's, with no child process.
  */
-export async function planAtCommit(dir: string, commit: string, signal?: AbortSignal): Promise<Plan> {
+export function sameCodeAsCommit(dir: string, commit: string): boolean {
+  try {
+    execFileSync("git", ["diff", "--quiet", commit, "--", ".", ":(exclude)Pulumi.*.yaml"], { cwd: dir, stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Plans the base commit: a temporary worktree of it, this checkout's node_modules
+ * linked in, and the base's own `cli/plan.ts --json` run there in a child process;
+ * or, when the base's code is this checkout's (`sameCodeAsCommit`), its stack
+ * files planned in this process. A base without `cli/plan.ts` plans as empty. The
+ * worktree is always removed.
+ */
+export async function planAtCommit(dir: string, commit: string, signal?: AbortSignal, inProcess = false): Promise<Plan> {
   const top = fs.realpathSync(git(dir, ["rev-parse", "--show-toplevel"]));
   const rel = path.relative(top, fs.realpathSync(dir));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mina-plan-base-"));
@@ -668,6 +686,7 @@ export async function planAtCommit(dir: string, commit: string, signal?: AbortSi
     git(top, ["worktree", "add", "--detach", worktree, commit]);
     added = true;
     if (!fs.existsSync(path.join(project, "cli", "plan.ts"))) return EMPTY_PLAN;
+    if (inProcess) return await planAll(project, undefined, policyChecker(project));
     if (!fs.existsSync(link)) fs.symlinkSync(path.join(fs.realpathSync(dir), "node_modules"), link, "dir");
     // Node with tsx's loader, in one process (the tsx command would start a second one).
     const r = await run(process.execPath, ["--require", "tsx/cjs", path.join("cli", "plan.ts"), "--json", "--dir", project], project, signal);
@@ -732,9 +751,17 @@ export async function computePlanDiff(
       );
     }
   }
-  say(`planning ${baseRef} (${commit.slice(0, 12)}) in a temporary worktree, and this checkout, both under the mock runtime…`);
+  // The mock runtime is one per process: a base planned in this process is planned before the head, not beside it.
+  const inProcess = sameCodeAsCommit(dir, commit);
+  const short = `${baseRef} (${commit.slice(0, 12)})`;
+  say(
+    inProcess
+      ? `planning ${short}'s stack files with this checkout's code (the same as its own), then this checkout, under the mock runtime…`
+      : `planning ${short} in a temporary worktree, and this checkout, both under the mock runtime…`,
+  );
   const stop = new AbortController();
-  const basePlan = planAtCommit(dir, commit, stop.signal);
+  const basePlan = planAtCommit(dir, commit, stop.signal, inProcess);
+  if (inProcess) await basePlan.catch(() => undefined);
   // Settle the base's promise even if the head fails first, so its worktree is removed before we return.
   basePlan.catch(() => undefined);
   let head: Plan;

@@ -86,7 +86,11 @@ describe("messages", () => {
     const io = { cwd: work, stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) }, interactive: false, confirm: async () => false };
     const { main } = require("../cli/plan") as typeof import("../cli/plan");
     assert.equal(await main(["--base", "HEAD", "--json"], { ...io, progress: true }), 0);
-    assert.match(stderr, /^planning HEAD \([0-9a-f]{12}\) in a temporary worktree, and this checkout, both under the mock runtime…\n$/);
+    // Through its own worktree, or (when HEAD runs this checkout's code) in this process.
+    assert.match(
+      stderr,
+      /^planning HEAD \([0-9a-f]{12}\)(?: in a temporary worktree, and this checkout, both|'s stack files with this checkout's code \(the same as its own\), then this checkout,) under the mock runtime…\n$/,
+    );
     stderr = "";
     assert.equal(await main(["--base", "HEAD", "--json"], { ...io, progress: false }), 0);
     assert.equal(stderr, "");

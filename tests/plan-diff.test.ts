@@ -11,7 +11,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { dangerousFromPlanDiff, decide, renderDecisionMarkdown, renderDecisionText } from "../gate/gate";
 import { type Plan, type PlannedResource, planStack, type StackPlan } from "../plan/plan";
-import { computePlanDiff, diffPlans, type PlanDiff, providerInputChanges, renderPlanDiff, renderPlanDiffMarkdown, renderPlanDiffText } from "../plan/diff";
+import {
+  computePlanDiff,
+  diffPlans,
+  sameCodeAsCommit,
+  type PlanDiff,
+  providerInputChanges,
+  renderPlanDiff,
+  renderPlanDiffMarkdown,
+  renderPlanDiffText,
+} from "../plan/diff";
 import { SecureValue } from "../config/raw";
 import { run } from "./cli";
 import { GIT_ENV, missingStack, productionRaw, PROJECT_SOURCES, REPO, stagingRaw } from "./helpers";
@@ -472,6 +481,20 @@ describe("npm run plan -- --base REF (git worktree of a temporary repository)", 
     assert.match(md, /### `production`: no changes/);
     assert.match(md, /<details><summary>Full plan of this commit<\/summary>/);
     assert.equal(worktrees(), 1);
+  });
+
+  it("plans a base whose code is this checkout's (only stack files differ) in this process; any other difference, committed or not, runs the base's own plan", () => {
+    assert.equal(sameCodeAsCommit(dir, "HEAD~1"), true, "HEAD~1 differs only in stack files");
+    assert.equal(sameCodeAsCommit(dir, "HEAD~2"), false, "HEAD~2 has no program");
+    const naming = path.join(dir, "config", "naming.ts");
+    const text = fs.readFileSync(naming, "utf8");
+    fs.appendFileSync(naming, "// an uncommitted change\n");
+    try {
+      assert.equal(sameCodeAsCommit(dir, "HEAD~1"), false, "an uncommitted change to the code");
+    } finally {
+      fs.writeFileSync(naming, text);
+    }
+    assert.equal(sameCodeAsCommit(dir, "HEAD~1"), true);
   });
 
   it("when staging moves to its own RDS instance, its database and role may be replaced (the admin provider now reaches the instance as the master user); staging-blue's removed stateful resources are listed first (markdown and text)", async () => {
