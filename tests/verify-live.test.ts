@@ -343,13 +343,13 @@ describe("verify --live: PostgreSQL", () => {
     const silent = await silentServer();
     try {
       const { value: results, ms } = await timed(
-        checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, silent.port), { environment: envA, otherDatabases: [], timeoutMs: 1500 }),
+        checkPostgresLive(pgUrl(namesA, passwordA, namesA.databaseName, silent.port), { environment: envA, otherDatabases: [], timeoutMs: 500 }),
       );
       record(results);
       assert.equal(results.length, 1);
       assert.equal(results[0]!.ok, false);
-      assert.match(results[0]!.reason, new RegExp(`${PG_HOST}:${silent.port}/${namesA.databaseName} as ${namesA.databaseRole}: no answer within 1500 ms`));
-      assert.ok(ms >= 1400 && ms < 2500, `took ${ms} ms`);
+      assert.match(results[0]!.reason, new RegExp(`${PG_HOST}:${silent.port}/${namesA.databaseName} as ${namesA.databaseRole}: no answer within 500 ms`));
+      assert.ok(ms >= 400 && ms < 1500, `took ${ms} ms`);
     } finally {
       await silent.close();
     }
@@ -515,7 +515,7 @@ describe("verify --live: Redis", () => {
     const silent = await silentServer();
     try {
       // database 0 and no password: node-redis sends nothing while connecting, so the connect succeeds
-      const { value: results, ms } = await timed(checkRedisLive(`redis://${REDIS_HOST}:${silent.port}`, { environment: envA, timeoutMs: 1000 }));
+      const { value: results, ms } = await timed(checkRedisLive(`redis://${REDIS_HOST}:${silent.port}`, { environment: envA, timeoutMs: 400 }));
       assert.deepEqual(
         results.map((r) => [r.item, r.ok]),
         [
@@ -523,8 +523,8 @@ describe("verify --live: Redis", () => {
           [REDIS_ITEMS.ping, false],
         ],
       );
-      assert.match(results[1]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}/0 failed: PING: no answer within 1000 ms`));
-      assert.ok(ms >= 900 && ms < 2000, `took ${ms} ms`);
+      assert.match(results[1]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}/0 failed: PING: no answer within 400 ms`));
+      assert.ok(ms >= 300 && ms < 1400, `took ${ms} ms`);
     } finally {
       await silent.close();
     }
@@ -534,13 +534,13 @@ describe("verify --live: Redis", () => {
     const silent = await silentServer();
     try {
       const { value: results, ms } = await timed(
-        checkRedisLive(`redis://:secret-pw@${REDIS_HOST}:${silent.port}/${index}`, { environment: envA, timeoutMs: 1500 }),
+        checkRedisLive(`redis://:secret-pw@${REDIS_HOST}:${silent.port}/${index}`, { environment: envA, timeoutMs: 500 }),
       );
       assert.equal(results.length, 1, JSON.stringify(results));
       assert.equal(results[0]!.ok, false);
       assert.match(results[0]!.reason, new RegExp(`${REDIS_HOST}:${silent.port}`));
       assert.ok(!results[0]!.reason.includes("secret-pw"), results[0]!.reason);
-      assert.ok(ms >= 1400 && ms < 2500, `took ${ms} ms`);
+      assert.ok(ms >= 400 && ms < 1500, `took ${ms} ms`);
     } finally {
       await silent.close();
     }
