@@ -105,8 +105,8 @@ function awsRegionProblem(region: string): string | undefined {
     return `${JSON.stringify(region)} cannot be checked against the AWS regions the installed provider knows: ${String((e as Error).message).split("\n")[0]}`;
   }
   if (known.regions.includes(region)) return undefined;
-  const nearest = known.regions.map((r) => ({ r, d: levenshtein(r, region.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
-  const hint = nearest && nearest.d <= 3 ? ` (did you mean ${nearest.r}?)` : "";
+  const near = nearest(known.regions, region.toLowerCase());
+  const hint = near ? ` (did you mean ${near}?)` : "";
   return `${JSON.stringify(region)} is not an AWS region the installed provider (${known.provider}) knows${hint}`;
 }
 
@@ -184,10 +184,16 @@ function levenshtein(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
+/** The candidate closest to `value` (as `key` spells each), when it is at most 3 edits away. */
+function nearest(candidates: readonly string[], value: string, key: (s: string) => string = (s) => s): string | undefined {
+  const best = candidates.map((c) => ({ c, d: levenshtein(key(c), key(value)) })).sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 3 ? best.c : undefined;
+}
+
 /** ` (did you mean aws:region?)` when a known key is close. */
 export function suggestion(key: string): string {
-  const best = [...Object.keys(KEYS), ...PULUMI_KEYS].map((k) => ({ k, d: levenshtein(k.toLowerCase(), key.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
-  return best && best.d <= 3 ? ` (did you mean ${best.k}?)` : "";
+  const near = nearest([...Object.keys(KEYS), ...PULUMI_KEYS], key, (k) => k.toLowerCase());
+  return near ? ` (did you mean ${near}?)` : "";
 }
 
 /** Keys outside the schema, in every namespace: unknown ones, plaintext credentials, foreign namespaces. */
