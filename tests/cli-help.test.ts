@@ -46,8 +46,9 @@ describe("options npm takes for itself are not silently dropped", () => {
     assert.deepEqual(swallowedByNpm(cmd(), { npm_lifecycle_event: "plan", npm_config_stack: "staging", npm_config_dry_run: "true" }), ["--stack", "--dry-run"]);
   });
 
-  it("says nothing outside npm, or when npm passed everything on", () => {
+  it("says nothing outside npm run (npx passes every option on), or when npm passed everything on", () => {
     assert.deepEqual(swallowedByNpm(cmd(), { npm_config_json: "true" }), []);
+    assert.deepEqual(swallowedByNpm(cmd(), { npm_lifecycle_event: "npx", npm_config_json: "true" }), []);
     assert.deepEqual(swallowedByNpm(cmd(), { npm_lifecycle_event: "plan", npm_config_cache: "/x", npm_config_loglevel: "silent" }), []);
   });
 

@@ -78,7 +78,7 @@ export interface Invocation<O> {
  * `npm_config_json`. A command that ran anyway would silently do something else.
  */
 export function swallowedByNpm(cmd: Command, env: NodeJS.ProcessEnv = process.env): string[] {
-  if (env.npm_lifecycle_event === undefined) return [];
+  if (!underNpmRun(env)) return [];
   return cmd.options
     .map((o) => o.long)
     .filter((long): long is string => long !== undefined && long !== "--help")
