@@ -974,37 +974,9 @@ describe("npm run swap through the bin, with colours that prove themselves (real
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mina-swap-tls-"));
     const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.crt",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=mina test CA",
-    );
-    openssl(
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      "redis.key",
-      "-out",
-      "redis.csr",
-      "-subj",
-      "/CN=127.0.0.1",
-    );
+    const newEcKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl("req", "-x509", ...newEcKey, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=mina test CA");
+    openssl("req", ...newEcKey, "-keyout", "redis.key", "-out", "redis.csr", "-subj", "/CN=127.0.0.1");
     fs.writeFileSync(path.join(work, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
     openssl(
       "x509",

@@ -10,8 +10,11 @@ import { REDIS_MARKER_KEY } from "../verify/live";
 
 const reservation = (index: number) => `mina-tests:reserved-index:${index}`;
 
-async function withRedis0<T>(fn: (r: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
-  const r = connect();
+const redisClient = (index: number) => createClient({ socket: { host: "127.0.0.1", port: 6379, reconnectStrategy: false }, database: index });
+
+/** Runs `fn` with a connection to database `index` of the machine's Redis, then closes it. */
+export async function withRedis<T>(index: number, fn: (r: ReturnType<typeof redisClient>) => Promise<T>): Promise<T> {
+  const r = redisClient(index);
   await r.connect();
   try {
     return await fn(r);
@@ -20,11 +23,9 @@ async function withRedis0<T>(fn: (r: ReturnType<typeof connect>) => Promise<T>):
   }
 }
 
-const connect = () => createClient({ socket: { host: "127.0.0.1", port: 6379, reconnectStrategy: false } });
-
 /** Reserves, for `owner`, a database index (1-15) that holds no environment marker and is not in `taken`. */
 export async function reserveRedisIndex(owner: string, taken: readonly number[] = []): Promise<number> {
-  return withRedis0(async (r) => {
+  return withRedis(0, async (r) => {
     for (let i = 15; i >= 1; i--) {
       if (taken.includes(i)) continue;
       if ((await r.set(reservation(i), owner, { condition: "NX", expiration: { type: "EX", value: 600 } })) !== "OK") continue;
@@ -40,7 +41,7 @@ export async function reserveRedisIndex(owner: string, taken: readonly number[] 
 
 /** Gives back every index `owner` reserved. */
 export async function releaseRedisIndexes(owner: string): Promise<void> {
-  await withRedis0(async (r) => {
+  await withRedis(0, async (r) => {
     for (let i = 1; i <= 15; i++) if ((await r.get(reservation(i))) === owner) await r.del(reservation(i));
   });
 }

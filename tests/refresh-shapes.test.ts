@@ -92,6 +92,15 @@ function oneLine(stderr: string): void {
   assert.doesNotMatch(stderr, /^\s+at /m, stderr);
 }
 
+/** The problems of a refusal that came before any data moved, in order (one line, "; " between them). */
+function problemsBeforeAnyData(stderr: string): string[] {
+  oneLine(stderr);
+  return stderr
+    .replace(/^error: \d+ problems, before any data moved: /, "")
+    .trim()
+    .split("; ");
+}
+
 describe("refresh: a table larger than --timeout allows for one statement", function () {
   this.timeout(120000);
   let f: Fixture;
@@ -366,12 +375,7 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
       async () => {
         const r = await f.refresh("--yes");
         assert.equal(r.status, 1, r.stdout);
-        oneLine(r.stderr);
-        const problems = r.stderr
-          .replace(/^error: \d+ problems, before any data moved: /, "")
-          .trim()
-          .split("; ");
-        assert.deepEqual(problems, [
+        assert.deepEqual(problemsBeforeAnyData(r.stderr), [
           // the source role is not the table's owner: it would read only the rows the policy lets it see
           "table billing.invoices has row-level security the source role is subject to: the copy would hold only the rows it may see (read as the table's owner)",
           "row-level security policy mine on billing.invoices: refresh copies only tables and what they need (see README, Refreshing staging's data)",
@@ -403,12 +407,7 @@ describe("refresh: schemas, names, types, inheritance and partitions", function 
       async () => {
         const r = await f.refresh("--yes");
         assert.equal(r.status, 1, r.stdout);
-        oneLine(r.stderr);
-        const problems = r.stderr
-          .replace(/^error: \d+ problems, before any data moved: /, "")
-          .trim()
-          .split("; ");
-        assert.deepEqual(problems, [
+        assert.deepEqual(problemsBeforeAnyData(r.stderr), [
           "users.nick is character(10), and hash writes up to 64 characters: write a rule whose values fit (constant: VALUE, null) or widen the column",
           "users.short_email is character varying(20), and email writes up to 23 characters here (user_<id>@example.invalid): write a rule whose values fit (constant: VALUE, null) or widen the column",
           `users.work_email is corp_email, which refuses what email writes (value for domain corp_email violates check constraint "corp_email_check"): write a rule whose values it takes`,

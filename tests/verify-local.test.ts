@@ -13,7 +13,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { createClient } from "@redis/client";
 import { expectationsFor } from "../config/expectations";
 import { defaultsFor } from "../config/defaults";
 import { APP_ROLE, attributeMismatches, LOCAL_ADMIN_ROLE } from "../config/databasePrivileges";
@@ -22,7 +21,7 @@ import { variableNames } from "../config/variables";
 import { parseEnvFile } from "../envfiles/format";
 import { parsePostgresUrl } from "../lib/connectionUrl";
 import { ITEMS, offlineChecklist } from "../verify/checklist";
-import { releaseRedisIndexes, reserveRedisIndex } from "./redis";
+import { releaseRedisIndexes, reserveRedisIndex, withRedis } from "./redis";
 import { checkPostgresLive, checkRedisLive, REDIS_MARKER_KEY, type CheckResult } from "../verify/live";
 import { DEFAULT_ADMIN_URL, LocalSetUpError, setUpLocal } from "../verify/local";
 import { run as cli } from "./cli";
@@ -53,18 +52,6 @@ async function drop(environment: string, as: string = provisioner.name): Promise
     await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(n.databaseName)} WITH (FORCE)`);
     await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(n.databaseRole)}`);
   });
-}
-
-const redisClient = (index: number) => createClient({ socket: { host: "127.0.0.1", port: 6379, reconnectStrategy: false }, database: index });
-
-async function withRedis<T>(index: number, fn: (r: ReturnType<typeof redisClient>) => Promise<T>): Promise<T> {
-  const r = redisClient(index);
-  await r.connect();
-  try {
-    return await fn(r);
-  } finally {
-    r.destroy();
-  }
 }
 
 /** This file's reservations of Redis database indexes (tests/redis.ts). */
