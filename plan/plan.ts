@@ -167,15 +167,19 @@ function secretCommand(key: string, stack: string): string {
 export async function planStack(dir: string, stack: string, siblings = readAllStacks(dir), check?: ResourceChecker): Promise<StackPlan> {
   const raw = siblings.find((s) => s.stack === stack);
   const file = raw?.file ?? `Pulumi.${stack}.yaml`;
-  const empty = { resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] };
-  if (!raw) return { stack, file, ok: false, errors: [`${file}: no such stack file`], ...empty };
+  if (!raw) return notPlanned(stack, file, [`${file}: no such stack file`]);
   let validated;
   try {
     validated = validateStack(raw, { siblings, project: readProject(dir), requireSecrets: false });
   } catch (e) {
-    if (e instanceof ConfigErrors) return { stack, file, ok: false, errors: e.errors.map((x) => x.message), ...empty };
+    if (e instanceof ConfigErrors)
+      return notPlanned(
+        stack,
+        file,
+        e.errors.map((x) => x.message),
+      );
     const first = String((e as Error).message).split("\n")[0];
-    return { stack, file, ok: false, errors: [`${file}: ${first}`], ...empty };
+    return notPlanned(stack, file, [`${file}: ${first}`]);
   }
   const { config, missingSecrets } = validated;
   // Loaded on first use: a plan that stops at config errors never loads the SDK or the providers, and the
@@ -305,6 +309,11 @@ function misnamedProblem(stack: string, file: string): string {
   return `${file}: not a stack file`;
 }
 
+/** A stack that did not plan: its errors, and nothing declared. */
+function notPlanned(stack: string, file: string, errors: string[]): StackPlan {
+  return { stack, file, ok: false, errors, resources: [], variables: [], missingSecrets: [], outputs: {}, violations: [] };
+}
+
 /** Plans the given stacks (default: every stack file) and audits isolation across all of them. */
 export async function planAll(dir: string, only?: readonly string[], check?: ResourceChecker): Promise<Plan> {
   const siblings = readStacksLeniently(dir);
@@ -318,17 +327,7 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
   for (const stack of all) {
     const error = siblings.errors.get(stack);
     if (error) {
-      stacks.push({
-        stack,
-        file: `Pulumi.${stack}.yaml`,
-        ok: false,
-        errors: [error.message],
-        resources: [],
-        variables: [],
-        missingSecrets: [],
-        outputs: {},
-        violations: [],
-      });
+      stacks.push(notPlanned(stack, `Pulumi.${stack}.yaml`, [error.message]));
       continue;
     }
     stacks.push(await planStack(dir, stack, siblings.stacks, check));
@@ -338,17 +337,7 @@ export async function planAll(dir: string, only?: readonly string[], check?: Res
   // A file named like a stack file that no environment can use fails the plan, named (not skipped); it is no stack to audit.
   if (!only || only.length === 0) {
     for (const { stack, file } of misnamedStackFiles(dir)) {
-      stacks.push({
-        stack,
-        file: path.basename(file),
-        ok: false,
-        errors: [misnamedProblem(stack, path.basename(file))],
-        resources: [],
-        variables: [],
-        missingSecrets: [],
-        outputs: {},
-        violations: [],
-      });
+      stacks.push(notPlanned(stack, path.basename(file), [misnamedProblem(stack, path.basename(file))]));
     }
   }
   const shown = only && only.length > 0 ? stacks.filter((s) => only.includes(s.stack)) : stacks;
